@@ -1,0 +1,86 @@
+// The edge that touches the disk: reading what a plan needs, checking the output is
+// writable before anything is written, and carrying out a plan with atomic writes.
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fail } from './errors.ts';
+import type { PlanEntry } from './plan.ts';
+
+export function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'EISDIR') fail(`${path} is a directory where a file belongs; move it away and re-run`);
+    throw error;
+  }
+}
+
+/**
+ * Fails unless files can be created in `root` (or, if it does not exist yet, in its
+ * nearest existing ancestor). It tries for real, with a file it removes at once, because
+ * permission bits do not tell the whole story (root, read-only mounts).
+ */
+export function checkWritable(root: string): void {
+  let dir = root;
+  for (;;) {
+    let stat;
+    try {
+      stat = statSync(dir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') fail(`--out ${root} is not usable: a part of that path is a file; choose a directory path`);
+      if (code !== 'ENOENT') fail(`--out ${root} is not usable (${code}); choose a directory you can write to`);
+      const parent = dirname(dir);
+      if (parent === dir) fail(`--out ${root} is not usable; choose a directory you can write to`);
+      dir = parent;
+      continue;
+    }
+    if (!stat.isDirectory()) fail(`--out ${root} is not usable: ${dir} is a file; choose a directory path`);
+    break;
+  }
+  const probe = join(dir, `.minio-gitops-probe-${process.pid}`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+    unlinkSync(probe);
+  } catch (error) {
+    fail(`--out ${root} is not writable (${(error as NodeJS.ErrnoException).code}); choose a directory you can write to, or fix its permissions`);
+  }
+}
+
+/** Writes a file so that readers see the old or the new content, never a half. */
+export function writeAtomic(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temp = `${path}.tmp-${process.pid}`;
+  writeFileSync(temp, content);
+  renameSync(temp, path);
+}
+
+function removeEmptyParents(root: string, path: string): void {
+  for (let dir = dirname(path); dir.startsWith(root + '/') && dir !== root; dir = dirname(dir)) {
+    if (readdirSync(dir).length > 0) return;
+    rmdirSync(dir);
+  }
+}
+
+/**
+ * Carries out the entries in order: every write and delete of generated files first, the
+ * files named in `last` (the config and the record) at the end, so that a run stopped
+ * midway leaves a tree the next run finishes. Returns the paths it touched.
+ */
+export function applyPlan(root: string, entries: PlanEntry[], last: string[]): string[] {
+  const touched: string[] = [];
+  const ordered = [...entries.filter((e) => !last.includes(e.path)), ...last.flatMap((p) => entries.filter((e) => e.path === p))];
+  for (const e of ordered) {
+    if (e.action === 'unchanged') continue;
+    const path = join(root, e.path);
+    if (e.after === null) {
+      unlinkSync(path);
+      removeEmptyParents(root, path);
+    } else {
+      writeAtomic(path, e.after);
+    }
+    touched.push(e.path);
+  }
+  return touched;
+}

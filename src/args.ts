@@ -1,0 +1,115 @@
+// Command-line flags: a table from flag to setting, parsed strictly (an unknown flag or a
+// missing value is an error, never ignored), with the help text made from the same table.
+import { parseArgs } from 'node:util';
+import { fail } from './errors.ts';
+import type { EnvSettings, GlobalSettings } from './options.ts';
+
+interface SettingFlag {
+  /** The setting this flag overrides (and records in the config file). */
+  setting: keyof EnvSettings | `global.${keyof GlobalSettings}`;
+  value: string;
+  help: string;
+}
+
+/** Flags that set a recorded setting. Their values are checked by options.ts. */
+export const SETTING_FLAGS: Record<string, SettingFlag> = {
+  profile: { setting: 'profile', value: 'dev|prod', help: 'defaults to use for a new env (required unless the env is dev or prod)' },
+  namespace: { setting: 'namespace', value: 'NAME', help: 'namespace MinIO runs in (dev: minio-dev, prod: minio)' },
+  replicas: { setting: 'replicas', value: 'N', help: '1 = standalone Deployment; 4..16 = erasure-coded StatefulSet (prod: 4)' },
+  storage: { setting: 'storage', value: 'hostpath|pvc', help: 'node directory (dev) or PersistentVolumeClaims (prod)' },
+  'host-path': { setting: 'hostPath', value: 'PATH', help: 'node directory for hostpath storage (default /mnt/disk1/data)' },
+  size: { setting: 'size', value: 'QUANTITY', help: 'volume size per server for pvc storage, e.g. 8Gi' },
+  'storage-class': { setting: 'storageClass', value: 'NAME', help: "StorageClass for pvc storage (default: the cluster's default)" },
+  secrets: { setting: 'secrets', value: 'plain|external', help: 'dev credentials in a plain Secret, or an ExternalSecret (prod)' },
+  'secret-store': { setting: 'secretStore', value: 'NAME', help: 'External Secrets store to read from (default aws-secrets-manager)' },
+  'secret-store-kind': { setting: 'secretStoreKind', value: 'KIND', help: 'SecretStore or ClusterSecretStore (default)' },
+  'remote-key': { setting: 'remoteKey', value: 'KEY', help: 'key of the credentials in the external store (default ENV/minio)' },
+  tls: { setting: 'tls', value: 'on|off', help: 'serve the S3 API and console over TLS from a cert-manager Certificate' },
+  issuer: { setting: 'issuer', value: 'NAME', help: 'cert-manager issuer; self-signed (default) brings a private CA' },
+  'issuer-kind': { setting: 'issuerKind', value: 'KIND', help: 'Issuer or ClusterIssuer (default) for --issuer NAME' },
+  ingress: { setting: 'ingress', value: 'on|off', help: 'Ingresses for the API and the console (prod: on)' },
+  'ingress-class': { setting: 'ingressClass', value: 'NAME', help: 'IngressClass (default nginx; basic auth needs ingress-nginx)' },
+  'api-host': { setting: 'apiHost', value: 'HOST', help: 'external host name of the S3 API' },
+  'console-host': { setting: 'consoleHost', value: 'HOST', help: 'external host name of the console' },
+  monitoring: { setting: 'monitoring', value: 'on|off', help: 'ServiceMonitor for the Prometheus Operator (prod: on)' },
+  image: { setting: 'global.image', value: 'IMAGE', help: 'MinIO server image, pinned by tag or digest (shared by all envs)' },
+};
+
+export interface Flags {
+  env?: string;
+  out?: string;
+  dryRun: boolean;
+  force: boolean;
+  help: boolean;
+  /** Setting overrides by setting key: the raw string as typed and the flag it came from. */
+  settings: Record<string, { flag: string; raw: string }>;
+}
+
+const RUN_FLAGS = {
+  env: { type: 'string' },
+  out: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  force: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function parseFlags(argv: string[]): Flags {
+  const settingOptions = Object.fromEntries(Object.keys(SETTING_FLAGS).map((name) => [name, { type: 'string' as const }]));
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...RUN_FLAGS, ...settingOptions }, strict: true, allowPositionals: false });
+  } catch (error) {
+    return fail(describeParseError(error as Error & { code?: string }));
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const settings: Flags['settings'] = {};
+  for (const [name, flag] of Object.entries(SETTING_FLAGS)) {
+    const value = values[name];
+    if (typeof value === 'string') settings[flag.setting] = { flag: `--${name}`, raw: value };
+  }
+  return {
+    env: values.env as string | undefined,
+    out: values.out as string | undefined,
+    dryRun: values['dry-run'] === true,
+    force: values.force === true,
+    help: values.help === true,
+    settings,
+  };
+}
+
+function describeParseError(error: Error & { code?: string }): string {
+  const quoted = /'([^']+)'/.exec(error.message)?.[1] ?? '';
+  switch (error.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${quoted}; run with --help to see the options`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return `option ${quoted.split(' ')[0]} needs a value (or takes none); run with --help to see the options`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${JSON.stringify(quoted)}; options are written --name value, see --help`;
+    default:
+      return `${error.message.split('\n')[0]}; run with --help to see the options`;
+  }
+}
+
+export function helpText(): string {
+  const rows: [string, string][] = [
+    ['--env NAME', 'the environment to render (required): dev, prod or any DNS label'],
+    ['--out DIR', 'output directory (default: beside scaffold.ts)'],
+    ['--dry-run', 'print what would change, with a diff, and write nothing'],
+    ['--force', 'overwrite generated files that were edited by hand'],
+    ...Object.entries(SETTING_FLAGS).map(([name, f]): [string, string] => [`--${name} ${f.value}`, f.help]),
+    ['-h, --help', 'this text'],
+  ];
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  return [
+    'Usage: npx zx scaffold.ts --env NAME [options]',
+    '',
+    'Renders MinIO as a Kustomize base and an overlay per env, and records every choice in',
+    'scaffold.config.yaml so that `--env NAME` alone reproduces the last run.',
+    '',
+    ...rows.map(([left, right]) => `  ${left.padEnd(width)}${right}`),
+    '',
+    'Exit codes: 0 done, 2 bad input or refused (nothing written).',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,140 @@
+// scaffold.config.yaml: every choice of every run, so that `--env NAME` alone reproduces
+// the last run. Flags override the file and are recorded in it. The file is updated in
+// place through the yaml Document API, so a person's comments and layout survive, and it
+// is left byte-identical when nothing changed. Pure: text in, options and text out.
+import { isDeepStrictEqual } from 'node:util';
+import YAML from 'yaml';
+import type { Flags } from './args.ts';
+import { fail } from './errors.ts';
+import {
+  checkCombination,
+  checks,
+  defaultGlobal,
+  ENV_FIELDS,
+  GLOBAL_FIELDS,
+  PROFILES,
+  profileDefaults,
+  type EnvSettings,
+  type GlobalSettings,
+  type Options,
+  type Profile,
+} from './options.ts';
+
+export const CONFIG_FILE = 'scaffold.config.yaml';
+
+const CONFIG_HEADER = [
+  ' minio-gitops configuration: the scaffolder records every choice here.',
+  ' `npx zx scaffold.ts --env NAME` re-renders env NAME from this file; flags override it',
+  ' and are written back. Edit values here, then re-run the scaffolder.',
+].join('\n');
+
+export interface Resolved {
+  options: Options;
+  /** The config file's new text; identical to the input when nothing changed. */
+  configText: string;
+  notes: string[];
+}
+
+type Raw = Record<string, unknown>;
+
+function isMap(value: unknown): value is Raw {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseConfig(text: string | null): { doc: YAML.Document; raw: Raw } {
+  if (text === null || text.trim() === '') {
+    const doc = new YAML.Document({});
+    doc.commentBefore = CONFIG_HEADER;
+    return { doc, raw: {} };
+  }
+  const doc = YAML.parseDocument(text, { prettyErrors: false });
+  const problem = doc.errors[0];
+  if (problem) {
+    const line = problem.linePos?.[0]?.line;
+    fail(`${CONFIG_FILE} is not valid YAML (${line ? `line ${line}: ` : ''}${problem.message.split('\n')[0]}); fix the file, or move it away to start from the defaults`);
+  }
+  const raw = doc.toJS() as unknown;
+  if (raw === null || raw === undefined) return { doc: new YAML.Document({}), raw: {} };
+  if (!isMap(raw)) fail(`${CONFIG_FILE} must hold a map of settings (image, envs, ...); fix the file, or move it away to start from the defaults`);
+  return { doc, raw };
+}
+
+function unknownKeys(raw: Raw, known: readonly string[], where: string): void {
+  for (const key of Object.keys(raw)) {
+    if (!known.includes(key)) fail(`${where}${key} is not a known setting; known: ${known.join(', ')}`);
+  }
+}
+
+function checkFields<S extends object>(raw: Raw, table: { [K in keyof S]: (v: unknown, w: string) => S[K] }, where: string): Partial<S> {
+  const out: Partial<S> = {};
+  for (const key of Object.keys(table) as (keyof S & string)[]) {
+    if (raw[key] !== undefined && raw[key] !== null) out[key] = table[key](raw[key], `${where}${key}`);
+  }
+  return out;
+}
+
+function envProfile(env: string, raw: Raw | undefined, where: string): Profile | undefined {
+  if (raw?.profile !== undefined) return checks.oneOf(PROFILES)(raw.profile, `${where}profile`);
+  return (PROFILES as readonly string[]).includes(env) ? (env as Profile) : undefined;
+}
+
+export function resolveOptions(configText: string | null, flags: Flags): Resolved {
+  if (!flags.env) {
+    fail('--env is required, e.g. `npx zx scaffold.ts --env dev`; write it after scaffold.ts (zx takes options written before the script as its own)');
+  }
+  const env = checks.dnsLabel(flags.env, '--env');
+  const { doc, raw } = parseConfig(configText);
+  const notes: string[] = [];
+
+  unknownKeys(raw, [...Object.keys(GLOBAL_FIELDS), 'envs'], `${CONFIG_FILE}: `);
+  const global: GlobalSettings = { ...defaultGlobal(), ...checkFields<GlobalSettings>(raw, GLOBAL_FIELDS, `${CONFIG_FILE}: `) };
+  const imageFlag = flags.settings['global.image'];
+  if (imageFlag) global.image = GLOBAL_FIELDS.image(imageFlag.raw, imageFlag.flag);
+
+  const envs = raw.envs ?? {};
+  if (!isMap(envs)) fail(`${CONFIG_FILE}: envs must be a map from env name to its settings`);
+  // Every env in the file is checked, not only this run's: a broken file is reported now.
+  const recorded: Record<string, Partial<EnvSettings>> = {};
+  for (const [name, value] of Object.entries(envs)) {
+    const where = `${CONFIG_FILE}: envs.${name}.`;
+    checks.dnsLabel(name, `${CONFIG_FILE}: env name`);
+    if (!isMap(value)) fail(`${CONFIG_FILE}: envs.${name} must be a map of settings`);
+    unknownKeys(value, Object.keys(ENV_FIELDS), where);
+    if (!envProfile(name, value, where)) fail(`${where}profile is missing; set it to dev or prod`);
+    recorded[name] = checkFields<EnvSettings>(value, ENV_FIELDS, where);
+  }
+
+  const before = recorded[env];
+  const flagProfile = flags.settings.profile && ENV_FIELDS.profile(flags.settings.profile.raw, flags.settings.profile.flag);
+  const profile = flagProfile || before?.profile || envProfile(env, undefined, '');
+  if (!profile) fail(`env ${env} is new: choose its defaults with --profile dev or --profile prod`);
+  // A different profile for a recorded env starts again from that profile's defaults.
+  const kept = before && (!flagProfile || flagProfile === before.profile) ? before : {};
+  if (before && kept !== before) notes.push(`env ${env} switched to the ${profile} profile: its settings restart from that profile's defaults`);
+
+  const settings: EnvSettings = { ...profileDefaults(profile, env), ...kept, profile };
+  for (const [key, { flag, raw: value }] of Object.entries(flags.settings)) {
+    if (key === 'global.image' || key === 'profile') continue;
+    const field = key as keyof EnvSettings;
+    (settings as unknown as Raw)[field] = ENV_FIELDS[field](value, flag);
+  }
+  checkCombination(env, settings);
+
+  const configTextOut = updateConfig(doc, configText, global, env, settings);
+  return { options: { env, global, settings }, configText: configTextOut, notes };
+}
+
+function updateConfig(doc: YAML.Document, original: string | null, global: GlobalSettings, env: string, settings: EnvSettings): string {
+  let changed = original === null;
+  const set = (path: string[], value: unknown) => {
+    const current = doc.getIn(path, false);
+    const currentJs = YAML.isNode(current) ? current.toJS(doc) : current;
+    if (!isDeepStrictEqual(currentJs, value)) {
+      doc.setIn(path, value);
+      changed = true;
+    }
+  };
+  for (const key of Object.keys(GLOBAL_FIELDS) as (keyof GlobalSettings)[]) set([key], global[key]);
+  for (const key of Object.keys(ENV_FIELDS) as (keyof EnvSettings)[]) set(['envs', env, key], settings[key]);
+  return changed ? doc.toString({ lineWidth: 0 }) : (original as string);
+}

@@ -1,0 +1,254 @@
+// What a scaffold run is made of: the settings shared by every env (global) and the
+// settings of one env, their profile defaults, and the rules that check them. The same
+// checks run on flags and on the config file, so a value is valid or not wherever it
+// comes from. Nothing here does I/O.
+import { fail } from './errors.ts';
+
+export const PROFILES = ['dev', 'prod'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+export interface Resources {
+  requests: { cpu: string; memory: string };
+  limits: { cpu: string; memory: string };
+}
+
+export interface GlobalSettings {
+  /** MinIO server image, pinned by tag or digest. */
+  image: string;
+  /** Namespaces whose pods may reach the S3 API (port 9000). */
+  consumerNamespaces: string[];
+  /** Namespace of Prometheus, allowed to scrape the S3 port. */
+  monitoringNamespace: string;
+  /** Namespace of the ingress controller, allowed to reach the API and the console. */
+  ingressNamespace: string;
+  /** Node label ("key=value") that MinIO pods prefer to run on. */
+  storageNodeLabel: string;
+}
+
+export interface EnvSettings {
+  profile: Profile;
+  namespace: string;
+  replicas: number;
+  storage: 'hostpath' | 'pvc';
+  hostPath: string;
+  size: string;
+  storageClass: string;
+  secrets: 'plain' | 'external';
+  secretStore: string;
+  secretStoreKind: 'SecretStore' | 'ClusterSecretStore';
+  remoteKey: string;
+  tls: boolean;
+  issuer: string;
+  issuerKind: 'Issuer' | 'ClusterIssuer';
+  ingress: boolean;
+  ingressClass: string;
+  apiHost: string;
+  consoleHost: string;
+  monitoring: boolean;
+  resources: Resources;
+}
+
+/** Everything one run renders from: the env's name and settings plus the global ones. */
+export interface Options {
+  env: string;
+  global: GlobalSettings;
+  settings: EnvSettings;
+}
+
+/** The issuer value that makes the overlay bring its own private CA (cert-manager). */
+export const SELF_SIGNED_ISSUER = 'self-signed';
+
+// quay.io still serves the frozen community tags after Docker Hub's minio/* went away
+// (see the generated README); this is the last multi-arch server release.
+export const DEFAULT_MINIO_IMAGE = 'quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z';
+
+export function defaultGlobal(): GlobalSettings {
+  return {
+    image: DEFAULT_MINIO_IMAGE,
+    consumerNamespaces: ['el-demo', 'analytics'],
+    monitoringNamespace: 'monitoring',
+    ingressNamespace: 'ingress-nginx',
+    storageNodeLabel: 'node-type=storage',
+  };
+}
+
+export function profileDefaults(profile: Profile, env: string): EnvSettings {
+  const common = {
+    profile,
+    hostPath: '/mnt/disk1/data',
+    storageClass: '',
+    secretStore: 'aws-secrets-manager',
+    secretStoreKind: 'ClusterSecretStore',
+    remoteKey: `${env}/minio`,
+    issuer: SELF_SIGNED_ISSUER,
+    issuerKind: 'ClusterIssuer',
+    ingressClass: 'nginx',
+    apiHost: `minio.${env}.local`,
+    consoleHost: `minio-console.${env}.local`,
+  } as const;
+  if (profile === 'dev') {
+    return {
+      ...common,
+      namespace: env === 'dev' ? 'minio-dev' : `minio-${env}`,
+      replicas: 1,
+      storage: 'hostpath',
+      size: '10Gi',
+      secrets: 'plain',
+      tls: false,
+      ingress: false,
+      monitoring: false,
+      resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+    };
+  }
+  return {
+    ...common,
+    namespace: env === 'prod' ? 'minio' : `minio-${env}`,
+    replicas: 4,
+    storage: 'pvc',
+    size: '8Gi',
+    secrets: 'external',
+    tls: true,
+    ingress: true,
+    monitoring: true,
+    resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } },
+  };
+}
+
+// ---- value checks: each takes the raw value and where it came from ("--size" or
+// "scaffold.config.yaml: envs.prod.size") and returns the typed value or fails with a fix.
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+// A Kubernetes resource quantity as people write them: a number and an optional suffix.
+const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
+
+function show(raw: unknown): string {
+  return typeof raw === 'string' ? JSON.stringify(raw) : String(raw);
+}
+
+export type Check<T> = (raw: unknown, where: string) => T;
+
+export const checks = {
+  oneOf<const V extends string>(values: readonly V[]): Check<V> {
+    return (raw, where) => {
+      if (typeof raw === 'string' && (values as readonly string[]).includes(raw)) return raw as V;
+      return fail(`${where} ${show(raw)} is not allowed; use one of: ${values.join(', ')}`);
+    };
+  },
+  dnsLabel: ((raw, where) => {
+    if (typeof raw === 'string' && DNS_LABEL.test(raw)) return raw;
+    return fail(`${where} ${show(raw)} is not a valid name; use lower-case letters, digits and '-', at most 63 characters, e.g. "staging"`);
+  }) as Check<string>,
+  dnsName: ((raw, where) => {
+    if (typeof raw === 'string' && DNS_SUBDOMAIN.test(raw)) return raw;
+    return fail(`${where} ${show(raw)} is not a valid DNS name; use lower-case letters, digits, '-' and '.', e.g. "minio.example.com"`);
+  }) as Check<string>,
+  optionalDnsName: ((raw, where) => {
+    if (raw === '' || raw === null || raw === undefined) return '';
+    return checks.dnsName(raw, where);
+  }) as Check<string>,
+  quantity: ((raw, where) => {
+    if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return String(raw);
+    if (typeof raw === 'string' && QUANTITY.test(raw)) return raw;
+    return fail(`${where} ${show(raw)} is not a Kubernetes quantity; use a number with a unit, e.g. 10Gi, 500Mi or 250m`);
+  }) as Check<string>,
+  absolutePath: ((raw, where) => {
+    if (typeof raw === 'string' && raw.startsWith('/') && !raw.split('/').includes('..') && !/\s/.test(raw)) return raw;
+    return fail(`${where} ${show(raw)} is not an absolute path; use a node path such as /mnt/disk1/data`);
+  }) as Check<string>,
+  onOff: ((raw, where) => {
+    if (raw === true || raw === 'on' || raw === 'true') return true;
+    if (raw === false || raw === 'off' || raw === 'false') return false;
+    return fail(`${where} ${show(raw)} is not allowed; use on or off`);
+  }) as Check<boolean>,
+  replicas: ((raw, where) => {
+    const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
+      return fail(`${where} ${show(raw)} is not a server count; use 1 (standalone) or 4 to 16 (erasure coded)`);
+    }
+    if (n === 2 || n === 3) {
+      return fail(`${where} ${n}: MinIO erasure coding needs at least 4 servers; use 1 (standalone) or 4 to 16`);
+    }
+    if (n > 16) return fail(`${where} ${n}: one erasure set holds at most 16 servers; use 4 to 16`);
+    return n;
+  }) as Check<number>,
+  text: ((raw, where) => {
+    if (typeof raw === 'string' && raw.trim() !== '' && !/[\n\r]/.test(raw)) return raw;
+    return fail(`${where} must be a non-empty single-line string`);
+  }) as Check<string>,
+  image: ((raw, where) => {
+    const ok = typeof raw === 'string' && /^[a-z0-9]([a-z0-9._\-/:]*[a-z0-9])?(:[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/.test(raw);
+    if (ok && !raw.endsWith(':latest')) return raw;
+    return fail(`${where} ${show(raw)} must be an image pinned by tag or digest (not latest), e.g. ${DEFAULT_MINIO_IMAGE}`);
+  }) as Check<string>,
+  namespaces: ((raw, where) => {
+    if (!Array.isArray(raw)) return fail(`${where} must be a list of namespace names, e.g. [el-demo, analytics]`);
+    return raw.map((ns, i) => checks.dnsLabel(ns, `${where}[${i}]`));
+  }) as Check<string[]>,
+  nodeLabel: ((raw, where) => {
+    if (typeof raw === 'string' && /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?=[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(raw)) return raw;
+    return fail(`${where} ${show(raw)} is not a node label; use key=value, e.g. node-type=storage`);
+  }) as Check<string>,
+};
+
+export type FieldTable<S> = { [K in keyof S]: Check<S[K]> };
+
+function resourcesCheck(raw: unknown, where: string): Resources {
+  const part = (key: 'requests' | 'limits') => {
+    const value = (raw as Record<string, unknown> | null)?.[key] as Record<string, unknown> | undefined;
+    if (!value || typeof value !== 'object') return fail(`${where}.${key} must be a map with cpu and memory, e.g. {cpu: 500m, memory: 1Gi}`);
+    for (const extra of Object.keys(value)) {
+      if (extra !== 'cpu' && extra !== 'memory') fail(`${where}.${key}.${extra} is not a known setting; use cpu and memory`);
+    }
+    return { cpu: checks.quantity(value.cpu, `${where}.${key}.cpu`), memory: checks.quantity(value.memory, `${where}.${key}.memory`) };
+  };
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return fail(`${where} must be a map with requests and limits`);
+  for (const extra of Object.keys(raw)) {
+    if (extra !== 'requests' && extra !== 'limits') fail(`${where}.${extra} is not a known setting; use requests and limits`);
+  }
+  return { requests: part('requests'), limits: part('limits') };
+}
+
+export const GLOBAL_FIELDS: FieldTable<GlobalSettings> = {
+  image: checks.image,
+  consumerNamespaces: checks.namespaces,
+  monitoringNamespace: checks.dnsLabel,
+  ingressNamespace: checks.dnsLabel,
+  storageNodeLabel: checks.nodeLabel,
+};
+
+export const ENV_FIELDS: FieldTable<EnvSettings> = {
+  profile: checks.oneOf(PROFILES),
+  namespace: checks.dnsLabel,
+  replicas: checks.replicas,
+  storage: checks.oneOf(['hostpath', 'pvc']),
+  hostPath: checks.absolutePath,
+  size: checks.quantity,
+  storageClass: checks.optionalDnsName,
+  secrets: checks.oneOf(['plain', 'external']),
+  secretStore: checks.dnsName,
+  secretStoreKind: checks.oneOf(['SecretStore', 'ClusterSecretStore']),
+  remoteKey: checks.text,
+  tls: checks.onOff,
+  issuer: checks.dnsName,
+  issuerKind: checks.oneOf(['Issuer', 'ClusterIssuer']),
+  ingress: checks.onOff,
+  ingressClass: checks.dnsName,
+  apiHost: checks.dnsName,
+  consoleHost: checks.dnsName,
+  monitoring: checks.onOff,
+  resources: resourcesCheck,
+};
+
+/** Rules that involve more than one setting. `where` names the env for the message. */
+export function checkCombination(env: string, s: EnvSettings): void {
+  if (s.storage === 'hostpath' && s.replicas > 1) {
+    fail(`env ${env}: hostpath storage works only with 1 replica (one node's disk), not ${s.replicas}; use --storage pvc for an erasure-coded StatefulSet, or --replicas 1`);
+  }
+  if (s.secrets === 'plain' && s.profile !== 'dev') {
+    fail(`env ${env}: --secrets plain would commit credentials in plaintext, which only a dev-profile env may do; use --secrets external`);
+  }
+  if (s.ingress && s.apiHost === s.consoleHost) {
+    fail(`env ${env}: the API and console ingress hosts are both ${s.apiHost}; give them different names with --api-host and --console-host`);
+  }
+}

@@ -1,0 +1,128 @@
+// The plan: what a run would do to the output tree, as data. It compares the rendered
+// files with what is on disk and with the record of what the tool wrote last time:
+//   create     the file does not exist yet
+//   update     it exists and still holds what the tool wrote last time
+//   delete     the tool wrote it earlier, no longer renders it, and nobody edited it
+//   unchanged  it already holds the rendered content
+//   conflict   it holds something the tool did not write (a hand edit, or a file of the
+//              user's at a path the tool wants): the run stops unless --force
+// No I/O here: the caller reads the disk and passes the contents in.
+import { createHash } from 'node:crypto';
+import YAML from 'yaml';
+import { fail } from './errors.ts';
+import type { GeneratedFile } from './render/files.ts';
+import { commentBlock } from './yaml.ts';
+
+export const RECORD_FILE = 'scaffold.lock.yaml';
+
+export type Action = 'create' | 'update' | 'delete' | 'unchanged';
+
+export interface PlanEntry {
+  path: string;
+  action: Action;
+  /** Content on disk now (null: none). */
+  before: string | null;
+  /** Content after the run (null: deleted). */
+  after: string | null;
+  /** The file holds a hand edit that this entry overwrites or deletes (only with --force). */
+  forced?: boolean;
+}
+
+export interface Plan {
+  entries: PlanEntry[];
+  /** Paths of hand-edited or foreign files the plan would overwrite or delete. */
+  conflicts: string[];
+}
+
+/** path -> sha256 of the content the tool wrote. */
+export type GeneratedRecord = Record<string, string>;
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export function parseRecord(text: string | null): GeneratedRecord {
+  if (text === null) return {};
+  let files: unknown;
+  try {
+    files = (YAML.parse(text) as { files?: unknown } | null)?.files ?? {};
+  } catch {
+    files = undefined;
+  }
+  const valid = typeof files === 'object' && files !== null && !Array.isArray(files) && Object.values(files).every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h));
+  if (!valid) fail(`${RECORD_FILE} is damaged; restore it with git (git checkout -- ${RECORD_FILE}), or delete it and re-run with --force`);
+  return files as GeneratedRecord;
+}
+
+export function formatRecord(record: GeneratedRecord): string {
+  const files = Object.fromEntries(Object.keys(record).sort().map((path) => [path, record[path]]));
+  const header = commentBlock(
+    'Files that minio-gitops generated, with the sha256 of what it wrote. A re-run uses this to\nfind hand edits (it will not overwrite them) and to remove the files it no longer renders.',
+  );
+  return header + YAML.stringify({ files }, { lineWidth: 0 });
+}
+
+export interface PlanInput {
+  desired: GeneratedFile[];
+  /** Contents on disk of every desired path and every recorded path (null: missing). */
+  disk: Map<string, string | null>;
+  record: GeneratedRecord;
+  /** Path prefixes this run owns; recorded files elsewhere belong to other envs. */
+  owned: string[];
+  /** The config file: written as the tool computed it, never a conflict. */
+  config: { path: string; before: string | null; after: string };
+  force: boolean;
+}
+
+function entry(path: string, before: string | null, after: string | null): PlanEntry {
+  const action: Action = before === after ? 'unchanged' : before === null ? 'create' : after === null ? 'delete' : 'update';
+  return { path, action, before, after };
+}
+
+export function makePlan(input: PlanInput): Plan & { record: GeneratedRecord } {
+  const { desired, disk, record, owned, force } = input;
+  const entries: PlanEntry[] = [];
+  const conflicts: string[] = [];
+  const isOwned = (path: string) => owned.some((prefix) => path.startsWith(prefix));
+  const editedSince = (path: string, content: string) => record[path] !== sha256(content);
+
+  const wanted = new Set(desired.map((f) => f.path));
+  const nextRecord: GeneratedRecord = Object.fromEntries(Object.entries(record).filter(([path]) => !isOwned(path) && !wanted.has(path)));
+
+  for (const file of desired) {
+    const before = disk.get(file.path) ?? null;
+    const e = entry(file.path, before, file.content);
+    if (e.action === 'update' && editedSince(file.path, before as string)) {
+      conflicts.push(file.path);
+      e.forced = true;
+    }
+    entries.push(e);
+    nextRecord[file.path] = sha256(file.content);
+  }
+  for (const path of Object.keys(record).sort()) {
+    if (!isOwned(path) || wanted.has(path)) continue;
+    const before = disk.get(path) ?? null;
+    if (before === null) continue;
+    const e = entry(path, before, null);
+    if (editedSince(path, before)) {
+      conflicts.push(path);
+      e.forced = true;
+    }
+    entries.push(e);
+  }
+  entries.push(entry(input.config.path, input.config.before, input.config.after));
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if (!force && conflicts.length > 0) {
+    fail(
+      `${conflicts.length === 1 ? 'a generated file was' : `${conflicts.length} generated files were`} edited by hand or not written by minio-gitops: ${conflicts.join(', ')}; ` +
+        'move the change into scaffold.config.yaml and re-run, or re-run with --force to overwrite (git keeps the old version)',
+    );
+  }
+  return { entries, conflicts, record: nextRecord };
+}
+
+export function counts(plan: Plan): Record<Action, number> {
+  const c: Record<Action, number> = { create: 0, update: 0, delete: 0, unchanged: 0 };
+  for (const e of plan.entries) c[e.action]++;
+  return c;
+}

@@ -1,0 +1,78 @@
+// base/: what every env shares, from the global settings only.
+//   base/common/                 ServiceAccount, Services, NetworkPolicies, PDB
+//   base/standalone/             common + a one-server Deployment
+//   base/distributed/            common + an erasure-coded StatefulSet and its headless Service
+//   base/components/monitoring/  a Kustomize Component with the ServiceMonitor
+// An overlay picks one of standalone / distributed and patches in its env's values.
+import type { GlobalSettings } from '../options.ts';
+import type { GeneratedFile } from './files.ts';
+import { kustomization, yamlFile } from './files.ts';
+import {
+  API_PORT,
+  APP,
+  CONSOLE_PORT,
+  CONSOLE_SERVICE,
+  HEADLESS_SERVICE,
+  labels,
+  metadata,
+  selectorLabels,
+} from './names.ts';
+import { networkPolicies } from './network.ts';
+import { deployment, statefulSet } from './workload.ts';
+
+const HEADER = 'shared by every env';
+
+function service(name: string, component: string, port: number, portName: string, extra: object = {}) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: metadata(name, component),
+    spec: { ...extra, selector: selectorLabels, ports: [{ name: portName, port, targetPort: portName, protocol: 'TCP' }] },
+  };
+}
+
+export function serviceMonitor() {
+  const endpoint = (path: string) => ({ port: 'api', path, scheme: 'http', interval: '30s' });
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: metadata(APP, 'metrics'),
+    spec: {
+      selector: { matchLabels: { ...selectorLabels, 'app.kubernetes.io/component': 'api' } },
+      endpoints: [endpoint('/minio/v2/metrics/cluster'), endpoint('/minio/v2/metrics/node')],
+    },
+  };
+}
+
+export function renderBase(global: GlobalSettings): GeneratedFile[] {
+  const common = {
+    'serviceaccount.yaml': { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(APP, 'server'), automountServiceAccountToken: false },
+    'service-api.yaml': service(APP, 'api', API_PORT, 'api'),
+    'service-console.yaml': service(CONSOLE_SERVICE, 'console', CONSOLE_PORT, 'console'),
+    ...networkPolicies(global),
+    'poddisruptionbudget.yaml': {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: metadata(APP, 'server'),
+      spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels } },
+    },
+  };
+  const headless = service(HEADLESS_SERVICE, 'headless', API_PORT, 'api', {
+    clusterIP: 'None',
+    // Servers must find each other by DNS before any of them is ready.
+    publishNotReadyAddresses: true,
+  });
+  headless.metadata.labels = labels('headless');
+
+  return [
+    ...Object.entries(common).map(([name, obj]) => yamlFile(`base/common/${name}`, obj, HEADER)),
+    kustomization('base/common', HEADER, { resources: Object.keys(common) }),
+    yamlFile('base/standalone/deployment.yaml', deployment(global), HEADER),
+    kustomization('base/standalone', HEADER, { resources: ['../common', 'deployment.yaml'] }),
+    yamlFile('base/distributed/statefulset.yaml', statefulSet(global), HEADER),
+    yamlFile('base/distributed/service-headless.yaml', headless, HEADER),
+    kustomization('base/distributed', HEADER, { resources: ['../common', 'statefulset.yaml', 'service-headless.yaml'] }),
+    yamlFile('base/components/monitoring/servicemonitor.yaml', serviceMonitor(), HEADER),
+    yamlFile('base/components/monitoring/kustomization.yaml', { apiVersion: 'kustomize.config.k8s.io/v1alpha1', kind: 'Component', resources: ['servicemonitor.yaml'] }, HEADER),
+  ];
+}

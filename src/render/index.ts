@@ -1,0 +1,16 @@
+// The whole tree one run renders: the shared base and the env's overlay. Pure.
+import type { Options } from '../options.ts';
+import { renderBase } from './base.ts';
+import { combine, type GeneratedFile } from './files.ts';
+import { renderOverlay } from './overlay.ts';
+
+export type { GeneratedFile } from './files.ts';
+
+/** Directories a run for `env` owns: it may create, update and delete files only here. */
+export function ownedPrefixes(env: string): string[] {
+  return ['base/', `overlays/${env}/`];
+}
+
+export function renderTree(options: Options): GeneratedFile[] {
+  return combine(renderBase(options.global), renderOverlay(options));
+}

@@ -1,0 +1,260 @@
+// overlays/<env>/: the env's namespace, its credentials, its certificates and ingress,
+// and one patch file per concern (server, storage, TLS), so that changing one setting
+// changes one file. Which base it builds on follows from the replica count.
+import { createHash } from 'node:crypto';
+import type { Options } from '../options.ts';
+import { SELF_SIGNED_ISSUER } from '../options.ts';
+import type { GeneratedFile } from './files.ts';
+import { kustomization, yamlFile } from './files.ts';
+import { renderEnvReadme } from './readme.ts';
+import {
+  APP,
+  BASIC_AUTH_SECRET,
+  CA_SECRET,
+  CONSOLE_SERVICE,
+  DATA_CLAIM,
+  labels,
+  metadata,
+  minioVolumes,
+  ROOT_SECRET,
+  serviceHosts,
+  TLS_SECRET,
+} from './names.ts';
+import { serviceMonitor } from './base.ts';
+import { dataClaimTemplate } from './workload.ts';
+
+/** Development credentials of plain mode: fixed, so the dev overlay is reproducible. */
+export const DEV_CREDENTIALS = { rootUser: 'dev-admin', rootPassword: 'dev-password-change-me' };
+const DEV_CONSOLE_USER = 'admin';
+
+export function isDistributed(o: Options): boolean {
+  return o.settings.replicas > 1;
+}
+
+/** The server object a patch targets: its apiVersion, kind and name. */
+function serverRef(o: Options) {
+  return { apiVersion: 'apps/v1', kind: isDistributed(o) ? 'StatefulSet' : 'Deployment', metadata: { name: APP } };
+}
+
+function podPatch(o: Options, podSpec: object, spec: object = {}) {
+  return { ...serverRef(o), spec: { ...spec, template: { spec: podSpec } } };
+}
+
+function namespace(o: Options) {
+  // HostPath volumes are admitted only at the privileged level; everything else in this
+  // namespace still meets restricted, which warn and audit keep reporting.
+  const enforce = o.settings.storage === 'hostpath' ? 'privileged' : 'restricted';
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: o.settings.namespace,
+      labels: {
+        ...labels('namespace'),
+        'pod-security.kubernetes.io/enforce': enforce,
+        'pod-security.kubernetes.io/enforce-version': 'latest',
+        'pod-security.kubernetes.io/warn': 'restricted',
+        'pod-security.kubernetes.io/warn-version': 'latest',
+        'pod-security.kubernetes.io/audit': 'restricted',
+        'pod-security.kubernetes.io/audit-version': 'latest',
+      },
+    },
+  };
+}
+
+function serverPatch(o: Options) {
+  const s = o.settings;
+  const env: object[] = [{ name: 'MINIO_VOLUMES', value: minioVolumes(s.replicas, s.tls, s.namespace) }];
+  if (s.ingress) env.push({ name: 'MINIO_BROWSER_REDIRECT_URL', value: `${s.tls ? 'https' : 'http'}://${s.consoleHost}` });
+  return podPatch(o, { containers: [{ name: APP, env, resources: s.resources }] }, isDistributed(o) ? { replicas: s.replicas } : {});
+}
+
+function storagePatch(o: Options) {
+  const s = o.settings;
+  if (isDistributed(o)) return { ...serverRef(o), spec: { volumeClaimTemplates: [dataClaimTemplate(s.size, s.storageClass)] } };
+  const source =
+    s.storage === 'hostpath'
+      ? { hostPath: { path: s.hostPath, type: 'DirectoryOrCreate' } }
+      : { persistentVolumeClaim: { claimName: DATA_CLAIM } };
+  // `emptyDir: null` removes the base's placeholder source in the strategic merge.
+  return podPatch(o, { volumes: [{ name: 'data', emptyDir: null, ...source }] });
+}
+
+function standaloneClaim(o: Options) {
+  const { spec } = dataClaimTemplate(o.settings.size, o.settings.storageClass);
+  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: metadata(DATA_CLAIM, 'server'), spec };
+}
+
+function tlsPatch(o: Options) {
+  const https = { httpGet: { scheme: 'HTTPS' } };
+  return podPatch(o, {
+    containers: [{ name: APP, startupProbe: https, livenessProbe: https, readinessProbe: https }],
+    volumes: [
+      {
+        name: 'certs',
+        emptyDir: null,
+        // The layout MinIO reads from --certs-dir: public.crt, private.key, CAs/.
+        secret: {
+          secretName: TLS_SECRET,
+          defaultMode: 0o440,
+          items: [
+            { key: 'tls.crt', path: 'public.crt' },
+            { key: 'tls.key', path: 'private.key' },
+            { key: 'ca.crt', path: 'CAs/ca.crt' },
+          ],
+        },
+      },
+    ],
+  });
+}
+
+function issuerRef(o: Options) {
+  const own = o.settings.issuer === SELF_SIGNED_ISSUER;
+  return { name: own ? CA_SECRET : o.settings.issuer, kind: own ? 'Issuer' : o.settings.issuerKind, group: 'cert-manager.io' };
+}
+
+/** A private CA inside the namespace: self-signed root, then an Issuer that signs with it. */
+function privateCa(o: Options): Record<string, object> {
+  return {
+    'issuer-selfsigned.yaml': { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: metadata('minio-selfsigned', 'tls'), spec: { selfSigned: {} } },
+    'certificate-ca.yaml': {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: metadata(CA_SECRET, 'tls'),
+      spec: {
+        isCA: true,
+        commonName: `minio-gitops ${o.env} CA`,
+        secretName: CA_SECRET,
+        duration: '87600h',
+        privateKey: { algorithm: 'ECDSA', size: 256 },
+        issuerRef: { name: 'minio-selfsigned', kind: 'Issuer', group: 'cert-manager.io' },
+      },
+    },
+    'issuer-ca.yaml': { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: metadata(CA_SECRET, 'tls'), spec: { ca: { secretName: CA_SECRET } } },
+  };
+}
+
+function certificate(o: Options) {
+  const s = o.settings;
+  return {
+    apiVersion: 'cert-manager.io/v1',
+    kind: 'Certificate',
+    metadata: metadata(TLS_SECRET, 'tls'),
+    spec: {
+      secretName: TLS_SECRET,
+      duration: '2160h',
+      renewBefore: '360h',
+      privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+      dnsNames: [...serviceHosts(s.namespace, isDistributed(o)), ...(s.ingress ? [s.apiHost, s.consoleHost] : [])],
+      issuerRef: issuerRef(o),
+    },
+  };
+}
+
+function ingress(o: Options, name: string, host: string, service: string, port: string, annotations: Record<string, string>) {
+  const s = o.settings;
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: metadata(name, 'ingress', {
+      annotations: { ...annotations, ...(s.tls ? { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' } : {}) },
+    }),
+    spec: {
+      ingressClassName: s.ingressClass,
+      ...(s.tls ? { tls: [{ hosts: [host], secretName: TLS_SECRET }] } : {}),
+      rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { name: port } } } }] } }],
+    },
+  };
+}
+
+function ingresses(o: Options): Record<string, object> {
+  const s = o.settings;
+  return {
+    'ingress-api.yaml': ingress(o, `${APP}-api`, s.apiHost, APP, 'api', {
+      // Objects of any size, streamed: no body limit and no request buffering.
+      'nginx.ingress.kubernetes.io/proxy-body-size': '0',
+      'nginx.ingress.kubernetes.io/proxy-request-buffering': 'off',
+    }),
+    'ingress-console.yaml': ingress(o, CONSOLE_SERVICE, s.consoleHost, CONSOLE_SERVICE, 'console', {
+      'nginx.ingress.kubernetes.io/auth-type': 'basic',
+      'nginx.ingress.kubernetes.io/auth-secret': BASIC_AUTH_SECRET,
+      'nginx.ingress.kubernetes.io/auth-realm': 'MinIO console',
+      'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600',
+    }),
+  };
+}
+
+function plainSecret(name: string, stringData: Record<string, string>) {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: metadata(name, 'credentials'), type: 'Opaque', stringData };
+}
+
+function externalSecret(o: Options, name: string, keys: Record<string, string>) {
+  const s = o.settings;
+  return {
+    apiVersion: 'external-secrets.io/v1',
+    kind: 'ExternalSecret',
+    metadata: metadata(name, 'credentials'),
+    spec: {
+      refreshInterval: '1h',
+      secretStoreRef: { name: s.secretStore, kind: s.secretStoreKind },
+      target: { name, creationPolicy: 'Owner', deletionPolicy: 'Retain' },
+      data: Object.entries(keys).map(([secretKey, property]) => ({ secretKey, remoteRef: { key: s.remoteKey, property } })),
+    },
+  };
+}
+
+function credentials(o: Options): Record<string, object> {
+  const s = o.settings;
+  if (s.secrets === 'plain') {
+    // nginx reads {SHA} entries; a fixed dev password gives a fixed, reproducible line.
+    const sha = createHash('sha1').update(DEV_CREDENTIALS.rootPassword).digest('base64');
+    return {
+      'secret-root-credentials.yaml': plainSecret(ROOT_SECRET, DEV_CREDENTIALS),
+      ...(s.ingress ? { 'secret-console-basic-auth.yaml': plainSecret(BASIC_AUTH_SECRET, { auth: `${DEV_CONSOLE_USER}:{SHA}${sha}\n` }) } : {}),
+    };
+  }
+  return {
+    'externalsecret-root-credentials.yaml': externalSecret(o, ROOT_SECRET, { rootUser: 'rootUser', rootPassword: 'rootPassword' }),
+    ...(s.ingress ? { 'externalsecret-console-basic-auth.yaml': externalSecret(o, BASIC_AUTH_SECRET, { auth: 'consoleBasicAuth' }) } : {}),
+  };
+}
+
+function serviceMonitorTlsPatch(o: Options) {
+  const { apiVersion, kind, metadata: meta, spec } = serviceMonitor();
+  const tlsConfig = { ca: { secret: { name: TLS_SECRET, key: 'ca.crt' } }, serverName: `${APP}.${o.settings.namespace}.svc` };
+  // Lists of custom resources are replaced whole by a patch, so every endpoint is here.
+  return { apiVersion, kind, metadata: { name: meta.name }, spec: { endpoints: spec.endpoints.map((e) => ({ ...e, scheme: 'https', tlsConfig })) } };
+}
+
+export function renderOverlay(o: Options): GeneratedFile[] {
+  const s = o.settings;
+  const dir = `overlays/${o.env}`;
+  const scope = `env ${o.env}`;
+  const distributed = isDistributed(o);
+
+  const resources: Record<string, object> = {
+    'namespace.yaml': namespace(o),
+    ...(!distributed && s.storage === 'pvc' ? { 'persistentvolumeclaim.yaml': standaloneClaim(o) } : {}),
+    ...credentials(o),
+    ...(s.tls && s.issuer === SELF_SIGNED_ISSUER ? privateCa(o) : {}),
+    ...(s.tls ? { 'certificate.yaml': certificate(o) } : {}),
+    ...(s.ingress ? ingresses(o) : {}),
+  };
+  const patches: Record<string, object> = {
+    'patch-server.yaml': serverPatch(o),
+    'patch-storage.yaml': storagePatch(o),
+    ...(s.tls ? { 'patch-tls.yaml': tlsPatch(o) } : {}),
+    ...(s.tls && s.monitoring ? { 'patch-servicemonitor-tls.yaml': serviceMonitorTlsPatch(o) } : {}),
+  };
+  const [namespaceFile, ...ownResources] = Object.keys(resources);
+  return [
+    ...Object.entries({ ...resources, ...patches }).map(([name, obj]) => yamlFile(`${dir}/${name}`, obj, scope)),
+    kustomization(dir, scope, {
+      namespace: s.namespace,
+      resources: [namespaceFile, `../../base/${distributed ? 'distributed' : 'standalone'}`, ...ownResources],
+      ...(s.monitoring ? { components: ['../../base/components/monitoring'] } : {}),
+      patches: Object.keys(patches).map((path) => ({ path })),
+    }),
+    { path: `${dir}/README.md`, content: renderEnvReadme(o) },
+  ];
+}

@@ -1,0 +1,149 @@
+// The MinIO server workload: one pod template, wrapped as a standalone Deployment or an
+// erasure-coded StatefulSet. Env-specific values (storage, TLS, replicas, resources) are
+// placeholders here that the overlay patches; the base stays the same for every env.
+import type { V1Deployment, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
+import type { GlobalSettings } from '../options.ts';
+import {
+  API_PORT,
+  APP,
+  CERTS_DIR,
+  CONSOLE_PORT,
+  DATA_DIR,
+  HEADLESS_SERVICE,
+  labels,
+  metadata,
+  minioVolumes,
+  ROOT_SECRET,
+  RUN_AS,
+  selectorLabels,
+} from './names.ts';
+
+/** The replica count the distributed base starts with (the smallest erasure set). */
+export const BASE_DISTRIBUTED_REPLICAS = 4;
+
+const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
+  httpGet: { path, port: 'api', scheme: 'HTTP' },
+  periodSeconds,
+  timeoutSeconds: 5,
+  failureThreshold,
+});
+
+function podTemplate(global: GlobalSettings, replicas: number, extraVolumes: object[]): V1PodTemplateSpec {
+  const [nodeLabelKey, nodeLabelValue] = global.storageNodeLabel.split('=') as [string, string];
+  return {
+    metadata: { labels: labels('server') },
+    spec: {
+      serviceAccountName: APP,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: RUN_AS,
+        runAsGroup: RUN_AS,
+        fsGroup: RUN_AS,
+        fsGroupChangePolicy: 'OnRootMismatch',
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      affinity: {
+        // Spread servers over nodes, and prefer the nodes labelled for storage.
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 100, podAffinityTerm: { labelSelector: { matchLabels: selectorLabels }, topologyKey: 'kubernetes.io/hostname' } },
+          ],
+        },
+        nodeAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 50, preference: { matchExpressions: [{ key: nodeLabelKey, operator: 'In', values: [nodeLabelValue] }] } },
+          ],
+        },
+      },
+      containers: [
+        {
+          name: APP,
+          image: global.image,
+          imagePullPolicy: 'IfNotPresent',
+          args: ['server', '--address', `:${API_PORT}`, '--console-address', `:${CONSOLE_PORT}`, '--certs-dir', CERTS_DIR, '$(MINIO_VOLUMES)'],
+          env: [
+            // Every overlay sets the real value (its namespace, replicas and scheme).
+            { name: 'MINIO_VOLUMES', value: minioVolumes(replicas, false, APP) },
+            { name: 'MINIO_ROOT_USER', valueFrom: { secretKeyRef: { name: ROOT_SECRET, key: 'rootUser' } } },
+            { name: 'MINIO_ROOT_PASSWORD', valueFrom: { secretKeyRef: { name: ROOT_SECRET, key: 'rootPassword' } } },
+            { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
+          ],
+          ports: [
+            { name: 'api', containerPort: API_PORT, protocol: 'TCP' },
+            { name: 'console', containerPort: CONSOLE_PORT, protocol: 'TCP' },
+          ],
+          startupProbe: probe('/minio/health/live', 5, 60),
+          livenessProbe: probe('/minio/health/live', 10, 6),
+          readinessProbe: probe('/minio/health/ready', 10, 3),
+          resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ['ALL'] },
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          volumeMounts: [
+            { name: 'data', mountPath: DATA_DIR },
+            { name: 'certs', mountPath: CERTS_DIR },
+            { name: 'tmp', mountPath: '/tmp' },
+          ],
+        },
+      ],
+      volumes: [
+        ...extraVolumes,
+        // Replaced by the TLS patch with the certificate; empty and writable otherwise,
+        // because the server creates its CAs directory there at start.
+        { name: 'certs', emptyDir: {} },
+        { name: 'tmp', emptyDir: {} },
+      ],
+    },
+  } as V1PodTemplateSpec;
+}
+
+export function deployment(global: GlobalSettings): V1Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: metadata(APP, 'server'),
+    spec: {
+      replicas: 1,
+      // One server owns its volume: never run the old and the new pod side by side.
+      strategy: { type: 'Recreate' },
+      selector: { matchLabels: selectorLabels },
+      // The data volume is a placeholder that every overlay replaces (hostPath or PVC).
+      template: podTemplate(global, 1, [{ name: 'data', emptyDir: {} }]),
+    },
+  };
+}
+
+export function statefulSet(global: GlobalSettings): V1StatefulSet {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: metadata(APP, 'server'),
+    spec: {
+      replicas: BASE_DISTRIBUTED_REPLICAS,
+      serviceName: HEADLESS_SERVICE,
+      // Erasure-coded servers wait for each other: start them all at once.
+      podManagementPolicy: 'Parallel',
+      updateStrategy: { type: 'RollingUpdate' },
+      selector: { matchLabels: selectorLabels },
+      template: podTemplate(global, BASE_DISTRIBUTED_REPLICAS, []),
+      volumeClaimTemplates: [dataClaimTemplate('8Gi', '')],
+    },
+  };
+}
+
+export function dataClaimTemplate(size: string, storageClass: string) {
+  return {
+    metadata: { name: 'data', labels: selectorLabels },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      ...(storageClass ? { storageClassName: storageClass } : {}),
+      resources: { requests: { storage: size } },
+    },
+  };
+}

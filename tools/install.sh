@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the real tools the tests run against, pinned, from the Go module proxy into the
+# git-ignored .tools/bin. A tool whose pinned version is already there is not rebuilt;
+# Go's module and build caches make a rebuild on the same machine quick.
+# Locally, a missing Go only prints a warning (the tests that need a tool then skip);
+# with CI set it is an error.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/.tools/bin"
+mkdir -p "$bin"
+
+KUSTOMIZE_VERSION=v5.8.0
+PSA_VERSION=v0.37.2   # k8s.io/pod-security-admission, pinned in tools/psa-check/go.mod
+
+if ! command -v go >/dev/null 2>&1; then
+  msg="tools/install.sh: Go is not installed, so kustomize and psa-check cannot be built; install Go >= 1.24"
+  if [ -n "${CI:-}" ]; then echo "error: $msg" >&2; exit 1; fi
+  echo "warning: $msg (tests that need them will skip)" >&2
+  exit 0
+fi
+
+# up_to_date NAME VERSION: true when .tools/bin/NAME was built from VERSION.
+up_to_date() { [ -x "$bin/$1" ] && [ "$(cat "$bin/.$1.version" 2>/dev/null)" = "$2" ]; }
+mark() { echo "$2" > "$bin/.$1.version"; }
+
+if ! up_to_date kustomize "$KUSTOMIZE_VERSION"; then
+  echo "building kustomize $KUSTOMIZE_VERSION" >&2
+  GOBIN="$bin" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+  mark kustomize "$KUSTOMIZE_VERSION"
+fi
+
+psa_stamp="$PSA_VERSION-$(cat "$root/tools/psa-check/main.go" "$root/tools/psa-check/go.sum" | sha256sum | cut -c1-12)"
+if ! up_to_date psa-check "$psa_stamp"; then
+  echo "building psa-check (k8s.io/pod-security-admission $PSA_VERSION)" >&2
+  (cd "$root/tools/psa-check" && go build -mod=readonly -o "$bin/psa-check" .)
+  mark psa-check "$psa_stamp"
+fi
