@@ -1,0 +1,223 @@
+// Every combination of profile x storage x secrets x tls x replicas x (ingress+monitoring)
+// is scaffolded, built by a real kustomize (standalone and kubectl's), and every object the
+// build emits is checked: schemas (strict), Pod Security (the upstream evaluator), and the
+// references between objects (selectors, Secrets, env vars, certificates).
+import { execFileSync } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/cli.ts';
+import { parseAllYaml } from '../src/yaml.ts';
+import { needTool, kustomizeBuilders, tempDir } from './tools.ts';
+import { validateObject, type Obj } from './validate.ts';
+
+const DIMENSIONS = {
+  profile: ['dev', 'prod'],
+  storage: ['hostpath', 'pvc'],
+  secrets: ['plain', 'external'],
+  tls: ['on', 'off'],
+  replicas: ['1', '4'],
+  extras: ['on', 'off'], // --ingress and --monitoring together
+} as const;
+type Combo = { [K in keyof typeof DIMENSIONS]: (typeof DIMENSIONS)[K][number] };
+
+function allCombos(): Combo[] {
+  let combos: Record<string, string>[] = [{}];
+  for (const [key, values] of Object.entries(DIMENSIONS)) combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
+  return combos as Combo[];
+}
+
+function argv(c: Combo): string[] {
+  return ['--env', c.profile, '--storage', c.storage, '--secrets', c.secrets, '--tls', c.tls, '--replicas', c.replicas, '--ingress', c.extras, '--monitoring', c.extras];
+}
+
+/** Why a combination must be refused, or null when it must build. */
+function refusal(c: Combo): RegExp | null {
+  if (c.storage === 'hostpath' && c.replicas !== '1') return /hostpath storage works only with 1 replica/;
+  if (c.secrets === 'plain' && c.profile === 'prod') return /--secrets plain would commit credentials in plaintext/;
+  return null;
+}
+
+const combos = allCombos();
+const valid = combos.filter((c) => !refusal(c));
+const name = (c: Combo) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ');
+
+async function scaffold(args: string[], out: string): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  const code = await main(args, out, { out: () => {}, err: (t) => (stderr += t) });
+  return { code, stderr };
+}
+
+function find(objs: Obj[], kind: string, objName?: string): Obj[] {
+  return objs.filter((o) => o.kind === kind && (objName === undefined || o.metadata.name === objName));
+}
+
+type PodSpec = { containers: { env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string } } }[]; args?: string[]; livenessProbe: { httpGet: { scheme: string } } }[]; volumes: Record<string, unknown>[] };
+type Workload = Obj & { spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec }; serviceName?: string; volumeClaimTemplates?: { spec: { resources: { requests: { storage: string } } } }[] } };
+
+function matches(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+function checkReferences(c: Combo, objs: Obj[]): void {
+  const namespace = objs.find((o) => o.kind === 'Namespace')!;
+  const ns = namespace.metadata.name;
+  const labels = (namespace.metadata as unknown as { labels: Record<string, string> }).labels;
+  expect(labels['pod-security.kubernetes.io/enforce']).toBe(c.storage === 'hostpath' ? 'privileged' : 'restricted');
+  expect(labels['pod-security.kubernetes.io/warn']).toBe('restricted');
+  for (const o of objs) if (o.kind !== 'Namespace') expect((o.metadata as { namespace?: string }).namespace, `${o.kind}/${o.metadata.name}`).toBe(ns);
+
+  const distributed = c.replicas !== '1';
+  const [workload, ...others] = [...find(objs, 'Deployment'), ...find(objs, 'StatefulSet')] as Workload[];
+  expect(others).toHaveLength(0);
+  expect(workload!.kind).toBe(distributed ? 'StatefulSet' : 'Deployment');
+  expect(workload!.spec.replicas).toBe(Number(c.replicas));
+  const pod = workload!.spec.template;
+  const container = pod.spec.containers[0]!;
+  expect(matches(workload!.spec.selector.matchLabels, pod.metadata.labels)).toBe(true);
+
+  // Every Service, PDB and the MinIO NetworkPolicy select the server pods.
+  for (const svc of find(objs, 'Service')) expect(matches((svc as unknown as { spec: { selector: Record<string, string> } }).spec.selector, pod.metadata.labels)).toBe(true);
+  for (const pdb of find(objs, 'PodDisruptionBudget')) expect(matches((pdb as unknown as Workload).spec.selector.matchLabels, pod.metadata.labels)).toBe(true);
+
+  // Each volume has exactly one source: the base's placeholders are gone.
+  for (const volume of pod.spec.volumes) expect(Object.keys(volume).filter((k) => k !== 'name'), JSON.stringify(volume)).toHaveLength(1);
+  const volume = (n: string) => pod.spec.volumes.find((v) => v.name === n);
+  if (distributed) {
+    expect(workload!.spec.serviceName).toBe('minio-hl');
+    expect(workload!.spec.volumeClaimTemplates?.[0]?.spec.resources.requests.storage).toBe(c.profile === 'prod' ? '8Gi' : '10Gi');
+    const headless = find(objs, 'Service', 'minio-hl')[0] as unknown as { spec: { clusterIP: string; publishNotReadyAddresses: boolean } };
+    expect(headless.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+    expect(volume('data')).toBeUndefined();
+  } else if (c.storage === 'hostpath') {
+    expect(volume('data')).toEqual({ name: 'data', hostPath: { path: '/mnt/disk1/data', type: 'DirectoryOrCreate' } });
+  } else {
+    expect(volume('data')).toEqual({ name: 'data', persistentVolumeClaim: { claimName: 'minio-data' } });
+    expect(find(objs, 'PersistentVolumeClaim', 'minio-data')).toHaveLength(1);
+  }
+
+  // $(VAR) in env values must name a var defined before it; in args, any env var.
+  const env = container.env ?? [];
+  env.forEach((e, i) => {
+    for (const [, ref] of (e.value ?? '').matchAll(/\$\(([A-Z_]+)\)/g)) expect(env.slice(0, i).map((x) => x.name), `${e.name} uses $(${ref})`).toContain(ref);
+  });
+  for (const arg of container.args ?? []) for (const [, ref] of arg.matchAll(/\$\(([A-Z_]+)\)/g)) expect(env.map((x) => x.name)).toContain(ref);
+  const volumes = env.find((e) => e.name === 'MINIO_VOLUMES')!.value!;
+  expect(volumes).toBe(distributed ? `${c.tls === 'on' ? 'https' : 'http'}://minio-{0...${Number(c.replicas) - 1}}.minio-hl.${ns}.svc.cluster.local/data` : '/data');
+
+  // Every Secret a pod or an Ingress uses is produced by the overlay.
+  const produced = new Set([
+    ...find(objs, 'Secret').map((o) => o.metadata.name),
+    ...find(objs, 'ExternalSecret').map((o) => (o as unknown as { spec: { target: { name: string } } }).spec.target.name),
+    ...find(objs, 'Certificate').map((o) => (o as unknown as { spec: { secretName: string } }).spec.secretName),
+  ]);
+  const used = [
+    ...env.flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.name] : [])),
+    ...pod.spec.volumes.flatMap((v) => ((v as { secret?: { secretName: string } }).secret ? [(v as { secret: { secretName: string } }).secret.secretName] : [])),
+    ...find(objs, 'Ingress').flatMap((i) => {
+      const meta = i.metadata as { annotations?: Record<string, string> };
+      const spec = (i as unknown as { spec: { tls?: { secretName: string }[] } }).spec;
+      return [...(spec.tls ?? []).map((t) => t.secretName), ...(meta.annotations?.['nginx.ingress.kubernetes.io/auth-secret'] ? [meta.annotations['nginx.ingress.kubernetes.io/auth-secret']] : [])];
+    }),
+  ];
+  for (const secret of used) expect(produced, `secret ${secret} is used but not produced`).toContain(secret);
+  expect(find(objs, c.secrets === 'plain' ? 'Secret' : 'ExternalSecret', 'minio-root-credentials')).toHaveLength(1);
+  if (c.secrets === 'external') expect(find(objs, 'Secret')).toHaveLength(0);
+
+  // TLS: the certificate covers the service names, and the server and probes speak HTTPS.
+  const scheme = c.tls === 'on' ? 'HTTPS' : 'HTTP';
+  expect(container.livenessProbe.httpGet.scheme).toBe(scheme);
+  const certificates = find(objs, 'Certificate', 'minio-tls') as unknown as { spec: { dnsNames: string[]; issuerRef: { name: string } } }[];
+  expect(certificates).toHaveLength(c.tls === 'on' ? 1 : 0);
+  if (c.tls === 'on') {
+    expect(certificates[0]!.spec.dnsNames).toContain(`minio.${ns}.svc.cluster.local`);
+    if (distributed) expect(certificates[0]!.spec.dnsNames).toContain(`*.minio-hl.${ns}.svc.cluster.local`);
+    expect(find(objs, 'Issuer', certificates[0]!.spec.issuerRef.name)).toHaveLength(1); // the private CA
+    expect(volume('certs')).toMatchObject({ secret: { secretName: 'minio-tls' } });
+  } else {
+    expect(volume('certs')).toEqual({ name: 'certs', emptyDir: {} });
+  }
+
+  // Ingress and monitoring.
+  expect(find(objs, 'Ingress')).toHaveLength(c.extras === 'on' ? 2 : 0);
+  const monitors = find(objs, 'ServiceMonitor') as unknown as { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { scheme: string }[] } }[];
+  expect(monitors).toHaveLength(c.extras === 'on' ? 1 : 0);
+  if (monitors[0]) {
+    const selected = find(objs, 'Service').filter((s) => matches(monitors[0]!.spec.selector.matchLabels, (s.metadata as unknown as { labels: Record<string, string> }).labels));
+    expect(selected.map((s) => s.metadata.name)).toEqual(['minio']);
+    expect(monitors[0].spec.endpoints.map((e) => e.scheme)).toEqual([scheme.toLowerCase(), scheme.toLowerCase()]);
+  }
+
+  // Images are pinned.
+  for (const ctr of pod.spec.containers as unknown as { image: string }[]) expect(ctr.image).toMatch(/^[^:]+(:(?!latest$)[\w][\w.-]*|@sha256:[0-9a-f]{64})$/);
+}
+
+function podSecurityViolations(psaCheck: string, objs: Obj[]): string[] {
+  const pods = objs
+    .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+    .map((o) => ({ name: `${o.kind}/${o.metadata.name}`, level: 'restricted', ...(o as Workload).spec.template }));
+  try {
+    execFileSync(psaCheck, { input: JSON.stringify(pods), encoding: 'utf8' });
+    return [];
+  } catch (error) {
+    const e = error as { status: number; stdout: string; stderr: string };
+    if (e.status !== 1) throw new Error(`psa-check failed: ${e.stderr}`);
+    return e.stdout.trim().split('\n');
+  }
+}
+
+describe('option combinations', () => {
+  it(`refuses exactly the invalid ones (${combos.length - valid.length} of ${combos.length}), with one line and exit 2`, async () => {
+    for (const c of combos.filter((x) => refusal(x))) {
+      const out = tempDir();
+      const { code, stderr } = await scaffold(argv(c), out);
+      expect(code, name(c)).toBe(2);
+      expect(stderr).toMatch(refusal(c)!);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it.for(valid.map((c) => [name(c), c] as const))('%s builds, validates and passes Pod Security', async ([, c], ctx) => {
+    const builders = kustomizeBuilders(ctx);
+    const psaCheck = needTool(ctx, 'psa-check');
+    const out = tempDir();
+    const { code, stderr } = await scaffold(argv(c), out);
+    expect(code, stderr).toBe(0);
+
+    const builds = builders.map((b) => ({ name: b.name, objs: parseAllYaml(b.build(`${out}/overlays/${c.profile}`)) as Obj[] }));
+    const key = (o: Obj) => `${o.kind}/${o.metadata.name}`;
+    const sorted = (objs: Obj[]) => [...objs].sort((a, b) => key(a).localeCompare(key(b)));
+    // Both kustomizes must agree object for object.
+    expect(isDeepStrictEqual(sorted(builds[0]!.objs), sorted(builds[1]!.objs)), 'kustomize and kubectl kustomize disagree').toBe(true);
+    const objs = builds[0]!.objs;
+
+    expect(objs.flatMap(validateObject)).toEqual([]);
+    checkReferences(c, objs);
+
+    const violations = podSecurityViolations(psaCheck, objs);
+    if (c.storage === 'hostpath') {
+      // The one allowed exception: the hostPath volume, in a namespace labelled privileged.
+      expect(violations.length).toBeGreaterThan(0);
+      for (const v of violations) expect(v).toMatch(/hostPath.*"data"|"data".*hostPath/);
+    } else {
+      expect(violations).toEqual([]);
+    }
+  });
+});
+
+describe('the checks themselves', () => {
+  it('flag an unknown field, a bad enum and a Pod Security violation', (ctx) => {
+    const psaCheck = needTool(ctx, 'psa-check');
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'x' },
+      spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i:1', imagePullPolicy: 'Sometimes', bogus: true }] } } },
+    } as unknown as Obj;
+    const problems = validateObject(deployment);
+    expect(problems.join('\n')).toMatch(/containers\[0\]\.bogus: unknown field/);
+    expect(problems.join('\n')).toMatch(/imagePullPolicy/);
+    const cert = { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'c' }, spec: { secretName: 's', issuerRef: { name: 'i' }, dnsName: ['x'] } } as unknown as Obj;
+    expect(validateObject(cert).join('\n')).toMatch(/\.spec\.dnsName: unknown field/);
+    expect(podSecurityViolations(psaCheck, [deployment])).not.toEqual([]);
+  });
+});

@@ -1,0 +1,51 @@
+// Finding the real tools the tests run: the pinned builds in .tools/bin (tools/install.sh,
+// which `npm test` runs first) and kubectl from the PATH. Locally a missing tool skips the
+// test with the reason; with CI set it fails the test instead.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { onTestFinished } from 'vitest';
+
+export const REPO = resolve(import.meta.dirname, '..');
+const TOOLS_BIN = join(REPO, '.tools', 'bin');
+
+function onPath(name: string): string | undefined {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : undefined;
+}
+
+export function findTool(name: 'kustomize' | 'psa-check' | 'kubectl'): string | undefined {
+  if (name === 'kubectl') return onPath('kubectl');
+  const pinned = join(TOOLS_BIN, name);
+  return existsSync(pinned) ? pinned : undefined;
+}
+
+/** The tool's path, or: skip the test (locally) / fail it (CI) saying how to get the tool. */
+export function needTool(ctx: { skip: (note?: string) => void }, name: 'kustomize' | 'psa-check' | 'kubectl'): string {
+  const path = findTool(name);
+  if (path) return path;
+  const how = name === 'kubectl' ? 'install kubectl >= 1.27' : 'run `bash tools/install.sh` (needs Go)';
+  const reason = `${name} is not available: ${how}`;
+  if (process.env.CI) throw new Error(reason);
+  console.warn(`skipped: ${reason}`);
+  ctx.skip(reason);
+  throw new Error('unreachable');
+}
+
+/** kustomize build with both the pinned standalone kustomize and kubectl's built-in one. */
+export function kustomizeBuilders(ctx: { skip: (note?: string) => void }): { name: string; build: (dir: string) => string }[] {
+  const kustomize = needTool(ctx, 'kustomize');
+  const kubectl = needTool(ctx, 'kubectl');
+  return [
+    { name: 'kustomize', build: (dir) => execFileSync(kustomize, ['build', dir], { encoding: 'utf8' }) },
+    { name: 'kubectl kustomize', build: (dir) => execFileSync(kubectl, ['kustomize', dir], { encoding: 'utf8' }) },
+  ];
+}
+
+/** A temporary directory removed when the test ends. */
+export function tempDir(prefix = 'minio-gitops-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}

@@ -1,0 +1,115 @@
+// Schema checks for every object a build emits:
+// - kubernetes-models (and @kubernetes-models/*) validate types, enums and required fields;
+// - a strict walk rejects unknown fields, as an API server with fieldValidation=Strict
+//   does: core kinds against @kubernetes/client-node's type maps, custom resources against
+//   the upstream CRDs' openAPIV3Schema in ../shared/crds.
+import * as k8s from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { Certificate, Issuer, ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
+import { ExternalSecret } from '@kubernetes-models/external-secrets/external-secrets.io/v1';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { REPO } from './tools.ts';
+
+type Obj = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string } };
+interface Model { validate(): void }
+
+const MODELS: Record<string, { model: new (data: never) => Model; core?: string; crd?: string }> = {
+  'v1/Namespace': { model: Namespace, core: 'V1Namespace' },
+  'v1/ServiceAccount': { model: ServiceAccount, core: 'V1ServiceAccount' },
+  'v1/Service': { model: Service, core: 'V1Service' },
+  'v1/Secret': { model: Secret, core: 'V1Secret' },
+  'v1/PersistentVolumeClaim': { model: PersistentVolumeClaim, core: 'V1PersistentVolumeClaim' },
+  'apps/v1/Deployment': { model: Deployment, core: 'V1Deployment' },
+  'apps/v1/StatefulSet': { model: StatefulSet, core: 'V1StatefulSet' },
+  'networking.k8s.io/v1/Ingress': { model: Ingress, core: 'V1Ingress' },
+  'networking.k8s.io/v1/NetworkPolicy': { model: NetworkPolicy, core: 'V1NetworkPolicy' },
+  'policy/v1/PodDisruptionBudget': { model: PodDisruptionBudget, core: 'V1PodDisruptionBudget' },
+  'cert-manager.io/v1/Certificate': { model: Certificate, crd: 'certificates.cert-manager.io' },
+  'cert-manager.io/v1/Issuer': { model: Issuer, crd: 'issuers.cert-manager.io' },
+  'cert-manager.io/v1/ClusterIssuer': { model: ClusterIssuer, crd: 'clusterissuers.cert-manager.io' },
+  'external-secrets.io/v1/ExternalSecret': { model: ExternalSecret, crd: 'externalsecrets.external-secrets.io' },
+  'monitoring.coreos.com/v1/ServiceMonitor': { model: ServiceMonitor, crd: 'servicemonitors.monitoring.coreos.com' },
+};
+
+type AttributeMap = { name: string; baseName: string; type: string }[];
+const SCALARS = new Set(['string', 'number', 'boolean', 'Date', 'any', 'object', 'IntOrString', 'RuntimeRawExtension']);
+
+function unknownCoreFields(value: unknown, type: string, path: string, out: string[]): void {
+  if (value === null || value === undefined || SCALARS.has(type)) return;
+  const list = /^Array<(.+)>$/.exec(type);
+  if (list) {
+    if (Array.isArray(value)) value.forEach((item, i) => unknownCoreFields(item, list[1]!, `${path}[${i}]`, out));
+    return;
+  }
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (map) {
+    for (const [k, v] of Object.entries(value as object)) unknownCoreFields(v, map[1]!, `${path}.${k}`, out);
+    return;
+  }
+  const cls = (k8s as unknown as Record<string, { getAttributeTypeMap?: () => AttributeMap }>)[type];
+  if (!cls?.getAttributeTypeMap) return; // enums and the like
+  const attributes = cls.getAttributeTypeMap();
+  for (const [key, v] of Object.entries(value as object)) {
+    const attribute = attributes.find((a) => a.baseName === key);
+    if (!attribute) out.push(`${path}.${key}: unknown field`);
+    else unknownCoreFields(v, attribute.type, `${path}.${key}`, out);
+  }
+}
+
+interface Schema {
+  type?: string;
+  properties?: Record<string, Schema>;
+  additionalProperties?: Schema | boolean;
+  items?: Schema;
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
+}
+
+const crdSchemas = new Map<string, Schema>();
+function crdSchema(name: string, version: string): Schema {
+  const key = `${name}/${version}`;
+  if (!crdSchemas.has(key)) {
+    const crd = YAML.parse(readFileSync(join(REPO, '..', 'shared', 'crds', `${name}.yaml`), 'utf8'));
+    const v = crd.spec.versions.find((x: { name: string }) => x.name === version);
+    if (!v?.served) throw new Error(`${name} does not serve ${version}`);
+    crdSchemas.set(key, v.schema.openAPIV3Schema);
+  }
+  return crdSchemas.get(key)!;
+}
+
+function unknownCrdFields(value: unknown, schema: Schema, path: string, out: string[]): void {
+  if (value === null || typeof value !== 'object' || schema['x-kubernetes-preserve-unknown-fields']) return;
+  if (Array.isArray(value)) {
+    if (schema.items) value.forEach((item, i) => unknownCrdFields(item, schema.items!, `${path}[${i}]`, out));
+    return;
+  }
+  for (const [key, v] of Object.entries(value)) {
+    const sub = schema.properties?.[key] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+    if (sub) unknownCrdFields(v, sub, `${path}.${key}`, out);
+    else if (schema.properties && schema.additionalProperties !== true) out.push(`${path}.${key}: unknown field`);
+  }
+}
+
+/** Problems with one object: an empty list means valid. */
+export function validateObject(obj: Obj): string[] {
+  const where = `${obj.kind}/${obj.metadata?.name}`;
+  const entry = MODELS[`${obj.apiVersion}/${obj.kind}`];
+  if (!entry) return [`${where}: no schema known for ${obj.apiVersion} ${obj.kind}`];
+  const problems: string[] = [];
+  try {
+    new entry.model(obj as never).validate();
+  } catch (error) {
+    problems.push(`${where}: ${(error as Error).message}`);
+  }
+  const unknown: string[] = [];
+  if (entry.core) unknownCoreFields(obj, entry.core, '', unknown);
+  if (entry.crd) unknownCrdFields(obj, crdSchema(entry.crd, obj.apiVersion.split('/')[1]!), '', unknown);
+  return [...problems, ...unknown.map((u) => `${where}: ${u}`)];
+}
+
+export type { Obj };
