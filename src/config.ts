@@ -50,8 +50,8 @@ function parseConfig(text: string | null): { doc: YAML.Document; raw: Raw } {
   const doc = YAML.parseDocument(text, { prettyErrors: false });
   const problem = doc.errors[0];
   if (problem) {
-    const line = problem.linePos?.[0]?.line;
-    fail(`${CONFIG_FILE} is not valid YAML (${line ? `line ${line}: ` : ''}${problem.message.split('\n')[0]}); fix the file, or move it away to start from the defaults`);
+    const line = text.slice(0, problem.pos[0]).split('\n').length;
+    fail(`${CONFIG_FILE} is not valid YAML (line ${line}: ${problem.message.split('\n')[0]}); fix the file, or move it away to start from the defaults`);
   }
   const raw = doc.toJS() as unknown;
   if (raw === null || raw === undefined) return { doc: new YAML.Document({}), raw: {} };

@@ -1,0 +1,244 @@
+// The command as a person runs it: `zx scaffold.ts ...` in a real process, against real
+// directories. Bad input must give one line, exit 2 and leave every byte on disk as it was.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { REPO, tempDir } from './tools.ts';
+
+const ZX = join(REPO, 'node_modules', '.bin', 'zx');
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(ZX, ['scaffold.ts', ...args], { cwd: REPO, encoding: 'utf8', env: { ...process.env, ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every file under dir with its content and modification time, for before/after checks. */
+function snapshot(dir: string): Record<string, { content: string; mtimeNs: bigint }> {
+  const out: Record<string, { content: string; mtimeNs: bigint }> = {};
+  if (!existsSync(dir)) return out;
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else out[relative(dir, p)] = { content: readFileSync(p, 'utf8'), mtimeNs: statSync(p, { bigint: true }).mtimeNs };
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function scaffolded(...envArgs: string[][]): string {
+  const out = tempDir();
+  for (const args of envArgs) expect(run([...args, '--out', out]).code).toBe(0);
+  return out;
+}
+
+const read = (out: string, path: string) => readFileSync(join(out, path), 'utf8');
+
+describe('bad input: one line naming the problem and the fix, exit 2, nothing changed', () => {
+  const cases: [string, string[], RegExp, ((out: string) => void)?][] = [
+    ['an unknown flag', ['--env', 'dev', '--colour', 'blue'], /unknown option --colour; run with --help/],
+    ['an unknown value', ['--env', 'dev', '--storage', 'nfs'], /--storage "nfs" is not allowed; use one of: hostpath, pvc/],
+    ['an invalid env name', ['--env', 'Prod_1'], /--env "Prod_1" is not a valid name/],
+    ['a missing --env', ['--storage', 'pvc'], /--env is required/],
+    ['--env without its value', ['--env'], /option --env needs a value/],
+    ['a stray argument', ['--env', 'dev', 'prod'], /unexpected argument "prod"/],
+    ['a new env without a profile', ['--env', 'staging'], /env staging is new: choose its defaults with --profile dev or --profile prod/],
+    ['a bad size', ['--env', 'prod', '--size', '10XB'], /--size "10XB" is not a Kubernetes quantity; use a number with a unit, e.g. 10Gi/],
+    ['replicas 2', ['--env', 'prod', '--replicas', '2'], /--replicas 2: MinIO erasure coding needs at least 4 servers/],
+    ['replicas 3', ['--env', 'prod', '--replicas', '3'], /--replicas 3: MinIO erasure coding needs at least 4 servers/],
+    ['replicas that are not a number', ['--env', 'prod', '--replicas', 'four'], /--replicas "four" is not a server count/],
+    ['hostpath with replicas > 1', ['--env', 'dev', '--replicas', '4'], /hostpath storage works only with 1 replica .*use --storage pvc/],
+    ['plain credentials for a prod env', ['--env', 'prod', '--secrets', 'plain'], /--secrets plain would commit credentials in plaintext.*use --secrets external/],
+    ['an on/off flag with another value', ['--env', 'dev', '--tls', 'maybe'], /--tls "maybe" is not allowed; use on or off/],
+    ['an unpinned image', ['--env', 'dev', '--image', 'quay.io/minio/minio:latest'], /--image .* must be an image pinned by tag or digest/],
+    ['a relative host path', ['--env', 'dev', '--host-path', 'data'], /--host-path "data" is not an absolute path/],
+    ['an --out that is a file', ['--env', 'dev', '--out', 'FILE'], /--out .* is not usable: .* is a file; choose a directory path/],
+    ['an --out below a file', ['--env', 'dev', '--out', 'FILE/sub'], /--out .* is not usable: a part of that path is a file/],
+    ['an --out that cannot be written', ['--env', 'dev', '--out', '/proc/minio-gitops-out'], /--out \/proc\/minio-gitops-out is not writable .*choose a directory you can write to/],
+    ['a config file that is not YAML', ['--env', 'dev'], /scaffold.config.yaml is not valid YAML \(line \d+: .*\); fix the file/, (out) => writeFileSync(join(out, 'scaffold.config.yaml'), 'envs:\n  dev: [unclosed\n')],
+    ['a config file with an unknown setting', ['--env', 'dev'], /scaffold.config.yaml: envs.dev.replica is not a known setting; known: profile, namespace, replicas/, (out) => writeFileSync(join(out, 'scaffold.config.yaml'), 'envs:\n  dev:\n    replica: 1\n')],
+    ['a config file with a bad value', ['--env', 'prod'], /scaffold.config.yaml: envs.prod.size "ten" is not a Kubernetes quantity/, (out) => writeFileSync(join(out, 'scaffold.config.yaml'), 'envs:\n  prod:\n    size: ten\n')],
+    ['a config file that is a list', ['--env', 'dev'], /scaffold.config.yaml must hold a map of settings/, (out) => writeFileSync(join(out, 'scaffold.config.yaml'), '- dev\n')],
+    ['a damaged record of generated files', ['--env', 'dev'], /scaffold.lock.yaml is damaged; restore it with git/, (out) => writeFileSync(join(out, 'scaffold.lock.yaml'), 'files: 3\n')],
+  ];
+
+  it.for(cases)('%s', ([, args, message, prepare]) => {
+    // Start from a real scaffold, so "nothing changed" covers existing files too.
+    const out = scaffolded(['--env', 'dev'], ['--env', 'prod']);
+    writeFileSync(join(out, 'FILE'), 'a file, not a directory\n');
+    prepare?.(out);
+    const before = snapshot(out);
+    const hasOut = args.includes('--out');
+    const finalArgs = hasOut ? args.map((a) => (a.startsWith('FILE') ? join(out, a) : a)) : [...args, '--out', out];
+    const r = run(finalArgs);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(/^error: /);
+    expect(r.stderr).toMatch(message);
+    expect(snapshot(out)).toEqual(before);
+    expect(existsSync('/proc/minio-gitops-out')).toBe(false);
+  });
+
+  it('an --out in a read-only directory (permissions) is refused before anything is written', (ctx) => {
+    if (process.getuid?.() === 0) ctx.skip('running as root: permission bits do not stop root (the /proc case covers it)');
+    const parent = tempDir();
+    chmodSync(parent, 0o555);
+    const r = run(['--env', 'dev', '--out', join(parent, 'repo')]);
+    chmodSync(parent, 0o755);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/is not writable/);
+    expect(readdirSync(parent)).toEqual([]);
+  });
+});
+
+describe('runs', () => {
+  it('--help prints the usage and exits 0', () => {
+    const r = run(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: npx zx scaffold.ts --env NAME/);
+    for (const flag of ['--out', '--storage', '--secrets', '--tls', '--replicas', '--dry-run', '--size', '--profile']) expect(r.stdout).toContain(flag);
+  });
+
+  it('a re-run on an unchanged config writes no file, and says so', () => {
+    const out = scaffolded(['--env', 'dev'], ['--env', 'prod']);
+    const before = snapshot(out);
+    for (const env of ['dev', 'prod']) {
+      const r = run(['--env', env, '--out', out]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/0 created, 0 updated, 0 deleted, \d+ unchanged/);
+    }
+    expect(snapshot(out)).toEqual(before); // contents and nanosecond mtimes
+  });
+
+  it('the same config gives byte-identical trees', () => {
+    const a = scaffolded(['--env', 'prod', '--replicas', '6', '--tls', 'on']);
+    const b = scaffolded(['--env', 'prod', '--replicas', '6', '--tls', 'on']);
+    const contents = (s: ReturnType<typeof snapshot>) => Object.fromEntries(Object.entries(s).map(([p, v]) => [p, v.content]));
+    expect(contents(snapshot(a))).toEqual(contents(snapshot(b)));
+  });
+
+  it('records every choice, so --env alone reproduces the last run', () => {
+    const out = scaffolded(['--env', 'prod', '--size', '20Gi', '--replicas', '6', '--storage-class', 'fast-ssd', '--issuer', 'corp-ca', '--secret-store', 'vault']);
+    const first = snapshot(out);
+    const config = YAML.parse(read(out, 'scaffold.config.yaml'));
+    expect(config.envs.prod).toMatchObject({ size: '20Gi', replicas: 6, storageClass: 'fast-ssd', issuer: 'corp-ca', secretStore: 'vault', profile: 'prod' });
+    rmSync(join(out, 'base'), { recursive: true });
+    rmSync(join(out, 'overlays'), { recursive: true });
+    expect(run(['--env', 'prod', '--out', out]).code).toBe(0);
+    const again = snapshot(out);
+    for (const [path, { content }] of Object.entries(first)) expect(again[path]?.content, path).toBe(content);
+    expect(read(out, 'overlays/prod/patch-storage.yaml')).toContain('storage: 20Gi');
+  });
+
+  it('keeps the comments a person wrote in the config file', () => {
+    const out = scaffolded(['--env', 'dev']);
+    const config = read(out, 'scaffold.config.yaml').replace('envs:', '# our team settings\nenvs:');
+    writeFileSync(join(out, 'scaffold.config.yaml'), config);
+    expect(run(['--env', 'dev', '--host-path', '/srv/minio', '--out', out]).code).toBe(0);
+    const after = read(out, 'scaffold.config.yaml');
+    expect(after).toContain('# our team settings');
+    expect(after).toContain('hostPath: /srv/minio');
+  });
+
+  it('a new env takes --profile and renders beside the others', () => {
+    const out = scaffolded(['--env', 'dev']);
+    const r = run(['--env', 'staging', '--profile', 'prod', '--replicas', '1', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(read(out, 'overlays/staging/kustomization.yaml')).toContain('../../base/standalone');
+    expect(YAML.parse(read(out, 'scaffold.config.yaml')).envs.staging).toMatchObject({ profile: 'prod', namespace: 'minio-staging', secrets: 'external' });
+    expect(existsSync(join(out, 'overlays/dev/kustomization.yaml'))).toBe(true);
+  });
+
+  it('--dry-run prints the plan with a unified diff and writes nothing', () => {
+    const fresh = join(tempDir(), 'repo');
+    const r1 = run(['--env', 'prod', '--dry-run', '--out', fresh]);
+    expect(r1.code).toBe(0);
+    expect(r1.stdout).toMatch(/^create overlays\/prod\/kustomization\.yaml$/m);
+    expect(r1.stdout).toMatch(/^\+namespace: minio$/m);
+    expect(r1.stdout).toMatch(/dry run for env prod .*: \d+ created, 0 updated, 0 deleted, 0 unchanged; nothing written/);
+    expect(existsSync(fresh)).toBe(false);
+
+    const out = scaffolded(['--env', 'prod']);
+    const before = snapshot(out);
+    const r2 = run(['--env', 'prod', '--size', '50Gi', '--dry-run', '--out', out]);
+    expect(r2.code).toBe(0);
+    expect(r2.stdout).toMatch(/^update overlays\/prod\/patch-storage\.yaml$/m);
+    expect(r2.stdout).toMatch(/^-\s+storage: 8Gi$/m);
+    expect(r2.stdout).toMatch(/^\+\s+storage: 50Gi$/m);
+    expect(r2.stdout).toMatch(/^update scaffold\.config\.yaml$/m);
+    expect(r2.stdout).toMatch(/^update overlays\/prod\/README\.md$/m);
+    expect(r2.stdout).toMatch(/0 created, 4 updated, 0 deleted/);
+    expect(snapshot(out)).toEqual(before);
+  });
+
+  it('removes its own files that are no longer rendered, and only those', () => {
+    const out = scaffolded(['--env', 'dev', '--storage', 'pvc', '--tls', 'on'], ['--env', 'prod']);
+    writeFileSync(join(out, 'overlays/dev/NOTES.md'), 'a file of ours\n');
+    expect(existsSync(join(out, 'overlays/dev/persistentvolumeclaim.yaml'))).toBe(true);
+    const prodBefore = Object.entries(snapshot(out)).filter(([p]) => p.startsWith('overlays/prod/'));
+    const r = run(['--env', 'dev', '--storage', 'hostpath', '--tls', 'off', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const gone of ['persistentvolumeclaim.yaml', 'patch-tls.yaml', 'certificate.yaml', 'certificate-ca.yaml', 'issuer-ca.yaml', 'issuer-selfsigned.yaml']) {
+      expect(existsSync(join(out, 'overlays/dev', gone)), gone).toBe(false);
+      expect(r.stdout).toContain(`- overlays/dev/${gone}`);
+    }
+    expect(read(out, 'overlays/dev/NOTES.md')).toBe('a file of ours\n');
+    expect(Object.entries(snapshot(out)).filter(([p]) => p.startsWith('overlays/prod/'))).toEqual(prodBefore);
+    const lock = YAML.parse(read(out, 'scaffold.lock.yaml')).files;
+    expect(Object.keys(lock)).not.toContain('overlays/dev/patch-tls.yaml');
+    expect(Object.keys(lock)).toContain('overlays/prod/patch-tls.yaml');
+  });
+
+  it('never overwrites a hand edit without --force', () => {
+    const out = scaffolded(['--env', 'prod']);
+    const edited = read(out, 'overlays/prod/patch-server.yaml').replace('cpu: 500m', 'cpu: 750m');
+    writeFileSync(join(out, 'overlays/prod/patch-server.yaml'), edited);
+    const before = snapshot(out);
+    const r = run(['--env', 'prod', '--replicas', '8', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/a generated file was edited by hand or not written by minio-gitops: overlays\/prod\/patch-server\.yaml; move the change into scaffold\.config\.yaml .* or re-run with --force/);
+    expect(snapshot(out)).toEqual(before);
+
+    const forced = run(['--env', 'prod', '--replicas', '8', '--force', '--out', out]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain('~ overlays/prod/patch-server.yaml  (hand edit overwritten: --force)');
+    expect(read(out, 'overlays/prod/patch-server.yaml')).toContain('replicas: 8');
+    expect(read(out, 'overlays/prod/patch-server.yaml')).not.toContain('750m');
+  });
+
+  it('never overwrites a file of the user at a path it wants', () => {
+    const out = tempDir();
+    mkdirSync(join(out, 'base/common'), { recursive: true });
+    writeFileSync(join(out, 'base/common/kustomization.yaml'), 'resources: [mine.yaml]\n');
+    const r = run(['--env', 'dev', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/base\/common\/kustomization\.yaml/);
+    expect(readdirSync(out)).toEqual(['base']);
+    expect(read(out, 'base/common/kustomization.yaml')).toBe('resources: [mine.yaml]\n');
+  });
+
+  it('warns that dev credentials and hostPath storage are for development', () => {
+    const out = tempDir();
+    const r = run(['--env', 'dev', '--out', out]);
+    expect(r.stderr).toMatch(/^warning: overlays\/dev uses fixed development credentials in a plain Secret: for development only/m);
+    expect(r.stderr).toMatch(/^warning: .*privileged/m);
+    expect(read(out, 'overlays/dev/README.md')).toMatch(/Development only/);
+    expect(run(['--env', 'prod', '--out', out]).stderr).toBe('');
+  });
+
+  it('writes no credential in plaintext for a non-dev env', () => {
+    const out = scaffolded(['--env', 'prod'], ['--env', 'staging', '--profile', 'prod', '--replicas', '1']);
+    const all = snapshot(out);
+    for (const [path, { content }] of Object.entries(all)) {
+      if (!path.startsWith('overlays/dev/')) {
+        expect(content, path).not.toMatch(/^kind: Secret$/m);
+        expect(content, path).not.toMatch(/stringData|dev-password/);
+      }
+    }
+  });
+});
