@@ -2,9 +2,15 @@
 // minio-gitops: `npx zx scaffold.ts --env NAME [options]`, see --help and README.md.
 // Kept thin: it finds its own arguments (zx puts its own options before the script path)
 // and hands them to src/cli.ts. Output lands beside this file unless --out says otherwise.
+import module from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from './src/cli.ts';
+
+// Node caches compiled (and type-stripped) modules in the OS temp dir: it makes start-up
+// about 50 ms faster from the second run on. Enabled before src/ is imported, hence the
+// dynamic import below.
+module.enableCompileCache?.();
+const { main } = await import('./src/cli.ts');
 
 const self = fileURLToPath(import.meta.url);
 const at = process.argv.findIndex((arg, i) => i > 0 && resolve(arg) === self);

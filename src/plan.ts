@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import YAML from 'yaml';
 import { fail } from './errors.ts';
 import type { GeneratedFile } from './render/files.ts';
-import { commentBlock } from './yaml.ts';
+import { toYaml } from './yaml.ts';
 
 export const RECORD_FILE = 'scaffold.lock.yaml';
 
@@ -56,10 +56,10 @@ export function parseRecord(text: string | null): GeneratedRecord {
 
 export function formatRecord(record: GeneratedRecord): string {
   const files = Object.fromEntries(Object.keys(record).sort().map((path) => [path, record[path]]));
-  const header = commentBlock(
+  return toYaml(
+    { files },
     'Files that minio-gitops generated, with the sha256 of what it wrote. A re-run uses this to\nfind hand edits (it will not overwrite them) and to remove the files it no longer renders.',
   );
-  return header + YAML.stringify({ files }, { lineWidth: 0 });
 }
 
 export interface PlanInput {

@@ -6,9 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli.ts';
-import { parseAllYaml } from '../src/yaml.ts';
 import { needTool, kustomizeBuilders, tempDir } from './tools.ts';
-import { validateObject, type Obj } from './validate.ts';
+import { parseAllYaml, validateObject, type Obj } from './validate.ts';
 
 const DIMENSIONS = {
   profile: ['dev', 'prod'],

@@ -113,3 +113,11 @@ export function validateObject(obj: Obj): string[] {
 }
 
 export type { Obj };
+
+/** Parses every document of a YAML stream (a kustomize build) into plain values. */
+export function parseAllYaml(text: string): unknown[] {
+  return YAML.parseAllDocuments(text).map((doc) => {
+    if (doc.errors.length > 0) throw doc.errors[0];
+    return doc.toJS();
+  });
+}

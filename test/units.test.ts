@@ -1,0 +1,152 @@
+// Pure parts, table-driven: the YAML writer, the config resolution and the plan.
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { parseFlags } from '../src/args.ts';
+import { resolveOptions } from '../src/config.ts';
+import { UsageError } from '../src/errors.ts';
+import { makePlan, sha256, type PlanInput } from '../src/plan.ts';
+import { toYaml } from '../src/yaml.ts';
+
+describe('toYaml', () => {
+  it('puts apiVersion, kind and metadata first and keeps the rest in order', () => {
+    const text = toYaml({ spec: { b: 1, a: 2 }, metadata: { name: 'x' }, kind: 'K', apiVersion: 'v1' });
+    expect(text).toBe('apiVersion: v1\nkind: K\nmetadata:\n  name: x\nspec:\n  b: 1\n  a: 2\n');
+  });
+
+  // Values that trip YAML writers: every one must come back as the same string from a
+  // YAML 1.1 reader (kubectl, kustomize, Argo CD) and a YAML 1.2 reader.
+  const tricky = [
+    'on', 'off', 'yes', 'no', 'y', 'n', 'Y', 'NO', 'true', 'False', 'null', 'Null', '~', '', ' ', ' lead', 'trail ',
+    '0', '1', '-1', '+1', '0755', '0o17', '0x1F', '0b101', '1_000', '1e3', '1.5', '.5', '-.inf', '.NaN', '190:20:30', '1:20',
+    '2026-11-21', '2026-11-21T10:00:00Z', '1.2.3', '=', '<<', '-', '---', '...', '--address', ':9000', '?x', '*.minio-hl.ns.svc',
+    '&anchor', '!tag', '%x', '@x', '`x', '|x', '>x', "'x", '"x', '#x', 'a #b', 'a: b', 'a:', 'a:b', '[x]', '{x}', 'x,y', 'x]',
+    '$(MINIO_VOLUMES)', 'http://minio-{0...3}.minio-hl.minio.svc.cluster.local/data', 'node-type=storage', 'quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z',
+    'MinIO console', 'exec:\n  path: ksops\n', 'line\n', 'two\nlines', 'trailing\n\n', '\nleading newline', ' indented\nblock\n', 'tab\there',
+    'caf\u00e9', 'line\u2028sep', 'nel\u0085x', 'emoji \u{1F600}', 'ctrl\u0001', 'back\\slash', 'quote"inside',
+  ];
+  it.for(tricky.map((t) => [JSON.stringify(t), t]))('round-trips %s in YAML 1.1 and 1.2', ([, value]) => {
+    const doc = { [value as string]: value, list: [value, { nested: value }] };
+    const text = toYaml(doc);
+    for (const version of ['1.1', '1.2'] as const) expect(YAML.parse(text, { version }), `${version}:\n${text}`).toEqual(doc);
+  });
+
+  it('writes numbers, booleans, null, empty maps and lists, and nested lists', () => {
+    const doc = { n: 288, b: false, z: null, m: {}, l: [], nested: [[1, 2], [{ a: 1 }]], deep: { list: [{ a: { b: [1] } }] } };
+    const text = toYaml(doc);
+    expect(YAML.parse(text, { version: '1.1' })).toEqual(doc);
+    expect(text).toContain('m: {}\nl: []\n');
+  });
+
+  it('separates documents with --- and puts the header comment first', () => {
+    expect(toYaml([{ kind: 'A' }, { kind: 'B' }], 'made by us')).toBe('# made by us\nkind: A\n---\nkind: B\n');
+  });
+});
+
+const resolve = (config: string | null, ...args: string[]) => resolveOptions(config, parseFlags(args));
+
+describe('resolveOptions', () => {
+  it('dev and prod profiles give the documented defaults', () => {
+    const dev = resolve(null, '--env', 'dev').options.settings;
+    expect(dev).toMatchObject({ namespace: 'minio-dev', replicas: 1, storage: 'hostpath', hostPath: '/mnt/disk1/data', secrets: 'plain', tls: false });
+    const prod = resolve(null, '--env', 'prod').options.settings;
+    expect(prod).toMatchObject({ namespace: 'minio', replicas: 4, storage: 'pvc', size: '8Gi', secrets: 'external', tls: true, ingress: true, monitoring: true });
+  });
+
+  it('leaves the config text byte-identical when nothing changes, however it is laid out', () => {
+    const first = resolve(null, '--env', 'prod').configText;
+    const relaid = first.replace('  prod:\n', '  # the production cluster\n  prod:\n').replace(/^consumerNamespaces:\n  - el-demo\n  - analytics$/m, 'consumerNamespaces: [el-demo, analytics]');
+    expect(relaid).not.toBe(first);
+    expect(resolve(relaid, '--env', 'prod').configText).toBe(relaid);
+  });
+
+  it('flags override the file and are written back; the rest of the file stays', () => {
+    const first = resolve(null, '--env', 'dev').configText;
+    const withProd = resolve(first, '--env', 'prod', '--replicas', '8').configText;
+    const parsed = YAML.parse(withProd);
+    expect(parsed.envs.prod.replicas).toBe(8);
+    expect(parsed.envs.dev).toEqual(YAML.parse(first).envs.dev);
+    expect(resolve(withProd, '--env', 'prod').options.settings.replicas).toBe(8);
+  });
+
+  it('fills settings missing from a hand-written env from its profile', () => {
+    const { options } = resolve('envs:\n  qa:\n    profile: prod\n    replicas: 1\n', '--env', 'qa');
+    expect(options.settings).toMatchObject({ profile: 'prod', replicas: 1, storage: 'pvc', namespace: 'minio-qa', remoteKey: 'qa/minio' });
+  });
+
+  it('a different --profile for a recorded env restarts from that profile, with a note', () => {
+    const config = resolve(null, '--env', 'qa', '--profile', 'dev').configText;
+    const r = resolve(config, '--env', 'qa', '--profile', 'prod');
+    expect(r.options.settings).toMatchObject({ profile: 'prod', storage: 'pvc', replicas: 4 });
+    expect(r.notes.join()).toMatch(/switched to the prod profile/);
+  });
+
+  const errors: [string, string | null, string[], RegExp][] = [
+    ['an env in the file without a profile', 'envs:\n  qa:\n    replicas: 1\n', ['--env', 'dev'], /envs\.qa\.profile is missing; set it to dev or prod/],
+    ['an unknown top-level key', 'imag: x\n', ['--env', 'dev'], /scaffold.config.yaml: imag is not a known setting/],
+    ['envs that is not a map', 'envs: [dev]\n', ['--env', 'dev'], /envs must be a map/],
+    ['resources with a bad quantity', 'envs:\n  dev:\n    resources: {requests: {cpu: fast, memory: 1Gi}, limits: {cpu: "1", memory: 1Gi}}\n', ['--env', 'dev'], /envs\.dev\.resources\.requests\.cpu "fast" is not a Kubernetes quantity/],
+    ['resources with an unknown key', 'envs:\n  dev:\n    resources: {requests: {cpu: 1, memory: 1Gi, gpu: 1}, limits: {cpu: "1", memory: 1Gi}}\n', ['--env', 'dev'], /resources\.requests\.gpu is not a known setting/],
+    ['equal ingress hosts', null, ['--env', 'prod', '--api-host', 'minio.example.com', '--console-host', 'minio.example.com'], /API and console ingress hosts are both minio\.example\.com/],
+    ['replicas above one erasure set', null, ['--env', 'prod', '--replicas', '17'], /at most 16 servers/],
+    ['a bad node label', 'storageNodeLabel: storage\n', ['--env', 'dev'], /storageNodeLabel "storage" is not a node label; use key=value/],
+    ['a bad consumer namespace', 'consumerNamespaces: [El_Demo]\n', ['--env', 'dev'], /consumerNamespaces\[0\] "El_Demo" is not a valid name/],
+  ];
+  it.for(errors)('refuses %s', ([, config, args, message]) => {
+    expect(() => resolve(config, ...args)).toThrow(UsageError);
+    expect(() => resolve(config, ...args)).toThrow(message);
+  });
+});
+
+describe('makePlan', () => {
+  const file = (path: string, content: string) => ({ path, content });
+  const base = (over: Partial<PlanInput>): PlanInput => ({
+    desired: [],
+    disk: new Map(),
+    record: {},
+    owned: ['base/', 'overlays/dev/'],
+    config: { path: 'scaffold.config.yaml', before: 'c', after: 'c' },
+    force: false,
+    ...over,
+  });
+  const actions = (input: PlanInput) => Object.fromEntries(makePlan(input).entries.map((e) => [e.path, e.action]));
+
+  it('classifies create, update, unchanged and delete, and leaves other envs alone', () => {
+    const input = base({
+      desired: [file('base/a', 'A'), file('base/b', 'B2'), file('overlays/dev/c', 'C')],
+      disk: new Map([
+        ['base/a', null],
+        ['base/b', 'B1'],
+        ['overlays/dev/c', 'C'],
+        ['overlays/dev/old', 'OLD'],
+        ['overlays/prod/p', 'P'],
+        ['overlays/dev/gone', null],
+      ]),
+      record: { 'base/b': sha256('B1'), 'overlays/dev/c': sha256('C'), 'overlays/dev/old': sha256('OLD'), 'overlays/prod/p': sha256('P'), 'overlays/dev/gone': sha256('G') },
+    });
+    expect(actions(input)).toEqual({ 'base/a': 'create', 'base/b': 'update', 'overlays/dev/c': 'unchanged', 'overlays/dev/old': 'delete', 'scaffold.config.yaml': 'unchanged' });
+    const { record } = makePlan(input);
+    expect(record).toEqual({ 'base/a': sha256('A'), 'base/b': sha256('B2'), 'overlays/dev/c': sha256('C'), 'overlays/prod/p': sha256('P') });
+  });
+
+  it('a hand edit, a foreign file and an edited stale file are conflicts; --force takes them', () => {
+    const input = base({
+      desired: [file('base/a', 'A2'), file('base/new', 'N')],
+      disk: new Map([
+        ['base/a', 'A1 edited'],
+        ['base/new', 'theirs'],
+        ['overlays/dev/old', 'OLD edited'],
+      ]),
+      record: { 'base/a': sha256('A1'), 'overlays/dev/old': sha256('OLD') },
+    });
+    expect(() => makePlan(input)).toThrow(/3 generated files were edited by hand or not written by minio-gitops: base\/a, base\/new, overlays\/dev\/old/);
+    const forced = makePlan({ ...input, force: true });
+    expect(forced.conflicts).toEqual(['base/a', 'base/new', 'overlays/dev/old']);
+    expect(forced.entries.filter((e) => e.forced).map((e) => e.action)).toEqual(['update', 'update', 'delete']);
+  });
+
+  it('a file already holding the rendered content is unchanged even if the record is stale', () => {
+    // What an interrupted run leaves behind: new content written, record not yet updated.
+    const input = base({ desired: [file('base/a', 'A2')], disk: new Map([['base/a', 'A2']]), record: { 'base/a': sha256('A1') } });
+    expect(actions(input)['base/a']).toBe('unchanged');
+  });
+});
