@@ -1,5 +1,5 @@
 // base/: what every env shares, from the global settings only.
-//   base/common/                 ServiceAccount, Services, NetworkPolicies, PDB
+//   base/common/                 Namespace, ServiceAccount, Services, NetworkPolicies, PDB
 //   base/standalone/             common + a one-server Deployment
 //   base/distributed/            common + an erasure-coded StatefulSet and its headless Service
 //   base/components/monitoring/  a Kustomize Component with the ServiceMonitor
@@ -31,6 +31,12 @@ function service(name: string, component: string, port: number, portName: string
   };
 }
 
+/** The Namespace at Pod Security `restricted`; an overlay renames it to its namespace. */
+function namespace() {
+  const level = (mode: string) => ({ [`pod-security.kubernetes.io/${mode}`]: 'restricted', [`pod-security.kubernetes.io/${mode}-version`]: 'latest' });
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: APP, labels: { ...labels('namespace'), ...level('enforce'), ...level('warn'), ...level('audit') } } };
+}
+
 export function serviceMonitor() {
   const endpoint = (path: string) => ({ port: 'api', path, scheme: 'http', interval: '30s' });
   return {
@@ -46,6 +52,7 @@ export function serviceMonitor() {
 
 export function renderBase(global: GlobalSettings): GeneratedFile[] {
   const common = {
+    'namespace.yaml': namespace(),
     'serviceaccount.yaml': { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(APP, 'server'), automountServiceAccountToken: false },
     'service-api.yaml': service(APP, 'api', API_PORT, 'api'),
     'service-console.yaml': service(CONSOLE_SERVICE, 'console', CONSOLE_PORT, 'console'),

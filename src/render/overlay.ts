@@ -13,7 +13,6 @@ import {
   CA_SECRET,
   CONSOLE_SERVICE,
   DATA_CLAIM,
-  labels,
   metadata,
   minioVolumes,
   ROOT_SECRET,
@@ -40,26 +39,13 @@ function podPatch(o: Options, podSpec: object, spec: object = {}) {
   return { ...serverRef(o), spec: { ...spec, template: { spec: podSpec } } };
 }
 
-function namespace(o: Options) {
-  // HostPath volumes are admitted only at the privileged level; everything else in this
-  // namespace still meets restricted, which warn and audit keep reporting.
-  const enforce = o.settings.storage === 'hostpath' ? 'privileged' : 'restricted';
-  return {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: {
-      name: o.settings.namespace,
-      labels: {
-        ...labels('namespace'),
-        'pod-security.kubernetes.io/enforce': enforce,
-        'pod-security.kubernetes.io/enforce-version': 'latest',
-        'pod-security.kubernetes.io/warn': 'restricted',
-        'pod-security.kubernetes.io/warn-version': 'latest',
-        'pod-security.kubernetes.io/audit': 'restricted',
-        'pod-security.kubernetes.io/audit-version': 'latest',
-      },
-    },
-  };
+/**
+ * HostPath volumes are admitted only at the privileged Pod Security level, so a hostpath
+ * env relaxes `enforce` on the base's Namespace; warn and audit stay at restricted. The
+ * patch names the base's Namespace: the overlay's `namespace:` renames it afterwards.
+ */
+function privilegedNamespacePatch() {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: APP, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } };
 }
 
 function serverPatch(o: Options) {
@@ -233,7 +219,6 @@ export function renderOverlay(o: Options): GeneratedFile[] {
   const distributed = isDistributed(o);
 
   const resources: Record<string, object> = {
-    'namespace.yaml': namespace(o),
     ...(!distributed && s.storage === 'pvc' ? { 'persistentvolumeclaim.yaml': standaloneClaim(o) } : {}),
     ...credentials(o),
     ...(s.tls && s.issuer === SELF_SIGNED_ISSUER ? privateCa(o) : {}),
@@ -241,17 +226,17 @@ export function renderOverlay(o: Options): GeneratedFile[] {
     ...(s.ingress ? ingresses(o) : {}),
   };
   const patches: Record<string, object> = {
+    ...(s.storage === 'hostpath' ? { 'patch-namespace.yaml': privilegedNamespacePatch() } : {}),
     'patch-server.yaml': serverPatch(o),
     'patch-storage.yaml': storagePatch(o),
     ...(s.tls ? { 'patch-tls.yaml': tlsPatch(o) } : {}),
     ...(s.tls && s.monitoring ? { 'patch-servicemonitor-tls.yaml': serviceMonitorTlsPatch(o) } : {}),
   };
-  const [namespaceFile, ...ownResources] = Object.keys(resources);
   return [
     ...Object.entries({ ...resources, ...patches }).map(([name, obj]) => yamlFile(`${dir}/${name}`, obj, scope)),
     kustomization(dir, scope, {
       namespace: s.namespace,
-      resources: [namespaceFile, `../../base/${distributed ? 'distributed' : 'standalone'}`, ...ownResources],
+      resources: [`../../base/${distributed ? 'distributed' : 'standalone'}`, ...Object.keys(resources)],
       ...(s.monitoring ? { components: ['../../base/components/monitoring'] } : {}),
       patches: Object.keys(patches).map((path) => ({ path })),
     }),
