@@ -2,7 +2,7 @@
 // user can fix come back as one line and exit code 2, with nothing written.
 import { join, resolve } from 'node:path';
 import { applyPlan, checkWritable, readText } from './apply.ts';
-import { helpText, parseFlags } from './args.ts';
+import { helpText, parseFlags, type Flags } from './args.ts';
 import { CONFIG_FILE, resolveOptions } from './config.ts';
 import { UsageError } from './errors.ts';
 import type { Options } from './options.ts';
@@ -17,8 +17,7 @@ export interface Io {
 const processIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
 /** Everything up to the plan: no file is written here. */
-export function planRun(root: string, argv: string[]) {
-  const flags = parseFlags(argv);
+export function planRun(root: string, flags: Flags) {
   const configBefore = readText(join(root, CONFIG_FILE));
   const { options, configText, notes } = resolveOptions(configBefore, flags);
   const desired = renderTree(options);
@@ -41,7 +40,7 @@ export function planRun(root: string, argv: string[]) {
     before: recordBefore,
     after: recordAfter,
   };
-  return { flags, options, notes, plan: { ...plan, entries: [...plan.entries, recordEntry] } };
+  return { options, notes, plan: { ...plan, entries: [...plan.entries, recordEntry] } };
 }
 
 function summaryLine(plan: Plan): string {
@@ -77,13 +76,14 @@ async function printDryRun(io: Io, entries: PlanEntry[]): Promise<void> {
 
 export async function main(argv: string[], defaultOut: string, io: Io = processIo): Promise<number> {
   try {
-    if (parseFlags(argv).help) {
+    const flags = parseFlags(argv);
+    if (flags.help) {
       io.out(helpText());
       return 0;
     }
-    const root = resolve(parseFlags(argv).out ?? defaultOut);
+    const root = resolve(flags.out ?? defaultOut);
     checkWritable(root);
-    const { flags, options, notes, plan } = planRun(root, argv);
+    const { options, notes, plan } = planRun(root, flags);
     for (const note of notes) io.err(`note: ${note}\n`);
 
     if (flags.dryRun) {

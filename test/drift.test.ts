@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { parseFlags } from '../src/args.ts';
 import { planRun } from '../src/cli.ts';
 import { REPO } from './tools.ts';
 
@@ -17,7 +18,7 @@ describe('the committed output', () => {
   });
 
   it.for(Object.keys(config.envs))('overlays/%s and base/ match what the code renders', (env) => {
-    const { plan } = planRun(REPO, ['--env', env]);
+    const { plan } = planRun(REPO, parseFlags(['--env', env]));
     const drift = plan.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.path}`);
     expect(drift, `run \`npx zx scaffold.ts --env ${env}\` and commit the result`).toEqual([]);
   });
