@@ -10,10 +10,11 @@ bin="$root/.tools/bin"
 mkdir -p "$bin"
 
 KUSTOMIZE_VERSION=v5.8.0
+SOPS_VERSION=v3.13.3
 PSA_VERSION=v0.37.2   # k8s.io/pod-security-admission, pinned in tools/psa-check/go.mod
 
 if ! command -v go >/dev/null 2>&1; then
-  msg="tools/install.sh: Go is not installed, so kustomize and psa-check cannot be built; install Go >= 1.24"
+  msg="tools/install.sh: Go is not installed, so kustomize, sops and psa-check cannot be built; install Go >= 1.24"
   if [ -n "${CI:-}" ]; then echo "error: $msg" >&2; exit 1; fi
   echo "warning: $msg (tests that need them will skip)" >&2
   exit 0
@@ -27,6 +28,12 @@ if ! up_to_date kustomize "$KUSTOMIZE_VERSION"; then
   echo "building kustomize $KUSTOMIZE_VERSION" >&2
   GOBIN="$bin" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
   mark kustomize "$KUSTOMIZE_VERSION"
+fi
+
+if ! up_to_date sops "$SOPS_VERSION"; then
+  echo "building sops $SOPS_VERSION" >&2
+  GOBIN="$bin" go install "github.com/getsops/sops/v3/cmd/sops@$SOPS_VERSION"
+  mark sops "$SOPS_VERSION"
 fi
 
 psa_stamp="$PSA_VERSION-$(cat "$root/tools/psa-check/main.go" "$root/tools/psa-check/go.sum" | sha256sum | cut -c1-12)"
