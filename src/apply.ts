@@ -12,40 +12,65 @@ export function readText(path: string): string | null {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
     if (code === 'EISDIR') fail(`${path} is a directory where a file belongs; move it away and re-run`);
+    if (code === 'ENOTDIR') fail(`a part of ${path} is a file where a directory belongs; move that file away and re-run`);
+    if (code === 'EACCES' || code === 'EPERM') fail(`${path} cannot be read (${code}); fix its permissions and re-run`);
     throw error;
   }
 }
 
-/**
- * Fails unless files can be created in `root` (or, if it does not exist yet, in its
- * nearest existing ancestor). It tries for real, with a file it removes at once, because
- * permission bits do not tell the whole story (root, read-only mounts).
- */
-export function checkWritable(root: string): void {
-  let dir = root;
+/** The directory itself if it exists, else its nearest existing ancestor. */
+function nearestExisting(dir: string, what: string): string {
   for (;;) {
     let stat;
     try {
       stat = statSync(dir);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOTDIR') fail(`--out ${root} is not usable: a part of that path is a file; choose a directory path`);
-      if (code !== 'ENOENT') fail(`--out ${root} is not usable (${code}); choose a directory you can write to`);
+      if (code === 'ENOTDIR') fail(`${what} is not usable: a part of that path is a file; move it away or choose another directory`);
+      if (code !== 'ENOENT') fail(`${what} is not usable (${code}); choose a directory you can write to`);
       const parent = dirname(dir);
-      if (parent === dir) fail(`--out ${root} is not usable; choose a directory you can write to`);
+      if (parent === dir) fail(`${what} is not usable; choose a directory you can write to`);
       dir = parent;
       continue;
     }
-    if (!stat.isDirectory()) fail(`--out ${root} is not usable: ${dir} is a file; choose a directory path`);
-    break;
+    if (!stat.isDirectory()) fail(`${what} is not usable: ${dir} is a file; move it away or choose another directory`);
+    return dir;
   }
+}
+
+/** Tries for real, with a file removed at once: permission bits do not tell all (root, read-only mounts). */
+function probeWrite(dir: string, what: string): void {
   const probe = join(dir, `.minio-gitops-probe-${process.pid}`);
   try {
     closeSync(openSync(probe, 'wx'));
     unlinkSync(probe);
   } catch (error) {
-    fail(`--out ${root} is not writable (${(error as NodeJS.ErrnoException).code}); choose a directory you can write to, or fix its permissions`);
+    fail(`${what} is not writable (${(error as NodeJS.ErrnoException).code}); choose a directory you can write to, or fix its permissions`);
   }
+}
+
+/** Fails unless files can be created in `root` (or where it will be created). */
+export function checkWritable(root: string): void {
+  probeWrite(nearestExisting(root, `--out ${root}`), `--out ${root}`);
+}
+
+/**
+ * Fails unless every directory the entries write into (or delete from) can be written,
+ * so that a plan either runs whole or is refused before its first write.
+ */
+export function checkPlanWritable(root: string, entries: PlanEntry[]): void {
+  const dirs = new Set(entries.filter((e) => e.action !== 'unchanged').map((e) => dirname(join(root, e.path))));
+  const checked = new Set<string>();
+  for (const dir of dirs) {
+    const existing = nearestExisting(dir, relativeTo(root, dir));
+    if (checked.has(existing)) continue;
+    checked.add(existing);
+    probeWrite(existing, relativeTo(root, existing));
+  }
+}
+
+function relativeTo(root: string, dir: string): string {
+  return dir === root ? root : `${dir.slice(root.length + 1)}/ in ${root}`;
 }
 
 /** Writes a file so that readers see the old or the new content, never a half. */

@@ -1,13 +1,14 @@
 // The command: flags and config in, plan, apply (or print it), summary out. Errors a
 // user can fix come back as one line and exit code 2, with nothing written.
 import { join, resolve } from 'node:path';
-import { applyPlan, checkWritable, readText } from './apply.ts';
+import { applyPlan, checkPlanWritable, checkWritable, readText } from './apply.ts';
 import { helpText, parseFlags, type Flags } from './args.ts';
 import { CONFIG_FILE, resolveOptions } from './config.ts';
-import { UsageError } from './errors.ts';
+import { fail, UsageError } from './errors.ts';
 import type { Options } from './options.ts';
 import { counts, formatRecord, makePlan, parseRecord, RECORD_FILE, type Plan, type PlanEntry } from './plan.ts';
 import { ownedPrefixes, renderTree } from './render/index.ts';
+import { RUN_AS } from './render/names.ts';
 
 export interface Io {
   out: (text: string) => void;
@@ -55,7 +56,7 @@ function warnings(options: Options): string[] {
     list.push(`overlays/${options.env} uses fixed development credentials in a plain Secret: for development only, never for data that matters`);
   }
   if (s.storage === 'hostpath') {
-    list.push(`overlays/${options.env} stores data in the node directory ${s.hostPath}; its namespace is labelled Pod Security "privileged" for that volume (see overlays/${options.env}/README.md)`);
+    list.push(`overlays/${options.env} stores data in the node directory ${s.hostPath}, which must belong to uid ${RUN_AS} (on the node: mkdir -p ${s.hostPath} && chown ${RUN_AS}:${RUN_AS} ${s.hostPath}); its namespace is labelled Pod Security "privileged" for that volume`);
   }
   return list;
 }
@@ -66,7 +67,7 @@ async function printDryRun(io: Io, entries: PlanEntry[]): Promise<void> {
   const { createTwoFilesPatch } = await import('diff');
   for (const e of entries) {
     if (e.action === 'unchanged') continue;
-    io.out(`${e.action} ${e.path}\n`);
+    io.out(`${e.action} ${e.path}${e.forced ? '  (hand edit)' : ''}\n`);
     if (e.path === RECORD_FILE) continue; // hashes only: noise in a review
     const from = e.before === null ? '/dev/null' : `a/${e.path}`;
     const to = e.after === null ? '/dev/null' : `b/${e.path}`;
@@ -81,16 +82,22 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
       io.out(helpText());
       return 0;
     }
+    if (flags.out === '') fail('--out needs a directory; leave it out to write beside scaffold.ts');
     const root = resolve(flags.out ?? defaultOut);
     checkWritable(root);
-    const { options, notes, plan } = planRun(root, flags);
+    // A dry run shows hand edits in its plan instead of refusing.
+    const { options, notes, plan } = planRun(root, flags.dryRun ? { ...flags, force: true } : flags);
     for (const note of notes) io.err(`note: ${note}\n`);
 
     if (flags.dryRun) {
       await printDryRun(io, plan.entries);
       io.out(`dry run for env ${options.env} in ${root}: ${summaryLine(plan)}; nothing written\n`);
+      if (plan.conflicts.length > 0 && !flags.force) {
+        io.out(`hand edits a real run would refuse to overwrite (without --force): ${plan.conflicts.join(', ')}\n`);
+      }
       return 0;
     }
+    checkPlanWritable(root, plan.entries);
     const touched = applyPlan(root, plan.entries, [CONFIG_FILE, RECORD_FILE]);
     for (const e of plan.entries) if (e.action !== 'unchanged') io.out(`${MARK[e.action]} ${e.path}${e.forced ? '  (hand edit overwritten: --force)' : ''}\n`);
     io.out(`env ${options.env} in ${root}: ${summaryLine(plan)}\n`);

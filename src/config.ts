@@ -91,6 +91,8 @@ export function resolveOptions(configText: string | null, flags: Flags): Resolve
   const imageFlag = flags.settings['global.image'];
   if (imageFlag) global.image = GLOBAL_FIELDS.image(imageFlag.raw, imageFlag.flag);
 
+  // `envs:` with nothing under it is an empty map, in the file too (setIn needs a map).
+  if (raw.envs === null) doc.set('envs', doc.createNode({}));
   const envs = raw.envs ?? {};
   if (!isMap(envs)) fail(`${CONFIG_FILE}: envs must be a map from env name to its settings`);
   // Every env in the file is checked, not only this run's: a broken file is reported now.
@@ -118,7 +120,7 @@ export function resolveOptions(configText: string | null, flags: Flags): Resolve
     const field = key as keyof EnvSettings;
     (settings as unknown as Raw)[field] = ENV_FIELDS[field](value, flag);
   }
-  checkCombination(env, settings);
+  checkCombination(env, settings, global);
 
   const configTextOut = updateConfig(doc, configText, global, env, settings);
   return { options: { env, global, settings }, configText: configTextOut, notes };

@@ -23,6 +23,8 @@ export interface GlobalSettings {
   ingressNamespace: string;
   /** Node label ("key=value") that MinIO pods prefer to run on. */
   storageNodeLabel: string;
+  /** Labels on the ServiceMonitor, for a Prometheus that selects by label (e.g. release). */
+  serviceMonitorLabels: Record<string, string>;
 }
 
 export interface EnvSettings {
@@ -41,6 +43,9 @@ export interface EnvSettings {
   issuer: string;
   issuerKind: 'Issuer' | 'ClusterIssuer';
   ingress: boolean;
+  /** Issuer of the ingress hosts' certificate: "" means the same as `issuer`. */
+  ingressIssuer: string;
+  ingressIssuerKind: 'Issuer' | 'ClusterIssuer';
   ingressClass: string;
   apiHost: string;
   consoleHost: string;
@@ -69,6 +74,7 @@ export function defaultGlobal(): GlobalSettings {
     monitoringNamespace: 'monitoring',
     ingressNamespace: 'ingress-nginx',
     storageNodeLabel: 'node-type=storage',
+    serviceMonitorLabels: {},
   };
 }
 
@@ -83,6 +89,8 @@ export function profileDefaults(profile: Profile, env: string): EnvSettings {
     issuer: SELF_SIGNED_ISSUER,
     issuerKind: 'ClusterIssuer',
     ingressClass: 'nginx',
+    ingressIssuer: '',
+    ingressIssuerKind: 'ClusterIssuer',
     apiHost: `minio.${env}.local`,
     consoleHost: `minio-console.${env}.local`,
   } as const;
@@ -122,6 +130,17 @@ const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-
 // A Kubernetes resource quantity as people write them: a number and an optional suffix.
 const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
 
+const SUFFIX: Record<string, number> = {
+  '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** The number a quantity stands for (10Gi -> 10737418240), for comparisons. */
+export function quantityValue(q: string): number {
+  const m = /^(\d+(?:\.\d+)?|\.\d+)([a-zA-Z]*)$/.exec(q);
+  return m ? Number(m[1]) * (SUFFIX[m[2]!] ?? NaN) : NaN;
+}
+
 function show(raw: unknown): string {
   return typeof raw === 'string' ? JSON.stringify(raw) : String(raw);
 }
@@ -152,6 +171,19 @@ export const checks = {
     if (typeof raw === 'string' && QUANTITY.test(raw)) return raw;
     return fail(`${where} ${show(raw)} is not a Kubernetes quantity; use a number with a unit, e.g. 10Gi, 500Mi or 250m`);
   }) as Check<string>,
+  byteSize: ((raw, where) => {
+    const value = typeof raw === 'number' ? String(raw) : raw;
+    if (typeof value === 'string' && /^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)$/.test(value) && quantityValue(value) >= 1024 * 1024) return value;
+    return fail(`${where} ${show(raw)} is not a volume size; use a number with a byte unit of at least 1Mi, e.g. 8Gi or 500Gi`);
+  }) as Check<string>,
+  labels: ((raw, where) => {
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return fail(`${where} must be a map of label names to values, e.g. {release: prometheus}`);
+    for (const [k, v] of Object.entries(raw)) {
+      const ok = /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(k) && typeof v === 'string' && /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(v);
+      if (!ok) fail(`${where}.${k} ${show(v)} is not a valid Kubernetes label; use name: value with letters, digits, '-', '_' and '.'`);
+    }
+    return raw as Record<string, string>;
+  }) as Check<Record<string, string>>,
   absolutePath: ((raw, where) => {
     if (typeof raw === 'string' && raw.startsWith('/') && !raw.split('/').includes('..') && !/\s/.test(raw)) return raw;
     return fail(`${where} ${show(raw)} is not an absolute path; use a node path such as /mnt/disk1/data`);
@@ -215,6 +247,7 @@ export const GLOBAL_FIELDS: FieldTable<GlobalSettings> = {
   monitoringNamespace: checks.dnsLabel,
   ingressNamespace: checks.dnsLabel,
   storageNodeLabel: checks.nodeLabel,
+  serviceMonitorLabels: checks.labels,
 };
 
 export const ENV_FIELDS: FieldTable<EnvSettings> = {
@@ -223,7 +256,7 @@ export const ENV_FIELDS: FieldTable<EnvSettings> = {
   replicas: checks.replicas,
   storage: checks.oneOf(['hostpath', 'pvc']),
   hostPath: checks.absolutePath,
-  size: checks.quantity,
+  size: checks.byteSize,
   storageClass: checks.optionalDnsName,
   secrets: checks.oneOf(['plain', 'external']),
   secretStore: checks.dnsName,
@@ -233,6 +266,8 @@ export const ENV_FIELDS: FieldTable<EnvSettings> = {
   issuer: checks.dnsName,
   issuerKind: checks.oneOf(['Issuer', 'ClusterIssuer']),
   ingress: checks.onOff,
+  ingressIssuer: checks.optionalDnsName,
+  ingressIssuerKind: checks.oneOf(['Issuer', 'ClusterIssuer']),
   ingressClass: checks.dnsName,
   apiHost: checks.dnsName,
   consoleHost: checks.dnsName,
@@ -240,8 +275,24 @@ export const ENV_FIELDS: FieldTable<EnvSettings> = {
   resources: resourcesCheck,
 };
 
+const RESERVED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
 /** Rules that involve more than one setting. `where` names the env for the message. */
-export function checkCombination(env: string, s: EnvSettings): void {
+export function checkCombination(env: string, s: EnvSettings, global: GlobalSettings): void {
+  // The base denies all traffic in its namespace by default: it must own that namespace.
+  if (RESERVED_NAMESPACES.includes(s.namespace)) {
+    fail(`env ${env}: namespace ${s.namespace} belongs to Kubernetes, and MinIO's default-deny NetworkPolicy would cut off everything in it; choose another with --namespace`);
+  }
+  const shared = [...global.consumerNamespaces, global.monitoringNamespace, global.ingressNamespace];
+  if (shared.includes(s.namespace)) {
+    fail(`env ${env}: namespace ${s.namespace} is also a consumer, monitoring or ingress namespace, and MinIO's default-deny NetworkPolicy would cut off its other pods; give MinIO its own namespace with --namespace`);
+  }
+  for (const kind of ['cpu', 'memory'] as const) {
+    const { requests, limits } = s.resources;
+    if (quantityValue(requests[kind]) > quantityValue(limits[kind])) {
+      fail(`env ${env}: resources.requests.${kind} ${requests[kind]} is more than resources.limits.${kind} ${limits[kind]}; raise the limit or lower the request in scaffold.config.yaml`);
+    }
+  }
   if (s.storage === 'hostpath' && s.replicas > 1) {
     fail(`env ${env}: hostpath storage works only with 1 replica (one node's disk), not ${s.replicas}; use --storage pvc for an erasure-coded StatefulSet, or --replicas 1`);
   }

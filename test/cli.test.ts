@@ -46,7 +46,7 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
     ['--env without its value', ['--env'], /option --env needs a value/],
     ['a stray argument', ['--env', 'dev', 'prod'], /unexpected argument "prod"/],
     ['a new env without a profile', ['--env', 'staging'], /env staging is new: choose its defaults with --profile dev or --profile prod/],
-    ['a bad size', ['--env', 'prod', '--size', '10XB'], /--size "10XB" is not a Kubernetes quantity; use a number with a unit, e.g. 10Gi/],
+    ['a bad size', ['--env', 'prod', '--size', '10XB'], /--size "10XB" is not a volume size; use a number with a byte unit of at least 1Mi, e.g. 8Gi/],
     ['replicas 2', ['--env', 'prod', '--replicas', '2'], /--replicas 2: MinIO erasure coding needs at least 4 servers/],
     ['replicas 3', ['--env', 'prod', '--replicas', '3'], /--replicas 3: MinIO erasure coding needs at least 4 servers/],
     ['replicas that are not a number', ['--env', 'prod', '--replicas', 'four'], /--replicas "four" is not a server count/],
@@ -55,13 +55,30 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
     ['an on/off flag with another value', ['--env', 'dev', '--tls', 'maybe'], /--tls "maybe" is not allowed; use on or off/],
     ['an unpinned image', ['--env', 'dev', '--image', 'quay.io/minio/minio:latest'], /--image .* must be an image pinned by tag or digest/],
     ['a relative host path', ['--env', 'dev', '--host-path', 'data'], /--host-path "data" is not an absolute path/],
-    ['an --out that is a file', ['--env', 'dev', '--out', 'FILE'], /--out .* is not usable: .* is a file; choose a directory path/],
+    ['an --out that is a file', ['--env', 'dev', '--out', 'FILE'], /--out .* is not usable: .* is a file; move it away or choose another directory/],
     ['an --out below a file', ['--env', 'dev', '--out', 'FILE/sub'], /--out .* is not usable: a part of that path is a file/],
     ['an --out that cannot be written', ['--env', 'dev', '--out', '/proc/minio-gitops-out'], /--out \/proc\/minio-gitops-out is not writable .*choose a directory you can write to/],
     ['a config file that is not YAML', ['--env', 'dev'], /scaffold.config.yaml is not valid YAML \(line \d+: .*\); fix the file/, (out) => writeFileSync(join(out, 'scaffold.config.yaml'), 'envs:\n  dev: [unclosed\n')],
     ['a config file with an unknown setting', ['--env', 'dev'], /scaffold.config.yaml: envs.dev.replica is not a known setting; known: profile, namespace, replicas/, (out) => writeFileSync(join(out, 'scaffold.config.yaml'), 'envs:\n  dev:\n    replica: 1\n')],
-    ['a config file with a bad value', ['--env', 'prod'], /scaffold.config.yaml: envs.prod.size "ten" is not a Kubernetes quantity/, (out) => writeFileSync(join(out, 'scaffold.config.yaml'), 'envs:\n  prod:\n    size: ten\n')],
+    ['a config file with a bad value', ['--env', 'prod'], /scaffold.config.yaml: envs.prod.size "ten" is not a volume size/, (out) => writeFileSync(join(out, 'scaffold.config.yaml'), 'envs:\n  prod:\n    size: ten\n')],
     ['a config file that is a list', ['--env', 'dev'], /scaffold.config.yaml must hold a map of settings/, (out) => writeFileSync(join(out, 'scaffold.config.yaml'), '- dev\n')],
+    ['a namespace that belongs to Kubernetes', ['--env', 'prod', '--namespace', 'kube-system'], /namespace kube-system belongs to Kubernetes.*choose another with --namespace/],
+    ['a namespace shared with a consumer', ['--env', 'prod', '--namespace', 'analytics'], /namespace analytics is also a consumer, monitoring or ingress namespace/],
+    ['a zero size', ['--env', 'prod', '--size', '0'], /--size "0" is not a volume size; use a number with a byte unit/],
+    ['a size in millibytes', ['--env', 'prod', '--size', '10m'], /--size "10m" is not a volume size/],
+    ['an empty --out', ['--env', 'dev', '--out', ''], /--out needs a directory; leave it out to write beside scaffold.ts/],
+    ['a file where a directory belongs', ['--env', 'prod'], /a part of .*overlays\/prod\/.* is a file where a directory belongs; move that file away/, (out) => {
+      rmSync(join(out, 'overlays/prod'), { recursive: true });
+      writeFileSync(join(out, 'overlays/prod'), 'not a directory\n');
+    }],
+    ['requests above limits', ['--env', 'dev'], /resources\.requests\.memory 2Gi is more than resources\.limits\.memory 1Gi/, (out) => {
+      const config = readFileSync(join(out, 'scaffold.config.yaml'), 'utf8').replace(/memory: 256Mi/, 'memory: 2Gi');
+      writeFileSync(join(out, 'scaffold.config.yaml'), config);
+    }],
+    ['a bad ServiceMonitor label', ['--env', 'dev'], /serviceMonitorLabels\.release "a b" is not a valid Kubernetes label/, (out) => {
+      const config = readFileSync(join(out, 'scaffold.config.yaml'), 'utf8').replace('serviceMonitorLabels: {}', 'serviceMonitorLabels:\n  release: a b');
+      writeFileSync(join(out, 'scaffold.config.yaml'), config);
+    }],
     ['a damaged record of generated files', ['--env', 'dev'], /scaffold.lock.yaml is damaged; restore it with git/, (out) => writeFileSync(join(out, 'scaffold.lock.yaml'), 'files: 3\n')],
   ];
 
@@ -95,7 +112,47 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
   });
 });
 
+describe('a plan runs whole or not at all', () => {
+  it('a directory it would write into cannot be written: refused before the first write', (ctx) => {
+    const out = scaffolded(['--env', 'dev']);
+    const locked = join(out, 'overlays/dev');
+    // Root ignores permission bits; the immutable attribute stops root too.
+    const lock = spawnSync('chattr', ['+i', locked], { encoding: 'utf8' });
+    if (lock.status !== 0) ctx.skip(`chattr +i is not possible here (${(lock.stderr || 'no chattr').trim()})`);
+    try {
+      const before = snapshot(out);
+      const r = run(['--env', 'dev', '--tls', 'on', '--out', out]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^error: overlays\/dev\/ in .* is not writable \(EPERM\)/);
+      expect(snapshot(out)).toEqual(before); // base/ was not touched either
+    } finally {
+      spawnSync('chattr', ['-i', locked]);
+    }
+  });
+});
+
 describe('runs', () => {
+  it('an empty envs: in the config file is an empty map', () => {
+    const out = tempDir();
+    writeFileSync(join(out, 'scaffold.config.yaml'), '# ours\nenvs:\n');
+    const r = run(['--env', 'dev', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(YAML.parse(read(out, 'scaffold.config.yaml')).envs.dev.profile).toBe('dev');
+    expect(read(out, 'scaffold.config.yaml')).toMatch(/^# ours/);
+  });
+
+  it('--dry-run shows hand edits in the plan instead of refusing', () => {
+    const out = scaffolded(['--env', 'prod']);
+    writeFileSync(join(out, 'overlays/prod/patch-server.yaml'), 'edited\n');
+    const before = snapshot(out);
+    const r = run(['--env', 'prod', '--dry-run', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^update overlays\/prod\/patch-server\.yaml  \(hand edit\)$/m);
+    expect(r.stdout).toMatch(/^-edited$/m);
+    expect(r.stdout).toMatch(/hand edits a real run would refuse to overwrite \(without --force\): overlays\/prod\/patch-server\.yaml/);
+    expect(snapshot(out)).toEqual(before);
+  });
+
   it('--help prints the usage and exits 0', () => {
     const r = run(['--help']);
     expect(r.code).toBe(0);

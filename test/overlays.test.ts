@@ -3,10 +3,12 @@
 // build emits is checked: schemas (strict), Pod Security (the upstream evaluator), and the
 // references between objects (selectors, Secrets, env vars, certificates).
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli.ts';
-import { needTool, kustomizeBuilders, tempDir } from './tools.ts';
+import { kustomizeBuilders, needCrds, needTool, tempDir } from './tools.ts';
 import { parseAllYaml, validateObject, type Obj } from './validate.ts';
 
 const DIMENSIONS = {
@@ -77,6 +79,9 @@ function checkReferences(c: Combo, objs: Obj[]): void {
   // Every Service, PDB and the MinIO NetworkPolicy select the server pods.
   for (const svc of find(objs, 'Service')) expect(matches((svc as unknown as { spec: { selector: Record<string, string> } }).spec.selector, pod.metadata.labels)).toBe(true);
   for (const pdb of find(objs, 'PodDisruptionBudget')) expect(matches((pdb as unknown as Workload).spec.selector.matchLabels, pod.metadata.labels)).toBe(true);
+  const policy = find(objs, 'NetworkPolicy', 'minio')[0] as unknown as { spec: { podSelector: { matchLabels: Record<string, string> } } };
+  expect(matches(policy.spec.podSelector.matchLabels, pod.metadata.labels)).toBe(true);
+  expect(find(objs, 'NetworkPolicy', 'default-deny-all')[0]).toMatchObject({ spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } });
 
   // Each volume has exactly one source: the base's placeholders are gone.
   for (const volume of pod.spec.volumes) expect(Object.keys(volume).filter((k) => k !== 'name'), JSON.stringify(volume)).toHaveLength(1);
@@ -178,6 +183,7 @@ describe('option combinations', () => {
   it.for(valid.map((c) => [name(c), c] as const))('%s builds, validates and passes Pod Security', async ([, c], ctx) => {
     const builders = kustomizeBuilders(ctx);
     const psaCheck = needTool(ctx, 'psa-check');
+    needCrds(ctx);
     const out = tempDir();
     const { code, stderr } = await scaffold(argv(c), out);
     expect(code, stderr).toBe(0);
@@ -203,9 +209,33 @@ describe('option combinations', () => {
   });
 });
 
+describe('non-default settings', () => {
+  it('own issuers: a CA issuer for the servers, an ACME issuer for the ingress hosts; ServiceMonitor labels', async (ctx) => {
+    const [builder] = kustomizeBuilders(ctx);
+    needCrds(ctx);
+    const out = tempDir();
+    writeFileSync(join(out, 'scaffold.config.yaml'), 'serviceMonitorLabels:\n  release: prometheus\n');
+    const args = ['--env', 'prod', '--issuer', 'corp-ca', '--issuer-kind', 'ClusterIssuer', '--ingress-issuer', 'letsencrypt', '--ingress-issuer-kind', 'ClusterIssuer'];
+    const { code, stderr } = await scaffold(args, out);
+    expect(code, stderr).toBe(0);
+    const objs = parseAllYaml(builder!.build(`${out}/overlays/prod`)) as Obj[];
+    expect(objs.flatMap(validateObject)).toEqual([]);
+    type Cert = { spec: { secretName: string; dnsNames: string[]; issuerRef: { name: string; kind: string } } };
+    const [server, ingressCert] = ['minio-tls', 'minio-ingress-tls'].map((n) => find(objs, 'Certificate', n)[0] as unknown as Cert);
+    expect(server!.spec.issuerRef).toMatchObject({ name: 'corp-ca', kind: 'ClusterIssuer' });
+    expect(server!.spec.dnsNames).toContain('minio.minio.svc.cluster.local');
+    expect(server!.spec.dnsNames).not.toContain('minio.prod.local');
+    expect(ingressCert!.spec).toMatchObject({ dnsNames: ['minio.prod.local', 'minio-console.prod.local'], issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer' } });
+    for (const ing of find(objs, 'Ingress')) expect((ing as unknown as { spec: { tls: { secretName: string }[] } }).spec.tls[0]!.secretName).toBe('minio-ingress-tls');
+    expect(find(objs, 'Issuer')).toEqual([]); // no private CA when both issuers are given
+    expect((find(objs, 'ServiceMonitor')[0]!.metadata as unknown as { labels: Record<string, string> }).labels.release).toBe('prometheus');
+  });
+});
+
 describe('the checks themselves', () => {
   it('flag an unknown field, a bad enum and a Pod Security violation', (ctx) => {
     const psaCheck = needTool(ctx, 'psa-check');
+    needCrds(ctx);
     const deployment = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',

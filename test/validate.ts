@@ -70,11 +70,14 @@ interface Schema {
   'x-kubernetes-preserve-unknown-fields'?: boolean;
 }
 
+/** The upstream CRDs the team keeps beside the repository (shared/crds, as in CI). */
+export const CRD_DIR = join(REPO, '..', 'shared', 'crds');
+
 const crdSchemas = new Map<string, Schema>();
 function crdSchema(name: string, version: string): Schema {
   const key = `${name}/${version}`;
   if (!crdSchemas.has(key)) {
-    const crd = YAML.parse(readFileSync(join(REPO, '..', 'shared', 'crds', `${name}.yaml`), 'utf8'));
+    const crd = YAML.parse(readFileSync(join(CRD_DIR, `${name}.yaml`), 'utf8'));
     const v = crd.spec.versions.find((x: { name: string }) => x.name === version);
     if (!v?.served) throw new Error(`${name} does not serve ${version}`);
     crdSchemas.set(key, v.schema.openAPIV3Schema);

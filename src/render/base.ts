@@ -37,12 +37,12 @@ function namespace() {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: APP, labels: { ...labels('namespace'), ...level('enforce'), ...level('warn'), ...level('audit') } } };
 }
 
-export function serviceMonitor() {
+export function serviceMonitor(global: GlobalSettings) {
   const endpoint = (path: string) => ({ port: 'api', path, scheme: 'http', interval: '30s' });
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'ServiceMonitor',
-    metadata: metadata(APP, 'metrics'),
+    metadata: { name: APP, labels: { ...labels('metrics'), ...global.serviceMonitorLabels } },
     spec: {
       selector: { matchLabels: { ...selectorLabels, 'app.kubernetes.io/component': 'api' } },
       endpoints: [endpoint('/minio/v2/metrics/cluster'), endpoint('/minio/v2/metrics/node')],
@@ -79,7 +79,7 @@ export function renderBase(global: GlobalSettings): GeneratedFile[] {
     yamlFile('base/distributed/statefulset.yaml', statefulSet(global), HEADER),
     yamlFile('base/distributed/service-headless.yaml', headless, HEADER),
     kustomization('base/distributed', HEADER, { resources: ['../common', 'statefulset.yaml', 'service-headless.yaml'] }),
-    yamlFile('base/components/monitoring/servicemonitor.yaml', serviceMonitor(), HEADER),
+    yamlFile('base/components/monitoring/servicemonitor.yaml', serviceMonitor(global), HEADER),
     yamlFile('base/components/monitoring/kustomization.yaml', { apiVersion: 'kustomize.config.k8s.io/v1alpha1', kind: 'Component', resources: ['servicemonitor.yaml'] }, HEADER),
   ];
 }

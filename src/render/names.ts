@@ -6,6 +6,7 @@ export const CONSOLE_SERVICE = 'minio-console';
 export const ROOT_SECRET = 'minio-root-credentials';
 export const BASIC_AUTH_SECRET = 'minio-console-basic-auth';
 export const TLS_SECRET = 'minio-tls';
+export const INGRESS_TLS_SECRET = 'minio-ingress-tls';
 export const CA_SECRET = 'minio-ca';
 export const DATA_CLAIM = 'minio-data';
 

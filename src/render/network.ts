@@ -1,6 +1,6 @@
 // NetworkPolicies: deny everything in the MinIO namespace by default, then open exactly
 // what the server needs: the S3 port to the consumer namespaces, to Prometheus and to the
-// other servers; the API and the console to the ingress controller; DNS out.
+// other servers; the API and the console to the ingress controller; DNS (port 53) out.
 import type { GlobalSettings } from '../options.ts';
 import { API_PORT, APP, CONSOLE_PORT, metadata, selectorLabels } from './names.ts';
 
@@ -34,7 +34,8 @@ export function networkPolicies(global: GlobalSettings): Record<string, object> 
           { from: [fromNamespaces([global.ingressNamespace])], ports: tcp(API_PORT, CONSOLE_PORT) },
         ],
         egress: [
-          { to: [fromNamespaces(['kube-system'])], ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
+          // DNS to any address: cluster DNS may be a NodeLocal cache on the host network.
+          { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
           { to: [peers], ports: tcp(API_PORT) },
         ],
       },

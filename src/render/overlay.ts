@@ -13,6 +13,7 @@ import {
   CA_SECRET,
   CONSOLE_SERVICE,
   DATA_CLAIM,
+  INGRESS_TLS_SECRET,
   metadata,
   minioVolumes,
   ROOT_SECRET,
@@ -94,9 +95,9 @@ function tlsPatch(o: Options) {
   });
 }
 
-function issuerRef(o: Options) {
-  const own = o.settings.issuer === SELF_SIGNED_ISSUER;
-  return { name: own ? CA_SECRET : o.settings.issuer, kind: own ? 'Issuer' : o.settings.issuerKind, group: 'cert-manager.io' };
+function issuerRef(name: string, kind: string) {
+  const own = name === SELF_SIGNED_ISSUER;
+  return { name: own ? CA_SECRET : name, kind: own ? 'Issuer' : kind, group: 'cert-manager.io' };
 }
 
 /** A private CA inside the namespace: self-signed root, then an Issuer that signs with it. */
@@ -120,21 +121,32 @@ function privateCa(o: Options): Record<string, object> {
   };
 }
 
-function certificate(o: Options) {
-  const s = o.settings;
+function certificate(name: string, dnsNames: string[], issuer: object) {
   return {
     apiVersion: 'cert-manager.io/v1',
     kind: 'Certificate',
-    metadata: metadata(TLS_SECRET, 'tls'),
+    metadata: metadata(name, 'tls'),
     spec: {
-      secretName: TLS_SECRET,
+      secretName: name,
       duration: '2160h',
       renewBefore: '360h',
       privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
-      dnsNames: [...serviceHosts(s.namespace, isDistributed(o)), ...(s.ingress ? [s.apiHost, s.consoleHost] : [])],
-      issuerRef: issuerRef(o),
+      dnsNames,
+      issuerRef: issuer,
     },
   };
+}
+
+/** The servers' certificate: in-cluster names only, from a CA-type issuer (it has ca.crt). */
+function serverCertificate(o: Options) {
+  return certificate(TLS_SECRET, serviceHosts(o.settings.namespace, isDistributed(o)), issuerRef(o.settings.issuer, o.settings.issuerKind));
+}
+
+/** The ingress hosts' certificate: its own, so a public (ACME) issuer can sign it. */
+function ingressCertificate(o: Options) {
+  const s = o.settings;
+  const issuer = s.ingressIssuer ? issuerRef(s.ingressIssuer, s.ingressIssuerKind) : issuerRef(s.issuer, s.issuerKind);
+  return certificate(INGRESS_TLS_SECRET, [s.apiHost, s.consoleHost], issuer);
 }
 
 function ingress(o: Options, name: string, host: string, service: string, port: string, annotations: Record<string, string>) {
@@ -147,7 +159,7 @@ function ingress(o: Options, name: string, host: string, service: string, port: 
     }),
     spec: {
       ingressClassName: s.ingressClass,
-      ...(s.tls ? { tls: [{ hosts: [host], secretName: TLS_SECRET }] } : {}),
+      ...(s.tls ? { tls: [{ hosts: [host], secretName: INGRESS_TLS_SECRET }] } : {}),
       rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { name: port } } } }] } }],
     },
   };
@@ -206,7 +218,7 @@ function credentials(o: Options): Record<string, object> {
 }
 
 function serviceMonitorTlsPatch(o: Options) {
-  const { apiVersion, kind, metadata: meta, spec } = serviceMonitor();
+  const { apiVersion, kind, metadata: meta, spec } = serviceMonitor(o.global);
   const tlsConfig = { ca: { secret: { name: TLS_SECRET, key: 'ca.crt' } }, serverName: `${APP}.${o.settings.namespace}.svc` };
   // Lists of custom resources are replaced whole by a patch, so every endpoint is here.
   return { apiVersion, kind, metadata: { name: meta.name }, spec: { endpoints: spec.endpoints.map((e) => ({ ...e, scheme: 'https', tlsConfig })) } };
@@ -221,9 +233,10 @@ export function renderOverlay(o: Options): GeneratedFile[] {
   const resources: Record<string, object> = {
     ...(!distributed && s.storage === 'pvc' ? { 'persistentvolumeclaim.yaml': standaloneClaim(o) } : {}),
     ...credentials(o),
-    ...(s.tls && s.issuer === SELF_SIGNED_ISSUER ? privateCa(o) : {}),
-    ...(s.tls ? { 'certificate.yaml': certificate(o) } : {}),
+    ...(s.tls && (s.issuer === SELF_SIGNED_ISSUER || (s.ingress && s.ingressIssuer === SELF_SIGNED_ISSUER)) ? privateCa(o) : {}),
+    ...(s.tls ? { 'certificate.yaml': serverCertificate(o) } : {}),
     ...(s.ingress ? ingresses(o) : {}),
+    ...(s.ingress && s.tls ? { 'certificate-ingress.yaml': ingressCertificate(o) } : {}),
   };
   const patches: Record<string, object> = {
     ...(s.storage === 'hostpath' ? { 'patch-namespace.yaml': privilegedNamespacePatch() } : {}),

@@ -1,7 +1,7 @@
 // overlays/<env>/README.md: how to run and operate this env, written for its settings.
 import type { Options } from '../options.ts';
 import { SELF_SIGNED_ISSUER } from '../options.ts';
-import { API_PORT, APP, BASIC_AUTH_SECRET, CA_SECRET, CONSOLE_PORT, CONSOLE_SERVICE, ROOT_SECRET, RUN_AS, TLS_SECRET } from './names.ts';
+import { API_PORT, APP, BASIC_AUTH_SECRET, CA_SECRET, CONSOLE_PORT, CONSOLE_SERVICE, INGRESS_TLS_SECRET, ROOT_SECRET, RUN_AS, TLS_SECRET } from './names.ts';
 import { DEV_CREDENTIALS } from './overlay.ts';
 
 function table(rows: [string, string][]): string[] {
@@ -56,7 +56,7 @@ export function renderEnvReadme(o: Options): string {
     `- S3 API inside the cluster: \`${scheme}://${APP}.${ns}.svc.cluster.local:${API_PORT}\` (path-style access)`,
     `- Console: \`kubectl -n ${ns} port-forward svc/${CONSOLE_SERVICE} ${CONSOLE_PORT}\`, then ${scheme}://localhost:${CONSOLE_PORT}`,
     ...(s.ingress ? [`- From outside: ${scheme}://${s.apiHost} (API) and ${scheme}://${s.consoleHost} (console, behind basic auth)`] : []),
-    `- Metrics: \`/minio/v2/metrics/cluster\` and \`/minio/v2/metrics/node\` on port ${API_PORT}, no token needed (\`MINIO_PROMETHEUS_AUTH_TYPE=public\`)`,
+    `- Metrics: \`/minio/v2/metrics/cluster\` and \`/minio/v2/metrics/node\` on port ${API_PORT}, no token needed (\`MINIO_PROMETHEUS_AUTH_TYPE=public\`)${s.monitoring ? '. The ServiceMonitor scrapes both from every server, so each cluster-wide series comes once per server: aggregate with `max` in queries. If your Prometheus selects ServiceMonitors by label (kube-prometheus-stack: `release`), set `serviceMonitorLabels` in `scaffold.config.yaml`' : ''}`,
     '',
     `Only the namespaces ${o.global.consumerNamespaces.map((n) => `\`${n}\``).join(', ') || '(none)'} and \`${o.global.monitoringNamespace}\` reach port ${API_PORT}: every other connection is denied by the NetworkPolicies. Add a consumer namespace to \`consumerNamespaces\` in \`scaffold.config.yaml\`.`,
     '',
@@ -109,10 +109,13 @@ export function renderEnvReadme(o: Options): string {
     lines.push(
       '## TLS',
       '',
-      `cert-manager issues \`${TLS_SECRET}\` for the service names${distributed ? ', every server of the StatefulSet' : ''}${s.ingress ? ' and the ingress hosts' : ''}; MinIO reads it from its certs directory (\`public.crt\`, \`private.key\`, \`CAs/ca.crt\`) and cert-manager renews it before it expires.`,
+      `cert-manager issues \`${TLS_SECRET}\` for the service names${distributed ? ' and every server of the StatefulSet' : ''}; MinIO reads it from its certs directory (\`public.crt\`, \`private.key\`, \`CAs/ca.crt\`) and cert-manager renews it before it expires.`,
       s.issuer === SELF_SIGNED_ISSUER
         ? `The issuer is a private CA created in this namespace (\`${CA_SECRET}\`); its private key never leaves the cluster. Clients trust it with the CA certificate: \`kubectl -n ${ns} get secret ${TLS_SECRET} -o jsonpath='{.data.ca\\.crt}' | base64 -d > minio-ca.crt\`. To use your own issuer instead, re-run with \`--issuer NAME --issuer-kind ClusterIssuer\`.`
-        : `The issuer is the ${s.issuerKind} \`${s.issuer}\`; clients must trust its CA.`,
+        : `The issuer is the ${s.issuerKind} \`${s.issuer}\`. It must be a CA-type issuer (CA, Vault, Venafi or self-signed) that signs cluster-internal names and puts \`ca.crt\` in the Secret; a public ACME issuer cannot. Clients must trust its CA.`,
+      ...(s.ingress
+        ? [`The ingress hosts get their own certificate, \`${INGRESS_TLS_SECRET}\`, from ${s.ingressIssuer ? `the ${s.ingressIssuerKind} \`${s.ingressIssuer}\`` : 'the same issuer'}; a public ACME issuer can sign it (\`--ingress-issuer\`).`]
+        : []),
       '',
     );
   }
