@@ -20,7 +20,7 @@ export const SETTING_FLAGS: Record<string, SettingFlag> = {
   'host-path': { setting: 'hostPath', value: 'PATH', help: 'node directory for hostpath storage (default /mnt/disk1/data)' },
   size: { setting: 'size', value: 'SIZE', help: 'volume size per server for pvc storage, e.g. 8Gi' },
   'storage-class': { setting: 'storageClass', value: 'NAME', help: "StorageClass for pvc storage (default: the cluster's default)" },
-  secrets: { setting: 'secrets', value: 'plain|external', help: 'dev credentials in a plain Secret, or an ExternalSecret (prod)' },
+  secrets: { setting: 'secrets', value: 'plain|sops|external', help: 'fixed dev credentials in a plain Secret (dev), generated ones SOPS-encrypted in sealed/ENV (prod), or an ExternalSecret' },
   'secret-store': { setting: 'secretStore', value: 'NAME', help: 'External Secrets store to read from (default aws-secrets-manager)' },
   'secret-store-kind': { setting: 'secretStoreKind', value: 'KIND', help: 'SecretStore or ClusterSecretStore (default)' },
   'remote-key': { setting: 'remoteKey', value: 'KEY', help: 'key of the credentials in the external store (default ENV/minio)' },
@@ -34,11 +34,16 @@ export const SETTING_FLAGS: Record<string, SettingFlag> = {
   'api-host': { setting: 'apiHost', value: 'HOST', help: 'external host name of the S3 API' },
   'console-host': { setting: 'consoleHost', value: 'HOST', help: 'external host name of the console' },
   monitoring: { setting: 'monitoring', value: 'on|off', help: 'ServiceMonitor for the Prometheus Operator (prod: on)' },
+  gitops: { setting: 'global.gitops', value: 'flux|argocd', help: 'engine that syncs the repository; decides how sealed secrets are decrypted (default flux)' },
   image: { setting: 'global.image', value: 'IMAGE', help: 'MinIO server image, pinned by tag or digest (shared by all envs)' },
 };
 
 export interface Flags {
   env?: string;
+  /** --age-recipient, repeatable: the age recipients sealed secrets are encrypted to. */
+  ageRecipients: string[];
+  /** --rotate, repeatable: credentials to generate anew ("all" for every one). */
+  rotate: string[];
   out?: string;
   dryRun: boolean;
   force: boolean;
@@ -49,6 +54,8 @@ export interface Flags {
 
 const RUN_FLAGS = {
   env: { type: 'string' },
+  'age-recipient': { type: 'string', multiple: true },
+  rotate: { type: 'string', multiple: true },
   out: { type: 'string' },
   'dry-run': { type: 'boolean' },
   force: { type: 'boolean' },
@@ -63,7 +70,7 @@ export function parseFlags(argv: string[]): Flags {
   } catch (error) {
     return fail(describeParseError(error as Error & { code?: string }));
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const settings: Flags['settings'] = {};
   for (const [name, flag] of Object.entries(SETTING_FLAGS)) {
     const value = values[name];
@@ -71,6 +78,8 @@ export function parseFlags(argv: string[]): Flags {
   }
   return {
     env: values.env as string | undefined,
+    ageRecipients: (values['age-recipient'] as unknown as string[] | undefined) ?? [],
+    rotate: (values.rotate as unknown as string[] | undefined) ?? [],
     out: values.out as string | undefined,
     dryRun: values['dry-run'] === true,
     force: values.force === true,
@@ -99,6 +108,8 @@ export function helpText(): string {
     ['--out DIR', 'output directory (default: beside scaffold.ts)'],
     ['--dry-run', 'print what would change, with a diff, and write nothing'],
     ['--force', 'overwrite generated files that were edited by hand'],
+    ['--age-recipient AGE1...', 'encrypt sealed secrets to this age recipient (repeatable; recorded in .sops.yaml)'],
+    ['--rotate NAME|all', 'generate new values for a sealed credential: root, console or all (repeatable)'],
     ...Object.entries(SETTING_FLAGS).map(([name, f]): [string, string] => [`--${name} ${f.value}`, f.help]),
     ['-h, --help', 'this text'],
   ];

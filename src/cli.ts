@@ -7,7 +7,10 @@ import { CONFIG_FILE, resolveOptions } from './config.ts';
 import { fail, UsageError } from './errors.ts';
 import type { Options } from './options.ts';
 import { counts, formatRecord, makePlan, parseRecord, RECORD_FILE, type Plan, type PlanEntry } from './plan.ts';
+import { combine } from './render/files.ts';
 import { ownedPrefixes, renderTree } from './render/index.ts';
+import type { SecretsPlan } from './sealed.ts';
+import { SOPS_CONFIG_FILE } from './sops-config.ts';
 import { RUN_AS } from './render/names.ts';
 
 export interface Io {
@@ -18,10 +21,13 @@ export interface Io {
 const processIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
 /** Everything up to the plan: no file is written here. */
-export function planRun(root: string, flags: Flags) {
+export async function planRun(root: string, flags: Flags, now = new Date()) {
   const configBefore = readText(join(root, CONFIG_FILE));
   const { options, configText, notes } = resolveOptions(configBefore, flags);
-  const desired = renderTree(options);
+  // age and sops code loads only for envs that seal secrets (or to refuse sops flags).
+  const needsSealing = options.settings.secrets === 'sops' || flags.rotate.length > 0 || flags.ageRecipients.length > 0;
+  const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(root, options, flags, now) : { files: [], generated: [], recipients: [] };
+  const desired = combine(renderTree(options), secrets.files);
   const recordBefore = readText(join(root, RECORD_FILE));
   const record = parseRecord(recordBefore);
   const paths = new Set([...desired.map((f) => f.path), ...Object.keys(record)]);
@@ -31,7 +37,10 @@ export function planRun(root: string, flags: Flags) {
     disk,
     record,
     owned: ownedPrefixes(options.env),
-    config: { path: CONFIG_FILE, before: configBefore, after: configText },
+    managed: [
+      { path: CONFIG_FILE, before: configBefore, after: configText },
+      ...(secrets.sopsConfig ? [{ path: SOPS_CONFIG_FILE, ...secrets.sopsConfig }] : []),
+    ],
     force: flags.force,
   });
   const recordAfter = formatRecord(plan.record);
@@ -41,7 +50,7 @@ export function planRun(root: string, flags: Flags) {
     before: recordBefore,
     after: recordAfter,
   };
-  return { options, notes, plan: { ...plan, entries: [...plan.entries, recordEntry] } };
+  return { options, notes, secrets, plan: { ...plan, entries: [...plan.entries, recordEntry] } };
 }
 
 function summaryLine(plan: Plan): string {
@@ -61,14 +70,33 @@ function warnings(options: Options): string[] {
   return list;
 }
 
+/** What a person must know about keys and credentials; never a secret value. */
+function secretsReport(options: Options, secrets: SecretsPlan, dryRun: boolean): string[] {
+  const lines: string[] = [];
+  if (secrets.generated.length > 0) {
+    lines.push(`${dryRun ? 'would generate' : 'generated'} new credentials: ${secrets.generated.join(', ')} (sealed/${options.env}/, encrypted to ${secrets.recipients.length} age recipient${secrets.recipients.length === 1 ? '' : 's'})`);
+  }
+  const key = secrets.newKey;
+  if (key) {
+    lines.push(
+      `${dryRun ? 'would create' : 'created'} an age key for sops: ${key.path} (mode 0600, outside the repository: back it up; whoever holds it can read the secrets)`,
+      `  recipient: ${key.recipient}`,
+      `  Flux:    kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=${key.path}`,
+      `  Argo CD: kubectl -n argocd create secret generic sops-age --from-file=keys.txt=${key.path}  (mount it into the repo-server, see overlays/${options.env}/README.md)`,
+    );
+  }
+  return lines;
+}
+
 const MARK: Record<string, string> = { create: '+', update: '~', delete: '-' };
 
 async function printDryRun(io: Io, entries: PlanEntry[]): Promise<void> {
   const { createTwoFilesPatch } = await import('diff');
   for (const e of entries) {
     if (e.action === 'unchanged') continue;
-    io.out(`${e.action} ${e.path}${e.forced ? '  (hand edit)' : ''}\n`);
-    if (e.path === RECORD_FILE) continue; // hashes only: noise in a review
+    const sealed = e.path.startsWith('sealed/') && !e.path.endsWith('kustomization.yaml') && !e.path.endsWith('secret-generator.yaml');
+    io.out(`${e.action} ${e.path}${e.forced ? '  (hand edit)' : ''}${sealed ? '  (encrypted; no diff shown)' : ''}\n`);
+    if (e.path === RECORD_FILE || sealed) continue; // hashes and ciphertext: noise in a review
     const from = e.before === null ? '/dev/null' : `a/${e.path}`;
     const to = e.after === null ? '/dev/null' : `b/${e.path}`;
     io.out(createTwoFilesPatch(from, to, e.before ?? '', e.after ?? '', '', '', { context: 3 }).split('\n').slice(1).join('\n'));
@@ -86,22 +114,27 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     const root = resolve(flags.out ?? defaultOut);
     checkWritable(root);
     // A dry run shows hand edits in its plan instead of refusing.
-    const { options, notes, plan } = planRun(root, flags.dryRun ? { ...flags, force: true } : flags);
+    const now = new Date();
+    const { options, notes, secrets, plan } = await planRun(root, flags.dryRun ? { ...flags, force: true } : flags, now);
     for (const note of notes) io.err(`note: ${note}\n`);
 
     if (flags.dryRun) {
       await printDryRun(io, plan.entries);
       io.out(`dry run for env ${options.env} in ${root}: ${summaryLine(plan)}; nothing written\n`);
+      for (const line of secretsReport(options, secrets, true)) io.out(`${line}\n`);
       if (plan.conflicts.length > 0 && !flags.force) {
         io.out(`hand edits a real run would refuse to overwrite (without --force): ${plan.conflicts.join(', ')}\n`);
       }
       return 0;
     }
     checkPlanWritable(root, plan.entries);
-    const touched = applyPlan(root, plan.entries, [CONFIG_FILE, RECORD_FILE]);
+    // The key first: sealed files encrypted to a key that was never saved would be lost.
+    if (secrets.newKey) (await import('./age-keys.ts')).saveIdentity(secrets.newKey, now);
+    const touched = applyPlan(root, plan.entries, [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE]);
     for (const e of plan.entries) if (e.action !== 'unchanged') io.out(`${MARK[e.action]} ${e.path}${e.forced ? '  (hand edit overwritten: --force)' : ''}\n`);
     io.out(`env ${options.env} in ${root}: ${summaryLine(plan)}\n`);
     for (const w of warnings(options)) io.err(`warning: ${w}\n`);
+    for (const line of secretsReport(options, secrets, false)) io.out(`${line}\n`);
     if (touched.length > 0) {
       io.out(`next: review with \`kubectl kustomize ${join(root, 'overlays', options.env)}\`, then commit the change and open a pull request\n`);
     }

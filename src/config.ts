@@ -88,8 +88,11 @@ export function resolveOptions(configText: string | null, flags: Flags): Resolve
 
   unknownKeys(raw, [...Object.keys(GLOBAL_FIELDS), 'envs'], `${CONFIG_FILE}: `);
   const global: GlobalSettings = { ...defaultGlobal(), ...checkFields<GlobalSettings>(raw, GLOBAL_FIELDS, `${CONFIG_FILE}: `) };
-  const imageFlag = flags.settings['global.image'];
-  if (imageFlag) global.image = GLOBAL_FIELDS.image(imageFlag.raw, imageFlag.flag);
+  for (const [key, { flag, raw: value }] of Object.entries(flags.settings)) {
+    if (!key.startsWith('global.')) continue;
+    const field = key.slice('global.'.length) as keyof GlobalSettings;
+    (global as unknown as Raw)[field] = GLOBAL_FIELDS[field](value, flag);
+  }
 
   // `envs:` with nothing under it is an empty map, in the file too (setIn needs a map).
   if (raw.envs === null) doc.set('envs', doc.createNode({}));
@@ -116,7 +119,7 @@ export function resolveOptions(configText: string | null, flags: Flags): Resolve
 
   const settings: EnvSettings = { ...profileDefaults(profile, env), ...kept, profile };
   for (const [key, { flag, raw: value }] of Object.entries(flags.settings)) {
-    if (key === 'global.image' || key === 'profile') continue;
+    if (key.startsWith('global.') || key === 'profile') continue;
     const field = key as keyof EnvSettings;
     (settings as unknown as Raw)[field] = ENV_FIELDS[field](value, flag);
   }

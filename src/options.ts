@@ -7,6 +7,10 @@ import { fail } from './errors.ts';
 export const PROFILES = ['dev', 'prod'] as const;
 export type Profile = (typeof PROFILES)[number];
 
+export const SECRETS_MODES = ['plain', 'sops', 'external'] as const;
+export type SecretsMode = (typeof SECRETS_MODES)[number];
+export const GITOPS_ENGINES = ['flux', 'argocd'] as const;
+
 export interface Resources {
   requests: { cpu: string; memory: string };
   limits: { cpu: string; memory: string };
@@ -25,6 +29,8 @@ export interface GlobalSettings {
   storageNodeLabel: string;
   /** Labels on the ServiceMonitor, for a Prometheus that selects by label (e.g. release). */
   serviceMonitorLabels: Record<string, string>;
+  /** The engine that syncs the repository: how sealed secrets get decrypted. */
+  gitops: (typeof GITOPS_ENGINES)[number];
 }
 
 export interface EnvSettings {
@@ -35,7 +41,7 @@ export interface EnvSettings {
   hostPath: string;
   size: string;
   storageClass: string;
-  secrets: 'plain' | 'external';
+  secrets: SecretsMode;
   secretStore: string;
   secretStoreKind: 'SecretStore' | 'ClusterSecretStore';
   remoteKey: string;
@@ -75,6 +81,7 @@ export function defaultGlobal(): GlobalSettings {
     ingressNamespace: 'ingress-nginx',
     storageNodeLabel: 'node-type=storage',
     serviceMonitorLabels: {},
+    gitops: 'flux',
   };
 }
 
@@ -114,7 +121,7 @@ export function profileDefaults(profile: Profile, env: string): EnvSettings {
     replicas: 4,
     storage: 'pvc',
     size: '8Gi',
-    secrets: 'external',
+    secrets: 'sops',
     tls: true,
     ingress: true,
     monitoring: true,
@@ -248,6 +255,7 @@ export const GLOBAL_FIELDS: FieldTable<GlobalSettings> = {
   ingressNamespace: checks.dnsLabel,
   storageNodeLabel: checks.nodeLabel,
   serviceMonitorLabels: checks.labels,
+  gitops: checks.oneOf(GITOPS_ENGINES),
 };
 
 export const ENV_FIELDS: FieldTable<EnvSettings> = {
@@ -258,7 +266,7 @@ export const ENV_FIELDS: FieldTable<EnvSettings> = {
   hostPath: checks.absolutePath,
   size: checks.byteSize,
   storageClass: checks.optionalDnsName,
-  secrets: checks.oneOf(['plain', 'external']),
+  secrets: checks.oneOf(SECRETS_MODES),
   secretStore: checks.dnsName,
   secretStoreKind: checks.oneOf(['SecretStore', 'ClusterSecretStore']),
   remoteKey: checks.text,
@@ -297,7 +305,7 @@ export function checkCombination(env: string, s: EnvSettings, global: GlobalSett
     fail(`env ${env}: hostpath storage works only with 1 replica (one node's disk), not ${s.replicas}; use --storage pvc for an erasure-coded StatefulSet, or --replicas 1`);
   }
   if (s.secrets === 'plain' && s.profile !== 'dev') {
-    fail(`env ${env}: --secrets plain would commit credentials in plaintext, which only a dev-profile env may do; use --secrets external`);
+    fail(`env ${env}: --secrets plain would commit credentials in plaintext, which only a dev-profile env may do; use --secrets sops or --secrets external`);
   }
   if (s.ingress && s.apiHost === s.consoleHost) {
     fail(`env ${env}: the API and console ingress hosts are both ${s.apiHost}; give them different names with --api-host and --console-host`);

@@ -69,8 +69,8 @@ export interface PlanInput {
   record: GeneratedRecord;
   /** Path prefixes this run owns; recorded files elsewhere belong to other envs. */
   owned: string[];
-  /** The config file: written as the tool computed it, never a conflict. */
-  config: { path: string; before: string | null; after: string };
+  /** Files the tool edits in place with the user (the config, .sops.yaml): never a conflict. */
+  managed: { path: string; before: string | null; after: string }[];
   force: boolean;
 }
 
@@ -110,7 +110,7 @@ export function makePlan(input: PlanInput): Plan & { record: GeneratedRecord } {
     }
     entries.push(e);
   }
-  entries.push(entry(input.config.path, input.config.before, input.config.after));
+  for (const m of input.managed) entries.push(entry(m.path, m.before, m.after));
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   if (!force && conflicts.length > 0) {
     fail(

@@ -129,15 +129,15 @@ export async function encryptDocument(doc: Yamlable, recipients: string[], now: 
   return toYaml({ ...encrypted, sops });
 }
 
-/** Finds the data key with any of the identities (AGE-SECRET-KEY-1...), or null. */
-export async function unwrapDataKey(metadata: SopsMetadata, identities: string[]): Promise<Uint8Array | null> {
+/** Finds the data key with any of the identities (AGE-SECRET-KEY-1...), and which one did. */
+export async function unwrapDataKey(metadata: SopsMetadata, identities: string[]): Promise<{ dataKey: Uint8Array; identity: string } | null> {
   for (const stanza of metadata.age ?? []) {
     for (const identity of identities) {
       try {
         const decrypter = new Decrypter();
         decrypter.addIdentity(identity);
-        const key = await decrypter.decrypt(armor.decode(stanza.enc), 'uint8array');
-        if (key.length === 32) return key;
+        const dataKey = await decrypter.decrypt(armor.decode(stanza.enc), 'uint8array');
+        if (dataKey.length === 32) return { dataKey, identity };
       } catch {
         // not this identity's stanza
       }

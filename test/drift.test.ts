@@ -17,8 +17,8 @@ describe('the committed output', () => {
     expect(Object.keys(config.envs).sort()).toEqual(['dev', 'prod']);
   });
 
-  it.for(Object.keys(config.envs))('overlays/%s and base/ match what the code renders', (env) => {
-    const { plan } = planRun(REPO, parseFlags(['--env', env]));
+  it.for(Object.keys(config.envs))('overlays/%s and base/ match what the code renders', async (env) => {
+    const { plan } = await planRun(REPO, parseFlags(['--env', env]));
     const drift = plan.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.path}`);
     expect(drift, `run \`npx zx scaffold.ts --env ${env}\` and commit the result`).toEqual([]);
   });

@@ -104,7 +104,7 @@ describe('makePlan', () => {
     disk: new Map(),
     record: {},
     owned: ['base/', 'overlays/dev/'],
-    config: { path: 'scaffold.config.yaml', before: 'c', after: 'c' },
+    managed: [{ path: 'scaffold.config.yaml', before: 'c', after: 'c' }],
     force: false,
     ...over,
   });

@@ -1,7 +1,6 @@
 // overlays/<env>/: the env's namespace, its credentials, its certificates and ingress,
 // and one patch file per concern (server, storage, TLS), so that changing one setting
 // changes one file. Which base it builds on follows from the replica count.
-import { createHash } from 'node:crypto';
 import type { Options } from '../options.ts';
 import { SELF_SIGNED_ISSUER } from '../options.ts';
 import type { GeneratedFile } from './files.ts';
@@ -21,6 +20,7 @@ import {
   TLS_SECRET,
 } from './names.ts';
 import { serviceMonitor } from './base.ts';
+import { htpasswd } from './sealed.ts';
 import { dataClaimTemplate } from './workload.ts';
 
 /** Development credentials of plain mode: fixed, so the dev overlay is reproducible. */
@@ -203,12 +203,12 @@ function externalSecret(o: Options, name: string, keys: Record<string, string>) 
 
 function credentials(o: Options): Record<string, object> {
   const s = o.settings;
+  if (s.secrets === 'sops') return {}; // sealed/<env>/, a resource of its own
   if (s.secrets === 'plain') {
-    // nginx reads {SHA} entries; a fixed dev password gives a fixed, reproducible line.
-    const sha = createHash('sha1').update(DEV_CREDENTIALS.rootPassword).digest('base64');
+    // A fixed dev password gives a fixed, reproducible htpasswd line.
     return {
       'secret-root-credentials.yaml': plainSecret(ROOT_SECRET, DEV_CREDENTIALS),
-      ...(s.ingress ? { 'secret-console-basic-auth.yaml': plainSecret(BASIC_AUTH_SECRET, { auth: `${DEV_CONSOLE_USER}:{SHA}${sha}\n` }) } : {}),
+      ...(s.ingress ? { 'secret-console-basic-auth.yaml': plainSecret(BASIC_AUTH_SECRET, { auth: htpasswd(DEV_CONSOLE_USER, DEV_CREDENTIALS.rootPassword) }) } : {}),
     };
   }
   return {
@@ -249,7 +249,7 @@ export function renderOverlay(o: Options): GeneratedFile[] {
     ...Object.entries({ ...resources, ...patches }).map(([name, obj]) => yamlFile(`${dir}/${name}`, obj, scope)),
     kustomization(dir, scope, {
       namespace: s.namespace,
-      resources: [`../../base/${distributed ? 'distributed' : 'standalone'}`, ...Object.keys(resources)],
+      resources: [`../../base/${distributed ? 'distributed' : 'standalone'}`, ...(s.secrets === 'sops' ? [`../../sealed/${o.env}`] : []), ...Object.keys(resources)],
       ...(s.monitoring ? { components: ['../../base/components/monitoring'] } : {}),
       patches: Object.keys(patches).map((path) => ({ path })),
     }),

@@ -1,0 +1,58 @@
+// age keys, found where sops finds them: SOPS_AGE_KEY (inline), SOPS_AGE_KEY_FILE, else
+// the sops default key file. When there is none and no recipient is given, one X25519
+// identity is created there: mode 0600, outside the repository, never inside it.
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { fail } from './errors.ts';
+
+const RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+const IDENTITY = /^AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}$/;
+
+/** The key file sops reads: SOPS_AGE_KEY_FILE, else $XDG_CONFIG_HOME or ~/.config /sops/age/keys.txt. */
+export function ageKeyFile(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SOPS_AGE_KEY_FILE) return env.SOPS_AGE_KEY_FILE;
+  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'sops', 'age', 'keys.txt');
+}
+
+/** Every age identity available to this process (inline and from the key file). */
+export function availableIdentities(env: NodeJS.ProcessEnv = process.env): string[] {
+  const sources = [env.SOPS_AGE_KEY ?? ''];
+  try {
+    sources.push(readFileSync(ageKeyFile(env), 'utf8'));
+  } catch {
+    // no key file
+  }
+  return sources.flatMap((text) => text.split(/\r?\n/).map((line) => line.trim()).filter((line) => IDENTITY.test(line)));
+}
+
+/** Checks an age recipient as typed; `where` names its origin for the message. */
+export function checkRecipient(recipient: string, where: string): string {
+  if (RECIPIENT.test(recipient)) return recipient;
+  return fail(`${where} ${JSON.stringify(recipient)} is not an age recipient (age1 followed by 58 characters); print yours with \`age-keygen -y KEYFILE\``);
+}
+
+export async function recipientsOf(identities: string[]): Promise<string[]> {
+  const recipients = await Promise.all(identities.map((identity) => identityToRecipient(identity)));
+  return [...new Set(recipients)];
+}
+
+export interface NewIdentity {
+  path: string;
+  identity: string;
+  recipient: string;
+}
+
+/** Generates an X25519 identity (post-quantum ones are beyond sops < 3.12). Nothing written. */
+export async function newIdentity(path: string): Promise<NewIdentity> {
+  const identity = await generateX25519Identity();
+  return { path, identity, recipient: await identityToRecipient(identity) };
+}
+
+/** Writes the identity as age-keygen does, readable by its owner only. */
+export function saveIdentity(key: NewIdentity, now: Date): void {
+  mkdirSync(dirname(key.path), { recursive: true, mode: 0o700 });
+  writeFileSync(key.path, `# created: ${now.toISOString()}\n# public key: ${key.recipient}\n${key.identity}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(key.path, 0o600);
+}

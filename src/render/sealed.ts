@@ -1,0 +1,83 @@
+// sealed/<env>/: what the env's SOPS-encrypted Secrets hold (specs: which values are
+// generated, fixed or derived; the values themselves are made and encrypted at the edge,
+// in sealed.ts) and how the GitOps engine decrypts them: Flux decrypts Secrets after
+// its build, so they are plain resources; Argo CD runs KSOPS, a generator.
+import { createHash } from 'node:crypto';
+import type { Options } from '../options.ts';
+import type { GeneratedFile } from './files.ts';
+import { kustomization, yamlFile } from './files.ts';
+import { BASIC_AUTH_SECRET, labels, ROOT_SECRET } from './names.ts';
+
+export interface SealedSecretSpec {
+  /** The name --rotate takes. */
+  credential: string;
+  path: string;
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  /** Values made once and kept until rotated: a user name or a password. */
+  generated: Record<string, 'user' | 'password'>;
+  fixed: Record<string, string>;
+  /** Values computed from the others on every run (kept consistent after an edit). */
+  derived: (values: Record<string, string>) => Record<string, string>;
+}
+
+export const CREDENTIALS = ['root', 'console'] as const;
+
+/** An htpasswd line nginx reads ({SHA}: unsalted, safe for a long random password). */
+export function htpasswd(user: string, password: string): string {
+  return `${user}:{SHA}${createHash('sha1').update(password).digest('base64')}\n`;
+}
+
+export function sealedSecretSpecs(o: Options): SealedSecretSpec[] {
+  const s = o.settings;
+  if (s.secrets !== 'sops') return [];
+  const dir = `sealed/${o.env}`;
+  const common = { namespace: s.namespace, labels: labels('credentials'), derived: () => ({}) };
+  const specs: SealedSecretSpec[] = [
+    { ...common, credential: 'root', path: `${dir}/${ROOT_SECRET}.yaml`, name: ROOT_SECRET, generated: { rootUser: 'user', rootPassword: 'password' }, fixed: {} },
+  ];
+  if (s.ingress) {
+    specs.push({
+      ...common,
+      credential: 'console',
+      path: `${dir}/${BASIC_AUTH_SECRET}.yaml`,
+      name: BASIC_AUTH_SECRET,
+      generated: { password: 'password' },
+      fixed: { user: 'admin' },
+      derived: (v) => ({ auth: htpasswd(v.user!, v.password!) }),
+    });
+  }
+  return specs;
+}
+
+/** The Secret a spec seals, with its values in a stable order. */
+export function secretDocument(spec: SealedSecretSpec, values: Record<string, string>) {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: spec.name, namespace: spec.namespace, labels: spec.labels }, type: 'Opaque', stringData: values };
+}
+
+/** sealed/<env>/kustomization.yaml (and the KSOPS generator for Argo CD). */
+export function renderSealed(o: Options): GeneratedFile[] {
+  const specs = sealedSecretSpecs(o);
+  if (specs.length === 0) return [];
+  const dir = `sealed/${o.env}`;
+  const scope = `env ${o.env}, sealed secrets`;
+  const files = specs.map((spec) => spec.path.slice(dir.length + 1));
+  if (o.global.gitops === 'flux') {
+    // Flux's kustomize-controller decrypts these after the build (decryption: sops).
+    return [kustomization(dir, scope, { resources: files })];
+  }
+  return [
+    kustomization(dir, scope, { generators: ['secret-generator.yaml'] }),
+    yamlFile(
+      `${dir}/secret-generator.yaml`,
+      {
+        apiVersion: 'viaduct.ai/v1',
+        kind: 'ksops',
+        metadata: { name: 'minio-sealed-secrets', annotations: { 'config.kubernetes.io/function': 'exec:\n  path: ksops\n' } },
+        files: files.map((f) => `./${f}`),
+      },
+      scope,
+    ),
+  ];
+}

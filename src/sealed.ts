@@ -1,0 +1,188 @@
+// The edge where credentials are made and sealed. For each sealed secret:
+//   no file yet, or --rotate        new random values, encrypted with a new data key
+//   file decrypts, same content     the file as it is, byte for byte (no churn)
+//   same content, other recipients  the data key re-wrapped, values untouched (updatekeys)
+//   content changed (namespace...)  the same values, encrypted anew
+// An existing file is checked first: its data key must unwrap with an available age
+// identity and its MAC must match (sops-age decrypts the values; it checks no MAC).
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import YAML from 'yaml';
+import { ageKeyFile, availableIdentities, checkRecipient, newIdentity, recipientsOf, type NewIdentity } from './age-keys.ts';
+import { readText } from './apply.ts';
+import type { Flags } from './args.ts';
+import { fail } from './errors.ts';
+import type { Options } from './options.ts';
+import type { GeneratedFile } from './render/files.ts';
+import { sealedSecretSpecs, secretDocument, type SealedSecretSpec } from './render/sealed.ts';
+import { coveringRule, SOPS_CONFIG_FILE, withRecipients } from './sops-config.ts';
+import { encryptDocument, rewrapDocument, unwrapDataKey, verifyDocument, type SopsMetadata } from './sops.ts';
+
+export interface SealInput {
+  root: string;
+  specs: SealedSecretSpec[];
+  recipients: string[];
+  identities: string[];
+  /** Credentials to generate anew. */
+  rotate: Set<string>;
+  now: Date;
+  encryptedRegex: string;
+}
+
+export interface Sealed {
+  files: GeneratedFile[];
+  /** Credentials whose values were made in this run (new or rotated). */
+  generated: string[];
+}
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Uniform random characters from an alphabet (rejection sampling: no modulo bias). */
+function randomString(length: number, alphabet: string): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length)) {
+      if (byte < 256 - (256 % alphabet.length) && out.length < length) out += alphabet[byte % alphabet.length];
+    }
+  }
+  return out;
+}
+
+function generate(kind: 'user' | 'password'): string {
+  return kind === 'user' ? `root-${randomString(12, ALPHABET)}` : randomString(40, `${ALPHABET}ABCDEFGHIJKLMNOPQRSTUVWXYZ`);
+}
+
+interface Existing {
+  text: string;
+  doc: Record<string, unknown> & { sops: SopsMetadata };
+  /** Absent when no age identity is available at all (a machine without the key). */
+  opened?: { dataKey: Uint8Array; plaintext: Record<string, unknown> };
+}
+
+/** What anyone can see of a sealed Secret: everything but the values. */
+function visible(doc: Record<string, unknown>): unknown {
+  const { sops: _, stringData, ...rest } = doc;
+  return { ...rest, stringData: Object.keys((stringData as object) ?? {}).sort() };
+}
+
+async function openExisting(spec: SealedSecretSpec, text: string, identities: string[]): Promise<Existing> {
+  const rotate = `re-create it with --rotate ${spec.credential} (new values)`;
+  let doc: Existing['doc'];
+  try {
+    doc = YAML.parse(text);
+  } catch {
+    return fail(`${spec.path} is not valid YAML; restore it with git, or ${rotate}`);
+  }
+  if (!doc?.sops?.age) fail(`${spec.path} is not a sops-encrypted file with age recipients; restore it with git, or ${rotate}`);
+  if (identities.length === 0) return { text, doc };
+  const found = await unwrapDataKey(doc.sops, identities);
+  if (!found) {
+    const theirs = doc.sops.age.map((a) => a.recipient).join(', ');
+    fail(
+      `${spec.path} does not decrypt with the available age keys (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt); load the key of one of its recipients (${theirs}), or ${rotate}`,
+    );
+  }
+  const problem = verifyDocument(doc, found.dataKey);
+  if (problem) fail(`${spec.path} fails its integrity check (${problem}): it was changed outside sops; restore it with git, or ${rotate}`);
+  const { decryptSops } = await import('sops-age');
+  const plaintext = (await decryptSops(text, { fileType: 'yaml', secretKey: found.identity })) as Record<string, unknown>;
+  delete plaintext.sops;
+  return { text, doc, opened: { dataKey: found.dataKey, plaintext } };
+}
+
+function valuesFor(spec: SealedSecretSpec, kept: Record<string, unknown> | undefined): { values: Record<string, string>; fresh: boolean } {
+  let fresh = false;
+  const base: Record<string, string> = { ...spec.fixed };
+  for (const [key, kind] of Object.entries(spec.generated)) {
+    const old = kept?.[key];
+    if (typeof old === 'string' && old !== '') base[key] = old;
+    else {
+      base[key] = generate(kind);
+      fresh = true;
+    }
+  }
+  // Keys a person added with `sops` stay, after the tool's own.
+  const extra = Object.fromEntries(Object.entries(kept ?? {}).filter(([k, v]) => !(k in base) && typeof v === 'string')) as Record<string, string>;
+  return { values: { ...base, ...spec.derived(base), ...extra }, fresh };
+}
+
+const sameSet = (a: string[], b: string[]) => isDeepStrictEqual([...a].sort(), [...b].sort());
+
+export async function sealSecrets(input: SealInput): Promise<Sealed> {
+  const files: GeneratedFile[] = [];
+  const generated: string[] = [];
+  for (const spec of input.specs) {
+    const text = readText(join(input.root, spec.path));
+    const rotate = input.rotate.has(spec.credential);
+    const existing = text !== null && !rotate ? await openExisting(spec, text, input.identities) : undefined;
+    const recipientsKept = existing !== undefined && sameSet(existing.doc.sops.age.map((a) => a.recipient), input.recipients);
+
+    let content: string;
+    if (existing && !existing.opened) {
+      // Without a key the values cannot be read, so the file can only stay as it is.
+      const expected = secretDocument(spec, valuesFor(spec, undefined).values);
+      if (!recipientsKept || !isDeepStrictEqual(visible(existing.doc), visible(expected))) {
+        fail(`${spec.path} must be encrypted anew (its recipients or metadata change), which needs its values, and no age key is available; load the key (SOPS_AGE_KEY_FILE), or re-create it with --rotate ${spec.credential}`);
+      }
+      content = existing.text;
+    } else {
+      const kept = existing?.opened?.plaintext.stringData as Record<string, unknown> | undefined;
+      const { values, fresh } = valuesFor(spec, kept);
+      if (fresh) generated.push(spec.credential);
+      const doc = secretDocument(spec, values);
+      if (existing?.opened && isDeepStrictEqual(existing.opened.plaintext, doc)) {
+        content = recipientsKept ? existing.text : await rewrapDocument(existing.doc, existing.opened.dataKey, input.recipients);
+      } else {
+        content = await encryptDocument(doc, input.recipients, input.now, input.encryptedRegex);
+      }
+    }
+    files.push({ path: spec.path, content });
+  }
+  return { files, generated };
+}
+
+export interface SecretsPlan extends Sealed {
+  /** .sops.yaml before and after (absent when the env has no sealed secrets). */
+  sopsConfig?: { before: string | null; after: string };
+  /** An age identity to save before anything is written (none existed). */
+  newKey?: NewIdentity;
+  recipients: string[];
+}
+
+/**
+ * Everything sealed secrets need for a run: the recipients (--age-recipient, else
+ * .sops.yaml, else the available keys, else a new key), the new .sops.yaml, and the
+ * sealed files. Reads the disk and the environment; writes nothing.
+ */
+export async function planSecrets(root: string, options: Options, flags: Flags, now: Date): Promise<SecretsPlan> {
+  const specs = sealedSecretSpecs(options);
+  const where = `env ${options.env} uses --secrets ${options.settings.secrets}`;
+  if (specs.length === 0) {
+    if (flags.rotate.length > 0) fail(`--rotate works on SOPS-sealed credentials, but ${where}; use --secrets sops`);
+    if (flags.ageRecipients.length > 0) fail(`--age-recipient is for SOPS-sealed credentials, but ${where}; use --secrets sops`);
+    return { files: [], generated: [], recipients: [] };
+  }
+  const known = specs.map((s) => s.credential);
+  for (const name of flags.rotate) {
+    if (name !== 'all' && !known.includes(name)) fail(`--rotate ${name}: env ${options.env} has no such credential; use one of: ${[...known, 'all'].join(', ')}`);
+  }
+  const rotate = new Set(flags.rotate.includes('all') ? known : flags.rotate);
+  const flagRecipients = flags.ageRecipients.map((r) => checkRecipient(r, '--age-recipient'));
+
+  const sopsBefore = readText(join(root, SOPS_CONFIG_FILE));
+  const rule = coveringRule(sopsBefore, specs[0]!.path);
+  let identities = availableIdentities();
+  let recipients = flagRecipients.length > 0 ? [...new Set(flagRecipients)] : rule.recipients;
+  let newKey: NewIdentity | undefined;
+  if (recipients.length === 0) {
+    if (identities.length > 0) recipients = await recipientsOf(identities);
+    else {
+      newKey = await newIdentity(ageKeyFile());
+      recipients = [newKey.recipient];
+      identities = [newKey.identity];
+    }
+  }
+  const sealed = await sealSecrets({ root, specs, recipients, identities, rotate, now, encryptedRegex: rule.encryptedRegex });
+  return { ...sealed, recipients, newKey, sopsConfig: { before: sopsBefore, after: withRecipients(sopsBefore, rule, recipients) } };
+}

@@ -1,0 +1,69 @@
+// .sops.yaml at the output root: its first creation rule that covers sealed/ names the age
+// recipients. The tool writes the rule when the file is missing and updates only that
+// rule's recipients when --age-recipient is given; everything else in the file is the
+// user's. Pure: text in, recipients and text out.
+import YAML from 'yaml';
+import { checkRecipient } from './age-keys.ts';
+import { fail } from './errors.ts';
+import { K8S_ENCRYPTED_REGEX } from './sops.ts';
+
+export const SOPS_CONFIG_FILE = '.sops.yaml';
+/** Unanchored, as sops matches it against the path relative to .sops.yaml. */
+export const SEALED_PATH_REGEX = 'sealed/.*\\.yaml$';
+
+export interface SopsRule {
+  /** Index of the rule in creation_rules, or -1 when the file has none (a new file). */
+  index: number;
+  recipients: string[];
+  encryptedRegex: string;
+}
+
+/** The rule sops would use for `samplePath` (the first match), or a failure naming the fix. */
+export function coveringRule(text: string | null, samplePath: string): SopsRule {
+  if (text === null) return { index: -1, recipients: [], encryptedRegex: K8S_ENCRYPTED_REGEX };
+  let parsed: unknown;
+  try {
+    parsed = YAML.parse(text);
+  } catch (error) {
+    return fail(`${SOPS_CONFIG_FILE} is not valid YAML (${(error as Error).message.split('\n')[0]}); fix it, or move it away to let the tool write one`);
+  }
+  const rules = (parsed as { creation_rules?: unknown } | null)?.creation_rules;
+  const list = Array.isArray(rules) ? (rules as Record<string, unknown>[]) : [];
+  const index = list.findIndex((rule) => {
+    const pattern = rule?.path_regex;
+    try {
+      return pattern === undefined || (typeof pattern === 'string' && new RegExp(pattern).test(samplePath));
+    } catch {
+      return false;
+    }
+  });
+  const rule = list[index];
+  if (!rule) {
+    fail(`${SOPS_CONFIG_FILE} has no creation rule that covers ${samplePath}; add one first in creation_rules: {path_regex: '${SEALED_PATH_REGEX}', encrypted_regex: '${K8S_ENCRYPTED_REGEX}', age: 'age1...'}, or move the file away to let the tool write one`);
+  }
+  const age = rule.age;
+  const raw = Array.isArray(age) ? age.map(String) : typeof age === 'string' ? age.split(',') : [];
+  const recipients = raw.map((r) => r.trim()).filter(Boolean).map((r) => checkRecipient(r, `${SOPS_CONFIG_FILE}: age recipient`));
+  if (recipients.length === 0) {
+    fail(`${SOPS_CONFIG_FILE}: the creation rule for sealed/ has no age recipients; set its age: to your recipients, or pass --age-recipient`);
+  }
+  const regex = typeof rule.encrypted_regex === 'string' ? rule.encrypted_regex : K8S_ENCRYPTED_REGEX;
+  if (regex !== K8S_ENCRYPTED_REGEX) {
+    fail(`${SOPS_CONFIG_FILE}: the creation rule for sealed/ must select encrypted_regex: '${K8S_ENCRYPTED_REGEX}' (Flux and KSOPS need apiVersion, kind and metadata in plaintext); fix the rule`);
+  }
+  return { index, recipients, encryptedRegex: regex };
+}
+
+/** The file with the covering rule's recipients set; unchanged text when they already match. */
+export function withRecipients(text: string | null, rule: SopsRule, recipients: string[]): string {
+  const age = recipients.join(',');
+  if (text === null || rule.index < 0) {
+    const doc = new YAML.Document({ creation_rules: [{ path_regex: SEALED_PATH_REGEX, encrypted_regex: K8S_ENCRYPTED_REGEX, age }] });
+    doc.commentBefore = ' sops creation rules (written by minio-gitops): secrets under sealed/ are encrypted\n to these age recipients. Add a recipient with --age-recipient, or here, and re-run.';
+    return doc.toString({ lineWidth: 0 });
+  }
+  if (rule.recipients.join(',') === age) return text;
+  const doc = YAML.parseDocument(text);
+  doc.setIn(['creation_rules', rule.index, 'age'], age);
+  return doc.toString({ lineWidth: 0 });
+}
