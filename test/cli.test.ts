@@ -51,7 +51,7 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
     ['replicas 3', ['--env', 'prod', '--replicas', '3'], /--replicas 3: MinIO erasure coding needs at least 4 servers/],
     ['replicas that are not a number', ['--env', 'prod', '--replicas', 'four'], /--replicas "four" is not a server count/],
     ['hostpath with replicas > 1', ['--env', 'dev', '--replicas', '4'], /hostpath storage works only with 1 replica .*use --storage pvc/],
-    ['plain credentials for a prod env', ['--env', 'prod', '--secrets', 'plain'], /--secrets plain would commit credentials in plaintext.*use --secrets external/],
+    ['plain credentials for a prod env', ['--env', 'prod', '--secrets', 'plain'], /--secrets plain would commit credentials in plaintext.*use --secrets sops or --secrets external/],
     ['an on/off flag with another value', ['--env', 'dev', '--tls', 'maybe'], /--tls "maybe" is not allowed; use on or off/],
     ['an unpinned image', ['--env', 'dev', '--image', 'quay.io/minio/minio:latest'], /--image .* must be an image pinned by tag or digest/],
     ['a relative host path', ['--env', 'dev', '--host-path', 'data'], /--host-path "data" is not an absolute path/],
@@ -171,10 +171,12 @@ describe('runs', () => {
     expect(snapshot(out)).toEqual(before); // contents and nanosecond mtimes
   });
 
-  it('the same config gives byte-identical trees', () => {
+  it('the same config gives byte-identical trees (new credentials aside, which are random)', () => {
     const a = scaffolded(['--env', 'prod', '--replicas', '6', '--tls', 'on']);
     const b = scaffolded(['--env', 'prod', '--replicas', '6', '--tls', 'on']);
-    const contents = (s: ReturnType<typeof snapshot>) => Object.fromEntries(Object.entries(s).map(([p, v]) => [p, v.content]));
+    const contents = (s: ReturnType<typeof snapshot>) =>
+      Object.fromEntries(Object.entries(s).filter(([p]) => !/^sealed\/prod\/minio-|^scaffold\.lock\.yaml$/.test(p)).map(([p, v]) => [p, v.content]));
+    expect(Object.keys(contents(snapshot(a)))).toContain('sealed/prod/kustomization.yaml');
     expect(contents(snapshot(a))).toEqual(contents(snapshot(b)));
   });
 
@@ -206,7 +208,7 @@ describe('runs', () => {
     const r = run(['--env', 'staging', '--profile', 'prod', '--replicas', '1', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(read(out, 'overlays/staging/kustomization.yaml')).toContain('../../base/standalone');
-    expect(YAML.parse(read(out, 'scaffold.config.yaml')).envs.staging).toMatchObject({ profile: 'prod', namespace: 'minio-staging', secrets: 'external' });
+    expect(YAML.parse(read(out, 'scaffold.config.yaml')).envs.staging).toMatchObject({ profile: 'prod', namespace: 'minio-staging', secrets: 'sops' });
     expect(existsSync(join(out, 'overlays/dev/kustomization.yaml'))).toBe(true);
   });
 
@@ -292,10 +294,13 @@ describe('runs', () => {
     const out = scaffolded(['--env', 'prod'], ['--env', 'staging', '--profile', 'prod', '--replicas', '1']);
     const all = snapshot(out);
     for (const [path, { content }] of Object.entries(all)) {
-      if (!path.startsWith('overlays/dev/')) {
-        expect(content, path).not.toMatch(/^kind: Secret$/m);
-        expect(content, path).not.toMatch(/stringData|dev-password/);
-      }
+      expect(content, path).not.toMatch(/dev-password/);
+      if (!/^kind: Secret$/m.test(content)) continue;
+      // Every Secret outside dev is sealed: sops metadata, and no value in plaintext.
+      expect(path).toMatch(/^sealed\/(prod|staging)\//);
+      const doc = YAML.parse(content);
+      expect(doc.sops.age.length).toBeGreaterThan(0);
+      for (const value of Object.values(doc.stringData)) expect(value).toMatch(/^ENC\[AES256_GCM,data:/);
     }
   });
 });

@@ -14,7 +14,7 @@ import { parseAllYaml, validateObject, type Obj } from './validate.ts';
 const DIMENSIONS = {
   profile: ['dev', 'prod'],
   storage: ['hostpath', 'pvc'],
-  secrets: ['plain', 'external'],
+  secrets: ['plain', 'sops', 'external'],
   tls: ['on', 'off'],
   replicas: ['1', '4'],
   extras: ['on', 'off'], // --ingress and --monitoring together
@@ -124,7 +124,7 @@ function checkReferences(c: Combo, objs: Obj[]): void {
     }),
   ];
   for (const secret of used) expect(produced, `secret ${secret} is used but not produced`).toContain(secret);
-  expect(find(objs, c.secrets === 'plain' ? 'Secret' : 'ExternalSecret', 'minio-root-credentials')).toHaveLength(1);
+  expect(find(objs, c.secrets === 'external' ? 'ExternalSecret' : 'Secret', 'minio-root-credentials')).toHaveLength(1);
   if (c.secrets === 'external') expect(find(objs, 'Secret')).toHaveLength(0);
 
   // TLS: the certificate covers the service names, and the server and probes speak HTTPS.
@@ -153,6 +153,19 @@ function checkReferences(c: Combo, objs: Obj[]): void {
 
   // Images are pinned.
   for (const ctr of pod.spec.containers as unknown as { image: string }[]) expect(ctr.image).toMatch(/^[^:]+(:(?!latest$)[\w][\w.-]*|@sha256:[0-9a-f]{64})$/);
+}
+
+/**
+ * What Flux's kustomize-controller does after its build: decrypt each Secret that carries
+ * sops metadata. Flux checks no MAC (the build reorders keys), so neither does this; the
+ * real sops CLI decrypts, and a Secret that does not decrypt fails the test.
+ */
+function fluxDecrypt(sops: string, obj: Obj, dir: string): Obj {
+  if (!('sops' in obj)) return obj;
+  const file = join(dir, `${obj.kind}-${obj.metadata.name}.json`);
+  writeFileSync(file, JSON.stringify(obj));
+  const plain = execFileSync(sops, ['decrypt', '--ignore-mac', '--output-type', 'json', file], { encoding: 'utf8' });
+  return JSON.parse(plain) as Obj;
 }
 
 function podSecurityViolations(psaCheck: string, objs: Obj[]): string[] {
@@ -188,7 +201,12 @@ describe('option combinations', () => {
     const { code, stderr } = await scaffold(argv(c), out);
     expect(code, stderr).toBe(0);
 
+    const sops = c.secrets === 'sops' ? needTool(ctx, 'sops') : '';
     const builds = builders.map((b) => ({ name: b.name, objs: parseAllYaml(b.build(`${out}/overlays/${c.profile}`)) as Obj[] }));
+    if (sops) {
+      const scratch = tempDir();
+      for (const build of builds) build.objs = build.objs.map((o) => fluxDecrypt(sops, o, scratch));
+    }
     const key = (o: Obj) => `${o.kind}/${o.metadata.name}`;
     const sorted = (objs: Obj[]) => [...objs].sort((a, b) => key(a).localeCompare(key(b)));
     // Both kustomizes must agree object for object.
@@ -215,7 +233,7 @@ describe('non-default settings', () => {
     needCrds(ctx);
     const out = tempDir();
     writeFileSync(join(out, 'scaffold.config.yaml'), 'serviceMonitorLabels:\n  release: prometheus\n');
-    const args = ['--env', 'prod', '--issuer', 'corp-ca', '--issuer-kind', 'ClusterIssuer', '--ingress-issuer', 'letsencrypt', '--ingress-issuer-kind', 'ClusterIssuer'];
+    const args = ['--env', 'prod', '--secrets', 'external', '--issuer', 'corp-ca', '--issuer-kind', 'ClusterIssuer', '--ingress-issuer', 'letsencrypt', '--ingress-issuer-kind', 'ClusterIssuer'];
     const { code, stderr } = await scaffold(args, out);
     expect(code, stderr).toBe(0);
     const objs = parseAllYaml(builder!.build(`${out}/overlays/prod`)) as Obj[];

@@ -10,19 +10,21 @@ import { onTestFinished } from 'vitest';
 export const REPO = resolve(import.meta.dirname, '..');
 const TOOLS_BIN = join(REPO, '.tools', 'bin');
 
+export type Tool = 'kustomize' | 'psa-check' | 'kubectl' | 'sops';
+
 function onPath(name: string): string | undefined {
   const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
   return found.status === 0 ? found.stdout.trim() : undefined;
 }
 
-export function findTool(name: 'kustomize' | 'psa-check' | 'kubectl'): string | undefined {
+export function findTool(name: Tool): string | undefined {
   if (name === 'kubectl') return onPath('kubectl');
   const pinned = join(TOOLS_BIN, name);
   return existsSync(pinned) ? pinned : undefined;
 }
 
 /** The tool's path, or: skip the test (locally) / fail it (CI) saying how to get the tool. */
-export function needTool(ctx: { skip: (note?: string) => void }, name: 'kustomize' | 'psa-check' | 'kubectl'): string {
+export function needTool(ctx: { skip: (note?: string) => void }, name: Tool): string {
   const path = findTool(name);
   if (path) return path;
   const how = name === 'kubectl' ? 'install kubectl >= 1.27' : 'run `bash tools/install.sh` (needs Go)';

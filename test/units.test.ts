@@ -49,7 +49,7 @@ describe('resolveOptions', () => {
     const dev = resolve(null, '--env', 'dev').options.settings;
     expect(dev).toMatchObject({ namespace: 'minio-dev', replicas: 1, storage: 'hostpath', hostPath: '/mnt/disk1/data', secrets: 'plain', tls: false });
     const prod = resolve(null, '--env', 'prod').options.settings;
-    expect(prod).toMatchObject({ namespace: 'minio', replicas: 4, storage: 'pvc', size: '8Gi', secrets: 'external', tls: true, ingress: true, monitoring: true });
+    expect(prod).toMatchObject({ namespace: 'minio', replicas: 4, storage: 'pvc', size: '8Gi', secrets: 'sops', tls: true, ingress: true, monitoring: true });
   });
 
   it('leaves the config text byte-identical when nothing changes, however it is laid out', () => {
@@ -70,7 +70,7 @@ describe('resolveOptions', () => {
 
   it('fills settings missing from a hand-written env from its profile', () => {
     const { options } = resolve('envs:\n  qa:\n    profile: prod\n    replicas: 1\n', '--env', 'qa');
-    expect(options.settings).toMatchObject({ profile: 'prod', replicas: 1, storage: 'pvc', namespace: 'minio-qa', remoteKey: 'qa/minio' });
+    expect(options.settings).toMatchObject({ profile: 'prod', replicas: 1, storage: 'pvc', namespace: 'minio-qa', remoteKey: 'qa/minio', secrets: 'sops' });
   });
 
   it('a different --profile for a recorded env restarts from that profile, with a note', () => {
