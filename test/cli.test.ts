@@ -1,33 +1,12 @@
 // The command as a person runs it: `zx scaffold.ts ...` in a real process, against real
 // directories. Bad input must give one line, exit 2 and leave every byte on disk as it was.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { REPO, tempDir } from './tools.ts';
-
-const ZX = join(REPO, 'node_modules', '.bin', 'zx');
-
-function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(ZX, ['scaffold.ts', ...args], { cwd: REPO, encoding: 'utf8', env: { ...process.env, ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Every file under dir with its content and modification time, for before/after checks. */
-function snapshot(dir: string): Record<string, { content: string; mtimeNs: bigint }> {
-  const out: Record<string, { content: string; mtimeNs: bigint }> = {};
-  if (!existsSync(dir)) return out;
-  const walk = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else out[relative(dir, p)] = { content: readFileSync(p, 'utf8'), mtimeNs: statSync(p, { bigint: true }).mtimeNs };
-    }
-  };
-  walk(dir);
-  return out;
-}
+import { run, snapshot } from './run.ts';
+import { tempDir } from './tools.ts';
 
 function scaffolded(...envArgs: string[][]): string {
   const out = tempDir();

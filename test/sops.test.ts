@@ -1,0 +1,325 @@
+// Sealed secrets against the real sops (pinned, built by tools/install.sh): what we
+// encrypt, sops decrypts and verifies; what sops encrypts, we verify and decrypt; and the
+// scaffolder's whole cycle: generate, keep, edit, rotate, re-key, refuse.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { encryptDocument, rewrapDocument, unwrapDataKey, verifyDocument } from '../src/sops.ts';
+import { run, snapshot } from './run.ts';
+import { needTool, tempDir } from './tools.ts';
+
+interface Key {
+  file: string;
+  identity: string;
+  recipient: string;
+}
+
+async function newKey(dir: string, name: string): Promise<Key> {
+  const identity = await generateX25519Identity();
+  const file = join(dir, `${name}.txt`);
+  writeFileSync(file, `${identity}\n`, { mode: 0o600 });
+  return { file, identity, recipient: await identityToRecipient(identity) };
+}
+
+/** `sops -d` with only this key: it checks the MAC and fails the test when it does not match. */
+function sopsDecrypt(sops: string, file: string, key: Key, extra: string[] = []): Record<string, unknown> {
+  const out = execFileSync(sops, ['decrypt', ...extra, '--output-type', 'json', file], { encoding: 'utf8', env: { ...process.env, SOPS_AGE_KEY_FILE: key.file } });
+  return JSON.parse(out);
+}
+
+const TRICKY = {
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: 'tricky', labels: { a: 'b' } },
+  type: 'Opaque',
+  stringData: {
+    text: 'hello',
+    empty: '',
+    multiline: 'line one\nline two\n',
+    unicode: 'café ✓ 😀 日本',
+    quote: 'it\'s "quoted" \\ back',
+    integer: 42,
+    negative: -7,
+    float: 1.5,
+    tiny: 1e-7,
+    yes: true,
+    no: false,
+    nested: { deeper: { list: ['a', 2, { k: 'v' }, ''] } },
+  },
+  data: { blob: 'aGVsbG8gd29ybGQ=' },
+};
+
+describe('interop with the real sops', () => {
+  it('sops -d decrypts what we encrypt, MAC checked, to exactly our plaintext: strings, numbers, booleans, multi-line, unicode, empty strings, nested maps and lists', async (ctx) => {
+    const sops = needTool(ctx, 'sops');
+    const dir = tempDir();
+    const key = await newKey(dir, 'key');
+    const file = join(dir, 'secret.yaml');
+    writeFileSync(file, await encryptDocument(TRICKY, [key.recipient], new Date('2026-11-21T10:00:00Z')));
+    expect(sopsDecrypt(sops, file, key)).toEqual(TRICKY);
+    // Only data and stringData are encrypted; the rest stays readable for Flux and KSOPS.
+    const stored = YAML.parse(readFileSync(file, 'utf8'));
+    expect(stored.metadata).toEqual(TRICKY.metadata);
+    expect(stored.stringData.text).toMatch(/^ENC\[AES256_GCM,data:.*,type:str\]$/);
+    expect(stored.stringData.integer).toMatch(/type:int\]$/);
+    expect(stored.stringData.yes).toMatch(/type:bool\]$/);
+    expect(stored.stringData.float).toMatch(/type:float\]$/);
+    expect(stored.stringData.empty).toBe('');
+    expect(stored.sops).toMatchObject({ lastmodified: '2026-11-21T10:00:00Z', encrypted_regex: '^(data|stringData)$', version: '3.9.4' });
+  });
+
+  it('we verify and decrypt what sops -e encrypts, and detect a tampered copy', async (ctx) => {
+    const sops = needTool(ctx, 'sops');
+    const dir = tempDir();
+    const key = await newKey(dir, 'key');
+    const plain = join(dir, 'plain.yaml');
+    writeFileSync(plain, YAML.stringify(TRICKY));
+    // cwd: sops looks for a .sops.yaml upwards from there, and the repository has one.
+    const encrypted = execFileSync(sops, ['encrypt', '--age', key.recipient, '--encrypted-regex', '^(data|stringData)$', plain], { encoding: 'utf8', cwd: dir });
+    const doc = YAML.parse(encrypted);
+    const found = await unwrapDataKey(doc.sops, [key.identity]);
+    expect(found).not.toBeNull();
+    expect(verifyDocument(doc, found!.dataKey)).toBeNull(); // our MAC equals sops's
+    const { decryptSops } = await import('sops-age');
+    const values = await decryptSops(encrypted, { fileType: 'yaml', secretKey: key.identity });
+    delete values.sops;
+    expect(values).toEqual(TRICKY);
+
+    const tampered = YAML.parse(encrypted.replace('a: b', 'a: c'));
+    expect(verifyDocument(tampered, found!.dataKey)).toBe('the MAC does not match the content');
+    expect(await unwrapDataKey(doc.sops, [(await newKey(dir, 'other')).identity])).toBeNull();
+  });
+
+  it('re-wrapping for new recipients keeps values and MAC: the new key decrypts, the removed one cannot', async (ctx) => {
+    const sops = needTool(ctx, 'sops');
+    const dir = tempDir();
+    const [a, b] = [await newKey(dir, 'a'), await newKey(dir, 'b')];
+    const file = join(dir, 'secret.yaml');
+    const original = await encryptDocument(TRICKY, [a.recipient], new Date('2026-11-21T10:00:00Z'));
+    const doc = YAML.parse(original);
+    const { dataKey } = (await unwrapDataKey(doc.sops, [a.identity]))!;
+    writeFileSync(file, await rewrapDocument(doc, dataKey, [b.recipient]));
+    expect(sopsDecrypt(sops, file, b)).toEqual(TRICKY);
+    expect(() => sopsDecrypt(sops, file, a)).toThrow();
+    const rewrapped = YAML.parse(readFileSync(file, 'utf8'));
+    expect(rewrapped.stringData).toEqual(doc.stringData);
+    expect(rewrapped.sops.mac).toBe(doc.sops.mac);
+  });
+});
+
+/** The values of every sealed file in the tree, decrypted by the real sops. */
+function sealedValues(sops: string, out: string, key: Key): Record<string, Record<string, string>> {
+  const files = Object.keys(snapshot(out)).filter((p) => /^sealed\/.*\/minio-.*\.yaml$/.test(p));
+  return Object.fromEntries(files.map((p) => [p, sopsDecrypt(sops, join(out, p), key).stringData as Record<string, string>]));
+}
+
+describe('scaffold --secrets sops', () => {
+  it('generates strong credentials, writes them only encrypted, and never changes a byte on a re-run; no value leaks into the tree or git history', async (ctx) => {
+    const sops = needTool(ctx, 'sops');
+    const out = tempDir();
+    const key = await newKey(tempDir(), 'team');
+    const env = { SOPS_AGE_KEY_FILE: key.file };
+    execFileSync('git', ['init', '-q', out]);
+    const first = run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/generated new credentials: root, console/);
+
+    const values = sealedValues(sops, out, key);
+    expect(Object.keys(values).sort()).toEqual(['sealed/prod/minio-console-basic-auth.yaml', 'sealed/prod/minio-root-credentials.yaml']);
+    const root = values['sealed/prod/minio-root-credentials.yaml']!;
+    expect(root.rootUser).toMatch(/^root-[a-z0-9]{12}$/);
+    expect(root.rootPassword).toMatch(/^[A-Za-z0-9]{40}$/);
+    const consoleAuth = values['sealed/prod/minio-console-basic-auth.yaml']!;
+    expect(consoleAuth.auth).toMatch(/^admin:\{SHA\}[A-Za-z0-9+/]{27}=\n$/);
+
+    const secrets = Object.values(values).flatMap((v) => Object.values(v)).filter((v) => v.length >= 12);
+    execFileSync('git', ['-C', out, 'add', '-A']);
+    execFileSync('git', ['-C', out, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'scaffold']);
+    const history = execFileSync('git', ['-C', out, 'log', '-p', '--all'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const tree = Object.values(snapshot(out)).map((f) => f.content).join('\n');
+    for (const secret of secrets) {
+      expect(tree.includes(secret), 'a credential in the tree').toBe(false);
+      expect(history.includes(secret), 'a credential in git log -p').toBe(false);
+    }
+
+    const before = snapshot(out);
+    const again = run(['--env', 'prod', '--out', out], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/0 created, 0 updated, 0 deleted/);
+    expect(snapshot(out)).toEqual(before);
+    expect(execFileSync('git', ['-C', out, 'status', '--porcelain'], { encoding: 'utf8' })).toBe('');
+  });
+
+  it('--rotate changes only the rotated credential', async (ctx) => {
+    const sops = needTool(ctx, 'sops');
+    const out = tempDir();
+    const key = await newKey(tempDir(), 'team');
+    const env = { SOPS_AGE_KEY_FILE: key.file };
+    expect(run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], env).code).toBe(0);
+    const before = snapshot(out);
+    const valuesBefore = sealedValues(sops, out, key);
+    const r = run(['--env', 'prod', '--rotate', 'root', '--out', out], env);
+    expect(r.code, r.stderr).toBe(0);
+    const changed = Object.keys(snapshot(out)).filter((p) => snapshot(out)[p]!.content !== before[p]?.content);
+    expect(changed.sort()).toEqual(['scaffold.lock.yaml', 'sealed/prod/minio-root-credentials.yaml']);
+    const valuesAfter = sealedValues(sops, out, key);
+    expect(valuesAfter['sealed/prod/minio-root-credentials.yaml']!.rootPassword).not.toBe(valuesBefore['sealed/prod/minio-root-credentials.yaml']!.rootPassword);
+    expect(valuesAfter['sealed/prod/minio-root-credentials.yaml']!.rootUser).not.toBe(valuesBefore['sealed/prod/minio-root-credentials.yaml']!.rootUser);
+    expect(valuesAfter['sealed/prod/minio-console-basic-auth.yaml']).toEqual(valuesBefore['sealed/prod/minio-console-basic-auth.yaml']);
+
+    const all = run(['--env', 'prod', '--rotate', 'all', '--out', out], env);
+    expect(all.stdout).toMatch(/generated new credentials: root, console/);
+  });
+
+  it('adding and removing a recipient re-wraps the data keys only; .sops.yaml follows', async (ctx) => {
+    const sops = needTool(ctx, 'sops');
+    const out = tempDir();
+    const dir = tempDir();
+    const [a, b] = [await newKey(dir, 'a'), await newKey(dir, 'b')];
+    expect(run(['--env', 'prod', '--age-recipient', a.recipient, '--out', out], { SOPS_AGE_KEY_FILE: a.file }).code).toBe(0);
+    const values = sealedValues(sops, out, a);
+    const encryptedBefore = YAML.parse(readFileSync(join(out, 'sealed/prod/minio-root-credentials.yaml'), 'utf8'));
+
+    expect(run(['--env', 'prod', '--age-recipient', a.recipient, '--age-recipient', b.recipient, '--out', out], { SOPS_AGE_KEY_FILE: a.file }).code).toBe(0);
+    expect(sealedValues(sops, out, b)).toEqual(values);
+    expect(readFileSync(join(out, '.sops.yaml'), 'utf8')).toContain(`age: ${a.recipient},${b.recipient}`);
+    const both = YAML.parse(readFileSync(join(out, 'sealed/prod/minio-root-credentials.yaml'), 'utf8'));
+    expect(both.stringData).toEqual(encryptedBefore.stringData); // same ciphertext: values untouched
+    expect(both.sops.mac).toBe(encryptedBefore.sops.mac);
+
+    // b alone, run by b: a can no longer read them.
+    expect(run(['--env', 'prod', '--age-recipient', b.recipient, '--out', out], { SOPS_AGE_KEY_FILE: b.file }).code).toBe(0);
+    expect(sealedValues(sops, out, b)).toEqual(values);
+    expect(() => sealedValues(sops, out, a)).toThrow();
+    // Without flags the recipients come from .sops.yaml: nothing changes.
+    const before = snapshot(out);
+    expect(run(['--env', 'prod', '--out', out], { SOPS_AGE_KEY_FILE: b.file }).stdout).toMatch(/0 created, 0 updated, 0 deleted/);
+    expect(snapshot(out)).toEqual(before);
+  });
+
+  it('keeps a value edited with sops, and builds no conflict out of it', async (ctx) => {
+    const sops = needTool(ctx, 'sops');
+    const out = tempDir();
+    const key = await newKey(tempDir(), 'team');
+    const env = { SOPS_AGE_KEY_FILE: key.file };
+    expect(run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], env).code).toBe(0);
+    const file = join(out, 'sealed/prod/minio-root-credentials.yaml');
+    execFileSync(sops, ['set', file, '["stringData"]["rootPassword"]', '"chosen-by-a-person-2026"'], { env: { ...process.env, SOPS_AGE_KEY_FILE: key.file } });
+    const edited = readFileSync(file, 'utf8');
+    const r = run(['--env', 'prod', '--out', out], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(edited);
+    expect(sopsDecrypt(sops, file, key).stringData).toMatchObject({ rootPassword: 'chosen-by-a-person-2026' });
+  });
+
+  it('on a machine without the key, keeps the sealed files; asks for the key only when they must be encrypted anew', async () => {
+    const out = tempDir();
+    const key = await newKey(tempDir(), 'team');
+    expect(run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], { SOPS_AGE_KEY_FILE: key.file }).code).toBe(0);
+    const noKey = { SOPS_AGE_KEY_FILE: join(tempDir(), 'none.txt') };
+    const before = snapshot(out);
+    const r = run(['--env', 'prod', '--size', '20Gi', '--out', out], noKey);
+    expect(r.code, r.stderr).toBe(0);
+    for (const p of Object.keys(before).filter((x) => x.startsWith('sealed/'))) expect(snapshot(out)[p]).toEqual(before[p]);
+    expect(existsSync(noKey.SOPS_AGE_KEY_FILE)).toBe(false); // recipients come from .sops.yaml: no key is made
+
+    const moved = run(['--env', 'prod', '--namespace', 'storage', '--out', out], noKey);
+    expect(moved.code).toBe(2);
+    expect(moved.stderr).toMatch(/^error: sealed\/prod\/minio-root-credentials\.yaml must be encrypted anew .* no age key is available; load the key \(SOPS_AGE_KEY_FILE\), or re-create it with --rotate root\n$/);
+  });
+
+  it('makes an age key only when there is none, outside the repository, mode 0600; --dry-run makes none', async (ctx) => {
+    const sops = needTool(ctx, 'sops');
+    const keyFile = join(tempDir(), 'sops', 'age', 'keys.txt');
+    const dry = run(['--env', 'prod', '--dry-run', '--out', join(tempDir(), 'repo')], { SOPS_AGE_KEY_FILE: keyFile });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^create sealed\/prod\/minio-root-credentials\.yaml {2}\(encrypted; no diff shown\)$/m);
+    expect(dry.stdout).toMatch(/would create an age key for sops/);
+    expect(existsSync(keyFile)).toBe(false);
+
+    const out = tempDir();
+    const r = run(['--env', 'prod', '--out', out], { SOPS_AGE_KEY_FILE: keyFile });
+    expect(r.code, r.stderr).toBe(0);
+    const recipient = /recipient: (age1\w+)/.exec(r.stdout)![1]!;
+    expect(r.stdout).toContain(`kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=${keyFile}`);
+    expect((await import('node:fs')).statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(out, '.sops.yaml'), 'utf8')).toContain(`age: ${recipient}`);
+    const identity = readFileSync(keyFile, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'))!;
+    expect(Object.values(snapshot(out)).some((f) => f.content.includes(identity))).toBe(false);
+    expect(sopsDecrypt(sops, join(out, 'sealed/prod/minio-root-credentials.yaml'), { file: keyFile, identity, recipient }).kind).toBe('Secret');
+  });
+
+  it('for Argo CD, sealed/<env>/ holds a KSOPS generator listing the sealed files', async () => {
+    const out = tempDir();
+    const key = await newKey(tempDir(), 'team');
+    expect(run(['--env', 'prod', '--gitops', 'argocd', '--age-recipient', key.recipient, '--out', out], { SOPS_AGE_KEY_FILE: key.file }).code).toBe(0);
+    expect(YAML.parse(readFileSync(join(out, 'sealed/prod/kustomization.yaml'), 'utf8'))).toMatchObject({ generators: ['secret-generator.yaml'] });
+    expect(YAML.parse(readFileSync(join(out, 'sealed/prod/secret-generator.yaml'), 'utf8'))).toEqual({
+      apiVersion: 'viaduct.ai/v1',
+      kind: 'ksops',
+      metadata: { name: 'minio-sealed-secrets', annotations: { 'config.kubernetes.io/function': 'exec:\n  path: ksops\n' } },
+      files: ['./minio-root-credentials.yaml', './minio-console-basic-auth.yaml'],
+    });
+    expect(readFileSync(join(out, 'overlays/prod/README.md'), 'utf8')).toMatch(/--enable-alpha-plugins --enable-exec/);
+  });
+});
+
+describe('bad input for sealed secrets: one line, exit 2, nothing changed', () => {
+  const cases: [string, (k: { a: Key; b: Key; out: string }) => { args: string[]; env: Record<string, string> }, RegExp][] = [
+    ['a malformed recipient', ({ a }) => ({ args: ['--env', 'prod', '--age-recipient', 'age1notarecipient'], env: { SOPS_AGE_KEY_FILE: a.file } }), /--age-recipient "age1notarecipient" is not an age recipient .*age-keygen -y/],
+    ['a .sops.yaml that does not cover sealed/', ({ a, out }) => {
+      writeFileSync(join(out, '.sops.yaml'), `creation_rules:\n  - path_regex: ^secrets/.*\n    age: ${a.recipient}\n`);
+      return { args: ['--env', 'prod'], env: { SOPS_AGE_KEY_FILE: a.file } };
+    }, /\.sops\.yaml has no creation rule that covers sealed\/prod\/minio-root-credentials\.yaml; add one first/],
+    ['a file that no longer decrypts with the available key', ({ b }) => ({ args: ['--env', 'prod'], env: { SOPS_AGE_KEY_FILE: b.file } }), /sealed\/prod\/minio-root-credentials\.yaml does not decrypt with the available age keys .*load the key of one of its recipients \(age1\w+\), or re-create it with --rotate root/],
+    ['a tampered file (MAC mismatch)', ({ a, out }) => {
+      const file = join(out, 'sealed/prod/minio-root-credentials.yaml');
+      writeFileSync(file, readFileSync(file, 'utf8').replace('app.kubernetes.io/component: credentials', 'app.kubernetes.io/component: tampered'));
+      return { args: ['--env', 'prod'], env: { SOPS_AGE_KEY_FILE: a.file } };
+    }, /sealed\/prod\/minio-root-credentials\.yaml fails its integrity check \(the MAC does not match the content\): it was changed outside sops; restore it with git/],
+    ['a value that does not decrypt', ({ a, out }) => {
+      const file = join(out, 'sealed/prod/minio-root-credentials.yaml');
+      const text = readFileSync(file, 'utf8');
+      const values = [...text.matchAll(/(rootUser|rootPassword): "(ENC\[[^"]+\])"/g)];
+      writeFileSync(file, text.replace(values[0]![2]!, 'TMP').replace(values[1]![2]!, values[0]![2]!).replace('TMP', values[1]![2]!));
+      return { args: ['--env', 'prod'], env: { SOPS_AGE_KEY_FILE: a.file } };
+    }, /fails its integrity check \(the value at stringData\.root(User|Password) does not decrypt\)/],
+    ['--rotate of an unknown credential', ({ a }) => ({ args: ['--env', 'prod', '--rotate', 'admin'], env: { SOPS_AGE_KEY_FILE: a.file } }), /--rotate admin: env prod has no such credential; use one of: root, console, all/],
+    ['--rotate for an env without sealed secrets', ({ a }) => ({ args: ['--env', 'dev', '--rotate', 'root'], env: { SOPS_AGE_KEY_FILE: a.file } }), /--rotate works on SOPS-sealed credentials, but env dev uses --secrets plain; use --secrets sops/],
+  ];
+
+  it.for(cases)('%s', async ([, prepare, message]) => {
+    const out = tempDir();
+    const dir = tempDir();
+    const [a, b] = [await newKey(dir, 'a'), await newKey(dir, 'b')];
+    expect(run(['--env', 'dev', '--out', out]).code).toBe(0);
+    expect(run(['--env', 'prod', '--age-recipient', a.recipient, '--out', out], { SOPS_AGE_KEY_FILE: a.file }).code).toBe(0);
+    const { args, env } = prepare({ a, b, out });
+    const before = snapshot(out);
+    const keysBefore = [a.file, b.file].map((f) => readFileSync(f, 'utf8'));
+    const r = run([...args, '--out', out], env);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+    expect(snapshot(out)).toEqual(before);
+    expect([a.file, b.file].map((f) => readFileSync(f, 'utf8'))).toEqual(keysBefore);
+  });
+});
+
+describe('the key file', () => {
+  it('goes to the sops default place when SOPS_AGE_KEY_FILE is empty, never into the output tree', () => {
+    const out = tempDir();
+    const xdg = tempDir();
+    const r = spawnSync(join(process.cwd(), 'node_modules/.bin/zx'), ['scaffold.ts', '--env', 'prod', '--out', out], {
+      encoding: 'utf8',
+      env: { ...process.env, SOPS_AGE_KEY_FILE: '', XDG_CONFIG_HOME: xdg },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(xdg, 'sops', 'age', 'keys.txt'))).toBe(true);
+    expect(Object.keys(snapshot(out)).filter((p) => p.includes('keys.txt'))).toEqual([]);
+  });
+});
