@@ -4,10 +4,9 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { generateIdentity, isRecipient, recipientOf } from './age.ts';
 import { fail } from './errors.ts';
 
-const RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 const IDENTITY = /^AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}$/;
 
 /** The key file sops reads: SOPS_AGE_KEY_FILE, else $XDG_CONFIG_HOME or ~/.config /sops/age/keys.txt. */
@@ -29,13 +28,12 @@ export function availableIdentities(env: NodeJS.ProcessEnv = process.env): strin
 
 /** Checks an age recipient as typed; `where` names its origin for the message. */
 export function checkRecipient(recipient: string, where: string): string {
-  if (RECIPIENT.test(recipient)) return recipient;
+  if (isRecipient(recipient) && recipient === recipient.toLowerCase()) return recipient;
   return fail(`${where} ${JSON.stringify(recipient)} is not an age recipient (age1 followed by 58 characters); print yours with \`age-keygen -y KEYFILE\``);
 }
 
-export async function recipientsOf(identities: string[]): Promise<string[]> {
-  const recipients = await Promise.all(identities.map((identity) => identityToRecipient(identity)));
-  return [...new Set(recipients)];
+export function recipientsOf(identities: string[]): string[] {
+  return [...new Set(identities.map(recipientOf))];
 }
 
 export interface NewIdentity {
@@ -45,9 +43,9 @@ export interface NewIdentity {
 }
 
 /** Generates an X25519 identity (post-quantum ones are beyond sops < 3.12). Nothing written. */
-export async function newIdentity(path: string): Promise<NewIdentity> {
-  const identity = await generateX25519Identity();
-  return { path, identity, recipient: await identityToRecipient(identity) };
+export function newIdentity(path: string): NewIdentity {
+  const identity = generateIdentity();
+  return { path, identity, recipient: recipientOf(identity) };
 }
 
 /** Writes the identity as age-keygen does, readable by its owner only. */

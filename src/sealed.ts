@@ -76,7 +76,7 @@ async function openExisting(spec: SealedSecretSpec, text: string, identities: st
   }
   if (!doc?.sops?.age) fail(`${spec.path} is not a sops-encrypted file with age recipients; restore it with git, or ${rotate}`);
   if (identities.length === 0) return { text, doc };
-  const found = await unwrapDataKey(doc.sops, identities);
+  const found = unwrapDataKey(doc.sops, identities);
   if (!found) {
     const theirs = doc.sops.age.map((a) => a.recipient).join(', ');
     fail(
@@ -132,9 +132,9 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
       if (fresh) generated.push(spec.credential);
       const doc = secretDocument(spec, values);
       if (existing?.opened && isDeepStrictEqual(existing.opened.plaintext, doc)) {
-        content = recipientsKept ? existing.text : await rewrapDocument(existing.doc, existing.opened.dataKey, input.recipients);
+        content = recipientsKept ? existing.text : rewrapDocument(existing.doc, existing.opened.dataKey, input.recipients);
       } else {
-        content = await encryptDocument(doc, input.recipients, input.now, input.encryptedRegex);
+        content = encryptDocument(doc, input.recipients, input.now, input.encryptedRegex);
       }
     }
     files.push({ path: spec.path, content });
@@ -176,9 +176,9 @@ export async function planSecrets(root: string, options: Options, flags: Flags, 
   let recipients = flagRecipients.length > 0 ? [...new Set(flagRecipients)] : rule.recipients;
   let newKey: NewIdentity | undefined;
   if (recipients.length === 0) {
-    if (identities.length > 0) recipients = await recipientsOf(identities);
+    if (identities.length > 0) recipients = recipientsOf(identities);
     else {
-      newKey = await newIdentity(ageKeyFile());
+      newKey = newIdentity(ageKeyFile());
       recipients = [newKey.recipient];
       identities = [newKey.identity];
     }

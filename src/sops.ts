@@ -4,7 +4,7 @@
 // decrypted by the sops-age package (see secrets.ts); this module checks what sops-age
 // does not: the data key and the MAC.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { armor, Decrypter, Encrypter } from 'age-encryption';
+import { decryptArmored, encryptArmored } from './age.ts';
 import { toYaml, type Yamlable } from './yaml.ts';
 
 /** The sops version written in the metadata: a full semver, as sops requires. */
@@ -88,14 +88,9 @@ function decryptBytes(value: string, dataKey: Uint8Array, aad: string): { bytes:
 
 const aadOf = (path: string[]) => `${path.join(':')}:`;
 
-async function wrapDataKey(dataKey: Uint8Array, recipients: string[]): Promise<AgeStanza[]> {
-  const stanzas: AgeStanza[] = [];
-  for (const recipient of recipients) {
-    const encrypter = new Encrypter();
-    encrypter.addRecipient(recipient);
-    stanzas.push({ recipient, enc: armor.encode(await encrypter.encrypt(dataKey)) });
-  }
-  return stanzas;
+/** One age stanza per recipient, each an age file of the raw data key, as sops writes them. */
+function wrapDataKey(dataKey: Uint8Array, recipients: string[]): AgeStanza[] {
+  return recipients.map((recipient) => ({ recipient, enc: encryptArmored(dataKey, recipient) }));
 }
 
 /** RFC 3339 in UTC without fractional seconds, as sops writes lastmodified. */
@@ -107,7 +102,7 @@ export function sopsTimestamp(date: Date): string {
  * Encrypts a document for the age recipients with a new data key: the text of a sops
  * YAML file that `sops -d` decrypts and verifies. `now` is the lastmodified time.
  */
-export async function encryptDocument(doc: Yamlable, recipients: string[], now: Date, encryptedRegex = K8S_ENCRYPTED_REGEX): Promise<string> {
+export function encryptDocument(doc: Yamlable, recipients: string[], now: Date, encryptedRegex = K8S_ENCRYPTED_REGEX): string {
   if (recipients.length === 0) throw new Error('sops needs at least one age recipient');
   const dataKey = randomBytes(32);
   const regex = new RegExp(encryptedRegex);
@@ -120,7 +115,7 @@ export async function encryptDocument(doc: Yamlable, recipients: string[], now: 
   }) as Yamlable;
   const lastmodified = sopsTimestamp(now);
   const sops: SopsMetadata = {
-    age: await wrapDataKey(dataKey, recipients),
+    age: wrapDataKey(dataKey, recipients),
     lastmodified,
     mac: encryptBytes(Buffer.from(mac.digest('hex').toUpperCase()), 'str', dataKey, lastmodified),
     encrypted_regex: encryptedRegex,
@@ -130,16 +125,14 @@ export async function encryptDocument(doc: Yamlable, recipients: string[], now: 
 }
 
 /** Finds the data key with any of the identities (AGE-SECRET-KEY-1...), and which one did. */
-export async function unwrapDataKey(metadata: SopsMetadata, identities: string[]): Promise<{ dataKey: Uint8Array; identity: string } | null> {
+export function unwrapDataKey(metadata: SopsMetadata, identities: string[]): { dataKey: Uint8Array; identity: string } | null {
   for (const stanza of metadata.age ?? []) {
     for (const identity of identities) {
       try {
-        const decrypter = new Decrypter();
-        decrypter.addIdentity(identity);
-        const dataKey = await decrypter.decrypt(armor.decode(stanza.enc), 'uint8array');
-        if (dataKey.length === 32) return { dataKey, identity };
+        const dataKey = decryptArmored(stanza.enc, [identity]);
+        if (dataKey?.length === 32) return { dataKey, identity };
       } catch {
-        // not this identity's stanza
+        // a damaged stanza: try the others
       }
     }
   }
@@ -180,7 +173,7 @@ export function verifyDocument(doc: Record<string, unknown>, dataKey: Uint8Array
  * The same file with its data key wrapped for a new set of recipients, values, MAC and
  * lastmodified untouched (what `sops updatekeys` does).
  */
-export async function rewrapDocument(doc: Record<string, unknown>, dataKey: Uint8Array, recipients: string[]): Promise<string> {
+export function rewrapDocument(doc: Record<string, unknown>, dataKey: Uint8Array, recipients: string[]): string {
   const { sops: metadata, ...body } = doc as { sops: SopsMetadata } & Record<string, unknown>;
-  return toYaml({ ...body, sops: { ...metadata, age: await wrapDataKey(dataKey, recipients) } });
+  return toYaml({ ...body, sops: { ...metadata, age: wrapDataKey(dataKey, recipients) } });
 }

@@ -2,11 +2,13 @@
 // encrypt, sops decrypts and verifies; what sops encrypts, we verify and decrypt; and the
 // scaffolder's whole cycle: generate, keep, edit, rotate, re-key, refuse.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { decryptArmored, encryptArmored, generateIdentity, isRecipient, recipientOf } from '../src/age.ts';
 import { encryptDocument, rewrapDocument, unwrapDataKey, verifyDocument } from '../src/sops.ts';
 import { run, snapshot } from './run.ts';
 import { needTool, tempDir } from './tools.ts';
@@ -52,13 +54,47 @@ const TRICKY = {
   data: { blob: 'aGVsbG8gd29ybGQ=' },
 };
 
+describe('age on node:crypto (src/age.ts) against the age-encryption package', () => {
+  it('derives the same recipients, and each side decrypts what the other encrypts', async () => {
+    const { Decrypter, Encrypter, armor } = await import('age-encryption');
+    const theirs = await generateX25519Identity();
+    const mine = generateIdentity();
+    expect(recipientOf(theirs)).toBe(await identityToRecipient(theirs));
+    expect(recipientOf(mine)).toBe(await identityToRecipient(mine));
+    expect(mine).toMatch(/^AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}$/);
+    const data = randomBytes(32);
+
+    const decrypter = new Decrypter();
+    decrypter.addIdentity(theirs);
+    expect(Buffer.from(await decrypter.decrypt(armor.decode(encryptArmored(data, recipientOf(theirs))), 'uint8array'))).toEqual(data);
+
+    const encrypter = new Encrypter();
+    encrypter.addRecipient(recipientOf(mine));
+    const armored = armor.encode(await encrypter.encrypt(data));
+    expect(decryptArmored(armored, [mine])).toEqual(data);
+    expect(decryptArmored(armored, [theirs])).toBeNull(); // not a recipient
+    // One character of the payload changed: the AEAD tag no longer matches.
+    const lines = armored.split('\n');
+    const last = lines.length - 3; // the last base64 line, before END and the final newline
+    lines[last] = (lines[last]![0] === 'A' ? 'B' : 'A') + lines[last]!.slice(1);
+    expect(() => decryptArmored(lines.join('\n'), [mine])).toThrow();
+  });
+
+  it('checks recipients by their bech32 checksum', () => {
+    const good = recipientOf(generateIdentity());
+    expect(isRecipient(good)).toBe(true);
+    expect(isRecipient(good.slice(0, -1) + (good.endsWith('q') ? 'p' : 'q'))).toBe(false);
+    expect(isRecipient('age1notarecipient')).toBe(false);
+  });
+});
+
 describe('interop with the real sops', () => {
   it('sops -d decrypts what we encrypt, MAC checked, to exactly our plaintext: strings, numbers, booleans, multi-line, unicode, empty strings, nested maps and lists', async (ctx) => {
     const sops = needTool(ctx, 'sops');
     const dir = tempDir();
     const key = await newKey(dir, 'key');
     const file = join(dir, 'secret.yaml');
-    writeFileSync(file, await encryptDocument(TRICKY, [key.recipient], new Date('2026-11-21T10:00:00Z')));
+    writeFileSync(file, encryptDocument(TRICKY, [key.recipient], new Date('2026-11-21T10:00:00Z')));
     expect(sopsDecrypt(sops, file, key)).toEqual(TRICKY);
     // Only data and stringData are encrypted; the rest stays readable for Flux and KSOPS.
     const stored = YAML.parse(readFileSync(file, 'utf8'));
@@ -80,7 +116,7 @@ describe('interop with the real sops', () => {
     // cwd: sops looks for a .sops.yaml upwards from there, and the repository has one.
     const encrypted = execFileSync(sops, ['encrypt', '--age', key.recipient, '--encrypted-regex', '^(data|stringData)$', plain], { encoding: 'utf8', cwd: dir });
     const doc = YAML.parse(encrypted);
-    const found = await unwrapDataKey(doc.sops, [key.identity]);
+    const found = unwrapDataKey(doc.sops, [key.identity]);
     expect(found).not.toBeNull();
     expect(verifyDocument(doc, found!.dataKey)).toBeNull(); // our MAC equals sops's
     const { decryptSops } = await import('sops-age');
@@ -90,7 +126,7 @@ describe('interop with the real sops', () => {
 
     const tampered = YAML.parse(encrypted.replace('a: b', 'a: c'));
     expect(verifyDocument(tampered, found!.dataKey)).toBe('the MAC does not match the content');
-    expect(await unwrapDataKey(doc.sops, [(await newKey(dir, 'other')).identity])).toBeNull();
+    expect(unwrapDataKey(doc.sops, [(await newKey(dir, 'other')).identity])).toBeNull();
   });
 
   it('re-wrapping for new recipients keeps values and MAC: the new key decrypts, the removed one cannot', async (ctx) => {
@@ -98,10 +134,10 @@ describe('interop with the real sops', () => {
     const dir = tempDir();
     const [a, b] = [await newKey(dir, 'a'), await newKey(dir, 'b')];
     const file = join(dir, 'secret.yaml');
-    const original = await encryptDocument(TRICKY, [a.recipient], new Date('2026-11-21T10:00:00Z'));
+    const original = encryptDocument(TRICKY, [a.recipient], new Date('2026-11-21T10:00:00Z'));
     const doc = YAML.parse(original);
-    const { dataKey } = (await unwrapDataKey(doc.sops, [a.identity]))!;
-    writeFileSync(file, await rewrapDocument(doc, dataKey, [b.recipient]));
+    const { dataKey } = unwrapDataKey(doc.sops, [a.identity])!;
+    writeFileSync(file, rewrapDocument(doc, dataKey, [b.recipient]));
     expect(sopsDecrypt(sops, file, b)).toEqual(TRICKY);
     expect(() => sopsDecrypt(sops, file, a)).toThrow();
     const rewrapped = YAML.parse(readFileSync(file, 'utf8'));

@@ -13,9 +13,12 @@ const work = mkdtempSync(join(tmpdir(), 'minio-gitops-bench-'));
 const empty = join(work, 'empty.mjs');
 writeFileSync(empty, '');
 
+// The prod profile seals its credentials: a key of the benchmark's own, never the user's.
+const env = { ...process.env, SOPS_AGE_KEY_FILE: join(work, 'keys.txt') };
+
 function time(args: string[]): number {
   const start = process.hrtime.bigint();
-  execFileSync('npx', ['--no-install', 'zx', ...args], { cwd: repo, stdio: 'ignore' });
+  execFileSync('npx', ['--no-install', 'zx', ...args], { cwd: repo, stdio: 'ignore', env });
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
@@ -32,7 +35,7 @@ try {
   }
   const ratio = median(scaffold) / median(baseline);
   console.log(`npx zx empty script:          median ${median(baseline).toFixed(0)} ms (${ROUNDS} runs)`);
-  console.log(`npx zx scaffold.ts --env prod: median ${median(scaffold).toFixed(0)} ms (${ROUNDS} runs, fresh output dir each)`);
+  console.log(`npx zx scaffold.ts --env prod: median ${median(scaffold).toFixed(0)} ms (${ROUNDS} runs, fresh output dir each: new credentials sealed each time)`);
   console.log(`ratio ${ratio.toFixed(2)}x (target <= ${TARGET}x): ${ratio <= TARGET ? 'ok' : 'OVER TARGET'}`);
   process.exitCode = ratio <= TARGET ? 0 : 1;
 } finally {
