@@ -74,8 +74,12 @@ function relativeTo(root: string, dir: string): string {
 }
 
 /** Writes a file so that readers see the old or the new content, never a half. */
-export function writeAtomic(path: string, content: string): void {
-  mkdirSync(dirname(path), { recursive: true });
+export function writeAtomic(path: string, content: string, madeDirs = new Set<string>()): void {
+  const dir = dirname(path);
+  if (!madeDirs.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
   const temp = `${path}.tmp-${process.pid}`;
   writeFileSync(temp, content);
   renameSync(temp, path);
@@ -95,6 +99,7 @@ function removeEmptyParents(root: string, path: string): void {
  */
 export function applyPlan(root: string, entries: PlanEntry[], last: string[]): string[] {
   const touched: string[] = [];
+  const madeDirs = new Set<string>();
   const ordered = [...entries.filter((e) => !last.includes(e.path)), ...last.flatMap((p) => entries.filter((e) => e.path === p))];
   for (const e of ordered) {
     if (e.action === 'unchanged') continue;
@@ -103,7 +108,7 @@ export function applyPlan(root: string, entries: PlanEntry[], last: string[]): s
       unlinkSync(path);
       removeEmptyParents(root, path);
     } else {
-      writeAtomic(path, e.after);
+      writeAtomic(path, e.after, madeDirs);
     }
     touched.push(e.path);
   }
