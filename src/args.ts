@@ -34,6 +34,9 @@ export const SETTING_FLAGS: Record<string, SettingFlag> = {
   'api-host': { setting: 'apiHost', value: 'HOST', help: 'external host name of the S3 API' },
   'console-host': { setting: 'consoleHost', value: 'HOST', help: 'external host name of the console' },
   monitoring: { setting: 'monitoring', value: 'on|off', help: 'ServiceMonitor for the Prometheus Operator (prod: on)' },
+  'repo-url': { setting: 'global.repoURL', value: 'URL', help: "repository the engine syncs (default: the output's origin remote)" },
+  revision: { setting: 'global.revision', value: 'BRANCH', help: 'branch the engine follows (default main)' },
+  clusters: { setting: 'clusters', value: 'A,B', help: 'Argo CD clusters to deploy to; two or more render an ApplicationSet' },
   gitops: { setting: 'global.gitops', value: 'flux|argocd', help: 'engine that syncs the repository; decides how sealed secrets are decrypted (default flux)' },
   image: { setting: 'global.image', value: 'IMAGE', help: 'MinIO server image, pinned by tag or digest (shared by all envs)' },
 };
@@ -46,7 +49,13 @@ export interface Flags {
   rotate: string[];
   out?: string;
   dryRun: boolean;
+  check: boolean;
   force: boolean;
+  /** The branch to commit on (default scaffold/<env>). */
+  branch?: string;
+  noCommit: boolean;
+  push: boolean;
+  json: boolean;
   help: boolean;
   /** Setting overrides by setting key: the raw string as typed and the flag it came from. */
   settings: Record<string, { flag: string; raw: string }>;
@@ -58,7 +67,12 @@ const RUN_FLAGS = {
   rotate: { type: 'string', multiple: true },
   out: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  check: { type: 'boolean' },
   force: { type: 'boolean' },
+  branch: { type: 'string' },
+  'no-commit': { type: 'boolean' },
+  push: { type: 'boolean' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -82,7 +96,12 @@ export function parseFlags(argv: string[]): Flags {
     rotate: (values.rotate as unknown as string[] | undefined) ?? [],
     out: values.out as string | undefined,
     dryRun: values['dry-run'] === true,
+    check: values.check === true,
     force: values.force === true,
+    branch: values.branch as string | undefined,
+    noCommit: values['no-commit'] === true,
+    push: values.push === true,
+    json: values.json === true,
     help: values.help === true,
     settings,
   };
@@ -107,7 +126,12 @@ export function helpText(): string {
     ['--env NAME', 'the environment to render (required): dev, prod or any DNS label'],
     ['--out DIR', 'output directory (default: beside scaffold.ts)'],
     ['--dry-run', 'print what would change, with a diff, and write nothing'],
+    ['--check', 'exit 0 if the tree matches what the config renders, 1 (with a diff) if not; writes nothing'],
     ['--force', 'overwrite generated files that were edited by hand'],
+    ['--branch NAME', 'commit on this branch (default scaffold/ENV, created from HEAD)'],
+    ['--no-commit', 'leave the changes uncommitted on the current branch'],
+    ['--push', 'push the branch to origin after committing'],
+    ['--json', 'print the summary as one JSON object'],
     ['--age-recipient AGE1...', 'encrypt sealed secrets to this age recipient (repeatable; recorded in .sops.yaml)'],
     ['--rotate NAME|all', 'generate new values for a sealed credential: root, console or all (repeatable)'],
     ...Object.entries(SETTING_FLAGS).map(([name, f]): [string, string] => [`--${name} ${f.value}`, f.help]),
@@ -122,7 +146,7 @@ export function helpText(): string {
     '',
     ...rows.map(([left, right]) => `  ${left.padEnd(width)}${right}`),
     '',
-    'Exit codes: 0 done, 2 bad input or refused (nothing written).',
+    'Exit codes: 0 done, 1 --check found drift, 2 bad input or refused (nothing written).',
     '',
   ].join('\n');
 }

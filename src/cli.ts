@@ -1,5 +1,6 @@
 // The command: flags and config in, plan, apply (or print it), summary out. Errors a
 // user can fix come back as one line and exit code 2, with nothing written.
+import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { applyPlan, checkPlanWritable, checkWritable, readText } from './apply.ts';
 import { helpText, parseFlags, type Flags } from './args.ts';
@@ -20,10 +21,17 @@ export interface Io {
 
 const processIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
+/** The URL of the output repository's origin remote, if it has one. */
+function originRemote(root: string): string | undefined {
+  const r = spawnSync('git', ['-C', root, 'remote', 'get-url', 'origin'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return r.status === 0 ? r.stdout.trim() || undefined : undefined;
+}
+
 /** Everything up to the plan: no file is written here. */
 export async function planRun(root: string, flags: Flags, now = new Date()) {
   const configBefore = readText(join(root, CONFIG_FILE));
-  const { options, configText, notes } = resolveOptions(configBefore, flags);
+  const { options, configText, notes } = resolveOptions(configBefore, flags, { repoURL: originRemote(root) });
+  if (!options.global.repoURL) notes.push(`no repository URL (no --repo-url, none in ${CONFIG_FILE}, no origin remote): clusters/${options.env}/ (the ${options.global.gitops} manifests) is not rendered; pass --repo-url URL`);
   // age and sops code loads only for envs that seal secrets (or to refuse sops flags).
   const needsSealing = options.settings.secrets === 'sops' || flags.rotate.length > 0 || flags.ageRecipients.length > 0;
   const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(root, options, flags, now) : { files: [], generated: [], recipients: [] };
@@ -116,10 +124,10 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     // A dry run shows hand edits in its plan instead of refusing.
     const now = new Date();
     const { options, notes, secrets, plan } = await planRun(root, flags.dryRun ? { ...flags, force: true } : flags, now);
-    for (const note of notes) io.err(`note: ${note}\n`);
 
     if (flags.dryRun) {
       await printDryRun(io, plan.entries);
+      for (const note of notes) io.err(`note: ${note}\n`);
       io.out(`dry run for env ${options.env} in ${root}: ${summaryLine(plan)}; nothing written\n`);
       for (const line of secretsReport(options, secrets, true)) io.out(`${line}\n`);
       if (plan.conflicts.length > 0 && !flags.force) {
@@ -133,6 +141,7 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     const touched = applyPlan(root, plan.entries, [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE]);
     for (const e of plan.entries) if (e.action !== 'unchanged') io.out(`${MARK[e.action]} ${e.path}${e.forced ? '  (hand edit overwritten: --force)' : ''}\n`);
     io.out(`env ${options.env} in ${root}: ${summaryLine(plan)}\n`);
+    for (const note of notes) io.err(`note: ${note}\n`);
     for (const w of warnings(options)) io.err(`warning: ${w}\n`);
     for (const line of secretsReport(options, secrets, false)) io.out(`${line}\n`);
     if (touched.length > 0) {

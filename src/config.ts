@@ -78,7 +78,11 @@ function envProfile(env: string, raw: Raw | undefined, where: string): Profile |
   return (PROFILES as readonly string[]).includes(env) ? (env as Profile) : undefined;
 }
 
-export function resolveOptions(configText: string | null, flags: Flags): Resolved {
+/**
+ * `defaults.repoURL`: the output repository's origin remote, used when neither a flag nor
+ * the config names the repository (read at the edge, by the caller).
+ */
+export function resolveOptions(configText: string | null, flags: Flags, defaults: { repoURL?: string } = {}): Resolved {
   if (!flags.env) {
     fail('--env is required, e.g. `npx zx scaffold.ts --env dev`; write it after scaffold.ts (zx takes options written before the script as its own)');
   }
@@ -88,6 +92,7 @@ export function resolveOptions(configText: string | null, flags: Flags): Resolve
 
   unknownKeys(raw, [...Object.keys(GLOBAL_FIELDS), 'envs'], `${CONFIG_FILE}: `);
   const global: GlobalSettings = { ...defaultGlobal(), ...checkFields<GlobalSettings>(raw, GLOBAL_FIELDS, `${CONFIG_FILE}: `) };
+  if (!global.repoURL && defaults.repoURL) global.repoURL = GLOBAL_FIELDS.repoURL(defaults.repoURL, 'the origin remote');
   for (const [key, { flag, raw: value }] of Object.entries(flags.settings)) {
     if (!key.startsWith('global.')) continue;
     const field = key.slice('global.'.length) as keyof GlobalSettings;

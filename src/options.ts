@@ -31,6 +31,10 @@ export interface GlobalSettings {
   serviceMonitorLabels: Record<string, string>;
   /** The engine that syncs the repository: how sealed secrets get decrypted. */
   gitops: (typeof GITOPS_ENGINES)[number];
+  /** The repository the engine syncs from ("": unknown, no engine manifests). */
+  repoURL: string;
+  /** The branch the engine follows. */
+  revision: string;
 }
 
 export interface EnvSettings {
@@ -56,6 +60,8 @@ export interface EnvSettings {
   apiHost: string;
   consoleHost: string;
   monitoring: boolean;
+  /** Argo CD clusters (names) to deploy to; more than one renders an ApplicationSet. */
+  clusters: string[];
   resources: Resources;
 }
 
@@ -82,6 +88,8 @@ export function defaultGlobal(): GlobalSettings {
     storageNodeLabel: 'node-type=storage',
     serviceMonitorLabels: {},
     gitops: 'flux',
+    repoURL: '',
+    revision: 'main',
   };
 }
 
@@ -98,6 +106,7 @@ export function profileDefaults(profile: Profile, env: string): EnvSettings {
     ingressClass: 'nginx',
     ingressIssuer: '',
     ingressIssuerKind: 'ClusterIssuer',
+    clusters: [] as string[],
     apiHost: `minio.${env}.local`,
     consoleHost: `minio-console.${env}.local`,
   } as const;
@@ -191,6 +200,22 @@ export const checks = {
     }
     return raw as Record<string, string>;
   }) as Check<Record<string, string>>,
+  repoURL: ((raw, where) => {
+    if (raw === '' || raw === null || raw === undefined) return '';
+    if (typeof raw === 'string' && /^(https?:\/\/|ssh:\/\/|git@[^:\s]+:)[^\s]+$/.test(raw)) return raw;
+    return fail(`${where} ${show(raw)} is not a git repository URL; use https://..., ssh://... or git@host:org/repo.git`);
+  }) as Check<string>,
+  revision: ((raw, where) => {
+    if (typeof raw === 'string' && /^[A-Za-z0-9._/-]+$/.test(raw) && !raw.includes('..') && !raw.startsWith('-')) return raw;
+    return fail(`${where} ${show(raw)} is not a branch name; use e.g. main`);
+  }) as Check<string>,
+  clusters: ((raw, where) => {
+    const list = typeof raw === 'string' ? raw.split(',').map((c) => c.trim()).filter(Boolean) : raw;
+    if (!Array.isArray(list)) return fail(`${where} must be a list of Argo CD cluster names, e.g. eu-1,us-1`);
+    const names = list.map((c, i) => checks.dnsName(c, `${where}[${i}]`));
+    if (new Set(names).size !== names.length) fail(`${where} names a cluster twice; list each once`);
+    return names;
+  }) as Check<string[]>,
   absolutePath: ((raw, where) => {
     if (typeof raw === 'string' && raw.startsWith('/') && !raw.split('/').includes('..') && !/\s/.test(raw)) return raw;
     return fail(`${where} ${show(raw)} is not an absolute path; use a node path such as /mnt/disk1/data`);
@@ -256,6 +281,8 @@ export const GLOBAL_FIELDS: FieldTable<GlobalSettings> = {
   storageNodeLabel: checks.nodeLabel,
   serviceMonitorLabels: checks.labels,
   gitops: checks.oneOf(GITOPS_ENGINES),
+  repoURL: checks.repoURL,
+  revision: checks.revision,
 };
 
 export const ENV_FIELDS: FieldTable<EnvSettings> = {
@@ -280,6 +307,7 @@ export const ENV_FIELDS: FieldTable<EnvSettings> = {
   apiHost: checks.dnsName,
   consoleHost: checks.dnsName,
   monitoring: checks.onOff,
+  clusters: checks.clusters,
   resources: resourcesCheck,
 };
 

@@ -14,6 +14,9 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Certificate, Issuer, ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import { ExternalSecret } from '@kubernetes-models/external-secrets/external-secrets.io/v1';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { Application, ApplicationSet, AppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1';
+import { GitRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1';
+import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1';
 import { REPO } from './tools.ts';
 
 type Obj = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string } };
@@ -35,6 +38,11 @@ const MODELS: Record<string, { model: new (data: never) => Model; core?: string;
   'cert-manager.io/v1/ClusterIssuer': { model: ClusterIssuer, crd: 'clusterissuers.cert-manager.io' },
   'external-secrets.io/v1/ExternalSecret': { model: ExternalSecret, crd: 'externalsecrets.external-secrets.io' },
   'monitoring.coreos.com/v1/ServiceMonitor': { model: ServiceMonitor, crd: 'servicemonitors.monitoring.coreos.com' },
+  'argoproj.io/v1alpha1/AppProject': { model: AppProject, crd: 'appprojects.argoproj.io' },
+  'argoproj.io/v1alpha1/Application': { model: Application, crd: 'applications.argoproj.io' },
+  'argoproj.io/v1alpha1/ApplicationSet': { model: ApplicationSet, crd: 'applicationsets.argoproj.io' },
+  'source.toolkit.fluxcd.io/v1/GitRepository': { model: GitRepository, crd: 'gitrepositories.source.toolkit.fluxcd.io' },
+  'kustomize.toolkit.fluxcd.io/v1/Kustomization': { model: Kustomization, crd: 'kustomizations.kustomize.toolkit.fluxcd.io' },
 };
 
 type AttributeMap = { name: string; baseName: string; type: string }[];

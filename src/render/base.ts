@@ -16,6 +16,8 @@ import {
   labels,
   metadata,
   selectorLabels,
+  syncWave,
+  WAVES,
 } from './names.ts';
 import { networkPolicies } from './network.ts';
 import { deployment, statefulSet } from './workload.ts';
@@ -34,7 +36,11 @@ function service(name: string, component: string, port: number, portName: string
 /** The Namespace at Pod Security `restricted`; an overlay renames it to its namespace. */
 function namespace() {
   const level = (mode: string) => ({ [`pod-security.kubernetes.io/${mode}`]: 'restricted', [`pod-security.kubernetes.io/${mode}-version`]: 'latest' });
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: APP, labels: { ...labels('namespace'), ...level('enforce'), ...level('warn'), ...level('audit') } } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: APP, labels: { ...labels('namespace'), ...level('enforce'), ...level('warn'), ...level('audit') }, annotations: syncWave(WAVES.namespace) },
+  };
 }
 
 export function serviceMonitor(global: GlobalSettings) {
@@ -53,7 +59,7 @@ export function serviceMonitor(global: GlobalSettings) {
 export function renderBase(global: GlobalSettings): GeneratedFile[] {
   const common = {
     'namespace.yaml': namespace(),
-    'serviceaccount.yaml': { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(APP, 'server'), automountServiceAccountToken: false },
+    'serviceaccount.yaml': { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(APP, 'server', { annotations: syncWave(WAVES.prerequisites) }), automountServiceAccountToken: false },
     'service-api.yaml': service(APP, 'api', API_PORT, 'api'),
     'service-console.yaml': service(CONSOLE_SERVICE, 'console', CONSOLE_PORT, 'console'),
     ...networkPolicies(global),

@@ -2,6 +2,7 @@
 import type { Options } from '../options.ts';
 import { renderBase } from './base.ts';
 import { combine, type GeneratedFile } from './files.ts';
+import { renderGitops } from './gitops.ts';
 import { renderOverlay } from './overlay.ts';
 import { renderSealed } from './sealed.ts';
 
@@ -9,10 +10,10 @@ export type { GeneratedFile } from './files.ts';
 
 /** Directories a run for `env` owns: it may create, update and delete files only here. */
 export function ownedPrefixes(env: string): string[] {
-  return ['base/', `overlays/${env}/`, `sealed/${env}/`];
+  return ['base/', `overlays/${env}/`, `sealed/${env}/`, `clusters/${env}/`];
 }
 
 /** Every file but the encrypted Secrets, which sealed.ts makes from sealedSecretSpecs. */
 export function renderTree(options: Options): GeneratedFile[] {
-  return combine(renderBase(options.global), renderOverlay(options), renderSealed(options));
+  return combine(renderBase(options.global), renderOverlay(options), renderSealed(options), renderGitops(options));
 }

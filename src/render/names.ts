@@ -24,6 +24,17 @@ export function labels(component: string): Record<string, string> {
   return { ...selectorLabels, 'app.kubernetes.io/component': component, 'app.kubernetes.io/part-of': 'minio-gitops', 'app.kubernetes.io/managed-by': 'minio-gitops' };
 }
 
+/**
+ * Argo CD sync waves: the namespace first (-2), then what the servers need to start:
+ * credentials, certificates and their issuers (-1); MinIO itself at 0; the bucket
+ * bootstrap and the consumers come after it. Flux ignores the annotation.
+ */
+export const WAVES = { namespace: -2, prerequisites: -1 } as const;
+
+export function syncWave(wave: number): Record<string, string> {
+  return { 'argocd.argoproj.io/sync-wave': String(wave) };
+}
+
 export function metadata(name: string, component: string, extra: Record<string, unknown> = {}) {
   return { name, labels: labels(component), ...extra };
 }

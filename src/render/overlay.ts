@@ -17,11 +17,16 @@ import {
   minioVolumes,
   ROOT_SECRET,
   serviceHosts,
+  syncWave,
   TLS_SECRET,
+  WAVES,
 } from './names.ts';
 import { serviceMonitor } from './base.ts';
 import { htpasswd } from './sealed.ts';
 import { dataClaimTemplate } from './workload.ts';
+
+/** Credentials, certificates and issuers come before the servers (Argo CD sync wave). */
+const PREREQUISITE = { annotations: syncWave(WAVES.prerequisites) };
 
 /** Development credentials of plain mode: fixed, so the dev overlay is reproducible. */
 export const DEV_CREDENTIALS = { rootUser: 'dev-admin', rootPassword: 'dev-password-change-me' };
@@ -103,11 +108,11 @@ function issuerRef(name: string, kind: string) {
 /** A private CA inside the namespace: self-signed root, then an Issuer that signs with it. */
 function privateCa(o: Options): Record<string, object> {
   return {
-    'issuer-selfsigned.yaml': { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: metadata('minio-selfsigned', 'tls'), spec: { selfSigned: {} } },
+    'issuer-selfsigned.yaml': { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: metadata('minio-selfsigned', 'tls', PREREQUISITE), spec: { selfSigned: {} } },
     'certificate-ca.yaml': {
       apiVersion: 'cert-manager.io/v1',
       kind: 'Certificate',
-      metadata: metadata(CA_SECRET, 'tls'),
+      metadata: metadata(CA_SECRET, 'tls', PREREQUISITE),
       spec: {
         isCA: true,
         commonName: `minio-gitops ${o.env} CA`,
@@ -117,7 +122,7 @@ function privateCa(o: Options): Record<string, object> {
         issuerRef: { name: 'minio-selfsigned', kind: 'Issuer', group: 'cert-manager.io' },
       },
     },
-    'issuer-ca.yaml': { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: metadata(CA_SECRET, 'tls'), spec: { ca: { secretName: CA_SECRET } } },
+    'issuer-ca.yaml': { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: metadata(CA_SECRET, 'tls', PREREQUISITE), spec: { ca: { secretName: CA_SECRET } } },
   };
 }
 
@@ -125,7 +130,7 @@ function certificate(name: string, dnsNames: string[], issuer: object) {
   return {
     apiVersion: 'cert-manager.io/v1',
     kind: 'Certificate',
-    metadata: metadata(name, 'tls'),
+    metadata: metadata(name, 'tls', PREREQUISITE),
     spec: {
       secretName: name,
       duration: '2160h',
@@ -183,7 +188,7 @@ function ingresses(o: Options): Record<string, object> {
 }
 
 function plainSecret(name: string, stringData: Record<string, string>) {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: metadata(name, 'credentials'), type: 'Opaque', stringData };
+  return { apiVersion: 'v1', kind: 'Secret', metadata: metadata(name, 'credentials', PREREQUISITE), type: 'Opaque', stringData };
 }
 
 function externalSecret(o: Options, name: string, keys: Record<string, string>) {
@@ -191,7 +196,7 @@ function externalSecret(o: Options, name: string, keys: Record<string, string>) 
   return {
     apiVersion: 'external-secrets.io/v1',
     kind: 'ExternalSecret',
-    metadata: metadata(name, 'credentials'),
+    metadata: metadata(name, 'credentials', PREREQUISITE),
     spec: {
       refreshInterval: '1h',
       secretStoreRef: { name: s.secretStore, kind: s.secretStoreKind },

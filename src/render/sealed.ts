@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Options } from '../options.ts';
 import type { GeneratedFile } from './files.ts';
 import { kustomization, yamlFile } from './files.ts';
-import { BASIC_AUTH_SECRET, labels, ROOT_SECRET } from './names.ts';
+import { BASIC_AUTH_SECRET, labels, ROOT_SECRET, syncWave, WAVES } from './names.ts';
 
 export interface SealedSecretSpec {
   /** The name --rotate takes. */
@@ -53,7 +53,13 @@ export function sealedSecretSpecs(o: Options): SealedSecretSpec[] {
 
 /** The Secret a spec seals, with its values in a stable order. */
 export function secretDocument(spec: SealedSecretSpec, values: Record<string, string>) {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: spec.name, namespace: spec.namespace, labels: spec.labels }, type: 'Opaque', stringData: values };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: spec.name, namespace: spec.namespace, labels: spec.labels, annotations: syncWave(WAVES.prerequisites) },
+    type: 'Opaque',
+    stringData: values,
+  };
 }
 
 /** sealed/<env>/kustomization.yaml (and the KSOPS generator for Argo CD). */

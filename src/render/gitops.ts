@@ -1,0 +1,155 @@
+// clusters/<env>/: what points the GitOps engine at overlays/<env>, applied once by hand
+// (`kubectl apply -k clusters/<env>`) and then synced like everything else.
+//   Argo CD: a scoped AppProject and an Application (an ApplicationSet for 2+ clusters)
+//   Flux:    a GitRepository and a Kustomization (SOPS decryption for sealed secrets)
+// Rendered only when the repository URL is known: an engine pointed at a placeholder
+// would fail far from here.
+import type { Options } from '../options.ts';
+import type { GeneratedFile } from './files.ts';
+import { kustomization, yamlFile } from './files.ts';
+import { APP, labels } from './names.ts';
+
+export const ARGOCD_NAMESPACE = 'argocd';
+export const FLUX_NAMESPACE = 'flux-system';
+export const FLUX_SOURCE = 'minio-gitops';
+/** The label Argo CD cluster Secrets carry to be picked by an env's ApplicationSet. */
+export const CLUSTER_LABEL = 'minio-gitops.io/cluster';
+
+interface GroupKind {
+  group: string;
+  kind: string;
+}
+
+/**
+ * Every namespaced kind the env's overlay renders, for the AppProject's whitelist (never
+ * `*`). test/gitops.test.ts checks it against a real kustomize build of the overlay.
+ */
+export function namespacedKinds(o: Options): GroupKind[] {
+  const s = o.settings;
+  const kinds: GroupKind[] = [
+    { group: '', kind: 'ServiceAccount' },
+    { group: '', kind: 'Service' },
+    { group: 'apps', kind: s.replicas > 1 ? 'StatefulSet' : 'Deployment' },
+    { group: 'networking.k8s.io', kind: 'NetworkPolicy' },
+    { group: 'policy', kind: 'PodDisruptionBudget' },
+  ];
+  if (s.replicas === 1 && s.storage === 'pvc') kinds.push({ group: '', kind: 'PersistentVolumeClaim' });
+  if (s.secrets !== 'external') kinds.push({ group: '', kind: 'Secret' });
+  if (s.secrets === 'external') kinds.push({ group: 'external-secrets.io', kind: 'ExternalSecret' });
+  if (s.tls) kinds.push({ group: 'cert-manager.io', kind: 'Certificate' }, { group: 'cert-manager.io', kind: 'Issuer' });
+  if (s.ingress) kinds.push({ group: 'networking.k8s.io', kind: 'Ingress' });
+  if (s.monitoring) kinds.push({ group: 'monitoring.coreos.com', kind: 'ServiceMonitor' });
+  return kinds;
+}
+
+const appName = (o: Options) => `${APP}-${o.env}`;
+
+function syncPolicy() {
+  return {
+    automated: { prune: true, selfHeal: true },
+    syncOptions: ['CreateNamespace=true', 'ServerSideApply=true', 'PruneLast=true'],
+    retry: { limit: 5, backoff: { duration: '10s', factor: 2, maxDuration: '3m' } },
+  };
+}
+
+function appSource(o: Options) {
+  return { repoURL: o.global.repoURL, targetRevision: o.global.revision, path: `overlays/${o.env}` };
+}
+
+function appProject(o: Options) {
+  const s = o.settings;
+  const destinations = s.clusters.length > 0 ? s.clusters.map((name) => ({ name, namespace: s.namespace })) : [{ server: 'https://kubernetes.default.svc', namespace: s.namespace }];
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'AppProject',
+    metadata: { name: appName(o), namespace: ARGOCD_NAMESPACE, labels: labels('gitops') },
+    spec: {
+      description: `MinIO, env ${o.env} (minio-gitops): this repository, this namespace, these kinds only`,
+      sourceRepos: [o.global.repoURL],
+      destinations,
+      clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }],
+      namespaceResourceWhitelist: namespacedKinds(o),
+    },
+  };
+}
+
+function application(o: Options) {
+  const s = o.settings;
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name: appName(o), namespace: ARGOCD_NAMESPACE, labels: labels('gitops'), finalizers: ['resources-finalizer.argocd.argoproj.io'] },
+    spec: {
+      project: appName(o),
+      source: appSource(o),
+      destination: s.clusters.length === 1 ? { name: s.clusters[0], namespace: s.namespace } : { server: 'https://kubernetes.default.svc', namespace: s.namespace },
+      syncPolicy: syncPolicy(),
+    },
+  };
+}
+
+function applicationSet(o: Options) {
+  const s = o.settings;
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'ApplicationSet',
+    metadata: { name: appName(o), namespace: ARGOCD_NAMESPACE, labels: labels('gitops') },
+    spec: {
+      goTemplate: true,
+      goTemplateOptions: ['missingkey=error'],
+      // The clusters whose Argo CD cluster Secret carries the label with one of these names.
+      generators: [{ clusters: { selector: { matchExpressions: [{ key: CLUSTER_LABEL, operator: 'In', values: s.clusters }] } } }],
+      // Never delete Applications or their resources because a generator stopped matching.
+      syncPolicy: { applicationsSync: 'create-update', preserveResourcesOnDeletion: true },
+      template: {
+        metadata: { name: `${appName(o)}-{{.name}}`, labels: labels('gitops') },
+        spec: {
+          project: appName(o),
+          source: appSource(o),
+          destination: { server: '{{.server}}', namespace: s.namespace },
+          syncPolicy: syncPolicy(),
+        },
+      },
+    },
+  };
+}
+
+function gitRepository(o: Options) {
+  return {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'GitRepository',
+    metadata: { name: FLUX_SOURCE, namespace: FLUX_NAMESPACE, labels: labels('gitops') },
+    spec: { interval: '5m', url: o.global.repoURL, ref: { branch: o.global.revision } },
+  };
+}
+
+function fluxKustomization(o: Options) {
+  const s = o.settings;
+  return {
+    apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+    kind: 'Kustomization',
+    metadata: { name: appName(o), namespace: FLUX_NAMESPACE, labels: labels('gitops') },
+    spec: {
+      interval: '10m',
+      retryInterval: '1m',
+      timeout: '10m',
+      sourceRef: { kind: 'GitRepository', name: FLUX_SOURCE },
+      path: `./overlays/${o.env}`,
+      prune: true,
+      // Ready only when every object is: the servers, their certificates and secrets.
+      wait: true,
+      ...(s.secrets === 'sops' ? { decryption: { provider: 'sops', secretRef: { name: 'sops-age' } } } : {}),
+    },
+  };
+}
+
+export function renderGitops(o: Options): GeneratedFile[] {
+  if (!o.global.repoURL) return [];
+  const dir = `clusters/${o.env}`;
+  const scope = `env ${o.env}, ${o.global.gitops}`;
+  const files: Record<string, object> =
+    o.global.gitops === 'argocd'
+      ? { 'appproject.yaml': appProject(o), ...(o.settings.clusters.length > 1 ? { 'applicationset.yaml': applicationSet(o) } : { 'application.yaml': application(o) }) }
+      : { 'gitrepository.yaml': gitRepository(o), 'kustomization-minio.yaml': fluxKustomization(o) };
+  return [...Object.entries(files).map(([name, obj]) => yamlFile(`${dir}/${name}`, obj, scope)), kustomization(dir, scope, { resources: Object.keys(files) })];
+}
