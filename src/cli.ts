@@ -97,18 +97,95 @@ function secretsReport(options: Options, secrets: SecretsPlan, dryRun: boolean):
 }
 
 const MARK: Record<string, string> = { create: '+', update: '~', delete: '-' };
+const COLOR: Record<string, string> = { create: '\x1b[32m', update: '\x1b[33m', delete: '\x1b[31m' };
 
-async function printDryRun(io: Io, entries: PlanEntry[]): Promise<void> {
+/** Colors for a terminal, never with NO_COLOR (https://no-color.org), forced by FORCE_COLOR. */
+function useColor(): boolean {
+  if (process.env.NO_COLOR) return false;
+  return Boolean(process.env.FORCE_COLOR) || process.stdout.isTTY === true;
+}
+
+const isSealedSecret = (path: string) => /^sealed\/[^/]+\/minio-[^/]+\.yaml$/.test(path);
+
+/** The plan as a reviewer reads it: each change, and a unified diff of what is readable. */
+async function printPlanDiff(io: Io, entries: PlanEntry[]): Promise<void> {
   const { createTwoFilesPatch } = await import('diff');
   for (const e of entries) {
     if (e.action === 'unchanged') continue;
-    const sealed = e.path.startsWith('sealed/') && !e.path.endsWith('kustomization.yaml') && !e.path.endsWith('secret-generator.yaml');
+    const sealed = isSealedSecret(e.path);
     io.out(`${e.action} ${e.path}${e.forced ? '  (hand edit)' : ''}${sealed ? '  (encrypted; no diff shown)' : ''}\n`);
     if (e.path === RECORD_FILE || sealed) continue; // hashes and ciphertext: noise in a review
     const from = e.before === null ? '/dev/null' : `a/${e.path}`;
     const to = e.after === null ? '/dev/null' : `b/${e.path}`;
     io.out(createTwoFilesPatch(from, to, e.before ?? '', e.after ?? '', '', '', { context: 3 }).split('\n').slice(1).join('\n'));
   }
+}
+
+interface Summary {
+  env: string;
+  root: string;
+  created: string[];
+  updated: string[];
+  deleted: string[];
+  unchanged: number;
+  branch: string | null;
+  previousBranch: string | null;
+  commit: string | null;
+  pushed: boolean;
+  notes: string[];
+  warnings: string[];
+  secrets: string[];
+  next: string[];
+}
+
+function commitMessage(options: Options, plan: Plan): string {
+  const s = options.settings;
+  const c = counts(plan);
+  const list = (action: string) => plan.entries.filter((e) => e.action === action).map((e) => `  ${e.path}`);
+  const section = (action: string, title: string) => (c[action as keyof typeof c] > 0 ? [`${title}:`, ...list(action)] : []);
+  return [
+    `scaffold(${options.env}): ${c.create} created, ${c.update} updated, ${c.delete} deleted`,
+    '',
+    `env ${options.env} (profile ${s.profile}): replicas=${s.replicas} storage=${s.storage}${s.storage === 'pvc' ? ` size=${s.size}` : ''} secrets=${s.secrets} tls=${s.tls ? 'on' : 'off'} ingress=${s.ingress ? 'on' : 'off'} monitoring=${s.monitoring ? 'on' : 'off'} gitops=${options.global.gitops}`,
+    '',
+    ...section('create', 'created'),
+    ...section('update', 'updated'),
+    ...section('delete', 'deleted'),
+  ].join('\n');
+}
+
+function nextSteps(options: Options, summary: Omit<Summary, 'next'>): string[] {
+  const steps: string[] = [];
+  const changed = summary.created.length + summary.updated.length + summary.deleted.length > 0;
+  if (summary.commit && summary.branch) {
+    const base = summary.previousBranch ?? 'main';
+    if (!summary.pushed) steps.push(`git push -u origin ${summary.branch}    # then open a pull request from ${summary.branch} into ${base}`);
+    else steps.push(`open a pull request from ${summary.branch} into ${base}`);
+    if (summary.previousBranch && summary.previousBranch !== summary.branch) steps.push(`git checkout ${summary.previousBranch}    # to return to where you were`);
+  } else if (changed) {
+    steps.push('review the changes (git diff), commit them, and open a pull request');
+  }
+  const clusters = `clusters/${options.env}`;
+  if (options.global.repoURL) {
+    steps.push(`first install only, once merged: kubectl apply -k ${clusters}    # points ${options.global.gitops === 'flux' ? 'Flux' : 'Argo CD'} at overlays/${options.env}`);
+  } else {
+    steps.push(`first install only: kubectl apply -k overlays/${options.env} (or pass --repo-url to get ${clusters}/ for ${options.global.gitops})`);
+  }
+  return steps;
+}
+
+function printSummary(io: Io, summary: Summary, entries: PlanEntry[]): void {
+  const color = useColor();
+  const paint = (action: string, text: string) => (color ? `${COLOR[action]}${text}\x1b[0m` : text);
+  for (const e of entries) if (e.action !== 'unchanged') io.out(`${paint(e.action, `${MARK[e.action]} ${e.path}`)}${e.forced ? '  (hand edit overwritten: --force)' : ''}\n`);
+  const total = `${summary.created.length} created, ${summary.updated.length} updated, ${summary.deleted.length} deleted, ${summary.unchanged} unchanged`;
+  io.out(`env ${summary.env} in ${summary.root}: ${total}\n`);
+  if (summary.commit) io.out(`committed ${summary.commit} on branch ${summary.branch}${summary.previousBranch && summary.previousBranch !== summary.branch ? ` (from ${summary.previousBranch})` : ''}${summary.pushed ? ', pushed to origin' : ''}\n`);
+  else if (summary.branch === null && total.startsWith('0 created, 0 updated, 0 deleted')) io.out('nothing changed: no commit\n');
+  for (const note of summary.notes) io.err(`note: ${note}\n`);
+  for (const w of summary.warnings) io.err(`warning: ${w}\n`);
+  for (const line of summary.secrets) io.out(`${line}\n`);
+  io.out(`next:\n${summary.next.map((step) => `  ${step}`).join('\n')}\n`);
 }
 
 export async function main(argv: string[], defaultOut: string, io: Io = processIo): Promise<number> {
@@ -119,14 +196,26 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
       return 0;
     }
     if (flags.out === '') fail('--out needs a directory; leave it out to write beside scaffold.ts');
+    if ([flags.dryRun, flags.check].filter(Boolean).length > 1) fail('--dry-run and --check do not go together; choose one');
     const root = resolve(flags.out ?? defaultOut);
     checkWritable(root);
-    // A dry run shows hand edits in its plan instead of refusing.
     const now = new Date();
-    const { options, notes, secrets, plan } = await planRun(root, flags.dryRun ? { ...flags, force: true } : flags, now);
+    // A dry run and a check show hand edits in their plan instead of refusing.
+    const readOnly = flags.dryRun || flags.check;
+    const { options, notes, secrets, plan } = await planRun(root, readOnly ? { ...flags, force: true } : flags, now);
+    const changes = plan.entries.filter((e) => e.action !== 'unchanged');
 
+    if (flags.check) {
+      if (changes.length === 0) {
+        io.out(`env ${options.env} in ${root} is up to date\n`);
+        return 0;
+      }
+      await printPlanDiff(io, plan.entries);
+      io.out(`env ${options.env} in ${root} is not what ${CONFIG_FILE} renders: ${summaryLine(plan)}; run \`npx zx scaffold.ts --env ${options.env}\` and commit\n`);
+      return 1;
+    }
     if (flags.dryRun) {
-      await printDryRun(io, plan.entries);
+      await printPlanDiff(io, plan.entries);
       for (const note of notes) io.err(`note: ${note}\n`);
       io.out(`dry run for env ${options.env} in ${root}: ${summaryLine(plan)}; nothing written\n`);
       for (const line of secretsReport(options, secrets, true)) io.out(`${line}\n`);
@@ -135,18 +224,42 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
       }
       return 0;
     }
+
     checkPlanWritable(root, plan.entries);
+    // Git checks come before the first write; the branch is made once they all pass.
+    const git = await import('./git.ts');
+    const repo = await git.prepareRepository(root, plan.entries, (p) => readText(join(root, p)), [CONFIG_FILE, SOPS_CONFIG_FILE]);
+    const commit = !flags.noCommit && changes.length > 0;
+    const branch = commit ? flags.branch ?? `scaffold/${options.env}` : null;
+    if (branch) {
+      if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.startsWith('-') || branch.includes('..')) fail(`--branch ${JSON.stringify(branch)} is not a branch name; use e.g. scaffold/${options.env}`);
+      await git.switchToBranch(repo, branch);
+    }
     // The key first: sealed files encrypted to a key that was never saved would be lost.
     if (secrets.newKey) (await import('./age-keys.ts')).saveIdentity(secrets.newKey, now);
-    const touched = applyPlan(root, plan.entries, [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE]);
-    for (const e of plan.entries) if (e.action !== 'unchanged') io.out(`${MARK[e.action]} ${e.path}${e.forced ? '  (hand edit overwritten: --force)' : ''}\n`);
-    io.out(`env ${options.env} in ${root}: ${summaryLine(plan)}\n`);
-    for (const note of notes) io.err(`note: ${note}\n`);
-    for (const w of warnings(options)) io.err(`warning: ${w}\n`);
-    for (const line of secretsReport(options, secrets, false)) io.out(`${line}\n`);
-    if (touched.length > 0) {
-      io.out(`next: review with \`kubectl kustomize ${join(root, 'overlays', options.env)}\`, then commit the change and open a pull request\n`);
-    }
+    applyPlan(root, plan.entries, [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE]);
+    const sha = branch ? await git.commitPaths(repo, changes.map((e) => e.path), commitMessage(options, plan)) : null;
+    if (branch && flags.push) await git.pushBranch(repo, branch);
+
+    const byAction = (action: string) => changes.filter((e) => e.action === action).map((e) => e.path);
+    const partial = {
+      env: options.env,
+      root,
+      created: byAction('create'),
+      updated: byAction('update'),
+      deleted: byAction('delete'),
+      unchanged: plan.entries.length - changes.length,
+      branch,
+      previousBranch: repo.previousBranch,
+      commit: sha,
+      pushed: Boolean(branch && flags.push),
+      notes,
+      warnings: warnings(options),
+      secrets: secretsReport(options, secrets, false),
+    };
+    const summary: Summary = { ...partial, next: nextSteps(options, partial) };
+    if (flags.json) io.out(`${JSON.stringify(summary)}\n`);
+    else printSummary(io, summary, plan.entries);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {

@@ -1,12 +1,16 @@
 // The command as a person runs it: `zx scaffold.ts ...` in a real process, against real
 // directories. Bad input must give one line, exit 2 and leave every byte on disk as it was.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { run, snapshot } from './run.ts';
 import { tempDir } from './tools.ts';
+
+function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });
+}
 
 function scaffolded(...envArgs: string[][]): string {
   const out = tempDir();
@@ -166,6 +170,7 @@ describe('runs', () => {
     expect(config.envs.prod).toMatchObject({ size: '20Gi', replicas: 6, storageClass: 'fast-ssd', issuer: 'corp-ca', secretStore: 'vault', profile: 'prod' });
     rmSync(join(out, 'base'), { recursive: true });
     rmSync(join(out, 'overlays'), { recursive: true });
+    git(out, 'commit', '-qam', 'start over'); // a person's deletions must be committed first
     expect(run(['--env', 'prod', '--out', out]).code).toBe(0);
     const again = snapshot(out);
     for (const [path, { content }] of Object.entries(first)) expect(again[path]?.content, path).toBe(content);
@@ -214,11 +219,12 @@ describe('runs', () => {
   });
 
   it('removes its own files that are no longer rendered, and only those', () => {
-    const out = scaffolded(['--env', 'dev', '--storage', 'pvc', '--tls', 'on'], ['--env', 'prod']);
+    // One branch for both envs: a run refuses to switch to another existing branch.
+    const out = scaffolded(['--env', 'dev', '--storage', 'pvc', '--tls', 'on', '--branch', 'work'], ['--env', 'prod', '--branch', 'work']);
     writeFileSync(join(out, 'overlays/dev/NOTES.md'), 'a file of ours\n');
     expect(existsSync(join(out, 'overlays/dev/persistentvolumeclaim.yaml'))).toBe(true);
     const prodBefore = Object.entries(snapshot(out)).filter(([p]) => p.startsWith('overlays/prod/'));
-    const r = run(['--env', 'dev', '--storage', 'hostpath', '--tls', 'off', '--out', out]);
+    const r = run(['--env', 'dev', '--storage', 'hostpath', '--tls', 'off', '--branch', 'work', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     for (const gone of ['persistentvolumeclaim.yaml', 'patch-tls.yaml', 'certificate.yaml', 'certificate-ca.yaml', 'issuer-ca.yaml', 'issuer-selfsigned.yaml']) {
       expect(existsSync(join(out, 'overlays/dev', gone)), gone).toBe(false);
@@ -242,6 +248,13 @@ describe('runs', () => {
     expect(r.stderr).toMatch(/a generated file was edited by hand or not written by minio-gitops: overlays\/prod\/patch-server\.yaml; move the change into scaffold\.config\.yaml .* or re-run with --force/);
     expect(snapshot(out)).toEqual(before);
 
+    // --force does not take an uncommitted edit: git has no copy of it, it would be lost.
+    const uncommitted = run(['--env', 'prod', '--replicas', '8', '--force', '--out', out]);
+    expect(uncommitted.code).toBe(2);
+    expect(uncommitted.stderr).toMatch(/^error: uncommitted changes in files this run would change: overlays\/prod\/patch-server\.yaml; commit or stash them first/);
+    expect(snapshot(out)).toEqual(before);
+
+    git(out, 'commit', '-qam', 'a hand edit');
     const forced = run(['--env', 'prod', '--replicas', '8', '--force', '--out', out]);
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toContain('~ overlays/prod/patch-server.yaml  (hand edit overwritten: --force)');

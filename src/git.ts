@@ -1,0 +1,77 @@
+// The git edge (simple-git): make the output a repository, refuse to mix a person's
+// uncommitted work into a run, put the run on its own branch, commit it, push on request.
+// Loaded only by runs that write.
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fail } from './errors.ts';
+import type { PlanEntry } from './plan.ts';
+
+export interface GitRun {
+  git: SimpleGit;
+  /** The branch the repository was on before the run (null: detached HEAD). */
+  previousBranch: string | null;
+  initialised: boolean;
+}
+
+/** A commit identity for machines without one (CI); a person's own config wins. */
+const FALLBACK_IDENTITY = ['user.name=minio-gitops', 'user.email=minio-gitops@localhost'];
+
+async function withIdentity(root: string): Promise<SimpleGit> {
+  const probe = simpleGit(root);
+  const name = await probe.getConfig('user.name');
+  const email = await probe.getConfig('user.email');
+  return name.value && email.value ? probe : simpleGit({ baseDir: root, config: FALLBACK_IDENTITY });
+}
+
+/**
+ * Opens (or creates) the repository at `root` and checks that the paths this run changes
+ * hold no uncommitted work of a person. Not counted: a file that already holds what the
+ * run writes (what an interrupted run leaves behind), and the `merged` files (the config,
+ * .sops.yaml), which the tool edits in place keeping the person's changes.
+ */
+export async function prepareRepository(root: string, entries: PlanEntry[], readDisk: (path: string) => string | null, merged: string[]): Promise<GitRun> {
+  let initialised = false;
+  if (!existsSync(join(root, '.git')) && !(await simpleGit(root).checkIsRepo().catch(() => false))) {
+    await simpleGit(root).init(['--initial-branch=main']);
+    initialised = true;
+  }
+  const git = await withIdentity(root);
+  const top = (await git.revparse(['--show-toplevel'])).trim();
+  const prefix = root === top ? '' : `${root.slice(top.length + 1)}/`;
+  const status = await git.status(['--untracked-files=all']);
+  const dirty = new Set(status.files.map((f) => f.path));
+  const touched = entries.filter((e) => e.action !== 'unchanged' && !merged.includes(e.path));
+  const blocking = touched.filter((e) => dirty.has(prefix + e.path) && readDisk(e.path) !== e.after).map((e) => e.path);
+  if (blocking.length > 0) {
+    fail(`uncommitted changes in files this run would change: ${blocking.join(', ')}; commit or stash them first (or use --no-commit to work without git)`);
+  }
+  // A base to branch from and return to: a repository without commits gets an empty one.
+  const head = await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).catch(() => '');
+  const hasCommit = head.trim() !== '';
+  if (!hasCommit) await git.commit('Initialize repository (minio-gitops)', [], { '--allow-empty': null });
+  const current = (await git.revparse(['--abbrev-ref', 'HEAD'])).trim();
+  return { git, previousBranch: current === 'HEAD' ? null : current, initialised };
+}
+
+/** Switches to `branch`: the current one, or a new one from HEAD; an existing other branch is refused. */
+export async function switchToBranch(run: GitRun, branch: string): Promise<void> {
+  if (run.previousBranch === branch) return;
+  const exists = (await run.git.branchLocal()).all.includes(branch);
+  if (exists) fail(`branch ${branch} already exists; check it out to add to it (git checkout ${branch}), or pass --branch NAME`);
+  await run.git.checkoutLocalBranch(branch);
+}
+
+export async function commitPaths(run: GitRun, paths: string[], message: string): Promise<string> {
+  const git = run.git;
+  // -A records deletions too; the pathspecs keep the commit to this run's files.
+  await git.raw(['add', '-A', '--', ...paths]);
+  await git.commit(message, [], {});
+  return (await git.revparse(['--short', 'HEAD'])).trim();
+}
+
+export async function pushBranch(run: GitRun, branch: string): Promise<void> {
+  const remotes = await run.git.getRemotes();
+  if (!remotes.some((r) => r.name === 'origin')) fail('--push needs an origin remote; add one with git remote add origin URL (nothing was pushed, the commit is made)');
+  await run.git.push(['-u', 'origin', branch]);
+}
