@@ -98,6 +98,7 @@ function removeEmptyParents(root: string, path: string): void {
  * midway leaves a tree the next run finishes. Returns the paths it touched.
  */
 export function applyPlan(root: string, entries: PlanEntry[], last: string[]): string[] {
+  removeStaleTemps(root, entries);
   const touched: string[] = [];
   const madeDirs = new Set<string>();
   const ordered = [...entries.filter((e) => !last.includes(e.path)), ...last.flatMap((p) => entries.filter((e) => e.path === p))];
@@ -111,6 +112,36 @@ export function applyPlan(root: string, entries: PlanEntry[], last: string[]): s
       writeAtomic(path, e.after, madeDirs);
     }
     touched.push(e.path);
+    if (touched.length === PAUSE_AFTER) pauseForTest();
   }
   return touched;
+}
+
+/** Temp files a killed run left beside the files this plan writes (`name.tmp-PID`). */
+function removeStaleTemps(root: string, entries: PlanEntry[]): void {
+  const names = new Set(entries.map((e) => join(root, e.path)));
+  for (const dir of new Set([...names].map((p) => dirname(p)))) {
+    let listing: string[];
+    try {
+      listing = readdirSync(dir);
+    } catch {
+      continue; // not there yet
+    }
+    for (const name of listing) {
+      const m = /^(.*)\.tmp-\d+$/.exec(name);
+      if (m && names.has(join(dir, m[1]!))) unlinkSync(join(dir, name));
+    }
+  }
+}
+
+/**
+ * Test hook (test/git.test.ts): with MINIO_GITOPS_TEST_PAUSE_AFTER=N the process stops
+ * after N changes, says so on stderr, and waits to be killed, so that a test can
+ * interrupt a real run at a known point and check what it leaves behind.
+ */
+const PAUSE_AFTER = Number(process.env.MINIO_GITOPS_TEST_PAUSE_AFTER ?? 0);
+
+function pauseForTest(): void {
+  process.stderr.write('paused for test\n');
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
 }

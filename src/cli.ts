@@ -138,7 +138,7 @@ interface Summary {
   next: string[];
 }
 
-function commitMessage(options: Options, plan: Plan): string {
+function commitMessage(options: Options, plan: Plan, leftovers: string[]): string {
   const s = options.settings;
   const c = counts(plan);
   const list = (action: string) => plan.entries.filter((e) => e.action === action).map((e) => `  ${e.path}`);
@@ -151,6 +151,7 @@ function commitMessage(options: Options, plan: Plan): string {
     ...section('create', 'created'),
     ...section('update', 'updated'),
     ...section('delete', 'deleted'),
+    ...(leftovers.length > 0 ? ['written by an interrupted run, committed now:', ...leftovers.map((p) => `  ${p}`)] : []),
   ].join('\n');
 }
 
@@ -229,7 +230,8 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     // Git checks come before the first write; the branch is made once they all pass.
     const git = await import('./git.ts');
     const repo = await git.prepareRepository(root, plan.entries, (p) => readText(join(root, p)), [CONFIG_FILE, SOPS_CONFIG_FILE]);
-    const commit = !flags.noCommit && changes.length > 0;
+    // A run also commits what an interrupted run before it wrote but did not commit.
+    const commit = !flags.noCommit && (changes.length > 0 || repo.leftovers.length > 0);
     const branch = commit ? flags.branch ?? `scaffold/${options.env}` : null;
     if (branch) {
       if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.startsWith('-') || branch.includes('..')) fail(`--branch ${JSON.stringify(branch)} is not a branch name; use e.g. scaffold/${options.env}`);
@@ -238,7 +240,7 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     // The key first: sealed files encrypted to a key that was never saved would be lost.
     if (secrets.newKey) (await import('./age-keys.ts')).saveIdentity(secrets.newKey, now);
     applyPlan(root, plan.entries, [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE]);
-    const sha = branch ? await git.commitPaths(repo, changes.map((e) => e.path), commitMessage(options, plan)) : null;
+    const sha = branch ? await git.commitPaths(repo, [...changes.map((e) => e.path), ...repo.leftovers], commitMessage(options, plan, repo.leftovers)) : null;
     if (branch && flags.push) await git.pushBranch(repo, branch);
 
     const byAction = (action: string) => changes.filter((e) => e.action === action).map((e) => e.path);

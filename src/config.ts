@@ -92,7 +92,8 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
 
   unknownKeys(raw, [...Object.keys(GLOBAL_FIELDS), 'envs'], `${CONFIG_FILE}: `);
   const global: GlobalSettings = { ...defaultGlobal(), ...checkFields<GlobalSettings>(raw, GLOBAL_FIELDS, `${CONFIG_FILE}: `) };
-  if (!global.repoURL && defaults.repoURL) global.repoURL = GLOBAL_FIELDS.repoURL(defaults.repoURL, 'the origin remote');
+  // The origin remote is a default only when an engine could fetch it (not a local path).
+  if (!global.repoURL && defaults.repoURL && /^(https?|ssh):\/\/|^git@[^:\s]+:/.test(defaults.repoURL)) global.repoURL = defaults.repoURL;
   for (const [key, { flag, raw: value }] of Object.entries(flags.settings)) {
     if (!key.startsWith('global.')) continue;
     const field = key.slice('global.'.length) as keyof GlobalSettings;

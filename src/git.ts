@@ -9,6 +9,8 @@ import type { PlanEntry } from './plan.ts';
 
 export interface GitRun {
   git: SimpleGit;
+  /** Plan paths that are uncommitted but already hold the rendered content (an interrupted run's writes). */
+  leftovers: string[];
   /** The branch the repository was on before the run (null: detached HEAD). */
   previousBranch: string | null;
   initialised: boolean;
@@ -43,6 +45,7 @@ export async function prepareRepository(root: string, entries: PlanEntry[], read
   const dirty = new Set(status.files.map((f) => f.path));
   const touched = entries.filter((e) => e.action !== 'unchanged' && !merged.includes(e.path));
   const blocking = touched.filter((e) => dirty.has(prefix + e.path) && readDisk(e.path) !== e.after).map((e) => e.path);
+  const leftovers = entries.filter((e) => e.action === 'unchanged' && dirty.has(prefix + e.path)).map((e) => e.path);
   if (blocking.length > 0) {
     fail(`uncommitted changes in files this run would change: ${blocking.join(', ')}; commit or stash them first (or use --no-commit to work without git)`);
   }
@@ -51,7 +54,7 @@ export async function prepareRepository(root: string, entries: PlanEntry[], read
   const hasCommit = head.trim() !== '';
   if (!hasCommit) await git.commit('Initialize repository (minio-gitops)', [], { '--allow-empty': null });
   const current = (await git.revparse(['--abbrev-ref', 'HEAD'])).trim();
-  return { git, previousBranch: current === 'HEAD' ? null : current, initialised };
+  return { git, leftovers, previousBranch: current === 'HEAD' ? null : current, initialised };
 }
 
 /** Switches to `branch`: the current one, or a new one from HEAD; an existing other branch is refused. */

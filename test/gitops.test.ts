@@ -108,7 +108,8 @@ describe('the repository URL', () => {
     execFileSync('git', ['init', '-q', out]);
     execFileSync('git', ['-C', out, 'remote', 'add', 'origin', 'git@github.com:acme/storage.git']);
     expect(run(['--env', 'dev', '--out', out]).code).toBe(0);
-    expect(YAML.parse(readFileSync(join(out, 'clusters/dev/gitrepository.yaml'), 'utf8')).spec.url).toBe('git@github.com:acme/storage.git');
+    // Flux takes no scp-like URL: the same repository as ssh://.
+    expect(YAML.parse(readFileSync(join(out, 'clusters/dev/gitrepository.yaml'), 'utf8')).spec.url).toBe('ssh://git@github.com/acme/storage.git');
     expect(YAML.parse(readFileSync(join(out, 'scaffold.config.yaml'), 'utf8')).repoURL).toBe('git@github.com:acme/storage.git');
   });
 

@@ -114,12 +114,18 @@ function applicationSet(o: Options) {
   };
 }
 
+/** Flux takes http(s) and ssh URLs only: scp-like git@host:path becomes ssh://git@host/path. */
+export function fluxURL(url: string): string {
+  const scp = /^([^@\s]+@[^:\s]+):(.+)$/.exec(url);
+  return scp && !url.includes('://') ? `ssh://${scp[1]}/${scp[2]}` : url;
+}
+
 function gitRepository(o: Options) {
   return {
     apiVersion: 'source.toolkit.fluxcd.io/v1',
     kind: 'GitRepository',
     metadata: { name: FLUX_SOURCE, namespace: FLUX_NAMESPACE, labels: labels('gitops') },
-    spec: { interval: '5m', url: o.global.repoURL, ref: { branch: o.global.revision } },
+    spec: { interval: '5m', url: fluxURL(o.global.repoURL), ref: { branch: o.global.revision } },
   };
 }
 
