@@ -14,4 +14,7 @@ const { main } = await import('./src/cli.ts');
 
 const self = fileURLToPath(import.meta.url);
 const at = process.argv.findIndex((arg, i) => i > 0 && resolve(arg) === self);
-process.exitCode = await main(process.argv.slice(at > 0 ? at + 1 : 2), dirname(self));
+const code = await main(process.argv.slice(at > 0 ? at + 1 : 2), dirname(self));
+// Every write is awaited and stdout/stderr are synchronous on Linux: exit now rather than
+// idle while V8 finishes a garbage collection nobody needs (about 15 ms).
+process.exit(code);

@@ -7,6 +7,10 @@ import type { PlanEntry } from './plan.ts';
 
 export function readText(path: string): string | null {
   try {
+    // A missing file is the common case on a first run: no exception for it.
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat) return null;
+    if (stat.isDirectory()) fail(`${path} is a directory where a file belongs; move it away and re-run`);
     return readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

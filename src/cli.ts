@@ -1,7 +1,8 @@
 // The command: flags and config in, plan, apply (or print it), summary out. Errors a
 // user can fix come back as one line and exit code 2, with nothing written.
 import { spawnSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { applyPlan, checkPlanWritable, checkWritable, readText } from './apply.ts';
 import { helpText, parseFlags, type Flags } from './args.ts';
 import { CONFIG_FILE, resolveOptions } from './config.ts';
@@ -21,8 +22,17 @@ export interface Io {
 
 const processIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
+/** Whether `dir` is inside a git work tree: a `.git` in it or above it (as git looks). */
+function inRepository(dir: string): boolean {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return true;
+    if (dirname(d) === d) return false;
+  }
+}
+
 /** The URL of the output repository's origin remote, if it has one. */
 function originRemote(root: string): string | undefined {
+  if (!inRepository(root)) return undefined;
   const r = spawnSync('git', ['-C', root, 'remote', 'get-url', 'origin'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   return r.status === 0 ? r.stdout.trim() || undefined : undefined;
 }
@@ -228,20 +238,22 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
 
     checkPlanWritable(root, plan.entries);
     // Git checks come before the first write; the branch is made once they all pass.
-    const git = await import('./git.ts');
-    const repo = await git.prepareRepository(root, plan.entries, (p) => readText(join(root, p)), [CONFIG_FILE, SOPS_CONFIG_FILE]);
+    mkdirSync(root, { recursive: true }); // --out may name a directory to be made
+    // --no-commit outside a repository: plain files, no git at all (nor its module).
+    const git = flags.noCommit && !inRepository(root) ? null : await import('./git.ts');
+    const repo = git ? await git.prepareRepository(root, plan.entries, (p) => readText(join(root, p)), [CONFIG_FILE, SOPS_CONFIG_FILE]) : null;
     // A run also commits what an interrupted run before it wrote but did not commit.
-    const commit = !flags.noCommit && (changes.length > 0 || repo.leftovers.length > 0);
+    const commit = repo !== null && !flags.noCommit && (changes.length > 0 || repo.leftovers.length > 0);
     const branch = commit ? flags.branch ?? `scaffold/${options.env}` : null;
-    if (branch) {
+    if (git && repo && branch) {
       if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.startsWith('-') || branch.includes('..')) fail(`--branch ${JSON.stringify(branch)} is not a branch name; use e.g. scaffold/${options.env}`);
       await git.switchToBranch(repo, branch);
     }
     // The key first: sealed files encrypted to a key that was never saved would be lost.
     if (secrets.newKey) (await import('./age-keys.ts')).saveIdentity(secrets.newKey, now);
     applyPlan(root, plan.entries, [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE]);
-    const sha = branch ? await git.commitPaths(repo, [...changes.map((e) => e.path), ...repo.leftovers], commitMessage(options, plan, repo.leftovers)) : null;
-    if (branch && flags.push) await git.pushBranch(repo, branch);
+    const sha = git && repo && branch ? await git.commitPaths(repo, [...changes.map((e) => e.path), ...repo.leftovers], commitMessage(options, plan, repo.leftovers)) : null;
+    if (git && repo && branch && flags.push) await git.pushBranch(repo, branch);
 
     const byAction = (action: string) => changes.filter((e) => e.action === action).map((e) => e.path);
     const partial = {
@@ -252,7 +264,7 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
       deleted: byAction('delete'),
       unchanged: plan.entries.length - changes.length,
       branch,
-      previousBranch: repo.previousBranch,
+      previousBranch: repo?.previousBranch ?? null,
       commit: sha,
       pushed: Boolean(branch && flags.push),
       notes,

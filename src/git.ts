@@ -21,9 +21,13 @@ const FALLBACK_IDENTITY = ['user.name=minio-gitops', 'user.email=minio-gitops@lo
 
 async function withIdentity(root: string): Promise<SimpleGit> {
   const probe = simpleGit(root);
-  const name = await probe.getConfig('user.name');
-  const email = await probe.getConfig('user.email');
-  return name.value && email.value ? probe : simpleGit({ baseDir: root, config: FALLBACK_IDENTITY });
+  const found = await probe.raw(['config', '--get-regexp', '^user\\.(name|email)$']).catch(() => '');
+  const has = (key: string) => new RegExp(`^user\\.${key} \\S`, 'm').test(found);
+  return has('name') && has('email') ? probe : simpleGit({ baseDir: root, config: FALLBACK_IDENTITY });
+}
+
+async function isRepository(root: string): Promise<boolean> {
+  return existsSync(join(root, '.git')) || (await simpleGit(root).checkIsRepo().catch(() => false));
 }
 
 /**
@@ -34,12 +38,12 @@ async function withIdentity(root: string): Promise<SimpleGit> {
  */
 export async function prepareRepository(root: string, entries: PlanEntry[], readDisk: (path: string) => string | null, merged: string[]): Promise<GitRun> {
   let initialised = false;
-  if (!existsSync(join(root, '.git')) && !(await simpleGit(root).checkIsRepo().catch(() => false))) {
+  if (!(await isRepository(root))) {
     await simpleGit(root).init(['--initial-branch=main']);
     initialised = true;
   }
   const git = await withIdentity(root);
-  const top = (await git.revparse(['--show-toplevel'])).trim();
+  const top = existsSync(join(root, '.git')) ? root : (await git.revparse(['--show-toplevel'])).trim();
   const prefix = root === top ? '' : `${root.slice(top.length + 1)}/`;
   const status = await git.status(['--untracked-files=all']);
   const dirty = new Set(status.files.map((f) => f.path));
@@ -60,9 +64,12 @@ export async function prepareRepository(root: string, entries: PlanEntry[], read
 /** Switches to `branch`: the current one, or a new one from HEAD; an existing other branch is refused. */
 export async function switchToBranch(run: GitRun, branch: string): Promise<void> {
   if (run.previousBranch === branch) return;
-  const exists = (await run.git.branchLocal()).all.includes(branch);
-  if (exists) fail(`branch ${branch} already exists; check it out to add to it (git checkout ${branch}), or pass --branch NAME`);
-  await run.git.checkoutLocalBranch(branch);
+  try {
+    await run.git.checkoutLocalBranch(branch);
+  } catch (error) {
+    if (/already exists/.test(String(error))) fail(`branch ${branch} already exists; check it out to add to it (git checkout ${branch}), or pass --branch NAME`);
+    throw error;
+  }
 }
 
 export async function commitPaths(run: GitRun, paths: string[], message: string): Promise<string> {

@@ -50,7 +50,7 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
     ['a zero size', ['--env', 'prod', '--size', '0'], /--size "0" is not a volume size; use a number with a byte unit/],
     ['a size in millibytes', ['--env', 'prod', '--size', '10m'], /--size "10m" is not a volume size/],
     ['an empty --out', ['--env', 'dev', '--out', ''], /--out needs a directory; leave it out to write beside scaffold.ts/],
-    ['a file where a directory belongs', ['--env', 'prod'], /a part of .*overlays\/prod\/.* is a file where a directory belongs; move that file away/, (out) => {
+    ['a file where a directory belongs', ['--env', 'prod'], /overlays\/prod\/ in .* is not usable: .*overlays\/prod is a file; move it away or choose another directory/, (out) => {
       rmSync(join(out, 'overlays/prod'), { recursive: true });
       writeFileSync(join(out, 'overlays/prod'), 'not a directory\n');
     }],

@@ -56,8 +56,8 @@ describe.each(['flux', 'argocd'])('the review cycle with %s', (engine) => {
 });
 
 describe('git', () => {
-  it('initialises a repository where there is none, with main to branch from', () => {
-    const out = tempDir();
+  it('initialises a repository where there is none, with main to branch from, making --out if needed', () => {
+    const out = join(tempDir(), 'new', 'repo');
     expect(run(['--env', 'dev', '--out', out]).code).toBe(0);
     expect(git(out, 'branch', '--list', '--format=%(refname:short)').split('\n').sort()).toEqual(['main', 'scaffold/dev']);
     expect(git(out, 'status', '--porcelain')).toBe('');
