@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { parseFlags } from '../src/args.ts';
-import { planRun } from '../src/cli.ts';
+import { planRun } from '../src/plan-run.ts';
 import { REPO } from './tools.ts';
 
 const config = YAML.parse(readFileSync(join(REPO, 'scaffold.config.yaml'), 'utf8'));

@@ -1,0 +1,63 @@
+// The run up to its plan: read the config, the disk, the record and the keys, render, and
+// compare. Reads only; nothing is written here (the disk edge for planning).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readText } from './apply.ts';
+import type { Flags } from './args.ts';
+import { CONFIG_FILE, resolveOptions } from './config.ts';
+import { formatRecord, makePlan, parseRecord, RECORD_FILE, type PlanEntry } from './plan.ts';
+import { combine } from './render/files.ts';
+import { ownedPrefixes, renderTree } from './render/index.ts';
+import type { SecretsPlan } from './sealed.ts';
+import { SOPS_CONFIG_FILE } from './sops-config.ts';
+
+/** Whether `dir` is inside a git work tree: a `.git` in it or above it (as git looks). */
+export function inRepository(dir: string): boolean {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return true;
+    if (dirname(d) === d) return false;
+  }
+}
+
+/** The URL of the output repository's origin remote, if it has one. */
+function originRemote(root: string): string | undefined {
+  if (!inRepository(root)) return undefined;
+  const r = spawnSync('git', ['-C', root, 'remote', 'get-url', 'origin'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return r.status === 0 ? r.stdout.trim() || undefined : undefined;
+}
+
+/** Everything up to the plan: no file is written here. */
+export async function planRun(root: string, flags: Flags, now = new Date()) {
+  const configBefore = readText(join(root, CONFIG_FILE));
+  const { options, configText, notes } = resolveOptions(configBefore, flags, { repoURL: originRemote(root) });
+  if (!options.global.repoURL) notes.push(`no repository URL (no --repo-url, none in ${CONFIG_FILE}, no origin remote): clusters/${options.env}/ (the ${options.global.gitops} manifests) is not rendered; pass --repo-url URL`);
+  // age and sops code loads only for envs that seal secrets (or to refuse sops flags).
+  const needsSealing = options.settings.secrets === 'sops' || flags.rotate.length > 0 || flags.ageRecipients.length > 0;
+  const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(root, options, flags, now) : { files: [], generated: [], recipients: [] };
+  const desired = combine(renderTree(options), secrets.files);
+  const recordBefore = readText(join(root, RECORD_FILE));
+  const record = parseRecord(recordBefore);
+  const paths = new Set([...desired.map((f) => f.path), ...Object.keys(record)]);
+  const disk = new Map([...paths].map((p) => [p, readText(join(root, p))]));
+  const plan = makePlan({
+    desired,
+    disk,
+    record,
+    owned: ownedPrefixes(options.env),
+    managed: [
+      { path: CONFIG_FILE, before: configBefore, after: configText },
+      ...(secrets.sopsConfig ? [{ path: SOPS_CONFIG_FILE, ...secrets.sopsConfig }] : []),
+    ],
+    force: flags.force,
+  });
+  const recordAfter = formatRecord(plan.record);
+  const recordEntry: PlanEntry = {
+    path: RECORD_FILE,
+    action: recordBefore === recordAfter ? 'unchanged' : recordBefore === null ? 'create' : 'update',
+    before: recordBefore,
+    after: recordAfter,
+  };
+  return { options, notes, secrets, plan: { ...plan, entries: [...plan.entries, recordEntry] } };
+}
+
