@@ -1,12 +1,13 @@
 // The command: flags and config in, plan, apply (or print it), summary out. Errors a
 // user can fix come back as one line and exit code 2, with nothing written.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { applyPlan, checkPlanWritable, checkWritable, readText } from './apply.ts';
+import { applyPlan, checkPlanWritable, checkWritable, readText, writeAtomic } from './apply.ts';
 import { helpText, parseFlags } from './args.ts';
 import { CONFIG_FILE } from './config.ts';
 import { fail, UsageError } from './errors.ts';
-import { RECORD_FILE } from './plan.ts';
+import { formatRecord, RECORD_FILE } from './plan.ts';
 import { inRepository, planRun } from './plan-run.ts';
 import { commitMessage, nextSteps, printPlanDiff, printSummary, secretsReport, summaryLine, warnings, type Io, type Summary } from './report.ts';
 import { SOPS_CONFIG_FILE } from './sops-config.ts';
@@ -14,6 +15,13 @@ import { SOPS_CONFIG_FILE } from './sops-config.ts';
 export type { Io } from './report.ts';
 
 const processIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+/** A branch name git accepts (git check-ref-format), checked before git is touched. */
+function checkBranchName(branch: string): string {
+  const r = spawnSync('git', ['check-ref-format', '--branch', branch], { stdio: 'ignore' });
+  if (r.status !== 0 || branch.startsWith('-')) fail(`--branch ${JSON.stringify(branch)} is not a branch name git accepts; use e.g. scaffold/prod`);
+  return branch;
+}
 
 export async function main(argv: string[], defaultOut: string, io: Io = processIo): Promise<number> {
   try {
@@ -29,11 +37,12 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     const now = new Date();
     // A dry run and a check show hand edits in their plan instead of refusing.
     const readOnly = flags.dryRun || flags.check;
-    const { options, notes, secrets, plan } = await planRun(root, readOnly ? { ...flags, force: true } : flags, now);
+    const { options, notes, secrets, plan, record, pending } = await planRun(root, readOnly ? { ...flags, force: true } : flags, now);
     const changes = plan.entries.filter((e) => e.action !== 'unchanged');
 
     if (flags.check) {
-      if (changes.length === 0) {
+      // The record is bookkeeping: a sealed file edited with sops changes only its hash.
+      if (changes.every((e) => e.path === RECORD_FILE)) {
         io.out(`env ${options.env} in ${root} is up to date\n`);
         return 0;
       }
@@ -54,20 +63,21 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
 
     checkPlanWritable(root, plan.entries);
     // Git checks come before the first write; the branch is made once they all pass.
+    const branch = !flags.noCommit && changes.length > 0 ? checkBranchName(flags.branch ?? `scaffold/${options.env}`) : null;
     mkdirSync(root, { recursive: true }); // --out may name a directory to be made
     // --no-commit outside a repository: plain files, no git at all (nor its module).
     const git = flags.noCommit && !inRepository(root) ? null : await import('./git.ts');
-    const repo = git ? await git.prepareRepository(root, plan.entries, (p) => readText(join(root, p)), [CONFIG_FILE, SOPS_CONFIG_FILE]) : null;
+    const repo = git ? await git.prepareRepository(root, plan.entries, (p) => readText(join(root, p)), [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE], !flags.noCommit, pending) : null;
     // A run also commits what an interrupted run before it wrote but did not commit.
-    const commit = repo !== null && !flags.noCommit && (changes.length > 0 || repo.leftovers.length > 0);
-    const branch = commit ? flags.branch ?? `scaffold/${options.env}` : null;
-    if (git && repo && branch) {
-      if (!/^[A-Za-z0-9._/-]+$/.test(branch) || branch.startsWith('-') || branch.includes('..')) fail(`--branch ${JSON.stringify(branch)} is not a branch name; use e.g. scaffold/${options.env}`);
-      await git.switchToBranch(repo, branch);
-    }
+    if (git && repo && branch) await git.switchToBranch(repo, branch);
     // The key first: sealed files encrypted to a key that was never saved would be lost.
     if (secrets.newKey) (await import('./age-keys.ts')).saveIdentity(secrets.newKey, now);
+    // The paths about to change go into the record first, so that if this run is stopped
+    // the next one knows which uncommitted files are its writes; the final record clears them.
+    const recordEntry = plan.entries.find((e) => e.path === RECORD_FILE)!;
+    if (changes.length > 0) writeAtomic(join(root, RECORD_FILE), formatRecord(record, [...new Set([...pending, ...changes.map((e) => e.path)])]));
     applyPlan(root, plan.entries, [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE]);
+    if (changes.length > 0 && recordEntry.action === 'unchanged') writeAtomic(join(root, RECORD_FILE), recordEntry.after!);
     const sha = git && repo && branch ? await git.commitPaths(repo, [...changes.map((e) => e.path), ...repo.leftovers], commitMessage(options, plan, repo.leftovers)) : null;
     if (git && repo && branch && flags.push) await git.pushBranch(repo, branch);
 
@@ -94,6 +104,12 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`error: ${error.message}\n`);
+      return 2;
+    }
+    // simple-git's errors: git refused something (a hook, a push, a ref); say what, in one line.
+    if ((error as Error)?.constructor?.name === 'GitError' || (error as { task?: unknown })?.task !== undefined) {
+      const said = String((error as Error).message).split('\n').map((l) => l.trim()).filter(Boolean);
+      io.err(`error: git failed: ${said.find((l) => /^(fatal|error|hint)?:?\s*\S/.test(l)) ?? said[0] ?? 'unknown error'}; see git status\n`);
       return 2;
     }
     throw error;

@@ -132,7 +132,7 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   checkCombination(env, settings, global);
 
   const configTextOut = updateConfig(doc, configText, global, env, settings);
-  return { options: { env, global, settings }, configText: configTextOut, notes };
+  return { options: { env, global, settings, repoPath: '' }, configText: configTextOut, notes };
 }
 
 function updateConfig(doc: YAML.Document, original: string | null, global: GlobalSettings, env: string, settings: EnvSettings): string {

@@ -34,9 +34,10 @@ async function isRepository(root: string): Promise<boolean> {
  * Opens (or creates) the repository at `root` and checks that the paths this run changes
  * hold no uncommitted work of a person. Not counted: a file that already holds what the
  * run writes (what an interrupted run leaves behind), and the `merged` files (the config,
- * .sops.yaml), which the tool edits in place keeping the person's changes.
+ * .sops.yaml), which the tool edits in place keeping the person's changes. With
+ * `committing` false (--no-commit), a repository without commits gets none.
  */
-export async function prepareRepository(root: string, entries: PlanEntry[], readDisk: (path: string) => string | null, merged: string[]): Promise<GitRun> {
+export async function prepareRepository(root: string, entries: PlanEntry[], readDisk: (path: string) => string | null, merged: string[], committing: boolean, pending: string[]): Promise<GitRun> {
   let initialised = false;
   if (!(await isRepository(root))) {
     await simpleGit(root).init(['--initial-branch=main']);
@@ -49,15 +50,17 @@ export async function prepareRepository(root: string, entries: PlanEntry[], read
   const dirty = new Set(status.files.map((f) => f.path));
   const touched = entries.filter((e) => e.action !== 'unchanged' && !merged.includes(e.path));
   const blocking = touched.filter((e) => dirty.has(prefix + e.path) && readDisk(e.path) !== e.after).map((e) => e.path);
-  const leftovers = entries.filter((e) => e.action === 'unchanged' && dirty.has(prefix + e.path)).map((e) => e.path);
+  // An interrupted run's writes: listed as pending in the record, uncommitted, and already
+  // what this run renders. A person's uncommitted edit is never among them.
+  const leftovers = entries.filter((e) => e.action === 'unchanged' && pending.includes(e.path) && dirty.has(prefix + e.path)).map((e) => e.path);
   if (blocking.length > 0) {
-    fail(`uncommitted changes in files this run would change: ${blocking.join(', ')}; commit or stash them first (or use --no-commit to work without git)`);
+    fail(`uncommitted changes in files this run would change: ${blocking.join(', ')}; commit or stash them first`);
   }
   // A base to branch from and return to: a repository without commits gets an empty one.
   const head = await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).catch(() => '');
   const hasCommit = head.trim() !== '';
-  if (!hasCommit) await git.commit('Initialize repository (minio-gitops)', [], { '--allow-empty': null });
-  const current = (await git.revparse(['--abbrev-ref', 'HEAD'])).trim();
+  if (!hasCommit && committing) await git.commit('Initialize repository (minio-gitops)', [], { '--allow-empty': null });
+  const current = hasCommit || committing ? (await git.revparse(['--abbrev-ref', 'HEAD'])).trim() : 'HEAD';
   return { git, leftovers, previousBranch: current === 'HEAD' ? null : current, initialised };
 }
 
@@ -76,7 +79,9 @@ export async function commitPaths(run: GitRun, paths: string[], message: string)
   const git = run.git;
   // -A records deletions too; the pathspecs keep the commit to this run's files.
   await git.raw(['add', '-A', '--', ...paths]);
-  await git.commit(message, [], {});
+  // The pathspecs make the commit hold these paths only: anything else the person had
+  // staged stays staged, out of this commit.
+  await git.commit(message, paths, {});
   return (await git.revparse(['--short', 'HEAD'])).trim();
 }
 

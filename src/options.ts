@@ -70,6 +70,8 @@ export interface Options {
   env: string;
   global: GlobalSettings;
   settings: EnvSettings;
+  /** Where the output root sits in its git repository ("" or "deploy/minio/"): engines sync from the repository root. */
+  repoPath: string;
 }
 
 /** The issuer value that makes the overlay bring its own private CA (cert-manager). */

@@ -2,7 +2,7 @@
 // compare. Reads only; nothing is written here (the disk edge for planning).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { readText } from './apply.ts';
 import type { Flags } from './args.ts';
 import { CONFIG_FILE, resolveOptions } from './config.ts';
@@ -12,12 +12,16 @@ import { ownedPrefixes, renderTree } from './render/index.ts';
 import type { SecretsPlan } from './sealed.ts';
 import { SOPS_CONFIG_FILE } from './sops-config.ts';
 
-/** Whether `dir` is inside a git work tree: a `.git` in it or above it (as git looks). */
-export function inRepository(dir: string): boolean {
+/** The top of the git work tree `dir` is in (a `.git` in it or above it, as git looks), or null. */
+function repositoryTop(dir: string): string | null {
   for (let d = dir; ; d = dirname(d)) {
-    if (existsSync(join(d, '.git'))) return true;
-    if (dirname(d) === d) return false;
+    if (existsSync(join(d, '.git'))) return d;
+    if (dirname(d) === d) return null;
   }
+}
+
+export function inRepository(dir: string): boolean {
+  return repositoryTop(dir) !== null;
 }
 
 /** The URL of the output repository's origin remote, if it has one. */
@@ -30,14 +34,17 @@ function originRemote(root: string): string | undefined {
 /** Everything up to the plan: no file is written here. */
 export async function planRun(root: string, flags: Flags, now = new Date()) {
   const configBefore = readText(join(root, CONFIG_FILE));
-  const { options, configText, notes } = resolveOptions(configBefore, flags, { repoURL: originRemote(root) });
+  const resolved = resolveOptions(configBefore, flags, { repoURL: originRemote(root) });
+  const { configText, notes } = resolved;
+  const top = repositoryTop(root);
+  const options = { ...resolved.options, repoPath: top && top !== root ? `${relative(top, root)}/` : '' };
   if (!options.global.repoURL) notes.push(`no repository URL (no --repo-url, none in ${CONFIG_FILE}, no origin remote): clusters/${options.env}/ (the ${options.global.gitops} manifests) is not rendered; pass --repo-url URL`);
   // age and sops code loads only for envs that seal secrets (or to refuse sops flags).
   const needsSealing = options.settings.secrets === 'sops' || flags.rotate.length > 0 || flags.ageRecipients.length > 0;
   const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(root, options, flags, now) : { files: [], generated: [], recipients: [] };
   const desired = combine(renderTree(options), secrets.files);
   const recordBefore = readText(join(root, RECORD_FILE));
-  const record = parseRecord(recordBefore);
+  const { files: record, pending } = parseRecord(recordBefore);
   const paths = new Set([...desired.map((f) => f.path), ...Object.keys(record)]);
   const disk = new Map([...paths].map((p) => [p, readText(join(root, p))]));
   const plan = makePlan({
@@ -58,6 +65,6 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
     before: recordBefore,
     after: recordAfter,
   };
-  return { options, notes, secrets, plan: { ...plan, entries: [...plan.entries, recordEntry] } };
+  return { options, notes, secrets, record, pending, plan: { ...plan, entries: [...plan.entries, recordEntry] } };
 }
 

@@ -41,23 +41,32 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-export function parseRecord(text: string | null): GeneratedRecord {
-  if (text === null) return {};
-  let files: unknown;
+/**
+ * The record, and `pending`: the paths a run was changing when it stopped (a run writes
+ * them into the record before its first write and clears them after its last).
+ */
+export function parseRecord(text: string | null): { files: GeneratedRecord; pending: string[] } {
+  if (text === null) return { files: {}, pending: [] };
+  let parsed: unknown;
   try {
-    files = (YAML.parse(text) as { files?: unknown } | null)?.files ?? {};
+    parsed = YAML.parse(text);
   } catch {
-    files = undefined;
+    parsed = undefined;
   }
-  const valid = typeof files === 'object' && files !== null && !Array.isArray(files) && Object.values(files).every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h));
+  const doc = parsed as { files?: unknown; pending?: unknown } | null | undefined;
+  const files = doc === undefined ? undefined : (doc?.files ?? {});
+  const pending = doc?.pending ?? [];
+  const valid =
+    typeof files === 'object' && files !== null && !Array.isArray(files) && Object.values(files).every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)) &&
+    Array.isArray(pending) && pending.every((p) => typeof p === 'string');
   if (!valid) fail(`${RECORD_FILE} is damaged; restore it with git (git checkout -- ${RECORD_FILE}), or delete it and re-run with --force`);
-  return files as GeneratedRecord;
+  return { files: files as GeneratedRecord, pending: pending as string[] };
 }
 
-export function formatRecord(record: GeneratedRecord): string {
+export function formatRecord(record: GeneratedRecord, pending: string[] = []): string {
   const files = Object.fromEntries(Object.keys(record).sort().map((path) => [path, record[path]]));
   return toYaml(
-    { files },
+    { files, ...(pending.length > 0 ? { pending: [...pending].sort() } : {}) },
     'Files that minio-gitops generated, with the sha256 of what it wrote. A re-run uses this to\nfind hand edits (it will not overwrite them) and to remove the files it no longer renders.',
   );
 }

@@ -108,16 +108,18 @@ export function nextSteps(options: Options, summary: Omit<Summary, 'next'>): str
   const steps: string[] = [];
   const changed = summary.created.length + summary.updated.length + summary.deleted.length > 0;
   if (summary.commit && summary.branch) {
-    const base = summary.previousBranch ?? 'main';
-    if (!summary.pushed) steps.push(`git push -u origin ${summary.branch}    # then open a pull request from ${summary.branch} into ${base}`);
-    else steps.push(`open a pull request from ${summary.branch} into ${base}`);
+    // Started on the branch itself: the pull request exists or targets the default branch.
+    const pr = summary.previousBranch && summary.previousBranch !== summary.branch ? `open a pull request from ${summary.branch} into ${summary.previousBranch}` : `open or update the pull request of ${summary.branch}`;
+    steps.push(summary.pushed ? pr : `git push -u origin ${summary.branch}    # then ${pr}`);
     if (summary.previousBranch && summary.previousBranch !== summary.branch) steps.push(`git checkout ${summary.previousBranch}    # to return to where you were`);
   } else if (changed) {
     steps.push('review the changes (git diff), commit them, and open a pull request');
   }
   const clusters = `clusters/${options.env}`;
   if (options.global.repoURL) {
-    steps.push(`first install only, once merged: kubectl apply -k ${clusters}    # points ${options.global.gitops === 'flux' ? 'Flux' : 'Argo CD'} at overlays/${options.env}`);
+    const engine = options.global.gitops === 'flux' ? 'Flux' : 'Argo CD';
+    const touchedClusters = [...summary.created, ...summary.updated, ...summary.deleted].some((p) => p.startsWith(`${clusters}/`));
+    steps.push(`${touchedClusters ? 'once merged, apply' : 'first install only: apply'} ${clusters} (kubectl apply -k ${clusters}): it points ${engine} at overlays/${options.env}${options.global.gitops === 'flux' ? `; or let Flux manage it (flux bootstrap ... --path=${clusters})` : ''}`);
   } else {
     steps.push(`first install only: kubectl apply -k overlays/${options.env} (or pass --repo-url to get ${clusters}/ for ${options.global.gitops})`);
   }

@@ -6,7 +6,8 @@
 // An existing file is checked first: its data key must unwrap with an available age
 // identity and its MAC must match (sops-age decrypts the values; it checks no MAC).
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import YAML from 'yaml';
 import { ageKeyFile, availableIdentities, checkRecipient, newIdentity, recipientsOf, type NewIdentity } from './age-keys.ts';
@@ -60,10 +61,11 @@ interface Existing {
   opened?: { dataKey: Uint8Array; plaintext: Record<string, unknown> };
 }
 
-/** What anyone can see of a sealed Secret: everything but the values. */
-function visible(doc: Record<string, unknown>): unknown {
+/** What anyone can see of a sealed Secret: everything but the values and the extra keys. */
+function visible(doc: Record<string, unknown>, keys: string[]): unknown {
   const { sops: _, stringData, ...rest } = doc;
-  return { ...rest, stringData: Object.keys((stringData as object) ?? {}).sort() };
+  const present = Object.keys((stringData as object) ?? {});
+  return { ...rest, stringData: keys.filter((k) => present.includes(k)).sort() };
 }
 
 async function openExisting(spec: SealedSecretSpec, text: string, identities: string[]): Promise<Existing> {
@@ -102,9 +104,11 @@ function valuesFor(spec: SealedSecretSpec, kept: Record<string, unknown> | undef
       fresh = true;
     }
   }
-  // Keys a person added with `sops` stay, after the tool's own.
-  const extra = Object.fromEntries(Object.entries(kept ?? {}).filter(([k, v]) => !(k in base) && typeof v === 'string')) as Record<string, string>;
-  return { values: { ...base, ...spec.derived(base), ...extra }, fresh };
+  // Keys a person added with `sops` stay, after the tool's own; derived values are always
+  // computed anew (a password edited with sops gets its htpasswd line).
+  const derived = spec.derived(base);
+  const extra = Object.fromEntries(Object.entries(kept ?? {}).filter(([k, v]) => !(k in base) && !(k in derived) && typeof v === 'string')) as Record<string, string>;
+  return { values: { ...base, ...derived, ...extra }, fresh };
 }
 
 const sameSet = (a: string[], b: string[]) => isDeepStrictEqual([...a].sort(), [...b].sort());
@@ -122,7 +126,8 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
     if (existing && !existing.opened) {
       // Without a key the values cannot be read, so the file can only stay as it is.
       const expected = secretDocument(spec, valuesFor(spec, undefined).values);
-      if (!recipientsKept || !isDeepStrictEqual(visible(existing.doc), visible(expected))) {
+      const keys = Object.keys(expected.stringData);
+      if (!recipientsKept || !isDeepStrictEqual(visible(existing.doc, keys), visible(expected, keys))) {
         fail(`${spec.path} must be encrypted anew (its recipients or metadata change), which needs its values, and no age key is available; load the key (SOPS_AGE_KEY_FILE), or re-create it with --rotate ${spec.credential}`);
       }
       content = existing.text;
@@ -178,10 +183,22 @@ export async function planSecrets(root: string, options: Options, flags: Flags, 
   if (recipients.length === 0) {
     if (identities.length > 0) recipients = recipientsOf(identities);
     else {
-      newKey = newIdentity(ageKeyFile());
+      const keyFile = resolve(ageKeyFile());
+      if (keyFile.startsWith(`${resolve(root)}/`)) {
+        fail(`the age key file ${keyFile} is inside the output directory, where it could be committed; point SOPS_AGE_KEY_FILE outside it (the default is ~/.config/sops/age/keys.txt)`);
+      }
+      if (existsSync(keyFile)) fail(`${keyFile} holds no age identity (AGE-SECRET-KEY-1...); add one (age-keygen >> ${keyFile}), or pass --age-recipient`);
+      newKey = newIdentity(keyFile);
       recipients = [newKey.recipient];
       identities = [newKey.identity];
     }
+  }
+  // Re-keying away from every key this machine has would lock the person (and a cluster
+  // holding the same key) out of the secrets already sealed.
+  const mine = recipientsOf(identities);
+  const sealedExist = specs.some((spec) => existsSync(join(root, spec.path)));
+  if (flagRecipients.length > 0 && sealedExist && mine.length > 0 && !mine.some((r) => recipients.includes(r))) {
+    fail(`none of your age keys (${mine.join(', ')}) is among the new recipients, so you could no longer decrypt sealed/${options.env}/; pass your own recipient too (--age-recipient ${mine[0]} --age-recipient ...)`);
   }
   const sealed = await sealSecrets({ root, specs, recipients, identities, rotate, now, encryptedRegex: rule.encryptedRegex });
   return { ...sealed, recipients, newKey, sopsConfig: { before: sopsBefore, after: withRecipients(sopsBefore, rule, recipients) } };

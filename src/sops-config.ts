@@ -31,10 +31,13 @@ export function coveringRule(text: string | null, samplePath: string): SopsRule 
   const list = Array.isArray(rules) ? (rules as Record<string, unknown>[]) : [];
   const index = list.findIndex((rule) => {
     const pattern = rule?.path_regex;
+    if (pattern === undefined) return true;
     try {
-      return pattern === undefined || (typeof pattern === 'string' && new RegExp(pattern).test(samplePath));
+      // RE2's (?i) prefix, the one RE2-only form seen in practice, as a JavaScript flag.
+      const m = /^\(\?i\)(.*)$/.exec(String(pattern));
+      return new RegExp(m ? m[1]! : String(pattern), m ? 'i' : '').test(samplePath);
     } catch {
-      return false;
+      return fail(`${SOPS_CONFIG_FILE}: path_regex ${JSON.stringify(pattern)} is not a regular expression this tool can evaluate; simplify it (e.g. sealed/.*\\.yaml$)`);
     }
   });
   const rule = list[index];
@@ -59,7 +62,7 @@ export function withRecipients(text: string | null, rule: SopsRule, recipients: 
   const age = recipients.join(',');
   if (text === null || rule.index < 0) {
     const doc = new YAML.Document({ creation_rules: [{ path_regex: SEALED_PATH_REGEX, encrypted_regex: K8S_ENCRYPTED_REGEX, age }] });
-    doc.commentBefore = ' sops creation rules (written by minio-gitops): secrets under sealed/ are encrypted\n to these age recipients. Add a recipient with --age-recipient, or here, and re-run.';
+    doc.commentBefore = ' sops creation rules (written by minio-gitops): secrets under sealed/ are encrypted\n to these age recipients. To change them, list every recipient here (or pass each with\n --age-recipient) and re-run: the data keys are re-wrapped, the values stay.';
     return doc.toString({ lineWidth: 0 });
   }
   if (rule.recipients.join(',') === age) return text;

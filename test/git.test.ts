@@ -5,6 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { run, snapshot } from './run.ts';
 import { REPO, tempDir } from './tools.ts';
 
@@ -188,6 +189,7 @@ describe('a run killed in the middle of its writes', () => {
     const middle = snapshot(out);
     const after = snapshot(reference);
     const paths = new Set([...Object.keys(before), ...Object.keys(middle), ...Object.keys(after)]);
+    paths.delete('scaffold.lock.yaml'); // checked below
     let changed = 0;
     for (const p of paths) {
       const now = middle[p]?.content;
@@ -196,7 +198,12 @@ describe('a run killed in the middle of its writes', () => {
     }
     expect(changed).toBe(4); // stopped after four changes: the rest not yet written
     expect(Object.keys(middle).filter((p) => /\.tmp-\d+$/.test(p))).toEqual([]);
-    expect(middle['scaffold.lock.yaml']).toEqual(before['scaffold.lock.yaml']); // the record is written last
+    // The record: the old hashes, plus the paths this run was changing (pending).
+    const recordBefore = YAML.parse(before['scaffold.lock.yaml']!.content);
+    const recordMiddle = YAML.parse(middle['scaffold.lock.yaml']!.content);
+    expect(recordMiddle.files).toEqual(recordBefore.files);
+    expect(recordMiddle.pending).toContain('overlays/dev/patch-tls.yaml');
+    expect(recordBefore.pending).toBeUndefined();
 
     const rerun = run(['--env', 'dev', '--storage', 'pvc', '--tls', 'on', '--out', out]);
     expect(rerun.code, rerun.stderr).toBe(0);
@@ -204,5 +211,6 @@ describe('a run killed in the middle of its writes', () => {
     expect(Object.fromEntries(Object.entries(done).map(([p, v]) => [p, v.content]))).toEqual(Object.fromEntries(Object.entries(after).map(([p, v]) => [p, v.content])));
     expect(git(out, 'status', '--porcelain')).toBe('');
     expect(existsSync(join(out, 'overlays/dev/patch-tls.yaml'))).toBe(true);
+    expect(YAML.parse(done['scaffold.lock.yaml']!.content).pending).toBeUndefined();
   });
 });

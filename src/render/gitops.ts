@@ -53,7 +53,7 @@ function syncPolicy() {
 }
 
 function appSource(o: Options) {
-  return { repoURL: o.global.repoURL, targetRevision: o.global.revision, path: `overlays/${o.env}` };
+  return { repoURL: o.global.repoURL, targetRevision: o.global.revision, path: `${o.repoPath}overlays/${o.env}` };
 }
 
 function appProject(o: Options) {
@@ -78,7 +78,8 @@ function application(o: Options) {
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
-    metadata: { name: appName(o), namespace: ARGOCD_NAMESPACE, labels: labels('gitops'), finalizers: ['resources-finalizer.argocd.argoproj.io'] },
+    // No resources finalizer: deleting the Application must not delete MinIO and its volumes.
+    metadata: { name: appName(o), namespace: ARGOCD_NAMESPACE, labels: labels('gitops') },
     spec: {
       project: appName(o),
       source: appSource(o),
@@ -106,7 +107,8 @@ function applicationSet(o: Options) {
         spec: {
           project: appName(o),
           source: appSource(o),
-          destination: { server: '{{.server}}', namespace: s.namespace },
+          // By name, as the AppProject lists the clusters (a label value must equal the name).
+          destination: { name: '{{.name}}', namespace: s.namespace },
           syncPolicy: syncPolicy(),
         },
       },
@@ -125,7 +127,13 @@ function gitRepository(o: Options) {
     apiVersion: 'source.toolkit.fluxcd.io/v1',
     kind: 'GitRepository',
     metadata: { name: FLUX_SOURCE, namespace: FLUX_NAMESPACE, labels: labels('gitops') },
-    spec: { interval: '5m', url: fluxURL(o.global.repoURL), ref: { branch: o.global.revision } },
+    spec: {
+      interval: '5m',
+      url: fluxURL(o.global.repoURL),
+      ref: { branch: o.global.revision },
+      // ssh needs a deploy key: the Secret `flux bootstrap` creates.
+      ...(fluxURL(o.global.repoURL).startsWith('ssh://') ? { secretRef: { name: 'flux-system' } } : {}),
+    },
   };
 }
 
@@ -140,7 +148,7 @@ function fluxKustomization(o: Options) {
       retryInterval: '1m',
       timeout: '10m',
       sourceRef: { kind: 'GitRepository', name: FLUX_SOURCE },
-      path: `./overlays/${o.env}`,
+      path: `./${o.repoPath}overlays/${o.env}`,
       prune: true,
       // Ready only when every object is: the servers, their certificates and secrets.
       wait: true,
