@@ -67,7 +67,9 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     mkdirSync(root, { recursive: true }); // --out may name a directory to be made
     // --no-commit outside a repository: plain files, no git at all (nor its module).
     const git = flags.noCommit && !inRepository(root) ? null : await import('./git.ts');
-    const repo = git ? await git.prepareRepository(root, plan.entries, (p) => readText(join(root, p)), [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE], !flags.noCommit, pending) : null;
+    // Files the run merges with a person's edits (their values are its input): never refused.
+    const merged = [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE, ...secrets.files.map((f) => f.path)];
+    const repo = git ? await git.prepareRepository(root, plan.entries, (p) => readText(join(root, p)), merged, !flags.noCommit, pending) : null;
     // A run also commits what an interrupted run before it wrote but did not commit.
     if (git && repo && branch) await git.switchToBranch(repo, branch);
     // The key first: sealed files encrypted to a key that was never saved would be lost.

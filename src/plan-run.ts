@@ -57,6 +57,7 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
       ...(secrets.sopsConfig ? [{ path: SOPS_CONFIG_FILE, ...secrets.sopsConfig }] : []),
     ],
     force: flags.force,
+    merged: secrets.files.map((f) => f.path),
   });
   const recordAfter = formatRecord(plan.record);
   const recordEntry: PlanEntry = {

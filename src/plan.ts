@@ -81,6 +81,9 @@ export interface PlanInput {
   /** Files the tool edits in place with the user (the config, .sops.yaml): never a conflict. */
   managed: { path: string; before: string | null; after: string }[];
   force: boolean;
+  /** Generated files whose content is built from their own current content (the sealed
+   * secrets keep the values found in them): an edit there is input, never a conflict. */
+  merged?: string[];
 }
 
 function entry(path: string, before: string | null, after: string | null): PlanEntry {
@@ -101,12 +104,14 @@ export function makePlan(input: PlanInput): Plan & { record: GeneratedRecord } {
   for (const file of desired) {
     const before = disk.get(file.path) ?? null;
     const e = entry(file.path, before, file.content);
-    if (e.action === 'update' && editedSince(file.path, before as string)) {
+    if (e.action === 'update' && !input.merged?.includes(file.path) && editedSince(file.path, before as string)) {
       conflicts.push(file.path);
       e.forced = true;
     }
     entries.push(e);
-    nextRecord[file.path] = sha256(file.content);
+    // A merged file left as it is keeps its recorded hash: a sops edit is not the tool's write.
+    const keep = e.action === 'unchanged' && input.merged?.includes(file.path) && record[file.path];
+    nextRecord[file.path] = keep || sha256(file.content);
   }
   for (const path of Object.keys(record).sort()) {
     if (!isOwned(path) || wanted.has(path)) continue;

@@ -214,3 +214,60 @@ describe('a run killed in the middle of its writes', () => {
     expect(YAML.parse(done['scaffold.lock.yaml']!.content).pending).toBeUndefined();
   });
 });
+
+describe('review findings, kept fixed', () => {
+  it('staged work of a person stays out of the scaffold commit, and stays staged', () => {
+    const { work } = teamRepo();
+    writeFileSync(join(work, 'notes.txt'), 'mine\n');
+    git(work, 'add', 'notes.txt');
+    expect(run(['--env', 'dev', '--out', work]).code).toBe(0);
+    expect(files(git(work, 'show', '--name-only', '--format=', 'HEAD'))).not.toContain('notes.txt');
+    expect(git(work, 'diff', '--cached', '--name-only')).toBe('notes.txt');
+  });
+
+  it('an output in a subdirectory of a repository: the engines sync that subdirectory', () => {
+    const { work } = teamRepo();
+    const sub = join(work, 'deploy', 'minio');
+    expect(run(['--env', 'prod', '--secrets', 'external', '--repo-url', 'https://git.example.com/team/infra.git', '--out', sub]).code).toBe(0);
+    expect(YAML.parse(readFileSync(join(sub, 'clusters/prod/kustomization-minio.yaml'), 'utf8')).spec.path).toBe('./deploy/minio/overlays/prod');
+    expect(run(['--env', 'prod', '--gitops', 'argocd', '--out', sub]).code).toBe(0);
+    expect(YAML.parse(readFileSync(join(sub, 'clusters/prod/application.yaml'), 'utf8')).spec.source.path).toBe('deploy/minio/overlays/prod');
+    expect(files(git(work, 'show', '--name-only', '--format=', 'HEAD')).every((p) => p.startsWith('deploy/minio/'))).toBe(true);
+  });
+
+  it('Flux gets the deploy-key Secret for an ssh repository', () => {
+    const out = tempDir();
+    expect(run(['--env', 'dev', '--repo-url', 'git@github.com:acme/storage.git', '--out', out]).code).toBe(0);
+    expect(YAML.parse(readFileSync(join(out, 'clusters/dev/gitrepository.yaml'), 'utf8')).spec).toMatchObject({ url: 'ssh://git@github.com/acme/storage.git', secretRef: { name: 'flux-system' } });
+  });
+
+  it('git refusals are one line with exit 2: a bad branch name (before any git change), a failing hook', () => {
+    const fresh = tempDir();
+    const bad = run(['--env', 'dev', '--branch', 'feature/x.lock', '--out', fresh]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: --branch "feature\/x\.lock" is not a branch name git accepts/);
+    expect(existsSync(join(fresh, '.git'))).toBe(false);
+
+    const { work } = teamRepo();
+    writeFileSync(join(work, '.git/hooks/pre-commit'), '#!/bin/sh\necho "lint says no" >&2\nexit 1\n', { mode: 0o755 });
+    const hook = run(['--env', 'dev', '--out', work]);
+    expect(hook.code).toBe(2);
+    expect(hook.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(hook.stderr).toBe('error: git failed: lint says no; see git status\n');
+  });
+
+  it('--no-commit in a repository without commits makes none', () => {
+    const out = tempDir();
+    git(out, 'init', '-q', '--initial-branch=main');
+    expect(run(['--env', 'dev', '--no-commit', '--out', out]).code).toBe(0);
+    expect(() => git(out, 'rev-parse', '--verify', '-q', 'HEAD')).toThrow();
+  });
+
+  it('a re-run on the branch points at its pull request, not at itself', () => {
+    const { work } = teamRepo();
+    expect(run(['--env', 'dev', '--out', work]).code).toBe(0);
+    const again = run(['--env', 'dev', '--host-path', '/srv/minio', '--out', work]);
+    expect(again.stdout).toContain('git push -u origin scaffold/dev    # then open or update the pull request of scaffold/dev');
+    expect(again.stdout).not.toContain('into scaffold/dev');
+  });
+});

@@ -9,6 +9,7 @@ import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { decryptArmored, encryptArmored, generateIdentity, isRecipient, recipientOf } from '../src/age.ts';
+import { htpasswd } from '../src/render/sealed.ts';
 import { encryptDocument, rewrapDocument, unwrapDataKey, verifyDocument } from '../src/sops.ts';
 import { run, snapshot } from './run.ts';
 import { needTool, tempDir } from './tools.ts';
@@ -357,5 +358,58 @@ describe('the key file', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(join(xdg, 'sops', 'age', 'keys.txt'))).toBe(true);
     expect(Object.keys(snapshot(out)).filter((p) => p.includes('keys.txt'))).toEqual([]);
+  });
+});
+
+describe('sealed secrets: review findings, kept fixed', () => {
+  it('a console password edited with sops gets its htpasswd line; --check stays green; the edit is not committed for the person', async (ctx) => {
+    const sops = needTool(ctx, 'sops');
+    const out = tempDir();
+    const key = await newKey(tempDir(), 'team');
+    const env = { SOPS_AGE_KEY_FILE: key.file };
+    expect(run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], env).code).toBe(0);
+    const file = join(out, 'sealed/prod/minio-console-basic-auth.yaml');
+    execFileSync(sops, ['set', file, '["stringData"]["password"]', '"a-new-console-password"'], { env: { ...process.env, ...env } });
+
+    expect(run(['--env', 'prod', '--check', '--out', out], env).code).toBe(1); // auth must follow the password
+    expect(run(['--env', 'prod', '--out', out], env).code).toBe(0);
+    const values = sopsDecrypt(sops, file, key).stringData as Record<string, string>;
+    expect(values.password).toBe('a-new-console-password');
+    expect(values.auth).toBe(htpasswd('admin', 'a-new-console-password'));
+    expect(run(['--env', 'prod', '--check', '--out', out], env).code).toBe(0);
+
+    // An edit that needs nothing re-rendered: --check passes, and no run commits it for the person.
+    const root = join(out, 'sealed/prod/minio-root-credentials.yaml');
+    execFileSync(sops, ['set', root, '["stringData"]["extra"]', '"added-by-a-person"'], { env: { ...process.env, ...env } });
+    expect(run(['--env', 'prod', '--check', '--out', out], env).code).toBe(0);
+    const r = run(['--env', 'prod', '--out', out], env);
+    expect(r.stdout).toMatch(/nothing changed: no commit/);
+    expect(execFileSync('git', ['-C', out, 'status', '--porcelain'], { encoding: 'utf8' })).toContain('sealed/prod/minio-root-credentials.yaml');
+    // A machine without the key accepts the added key too.
+    expect(run(['--env', 'prod', '--check', '--out', out], { SOPS_AGE_KEY_FILE: join(tempDir(), 'none.txt') }).code).toBe(0);
+  });
+
+  it('refuses re-keying that leaves out every key of yours, and a key file inside the output', async () => {
+    const out = tempDir();
+    const dir = tempDir();
+    const [a, b] = [await newKey(dir, 'a'), await newKey(dir, 'b')];
+    expect(run(['--env', 'prod', '--age-recipient', a.recipient, '--out', out], { SOPS_AGE_KEY_FILE: a.file }).code).toBe(0);
+    const before = snapshot(out);
+    const away = run(['--env', 'prod', '--age-recipient', b.recipient, '--out', out], { SOPS_AGE_KEY_FILE: a.file });
+    expect(away.code).toBe(2);
+    expect(away.stderr).toMatch(/none of your age keys \(age1\w+\) is among the new recipients, so you could no longer decrypt sealed\/prod\/; pass your own recipient too/);
+    expect(snapshot(out)).toEqual(before);
+
+    const inside = tempDir();
+    const r = run(['--env', 'prod', '--out', inside], { SOPS_AGE_KEY_FILE: join(inside, 'keys.txt') });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/the age key file .*keys\.txt is inside the output directory, where it could be committed/);
+    expect(existsSync(join(inside, 'keys.txt'))).toBe(false);
+
+    const empty = join(tempDir(), 'keys.txt');
+    writeFileSync(empty, '');
+    const e = run(['--env', 'prod', '--out', tempDir()], { SOPS_AGE_KEY_FILE: empty });
+    expect(e.code).toBe(2);
+    expect(e.stderr).toMatch(/holds no age identity \(AGE-SECRET-KEY-1\.\.\.\); add one/);
   });
 });
