@@ -58,6 +58,7 @@ describe.each(['argocd', 'flux'])('%s manifests', (engine) => {
       const allowed = new Set((project.spec.namespaceResourceWhitelist as { group: string; kind: string }[]).map((k) => `${k.group}/${k.kind}`));
       expect([...allowed].sort()).toEqual([...rendered].sort());
       expect(project.spec.clusterResourceWhitelist).toEqual([{ group: '', kind: 'Namespace' }]);
+      expect(app.metadata.finalizers).toBeUndefined(); // deleting the Application keeps MinIO's volumes
       expect(app.spec).toMatchObject({
         project: project.metadata.name,
         source: { repoURL: REPO_URL, targetRevision: 'main', path: `overlays/${env}` },
@@ -94,6 +95,8 @@ describe('Argo CD with several clusters', () => {
     const set = objs.find((o) => o.kind === 'ApplicationSet')!;
     expect(set.spec.generators).toEqual([{ clusters: { selector: { matchExpressions: [{ key: 'minio-gitops.io/cluster', operator: 'In', values: ['eu-1', 'us-1', 'ap-1'] }] } } }]);
     expect(set.spec.syncPolicy).toEqual({ applicationsSync: 'create-update', preserveResourcesOnDeletion: true });
+    // Destinations by name, as the AppProject admits them (Argo CD matches server to server).
+    expect(set.spec.template.spec.destination).toEqual({ name: '{{.name}}', namespace: 'minio' });
     expect(objs.find((o) => o.kind === 'AppProject')!.spec.destinations).toEqual(['eu-1', 'us-1', 'ap-1'].map((name) => ({ name, namespace: 'minio' })));
     // Back to one cluster: the ApplicationSet file goes, an Application comes.
     expect(run(['--env', 'prod', '--clusters', 'eu-1', '--out', out]).code).toBe(0);

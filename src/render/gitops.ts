@@ -73,19 +73,20 @@ function appProject(o: Options) {
   };
 }
 
+/** An Application's spec: the env's project and overlay, synced to `destination`. */
+function appSpec(o: Options, destination: object) {
+  return { project: appName(o), source: appSource(o), destination, syncPolicy: syncPolicy() };
+}
+
 function application(o: Options) {
   const s = o.settings;
+  const destination = s.clusters.length === 1 ? { name: s.clusters[0], namespace: s.namespace } : { server: 'https://kubernetes.default.svc', namespace: s.namespace };
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
     // No resources finalizer: deleting the Application must not delete MinIO and its volumes.
     metadata: { name: appName(o), namespace: ARGOCD_NAMESPACE, labels: labels('gitops') },
-    spec: {
-      project: appName(o),
-      source: appSource(o),
-      destination: s.clusters.length === 1 ? { name: s.clusters[0], namespace: s.namespace } : { server: 'https://kubernetes.default.svc', namespace: s.namespace },
-      syncPolicy: syncPolicy(),
-    },
+    spec: appSpec(o, destination),
   };
 }
 
@@ -104,13 +105,8 @@ function applicationSet(o: Options) {
       syncPolicy: { applicationsSync: 'create-update', preserveResourcesOnDeletion: true },
       template: {
         metadata: { name: `${appName(o)}-{{.name}}`, labels: labels('gitops') },
-        spec: {
-          project: appName(o),
-          source: appSource(o),
-          // By name, as the AppProject lists the clusters (a label value must equal the name).
-          destination: { name: '{{.name}}', namespace: s.namespace },
-          syncPolicy: syncPolicy(),
-        },
+        // By name, as the AppProject lists the clusters (a label value must equal the name).
+        spec: appSpec(o, { name: '{{.name}}', namespace: s.namespace }),
       },
     },
   };
