@@ -3,14 +3,13 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { applyPlan, checkPlanWritable, checkWritable, readText, writeAtomic } from './apply.ts';
+import { applyPlan, checkPlanWritable, checkWritable, writeAtomic } from './apply.ts';
 import { helpText, parseFlags } from './args.ts';
-import { CONFIG_FILE } from './config.ts';
+import { CONFIG_FILE, SOPS_CONFIG_FILE } from './config.ts';
 import { fail, UsageError } from './errors.ts';
 import { formatRecord, RECORD_FILE } from './plan.ts';
-import { inRepository, planRun } from './plan-run.ts';
+import { planRun } from './plan-run.ts';
 import { commitMessage, nextSteps, printPlanDiff, printSummary, secretsReport, summaryLine, warnings, type Io, type Summary } from './report.ts';
-import { SOPS_CONFIG_FILE } from './sops-config.ts';
 
 export type { Io } from './report.ts';
 
@@ -37,7 +36,7 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     const now = new Date();
     // A dry run and a check show hand edits in their plan instead of refusing.
     const readOnly = flags.dryRun || flags.check;
-    const { options, notes, secrets, plan, record, pending } = await planRun(root, readOnly ? { ...flags, force: true } : flags, now);
+    const { options, notes, secrets, plan, record, pending, merged, isRepo } = await planRun(root, readOnly ? { ...flags, force: true } : flags, now);
     const changes = plan.entries.filter((e) => e.action !== 'unchanged');
 
     if (flags.check) {
@@ -66,20 +65,20 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     const branch = !flags.noCommit && changes.length > 0 ? checkBranchName(flags.branch ?? `scaffold/${options.env}`) : null;
     mkdirSync(root, { recursive: true }); // --out may name a directory to be made
     // --no-commit outside a repository: plain files, no git at all (nor its module).
-    const git = flags.noCommit && !inRepository(root) ? null : await import('./git.ts');
-    // Files the run merges with a person's edits (their values are its input): never refused.
-    const merged = [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE, ...secrets.files.map((f) => f.path)];
-    const repo = git ? await git.prepareRepository(root, plan.entries, (p) => readText(join(root, p)), merged, !flags.noCommit, pending) : null;
-    // A run also commits what an interrupted run before it wrote but did not commit.
+    const git = flags.noCommit && !isRepo ? null : await import('./git.ts');
+    const repo = git ? await git.prepareRepository({ root, isRepo, prefix: options.repoPath, entries: plan.entries, merged, pending, committing: !flags.noCommit }) : null;
     if (git && repo && branch) await git.switchToBranch(repo, branch);
     // The key first: sealed files encrypted to a key that was never saved would be lost.
     if (secrets.newKey) (await import('./age-keys.ts')).saveIdentity(secrets.newKey, now);
     // The paths about to change go into the record first, so that if this run is stopped
     // the next one knows which uncommitted files are its writes; the final record clears them.
-    const recordEntry = plan.entries.find((e) => e.path === RECORD_FILE)!;
-    if (changes.length > 0) writeAtomic(join(root, RECORD_FILE), formatRecord(record, [...new Set([...pending, ...changes.map((e) => e.path)])]));
-    applyPlan(root, plan.entries, [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE]);
-    if (changes.length > 0 && recordEntry.action === 'unchanged') writeAtomic(join(root, RECORD_FILE), recordEntry.after!);
+    if (changes.length > 0) {
+      const recordEntry = plan.entries.find((e) => e.path === RECORD_FILE)!;
+      writeAtomic(join(root, RECORD_FILE), formatRecord(record, [...new Set([...pending, ...changes.filter((e) => e !== recordEntry).map((e) => e.path)])]));
+      applyPlan(root, plan.entries.filter((e) => e !== recordEntry), [CONFIG_FILE, SOPS_CONFIG_FILE]);
+      writeAtomic(join(root, RECORD_FILE), recordEntry.after!);
+    }
+    // The commit also takes what an interrupted run before it wrote but did not commit.
     const sha = git && repo && branch ? await git.commitPaths(repo, [...changes.map((e) => e.path), ...repo.leftovers], commitMessage(options, plan, repo.leftovers)) : null;
     if (git && repo && branch && flags.push) await git.pushBranch(repo, branch);
 

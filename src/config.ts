@@ -21,6 +21,8 @@ import {
 } from './options.ts';
 
 export const CONFIG_FILE = 'scaffold.config.yaml';
+/** sops's creation rules, at the output root (sops-config.ts reads and updates it). */
+export const SOPS_CONFIG_FILE = '.sops.yaml';
 
 const CONFIG_HEADER = [
   ' minio-gitops configuration: the scaffolder records every choice here.',

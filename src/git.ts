@@ -2,8 +2,6 @@
 // uncommitted work into a run, put the run on its own branch, commit it, push on request.
 // Loaded only by runs that write.
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { fail } from './errors.ts';
 import type { PlanEntry } from './plan.ts';
 
@@ -13,7 +11,6 @@ export interface GitRun {
   leftovers: string[];
   /** The branch the repository was on before the run (null: detached HEAD). */
   previousBranch: string | null;
-  initialised: boolean;
 }
 
 /** A commit identity for machines without one (CI); a person's own config wins. */
@@ -26,42 +23,44 @@ async function withIdentity(root: string): Promise<SimpleGit> {
   return has('name') && has('email') ? probe : simpleGit({ baseDir: root, config: FALLBACK_IDENTITY });
 }
 
-async function isRepository(root: string): Promise<boolean> {
-  return existsSync(join(root, '.git')) || (await simpleGit(root).checkIsRepo().catch(() => false));
+export interface RepositoryInput {
+  root: string;
+  /** Whether `root` is in a git work tree already (else one is made). */
+  isRepo: boolean;
+  /** Where `root` sits in its repository ("" or "deploy/minio/"): git status paths carry it. */
+  prefix: string;
+  entries: PlanEntry[];
+  /** Files the run merges with a person's edits (the config, .sops.yaml, the record, sealed files). */
+  merged: string[];
+  /** Paths the record lists as pending: what an interrupted run was writing. */
+  pending: string[];
+  /** false with --no-commit: a repository without commits gets none. */
+  committing: boolean;
 }
 
 /**
- * Opens (or creates) the repository at `root` and checks that the paths this run changes
- * hold no uncommitted work of a person. Not counted: a file that already holds what the
- * run writes (what an interrupted run leaves behind), and the `merged` files (the config,
- * .sops.yaml), which the tool edits in place keeping the person's changes. With
- * `committing` false (--no-commit), a repository without commits gets none.
+ * Opens (or creates) the repository and checks that the paths this run changes hold no
+ * uncommitted work of a person (the merged files excepted: their edits are the run's input).
  */
-export async function prepareRepository(root: string, entries: PlanEntry[], readDisk: (path: string) => string | null, merged: string[], committing: boolean, pending: string[]): Promise<GitRun> {
-  let initialised = false;
-  if (!(await isRepository(root))) {
-    await simpleGit(root).init(['--initial-branch=main']);
-    initialised = true;
-  }
+export async function prepareRepository(input: RepositoryInput): Promise<GitRun> {
+  const { root, prefix, entries, merged, pending, committing } = input;
+  if (!input.isRepo) await simpleGit(root).init(['--initial-branch=main']);
   const git = await withIdentity(root);
-  const top = existsSync(join(root, '.git')) ? root : (await git.revparse(['--show-toplevel'])).trim();
-  const prefix = root === top ? '' : `${root.slice(top.length + 1)}/`;
   const status = await git.status(['--untracked-files=all']);
   const dirty = new Set(status.files.map((f) => f.path));
-  const touched = entries.filter((e) => e.action !== 'unchanged' && !merged.includes(e.path));
-  const blocking = touched.filter((e) => dirty.has(prefix + e.path) && readDisk(e.path) !== e.after).map((e) => e.path);
-  // An interrupted run's writes: listed as pending in the record, uncommitted, and already
-  // what this run renders. A person's uncommitted edit is never among them.
-  const leftovers = entries.filter((e) => e.action === 'unchanged' && pending.includes(e.path) && dirty.has(prefix + e.path)).map((e) => e.path);
+  const blocking = entries.filter((e) => e.action !== 'unchanged' && !merged.includes(e.path) && dirty.has(prefix + e.path)).map((e) => e.path);
   if (blocking.length > 0) {
     fail(`uncommitted changes in files this run would change: ${blocking.join(', ')}; commit or stash them first`);
   }
+  // An interrupted run's writes: listed as pending in the record, uncommitted, and already
+  // what this run renders. A person's uncommitted edit is never among them.
+  const leftovers = entries.filter((e) => e.action === 'unchanged' && pending.includes(e.path) && dirty.has(prefix + e.path)).map((e) => e.path);
   // A base to branch from and return to: a repository without commits gets an empty one.
   const head = await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).catch(() => '');
   const hasCommit = head.trim() !== '';
   if (!hasCommit && committing) await git.commit('Initialize repository (minio-gitops)', [], { '--allow-empty': null });
   const current = hasCommit || committing ? (await git.revparse(['--abbrev-ref', 'HEAD'])).trim() : 'HEAD';
-  return { git, leftovers, previousBranch: current === 'HEAD' ? null : current, initialised };
+  return { git, leftovers, previousBranch: current === 'HEAD' ? null : current };
 }
 
 /** Switches to `branch`: the current one, or a new one from HEAD; an existing other branch is refused. */

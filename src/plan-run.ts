@@ -5,12 +5,11 @@ import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { readText } from './apply.ts';
 import type { Flags } from './args.ts';
-import { CONFIG_FILE, resolveOptions } from './config.ts';
+import { CONFIG_FILE, resolveOptions, SOPS_CONFIG_FILE } from './config.ts';
 import { formatRecord, makePlan, parseRecord, RECORD_FILE, type PlanEntry } from './plan.ts';
 import { combine } from './render/files.ts';
 import { ownedPrefixes, renderTree } from './render/index.ts';
 import type { SecretsPlan } from './sealed.ts';
-import { SOPS_CONFIG_FILE } from './sops-config.ts';
 
 /** The top of the git work tree `dir` is in (a `.git` in it or above it, as git looks), or null. */
 function repositoryTop(dir: string): string | null {
@@ -20,13 +19,10 @@ function repositoryTop(dir: string): string | null {
   }
 }
 
-export function inRepository(dir: string): boolean {
-  return repositoryTop(dir) !== null;
-}
 
 /** The URL of the output repository's origin remote, if it has one. */
 function originRemote(root: string): string | undefined {
-  if (!inRepository(root)) return undefined;
+  if (repositoryTop(root) === null) return undefined;
   const r = spawnSync('git', ['-C', root, 'remote', 'get-url', 'origin'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   return r.status === 0 ? r.stdout.trim() || undefined : undefined;
 }
@@ -59,6 +55,8 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
     force: flags.force,
     merged: secrets.files.map((f) => f.path),
   });
+  // Files whose current content is the run's input (a person may edit them freely).
+  const merged = [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE, ...secrets.files.map((f) => f.path)];
   const recordAfter = formatRecord(plan.record);
   const recordEntry: PlanEntry = {
     path: RECORD_FILE,
@@ -66,6 +64,6 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
     before: recordBefore,
     after: recordAfter,
   };
-  return { options, notes, secrets, record, pending, plan: { ...plan, entries: [...plan.entries, recordEntry] } };
+  return { options, notes, secrets, record, pending, merged, isRepo: top !== null, plan: { ...plan, entries: [...plan.entries, recordEntry] } };
 }
 

@@ -17,7 +17,8 @@ import { fail } from './errors.ts';
 import type { Options } from './options.ts';
 import type { GeneratedFile } from './render/files.ts';
 import { sealedSecretSpecs, secretDocument, type SealedSecretSpec } from './render/sealed.ts';
-import { coveringRule, SOPS_CONFIG_FILE, withRecipients } from './sops-config.ts';
+import { SOPS_CONFIG_FILE } from './config.ts';
+import { coveringRule, withRecipients } from './sops-config.ts';
 import { encryptDocument, rewrapDocument, unwrapDataKey, verifyDocument, type SopsMetadata } from './sops.ts';
 
 export interface SealInput {

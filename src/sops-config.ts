@@ -4,10 +4,10 @@
 // user's. Pure: text in, recipients and text out.
 import YAML from 'yaml';
 import { checkRecipient } from './age-keys.ts';
+import { SOPS_CONFIG_FILE } from './config.ts';
 import { fail } from './errors.ts';
 import { K8S_ENCRYPTED_REGEX } from './sops.ts';
 
-export const SOPS_CONFIG_FILE = '.sops.yaml';
 /** Unanchored, as sops matches it against the path relative to .sops.yaml. */
 export const SEALED_PATH_REGEX = 'sealed/.*\\.yaml$';
 
