@@ -147,6 +147,16 @@ describe('interop with the real sops', () => {
   });
 });
 
+/** A prod scaffold sealed to a team key of the test's own: the output, the key, its env. */
+async function sealedProd(extra: string[] = []) {
+  const out = tempDir();
+  const key = await newKey(tempDir(), 'team');
+  const env = { SOPS_AGE_KEY_FILE: key.file };
+  const r = run(['--env', 'prod', ...extra, '--age-recipient', key.recipient, '--out', out], env);
+  expect(r.code, r.stderr).toBe(0);
+  return { out, key, env, first: r };
+}
+
 /** The values of every sealed file in the tree, decrypted by the real sops. */
 function sealedValues(sops: string, out: string, key: Key): Record<string, Record<string, string>> {
   const files = Object.keys(snapshot(out)).filter((p) => /^sealed\/.*\/minio-.*\.yaml$/.test(p));
@@ -192,10 +202,7 @@ describe('scaffold --secrets sops', () => {
 
   it('--rotate changes only the rotated credential', async (ctx) => {
     const sops = needTool(ctx, 'sops');
-    const out = tempDir();
-    const key = await newKey(tempDir(), 'team');
-    const env = { SOPS_AGE_KEY_FILE: key.file };
-    expect(run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], env).code).toBe(0);
+    const { out, key, env } = await sealedProd();
     const before = snapshot(out);
     const valuesBefore = sealedValues(sops, out, key);
     const r = run(['--env', 'prod', '--rotate', 'root', '--out', out], env);
@@ -239,10 +246,7 @@ describe('scaffold --secrets sops', () => {
 
   it('keeps a value edited with sops, and builds no conflict out of it', async (ctx) => {
     const sops = needTool(ctx, 'sops');
-    const out = tempDir();
-    const key = await newKey(tempDir(), 'team');
-    const env = { SOPS_AGE_KEY_FILE: key.file };
-    expect(run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], env).code).toBe(0);
+    const { out, key, env } = await sealedProd();
     const file = join(out, 'sealed/prod/minio-root-credentials.yaml');
     execFileSync(sops, ['set', file, '["stringData"]["rootPassword"]', '"chosen-by-a-person-2026"'], { env: { ...process.env, SOPS_AGE_KEY_FILE: key.file } });
     const edited = readFileSync(file, 'utf8');
@@ -364,10 +368,7 @@ describe('the key file', () => {
 describe('sealed secrets: review findings, kept fixed', () => {
   it('a console password edited with sops gets its htpasswd line; --check stays green; the edit is not committed for the person', async (ctx) => {
     const sops = needTool(ctx, 'sops');
-    const out = tempDir();
-    const key = await newKey(tempDir(), 'team');
-    const env = { SOPS_AGE_KEY_FILE: key.file };
-    expect(run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], env).code).toBe(0);
+    const { out, key, env } = await sealedProd();
     const file = join(out, 'sealed/prod/minio-console-basic-auth.yaml');
     execFileSync(sops, ['set', file, '["stringData"]["password"]', '"a-new-console-password"'], { env: { ...process.env, ...env } });
 
