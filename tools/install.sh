@@ -12,9 +12,14 @@ mkdir -p "$bin"
 KUSTOMIZE_VERSION=v5.8.0
 SOPS_VERSION=v3.13.3
 PSA_VERSION=v0.37.2   # k8s.io/pod-security-admission, pinned in tools/psa-check/go.mod
+# MinIO is source-only upstream now, and the Go proxy serves its commits as pseudo-versions.
+# The server commit is from 2026-02; mc's is RELEASE.2025-03-12 (the newest the proxy has;
+# the Job's image, quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z, takes the same commands).
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
 
 if ! command -v go >/dev/null 2>&1; then
-  msg="tools/install.sh: Go is not installed, so kustomize, sops and psa-check cannot be built; install Go >= 1.24"
+  msg="tools/install.sh: Go is not installed, so kustomize, sops, psa-check, minio and mc cannot be built; install Go >= 1.24"
   if [ -n "${CI:-}" ]; then echo "error: $msg" >&2; exit 1; fi
   echo "warning: $msg (tests that need them will skip)" >&2
   exit 0
@@ -41,4 +46,16 @@ if ! up_to_date psa-check "$psa_stamp"; then
   echo "building psa-check (k8s.io/pod-security-admission $PSA_VERSION)" >&2
   (cd "$root/tools/psa-check" && go build -mod=readonly -o "$bin/psa-check" .)
   mark psa-check "$psa_stamp"
+fi
+
+if ! up_to_date minio "$MINIO_VERSION"; then
+  echo "building minio $MINIO_VERSION" >&2
+  GOBIN="$bin" go install "github.com/minio/minio@$MINIO_VERSION"
+  mark minio "$MINIO_VERSION"
+fi
+
+if ! up_to_date mc "$MC_VERSION"; then
+  echo "building mc $MC_VERSION" >&2
+  GOBIN="$bin" go install "github.com/minio/mc@$MC_VERSION"
+  mark mc "$MC_VERSION"
 fi
