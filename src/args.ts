@@ -38,6 +38,8 @@ export const SETTING_FLAGS: Record<string, SettingFlag> = {
   revision: { setting: 'global.revision', value: 'BRANCH', help: 'branch the engine follows (default main)' },
   clusters: { setting: 'clusters', value: 'A,B', help: 'Argo CD clusters to deploy to; two or more render an ApplicationSet' },
   gitops: { setting: 'global.gitops', value: 'flux|argocd', help: 'engine that syncs the repository; decides how sealed secrets are decrypted (default flux)' },
+  'flink-version': { setting: 'global.flinkVersion', value: 'X.Y.Z', help: 'Flink version of the consumers: checkpoint key names and S3 plugin jar (default 1.20.0)' },
+  'mc-image': { setting: 'global.mcImage', value: 'IMAGE', help: 'mc image of the bucket bootstrap Job, pinned by tag or digest' },
   image: { setting: 'global.image', value: 'IMAGE', help: 'MinIO server image, pinned by tag or digest (shared by all envs)' },
 };
 

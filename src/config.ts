@@ -92,6 +92,13 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   const { doc, raw } = parseConfig(configText);
   const notes: string[] = [];
 
+  // Before the consumers had settings of their own, their namespaces were a global list.
+  const migrated = raw.consumerNamespaces !== undefined;
+  if (migrated) {
+    doc.delete('consumerNamespaces');
+    delete raw.consumerNamespaces;
+    notes.push(`${CONFIG_FILE}: consumerNamespaces is replaced by each env's consumers (envs.NAME.consumers.*.namespace), which now decide who reaches the S3 port; removed it`);
+  }
   unknownKeys(raw, [...Object.keys(GLOBAL_FIELDS), 'envs'], `${CONFIG_FILE}: `);
   const global: GlobalSettings = { ...defaultGlobal(), ...checkFields<GlobalSettings>(raw, GLOBAL_FIELDS, `${CONFIG_FILE}: `) };
   // The origin remote is a default only when an engine could fetch it (not a local path).
@@ -133,7 +140,7 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   }
   checkCombination(env, settings, global);
 
-  const configTextOut = updateConfig(doc, configText, global, env, settings);
+  const configTextOut = updateConfig(doc, migrated ? null : configText, global, env, settings);
   return { options: { env, global, settings, repoPath: '' }, configText: configTextOut, notes };
 }
 

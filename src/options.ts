@@ -2,6 +2,7 @@
 // settings of one env, their profile defaults, and the rules that check them. The same
 // checks run on flags and on the config file, so a value is valid or not wherever it
 // comes from. Nothing here does I/O.
+import { checkBuckets, checkConsumers, checkDataLayout, defaultBuckets, defaultConsumers, type BucketSettings, type ConsumerSettings } from './consumers.ts';
 import { fail } from './errors.ts';
 
 export const PROFILES = ['dev', 'prod'] as const;
@@ -19,8 +20,12 @@ export interface Resources {
 export interface GlobalSettings {
   /** MinIO server image, pinned by tag or digest. */
   image: string;
-  /** Namespaces whose pods may reach the S3 API (port 9000). */
-  consumerNamespaces: string[];
+  /** mc client image of the bucket bootstrap Job, pinned by tag or digest. */
+  mcImage: string;
+  /** Flink version of the consumers: decides the checkpoint key names and the S3 plugin jar. */
+  flinkVersion: string;
+  /** Flink image of flink-operator consumers ("" = flink:<flinkVersion>). */
+  flinkImage: string;
   /** Namespace of Prometheus, allowed to scrape the S3 port. */
   monitoringNamespace: string;
   /** Namespace of the ingress controller, allowed to reach the API and the console. */
@@ -63,6 +68,10 @@ export interface EnvSettings {
   /** Argo CD clusters (names) to deploy to; more than one renders an ApplicationSet. */
   clusters: string[];
   resources: Resources;
+  /** Buckets the bootstrap Job creates and keeps as configured. */
+  buckets: Record<string, BucketSettings>;
+  /** Who uses them: each gets its own MinIO user, policy and credentials Secret. */
+  consumers: Record<string, ConsumerSettings>;
 }
 
 /** Everything one run renders from: the env's name and settings plus the global ones. */
@@ -72,6 +81,8 @@ export interface Options {
   settings: EnvSettings;
   /** Where the output root sits in its git repository ("" or "deploy/minio/"): engines sync from the repository root. */
   repoPath: string;
+  /** A fingerprint of the sealed consumer credentials (sops mode), so a rotation re-runs the bootstrap Job. */
+  sealedChecksum?: string;
 }
 
 /** The issuer value that makes the overlay bring its own private CA (cert-manager). */
@@ -80,11 +91,17 @@ export const SELF_SIGNED_ISSUER = 'self-signed';
 // quay.io still serves the frozen community tags after Docker Hub's minio/* went away
 // (see the generated README); this is the last multi-arch server release.
 export const DEFAULT_MINIO_IMAGE = 'quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z';
+// The last mc release published on quay.io (the September server release has no mc).
+export const DEFAULT_MC_IMAGE = 'quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z';
+// The last 1.x line: the renamed execution.checkpointing.* keys, supported by CMF and the operator.
+export const DEFAULT_FLINK_VERSION = '1.20.0';
 
 export function defaultGlobal(): GlobalSettings {
   return {
     image: DEFAULT_MINIO_IMAGE,
-    consumerNamespaces: ['el-demo', 'analytics'],
+    mcImage: DEFAULT_MC_IMAGE,
+    flinkVersion: DEFAULT_FLINK_VERSION,
+    flinkImage: '',
     monitoringNamespace: 'monitoring',
     ingressNamespace: 'ingress-nginx',
     storageNodeLabel: 'node-type=storage',
@@ -111,6 +128,8 @@ export function profileDefaults(profile: Profile, env: string): EnvSettings {
     clusters: [] as string[],
     apiHost: `minio.${env}.local`,
     consoleHost: `minio-console.${env}.local`,
+    buckets: defaultBuckets(),
+    consumers: defaultConsumers(),
   } as const;
   if (profile === 'dev') {
     return {
@@ -242,15 +261,16 @@ export const checks = {
     if (typeof raw === 'string' && raw.trim() !== '' && !/[\n\r]/.test(raw)) return raw;
     return fail(`${where} must be a non-empty single-line string`);
   }) as Check<string>,
+  flinkVersion: ((raw, where) => {
+    const value = typeof raw === 'number' ? String(raw) : raw;
+    if (typeof value === 'string' && /^[12]\.\d{1,2}\.\d{1,2}$/.test(value)) return value;
+    return fail(`${where} ${show(raw)} is not a Flink release; use major.minor.patch, e.g. ${DEFAULT_FLINK_VERSION}`);
+  }) as Check<string>,
   image: ((raw, where) => {
     const ok = typeof raw === 'string' && /^[a-z0-9]([a-z0-9._\-/:]*[a-z0-9])?(:[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/.test(raw);
     if (ok && !raw.endsWith(':latest')) return raw;
     return fail(`${where} ${show(raw)} must be an image pinned by tag or digest (not latest), e.g. ${DEFAULT_MINIO_IMAGE}`);
   }) as Check<string>,
-  namespaces: ((raw, where) => {
-    if (!Array.isArray(raw)) return fail(`${where} must be a list of namespace names, e.g. [el-demo, analytics]`);
-    return raw.map((ns, i) => checks.dnsLabel(ns, `${where}[${i}]`));
-  }) as Check<string[]>,
   nodeLabel: ((raw, where) => {
     if (typeof raw === 'string' && /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?=[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(raw)) return raw;
     return fail(`${where} ${show(raw)} is not a node label; use key=value, e.g. node-type=storage`);
@@ -277,7 +297,9 @@ function resourcesCheck(raw: unknown, where: string): Resources {
 
 export const GLOBAL_FIELDS: FieldTable<GlobalSettings> = {
   image: checks.image,
-  consumerNamespaces: checks.namespaces,
+  mcImage: checks.image,
+  flinkVersion: checks.flinkVersion,
+  flinkImage: ((raw, where) => (raw === '' ? '' : checks.image(raw, where))) as Check<string>,
   monitoringNamespace: checks.dnsLabel,
   ingressNamespace: checks.dnsLabel,
   storageNodeLabel: checks.nodeLabel,
@@ -311,6 +333,8 @@ export const ENV_FIELDS: FieldTable<EnvSettings> = {
   monitoring: checks.onOff,
   clusters: checks.clusters,
   resources: resourcesCheck,
+  buckets: checkBuckets,
+  consumers: checkConsumers,
 };
 
 const RESERVED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -321,7 +345,7 @@ export function checkCombination(env: string, s: EnvSettings, global: GlobalSett
   if (RESERVED_NAMESPACES.includes(s.namespace)) {
     fail(`env ${env}: namespace ${s.namespace} belongs to Kubernetes, and MinIO's default-deny NetworkPolicy would cut off everything in it; choose another with --namespace`);
   }
-  const shared = [...global.consumerNamespaces, global.monitoringNamespace, global.ingressNamespace];
+  const shared = [...Object.values(s.consumers).map((c) => c.namespace), global.monitoringNamespace, global.ingressNamespace];
   if (shared.includes(s.namespace)) {
     fail(`env ${env}: namespace ${s.namespace} is also a consumer, monitoring or ingress namespace, and MinIO's default-deny NetworkPolicy would cut off its other pods; give MinIO its own namespace with --namespace`);
   }
@@ -337,6 +361,7 @@ export function checkCombination(env: string, s: EnvSettings, global: GlobalSett
   if (s.secrets === 'plain' && s.profile !== 'dev') {
     fail(`env ${env}: --secrets plain would commit credentials in plaintext, which only a dev-profile env may do; use --secrets sops or --secrets external`);
   }
+  checkDataLayout(`env ${env}`, s.buckets, s.consumers, s.replicas);
   if (s.ingress && s.apiHost === s.consoleHost) {
     fail(`env ${env}: the API and console ingress hosts are both ${s.apiHost}; give them different names with --api-host and --console-host`);
   }

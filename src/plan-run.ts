@@ -1,6 +1,7 @@
 // The run up to its plan: read the config, the disk, the record and the keys, render, and
 // compare. Reads only; nothing is written here (the disk edge for planning).
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { readText } from './apply.ts';
@@ -38,7 +39,9 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
   // age and sops code loads only for envs that seal secrets (or to refuse sops flags).
   const needsSealing = options.settings.secrets === 'sops' || flags.rotate.length > 0 || flags.ageRecipients.length > 0;
   const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(root, options, flags, now) : { files: [], generated: [], recipients: [] };
-  const desired = combine(renderTree(options), secrets.files);
+  const mirrors = secrets.files.filter((f) => f.path.startsWith(`sealed/${options.env}/bootstrap/`));
+  const sealedChecksum = mirrors.length > 0 ? createHash('sha256').update(mirrors.map((f) => f.content).join('\0')).digest('hex').slice(0, 16) : undefined;
+  const desired = combine(renderTree({ ...options, sealedChecksum }), secrets.files);
   const recordBefore = readText(join(root, RECORD_FILE));
   const { files: record, pending } = parseRecord(recordBefore);
   const paths = new Set([...desired.map((f) => f.path), ...Object.keys(record)]);

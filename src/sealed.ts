@@ -117,9 +117,12 @@ const sameSet = (a: string[], b: string[]) => isDeepStrictEqual([...a].sort(), [
 export async function sealSecrets(input: SealInput): Promise<Sealed> {
   const files: GeneratedFile[] = [];
   const generated: string[] = [];
+  // The values each spec ended up with: a copy (copyOf) repeats its original's.
+  const valuesByPath = new Map<string, Record<string, unknown>>();
   for (const spec of input.specs) {
     const text = readText(join(input.root, spec.path));
     const rotate = input.rotate.has(spec.credential);
+    const original = spec.copyOf === undefined ? undefined : valuesByPath.get(spec.copyOf);
     const existing = text !== null && !rotate ? await openExisting(spec, text, input.identities) : undefined;
     const recipientsKept = existing !== undefined && sameSet(existing.doc.sops.age.map((a) => a.recipient), input.recipients);
 
@@ -133,9 +136,13 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
       }
       content = existing.text;
     } else {
-      const kept = existing?.opened?.plaintext.stringData as Record<string, unknown> | undefined;
+      if (spec.copyOf !== undefined && original === undefined) {
+        fail(`${spec.path} must repeat the values of ${spec.copyOf}, which cannot be read without an age key; load the key (SOPS_AGE_KEY_FILE), or re-create both with --rotate ${spec.credential}`);
+      }
+      const kept = original ? Object.fromEntries(Object.keys(spec.generated).map((k) => [k, original[k]])) : (existing?.opened?.plaintext.stringData as Record<string, unknown> | undefined);
       const { values, fresh } = valuesFor(spec, kept);
-      if (fresh) generated.push(spec.credential);
+      if (fresh && !generated.includes(spec.credential)) generated.push(spec.credential);
+      valuesByPath.set(spec.path, values);
       const doc = secretDocument(spec, values);
       if (existing?.opened && isDeepStrictEqual(existing.opened.plaintext, doc)) {
         content = recipientsKept ? existing.text : rewrapDocument(existing.doc, existing.opened.dataKey, input.recipients);
@@ -169,7 +176,7 @@ export async function planSecrets(root: string, options: Options, flags: Flags, 
     if (flags.ageRecipients.length > 0) fail(`--age-recipient is for SOPS-sealed credentials, but ${where}; use --secrets sops`);
     return { files: [], generated: [], recipients: [] };
   }
-  const known = specs.map((s) => s.credential);
+  const known = [...new Set(specs.map((s) => s.credential))];
   for (const name of flags.rotate) {
     if (name !== 'all' && !known.includes(name)) fail(`--rotate ${name}: env ${options.env} has no such credential; use one of: ${[...known, 'all'].join(', ')}`);
   }

@@ -126,13 +126,13 @@ describe('runs', () => {
 
   it('--dry-run shows hand edits in the plan instead of refusing', () => {
     const out = scaffolded(['--env', 'prod']);
-    writeFileSync(join(out, 'overlays/prod/patch-server.yaml'), 'edited\n');
+    writeFileSync(join(out, 'overlays/prod/minio/patch-server.yaml'), 'edited\n');
     const before = snapshot(out);
     const r = run(['--env', 'prod', '--dry-run', '--out', out]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^update overlays\/prod\/patch-server\.yaml  \(hand edit\)$/m);
+    expect(r.stdout).toMatch(/^update overlays\/prod\/minio\/patch-server\.yaml  \(hand edit\)$/m);
     expect(r.stdout).toMatch(/^-edited$/m);
-    expect(r.stdout).toMatch(/hand edits a real run would refuse to overwrite \(without --force\): overlays\/prod\/patch-server\.yaml/);
+    expect(r.stdout).toMatch(/hand edits a real run would refuse to overwrite \(without --force\): overlays\/prod\/minio\/patch-server\.yaml/);
     expect(snapshot(out)).toEqual(before);
   });
 
@@ -158,7 +158,12 @@ describe('runs', () => {
     const a = scaffolded(['--env', 'prod', '--replicas', '6', '--tls', 'on']);
     const b = scaffolded(['--env', 'prod', '--replicas', '6', '--tls', 'on']);
     const contents = (s: ReturnType<typeof snapshot>) =>
-      Object.fromEntries(Object.entries(s).filter(([p]) => !/^sealed\/prod\/minio-|^scaffold\.lock\.yaml$/.test(p)).map(([p, v]) => [p, v.content]));
+      Object.fromEntries(
+        Object.entries(s)
+          // The sealed files hold new random values, and the Job's checksum follows them.
+          .filter(([p]) => !/^sealed\/prod\/(.*\/)?minio-|^scaffold\.lock\.yaml$|^overlays\/prod\/bootstrap\/patch-job\.yaml$/.test(p))
+          .map(([p, v]) => [p, v.content]),
+      );
     expect(Object.keys(contents(snapshot(a)))).toContain('sealed/prod/kustomization.yaml');
     expect(contents(snapshot(a))).toEqual(contents(snapshot(b)));
   });
@@ -174,7 +179,7 @@ describe('runs', () => {
     expect(run(['--env', 'prod', '--out', out]).code).toBe(0);
     const again = snapshot(out);
     for (const [path, { content }] of Object.entries(first)) expect(again[path]?.content, path).toBe(content);
-    expect(read(out, 'overlays/prod/patch-storage.yaml')).toContain('storage: 20Gi');
+    expect(read(out, 'overlays/prod/minio/patch-storage.yaml')).toContain('storage: 20Gi');
   });
 
   it('keeps the comments a person wrote in the config file', () => {
@@ -191,7 +196,7 @@ describe('runs', () => {
     const out = scaffolded(['--env', 'dev']);
     const r = run(['--env', 'staging', '--profile', 'prod', '--replicas', '1', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
-    expect(read(out, 'overlays/staging/kustomization.yaml')).toContain('../../base/standalone');
+    expect(read(out, 'overlays/staging/minio/kustomization.yaml')).toContain('../../../base/standalone');
     expect(YAML.parse(read(out, 'scaffold.config.yaml')).envs.staging).toMatchObject({ profile: 'prod', namespace: 'minio-staging', secrets: 'sops' });
     expect(existsSync(join(out, 'overlays/dev/kustomization.yaml'))).toBe(true);
   });
@@ -209,7 +214,7 @@ describe('runs', () => {
     const before = snapshot(out);
     const r2 = run(['--env', 'prod', '--size', '50Gi', '--dry-run', '--out', out]);
     expect(r2.code).toBe(0);
-    expect(r2.stdout).toMatch(/^update overlays\/prod\/patch-storage\.yaml$/m);
+    expect(r2.stdout).toMatch(/^update overlays\/prod\/minio\/patch-storage\.yaml$/m);
     expect(r2.stdout).toMatch(/^-\s+storage: 8Gi$/m);
     expect(r2.stdout).toMatch(/^\+\s+storage: 50Gi$/m);
     expect(r2.stdout).toMatch(/^update scaffold\.config\.yaml$/m);
@@ -222,44 +227,44 @@ describe('runs', () => {
     // One branch for both envs: a run refuses to switch to another existing branch.
     const out = scaffolded(['--env', 'dev', '--storage', 'pvc', '--tls', 'on', '--branch', 'work'], ['--env', 'prod', '--branch', 'work']);
     writeFileSync(join(out, 'overlays/dev/NOTES.md'), 'a file of ours\n');
-    expect(existsSync(join(out, 'overlays/dev/persistentvolumeclaim.yaml'))).toBe(true);
+    expect(existsSync(join(out, 'overlays/dev/minio/persistentvolumeclaim.yaml'))).toBe(true);
     const prodBefore = Object.entries(snapshot(out)).filter(([p]) => p.startsWith('overlays/prod/'));
     const r = run(['--env', 'dev', '--storage', 'hostpath', '--tls', 'off', '--branch', 'work', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     for (const gone of ['persistentvolumeclaim.yaml', 'patch-tls.yaml', 'certificate.yaml', 'certificate-ca.yaml', 'issuer-ca.yaml', 'issuer-selfsigned.yaml']) {
-      expect(existsSync(join(out, 'overlays/dev', gone)), gone).toBe(false);
-      expect(r.stdout).toContain(`- overlays/dev/${gone}`);
+      expect(existsSync(join(out, 'overlays/dev/minio', gone)), gone).toBe(false);
+      expect(r.stdout).toContain(`- overlays/dev/minio/${gone}`);
     }
     expect(read(out, 'overlays/dev/NOTES.md')).toBe('a file of ours\n');
     expect(Object.entries(snapshot(out)).filter(([p]) => p.startsWith('overlays/prod/'))).toEqual(prodBefore);
     const lock = YAML.parse(read(out, 'scaffold.lock.yaml')).files;
-    expect(Object.keys(lock)).not.toContain('overlays/dev/patch-tls.yaml');
-    expect(Object.keys(lock)).toContain('overlays/prod/patch-tls.yaml');
+    expect(Object.keys(lock)).not.toContain('overlays/dev/minio/patch-tls.yaml');
+    expect(Object.keys(lock)).toContain('overlays/prod/minio/patch-tls.yaml');
   });
 
   it('never overwrites a hand edit without --force', () => {
     const out = scaffolded(['--env', 'prod']);
-    const edited = read(out, 'overlays/prod/patch-server.yaml').replace('cpu: 500m', 'cpu: 750m');
-    writeFileSync(join(out, 'overlays/prod/patch-server.yaml'), edited);
+    const edited = read(out, 'overlays/prod/minio/patch-server.yaml').replace('cpu: 500m', 'cpu: 750m');
+    writeFileSync(join(out, 'overlays/prod/minio/patch-server.yaml'), edited);
     const before = snapshot(out);
     const r = run(['--env', 'prod', '--replicas', '8', '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/a generated file was edited by hand or not written by minio-gitops: overlays\/prod\/patch-server\.yaml; move the change into scaffold\.config\.yaml .* or re-run with --force/);
+    expect(r.stderr).toMatch(/a generated file was edited by hand or not written by minio-gitops: overlays\/prod\/minio\/patch-server\.yaml; move the change into scaffold\.config\.yaml .* or re-run with --force/);
     expect(snapshot(out)).toEqual(before);
 
     // --force does not take an uncommitted edit: git has no copy of it, it would be lost.
     const uncommitted = run(['--env', 'prod', '--replicas', '8', '--force', '--out', out]);
     expect(uncommitted.code).toBe(2);
-    expect(uncommitted.stderr).toMatch(/^error: uncommitted changes in files this run would change: overlays\/prod\/patch-server\.yaml; commit or stash them first/);
+    expect(uncommitted.stderr).toMatch(/^error: uncommitted changes in files this run would change: overlays\/prod\/minio\/patch-server\.yaml; commit or stash them first/);
     expect(snapshot(out)).toEqual(before);
 
     git(out, 'commit', '-qam', 'a hand edit');
     const forced = run(['--env', 'prod', '--replicas', '8', '--force', '--out', out]);
     expect(forced.code, forced.stderr).toBe(0);
-    expect(forced.stdout).toContain('~ overlays/prod/patch-server.yaml  (hand edit overwritten: --force)');
-    expect(read(out, 'overlays/prod/patch-server.yaml')).toContain('replicas: 8');
-    expect(read(out, 'overlays/prod/patch-server.yaml')).not.toContain('750m');
+    expect(forced.stdout).toContain('~ overlays/prod/minio/patch-server.yaml  (hand edit overwritten: --force)');
+    expect(read(out, 'overlays/prod/minio/patch-server.yaml')).toContain('replicas: 8');
+    expect(read(out, 'overlays/prod/minio/patch-server.yaml')).not.toContain('750m');
   });
 
   it('never overwrites a file of the user at a path it wants', () => {

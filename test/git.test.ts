@@ -50,8 +50,8 @@ describe.each(['flux', 'argocd'])('the review cycle with %s', (engine) => {
 
     const second = run(['--env', 'prod', '--size', '20Gi', '--out', work]);
     expect(second.code, second.stderr).toBe(0);
-    expect(files(git(work, 'show', '--name-only', '--format=', 'HEAD'))).toEqual(['overlays/prod/README.md', 'overlays/prod/patch-storage.yaml', 'scaffold.config.yaml', 'scaffold.lock.yaml']);
-    expect(git(work, 'show', 'HEAD', '--', 'overlays/prod/patch-storage.yaml')).toMatch(/^-\s+storage: 8Gi$[\s\S]*^\+\s+storage: 20Gi$/m);
+    expect(files(git(work, 'show', '--name-only', '--format=', 'HEAD'))).toEqual(['overlays/prod/README.md', 'overlays/prod/minio/patch-storage.yaml', 'scaffold.config.yaml', 'scaffold.lock.yaml']);
+    expect(git(work, 'show', 'HEAD', '--', 'overlays/prod/minio/patch-storage.yaml')).toMatch(/^-\s+storage: 8Gi$[\s\S]*^\+\s+storage: 20Gi$/m);
     expect(git(work, 'log', '-1', '--format=%B')).toMatch(/scaffold\(prod\): 0 created, 4 updated, 0 deleted\n\nenv prod \(profile prod\): replicas=4 storage=pvc size=20Gi/);
   });
 });
@@ -88,18 +88,18 @@ describe('git', () => {
     git(work, 'checkout', '-q', 'main');
     git(work, 'merge', '-q', 'scaffold/dev');
     git(work, 'branch', '-q', '-D', 'scaffold/dev');
-    writeFileSync(join(work, 'overlays/dev/patch-storage.yaml'), readFileSync(join(work, 'overlays/dev/patch-storage.yaml'), 'utf8') + '# mine\n');
-    git(work, 'add', 'overlays/dev/patch-storage.yaml');
+    writeFileSync(join(work, 'overlays/dev/minio/patch-storage.yaml'), readFileSync(join(work, 'overlays/dev/minio/patch-storage.yaml'), 'utf8') + '# mine\n');
+    git(work, 'add', 'overlays/dev/minio/patch-storage.yaml');
     git(work, 'commit', '-qm', 'a hand edit'); // committed: only --force would take it
     writeFileSync(join(work, 'notes.txt'), 'untracked, not ours\n');
     const before = snapshot(work);
     const r = run(['--env', 'dev', '--host-path', '/srv/minio', '--out', work]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/edited by hand or not written by minio-gitops: overlays\/dev\/patch-storage\.yaml/);
-    writeFileSync(join(work, 'overlays/dev/patch-storage.yaml'), readFileSync(join(work, 'overlays/dev/patch-storage.yaml'), 'utf8') + '# more\n');
+    expect(r.stderr).toMatch(/edited by hand or not written by minio-gitops: overlays\/dev\/minio\/patch-storage\.yaml/);
+    writeFileSync(join(work, 'overlays/dev/minio/patch-storage.yaml'), readFileSync(join(work, 'overlays/dev/minio/patch-storage.yaml'), 'utf8') + '# more\n');
     const dirty = run(['--env', 'dev', '--host-path', '/srv/minio', '--force', '--out', work]);
     expect(dirty.code).toBe(2);
-    expect(dirty.stderr).toMatch(/^error: uncommitted changes in files this run would change: overlays\/dev\/patch-storage\.yaml; commit or stash them first/);
+    expect(dirty.stderr).toMatch(/^error: uncommitted changes in files this run would change: overlays\/dev\/minio\/patch-storage\.yaml; commit or stash them first/);
     expect(snapshot(work)['notes.txt']).toEqual(before['notes.txt']);
     expect(git(work, 'branch', '--list', 'scaffold/dev')).toBe(''); // no branch made either
   });
@@ -130,7 +130,7 @@ describe('--check', () => {
     const before = snapshot(out);
     const drift = run(['--env', 'prod', '--check', '--out', out]);
     expect(drift.code).toBe(1);
-    expect(drift.stdout).toMatch(/^update overlays\/prod\/patch-storage\.yaml$/m);
+    expect(drift.stdout).toMatch(/^update overlays\/prod\/minio\/patch-storage\.yaml$/m);
     expect(drift.stdout).toMatch(/^\+\s+storage: 9Gi$/m);
     expect(drift.stdout).toMatch(/is not what scaffold\.config\.yaml renders: .*; run `npx zx scaffold\.ts --env prod` and commit/);
     expect(snapshot(out)).toEqual(before);
@@ -202,7 +202,7 @@ describe('a run killed in the middle of its writes', () => {
     const recordBefore = YAML.parse(before['scaffold.lock.yaml']!.content);
     const recordMiddle = YAML.parse(middle['scaffold.lock.yaml']!.content);
     expect(recordMiddle.files).toEqual(recordBefore.files);
-    expect(recordMiddle.pending).toContain('overlays/dev/patch-tls.yaml');
+    expect(recordMiddle.pending).toContain('overlays/dev/minio/patch-tls.yaml');
     expect(recordBefore.pending).toBeUndefined();
 
     const rerun = run(['--env', 'dev', '--storage', 'pvc', '--tls', 'on', '--out', out]);
@@ -210,7 +210,7 @@ describe('a run killed in the middle of its writes', () => {
     const done = snapshot(out);
     expect(Object.fromEntries(Object.entries(done).map(([p, v]) => [p, v.content]))).toEqual(Object.fromEntries(Object.entries(after).map(([p, v]) => [p, v.content])));
     expect(git(out, 'status', '--porcelain')).toBe('');
-    expect(existsSync(join(out, 'overlays/dev/patch-tls.yaml'))).toBe(true);
+    expect(existsSync(join(out, 'overlays/dev/minio/patch-tls.yaml'))).toBe(true);
     expect(YAML.parse(done['scaffold.lock.yaml']!.content).pending).toBeUndefined();
   });
 });
@@ -229,7 +229,7 @@ describe('review findings, kept fixed', () => {
     const { work } = teamRepo();
     const sub = join(work, 'deploy', 'minio');
     expect(run(['--env', 'prod', '--secrets', 'external', '--repo-url', 'https://git.example.com/team/infra.git', '--out', sub]).code).toBe(0);
-    expect(YAML.parse(readFileSync(join(sub, 'clusters/prod/kustomization-minio.yaml'), 'utf8')).spec.path).toBe('./deploy/minio/overlays/prod');
+    expect(YAML.parse(readFileSync(join(sub, 'clusters/prod/kustomization-minio.yaml'), 'utf8')).spec.path).toBe('./deploy/minio/overlays/prod/minio');
     expect(run(['--env', 'prod', '--gitops', 'argocd', '--out', sub]).code).toBe(0);
     expect(YAML.parse(readFileSync(join(sub, 'clusters/prod/application.yaml'), 'utf8')).spec.source.path).toBe('deploy/minio/overlays/prod');
     expect(files(git(work, 'show', '--name-only', '--format=', 'HEAD')).every((p) => p.startsWith('deploy/minio/'))).toBe(true);

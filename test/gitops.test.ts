@@ -35,12 +35,13 @@ describe.each(['argocd', 'flux'])('%s manifests', (engine) => {
     const env = args[1]!;
     const objs = build(ctx, join(out, 'clusters', env)) as AnyObj[];
     expect(objs.flatMap(validateObject)).toEqual([]);
-    if (engine === 'argocd' && existsSync(join(out, 'sealed', env, 'secret-generator.yaml'))) {
+    for (const dir of ['', 'bootstrap', 'consumers'].map((d) => join(out, 'sealed', env, d))) {
+      if (engine !== 'argocd' || !existsSync(join(dir, 'secret-generator.yaml'))) continue;
       // KSOPS cannot be built on this machine (its module is not on the Go proxy here), so
       // for the kinds check the sealed Secrets are listed as plain resources: the same
       // objects KSOPS would emit, still encrypted.
-      const files = YAML.parse(readFileSync(join(out, 'sealed', env, 'secret-generator.yaml'), 'utf8')).files as string[];
-      writeFileSync(join(out, 'sealed', env, 'kustomization.yaml'), YAML.stringify({ resources: files }));
+      const files = YAML.parse(readFileSync(join(dir, 'secret-generator.yaml'), 'utf8')).files as string[];
+      writeFileSync(join(dir, 'kustomization.yaml'), YAML.stringify({ resources: files }));
     }
     const overlay = build(ctx, join(out, 'overlays', env)) as AnyObj[];
     const namespace = overlay.find((o) => o.kind === 'Namespace')!.metadata.name;
@@ -51,7 +52,8 @@ describe.each(['argocd', 'flux'])('%s manifests', (engine) => {
       const app = objs.find((o) => o.kind === 'Application')!;
       expect(JSON.stringify(project.spec)).not.toContain('*');
       expect(project.spec.sourceRepos).toEqual([REPO_URL]);
-      expect(project.spec.destinations).toEqual([{ server: 'https://kubernetes.default.svc', namespace }]);
+      // MinIO's namespace and the consumers' (their Secrets, FlinkEnvironment, Spark config).
+      expect(project.spec.destinations).toEqual([namespace, 'analytics', 'el-demo'].map((ns) => ({ server: 'https://kubernetes.default.svc', namespace: ns })));
       // Exactly the kinds the overlay renders: nothing missing, nothing extra.
       const groupOf = (o: AnyObj) => (o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '');
       const rendered = new Set(overlay.filter((o) => o.kind !== 'Namespace').map((o) => `${groupOf(o)}/${o.kind}`));
@@ -65,20 +67,40 @@ describe.each(['argocd', 'flux'])('%s manifests', (engine) => {
         destination: { namespace },
         syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: expect.arrayContaining(['CreateNamespace=true', 'ServerSideApply=true']), retry: { limit: 5 } },
       });
-      // Sync waves: the namespace, then credentials and certificates, then the servers.
+      // Sync waves: the namespace, then credentials and certificates, then the servers, then
+      // the consumers' objects; the bootstrap Job is a PostSync hook after all of them.
       const wave = (o: AnyObj) => Number(o.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
-      const waveOf = (kind: string) => overlay.filter((o) => o.kind === kind).map(wave);
-      expect(waveOf('Namespace')).toEqual([-2]);
+      const inMinio = (o: AnyObj) => o.metadata.namespace === namespace;
+      const waveOf = (kind: string, where = inMinio) => overlay.filter((o) => o.kind === kind && where(o)).map(wave);
+      expect(waveOf('Namespace', () => true)).toEqual([-2]);
       for (const kind of ['Secret', 'ExternalSecret', 'Certificate', 'Issuer']) for (const w of waveOf(kind)) expect(w, kind).toBe(-1);
       for (const kind of ['Deployment', 'StatefulSet']) for (const w of waveOf(kind)) expect(w).toBe(0);
+      const consumerSide = overlay.filter((o) => o.metadata.namespace === 'el-demo' || o.metadata.namespace === 'analytics');
+      expect(consumerSide.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'FlinkEnvironment', ...(args.includes('external') ? ['ExternalSecret', 'ExternalSecret'] : ['Secret', 'Secret'])].sort());
+      for (const o of consumerSide) expect(wave(o), `${o.kind}/${o.metadata.name}`).toBe(1);
+      const job = overlay.find((o) => o.kind === 'Job')!;
+      expect(job.metadata.annotations).toMatchObject({ 'argocd.argoproj.io/hook': 'PostSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation', 'argocd.argoproj.io/sync-wave': '2' });
     } else {
-      expect(objs.map((o) => o.kind).sort()).toEqual(['GitRepository', 'Kustomization']);
+      expect(objs.map((o) => o.kind).sort()).toEqual(['GitRepository', 'Kustomization', 'Kustomization', 'Kustomization']);
       const source = objs.find((o) => o.kind === 'GitRepository')!;
-      const kustomization = objs.find((o) => o.kind === 'Kustomization')!;
       expect(source.spec).toMatchObject({ url: REPO_URL, ref: { branch: 'main' } });
-      expect(kustomization.spec).toMatchObject({ path: `./overlays/${env}`, prune: true, wait: true, sourceRef: { kind: 'GitRepository', name: source.metadata.name } });
+      // Three steps in order: MinIO, then the bootstrap Job (awaited), then the consumers.
+      const steps = objs.filter((o) => o.kind === 'Kustomization');
+      const sourceRef = { kind: 'GitRepository', name: source.metadata.name };
+      expect(steps.map((k) => [k.metadata.name, k.spec.path, k.spec.dependsOn?.[0]?.name, k.spec.wait])).toEqual([
+        [`minio-${env}`, `./overlays/${env}/minio`, undefined, true],
+        [`minio-${env}-bootstrap`, `./overlays/${env}/bootstrap`, `minio-${env}`, true],
+        [`minio-${env}-consumers`, `./overlays/${env}/consumers`, `minio-${env}-bootstrap`, false],
+      ]);
       const sealed = overlay.some((o) => o.kind === 'Secret' && 'sops' in o);
-      expect(kustomization.spec.decryption).toEqual(sealed ? { provider: 'sops', secretRef: { name: 'sops-age' } } : undefined);
+      for (const step of steps) {
+        expect(step.spec).toMatchObject({ prune: true, sourceRef });
+        expect(step.spec.decryption).toEqual(sealed ? { provider: 'sops', secretRef: { name: 'sops-age' } } : undefined);
+      }
+      // Each step builds on its own, and together they are the whole env.
+      const parts = ['minio', 'bootstrap', 'consumers'].flatMap((d) => build(ctx, join(out, 'overlays', env, d)));
+      const id = (o: AnyObj) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+      expect(parts.map(id).sort()).toEqual(overlay.map(id).sort());
     }
   });
 });
@@ -97,7 +119,7 @@ describe('Argo CD with several clusters', () => {
     expect(set.spec.syncPolicy).toEqual({ applicationsSync: 'create-update', preserveResourcesOnDeletion: true });
     // Destinations by name, as the AppProject admits them (Argo CD matches server to server).
     expect(set.spec.template.spec.destination).toEqual({ name: '{{.name}}', namespace: 'minio' });
-    expect(objs.find((o) => o.kind === 'AppProject')!.spec.destinations).toEqual(['eu-1', 'us-1', 'ap-1'].map((name) => ({ name, namespace: 'minio' })));
+    expect(objs.find((o) => o.kind === 'AppProject')!.spec.destinations).toEqual(['eu-1', 'us-1', 'ap-1'].flatMap((name) => ['minio', 'analytics', 'el-demo'].map((namespace) => ({ name, namespace }))));
     // Back to one cluster: the ApplicationSet file goes, an Application comes.
     expect(run(['--env', 'prod', '--clusters', 'eu-1', '--out', out]).code).toBe(0);
     expect(existsSync(join(out, 'clusters/prod/applicationset.yaml'))).toBe(false);

@@ -65,7 +65,14 @@ function checkReferences(c: Combo, objs: Obj[]): void {
   const labels = (namespace.metadata as unknown as { labels: Record<string, string> }).labels;
   expect(labels['pod-security.kubernetes.io/enforce']).toBe(c.storage === 'hostpath' ? 'privileged' : 'restricted');
   expect(labels['pod-security.kubernetes.io/warn']).toBe('restricted');
-  for (const o of objs) if (o.kind !== 'Namespace') expect((o.metadata as { namespace?: string }).namespace, `${o.kind}/${o.metadata.name}`).toBe(ns);
+  // Everything is in MinIO's namespace but the consumers' own objects, which are in theirs.
+  for (const o of objs) {
+    if (o.kind === 'Namespace') continue;
+    const meta = o.metadata as { namespace?: string; labels?: Record<string, string> };
+    const consumerSide = meta.namespace === 'el-demo' || meta.namespace === 'analytics';
+    if (consumerSide) expect(['consumer', 'credentials'], `${o.kind}/${o.metadata.name}`).toContain(meta.labels?.['app.kubernetes.io/component']);
+    else expect(meta.namespace, `${o.kind}/${o.metadata.name}`).toBe(ns);
+  }
 
   const distributed = c.replicas !== '1';
   const [workload, ...others] = [...find(objs, 'Deployment'), ...find(objs, 'StatefulSet')] as Workload[];
@@ -153,6 +160,83 @@ function checkReferences(c: Combo, objs: Obj[]): void {
 
   // Images are pinned.
   for (const ctr of pod.spec.containers as unknown as { image: string }[]) expect(ctr.image).toMatch(/^[^:]+(:(?!latest$)[\w][\w.-]*|@sha256:[0-9a-f]{64})$/);
+
+  checkBootstrap(c, objs, ns, produced, pod.metadata.labels);
+  checkConsumers(c, objs, ns, produced);
+}
+
+type Job = Obj & { spec: { template: { metadata: { labels: Record<string, string> }; spec: { containers: { image: string; env: { name: string; value?: string }[] }[]; volumes: { name: string; configMap?: { name: string }; secret?: { secretName: string }; projected?: { sources: { secret: { name: string; items: { key: string; path: string }[] } }[] } }[] } } } };
+type Policy = { spec: { podSelector: { matchLabels: Record<string, string> }; ingress?: { from: { podSelector?: { matchLabels: Record<string, string> }; namespaceSelector?: { matchExpressions: { values: string[] }[] } }[] }[] } };
+
+/** Keys of a produced Secret: stringData of a plain (or decrypted) one, data entries of an ExternalSecret. */
+function secretKeys(objs: Obj[], namespace: string, secret: string): string[] {
+  const inNs = objs.filter((o) => (o.metadata as { namespace?: string }).namespace === namespace);
+  const plain = inNs.find((o) => o.kind === 'Secret' && o.metadata.name === secret) as unknown as { stringData?: Record<string, string> } | undefined;
+  if (plain) return Object.keys(plain.stringData ?? {});
+  const external = inNs.find((o) => o.kind === 'ExternalSecret' && (o as unknown as { spec: { target: { name: string } } }).spec.target.name === secret) as unknown as
+    | { spec: { data: { secretKey: string }[]; target: { template?: { data?: Record<string, string> } } } }
+    | undefined;
+  return external ? [...external.spec.data.map((d) => d.secretKey), ...Object.keys(external.spec.target.template?.data ?? {})] : [];
+}
+
+function checkBootstrap(c: Combo, objs: Obj[], ns: string, produced: Set<string>, serverLabels: Record<string, string>): void {
+  const [job, ...more] = find(objs, 'Job') as Job[];
+  expect(more).toHaveLength(0);
+  const pod = job!.spec.template;
+  expect(job!.metadata).toMatchObject({ annotations: { 'argocd.argoproj.io/hook': 'PostSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' } });
+  // No Service may route to the Job: its labels are not the server's.
+  expect(matches(serverLabels, pod.metadata.labels)).toBe(false);
+  const env = Object.fromEntries(pod.spec.containers[0]!.env.map((e) => [e.name, e.value]));
+  expect(env.MINIO_ENDPOINT).toBe(`${c.tls === 'on' ? 'https' : 'http'}://minio.${ns}.svc.cluster.local:9000`);
+  expect(env.MINIO_CA_FILE).toBe(c.tls === 'on' ? '/etc/minio-bootstrap/ca/ca.crt' : undefined);
+  const configMaps = new Map(find(objs, 'ConfigMap').map((o) => [o.metadata.name, (o as unknown as { data: Record<string, string> }).data]));
+  for (const v of pod.spec.volumes) {
+    if (v.configMap) expect(configMaps.has(v.configMap.name), `ConfigMap ${v.configMap.name}`).toBe(true);
+    if (v.secret) expect(produced).toContain(v.secret.secretName);
+    for (const source of v.projected?.sources ?? []) {
+      expect(produced).toContain(source.secret.name);
+      expect(secretKeys(objs, ns, source.secret.name)).toEqual(expect.arrayContaining(source.secret.items.map((i) => i.key)));
+    }
+  }
+  // bootstrap.conf names only files the ConfigMap holds; each consumer has its credentials.
+  const config = configMaps.get(pod.spec.volumes.find((v) => v.name === 'config')!.configMap!.name)!;
+  for (const [, file] of config['bootstrap.conf']!.matchAll(/^(?:policy|lifecycle) \S+ (\S+\.json)$/gm)) expect(Object.keys(config)).toContain(file);
+  const users = [...config['bootstrap.conf']!.matchAll(/^user (\S+) /gm)].map((m) => m[1]);
+  expect(users).toEqual(['flink', 'spark']);
+  const projected = pod.spec.volumes.find((v) => v.name === 'credentials')!.projected!.sources.flatMap((s) => s.secret.items.map((i) => i.path));
+  expect(projected.sort()).toEqual(['flink/s3.access-key', 'flink/s3.secret-key', 'spark/s3.access-key', 'spark/s3.secret-key']);
+  // The Job reaches the servers, and they let it in.
+  const policy = find(objs, 'NetworkPolicy', 'minio-bootstrap')[0] as unknown as Policy;
+  expect(matches(policy.spec.podSelector.matchLabels, pod.metadata.labels)).toBe(true);
+  const server = find(objs, 'NetworkPolicy', 'minio')[0] as unknown as Policy;
+  expect(server.spec.ingress!.some((rule) => rule.from.some((f) => f.podSelector && matches(f.podSelector.matchLabels, pod.metadata.labels)))).toBe(true);
+}
+
+function checkConsumers(c: Combo, objs: Obj[], ns: string, produced: Set<string>): void {
+  const endpoint = `${c.tls === 'on' ? 'https' : 'http'}://minio.${ns}.svc.cluster.local:9000`;
+  for (const [consumer, namespace] of [['flink', 'el-demo'], ['spark', 'analytics']] as const) {
+    expect(produced).toContain(`minio-s3-credentials-${consumer}`);
+    expect(secretKeys(objs, namespace, `minio-s3-credentials-${consumer}`)).toEqual(expect.arrayContaining(['s3.access-key', 's3.secret-key', 's3.endpoint', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']));
+  }
+  const flink = find(objs, 'FlinkEnvironment', 'flink')[0] as unknown as { metadata: { namespace: string }; spec: { kubernetesNamespace: string; flinkApplicationDefaults: { spec: { flinkConfiguration: Record<string, string>; podTemplate: { spec: { containers: { env: { name: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[] }[] } } } } } };
+  expect(flink.metadata.namespace).toBe('el-demo');
+  expect(flink.spec.kubernetesNamespace).toBe('el-demo');
+  expect(flink.spec.flinkApplicationDefaults.spec.flinkConfiguration).toMatchObject({
+    'execution.checkpointing.dir': 's3p://flink/checkpoints',
+    'execution.checkpointing.savepoint-dir': 's3p://flink/savepoints',
+    's3.endpoint': endpoint,
+    's3.path.style.access': 'true',
+  });
+  for (const e of flink.spec.flinkApplicationDefaults.spec.podTemplate.spec.containers[0]!.env) {
+    if (e.valueFrom) expect(secretKeys(objs, 'el-demo', e.valueFrom.secretKeyRef.name), e.name).toContain(e.valueFrom.secretKeyRef.key);
+  }
+  const spark = find(objs, 'ConfigMap', 'spark-spark-defaults')[0] as unknown as { metadata: { namespace: string }; data: Record<string, string> };
+  expect(spark.metadata.namespace).toBe('analytics');
+  expect(spark.data['spark-defaults.conf']).toContain(`spark.sql.catalog.iceberg.s3.endpoint ${endpoint}\n`);
+  expect(spark.data['spark-defaults.conf']).toContain('spark.sql.catalog.iceberg.warehouse s3://datalake/warehouse/\n');
+  // Only the consumer namespaces (and monitoring) reach the S3 port.
+  const clients = find(objs, 'NetworkPolicy', 'minio-s3-clients')[0] as unknown as Policy;
+  expect(clients.spec.ingress![0]!.from[0]!.namespaceSelector!.matchExpressions[0]!.values).toEqual(['analytics', 'el-demo']);
 }
 
 /**
@@ -170,7 +254,7 @@ function fluxDecrypt(sops: string, obj: Obj, dir: string): Obj {
 
 function podSecurityViolations(psaCheck: string, objs: Obj[]): string[] {
   const pods = objs
-    .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+    .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'Job')
     .map((o) => ({ name: `${o.kind}/${o.metadata.name}`, level: 'restricted', ...(o as Workload).spec.template }));
   try {
     execFileSync(psaCheck, { input: JSON.stringify(pods), encoding: 'utf8' });

@@ -172,17 +172,39 @@ describe('scaffold --secrets sops', () => {
     execFileSync('git', ['init', '-q', out]);
     const first = run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], env);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/generated new credentials: root, console/);
+    expect(first.stdout).toMatch(/generated new credentials: root, console, flink, spark/);
 
     const values = sealedValues(sops, out, key);
-    expect(Object.keys(values).sort()).toEqual(['sealed/prod/minio-console-basic-auth.yaml', 'sealed/prod/minio-root-credentials.yaml']);
+    expect(Object.keys(values).sort()).toEqual([
+      'sealed/prod/bootstrap/minio-consumer-flink.yaml',
+      'sealed/prod/bootstrap/minio-consumer-spark.yaml',
+      'sealed/prod/consumers/minio-s3-credentials-flink.yaml',
+      'sealed/prod/consumers/minio-s3-credentials-spark.yaml',
+      'sealed/prod/minio-console-basic-auth.yaml',
+      'sealed/prod/minio-root-credentials.yaml',
+    ]);
+    // A consumer's two Secrets (its namespace, and MinIO's for the bootstrap) hold one credential.
+    for (const c of ['flink', 'spark']) {
+      const mirror = values[`sealed/prod/bootstrap/minio-consumer-${c}.yaml`]!;
+      expect(mirror).toEqual({ 's3.access-key': c, 's3.secret-key': expect.stringMatching(/^[A-Za-z0-9]{40}$/) });
+      expect(values[`sealed/prod/consumers/minio-s3-credentials-${c}.yaml`]).toEqual({
+        's3.access-key': c,
+        's3.secret-key': mirror['s3.secret-key'],
+        's3.endpoint': 'https://minio.minio.svc.cluster.local:9000',
+        AWS_ACCESS_KEY_ID: c,
+        AWS_SECRET_ACCESS_KEY: mirror['s3.secret-key'],
+        AWS_REGION: 'us-east-1',
+      });
+    }
     const root = values['sealed/prod/minio-root-credentials.yaml']!;
     expect(root.rootUser).toMatch(/^root-[a-z0-9]{12}$/);
     expect(root.rootPassword).toMatch(/^[A-Za-z0-9]{40}$/);
     const consoleAuth = values['sealed/prod/minio-console-basic-auth.yaml']!;
     expect(consoleAuth.auth).toMatch(/^admin:\{SHA\}[A-Za-z0-9+/]{27}=\n$/);
 
-    const secrets = Object.values(values).flatMap((v) => Object.values(v)).filter((v) => v.length >= 12);
+    const secrets = Object.values(values)
+      .flatMap((v) => Object.entries(v).filter(([k]) => k !== 's3.endpoint').map(([, value]) => value))
+      .filter((v) => v.length >= 12);
     // The scaffolder committed its files (branch scaffold/prod): its history must hold no value.
     expect(execFileSync('git', ['-C', out, 'branch', '--show-current'], { encoding: 'utf8' }).trim()).toBe('scaffold/prod');
     const history = execFileSync('git', ['-C', out, 'log', '-p', '--all'], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -328,7 +350,7 @@ describe('bad input for sealed secrets: one line, exit 2, nothing changed', () =
       writeFileSync(file, text.replace(values[0]![2]!, 'TMP').replace(values[1]![2]!, values[0]![2]!).replace('TMP', values[1]![2]!));
       return { args: ['--env', 'prod'], env: { SOPS_AGE_KEY_FILE: a.file } };
     }, /fails its integrity check \(the value at stringData\.root(User|Password) does not decrypt\)/],
-    ['--rotate of an unknown credential', ({ a }) => ({ args: ['--env', 'prod', '--rotate', 'admin'], env: { SOPS_AGE_KEY_FILE: a.file } }), /--rotate admin: env prod has no such credential; use one of: root, console, all/],
+    ['--rotate of an unknown credential', ({ a }) => ({ args: ['--env', 'prod', '--rotate', 'admin'], env: { SOPS_AGE_KEY_FILE: a.file } }), /--rotate admin: env prod has no such credential; use one of: root, console, flink, spark, all/],
     ['--rotate for an env without sealed secrets', ({ a }) => ({ args: ['--env', 'dev', '--rotate', 'root'], env: { SOPS_AGE_KEY_FILE: a.file } }), /--rotate works on SOPS-sealed credentials, but env dev uses --secrets plain; use --secrets sops/],
   ];
 

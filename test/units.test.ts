@@ -54,7 +54,7 @@ describe('resolveOptions', () => {
 
   it('leaves the config text byte-identical when nothing changes, however it is laid out', () => {
     const first = resolve(null, '--env', 'prod').configText;
-    const relaid = first.replace('  prod:\n', '  # the production cluster\n  prod:\n').replace(/^consumerNamespaces:\n  - el-demo\n  - analytics$/m, 'consumerNamespaces: [el-demo, analytics]');
+    const relaid = first.replace('  prod:\n', '  # the production cluster\n  prod:\n').replace(/^    consumers:\n      flink:\n/m, '    consumers:\n      # the streaming jobs\n      flink:\n');
     expect(relaid).not.toBe(first);
     expect(resolve(relaid, '--env', 'prod').configText).toBe(relaid);
   });
@@ -89,7 +89,7 @@ describe('resolveOptions', () => {
     ['equal ingress hosts', null, ['--env', 'prod', '--api-host', 'minio.example.com', '--console-host', 'minio.example.com'], /API and console ingress hosts are both minio\.example\.com/],
     ['replicas above one erasure set', null, ['--env', 'prod', '--replicas', '17'], /at most 16 servers/],
     ['a bad node label', 'storageNodeLabel: storage\n', ['--env', 'dev'], /storageNodeLabel "storage" is not a node label; use key=value/],
-    ['a bad consumer namespace', 'consumerNamespaces: [El_Demo]\n', ['--env', 'dev'], /consumerNamespaces\[0\] "El_Demo" is not a valid name/],
+    ['a bad consumer namespace', 'envs:\n  dev:\n    consumers: {flink: {namespace: El_Demo, kind: flink-cmf, buckets: [flink]}}\n', ['--env', 'dev'], /envs\.dev\.consumers\.flink\.namespace "El_Demo" is not a valid namespace name/],
   ];
   it.for(errors)('refuses %s', ([, config, args, message]) => {
     expect(() => resolve(config, ...args)).toThrow(UsageError);

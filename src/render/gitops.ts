@@ -1,12 +1,15 @@
-// clusters/<env>/: what points the GitOps engine at overlays/<env>, applied once by hand
+// clusters/<env>/: what points the GitOps engine at the env, applied once by hand
 // (`kubectl apply -k clusters/<env>`) and then synced like everything else.
-//   Argo CD: a scoped AppProject and an Application (an ApplicationSet for 2+ clusters)
-//   Flux:    a GitRepository and a Kustomization (SOPS decryption for sealed secrets)
+//   Argo CD: a scoped AppProject and an Application (an ApplicationSet for 2+ clusters) on
+//            overlays/<env>; sync waves and the PostSync hook order the steps
+//   Flux:    a GitRepository and one Kustomization per step, ordered by dependsOn:
+//            overlays/<env>/minio, then .../bootstrap (the Job), then .../consumers
 // Rendered only when the repository URL is known: an engine pointed at a placeholder
 // would fail far from here.
 import type { Options } from '../options.ts';
 import type { GeneratedFile } from './files.ts';
 import { kustomization, yamlFile } from './files.ts';
+import { consumerNamespaces } from './consumers.ts';
 import { APP, labels } from './names.ts';
 
 export const ARGOCD_NAMESPACE = 'argocd';
@@ -39,6 +42,11 @@ export function namespacedKinds(o: Options): GroupKind[] {
   if (s.tls) kinds.push({ group: 'cert-manager.io', kind: 'Certificate' }, { group: 'cert-manager.io', kind: 'Issuer' });
   if (s.ingress) kinds.push({ group: 'networking.k8s.io', kind: 'Ingress' });
   if (s.monitoring) kinds.push({ group: 'monitoring.coreos.com', kind: 'ServiceMonitor' });
+  // The bootstrap Job and its ConfigMaps, and what the consumers get.
+  kinds.push({ group: 'batch', kind: 'Job' }, { group: '', kind: 'ConfigMap' });
+  const consumerKinds = new Set(Object.values(s.consumers).map((c) => c.kind));
+  if (consumerKinds.has('flink-cmf')) kinds.push({ group: 'platform.confluent.io', kind: 'FlinkEnvironment' });
+  if (consumerKinds.has('flink-operator')) kinds.push({ group: 'flink.apache.org', kind: 'FlinkDeployment' });
   return kinds;
 }
 
@@ -58,7 +66,10 @@ function appSource(o: Options) {
 
 function appProject(o: Options) {
   const s = o.settings;
-  const destinations = s.clusters.length > 0 ? s.clusters.map((name) => ({ name, namespace: s.namespace })) : [{ server: 'https://kubernetes.default.svc', namespace: s.namespace }];
+  // MinIO's namespace and the consumers' (their Secrets and Flink/Spark objects).
+  const namespaces = [s.namespace, ...consumerNamespaces(o)];
+  const targets: object[] = s.clusters.length > 0 ? s.clusters.map((name) => ({ name })) : [{ server: 'https://kubernetes.default.svc' }];
+  const destinations = targets.flatMap((t) => namespaces.map((namespace) => ({ ...t, namespace })));
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'AppProject',
@@ -133,23 +144,38 @@ function gitRepository(o: Options) {
   };
 }
 
-function fluxKustomization(o: Options) {
-  const s = o.settings;
+/** One Flux Kustomization: a step of the env, applied after `dependsOn`. */
+function fluxKustomization(o: Options, step: { name: string; path: string; dependsOn?: string; wait: boolean }) {
   return {
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
     kind: 'Kustomization',
-    metadata: { name: appName(o), namespace: FLUX_NAMESPACE, labels: labels('gitops') },
+    metadata: { name: step.name, namespace: FLUX_NAMESPACE, labels: labels('gitops') },
     spec: {
       interval: '10m',
       retryInterval: '1m',
       timeout: '10m',
       sourceRef: { kind: 'GitRepository', name: FLUX_SOURCE },
-      path: `./${o.repoPath}overlays/${o.env}`,
+      path: `./${o.repoPath}${step.path}`,
       prune: true,
-      // Ready only when every object is: the servers, their certificates and secrets.
-      wait: true,
-      ...(s.secrets === 'sops' ? { decryption: { provider: 'sops', secretRef: { name: 'sops-age' } } } : {}),
+      ...(step.dependsOn ? { dependsOn: [{ name: step.dependsOn }] } : {}),
+      wait: step.wait,
+      ...(o.settings.secrets === 'sops' ? { decryption: { provider: 'sops', secretRef: { name: 'sops-age' } } } : {}),
     },
+  };
+}
+
+function fluxKustomizations(o: Options): Record<string, object> {
+  const server = appName(o);
+  const bootstrap = `${server}-bootstrap`;
+  return {
+    // Ready only when every object is: the servers, their certificates and secrets.
+    'kustomization-minio.yaml': fluxKustomization(o, { name: server, path: `overlays/${o.env}/minio`, wait: true }),
+    // Ready when the Job has completed: the buckets and users exist.
+    'kustomization-minio-bootstrap.yaml': fluxKustomization(o, { name: bootstrap, path: `overlays/${o.env}/bootstrap`, dependsOn: server, wait: true }),
+    // Flink and Spark objects have no status Flux can wait on: applied in order, not awaited.
+    ...(Object.keys(o.settings.consumers).length > 0
+      ? { 'kustomization-minio-consumers.yaml': fluxKustomization(o, { name: `${server}-consumers`, path: `overlays/${o.env}/consumers`, dependsOn: bootstrap, wait: false }) }
+      : {}),
   };
 }
 
@@ -160,6 +186,6 @@ export function renderGitops(o: Options): GeneratedFile[] {
   const files: Record<string, object> =
     o.global.gitops === 'argocd'
       ? { 'appproject.yaml': appProject(o), ...(o.settings.clusters.length > 1 ? { 'applicationset.yaml': applicationSet(o) } : { 'application.yaml': application(o) }) }
-      : { 'gitrepository.yaml': gitRepository(o), 'kustomization-minio.yaml': fluxKustomization(o) };
+      : { 'gitrepository.yaml': gitRepository(o), ...fluxKustomizations(o) };
   return [...Object.entries(files).map(([name, obj]) => yamlFile(`${dir}/${name}`, obj, scope)), kustomization(dir, scope, { resources: Object.keys(files) })];
 }

@@ -20,16 +20,21 @@ export const RUN_AS = 1000;
 /** Selector labels: stable for the life of the objects, so never more than these two. */
 export const selectorLabels = { 'app.kubernetes.io/name': APP, 'app.kubernetes.io/instance': APP };
 
+export const BOOTSTRAP = 'minio-bootstrap';
+/** Labels of the bootstrap Job's pods: not the server's selector, so no Service routes to them. */
+export const bootstrapSelector = { 'app.kubernetes.io/name': BOOTSTRAP, 'app.kubernetes.io/instance': APP };
+
 export function labels(component: string): Record<string, string> {
   return { ...selectorLabels, 'app.kubernetes.io/component': component, 'app.kubernetes.io/part-of': 'minio-gitops', 'app.kubernetes.io/managed-by': 'minio-gitops' };
 }
 
 /**
  * Argo CD sync waves: the namespace first (-2), then what the servers need to start:
- * credentials, certificates and their issuers (-1); MinIO itself at 0; the bucket
- * bootstrap and the consumers come after it. Flux ignores the annotation.
+ * credentials, certificates and their issuers (-1); MinIO itself at 0; the consumers'
+ * objects (1); the bucket bootstrap Job, a PostSync hook (2). Flux ignores the annotation
+ * and orders the same steps with dependsOn.
  */
-export const WAVES = { namespace: -2, prerequisites: -1 } as const;
+export const WAVES = { namespace: -2, prerequisites: -1, consumers: 1, bootstrap: 2 } as const;
 
 export function syncWave(wave: number): Record<string, string> {
   return { 'argocd.argoproj.io/sync-wave': String(wave) };

@@ -1,8 +1,10 @@
 // NetworkPolicies: deny everything in the MinIO namespace by default, then open exactly
-// what the server needs: the S3 port to the consumer namespaces, to Prometheus and to the
-// other servers; the API and the console to the ingress controller; DNS (port 53) out.
+// what the server needs: the S3 port to Prometheus, the bootstrap Job and the other
+// servers; the API and the console to the ingress controller; DNS (port 53) out. The
+// consumers' namespaces get the S3 port in each overlay (policies add up), since each env
+// has its own consumers.
 import type { GlobalSettings } from '../options.ts';
-import { API_PORT, APP, CONSOLE_PORT, metadata, selectorLabels } from './names.ts';
+import { API_PORT, APP, bootstrapSelector, CONSOLE_PORT, metadata, selectorLabels } from './names.ts';
 
 const NAMESPACE_NAME = 'kubernetes.io/metadata.name';
 const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port }));
@@ -13,7 +15,6 @@ function fromNamespaces(names: string[]) {
 
 export function networkPolicies(global: GlobalSettings): Record<string, object> {
   const peers = { podSelector: { matchLabels: selectorLabels } };
-  const s3Clients = [...global.consumerNamespaces, global.monitoringNamespace];
   return {
     'networkpolicy-default-deny.yaml': {
       apiVersion: 'networking.k8s.io/v1',
@@ -29,8 +30,8 @@ export function networkPolicies(global: GlobalSettings): Record<string, object> 
         podSelector: { matchLabels: selectorLabels },
         policyTypes: ['Ingress', 'Egress'],
         ingress: [
-          { from: [fromNamespaces(s3Clients)], ports: tcp(API_PORT) },
-          { from: [peers], ports: tcp(API_PORT) },
+          { from: [fromNamespaces([global.monitoringNamespace])], ports: tcp(API_PORT) },
+          { from: [peers, { podSelector: { matchLabels: bootstrapSelector } }], ports: tcp(API_PORT) },
           { from: [fromNamespaces([global.ingressNamespace])], ports: tcp(API_PORT, CONSOLE_PORT) },
         ],
         egress: [
@@ -39,6 +40,20 @@ export function networkPolicies(global: GlobalSettings): Record<string, object> 
           { to: [peers], ports: tcp(API_PORT) },
         ],
       },
+    },
+  };
+}
+
+/** The S3 port for the env's consumer namespaces (none: no policy, nothing opened). */
+export function s3ClientsPolicy(namespaces: string[]) {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: metadata(`${APP}-s3-clients`, 'network'),
+    spec: {
+      podSelector: { matchLabels: selectorLabels },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [fromNamespaces(namespaces)], ports: tcp(API_PORT) }],
     },
   };
 }

@@ -1,6 +1,8 @@
-// overlays/<env>/: the env's namespace, its credentials, its certificates and ingress,
-// and one patch file per concern (server, storage, TLS), so that changing one setting
-// changes one file. Which base it builds on follows from the replica count.
+// overlays/<env>/: everything of the env (its kustomization joins the three parts below)
+// and its README. overlays/<env>/minio/ is the server: its namespace, credentials,
+// certificates and ingress, and one patch file per concern (server, storage, TLS), so that
+// changing one setting changes one file. Which base it builds on follows from the replica
+// count. bootstrap/ and consumers/ are rendered by bootstrap.ts and consumers.ts.
 import type { Options } from '../options.ts';
 import { SELF_SIGNED_ISSUER } from '../options.ts';
 import type { GeneratedFile } from './files.ts';
@@ -24,6 +26,8 @@ import {
 import { serviceMonitor } from './base.ts';
 import { htpasswd } from './sealed.ts';
 import { dataClaimTemplate } from './workload.ts';
+import { consumerNamespaces } from './consumers.ts';
+import { s3ClientsPolicy } from './network.ts';
 
 /** Credentials, certificates and issuers come before the servers (Argo CD sync wave). */
 const PREREQUISITE = { annotations: syncWave(WAVES.prerequisites) };
@@ -187,21 +191,31 @@ function ingresses(o: Options): Record<string, object> {
   };
 }
 
-function plainSecret(name: string, stringData: Record<string, string>) {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: metadata(name, 'credentials', PREREQUISITE), type: 'Opaque', stringData };
+/** A plain Secret; `meta` adds a namespace or a later sync wave. */
+export function plainSecret(name: string, stringData: Record<string, string>, meta: Record<string, unknown> = PREREQUISITE) {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: metadata(name, 'credentials', meta), type: 'Opaque', stringData };
 }
 
-function externalSecret(o: Options, name: string, keys: Record<string, string>) {
+/**
+ * An ExternalSecret: Secret key -> property of `remoteKey` in the env's store. `fixed`
+ * values (not secret, e.g. an endpoint) are merged in by the template.
+ */
+export function externalSecret(o: Options, name: string, keys: Record<string, string>, remoteKey = o.settings.remoteKey, meta: Record<string, unknown> = PREREQUISITE, fixed: Record<string, string> = {}) {
   const s = o.settings;
   return {
     apiVersion: 'external-secrets.io/v1',
     kind: 'ExternalSecret',
-    metadata: metadata(name, 'credentials', PREREQUISITE),
+    metadata: metadata(name, 'credentials', meta),
     spec: {
       refreshInterval: '1h',
       secretStoreRef: { name: s.secretStore, kind: s.secretStoreKind },
-      target: { name, creationPolicy: 'Owner', deletionPolicy: 'Retain' },
-      data: Object.entries(keys).map(([secretKey, property]) => ({ secretKey, remoteRef: { key: s.remoteKey, property } })),
+      target: {
+        name,
+        creationPolicy: 'Owner',
+        deletionPolicy: 'Retain',
+        ...(Object.keys(fixed).length > 0 ? { template: { engineVersion: 'v2', mergePolicy: 'Merge', data: fixed } } : {}),
+      },
+      data: Object.entries(keys).map(([secretKey, property]) => ({ secretKey, remoteRef: { key: remoteKey, property } })),
     },
   };
 }
@@ -231,11 +245,14 @@ function serviceMonitorTlsPatch(o: Options) {
 
 export function renderOverlay(o: Options): GeneratedFile[] {
   const s = o.settings;
-  const dir = `overlays/${o.env}`;
+  const top = `overlays/${o.env}`;
+  const dir = `${top}/minio`;
   const scope = `env ${o.env}`;
   const distributed = isDistributed(o);
 
+  const namespaces = consumerNamespaces(o);
   const resources: Record<string, object> = {
+    ...(namespaces.length > 0 ? { 'networkpolicy-s3-clients.yaml': s3ClientsPolicy(namespaces) } : {}),
     ...(!distributed && s.storage === 'pvc' ? { 'persistentvolumeclaim.yaml': standaloneClaim(o) } : {}),
     ...credentials(o),
     ...(s.tls && (s.issuer === SELF_SIGNED_ISSUER || (s.ingress && s.ingressIssuer === SELF_SIGNED_ISSUER)) ? privateCa(o) : {}),
@@ -250,14 +267,18 @@ export function renderOverlay(o: Options): GeneratedFile[] {
     ...(s.tls ? { 'patch-tls.yaml': tlsPatch(o) } : {}),
     ...(s.tls && s.monitoring ? { 'patch-servicemonitor-tls.yaml': serviceMonitorTlsPatch(o) } : {}),
   };
+  const hasConsumers = Object.keys(s.consumers).length > 0;
   return [
     ...Object.entries({ ...resources, ...patches }).map(([name, obj]) => yamlFile(`${dir}/${name}`, obj, scope)),
+    // Everything of the env in one build: what Argo CD syncs (waves and the PostSync hook
+    // order it); Flux applies the three directories as three steps.
+    kustomization(top, scope, { resources: ['minio', 'bootstrap', ...(hasConsumers ? ['consumers'] : [])] }),
     kustomization(dir, scope, {
       namespace: s.namespace,
-      resources: [`../../base/${distributed ? 'distributed' : 'standalone'}`, ...(s.secrets === 'sops' ? [`../../sealed/${o.env}`] : []), ...Object.keys(resources)],
-      ...(s.monitoring ? { components: ['../../base/components/monitoring'] } : {}),
+      resources: [`../../../base/${distributed ? 'distributed' : 'standalone'}`, ...(s.secrets === 'sops' ? [`../../../sealed/${o.env}`] : []), ...Object.keys(resources)],
+      ...(s.monitoring ? { components: ['../../../base/components/monitoring'] } : {}),
       patches: Object.keys(patches).map((path) => ({ path })),
     }),
-    { path: `${dir}/README.md`, content: renderEnvReadme(o) },
+    { path: `${top}/README.md`, content: renderEnvReadme(o) },
   ];
 }

@@ -1,5 +1,6 @@
 // overlays/<env>/README.md: how to run and operate this env, written for its settings.
 import type { Options } from '../options.ts';
+import { consumerNamespaces } from './consumers.ts';
 import { SELF_SIGNED_ISSUER } from '../options.ts';
 import { API_PORT, APP, BASIC_AUTH_SECRET, CA_SECRET, CONSOLE_PORT, CONSOLE_SERVICE, INGRESS_TLS_SECRET, ROOT_SECRET, RUN_AS, TLS_SECRET } from './names.ts';
 import { DEV_CREDENTIALS } from './overlay.ts';
@@ -116,7 +117,7 @@ export function renderEnvReadme(o: Options): string {
     ...(s.ingress ? [`- From outside: ${scheme}://${s.apiHost} (API) and ${scheme}://${s.consoleHost} (console, behind basic auth)`] : []),
     `- Metrics: \`/minio/v2/metrics/cluster\` and \`/minio/v2/metrics/node\` on port ${API_PORT}, no token needed (\`MINIO_PROMETHEUS_AUTH_TYPE=public\`)${s.monitoring ? '. The ServiceMonitor scrapes both from every server, so each cluster-wide series comes once per server: aggregate with `max` in queries. If your Prometheus selects ServiceMonitors by label (kube-prometheus-stack: `release`), set `serviceMonitorLabels` in `scaffold.config.yaml`' : ''}`,
     '',
-    `Only the namespaces ${o.global.consumerNamespaces.map((n) => `\`${n}\``).join(', ') || '(none)'} and \`${o.global.monitoringNamespace}\` reach port ${API_PORT}: every other connection is denied by the NetworkPolicies. Add a consumer namespace to \`consumerNamespaces\` in \`scaffold.config.yaml\`.`,
+    `Only the consumer namespaces (${consumerNamespaces(o).map((n) => `\`${n}\``).join(', ') || 'none'}), \`${o.global.monitoringNamespace}\` and the bootstrap Job reach port ${API_PORT}: every other connection is denied by the NetworkPolicies. A consumer added under \`envs.${o.env}.consumers\` in \`scaffold.config.yaml\` gets its namespace in.`,
     '',
     '## Credentials',
     '',

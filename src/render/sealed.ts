@@ -6,11 +6,15 @@ import { createHash } from 'node:crypto';
 import type { Options } from '../options.ts';
 import type { GeneratedFile } from './files.ts';
 import { kustomization, yamlFile } from './files.ts';
+import { s3Endpoint } from './bootstrap.ts';
+import { consumerMirrorSecret, consumerSecret, consumerSecretExtras } from './consumers.ts';
 import { BASIC_AUTH_SECRET, labels, ROOT_SECRET, syncWave, WAVES } from './names.ts';
 
 export interface SealedSecretSpec {
   /** The name --rotate takes. */
   credential: string;
+  /** Argo CD sync wave of the Secret. */
+  wave: number;
   path: string;
   name: string;
   namespace: string;
@@ -20,6 +24,8 @@ export interface SealedSecretSpec {
   fixed: Record<string, string>;
   /** Values computed from the others on every run (kept consistent after an edit). */
   derived: (values: Record<string, string>) => Record<string, string>;
+  /** Path of an earlier spec whose generated values this one repeats (a copy in another namespace). */
+  copyOf?: string;
 }
 
 export const CREDENTIALS = ['root', 'console'] as const;
@@ -33,7 +39,7 @@ export function sealedSecretSpecs(o: Options): SealedSecretSpec[] {
   const s = o.settings;
   if (s.secrets !== 'sops') return [];
   const dir = `sealed/${o.env}`;
-  const common = { namespace: s.namespace, labels: labels('credentials'), derived: () => ({}) };
+  const common = { namespace: s.namespace, labels: labels('credentials'), wave: WAVES.prerequisites as number, derived: () => ({}) };
   const specs: SealedSecretSpec[] = [
     { ...common, credential: 'root', path: `${dir}/${ROOT_SECRET}.yaml`, name: ROOT_SECRET, generated: { rootUser: 'user', rootPassword: 'password' }, fixed: {} },
   ];
@@ -48,6 +54,13 @@ export function sealedSecretSpecs(o: Options): SealedSecretSpec[] {
       derived: (v) => ({ auth: htpasswd(v.user!, v.password!) }),
     });
   }
+  // Each consumer: its Secret in its namespace, and the same values for the bootstrap Job.
+  for (const [name, c] of Object.entries(s.consumers)) {
+    const primary = `${dir}/consumers/${consumerSecret(name)}.yaml`;
+    const values = { generated: { 's3.secret-key': 'password' as const }, fixed: { 's3.access-key': c.user } };
+    specs.push({ ...common, ...values, credential: name, path: primary, name: consumerSecret(name), namespace: c.namespace, wave: WAVES.consumers, derived: (v) => consumerSecretExtras(s3Endpoint(o), v) });
+    specs.push({ ...common, ...values, credential: name, path: `${dir}/bootstrap/${consumerMirrorSecret(name)}.yaml`, name: consumerMirrorSecret(name), copyOf: primary });
+  }
   return specs;
 }
 
@@ -56,23 +69,29 @@ export function secretDocument(spec: SealedSecretSpec, values: Record<string, st
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: spec.name, namespace: spec.namespace, labels: spec.labels, annotations: syncWave(WAVES.prerequisites) },
+    metadata: { name: spec.name, namespace: spec.namespace, labels: spec.labels, annotations: syncWave(spec.wave) },
     type: 'Opaque',
     stringData: values,
   };
 }
 
-/** sealed/<env>/kustomization.yaml (and the KSOPS generator for Argo CD). */
+/**
+ * A kustomization per sealed directory: sealed/<env>/ (the server's), bootstrap/ and
+ * consumers/ (each a resource of its own overlay; the consumers' keep their namespaces).
+ * Flux decrypts after its build, so the Secrets are plain resources; Argo CD runs KSOPS.
+ */
 export function renderSealed(o: Options): GeneratedFile[] {
-  const specs = sealedSecretSpecs(o);
-  if (specs.length === 0) return [];
-  const dir = `sealed/${o.env}`;
-  const scope = `env ${o.env}, sealed secrets`;
-  const files = specs.map((spec) => spec.path.slice(dir.length + 1));
-  if (o.global.gitops === 'flux') {
-    // Flux's kustomize-controller decrypts these after the build (decryption: sops).
-    return [kustomization(dir, scope, { resources: files })];
+  const byDir = new Map<string, string[]>();
+  for (const spec of sealedSecretSpecs(o)) {
+    const dir = spec.path.slice(0, spec.path.lastIndexOf('/'));
+    byDir.set(dir, [...(byDir.get(dir) ?? []), spec.path.slice(dir.length + 1)]);
   }
+  return [...byDir].flatMap(([dir, files]) => sealedKustomization(o, dir, files));
+}
+
+function sealedKustomization(o: Options, dir: string, files: string[]): GeneratedFile[] {
+  const scope = `env ${o.env}, sealed secrets`;
+  if (o.global.gitops === 'flux') return [kustomization(dir, scope, { resources: files })];
   return [
     kustomization(dir, scope, { generators: ['secret-generator.yaml'] }),
     yamlFile(

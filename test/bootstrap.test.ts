@@ -1,0 +1,305 @@
+// The bucket bootstrap against a real MinIO (pinned minio and mc from tools/install.sh):
+// the script and its inputs are taken from a real kustomize build of the rendered
+// overlays/<env>/bootstrap, exactly what the Job mounts, and run three times.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { startMinio, type Minio } from './minio.ts';
+import { run } from './run.ts';
+import { needTool, tempDir } from './tools.ts';
+
+type Obj = { kind: string; metadata: { name: string; namespace?: string }; data?: Record<string, string>; stringData?: Record<string, string> };
+
+const LAB_CONFIG = `envs:
+  lab:
+    profile: dev
+    replicas: 4
+    storage: pvc
+    buckets:
+      flink:
+        prefixes: [checkpoints/, savepoints/]
+        lifecycle: [{prefix: checkpoints/, expireDays: 7}]
+        quota: 10GiB
+      datalake:
+        prefixes: [warehouse/]
+        versioning: true
+`;
+
+/** Scaffolds env `env` (flags) into a new directory with `config` as scaffold.config.yaml. */
+function scaffold(config: string, ...flags: string[]): string {
+  const out = tempDir();
+  writeFileSync(join(out, 'scaffold.config.yaml'), config);
+  const r = run([...flags, '--out', out]);
+  expect(r.code, r.stderr).toBe(0);
+  return out;
+}
+
+/**
+ * What the Job's pod sees, from a real build of overlays/<env>/bootstrap: the script and
+ * config ConfigMaps as files, and each consumer's credentials (plain Secrets here; sealed
+ * ones are decrypted by the caller).
+ */
+function jobInputs(ctx: { skip: (note?: string) => void }, out: string, env: string) {
+  const kustomize = needTool(ctx, 'kustomize');
+  const objs = YAML.parseAllDocuments(execFileSync(kustomize, ['build', join(out, `overlays/${env}/bootstrap`)], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
+  const dir = tempDir('minio-gitops-job-');
+  const configDir = join(dir, 'config');
+  mkdirSync(configDir);
+  let script = '';
+  for (const o of objs.filter((x) => x.kind === 'ConfigMap')) {
+    if (o.metadata.name.startsWith('minio-bootstrap-script-')) script = join(dir, 'bootstrap-minio.sh');
+    for (const [key, value] of Object.entries(o.data ?? {})) writeFileSync(o.metadata.name.startsWith('minio-bootstrap-script-') ? script : join(configDir, key), value);
+  }
+  expect(script).not.toBe('');
+  const credentials = join(dir, 'credentials');
+  for (const o of objs.filter((x) => x.kind === 'Secret' && x.metadata.name.startsWith('minio-consumer-'))) {
+    writeCredentials(credentials, o.metadata.name.slice('minio-consumer-'.length), o.stringData!);
+  }
+  return { script, configDir, credentials, objs };
+}
+
+function writeCredentials(dir: string, consumer: string, values: Record<string, string>) {
+  mkdirSync(join(dir, consumer), { recursive: true });
+  for (const key of ['s3.access-key', 's3.secret-key']) writeFileSync(join(dir, consumer, key), values[key]!);
+}
+
+function bootstrap(m: Minio, job: { script: string; configDir: string; credentials: string }, extra: string[] = []) {
+  const r = spawnSync('sh', [job.script, '--endpoint', m.endpoint, '--config', job.configDir, '--credentials', job.credentials, '--wait', '30', ...extra], {
+    encoding: 'utf8',
+    env: m.env,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const jsonLines = (out: string) => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+/** Everything the bootstrap manages, read back from the server. */
+function serverState(m: Minio) {
+  const buckets = jsonLines(m.mc('ls', '--json', 'root')).map((b) => String(b.key).replace(/\/$/, '')).sort();
+  const perBucket = Object.fromEntries(
+    buckets.map((b) => {
+      const lifecycle = m.tryMc('ilm', 'rule', 'export', `root/${b}`);
+      return [
+        b,
+        {
+          objects: jsonLines(m.mc('ls', '--json', '--versions', `root/${b}`)).map((o) => `${o.key} v${o.versionOrdinal ?? 1}`).sort(),
+          lifecycle: lifecycle.code === 0 ? JSON.parse(lifecycle.out) : null,
+          versioning: JSON.parse(m.mc('version', 'info', '--json', `root/${b}`)).versioning.status,
+          quota: JSON.parse(m.mc('quota', 'info', '--json', `root/${b}`)).quota ?? null,
+          anonymous: JSON.parse(m.mc('anonymous', 'get', '--json', `root/${b}`)).permission,
+        },
+      ];
+    }),
+  );
+  const users = jsonLines(m.mc('admin', 'user', 'list', '--json', 'root'))
+    .map((u) => ({ user: u.accessKey, policies: u.policyName, status: u.userStatus }))
+    .sort((a, b) => (a.user < b.user ? -1 : 1));
+  const policies = Object.fromEntries(
+    jsonLines(m.mc('admin', 'policy', 'ls', '--json', 'root'))
+      .map((p) => p.policy as string)
+      .filter((p) => p.startsWith('minio-gitops-'))
+      .sort()
+      .map((p) => [p, JSON.parse(m.mc('admin', 'policy', 'info', '--json', 'root', p)).policyInfo.Policy]),
+  );
+  return { buckets: perBucket, users, policies };
+}
+
+/** Adds an alias for a consumer's credentials (false when they do not work). */
+function login(m: Minio, alias: string, dir: string) {
+  const [ak, sk] = ['s3.access-key', 's3.secret-key'].map((k) => readFileSync(join(dir, k), 'utf8'));
+  return m.tryMc('alias', 'set', alias, m.endpoint, ak!, sk!).code === 0;
+}
+
+describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () => {
+  it('makes exactly the configured buckets, prefixes, lifecycle, versioning, quota, policies and users; runs 2 and 3 change nothing', async (ctx) => {
+    const m = await startMinio(ctx, { drives: 4 });
+    const out = scaffold(LAB_CONFIG, '--env', 'lab');
+    const job = jobInputs(ctx, out, 'lab');
+
+    const first = bootstrap(m, job);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^bucket flink: created$/m);
+    expect(first.stdout).toMatch(/^versioning datalake: enabled$/m);
+    const state = serverState(m);
+    expect(state.buckets).toEqual({
+      datalake: { objects: ['warehouse/ v1'], lifecycle: null, versioning: 'Enabled', quota: null, anonymous: 'private' },
+      flink: {
+        objects: ['checkpoints/ v1', 'savepoints/ v1'],
+        lifecycle: { Rules: [{ Expiration: { Days: 7 }, ID: 'expire-checkpoints', Filter: { Prefix: 'checkpoints/' }, Status: 'Enabled' }] },
+        versioning: '',
+        quota: 10 * 2 ** 30,
+        anonymous: 'private',
+      },
+    });
+    expect(state.users).toEqual([
+      { user: 'flink', policies: 'minio-gitops-flink', status: 'enabled' },
+      { user: 'spark', policies: 'minio-gitops-spark', status: 'enabled' },
+    ]);
+    expect(state.policies).toEqual({
+      'minio-gitops-flink': JSON.parse(readFileSync(join(job.configDir, 'policy-flink.json'), 'utf8')),
+      'minio-gitops-spark': JSON.parse(readFileSync(join(job.configDir, 'policy-spark.json'), 'utf8')),
+    });
+
+    for (const n of [2, 3]) {
+      const again = bootstrap(m, job);
+      expect(again.code, `run ${n}: ${again.stderr}`).toBe(0);
+      expect(again.stdout, `run ${n}`).toMatch(/^done: 0 change\(s\)$/m);
+      expect(again.stdout.split('\n').filter((l) => l.includes(':') && !/unchanged|^server: ready|^done:/.test(l)), `run ${n}`).toEqual([]);
+      expect(serverState(m), `run ${n}`).toEqual(state);
+    }
+
+    // What a person changed by hand is put back: public access, an extra policy, a lifecycle rule.
+    m.mc('anonymous', 'set', 'public', 'root/datalake');
+    m.mc('admin', 'policy', 'attach', 'root', 'readwrite', '--user', 'flink');
+    m.mc('ilm', 'rule', 'add', '--expire-days', '1', 'root/datalake', '--prefix', 'warehouse/');
+    const repaired = bootstrap(m, job);
+    expect(repaired.code, repaired.stderr).toBe(0);
+    expect(repaired.stdout).toMatch(/anonymous access public -> none/);
+    expect(repaired.stdout).toMatch(/user flink: policy readwrite detached/);
+    expect(repaired.stdout).toMatch(/lifecycle datalake: removed/);
+    expect(serverState(m)).toEqual(state);
+  });
+
+  it('gives each consumer exactly its buckets: checked with real requests', async (ctx) => {
+    const m = await startMinio(ctx, { drives: 4 });
+    const out = scaffold(LAB_CONFIG, '--env', 'lab');
+    const job = jobInputs(ctx, out, 'lab');
+    expect(bootstrap(m, job).code).toBe(0);
+    expect(login(m, 'flink', join(job.credentials, 'flink'))).toBe(true);
+    expect(login(m, 'spark', join(job.credentials, 'spark'))).toBe(true);
+    const file = join(tempDir(), 'object');
+    writeFileSync(file, 'checkpoint state\n');
+    const ok = (...a: string[]) => expect(m.tryMc(...a).code, a.join(' ')).toBe(0);
+    const denied = (...a: string[]) => {
+      const r = m.tryMc(...a);
+      expect(r.code, a.join(' ')).not.toBe(0);
+      expect(r.out, a.join(' ')).toMatch(/Access Denied|AccessDenied|Insufficient permissions/i);
+    };
+
+    ok('cp', file, 'flink/flink/checkpoints/job-1/chk-1/_metadata');
+    expect(m.mc('cat', 'flink/flink/checkpoints/job-1/chk-1/_metadata')).toBe('checkpoint state\n');
+    ok('ls', 'flink/flink/checkpoints/job-1/');
+    ok('cp', file, 'flink/flink/savepoints/sp-1/_metadata');
+    ok('rm', 'flink/flink/savepoints/sp-1/_metadata');
+    ok('cp', file, 'spark/datalake/warehouse/db/t/metadata/v1.json');
+    expect(m.mc('cat', 'spark/datalake/warehouse/db/t/metadata/v1.json')).toBe('checkpoint state\n');
+
+    denied('ls', 'flink/datalake');
+    denied('cp', file, 'flink/datalake/warehouse/x');
+    denied('cat', 'flink/datalake/warehouse/db/t/metadata/v1.json');
+    denied('ls', 'spark/flink');
+    denied('cp', file, 'spark/flink/checkpoints/x');
+    denied('cat', 'spark/flink/checkpoints/job-1/chk-1/_metadata');
+    for (const user of ['flink', 'spark']) {
+      denied('mb', `${user}/another-bucket`);
+      denied('admin', 'user', 'list', user);
+      denied('anonymous', 'set', 'public', `${user}/${user === 'flink' ? 'flink' : 'datalake'}`);
+    }
+
+    // The root credentials are in no consumer Secret, in either namespace.
+    const kustomize = needTool(ctx, 'kustomize');
+    const all = YAML.parseAllDocuments(execFileSync(kustomize, ['build', join(out, 'overlays/lab')], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
+    const root = all.find((o) => o.kind === 'Secret' && o.metadata.name === 'minio-root-credentials')!.stringData!;
+    const consumerSecrets = all.filter((o) => o.kind === 'Secret' && o.metadata.name !== 'minio-root-credentials');
+    expect(consumerSecrets.map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual([
+      'analytics/minio-s3-credentials-spark',
+      'el-demo/minio-s3-credentials-flink',
+      'minio-lab/minio-consumer-flink',
+      'minio-lab/minio-consumer-spark',
+    ]);
+    for (const o of consumerSecrets) {
+      for (const value of Object.values(o.stringData!)) expect([root.rootUser, root.rootPassword]).not.toContain(value);
+    }
+  });
+
+  it('trusts the private CA over https (never --insecure), and fails clearly without it', async (ctx) => {
+    const m = await startMinio(ctx, { drives: 4, tls: true });
+    const out = scaffold(LAB_CONFIG, '--env', 'lab', '--tls', 'on');
+    const job = jobInputs(ctx, out, 'lab');
+    expect(job.objs.find((o) => o.kind === 'Job')).toMatchObject({
+      spec: { template: { spec: { containers: [{ env: expect.arrayContaining([{ name: 'MINIO_CA_FILE', value: '/etc/minio-bootstrap/ca/ca.crt' }]) }] } } },
+    });
+    const untrusted = bootstrap(m, job, ['--wait', '0']);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toMatch(/^error: MinIO at https:\/\/127\.0\.0\.1:\d+ is not ready after 0s: .*(certificate|x509)/m);
+    for (const n of [1, 2]) {
+      const r = bootstrap(m, job, ['--ca', m.ca!]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(n === 1 ? /^bucket flink: created$/m : /^done: 0 change\(s\)$/m);
+    }
+    expect(serverState(m).users.map((u) => u.user)).toEqual(['flink', 'spark']);
+  });
+
+  it('applies a rotated consumer credential (sops --rotate) on the next run; the old one stops working', async (ctx) => {
+    const sops = needTool(ctx, 'sops');
+    const m = await startMinio(ctx, { drives: 4 });
+    const out = scaffold(LAB_CONFIG, '--env', 'lab', '--secrets', 'sops');
+    const job = jobInputs(ctx, out, 'lab');
+    // The sealed copies the Job mounts, decrypted as Flux would (the test's own age key).
+    const unseal = () => {
+      for (const consumer of ['flink', 'spark']) {
+        const file = join(out, `sealed/lab/bootstrap/minio-consumer-${consumer}.yaml`);
+        const doc = YAML.parse(execFileSync(sops, ['decrypt', file], { encoding: 'utf8' }));
+        writeCredentials(job.credentials, consumer, doc.stringData);
+        // The consumer's own Secret (its namespace) holds the same values.
+        const own = YAML.parse(execFileSync(sops, ['decrypt', join(out, `sealed/lab/consumers/minio-s3-credentials-${consumer}.yaml`)], { encoding: 'utf8' }));
+        expect(own.stringData['s3.secret-key']).toBe(doc.stringData['s3.secret-key']);
+        expect(own.stringData.AWS_SECRET_ACCESS_KEY).toBe(doc.stringData['s3.secret-key']);
+      }
+    };
+    unseal();
+    expect(bootstrap(m, job).code).toBe(0);
+    const old = tempDir();
+    writeCredentials(old, 'flink', Object.fromEntries(['s3.access-key', 's3.secret-key'].map((k) => [k, readFileSync(join(job.credentials, 'flink', k), 'utf8')])));
+    expect(login(m, 'flink-old', join(old, 'flink'))).toBe(true);
+
+    const checksum = () => readFileSync(join(out, 'overlays/lab/bootstrap/patch-job.yaml'), 'utf8').match(/credentials-checksum: (\w+)/)![1];
+    const before = checksum();
+    const rotated = run(['--env', 'lab', '--rotate', 'flink', '--out', out]);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    // The Job's pod template changes with the sealed credentials: Flux recreates it.
+    expect(checksum()).not.toBe(before);
+    unseal();
+    const r = bootstrap(m, job);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^user flink: credentials set$/m);
+    expect(r.stdout).toMatch(/^user spark: unchanged$/m);
+    expect(login(m, 'flink-new', join(job.credentials, 'flink'))).toBe(true);
+    expect(login(m, 'flink-old2', join(old, 'flink'))).toBe(false);
+    expect(bootstrap(m, job).stdout).toMatch(/^done: 0 change\(s\)$/m);
+  });
+
+  it('removes the user and policy of a consumer that is gone, and nobody else', async (ctx) => {
+    const m = await startMinio(ctx, { drives: 4 });
+    const out = scaffold(LAB_CONFIG, '--env', 'lab');
+    const job = jobInputs(ctx, out, 'lab');
+    expect(bootstrap(m, job).code).toBe(0);
+    m.mc('admin', 'user', 'add', 'root', 'someone-else', 'someone-else-secret');
+    const config = readFileSync(join(out, 'scaffold.config.yaml'), 'utf8');
+    const doc = YAML.parseDocument(config);
+    doc.deleteIn(['envs', 'lab', 'consumers', 'spark']);
+    writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
+    expect(run(['--env', 'lab', '--out', out]).code).toBe(0);
+    const next = jobInputs(ctx, out, 'lab');
+    expect(readdirSync(next.credentials)).toEqual(['flink']);
+    const r = bootstrap(m, next);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^user spark: removed \(no consumer uses it\)$/m);
+    expect(r.stdout).toMatch(/^policy minio-gitops-spark: removed \(no consumer uses it\)$/m);
+    const state = serverState(m);
+    expect(state.users.map((u) => u.user)).toEqual(['flink', 'someone-else']);
+    expect(Object.keys(state.policies)).toEqual(['minio-gitops-flink']);
+  });
+
+  it('refuses versioning on a single server at scaffold time: one line, exit 2', () => {
+    const out = tempDir();
+    writeFileSync(join(out, 'scaffold.config.yaml'), LAB_CONFIG.replace('replicas: 4\n    storage: pvc\n', 'replicas: 1\n'));
+    const refused = run(['--env', 'lab', '--out', out]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/^error: env lab: bucket datalake has versioning on, but a single MinIO server is not erasure coded .*set versioning: false .* or run 4 or more servers/);
+    expect(readdirSync(out)).toEqual(['scaffold.config.yaml']);
+  });
+});
