@@ -85,7 +85,7 @@ say server "ready at $endpoint"
 # json_field JSON KEY: the string value of "KEY":"..." in one line of mc's --json output.
 json_field() {
   case $1 in
-    *"\"$2\":\""*) v=${1#*\"$2\":\"}; printf '%s' "${v%%\"*}" ;;
+    *"\"$2\":\""*) v=${1#*\""$2"\":\"}; printf '%s' "${v%%\"*}" ;;
     *) printf '' ;;
   esac
 }

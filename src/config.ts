@@ -5,6 +5,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import YAML from 'yaml';
 import type { Flags } from './args.ts';
+import { dataLayoutNotes } from './consumers.ts';
 import { fail } from './errors.ts';
 import {
   checkCombination,
@@ -139,6 +140,7 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
     (settings as unknown as Raw)[field] = ENV_FIELDS[field](value, flag);
   }
   checkCombination(env, settings, global);
+  notes.push(...dataLayoutNotes(`env ${env}`, settings.consumers));
 
   const configTextOut = updateConfig(doc, migrated ? null : configText, global, env, settings);
   return { options: { env, global, settings, repoPath: '' }, configText: configTextOut, notes };

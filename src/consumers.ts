@@ -125,6 +125,7 @@ export function checkBuckets(raw: unknown, where: string): Record<string, Bucket
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const RESERVED = ['root', 'console', 'all'];
 // MinIO access keys: at least 3 characters; kept to a set that needs no quoting anywhere.
 const USER = /^[a-z0-9][a-z0-9._-]{2,63}$/;
 
@@ -133,6 +134,8 @@ export function checkConsumers(raw: unknown, where: string): Record<string, Cons
   const out: Record<string, ConsumerSettings> = {};
   for (const [name, value] of Object.entries(raw)) {
     if (!DNS_LABEL.test(name)) fail(`${where}: consumer name ${show(name)} is not a valid name; use lower-case letters, digits and '-', e.g. flink`);
+    // --rotate takes consumer names beside the server's credentials.
+    if (RESERVED.includes(name)) fail(`${where}: consumer name ${name} is reserved (--rotate ${name} means the server's credential); rename the consumer, e.g. ${name}-app`);
     const at = `${where}.${name}`;
     if (!isMap(value)) fail(`${at} must be a map with namespace, kind and buckets`);
     known(value, ['namespace', 'kind', 'user', 'buckets', 'catalog', 'catalogUri'], at);
@@ -176,7 +179,7 @@ export function grantBucket(grant: string): string {
 }
 
 /** Rules across buckets, consumers and the server: named in `where` ("env prod"). */
-export function checkDataLayout(where: string, buckets: Record<string, BucketSettings>, consumers: Record<string, ConsumerSettings>, replicas: number): void {
+export function checkDataLayout(where: string, buckets: Record<string, BucketSettings>, consumers: Record<string, ConsumerSettings>, replicas: number, reservedUser: string): void {
   for (const [name, b] of Object.entries(buckets)) {
     if (b.versioning && replicas === 1) {
       // Current MinIO accepts versioning on one drive, but with no redundancy under it the
@@ -189,8 +192,16 @@ export function checkDataLayout(where: string, buckets: Record<string, BucketSet
     for (const grant of c.buckets) {
       if (!buckets[grantBucket(grant)]) fail(`${where}: consumer ${name} uses bucket ${grantBucket(grant)}, which is not among the buckets (${Object.keys(buckets).join(', ') || 'none'}); add it under buckets, or fix the name`);
     }
+    if (c.user === reservedUser) fail(`${where}: consumer ${name} would be MinIO user ${c.user}, the root user of this env; give it its own user`);
     const other = users.get(c.user);
     if (other) fail(`${where}: consumers ${other} and ${name} are both MinIO user ${c.user}; give each consumer its own user (a shared user would share its permissions)`);
     users.set(c.user, name);
   }
+}
+
+/** Warnings about choices that work but bite later (printed as notes). */
+export function dataLayoutNotes(where: string, consumers: Record<string, ConsumerSettings>): string[] {
+  return Object.entries(consumers)
+    .filter(([, c]) => c.catalog === 'hadoop')
+    .map(([name]) => `${where}: consumer ${name} uses a Hadoop catalog, which cannot commit atomically on S3 (concurrent writers can lose commits, as Iceberg's docs warn); prefer catalog: rest or jdbc`);
 }

@@ -95,6 +95,8 @@ export const DEFAULT_MINIO_IMAGE = 'quay.io/minio/minio:RELEASE.2025-09-07T16-13
 export const DEFAULT_MC_IMAGE = 'quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z';
 // The last 1.x line: the renamed execution.checkpointing.* keys, supported by CMF and the operator.
 export const DEFAULT_FLINK_VERSION = '1.20.0';
+/** The root user of plain (dev) mode, fixed so the dev overlay is reproducible. */
+export const DEV_ROOT_USER = 'dev-admin';
 
 export function defaultGlobal(): GlobalSettings {
   return {
@@ -361,7 +363,8 @@ export function checkCombination(env: string, s: EnvSettings, global: GlobalSett
   if (s.secrets === 'plain' && s.profile !== 'dev') {
     fail(`env ${env}: --secrets plain would commit credentials in plaintext, which only a dev-profile env may do; use --secrets sops or --secrets external`);
   }
-  checkDataLayout(`env ${env}`, s.buckets, s.consumers, s.replicas);
+  // The plain-mode root user is fixed; a generated one (root-...) cannot match a consumer user.
+  checkDataLayout(`env ${env}`, s.buckets, s.consumers, s.replicas, s.secrets === 'plain' ? DEV_ROOT_USER : '');
   if (s.ingress && s.apiHost === s.consoleHost) {
     fail(`env ${env}: the API and console ingress hosts are both ${s.apiHost}; give them different names with --api-host and --console-host`);
   }

@@ -10,7 +10,8 @@ import { startMinio, type Minio } from './minio.ts';
 import { run } from './run.ts';
 import { needTool, tempDir } from './tools.ts';
 
-type Obj = { kind: string; metadata: { name: string; namespace?: string }; data?: Record<string, string>; stringData?: Record<string, string> };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = { kind: string; metadata: { name: string; namespace?: string }; data?: Record<string, string>; stringData?: Record<string, string>; spec?: any };
 
 const LAB_CONFIG = `envs:
   lab:
@@ -301,5 +302,131 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     expect(refused.stderr).toMatch(/^error: env lab: bucket datalake has versioning on, but a single MinIO server is not erasure coded .*set versioning: false .* or run 4 or more servers/);
     expect(readdirSync(out)).toEqual(['scaffold.config.yaml']);
+  });
+});
+
+const OTHER_CONSUMERS = `flinkVersion: 1.19.1
+envs:
+  lab:
+    profile: dev
+    replicas: 4
+    storage: pvc
+    consumers:
+      jobs:
+        namespace: streaming
+        kind: flink-operator
+        buckets: [flink/jobs/]
+      lake:
+        namespace: analytics
+        kind: iceberg-spark
+        user: lake-writer
+        buckets: [datalake/warehouse/]
+        catalog: hadoop
+      reports:
+        namespace: reporting
+        kind: iceberg-spark
+        buckets: [datalake]
+        catalog: jdbc
+        catalogUri: jdbc:postgresql://iceberg-db.reporting:5432/iceberg
+`;
+
+describe('other consumers: the Flink operator, older Flink keys, prefix grants, other catalogs', () => {
+  it('renders valid objects for them, and a prefix grant is exactly that prefix on a real MinIO', async (ctx) => {
+    const { validateObject, parseAllYaml } = await import('./validate.ts');
+    const out = tempDir();
+    writeFileSync(join(out, 'scaffold.config.yaml'), OTHER_CONSUMERS);
+    const r = run(['--env', 'lab', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^note: env lab: consumer lake uses a Hadoop catalog, which cannot commit atomically on S3 .*prefer catalog: rest or jdbc$/m);
+
+    const kustomize = needTool(ctx, 'kustomize');
+    const objs = parseAllYaml(execFileSync(kustomize, ['build', join(out, 'overlays/lab')], { encoding: 'utf8' })) as (Obj & { apiVersion: string; spec?: any })[];
+    expect(objs.flatMap((o) => validateObject(o as never))).toEqual([]);
+    const deployment = objs.find((o) => o.kind === 'FlinkDeployment')!;
+    expect(deployment.metadata.namespace).toBe('streaming');
+    expect(deployment.spec).toMatchObject({ image: 'flink:1.19.1', flinkVersion: 'v1_19', job: { upgradeMode: 'savepoint' } });
+    // Before 1.20 the checkpoint keys are the state.* ones; no ${...} in the operator's config.
+    expect(deployment.spec.flinkConfiguration).toMatchObject({
+      'state.checkpoints.dir': 's3p://flink/jobs/checkpoints',
+      'state.savepoints.dir': 's3p://flink/jobs/savepoints',
+      'state.backend.incremental': 'true',
+      's3.path.style.access': 'true',
+    });
+    expect(JSON.stringify(deployment.spec.flinkConfiguration)).not.toMatch(/execution\.checkpointing|\$\{/);
+    expect(deployment.spec.podTemplate.spec.containers[0].env).toContainEqual({ name: 'ENABLE_BUILT_IN_PLUGINS', value: 'flink-s3-fs-presto-1.19.1.jar' });
+    const conf = (name: string) => objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name)!.data!['spark-defaults.conf']!;
+    expect(conf('lake-spark-defaults')).toMatch(/^spark\.sql\.catalog\.iceberg\.type hadoop$/m);
+    expect(conf('lake-spark-defaults')).toMatch(/^spark\.sql\.catalog\.iceberg\.warehouse s3:\/\/datalake\/warehouse\/$/m);
+    expect(conf('lake-spark-defaults')).not.toMatch(/\.uri /);
+    expect(conf('reports-spark-defaults')).toMatch(/^spark\.sql\.catalog\.iceberg\.uri jdbc:postgresql:\/\/iceberg-db\.reporting:5432\/iceberg$/m);
+    const clients = objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'minio-s3-clients')!;
+    expect(clients.spec.ingress[0].from[0].namespaceSelector.matchExpressions[0].values).toEqual(['analytics', 'reporting', 'streaming']);
+
+    const m = await startMinio(ctx, { drives: 4 });
+    const job = jobInputs(ctx, out, 'lab');
+    const first = bootstrap(m, job);
+    expect(first.code, first.stderr).toBe(0);
+    expect(bootstrap(m, job).stdout).toMatch(/^done: 0 change\(s\)$/m);
+    expect(login(m, 'jobs', join(job.credentials, 'jobs'))).toBe(true);
+    expect(login(m, 'lake', join(job.credentials, 'lake'))).toBe(true);
+    const file = join(tempDir(), 'object');
+    writeFileSync(file, 'x\n');
+    const code = (...a: string[]) => m.tryMc(...a).code;
+    expect(code('cp', file, 'jobs/flink/jobs/checkpoints/chk-1/_metadata')).toBe(0);
+    expect(code('ls', 'jobs/flink/jobs/checkpoints/')).toBe(0);
+    expect(code('cp', file, 'jobs/flink/other/x')).not.toBe(0);
+    expect(code('ls', 'jobs/flink/')).not.toBe(0);
+    expect(code('cp', file, 'lake/datalake/warehouse/db/t/data.parquet')).toBe(0);
+    expect(code('cp', file, 'lake/datalake/elsewhere/x')).not.toBe(0);
+    expect(code('cat', 'lake/flink/jobs/checkpoints/chk-1/_metadata')).not.toBe(0);
+  });
+
+  it('uses the renamed execution.checkpointing.* keys for Flink 2.x', async () => {
+    const { flinkConfiguration } = await import('../src/render/consumers.ts');
+    const { resolveOptions } = await import('../src/config.ts');
+    const { parseFlags } = await import('../src/args.ts');
+    const { options } = resolveOptions(null, parseFlags(['--env', 'prod', '--flink-version', '2.1.0']));
+    const config = flinkConfiguration(options, options.settings.consumers.flink!, true);
+    expect(Object.keys(config).filter((k) => k.startsWith('execution.checkpointing.') || k.startsWith('state.'))).toEqual([
+      'state.backend.type',
+      'execution.checkpointing.dir',
+      'execution.checkpointing.savepoint-dir',
+      'execution.checkpointing.incremental',
+      'execution.checkpointing.num-retained',
+    ]);
+    expect(config['s3.endpoint']).toBe('https://minio.minio.svc.cluster.local:9000');
+  });
+});
+
+describe('scripts/bootstrap-minio.sh by hand', () => {
+  const script = join(import.meta.dirname, '..', 'scripts', 'bootstrap-minio.sh');
+  const sh = (args: string[], env: Record<string, string> = {}) => spawnSync('sh', [script, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
+
+  it('passes shellcheck as a POSIX sh script (the mc image has no bash guarantee)', (ctx) => {
+    const shellcheck = needTool(ctx, 'shellcheck');
+    const r = spawnSync(shellcheck, ['--shell=sh', '--severity=style', script], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('prints its usage with --help, and refuses bad arguments with exit 2', () => {
+    const help = sh(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^usage: bootstrap-minio\.sh --endpoint URL/);
+    const missing = sh([]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/^error: --endpoint \(or MINIO_ENDPOINT\) is required$/m);
+    const unknown = sh(['--endpoint', 'http://127.0.0.1:1', '--insecure']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/^error: unknown argument --insecure$/m);
+  });
+
+  it('says what is missing: the root credentials, the config directory', () => {
+    const noRoot = sh(['--endpoint', 'http://127.0.0.1:1']);
+    expect(noRoot.status).toBe(1);
+    expect(noRoot.stderr).toMatch(/^error: MINIO_ROOT_USER and MINIO_ROOT_PASSWORD must be set$/m);
+    const noConfig = sh(['--endpoint', 'http://127.0.0.1:1', '--config', tempDir()], { MINIO_ROOT_USER: 'a', MINIO_ROOT_PASSWORD: 'b' });
+    expect(noConfig.status).toBe(1);
+    expect(noConfig.stderr).toMatch(/bootstrap\.conf not found; pass --config with the directory of the env's bootstrap\.conf/);
   });
 });

@@ -20,6 +20,16 @@ function scaffolded(...envArgs: string[][]): string {
 
 const read = (out: string, path: string) => readFileSync(join(out, path), 'utf8');
 
+/** Replaces env dev's buckets or consumers in the config file with `yaml` (indented under the env). */
+function dataLayout(yaml: string) {
+  return (out: string) => {
+    const doc = YAML.parseDocument(readFileSync(join(out, 'scaffold.config.yaml'), 'utf8'));
+    const [key] = yaml.split(':');
+    doc.setIn(['envs', 'dev', key!], YAML.parse(yaml.replace(/^ {4}/gm, ''))[key!]);
+    writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
+  };
+}
+
 describe('bad input: one line naming the problem and the fix, exit 2, nothing changed', () => {
   const cases: [string, string[], RegExp, ((out: string) => void)?][] = [
     ['an unknown flag', ['--env', 'dev', '--colour', 'blue'], /unknown option --colour; run with --help/],
@@ -63,6 +73,20 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
       writeFileSync(join(out, 'scaffold.config.yaml'), config);
     }],
     ['a damaged record of generated files', ['--env', 'dev'], /scaffold.lock.yaml is damaged; restore it with git/, (out) => writeFileSync(join(out, 'scaffold.lock.yaml'), 'files: 3\n')],
+    // Buckets and consumers (edited in the config file: they have no flags).
+    ['a bucket name against the S3 rules', ['--env', 'dev'], /envs\.dev\.buckets: bucket name "Flink_State" may hold only lower-case letters, digits, '\.' and '-'.* \(S3 naming rules\); rename it/, dataLayout('buckets:\n      Flink_State: {}')],
+    ['a bucket name too short', ['--env', 'dev'], /bucket name "ab" must be 3 to 63 characters long/, dataLayout('buckets:\n      ab: {}')],
+    ['a bucket name like an IP address', ['--env', 'dev'], /bucket name "10\.0\.0\.1" must not look like an IP address/, dataLayout('buckets:\n      10.0.0.1: {}')],
+    ['a prefix without its slash', ['--env', 'dev'], /envs\.dev\.buckets\.flink\.prefixes\[0\] "checkpoints" is not a prefix; .*ending in '\/'/, dataLayout('buckets:\n      flink: {prefixes: [checkpoints]}')],
+    ['a lifecycle of 0 days', ['--env', 'dev'], /lifecycle\[0\]\.expireDays 0 is not a number of days/, dataLayout('buckets:\n      flink: {lifecycle: [{prefix: checkpoints/, expireDays: 0}]}')],
+    ['a quota without a unit', ['--env', 'dev'], /envs\.dev\.buckets\.flink\.quota "100" is not a size/, dataLayout('buckets:\n      flink: {quota: "100"}')],
+    ['versioning on a single server', ['--env', 'dev'], /env dev: bucket flink has versioning on, but a single MinIO server is not erasure coded .* set versioning: false/, dataLayout('buckets:\n      flink: {versioning: true}')],
+    ['a consumer of an unknown bucket', ['--env', 'dev'], /env dev: consumer flink uses bucket checkpoints, which is not among the buckets \(flink, datalake\); add it under buckets/, dataLayout('consumers:\n      flink: {namespace: el-demo, kind: flink-cmf, buckets: [checkpoints]}')],
+    ['two consumers with one user', ['--env', 'dev'], /env dev: consumers jobs and reports are both MinIO user shared; give each consumer its own user/, dataLayout('consumers:\n      jobs: {namespace: el-demo, kind: flink-cmf, user: shared, buckets: [flink]}\n      reports: {namespace: analytics, kind: iceberg-spark, user: shared, buckets: [datalake]}')],
+    ["a consumer user that is the root user", ['--env', 'dev'], /consumer flink would be MinIO user dev-admin, the root user of this env/, dataLayout('consumers:\n      flink: {namespace: el-demo, kind: flink-cmf, user: dev-admin, buckets: [flink]}')],
+    ['an unknown consumer kind', ['--env', 'dev'], /envs\.dev\.consumers\.flink\.kind "flink-k8s" is not allowed; use one of: flink-cmf, flink-operator, iceberg-spark/, dataLayout('consumers:\n      flink: {namespace: el-demo, kind: flink-k8s, buckets: [flink]}')],
+    ['a consumer named like a server credential', ['--env', 'dev'], /consumer name root is reserved/, dataLayout('consumers:\n      root: {namespace: el-demo, kind: flink-cmf, buckets: [flink]}')],
+    ['a bad Flink version', ['--env', 'dev', '--flink-version', '1.20'], /--flink-version "1\.20" is not a Flink release; use major\.minor\.patch/],
   ];
 
   it.for(cases)('%s', ([, args, message, prepare]) => {

@@ -98,7 +98,7 @@ describe.each(['argocd', 'flux'])('%s manifests', (engine) => {
         expect(step.spec.decryption).toEqual(sealed ? { provider: 'sops', secretRef: { name: 'sops-age' } } : undefined);
       }
       // Each step builds on its own, and together they are the whole env.
-      const parts = ['minio', 'bootstrap', 'consumers'].flatMap((d) => build(ctx, join(out, 'overlays', env, d)));
+      const parts = ['minio', 'bootstrap', 'consumers'].flatMap((d) => build(ctx, join(out, 'overlays', env, d)) as AnyObj[]);
       const id = (o: AnyObj) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
       expect(parts.map(id).sort()).toEqual(overlay.map(id).sort());
     }

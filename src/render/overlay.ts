@@ -4,7 +4,7 @@
 // changing one setting changes one file. Which base it builds on follows from the replica
 // count. bootstrap/ and consumers/ are rendered by bootstrap.ts and consumers.ts.
 import type { Options } from '../options.ts';
-import { SELF_SIGNED_ISSUER } from '../options.ts';
+import { DEV_ROOT_USER, SELF_SIGNED_ISSUER } from '../options.ts';
 import type { GeneratedFile } from './files.ts';
 import { kustomization, yamlFile } from './files.ts';
 import { renderEnvReadme } from './readme.ts';
@@ -33,7 +33,7 @@ import { s3ClientsPolicy } from './network.ts';
 const PREREQUISITE = { annotations: syncWave(WAVES.prerequisites) };
 
 /** Development credentials of plain mode: fixed, so the dev overlay is reproducible. */
-export const DEV_CREDENTIALS = { rootUser: 'dev-admin', rootPassword: 'dev-password-change-me' };
+export const DEV_CREDENTIALS = { rootUser: DEV_ROOT_USER, rootPassword: 'dev-password-change-me' };
 const DEV_CONSOLE_USER = 'admin';
 
 export function isDistributed(o: Options): boolean {
