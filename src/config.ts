@@ -3,10 +3,12 @@
 // place through the yaml Document API, so a person's comments and layout survive, and it
 // is left byte-identical when nothing changed. Pure: text in, options and text out.
 import { isDeepStrictEqual } from 'node:util';
-import YAML from 'yaml';
+import type { Document } from 'yaml';
 import type { Flags } from './args.ts';
 import { dataLayoutNotes } from './consumers.ts';
 import { fail } from './errors.ts';
+import { commentBlock, toYaml } from './yaml.ts';
+import { yamlLib } from './yaml-lib.ts';
 import {
   checkCombination,
   checks,
@@ -26,9 +28,9 @@ export const CONFIG_FILE = 'scaffold.config.yaml';
 export const SOPS_CONFIG_FILE = '.sops.yaml';
 
 const CONFIG_HEADER = [
-  ' minio-gitops configuration: the scaffolder records every choice here.',
-  ' `npx zx scaffold.ts --env NAME` re-renders env NAME from this file; flags override it',
-  ' and are written back. Edit values here, then re-run the scaffolder.',
+  'minio-gitops configuration: the scaffolder records every choice here.',
+  '`npx zx scaffold.ts --env NAME` re-renders env NAME from this file; flags override it',
+  'and are written back. Edit values here, then re-run the scaffolder.',
 ].join('\n');
 
 export interface Resolved {
@@ -44,12 +46,10 @@ function isMap(value: unknown): value is Raw {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function parseConfig(text: string | null): { doc: YAML.Document; raw: Raw } {
-  if (text === null || text.trim() === '') {
-    const doc = new YAML.Document({});
-    doc.commentBefore = CONFIG_HEADER;
-    return { doc, raw: {} };
-  }
+/** The file as a document to update in place, or null when there is none yet. */
+function parseConfig(text: string | null): { doc: Document | null; raw: Raw } {
+  if (text === null || text.trim() === '') return { doc: null, raw: {} };
+  const YAML = yamlLib();
   const doc = YAML.parseDocument(text, { prettyErrors: false });
   const problem = doc.errors[0];
   if (problem) {
@@ -57,7 +57,7 @@ function parseConfig(text: string | null): { doc: YAML.Document; raw: Raw } {
     fail(`${CONFIG_FILE} is not valid YAML (line ${line}: ${problem.message.split('\n')[0]}); fix the file, or move it away to start from the defaults`);
   }
   const raw = doc.toJS() as unknown;
-  if (raw === null || raw === undefined) return { doc: new YAML.Document({}), raw: {} };
+  if (raw === null || raw === undefined) return { doc: null, raw: {} };
   if (!isMap(raw)) fail(`${CONFIG_FILE} must hold a map of settings (image, envs, ...); fix the file, or move it away to start from the defaults`);
   return { doc, raw };
 }
@@ -96,7 +96,7 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   // Before the consumers had settings of their own, their namespaces were a global list.
   const migrated = raw.consumerNamespaces !== undefined;
   if (migrated) {
-    doc.delete('consumerNamespaces');
+    doc?.delete('consumerNamespaces');
     delete raw.consumerNamespaces;
     notes.push(`${CONFIG_FILE}: consumerNamespaces is replaced by each env's consumers (envs.NAME.consumers.*.namespace), which now decide who reaches the S3 port; removed it`);
   }
@@ -111,7 +111,7 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   }
 
   // `envs:` with nothing under it is an empty map, in the file too (setIn needs a map).
-  if (raw.envs === null) doc.set('envs', doc.createNode({}));
+  if (raw.envs === null) doc?.set('envs', doc.createNode({}));
   const envs = raw.envs ?? {};
   if (!isMap(envs)) fail(`${CONFIG_FILE}: envs must be a map from env name to its settings`);
   // Every env in the file is checked, not only this run's: a broken file is reported now.
@@ -142,12 +142,23 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   checkCombination(env, settings, global);
   notes.push(...dataLayoutNotes(`env ${env}`, settings.consumers));
 
-  const configTextOut = updateConfig(doc, migrated ? null : configText, global, env, settings);
+  const configTextOut = doc ? updateConfig(doc, configText!, migrated, global, env, settings) : newConfig(global, env, settings);
   return { options: { env, global, settings, repoPath: '' }, configText: configTextOut, notes };
 }
 
-function updateConfig(doc: YAML.Document, original: string | null, global: GlobalSettings, env: string, settings: EnvSettings): string {
-  let changed = original === null;
+/** The settings in the order of their tables, as the file lists them. */
+function ordered<S extends object>(values: S, table: object): Partial<S> {
+  return Object.fromEntries(Object.keys(table).map((key) => [key, values[key as keyof S]])) as Partial<S>;
+}
+
+/** A first config file, written with the own emitter (no parser needed). */
+function newConfig(global: GlobalSettings, env: string, settings: EnvSettings): string {
+  return `${commentBlock(CONFIG_HEADER)}\n${toYaml({ ...ordered(global, GLOBAL_FIELDS), envs: { [env]: ordered(settings, ENV_FIELDS) } })}`;
+}
+
+function updateConfig(doc: Document, original: string, migrated: boolean, global: GlobalSettings, env: string, settings: EnvSettings): string {
+  const YAML = yamlLib();
+  let changed = migrated;
   const set = (path: string[], value: unknown) => {
     const current = doc.getIn(path, false);
     const currentJs = YAML.isNode(current) ? current.toJS(doc) : current;
@@ -158,5 +169,5 @@ function updateConfig(doc: YAML.Document, original: string | null, global: Globa
   };
   for (const key of Object.keys(GLOBAL_FIELDS) as (keyof GlobalSettings)[]) set([key], global[key]);
   for (const key of Object.keys(ENV_FIELDS) as (keyof EnvSettings)[]) set(['envs', env, key], settings[key]);
-  return changed ? doc.toString({ lineWidth: 0 }) : (original as string);
+  return changed ? doc.toString({ lineWidth: 0 }) : original;
 }

@@ -8,7 +8,7 @@
 //              user's at a path the tool wants): the run stops unless --force
 // No I/O here: the caller reads the disk and passes the contents in.
 import { createHash } from 'node:crypto';
-import YAML from 'yaml';
+import { yamlLib } from './yaml-lib.ts';
 import { fail } from './errors.ts';
 import type { GeneratedFile } from './render/files.ts';
 import { toYaml } from './yaml.ts';
@@ -49,7 +49,7 @@ export function parseRecord(text: string | null): { files: GeneratedRecord; pend
   if (text === null) return { files: {}, pending: [] };
   let parsed: unknown;
   try {
-    parsed = YAML.parse(text);
+    parsed = yamlLib().parse(text);
   } catch {
     parsed = undefined;
   }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import YAML from 'yaml';
+import { yamlLib } from './yaml-lib.ts';
 import { ageKeyFile, availableIdentities, checkRecipient, newIdentity, recipientsOf, type NewIdentity } from './age-keys.ts';
 import { readText } from './apply.ts';
 import type { Flags } from './args.ts';
@@ -73,7 +73,7 @@ async function openExisting(spec: SealedSecretSpec, text: string, identities: st
   const rotate = `re-create it with --rotate ${spec.credential} (new values)`;
   let doc: Existing['doc'];
   try {
-    doc = YAML.parse(text);
+    doc = yamlLib().parse(text);
   } catch {
     return fail(`${spec.path} is not valid YAML; restore it with git, or ${rotate}`);
   }

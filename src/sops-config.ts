@@ -2,7 +2,8 @@
 // recipients. The tool writes the rule when the file is missing and updates only that
 // rule's recipients when --age-recipient is given; everything else in the file is the
 // user's. Pure: text in, recipients and text out.
-import YAML from 'yaml';
+import { commentBlock, toYaml } from './yaml.ts';
+import { yamlLib } from './yaml-lib.ts';
 import { checkRecipient } from './age-keys.ts';
 import { SOPS_CONFIG_FILE } from './config.ts';
 import { fail } from './errors.ts';
@@ -23,7 +24,7 @@ export function coveringRule(text: string | null, samplePath: string): SopsRule 
   if (text === null) return { index: -1, recipients: [], encryptedRegex: K8S_ENCRYPTED_REGEX };
   let parsed: unknown;
   try {
-    parsed = YAML.parse(text);
+    parsed = yamlLib().parse(text);
   } catch (error) {
     return fail(`${SOPS_CONFIG_FILE} is not valid YAML (${(error as Error).message.split('\n')[0]}); fix it, or move it away to let the tool write one`);
   }
@@ -61,12 +62,11 @@ export function coveringRule(text: string | null, samplePath: string): SopsRule 
 export function withRecipients(text: string | null, rule: SopsRule, recipients: string[]): string {
   const age = recipients.join(',');
   if (text === null || rule.index < 0) {
-    const doc = new YAML.Document({ creation_rules: [{ path_regex: SEALED_PATH_REGEX, encrypted_regex: K8S_ENCRYPTED_REGEX, age }] });
-    doc.commentBefore = ' sops creation rules (written by minio-gitops): secrets under sealed/ are encrypted\n to these age recipients. To change them, list every recipient here (or pass each with\n --age-recipient) and re-run: the data keys are re-wrapped, the values stay.';
-    return doc.toString({ lineWidth: 0 });
+    const header = 'sops creation rules (written by minio-gitops): secrets under sealed/ are encrypted\nto these age recipients. To change them, list every recipient here (or pass each with\n--age-recipient) and re-run: the data keys are re-wrapped, the values stay.';
+    return `${commentBlock(header)}\n${toYaml({ creation_rules: [{ path_regex: SEALED_PATH_REGEX, encrypted_regex: K8S_ENCRYPTED_REGEX, age }] })}`;
   }
   if (rule.recipients.join(',') === age) return text;
-  const doc = YAML.parseDocument(text);
+  const doc = yamlLib().parseDocument(text);
   doc.setIn(['creation_rules', rule.index, 'age'], age);
   return doc.toString({ lineWidth: 0 });
 }
