@@ -1,8 +1,9 @@
 // overlays/<env>/README.md: how to run and operate this env, written for its settings.
 import type { Options } from '../options.ts';
-import { consumerNamespaces } from './consumers.ts';
+import { consumerNamespaces, consumerSecret } from './consumers.ts';
+import { policyName, s3Endpoint } from './bootstrap.ts';
 import { SELF_SIGNED_ISSUER } from '../options.ts';
-import { API_PORT, APP, BASIC_AUTH_SECRET, CA_SECRET, CONSOLE_PORT, CONSOLE_SERVICE, INGRESS_TLS_SECRET, ROOT_SECRET, RUN_AS, TLS_SECRET } from './names.ts';
+import { API_PORT, APP, BASIC_AUTH_SECRET, BOOTSTRAP, CA_SECRET, CONSOLE_PORT, CONSOLE_SERVICE, INGRESS_TLS_SECRET, ROOT_SECRET, RUN_AS, TLS_SECRET } from './names.ts';
 import { DEV_CREDENTIALS } from './overlay.ts';
 
 function credentialsSummary(o: Options): string {
@@ -23,7 +24,7 @@ function sopsSection(o: Options): string[] {
     '```sh',
     `sops -d ${root}                     # read (needs your age key: SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt)`,
     `sops ${root}                        # edit in $EDITOR; the scaffolder keeps your values`,
-    `npx zx scaffold.ts --env ${o.env} --rotate root     # new root credentials (--rotate ${s.ingress ? 'console or ' : ''}all)`,
+    `npx zx scaffold.ts --env ${o.env} --rotate root     # new root credentials (--rotate ${s.ingress ? 'console, ' : ''}a consumer's name, or all)`,
     `npx zx scaffold.ts --env ${o.env} --age-recipient age1... --age-recipient age1...   # change who can read them`,
     '```',
     '',
@@ -62,8 +63,66 @@ function sopsSection(o: Options): string[] {
   ];
 }
 
-function table(rows: [string, string][]): string[] {
-  return ['| setting | value |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+function table(rows: [string, string][], head: [string, string] = ['setting', 'value']): string[] {
+  return [`| ${head[0]} | ${head[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+}
+
+function kinds(o: Options): Set<string> {
+  return new Set(Object.values(o.settings.consumers).map((c) => c.kind));
+}
+
+const code = (v: string) => `\`${v}\``;
+
+/** Buckets, consumers, the bootstrap Job and what the consumers get. */
+function dataSection(o: Options): string[] {
+  const s = o.settings;
+  const ns = s.namespace;
+  const buckets = Object.entries(s.buckets).map(([name, b]): [string, string] => [
+    code(name),
+    [
+      b.prefixes.length > 0 ? `prefixes ${b.prefixes.map(code).join(', ')}` : 'no prefixes',
+      ...b.lifecycle.map((r) => `${code(r.prefix)} expires after ${r.expireDays} days`),
+      `versioning ${b.versioning ? 'on' : 'off'}`,
+      b.quota ? `quota ${b.quota}` : 'no quota',
+      'no anonymous access',
+    ].join('; '),
+  ]);
+  const consumers = Object.entries(s.consumers).map(([name, c]): [string, string] => [
+    code(name),
+    `${c.kind} in ${code(c.namespace)}; MinIO user ${code(c.user)} with policy ${code(policyName(name))}: ${c.buckets.map(code).join(', ')} only; Secret ${code(consumerSecret(name))}`,
+  ]);
+  const rotation =
+    s.secrets === 'sops'
+      ? `Rotate a consumer's secret with \`npx zx scaffold.ts --env ${o.env} --rotate NAME\`: it re-seals both copies (\`sealed/${o.env}/consumers/\` and \`sealed/${o.env}/bootstrap/\`), and the changed checksum on the Job makes the next sync set it in MinIO: with Flux before the consumer's Secret changes (the consumers step waits for the Job), with Argo CD in the same sync, right after (the Job is a PostSync hook). Restart the consumer's pods to pick it up.`
+      : s.secrets === 'external'
+        ? `Each consumer's credentials are read from the key \`${s.remoteKey}/NAME\` (properties \`accessKey\` and \`secretKey\`) of the ${s.secretStoreKind} \`${s.secretStore}\`. After changing them in the store, run the Job again (\`kubectl -n ${ns} delete job ${BOOTSTRAP}\`; Flux recreates it, Argo CD runs it on its next sync); it also runs again after its TTL (an hour).`
+        : 'Plain mode uses fixed development secrets (`dev-NAME-password-change-me`): for development only.';
+  return [
+    '## Buckets and consumers',
+    '',
+    ...table(buckets, ['bucket', 'as configured']),
+    '',
+    ...table(consumers, ['consumer', 'access']),
+    '',
+    `The Job \`${BOOTSTRAP}\` runs \`scripts/bootstrap-minio.sh\` with \`bootstrap/bootstrap.conf\` and makes MinIO match this: it waits for the servers, creates what is missing, puts back what was changed by hand, sets rotated secrets, and removes the user and policy of a consumer that is no longer configured. It never deletes a bucket or an object. A second run changes nothing.`,
+    '',
+    '```sh',
+    `kubectl -n ${ns} logs job/${BOOTSTRAP}         # one line per bucket, policy and user; "done: N change(s)"`,
+    `kubectl -n ${ns} delete job ${BOOTSTRAP}       # run it again (Flux recreates it; Argo CD runs it after every sync)`,
+    '```',
+    '',
+    `By hand against any MinIO: \`MINIO_ROOT_USER=... MINIO_ROOT_PASSWORD=... sh scripts/bootstrap-minio.sh --endpoint ${s3Endpoint(o)} --config overlays/${o.env}/bootstrap --credentials DIR${s.tls ? ' --ca minio-ca.crt' : ''}\`, with \`DIR/NAME/s3.access-key\` and \`DIR/NAME/s3.secret-key\` for each consumer.`,
+    '',
+    rotation,
+    '',
+    ...(kinds(o).has('flink-cmf') || kinds(o).has('flink-operator')
+      ? [
+          `Flink (${o.global.flinkVersion}) checkpoints and savepoints go to \`s3p://\` paths in the consumer's bucket, through the presto S3 plugin, with path-style access, RocksDB and incremental checkpoints. ${s.buckets.flink?.lifecycle.some((r) => r.prefix === 'checkpoints/') ? 'The expiry of `checkpoints/` also ages out files that incremental checkpoints still share (`checkpoints/<job>/shared/`): keep `expireDays` above the longest time a job runs without a full snapshot, or drop the rule.' : ''}`,
+          '',
+        ]
+      : []),
+    ...(s.tls ? [`With TLS on, the consumers' JVMs must trust the servers' CA (\`ca.crt\` of \`${TLS_SECRET}\`): distribute it to their namespaces (e.g. with trust-manager) and point the truststore at it.`, ''] : []),
+  ];
 }
 
 export function renderEnvReadme(o: Options): string {
@@ -78,6 +137,9 @@ export function renderEnvReadme(o: Options): string {
     ...(s.secrets === 'external' ? [`External Secrets Operator (\`external-secrets.io/v1\`) and a ${s.secretStoreKind} named \`${s.secretStore}\``] : []),
     ...(s.monitoring ? ['Prometheus Operator (the `ServiceMonitor` CRD)'] : []),
     ...(s.ingress ? [`an ingress controller of class \`${s.ingressClass}\` (basic auth on the console needs ingress-nginx) in namespace \`${o.global.ingressNamespace}\``] : []),
+    ...(consumerNamespaces(o).length > 0 ? [`the consumers' namespaces (${consumerNamespaces(o).map((n) => `\`${n}\``).join(', ')}): their apps own them, this env only adds objects to them`] : []),
+    ...(kinds(o).has('flink-cmf') ? ['Confluent Manager for Apache Flink (the `FlinkEnvironment` CRD, `platform.confluent.io/v1beta1`)'] : []),
+    ...(kinds(o).has('flink-operator') ? ['the Apache Flink Kubernetes Operator (the `FlinkDeployment` CRD) and a `flink` ServiceAccount in the consumer namespace'] : []),
   ];
 
   const lines = [
@@ -102,13 +164,18 @@ export function renderEnvReadme(o: Options): string {
     '',
     '## Apply',
     '',
+    `\`overlays/${o.env}\` is the whole env, in three parts that apply in this order: \`minio/\` (the servers), \`bootstrap/\` (the Job that creates the buckets and users) and \`consumers/\` (each consumer's Secret and Flink or Spark wiring, in their namespaces).`,
+    '',
     '```sh',
-    `kubectl kustomize overlays/${o.env}          # review what will be applied`,
-    `kubectl apply -k overlays/${o.env}`,
+    `kubectl kustomize overlays/${o.env}          # review everything that will be applied`,
+    `kubectl apply -k overlays/${o.env}/minio`,
     `kubectl -n ${ns} rollout status ${distributed ? 'statefulset' : 'deployment'}/${APP}`,
+    `kubectl apply -k overlays/${o.env}/bootstrap`,
+    `kubectl -n ${ns} wait --for=condition=complete job/${BOOTSTRAP} --timeout=10m`,
+    `kubectl apply -k overlays/${o.env}/consumers`,
     '```',
     '',
-    'In a GitOps setup the engine applies this directory; apply by hand only for a first try.',
+    `In a GitOps setup the engine applies it: Argo CD syncs \`overlays/${o.env}\` (sync waves and a PostSync hook keep this order), Flux applies the three parts as three Kustomizations that depend on each other. Apply by hand only for a first try${s.secrets === 'sops' ? ' (and not with sealed secrets: they need the engine, or `sops -d`, to decrypt)' : ''}.`,
     '',
     '## Endpoints',
     '',
@@ -143,6 +210,8 @@ export function renderEnvReadme(o: Options): string {
       '',
     );
   }
+
+  lines.push(...dataSection(o));
 
   if (s.storage === 'hostpath') {
     lines.push(
