@@ -30,35 +30,25 @@ fi
 up_to_date() { [ -x "$bin/$1" ] && [ "$(cat "$bin/.$1.version" 2>/dev/null)" = "$2" ]; }
 mark() { echo "$2" > "$bin/.$1.version"; }
 
-if ! up_to_date kustomize "$KUSTOMIZE_VERSION"; then
-  echo "building kustomize $KUSTOMIZE_VERSION" >&2
-  GOBIN="$bin" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
-  mark kustomize "$KUSTOMIZE_VERSION"
-fi
+# go_tool NAME VERSION PACKAGE: `go install PACKAGE@VERSION` into .tools/bin, once per version.
+go_tool() {
+  if ! up_to_date "$1" "$2"; then
+    echo "building $1 $2" >&2
+    GOBIN="$bin" go install "$3@$2"
+    mark "$1" "$2"
+  fi
+}
 
-if ! up_to_date sops "$SOPS_VERSION"; then
-  echo "building sops $SOPS_VERSION" >&2
-  GOBIN="$bin" go install "github.com/getsops/sops/v3/cmd/sops@$SOPS_VERSION"
-  mark sops "$SOPS_VERSION"
-fi
+go_tool kustomize "$KUSTOMIZE_VERSION" sigs.k8s.io/kustomize/kustomize/v5
+go_tool sops "$SOPS_VERSION" github.com/getsops/sops/v3/cmd/sops
+go_tool minio "$MINIO_VERSION" github.com/minio/minio
+go_tool mc "$MC_VERSION" github.com/minio/mc
 
 psa_stamp="$PSA_VERSION-$(cat "$root/tools/psa-check/main.go" "$root/tools/psa-check/go.sum" | sha256sum | cut -c1-12)"
 if ! up_to_date psa-check "$psa_stamp"; then
   echo "building psa-check (k8s.io/pod-security-admission $PSA_VERSION)" >&2
   (cd "$root/tools/psa-check" && go build -mod=readonly -o "$bin/psa-check" .)
   mark psa-check "$psa_stamp"
-fi
-
-if ! up_to_date minio "$MINIO_VERSION"; then
-  echo "building minio $MINIO_VERSION" >&2
-  GOBIN="$bin" go install "github.com/minio/minio@$MINIO_VERSION"
-  mark minio "$MINIO_VERSION"
-fi
-
-if ! up_to_date mc "$MC_VERSION"; then
-  echo "building mc $MC_VERSION" >&2
-  GOBIN="$bin" go install "github.com/minio/mc@$MC_VERSION"
-  mark mc "$MC_VERSION"
 fi
 
 if ! up_to_date shellcheck "$SHELLCHECK_VERSION"; then

@@ -10,7 +10,7 @@ import type { BucketSettings, ConsumerSettings } from '../consumers.ts';
 import { grantBucket } from '../consumers.ts';
 import type { GlobalSettings, Options } from '../options.ts';
 import { kustomization, yamlFile, type GeneratedFile } from './files.ts';
-import { API_PORT, APP, BOOTSTRAP, bootstrapSelector, generatedHeader, labels, ROOT_SECRET, RUN_AS, selectorLabels, syncWave, TLS_SECRET, WAVES } from './names.ts';
+import { API_PORT, APP, BOOTSTRAP, bootstrapSelector, generatedHeader, RESTRICTED_CONTAINER, labels, ROOT_SECRET, RUN_AS, selectorLabels, syncWave, TLS_SECRET, WAVES } from './names.ts';
 import { consumerCredentials, consumerMirrorSecret, plainCredentialsChecksum } from './consumers.ts';
 
 export const SCRIPT_FILE = 'bootstrap-minio.sh';
@@ -150,13 +150,7 @@ function job(global: GlobalSettings) {
                 { name: 'TMPDIR', value: '/tmp' },
               ],
               resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                capabilities: { drop: ['ALL'] },
-                seccompProfile: { type: 'RuntimeDefault' },
-              },
+              securityContext: RESTRICTED_CONTAINER,
               volumeMounts: [
                 { name: 'script', mountPath: '/scripts', readOnly: true },
                 { name: 'config', mountPath: CONFIG_DIR, readOnly: true },

@@ -17,6 +17,15 @@ export const CERTS_DIR = '/etc/minio/certs';
 /** The uid/gid the server runs as; hostpath directories must belong to it. */
 export const RUN_AS = 1000;
 
+/** A container at Pod Security `restricted`, with a read-only root filesystem. */
+export const RESTRICTED_CONTAINER = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
 /** Selector labels: stable for the life of the objects, so never more than these two. */
 export const selectorLabels = { 'app.kubernetes.io/name': APP, 'app.kubernetes.io/instance': APP };
 

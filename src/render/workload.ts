@@ -13,6 +13,7 @@ import {
   labels,
   metadata,
   minioVolumes,
+  RESTRICTED_CONTAINER,
   ROOT_SECRET,
   RUN_AS,
   selectorLabels,
@@ -78,13 +79,7 @@ function podTemplate(global: GlobalSettings, replicas: number, extraVolumes: obj
           livenessProbe: probe('/minio/health/live', 10, 6),
           readinessProbe: probe('/minio/health/ready', 10, 3),
           resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            runAsNonRoot: true,
-            capabilities: { drop: ['ALL'] },
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: RESTRICTED_CONTAINER,
           volumeMounts: [
             { name: 'data', mountPath: DATA_DIR },
             { name: 'certs', mountPath: CERTS_DIR },
