@@ -94,11 +94,17 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   const notes: string[] = [];
 
   // Before the consumers had settings of their own, their namespaces were a global list.
+  // Its default equals the default consumers' namespaces, so that one migrates by itself;
+  // any other list names consumers the tool cannot guess (kind, buckets): the person says.
   const migrated = raw.consumerNamespaces !== undefined;
   if (migrated) {
+    const old = raw.consumerNamespaces;
+    if (!isDeepStrictEqual(Array.isArray(old) ? [...old].sort() : old, ['analytics', 'el-demo'])) {
+      fail(`${CONFIG_FILE}: consumerNamespaces ${JSON.stringify(old)} is replaced by each env's consumers, which also get a kind and their buckets; describe them under envs.NAME.consumers (see README, Buckets and consumers) and remove consumerNamespaces`);
+    }
     doc?.delete('consumerNamespaces');
     delete raw.consumerNamespaces;
-    notes.push(`${CONFIG_FILE}: consumerNamespaces is replaced by each env's consumers (envs.NAME.consumers.*.namespace), which now decide who reaches the S3 port; removed it`);
+    notes.push(`${CONFIG_FILE}: consumerNamespaces [el-demo, analytics] is replaced by the default consumers in those namespaces (flink in el-demo, spark in analytics, under envs.NAME.consumers); removed it`);
   }
   unknownKeys(raw, [...Object.keys(GLOBAL_FIELDS), 'envs'], `${CONFIG_FILE}: `);
   const global: GlobalSettings = { ...defaultGlobal(), ...checkFields<GlobalSettings>(raw, GLOBAL_FIELDS, `${CONFIG_FILE}: `) };

@@ -151,16 +151,23 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
       expect(serverState(m), `run ${n}`).toEqual(state);
     }
 
-    // What a person changed by hand is put back: public access, an extra policy, a lifecycle rule.
+    // What a person changed by hand is put back: public access, an extra policy, a group
+    // with more rights, a lifecycle rule; and an access key a consumer made for itself.
     m.mc('anonymous', 'set', 'public', 'root/datalake');
     m.mc('admin', 'policy', 'attach', 'root', 'readwrite', '--user', 'flink');
+    m.mc('admin', 'group', 'add', 'root', 'power-users', 'spark');
+    m.mc('admin', 'policy', 'attach', 'root', 'readwrite', '--group', 'power-users');
     m.mc('ilm', 'rule', 'add', '--expire-days', '1', 'root/datalake', '--prefix', 'warehouse/');
+    const key = JSON.parse(m.mc('admin', 'user', 'svcacct', 'add', '--json', 'root', 'flink')).accessKey as string;
     const repaired = bootstrap(m, job);
     expect(repaired.code, repaired.stderr).toBe(0);
     expect(repaired.stdout).toMatch(/anonymous access public -> none/);
     expect(repaired.stdout).toMatch(/user flink: policy readwrite detached/);
+    expect(repaired.stdout).toMatch(/user spark: removed from group power-users/);
+    expect(repaired.stdout).toMatch(new RegExp(`user flink: access key ${key} removed`));
     expect(repaired.stdout).toMatch(/lifecycle datalake: removed/);
     expect(serverState(m)).toEqual(state);
+    expect(bootstrap(m, job).stdout).toMatch(/^done: 0 change\(s\)$/m);
   });
 
   it('gives each consumer exactly its buckets: checked with real requests', async (ctx) => {
@@ -196,6 +203,8 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     for (const user of ['flink', 'spark']) {
       denied('mb', `${user}/another-bucket`);
       denied('admin', 'user', 'list', user);
+      // An access key of its own would outlive a rotation of its secret.
+      denied('admin', 'accesskey', 'create', user);
       denied('anonymous', 'set', 'public', `${user}/${user === 'flink' ? 'flink' : 'datalake'}`);
     }
 
@@ -272,12 +281,16 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     expect(bootstrap(m, job).stdout).toMatch(/^done: 0 change\(s\)$/m);
   });
 
-  it('removes the user and policy of a consumer that is gone, and nobody else', async (ctx) => {
+  it('takes the policy of a consumer that is gone, and ours from anyone else; deletes no user', async (ctx) => {
     const m = await startMinio(ctx, { drives: 4 });
     const out = scaffold(LAB_CONFIG, '--env', 'lab');
     const job = jobInputs(ctx, out, 'lab');
     expect(bootstrap(m, job).code).toBe(0);
-    m.mc('admin', 'user', 'add', 'root', 'someone-else', 'someone-else-secret');
+    // A person who was given a consumer's policy, and a group holding another.
+    m.mc('admin', 'user', 'add', 'root', 'alice', 'alice-secret-123');
+    m.mc('admin', 'policy', 'attach', 'root', 'readonly', 'minio-gitops-flink', '--user', 'alice');
+    m.mc('admin', 'group', 'add', 'root', 'analysts', 'alice');
+    m.mc('admin', 'policy', 'attach', 'root', 'minio-gitops-spark', '--group', 'analysts');
     const config = readFileSync(join(out, 'scaffold.config.yaml'), 'utf8');
     const doc = YAML.parseDocument(config);
     doc.deleteIn(['envs', 'lab', 'consumers', 'spark']);
@@ -287,11 +300,21 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     expect(readdirSync(next.credentials)).toEqual(['flink']);
     const r = bootstrap(m, next);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^user spark: removed \(no consumer uses it\)$/m);
+    expect(r.stdout).toMatch(/^policy minio-gitops-flink: detached from user alice \(not its consumer's user\)$/m);
+    expect(r.stdout).toMatch(/^policy minio-gitops-spark: detached from user spark \(not its consumer's user\)$/m);
+    expect(r.stdout).toMatch(/^policy minio-gitops-spark: detached from group analysts$/m);
     expect(r.stdout).toMatch(/^policy minio-gitops-spark: removed \(no consumer uses it\)$/m);
     const state = serverState(m);
-    expect(state.users.map((u) => u.user)).toEqual(['flink', 'someone-else']);
+    expect(state.users).toEqual([
+      { user: 'alice', policies: 'readonly', status: 'enabled' },
+      { user: 'flink', policies: 'minio-gitops-flink', status: 'enabled' },
+      { user: 'spark', policies: undefined, status: 'enabled' },
+    ]);
     expect(Object.keys(state.policies)).toEqual(['minio-gitops-flink']);
+    // The old consumer's credentials still log in, and reach nothing.
+    expect(login(m, 'spark', join(job.credentials, 'spark'))).toBe(true);
+    expect(m.tryMc('ls', 'spark/datalake').code).not.toBe(0);
+    expect(bootstrap(m, next).stdout).toMatch(/^done: 0 change\(s\)$/m);
   });
 
   it('refuses versioning on a single server at scaffold time: one line, exit 2', () => {

@@ -183,6 +183,8 @@ function checkBootstrap(c: Combo, objs: Obj[], ns: string, produced: Set<string>
   const [job, ...more] = find(objs, 'Job') as Job[];
   expect(more).toHaveLength(0);
   const pod = job!.spec.template;
+  // The credentials and the CA are mounted 0440: readable by the pod's group only.
+  expect((pod.spec as unknown as { securityContext: { runAsUser: number; fsGroup: number } }).securityContext).toMatchObject({ runAsUser: 1000, fsGroup: 1000 });
   expect(job!.metadata).toMatchObject({ annotations: { 'argocd.argoproj.io/hook': 'PostSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' } });
   // No Service may route to the Job: its labels are not the server's.
   expect(matches(serverLabels, pod.metadata.labels)).toBe(false);
@@ -234,9 +236,13 @@ function checkConsumers(c: Combo, objs: Obj[], ns: string, produced: Set<string>
   expect(spark.metadata.namespace).toBe('analytics');
   expect(spark.data['spark-defaults.conf']).toContain(`spark.sql.catalog.iceberg.s3.endpoint ${endpoint}\n`);
   expect(spark.data['spark-defaults.conf']).toContain('spark.sql.catalog.iceberg.warehouse s3://datalake/warehouse/\n');
-  // Only the consumer namespaces (and monitoring) reach the S3 port.
+  // Only the consumer namespaces (and Prometheus, with monitoring) reach the S3 port; the
+  // ingress controller only with an ingress.
   const clients = find(objs, 'NetworkPolicy', 'minio-s3-clients')[0] as unknown as Policy;
-  expect(clients.spec.ingress![0]!.from[0]!.namespaceSelector!.matchExpressions[0]!.values).toEqual(['analytics', 'el-demo']);
+  expect(clients.spec.ingress![0]!.from[0]!.namespaceSelector!.matchExpressions[0]!.values).toEqual(['analytics', 'el-demo', ...(c.extras === 'on' ? ['monitoring'] : [])]);
+  expect(find(objs, 'NetworkPolicy', 'minio-ingress-controller')).toHaveLength(c.extras === 'on' ? 1 : 0);
+  const server = find(objs, 'NetworkPolicy', 'minio')[0] as unknown as Policy;
+  expect(JSON.stringify(server.spec.ingress)).not.toContain('namespaceSelector');
 }
 
 /**

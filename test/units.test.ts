@@ -80,6 +80,16 @@ describe('resolveOptions', () => {
     expect(r.notes.join()).toMatch(/switched to the prod profile/);
   });
 
+  it('migrates the old default consumerNamespaces to the default consumers, with a note, keeping comments', () => {
+    const old = 'consumerNamespaces:\n  - el-demo\n  - analytics\n# the environments\nenvs:\n  dev:\n    profile: dev # ours\n';
+    const r = resolve(old, '--env', 'dev');
+    expect(r.notes.join()).toMatch(/consumerNamespaces \[el-demo, analytics\] is replaced by the default consumers/);
+    expect(r.configText).toMatch(/^# the environments\nenvs:\n  dev:\n    profile: dev # ours$/m);
+    expect(r.configText).not.toContain('consumerNamespaces');
+    expect(YAML.parse(r.configText).envs.dev.consumers).toMatchObject({ flink: { namespace: 'el-demo' }, spark: { namespace: 'analytics' } });
+    expect(resolve(r.configText, '--env', 'dev').configText).toBe(r.configText);
+  });
+
   const errors: [string, string | null, string[], RegExp][] = [
     ['an env in the file without a profile', 'envs:\n  qa:\n    replicas: 1\n', ['--env', 'dev'], /envs\.qa\.profile is missing; set it to dev or prod/],
     ['an unknown top-level key', 'imag: x\n', ['--env', 'dev'], /scaffold.config.yaml: imag is not a known setting/],
@@ -89,6 +99,7 @@ describe('resolveOptions', () => {
     ['equal ingress hosts', null, ['--env', 'prod', '--api-host', 'minio.example.com', '--console-host', 'minio.example.com'], /API and console ingress hosts are both minio\.example\.com/],
     ['replicas above one erasure set', null, ['--env', 'prod', '--replicas', '17'], /at most 16 servers/],
     ['a bad node label', 'storageNodeLabel: storage\n', ['--env', 'dev'], /storageNodeLabel "storage" is not a node label; use key=value/],
+    ['an old consumerNamespaces list other than the default', 'consumerNamespaces: [team-a]\n', ['--env', 'dev'], /consumerNamespaces \["team-a"\] is replaced by each env's consumers, .* describe them under envs\.NAME\.consumers .* and remove consumerNamespaces/],
     ['a bad consumer namespace', 'envs:\n  dev:\n    consumers: {flink: {namespace: El_Demo, kind: flink-cmf, buckets: [flink]}}\n', ['--env', 'dev'], /envs\.dev\.consumers\.flink\.namespace "El_Demo" is not a valid namespace name/],
   ];
   it.for(errors)('refuses %s', ([, config, args, message]) => {

@@ -62,7 +62,7 @@ export function renderBase(global: GlobalSettings): GeneratedFile[] {
     'serviceaccount.yaml': { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(APP, 'server', { annotations: syncWave(WAVES.prerequisites) }), automountServiceAccountToken: false },
     'service-api.yaml': service(APP, 'api', API_PORT, 'api'),
     'service-console.yaml': service(CONSOLE_SERVICE, 'console', CONSOLE_PORT, 'console'),
-    ...networkPolicies(global),
+    ...networkPolicies(),
     'poddisruptionbudget.yaml': {
       apiVersion: 'policy/v1',
       kind: 'PodDisruptionBudget',

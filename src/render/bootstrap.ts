@@ -41,7 +41,7 @@ const arn = (resource: string) => `arn:aws:s3:::${resource}`;
 
 /**
  * A consumer's policy: read, write and delete objects in exactly its buckets (or
- * prefixes), list them, nothing else (no ListAllMyBuckets, no admin). One action, one
+ * prefixes), list them, nothing else (no ListAllMyBuckets, no admin, no access keys). One action, one
  * resource and one condition value per statement: MinIO keeps statements in order but
  * prints the values of a list in any order, and the script compares the texts.
  */
@@ -60,17 +60,22 @@ export function consumerPolicy(c: ConsumerSettings): string {
     }
     for (const action of OBJECT_ACTIONS) allow(action, `${bucket}/${prefix || ''}*`);
   }
+  // Users may make access keys for themselves by default: such a key would outlive a
+  // rotation of the consumer's secret. (A Deny on an admin action takes no Resource.)
+  statements.push({ Effect: 'Deny', Action: ['admin:CreateServiceAccount'] });
   return `${JSON.stringify({ Version: '2012-10-17', Statement: statements })}\n`;
 }
 
 /** A bucket's lifecycle as `mc ilm rule export` prints it (so equal text = equal rules). */
 export function lifecycleJson(b: BucketSettings): string {
-  const rules = b.lifecycle.map((r) => ({
-    Expiration: { Days: r.expireDays },
-    ID: `expire-${r.prefix.replace(/\/$/, '').replace(/[^A-Za-z0-9-]/g, '-')}`,
-    Filter: { Prefix: r.prefix },
-    Status: 'Enabled',
-  }));
+  const ids = new Set<string>();
+  const rules = b.lifecycle.map((r, i) => {
+    // Readable and unique (MinIO refuses two rules with one ID): a.b/ and a-b/ would clash.
+    let id = `expire-${r.prefix.replace(/\/$/, '').replace(/[^A-Za-z0-9-]/g, '-')}`;
+    if (ids.has(id)) id = `${id}-${i + 1}`;
+    ids.add(id);
+    return { Expiration: { Days: r.expireDays }, ID: id, Filter: { Prefix: r.prefix }, Status: 'Enabled' };
+  });
   return `${JSON.stringify({ Rules: rules })}\n`;
 }
 
@@ -133,7 +138,8 @@ function job(global: GlobalSettings) {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           restartPolicy: 'Never',
-          securityContext: { runAsNonRoot: true, runAsUser: RUN_AS, runAsGroup: RUN_AS, seccompProfile: { type: 'RuntimeDefault' } },
+          // fsGroup: the credentials and the CA are mounted 0440, readable through the group.
+          securityContext: { runAsNonRoot: true, runAsUser: RUN_AS, runAsGroup: RUN_AS, fsGroup: RUN_AS, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [
             {
               name: 'mc',

@@ -56,10 +56,12 @@ export function consumerCredentials(o: Options, side: 'bootstrap' | 'consumers')
       const v = devConsumerCredentials(name, c);
       out[`secret-${name}.yaml`] = plainSecret(secretName, side === 'bootstrap' ? v : { ...v, ...consumerSecretExtras(s3Endpoint(o), v) }, meta);
     } else if (s.secrets === 'external') {
-      const keys: Record<string, string> = { 's3.access-key': 'accessKey', 's3.secret-key': 'secretKey' };
-      const extra: Record<string, string> = side === 'bootstrap' ? {} : { AWS_ACCESS_KEY_ID: 'accessKey', AWS_SECRET_ACCESS_KEY: 'secretKey' };
-      const fixed: Record<string, string> = side === 'bootstrap' ? {} : { 's3.endpoint': s3Endpoint(o), AWS_REGION: 'us-east-1' };
-      out[`externalsecret-${name}.yaml`] = externalSecret(o, secretName, { ...keys, ...extra }, `${s.remoteKey}/${name}`, meta, fixed);
+      // The store holds the secret only: the user (access key) is the configured one, so
+      // the checks on it (one user per consumer, not the root user) hold in this mode too.
+      const keys: Record<string, string> = side === 'bootstrap' ? { 's3.secret-key': 'secretKey' } : { 's3.secret-key': 'secretKey', AWS_SECRET_ACCESS_KEY: 'secretKey' };
+      const user = { 's3.access-key': c.user };
+      const fixed: Record<string, string> = side === 'bootstrap' ? user : { ...user, AWS_ACCESS_KEY_ID: c.user, 's3.endpoint': s3Endpoint(o), AWS_REGION: 'us-east-1' };
+      out[`externalsecret-${name}.yaml`] = externalSecret(o, secretName, keys, `${s.remoteKey}/${name}`, meta, fixed);
     }
   }
   return out;

@@ -1,8 +1,8 @@
 // NetworkPolicies: deny everything in the MinIO namespace by default, then open exactly
-// what the server needs: the S3 port to Prometheus, the bootstrap Job and the other
-// servers; the API and the console to the ingress controller; DNS (port 53) out. The
-// consumers' namespaces get the S3 port in each overlay (policies add up), since each env
-// has its own consumers.
+// what the server needs: the S3 port to the bootstrap Job and the other servers, DNS
+// (port 53) out. What depends on the env's settings is opened by its overlay (policies
+// add up): the S3 port to the consumers' namespaces and, with monitoring, Prometheus's;
+// with an ingress, the API and the console to the ingress controller.
 import type { GlobalSettings } from '../options.ts';
 import { API_PORT, APP, bootstrapSelector, CONSOLE_PORT, metadata, selectorLabels } from './names.ts';
 
@@ -13,7 +13,7 @@ function fromNamespaces(names: string[]) {
   return { namespaceSelector: { matchExpressions: [{ key: NAMESPACE_NAME, operator: 'In', values: names }] } };
 }
 
-export function networkPolicies(global: GlobalSettings): Record<string, object> {
+export function networkPolicies(): Record<string, object> {
   const peers = { podSelector: { matchLabels: selectorLabels } };
   return {
     'networkpolicy-default-deny.yaml': {
@@ -30,9 +30,7 @@ export function networkPolicies(global: GlobalSettings): Record<string, object> 
         podSelector: { matchLabels: selectorLabels },
         policyTypes: ['Ingress', 'Egress'],
         ingress: [
-          { from: [fromNamespaces([global.monitoringNamespace])], ports: tcp(API_PORT) },
           { from: [peers, { podSelector: { matchLabels: bootstrapSelector } }], ports: tcp(API_PORT) },
-          { from: [fromNamespaces([global.ingressNamespace])], ports: tcp(API_PORT, CONSOLE_PORT) },
         ],
         egress: [
           // DNS to any address: cluster DNS may be a NodeLocal cache on the host network.
@@ -44,7 +42,21 @@ export function networkPolicies(global: GlobalSettings): Record<string, object> 
   };
 }
 
-/** The S3 port for the env's consumer namespaces (none: no policy, nothing opened). */
+/** The API and the console for the ingress controller (envs with an ingress). */
+export function ingressControllerPolicy(global: GlobalSettings) {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: metadata(`${APP}-ingress-controller`, 'network'),
+    spec: {
+      podSelector: { matchLabels: selectorLabels },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [fromNamespaces([global.ingressNamespace])], ports: tcp(API_PORT, CONSOLE_PORT) }],
+    },
+  };
+}
+
+/** The S3 port for the env's consumer namespaces and Prometheus's (none: nothing opened). */
 export function s3ClientsPolicy(namespaces: string[]) {
   return {
     apiVersion: 'networking.k8s.io/v1',

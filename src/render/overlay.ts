@@ -27,7 +27,7 @@ import { serviceMonitor } from './base.ts';
 import { htpasswd } from './sealed.ts';
 import { dataClaimTemplate } from './workload.ts';
 import { consumerNamespaces } from './consumers.ts';
-import { s3ClientsPolicy } from './network.ts';
+import { ingressControllerPolicy, s3ClientsPolicy } from './network.ts';
 
 /** Credentials, certificates and issuers come before the servers (Argo CD sync wave). */
 const PREREQUISITE = { annotations: syncWave(WAVES.prerequisites) };
@@ -250,9 +250,10 @@ export function renderOverlay(o: Options): GeneratedFile[] {
   const scope = `env ${o.env}`;
   const distributed = isDistributed(o);
 
-  const namespaces = consumerNamespaces(o);
+  const s3Clients = [...new Set([...consumerNamespaces(o), ...(s.monitoring ? [o.global.monitoringNamespace] : [])])].sort();
   const resources: Record<string, object> = {
-    ...(namespaces.length > 0 ? { 'networkpolicy-s3-clients.yaml': s3ClientsPolicy(namespaces) } : {}),
+    ...(s3Clients.length > 0 ? { 'networkpolicy-s3-clients.yaml': s3ClientsPolicy(s3Clients) } : {}),
+    ...(s.ingress ? { 'networkpolicy-ingress-controller.yaml': ingressControllerPolicy(o.global) } : {}),
     ...(!distributed && s.storage === 'pvc' ? { 'persistentvolumeclaim.yaml': standaloneClaim(o) } : {}),
     ...credentials(o),
     ...(s.tls && (s.issuer === SELF_SIGNED_ISSUER || (s.ingress && s.ingressIssuer === SELF_SIGNED_ISSUER)) ? privateCa(o) : {}),

@@ -95,7 +95,7 @@ function dataSection(o: Options): string[] {
     s.secrets === 'sops'
       ? `Rotate a consumer's secret with \`npx zx scaffold.ts --env ${o.env} --rotate NAME\`: it re-seals both copies (\`sealed/${o.env}/consumers/\` and \`sealed/${o.env}/bootstrap/\`), and the changed checksum on the Job makes the next sync set it in MinIO: with Flux before the consumer's Secret changes (the consumers step waits for the Job), with Argo CD in the same sync, right after (the Job is a PostSync hook). Restart the consumer's pods to pick it up.`
       : s.secrets === 'external'
-        ? `Each consumer's credentials are read from the key \`${s.remoteKey}/NAME\` (properties \`accessKey\` and \`secretKey\`) of the ${s.secretStoreKind} \`${s.secretStore}\`. After changing them in the store, run the Job again (\`kubectl -n ${ns} delete job ${BOOTSTRAP}\`; Flux recreates it, Argo CD runs it on its next sync); it also runs again after its TTL (an hour).`
+        ? `Each consumer's secret key is read from the key \`${s.remoteKey}/NAME\` (property \`secretKey\`, at least 8 characters) of the ${s.secretStoreKind} \`${s.secretStore}\`; its access key is the user in the table. To rotate, change it in the store: External Secrets refreshes both copies within an hour, on its own schedule, so the consumer may get the new secret before MinIO has it. Then run the Job (\`kubectl -n ${ns} delete job ${BOOTSTRAP}\`; Flux recreates it, Argo CD runs it on its next sync; it also runs again after its TTL, an hour) and restart the consumer.`
         : 'Plain mode uses fixed development secrets (`dev-NAME-password-change-me`): for development only.';
   return [
     '## Buckets and consumers',
@@ -104,7 +104,7 @@ function dataSection(o: Options): string[] {
     '',
     ...table(consumers, ['consumer', 'access']),
     '',
-    `The Job \`${BOOTSTRAP}\` runs \`scripts/bootstrap-minio.sh\` with \`bootstrap/bootstrap.conf\` and makes MinIO match this: it waits for the servers, creates what is missing, puts back what was changed by hand, sets rotated secrets, and removes the user and policy of a consumer that is no longer configured. It never deletes a bucket or an object. A second run changes nothing.`,
+    `The Job \`${BOOTSTRAP}\` runs \`scripts/bootstrap-minio.sh\` with \`bootstrap/bootstrap.conf\` and makes MinIO match this: it waits for the servers, creates what is missing, puts back what was changed by hand (public access, extra policies, groups and access keys of the consumers' users), sets rotated secrets, detaches the \`minio-gitops-*\` policies from anyone but their consumer's user and removes those no consumer names. It never deletes a user, a bucket or an object. A second run changes nothing.`,
     '',
     '```sh',
     `kubectl -n ${ns} logs job/${BOOTSTRAP}         # one line per bucket, policy and user; "done: N change(s)"`,
@@ -184,7 +184,7 @@ export function renderEnvReadme(o: Options): string {
     ...(s.ingress ? [`- From outside: ${scheme}://${s.apiHost} (API) and ${scheme}://${s.consoleHost} (console, behind basic auth)`] : []),
     `- Metrics: \`/minio/v2/metrics/cluster\` and \`/minio/v2/metrics/node\` on port ${API_PORT}, no token needed (\`MINIO_PROMETHEUS_AUTH_TYPE=public\`)${s.monitoring ? '. The ServiceMonitor scrapes both from every server, so each cluster-wide series comes once per server: aggregate with `max` in queries. If your Prometheus selects ServiceMonitors by label (kube-prometheus-stack: `release`), set `serviceMonitorLabels` in `scaffold.config.yaml`' : ''}`,
     '',
-    `Only the consumer namespaces (${consumerNamespaces(o).map((n) => `\`${n}\``).join(', ') || 'none'}), \`${o.global.monitoringNamespace}\` and the bootstrap Job reach port ${API_PORT}: every other connection is denied by the NetworkPolicies. A consumer added under \`envs.${o.env}.consumers\` in \`scaffold.config.yaml\` gets its namespace in.`,
+    `Port ${API_PORT} is open to the consumer namespaces (${consumerNamespaces(o).map((n) => `\`${n}\``).join(', ') || 'none'})${s.monitoring ? `, Prometheus (\`${o.global.monitoringNamespace}\`)` : ''}, the bootstrap Job and the other servers${s.ingress ? `; ports ${API_PORT} and ${CONSOLE_PORT} to the ingress controller (\`${o.global.ingressNamespace}\`)` : ''}. Every other connection is denied by the NetworkPolicies. A consumer added under \`envs.${o.env}.consumers\` in \`scaffold.config.yaml\` gets its namespace in.`,
     '',
     '## Credentials',
     '',
