@@ -90,6 +90,18 @@ json_field() {
   esac
 }
 
+# json_list JSON KEY: the strings of "KEY":["a","b"] in one line of mc's --json output.
+json_list() {
+  case $1 in
+    *"\"$2\":[\""*) v=${1#*\""$2"\":\[}; v=${v%%]*} ;;
+    *) return 0 ;;
+  esac
+  old_ifs=$IFS
+  IFS=,
+  for item in $v; do item=${item#\"}; printf '%s\n' "${item%\"}"; done
+  IFS=$old_ifs
+}
+
 ensure_bucket() {
   if mc stat "minio/$1" >/dev/null 2>&1; then say "bucket $1" unchanged
   else mc mb --ignore-existing "minio/$1" >/dev/null; did "bucket $1" created
@@ -162,7 +174,9 @@ ensure_policy() {
   fi
 }
 
-# ensure_user CONSUMER POLICY: the consumer's user holds its current secret and exactly its policy.
+# ensure_user CONSUMER POLICY: the consumer's user holds its current secret and exactly its
+# policy: no other policy, no group (a group's policies would apply too), no access keys
+# of its own (they would outlive a rotation; the policy also denies making them).
 ensure_user() {
   dir="$credentials/$1"
   [ -f "$dir/s3.access-key" ] && [ -f "$dir/s3.secret-key" ] || die "credentials of consumer $1 not found: $dir/s3.access-key and $dir/s3.secret-key"
@@ -180,39 +194,59 @@ ensure_user() {
   info=$(mc admin user info --json minio "$access")
   [ "$(json_field "$info" userStatus)" = enabled ] || { mc admin user enable minio "$access" >/dev/null; did "user $access" enabled; }
   attached=$(json_field "$info" policyName)
-  if [ "$attached" = "$2" ]; then say "user $access" "policy $2 unchanged"; return; fi
-  # Exactly one policy: detach whatever else a person attached (least privilege).
-  old_ifs=$IFS; IFS=,
+  old_ifs=$IFS
+  IFS=,
   for p in $attached; do
     [ "$p" = "$2" ] || { mc admin policy detach minio "$p" --user "$access" >/dev/null; did "user $access" "policy $p detached"; }
   done
   IFS=$old_ifs
-  case ",$attached," in *",$2,"*) ;; *) mc admin policy attach minio "$2" --user "$access" >/dev/null; did "user $access" "policy $2 attached" ;; esac
+  case ",$attached," in
+    *",$2,"*) say "user $access" "policy $2 unchanged" ;;
+    *) mc admin policy attach minio "$2" --user "$access" >/dev/null; did "user $access" "policy $2 attached" ;;
+  esac
+  groups=${info#*\"memberOf\":\[}
+  [ "$groups" != "$info" ] || groups=
+  while case $groups in *'{"name":"'*) true ;; *) false ;; esac; do
+    groups=${groups#*\{\"name\":\"}
+    group=${groups%%\"*}
+    mc admin group rm minio "$group" "$access" >/dev/null
+    did "user $access" "removed from group $group"
+  done
+  mc admin user svcacct ls --json minio "$access" >"$work/keys"
+  while IFS= read -r line; do
+    key=$(json_field "$line" accessKey)
+    [ -n "$key" ] || continue
+    mc admin user svcacct rm minio "$key" >/dev/null
+    did "user $access" "access key $key removed"
+  done <"$work/keys"
+  owners="$owners $2=$access"
 }
 
-# Users holding a policy of ours that no consumer has any more (a renamed user, a removed
-# consumer) are removed, and so are our policies that no consumer names: no stale access.
+# Our policies (minio-gitops-*) belong to their consumer's user only: they are detached
+# from anyone else (a renamed user, a person, a group), and a policy no consumer names is
+# removed once detached. No user is ever deleted.
 sweep() {
-  mc admin user list --json minio >"$work/users"
-  while IFS= read -r line; do
-    access=$(json_field "$line" accessKey)
-    case ",$(json_field "$line" policyName)," in *,minio-gitops-*) ;; *) continue ;; esac
-    case " $users " in *" $access "*) continue ;; esac
-    mc admin user remove minio "$access" >/dev/null
-    did "user $access" "removed (no consumer uses it)"
-  done <"$work/users"
   mc admin policy ls --json minio >"$work/policies"
   while IFS= read -r line; do
     p=$(json_field "$line" policy)
     case $p in minio-gitops-*) ;; *) continue ;; esac
-    case " $policies " in *" $p "*) continue ;; esac
+    entities=$(mc admin policy entities --json minio --policy "$p")
+    for user in $(json_list "$entities" users); do
+      case " $owners " in *" $p=$user "*) continue ;; esac
+      mc admin policy detach minio "$p" --user "$user" >/dev/null
+      did "policy $p" "detached from user $user (not its consumer's user)"
+    done
+    for group in $(json_list "$entities" groups); do
+      mc admin policy detach minio "$p" --group "$group" >/dev/null
+      did "policy $p" "detached from group $group"
+    done
+    case " $owners " in *" $p="*) continue ;; esac
     mc admin policy rm minio "$p" >/dev/null
     did "policy $p" "removed (no consumer uses it)"
   done <"$work/policies"
 }
 
-users=
-policies=
+owners=
 while read -r verb a b c; do
   case $verb in
     '' | '#'*) ;;
@@ -221,8 +255,8 @@ while read -r verb a b c; do
     lifecycle) ensure_lifecycle "$a" "$b" ;;
     versioning) ensure_versioning "$a" "$b" ;;
     quota) ensure_quota "$a" "$b" ;;
-    policy) ensure_policy "$a" "$b"; policies="$policies $a" ;;
-    user) ensure_user "$a" "$b"; users="$users $(cat "$credentials/$a/s3.access-key")" ;;
+    policy) ensure_policy "$a" "$b" ;;
+    user) ensure_user "$a" "$b" ;;
     *) die "$config/bootstrap.conf: unknown line '$verb $a $b $c'" ;;
   esac
 done <"$config/bootstrap.conf"
