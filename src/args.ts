@@ -150,5 +150,10 @@ export function helpText(): string {
     '',
     'Exit codes: 0 done, 1 --check found drift, 2 bad input or refused (nothing written).',
     '',
+    'Live-cluster commands (kubeconfig: --kubeconfig FILE, else KUBECONFIG, else ~/.kube/config; --context CTX):',
+    '  verify --env NAME [--wait 5m] [--json]      check the env in the cluster; exit 0 all pass, 1 a check failed',
+    '  apply --env NAME --server-dry-run [--json]  server-side dry run of everything the env builds; exit 1 if rejected',
+    '  console --env NAME [--port 9090]           port-forward to the MinIO console until Ctrl-C',
+    '',
   ].join('\n');
 }

@@ -24,6 +24,12 @@ function checkBranchName(branch: string): string {
 
 export async function main(argv: string[], defaultOut: string, io: Io = processIo): Promise<number> {
   try {
+    // verify, apply and console talk to a cluster: their code (and the Kubernetes client)
+    // loads only for them.
+    if (['verify', 'apply', 'console'].includes(argv[0] ?? '')) {
+      const { runClusterCommand } = await import('./cluster/command.ts');
+      return await runClusterCommand(argv[0] as 'verify', argv.slice(1), defaultOut, io);
+    }
     const flags = parseFlags(argv);
     if (flags.help) {
       io.out(helpText());
