@@ -68,7 +68,7 @@ async function createNamespaces(c: Cluster, namespace: k8s.KubernetesObject | un
   const restrictedLabels = { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' };
   const own = namespace && restricted ? { ...namespace, metadata: { ...namespace.metadata, labels: { ...namespace.metadata!.labels, ...restrictedLabels } } } : namespace;
   for (const ns of [...(own ? [own] : []), ...consumers.map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: restrictedLabels } }))]) {
-    await api.patch(k8s.loadYaml(JSON.stringify(ns)), undefined, undefined, 'test', true, k8s.PatchStrategy.ServerSideApply);
+    await api.patch(k8s.loadYaml<k8s.KubernetesObject>(JSON.stringify(ns)), undefined, undefined, 'test', true, k8s.PatchStrategy.ServerSideApply);
   }
 }
 
@@ -116,3 +116,192 @@ describe('apply --server-dry-run against a real kube-apiserver', () => {
     expect(r.stderr).toMatch(/^error: apply is the GitOps engine's job .* use apply --server-dry-run/);
   });
 });
+
+// verify: its own env and consumer namespaces, so the dry-run tests above do not matter.
+const VERIFY_CONFIG = `repoURL: https://git.example.com/platform/storage.git
+envs:
+  check:
+    profile: dev
+    namespace: minio-check
+    consumers:
+      flink: {namespace: check-flink, kind: flink-cmf, buckets: [flink]}
+      spark: {namespace: check-spark, kind: iceberg-spark, buckets: [datalake]}
+`;
+
+type Report = { ok: boolean; checks: { check: string; status: string; detail: string; diagnosis?: string; next?: string }[] };
+
+describe('verify against a real kube-apiserver', () => {
+  let out = '';
+  const verify = async (c: Cluster, ...extra: string[]) => {
+    const r = await cli(['verify', '--env', 'check', '--json', '--out', out, '--kubeconfig', c.kubeconfig, ...extra], out);
+    return { ...r, report: r.stdout ? (JSON.parse(r.stdout) as Report) : undefined };
+  };
+  const byName = (report: Report) => Object.fromEntries(report.checks.map((x) => [x.check, x]));
+
+  it('fails on an empty cluster, each check with its diagnosis and next command', async (ctx) => {
+    const c = needCluster(ctx);
+    out = mkdtempSync(join(tmpdir(), 'minio-gitops-verify-'));
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(out, 'scaffold.config.yaml'), VERIFY_CONFIG);
+    expect((await cli(['--env', 'check', '--no-commit'], out)).code).toBe(0);
+    const { code, report } = await verify(c);
+    expect(code).toBe(1);
+    const checks = byName(report!);
+    expect(checks['namespace minio-check']).toMatchObject({ status: 'fail', detail: 'does not exist' });
+    expect(checks['namespace check-flink']).toMatchObject({ status: 'fail', next: 'kubectl create namespace check-flink' });
+    expect(checks['MinIO deployment/minio']).toMatchObject({ status: 'fail', detail: 'not found', diagnosis: expect.stringMatching(/connection refused/) });
+    expect(checks['Service minio endpoints']).toMatchObject({ status: 'fail', detail: 'no ready endpoints', diagnosis: expect.stringMatching(/connection refused/) });
+    expect(checks['bootstrap Job minio-bootstrap']).toMatchObject({ status: 'fail', detail: 'not found', diagnosis: expect.stringMatching(/404 .*bucket does not exist.*403 .*access denied/), next: 'flux reconcile kustomization minio-check-bootstrap -n flux-system' });
+    expect(checks['Secret check-flink/minio-s3-credentials-flink']).toMatchObject({ status: 'fail', detail: 'not found' });
+    expect(checks['FlinkEnvironment check-flink/flink']).toMatchObject({ status: 'fail', detail: 'not found' });
+    expect(checks['Flux Kustomization flux-system/minio-check']).toMatchObject({ status: 'fail', detail: 'not found', next: 'kubectl apply -k clusters/check' });
+    expect(checks['Certificate minio-tls']).toMatchObject({ status: 'skip', detail: 'TLS is off in this env' });
+    for (const x of report!.checks.filter((y) => y.status === 'fail')) expect(x.diagnosis && x.next, x.check).toBeTruthy();
+  });
+
+  it('passes once the objects are applied and the controllers have done their part', async (ctx) => {
+    const c = needCluster(ctx);
+    const { builtObjects } = await import('../src/cluster/kube.ts');
+    const { execFileSync } = await import('node:child_process');
+    const api = k8s.KubernetesObjectApi.makeApiClient(c.kc);
+    const apply = async (o: k8s.KubernetesObject) => api.patch(o, undefined, undefined, 'test', true, k8s.PatchStrategy.ServerSideApply);
+    const objects = await builtObjects(out, 'check');
+    const engine = k8s.loadAllYaml(execFileSync('kubectl', ['kustomize', join(out, 'clusters/check')], { encoding: 'utf8' }));
+    for (const ns of [objects.find((o) => o.kind === 'Namespace')!, ...['check-flink', 'check-spark', 'flux-system'].map((name) => k8s.loadYaml<k8s.V1Namespace>(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })))]) await apply(ns);
+    for (const o of [...objects.filter((x) => x.kind !== 'Namespace'), ...engine]) await apply(o);
+
+    // What the controllers would do: the Deployment's pod is ready, the Service has an
+    // endpoint, the Job completed, Flux applied its three steps.
+    const apps = c.kc.makeApiClient(k8s.AppsV1Api);
+    const batch = c.kc.makeApiClient(k8s.BatchV1Api);
+    const custom = c.kc.makeApiClient(k8s.CustomObjectsApi);
+    const deployment = await apps.readNamespacedDeployment({ name: 'minio', namespace: 'minio-check' });
+    deployment.status = { observedGeneration: deployment.metadata!.generation, replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1 };
+    await apps.replaceNamespacedDeploymentStatus({ name: 'minio', namespace: 'minio-check', body: deployment });
+    await api.create(k8s.loadYaml<k8s.KubernetesObject>(JSON.stringify({
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'minio-abc12', namespace: 'minio-check', labels: { 'kubernetes.io/service-name': 'minio' } },
+      addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.5'], conditions: { ready: true } }], ports: [{ name: 'api', port: 9000, protocol: 'TCP' }],
+    })));
+    await completeJob(batch, 'minio-check', 'succeeded');
+    for (const name of ['minio-check', 'minio-check-bootstrap', 'minio-check-consumers']) {
+      const k = (await custom.getNamespacedCustomObject({ group: 'kustomize.toolkit.fluxcd.io', version: 'v1', namespace: 'flux-system', plural: 'kustomizations', name })) as { status?: object };
+      k.status = { conditions: [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message: 'Applied revision: main@sha1:0', lastTransitionTime: new Date().toISOString() }] };
+      await custom.replaceNamespacedCustomObjectStatus({ group: 'kustomize.toolkit.fluxcd.io', version: 'v1', namespace: 'flux-system', plural: 'kustomizations', name, body: k });
+    }
+
+    const { code, report } = await verify(c);
+    expect(report!.checks.filter((x) => x.status === 'fail')).toEqual([]);
+    expect(code).toBe(0);
+    const checks = byName(report!);
+    expect(checks['MinIO deployment/minio']).toMatchObject({ status: 'pass', detail: '1/1 replicas ready' });
+    expect(checks['Secret check-spark/minio-s3-credentials-spark']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/values not shown/) });
+    expect(checks['FlinkEnvironment check-flink/flink']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/credentials injected from the Secret \(S3_ENDPOINT, S3_ACCESS_KEY/) });
+    expect(report!.checks.filter((x) => x.status === 'pass').length).toBe(12);
+    // The plain text: one line a check, no secret value anywhere.
+    const text = await cli(['verify', '--env', 'check', '--out', out, '--kubeconfig', c.kubeconfig], out);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^env check: 12 passed, 0 failed, 2 skipped$/m);
+    expect(text.stdout).not.toContain('dev-flink-password-change-me');
+  });
+
+  it('a missing Secret key, a failed Job and a not-ready replica each get their own diagnosis; --wait polls', async (ctx) => {
+    const c = needCluster(ctx);
+    const core = c.kc.makeApiClient(k8s.CoreV1Api);
+    const apps = c.kc.makeApiClient(k8s.AppsV1Api);
+    const batch = c.kc.makeApiClient(k8s.BatchV1Api);
+    const secret = await core.readNamespacedSecret({ name: 'minio-s3-credentials-flink', namespace: 'check-flink' });
+    delete secret.data!.AWS_SECRET_ACCESS_KEY;
+    await core.replaceNamespacedSecret({ name: 'minio-s3-credentials-flink', namespace: 'check-flink', body: secret });
+    await completeJob(batch, 'minio-check', 'failed');
+    const deployment = await apps.readNamespacedDeployment({ name: 'minio', namespace: 'minio-check' });
+    deployment.status = { ...deployment.status, readyReplicas: 0, availableReplicas: 0 };
+    await apps.replaceNamespacedDeploymentStatus({ name: 'minio', namespace: 'minio-check', body: deployment });
+
+    const { code, report, stderr } = await verify(c, '--wait', '2s');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^waiting: \d+\/\d+ checks pass; first failing: MinIO deployment\/minio \(0\/1 replicas ready\); \d+s left$/m);
+    const failures = report!.checks.filter((x) => x.status === 'fail');
+    expect(failures.map((x) => x.check)).toEqual(['MinIO deployment/minio', 'bootstrap Job minio-bootstrap', 'Secret check-flink/minio-s3-credentials-flink']);
+    const [replica, job, key] = failures;
+    expect(replica).toMatchObject({ detail: '0/1 replicas ready', next: expect.stringMatching(/kubectl -n minio-check describe pods -l app\.kubernetes\.io\/name=minio/) });
+    expect(job).toMatchObject({ detail: 'failed (BackoffLimitExceeded: Job has reached the specified backoff limit)', diagnosis: expect.stringMatching(/access denied.*root credentials/), next: 'kubectl -n minio-check logs job/minio-bootstrap' });
+    expect(key).toMatchObject({ detail: 'missing key(s) AWS_SECRET_ACCESS_KEY', diagnosis: expect.stringMatching(/couldn't find key AWS_SECRET_ACCESS_KEY in Secret/) });
+  });
+
+  it('console needs a ready server pod, and says so (no kubelet here to forward to)', async (ctx) => {
+    const c = needCluster(ctx);
+    const r = await cli(['console', '--env', 'check', '--out', out, '--kubeconfig', c.kubeconfig, '--port', '0'], out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: --port "0" is not a port/);
+    const none = await cli(['console', '--env', 'check', '--out', out, '--kubeconfig', c.kubeconfig], out);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^error: no ready MinIO pod in namespace minio-check \(0 found\); run `npx zx scaffold.ts verify --env check` to see why$/m);
+  });
+
+  it('bad input: one line and exit 2', async (ctx) => {
+    const c = needCluster(ctx);
+    const cases: [string[], RegExp][] = [
+      [['verify'], /^error: verify needs --env NAME/],
+      [['verify', '--env', 'check', '--wait', 'soon'], /^error: --wait "soon" is not a duration; use e\.g\. 90s, 5m or 1h/],
+      [['verify', '--env', 'check', '--context', 'nowhere'], /^error: --context nowhere is not in the kubeconfig; use one of: test/],
+      [['verify', '--env', 'staging'], /^error: env staging is not in .*scaffold\.config\.yaml; scaffold it first/],
+      [['verify', '--env', 'check', '--colour'], /^error: verify: unknown option or missing value at --colour; run with --help/],
+      [['verify', '--env', 'check', '--kubeconfig', join(out, 'nope')], /^error: cannot read the kubeconfig .*nope .*; pass --kubeconfig FILE/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli([...args, '--out', out, ...(args.includes('--kubeconfig') ? [] : ['--kubeconfig', c.kubeconfig])], out);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    }
+  });
+});
+
+/** Plays the Job controller: the bootstrap Job (re-created) ends succeeded or failed. */
+async function completeJob(batch: k8s.BatchV1Api, namespace: string, outcome: 'succeeded' | 'failed') {
+  const name = 'minio-bootstrap';
+  const job = await batch.readNamespacedJob({ name, namespace });
+  if (job.status?.conditions?.length) {
+    // A finished Job stays finished: start a fresh one from the same spec.
+    await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' });
+    delete job.metadata!.resourceVersion;
+    delete job.metadata!.uid;
+    delete job.metadata!.creationTimestamp;
+    delete job.metadata!.managedFields;
+    delete job.spec!.selector;
+    delete job.spec!.template.metadata!.labels!['controller-uid'];
+    delete job.spec!.template.metadata!.labels!['batch.kubernetes.io/controller-uid'];
+    delete job.status;
+    for (let i = 0; i < 50; i++) {
+      try {
+        await batch.createNamespacedJob({ namespace, body: job });
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+  const fresh = await batch.readNamespacedJob({ name, namespace });
+  const now = new Date();
+  const start = new Date(now.getTime() - 10_000);
+  fresh.status =
+    outcome === 'succeeded'
+      ? {
+          startTime: start,
+          completionTime: now,
+          succeeded: 1,
+          conditions: [
+            { type: 'SuccessCriteriaMet', status: 'True', lastTransitionTime: now, lastProbeTime: now },
+            { type: 'Complete', status: 'True', lastTransitionTime: now, lastProbeTime: now },
+          ],
+        }
+      : {
+          startTime: start,
+          failed: 4,
+          conditions: [
+            { type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastTransitionTime: now, lastProbeTime: now },
+            { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastTransitionTime: now, lastProbeTime: now },
+          ],
+        };
+  await batch.replaceNamespacedJobStatus({ name, namespace, body: fresh });
+}

@@ -9,7 +9,7 @@ import type { Io } from '../report.ts';
 import { apiMessage, k8s } from './kube.ts';
 
 /** A ready MinIO server pod of the env, or a failure that says why there is none. */
-export async function readyServerPod(kc: k8s.KubeConfig, namespace: string): Promise<string> {
+export async function readyServerPod(kc: k8s.KubeConfig, namespace: string, env: string): Promise<string> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   let pods: k8s.V1Pod[];
   try {
@@ -18,13 +18,13 @@ export async function readyServerPod(kc: k8s.KubeConfig, namespace: string): Pro
     return fail(`cannot list the MinIO pods in namespace ${namespace}: ${apiMessage(error)}; check the kubeconfig and --context`);
   }
   const ready = pods.find((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-  if (!ready) fail(`no ready MinIO pod in namespace ${namespace} (${pods.length} found); run \`npx zx scaffold.ts verify --env ...\` to see why`);
+  if (!ready) fail(`no ready MinIO pod in namespace ${namespace} (${pods.length} found); run \`npx zx scaffold.ts verify --env ${env}\` to see why`);
   return ready.metadata!.name!;
 }
 
 export async function consoleForward(kc: k8s.KubeConfig, options: Options, port: number, io: Io): Promise<number> {
   const ns = options.settings.namespace;
-  const pod = await readyServerPod(kc, ns);
+  const pod = await readyServerPod(kc, ns, options.env);
   const forward = new k8s.PortForward(kc);
   const server = createServer((socket) => {
     forward.portForward(ns, pod, [CONSOLE_PORT], socket, null, socket).catch((error) => {
