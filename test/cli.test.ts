@@ -325,3 +325,31 @@ describe('runs', () => {
     }
   });
 });
+
+describe('the scaffold path loads no Kubernetes client', () => {
+  it('runs with @kubernetes/client-node made unloadable (a module hook throws on it)', () => {
+    const out = tempDir();
+    // A resolve hook in the scaffold's own process: any import of the client fails the run.
+    const hook = `import { registerHooks } from 'node:module';
+registerHooks({ resolve(specifier, context, next) {
+  if (specifier.includes('@kubernetes/client-node') || specifier.includes('/cluster/')) throw new Error('loaded on the scaffold path: ' + specifier);
+  return next(specifier, context);
+} });`;
+    const hookFile = join(out, 'hook.mjs');
+    writeFileSync(hookFile, hook);
+    const r = spawnSync(join(import.meta.dirname, '..', 'node_modules', '.bin', 'zx'), ['scaffold.ts', '--env', 'prod', '--out', join(out, 'repo'), '--no-commit'], {
+      cwd: join(import.meta.dirname, '..'),
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: `--import ${hookFile}` },
+    });
+    expect(r.stderr).not.toMatch(/loaded on the scaffold path/);
+    expect(r.status, r.stderr).toBe(0);
+    // The hook works: the cluster commands do load the client, and fail with it.
+    const verify = spawnSync(join(import.meta.dirname, '..', 'node_modules', '.bin', 'zx'), ['scaffold.ts', 'verify', '--env', 'prod', '--out', join(out, 'repo')], {
+      cwd: join(import.meta.dirname, '..'),
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: `--import ${hookFile}` },
+    });
+    expect(verify.stderr).toMatch(/loaded on the scaffold path/);
+  });
+});

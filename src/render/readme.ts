@@ -175,6 +175,8 @@ export function renderEnvReadme(o: Options): string {
     `kubectl apply -k overlays/${o.env}/consumers`,
     '```',
     '',
+    `To check it against the cluster: \`npx zx scaffold.ts apply --env ${o.env} --server-dry-run\` (what the API server would reject, nothing applied), then \`npx zx scaffold.ts verify --env ${o.env} --wait 10m\` (every check with a diagnosis; \`console --env ${o.env}\` opens the console on localhost).`,
+    '',
     `In a GitOps setup the engine applies it: Argo CD syncs \`overlays/${o.env}\` (sync waves and a PostSync hook keep this order), Flux applies the three parts as three Kustomizations that depend on each other. Apply by hand only for a first try${s.secrets === 'sops' ? ' (and not with sealed secrets: they need the engine, or `sops -d`, to decrypt)' : ''}.`,
     '',
     '## Endpoints',
