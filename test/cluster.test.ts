@@ -257,6 +257,69 @@ describe('verify against a real kube-apiserver', () => {
   });
 });
 
+describe('verify with TLS, external secrets and Argo CD', () => {
+  it('checks the Certificates, the ExternalSecrets and the Application, and names what is not Ready', async (ctx) => {
+    const c = needCluster(ctx);
+    const { builtObjects } = await import('../src/cluster/kube.ts');
+    const { execFileSync } = await import('node:child_process');
+    const { writeFileSync } = await import('node:fs');
+    const out = tempDir();
+    writeFileSync(join(out, 'scaffold.config.yaml'), VERIFY_CONFIG.replace('check:', 'argo:').replace('profile: dev', 'profile: prod').replace('minio-check', 'minio-argo').replace(/check-/g, 'argo-'));
+    expect((await cli(['--env', 'argo', '--secrets', 'external', '--ingress', 'off', '--monitoring', 'off', '--gitops', 'argocd', '--no-commit'], out)).code).toBe(0);
+    const api = k8s.KubernetesObjectApi.makeApiClient(c.kc);
+    const apply = async (o: k8s.KubernetesObject) => api.patch(o, undefined, undefined, 'test', true, k8s.PatchStrategy.ServerSideApply);
+    const ns = (name: string) => k8s.loadYaml<k8s.KubernetesObject>(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
+    const objects = await builtObjects(out, 'argo');
+    for (const o of [objects.find((x) => x.kind === 'Namespace')!, ns('argo-flink'), ns('argo-spark'), ns('argocd')]) await apply(o);
+    for (const o of [...objects.filter((x) => x.kind !== 'Namespace'), ...k8s.loadAllYaml(execFileSync('kubectl', ['kustomize', join(out, 'clusters/argo')], { encoding: 'utf8' }))]) await apply(o);
+
+    const custom = c.kc.makeApiClient(k8s.CustomObjectsApi);
+    const setStatus = async (group: string, version: string, plural: string, namespace: string, name: string, status: object) => {
+      const o = (await custom.getNamespacedCustomObject({ group, version, namespace, plural, name })) as { status?: object };
+      o.status = status;
+      // Argo CD's Application has no status subresource: its controller updates the object.
+      if (plural === 'applications') await custom.replaceNamespacedCustomObject({ group, version, namespace, plural, name, body: o });
+      else await custom.replaceNamespacedCustomObjectStatus({ group, version, namespace, plural, name, body: o });
+    };
+    const ready = (yes: boolean, message = '') => ({ conditions: [{ type: 'Ready', status: yes ? 'True' : 'False', reason: yes ? 'Ready' : 'Pending', message, lastTransitionTime: new Date().toISOString() }] });
+    // The controllers' part: servers ready, an endpoint, the Job done, cert-manager and
+    // External Secrets done (with the Secrets ESO would write), Argo CD synced.
+    const apps = c.kc.makeApiClient(k8s.AppsV1Api);
+    const sts = await apps.readNamespacedStatefulSet({ name: 'minio', namespace: 'minio-argo' });
+    sts.status = { observedGeneration: sts.metadata!.generation, replicas: 4, readyReplicas: 4, availableReplicas: 4, currentReplicas: 4, updatedReplicas: 4 };
+    await apps.replaceNamespacedStatefulSetStatus({ name: 'minio', namespace: 'minio-argo', body: sts });
+    await api.create(k8s.loadYaml<k8s.KubernetesObject>(JSON.stringify({
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'minio-x1', namespace: 'minio-argo', labels: { 'kubernetes.io/service-name': 'minio' } },
+      addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.7'], conditions: { ready: true } }], ports: [{ name: 'api', port: 9000, protocol: 'TCP' }],
+    })));
+    await completeJob(c.kc.makeApiClient(k8s.BatchV1Api), 'minio-argo', 'succeeded');
+    for (const cert of objects.filter((o) => o.kind === 'Certificate')) await setStatus('cert-manager.io', 'v1', 'certificates', cert.metadata!.namespace!, cert.metadata!.name!, ready(true));
+    for (const es of objects.filter((o) => o.kind === 'ExternalSecret')) {
+      await setStatus('external-secrets.io', 'v1', 'externalsecrets', es.metadata!.namespace!, es.metadata!.name!, ready(true));
+      const keys = [...((es as any).spec.data as { secretKey: string }[]).map((d) => d.secretKey), ...Object.keys((es as any).spec.target.template?.data ?? {})];
+      await apply(k8s.loadYaml<k8s.KubernetesObject>(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: (es as any).spec.target.name, namespace: es.metadata!.namespace }, stringData: Object.fromEntries(keys.map((k) => [k, 'x'])) })));
+    }
+    await setStatus('argoproj.io', 'v1alpha1', 'applications', 'argocd', 'minio-argo', { sync: { status: 'Synced' }, health: { status: 'Healthy' } });
+
+    const run = async () => JSON.parse((await cli(['verify', '--env', 'argo', '--json', '--out', out, '--kubeconfig', c.kubeconfig], out)).stdout) as Report;
+    const good = await run();
+    expect(good.checks.filter((x) => x.status === 'fail')).toEqual([]);
+    const names = good.checks.map((x) => `${x.status} ${x.check}`);
+    expect(names).toEqual(expect.arrayContaining(['pass MinIO statefulset/minio', 'pass Certificate minio-argo/minio-tls', 'pass ExternalSecret minio-argo/minio-root-credentials', 'pass ExternalSecret argo-flink/minio-s3-credentials-flink', 'pass Argo CD Application argocd/minio-argo']));
+
+    await setStatus('cert-manager.io', 'v1', 'certificates', 'minio-argo', 'minio-tls', ready(false, 'Issuing certificate as Secret does not exist'));
+    await setStatus('external-secrets.io', 'v1', 'externalsecrets', 'argo-spark', 'minio-s3-credentials-spark', ready(false, 'could not get secret data from provider'));
+    await setStatus('argoproj.io', 'v1alpha1', 'applications', 'argocd', 'minio-argo', { sync: { status: 'OutOfSync' }, health: { status: 'Degraded' } });
+    const bad = await run();
+    expect(bad.ok).toBe(false);
+    expect(Object.fromEntries(bad.checks.filter((x) => x.status === 'fail').map((x) => [x.check, [x.detail, x.next]]))).toEqual({
+      'Certificate minio-argo/minio-tls': ['not Ready: Issuing certificate as Secret does not exist', 'kubectl -n minio-argo describe certificate minio-tls'],
+      'ExternalSecret argo-spark/minio-s3-credentials-spark': ['not Ready: could not get secret data from provider', 'kubectl -n argo-spark describe externalsecret minio-s3-credentials-spark'],
+      'Argo CD Application argocd/minio-argo': ['OutOfSync / Degraded', 'argocd app get minio-argo'],
+    });
+  });
+});
+
 /** Plays the Job controller: the bootstrap Job (re-created) ends succeeded or failed. */
 async function completeJob(batch: k8s.BatchV1Api, namespace: string, outcome: 'succeeded' | 'failed') {
   const name = 'minio-bootstrap';
