@@ -9,22 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
 import { main } from '../src/cli.ts';
 import { startCluster, type Cluster } from './cluster.ts';
+import { argv, validCombos } from './combos.ts';
 import { findTool, needCrds, needTool, REPO, tempDir } from './tools.ts';
-
-const DIMENSIONS = {
-  profile: ['dev', 'prod'],
-  storage: ['hostpath', 'pvc'],
-  secrets: ['plain', 'sops', 'external'],
-  tls: ['on', 'off'],
-  replicas: ['1', '4'],
-  extras: ['on', 'off'],
-} as const;
-
-function validCombos(): Record<keyof typeof DIMENSIONS, string>[] {
-  let combos: Record<string, string>[] = [{}];
-  for (const [key, values] of Object.entries(DIMENSIONS)) combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
-  return (combos as Record<keyof typeof DIMENSIONS, string>[]).filter((c) => !(c.storage === 'hostpath' && c.replicas !== '1') && !(c.secrets === 'plain' && c.profile === 'prod'));
-}
 
 async function cli(args: string[], out: string) {
   let stdout = '';
@@ -79,8 +65,7 @@ describe('apply --server-dry-run against a real kube-apiserver', () => {
     let applies = 0;
     for (const combo of validCombos()) {
       const out = tempDir();
-      const args = ['--env', combo.profile, '--storage', combo.storage, '--secrets', combo.secrets, '--tls', combo.tls, '--replicas', combo.replicas, '--ingress', combo.extras, '--monitoring', combo.extras];
-      const scaffolded = await cli([...args, '--no-commit'], out);
+      const scaffolded = await cli([...argv(combo), '--no-commit'], out);
       expect(scaffolded.code, scaffolded.stderr).toBe(0);
       const objects = await builtObjects(out, combo.profile);
       // The env's namespace as rendered (restricted; privileged only for hostPath), the consumers' restricted.

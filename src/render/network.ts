@@ -42,30 +42,26 @@ export function networkPolicies(): Record<string, object> {
   };
 }
 
-/** The API and the console for the ingress controller (envs with an ingress). */
-export function ingressControllerPolicy(global: GlobalSettings) {
+/** An added policy: the servers' `ports` open to pods in `namespaces`. */
+function allowFrom(name: string, namespaces: string[], ports: number[]) {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
-    metadata: metadata(`${APP}-ingress-controller`, 'network'),
+    metadata: metadata(name, 'network'),
     spec: {
       podSelector: { matchLabels: selectorLabels },
       policyTypes: ['Ingress'],
-      ingress: [{ from: [fromNamespaces([global.ingressNamespace])], ports: tcp(API_PORT, CONSOLE_PORT) }],
+      ingress: [{ from: [fromNamespaces(namespaces)], ports: tcp(...ports) }],
     },
   };
 }
 
+/** The API and the console for the ingress controller (envs with an ingress). */
+export function ingressControllerPolicy(global: GlobalSettings) {
+  return allowFrom(`${APP}-ingress-controller`, [global.ingressNamespace], [API_PORT, CONSOLE_PORT]);
+}
+
 /** The S3 port for the env's consumer namespaces and Prometheus's (none: nothing opened). */
 export function s3ClientsPolicy(namespaces: string[]) {
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: metadata(`${APP}-s3-clients`, 'network'),
-    spec: {
-      podSelector: { matchLabels: selectorLabels },
-      policyTypes: ['Ingress'],
-      ingress: [{ from: [fromNamespaces(namespaces)], ports: tcp(API_PORT) }],
-    },
-  };
+  return allowFrom(`${APP}-s3-clients`, namespaces, [API_PORT]);
 }
