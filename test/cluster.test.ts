@@ -54,9 +54,19 @@ async function createNamespaces(c: Cluster, namespace: k8s.KubernetesObject | un
   const restrictedLabels = { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' };
   const own = namespace && restricted ? { ...namespace, metadata: { ...namespace.metadata, labels: { ...namespace.metadata!.labels, ...restrictedLabels } } } : namespace;
   for (const ns of [...(own ? [own] : []), ...consumers.map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: restrictedLabels } }))]) {
-    await api.patch(k8s.loadYaml<k8s.KubernetesObject>(JSON.stringify(ns)), undefined, undefined, 'test', true, k8s.PatchStrategy.ServerSideApply);
+    await applyReal(c, ns);
+    // The controller-manager's part: every namespace has a "default" ServiceAccount.
+    await applyReal(c, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns.metadata!.name } });
   }
 }
+
+/** A real server-side apply of a plain object (test setup, playing the engine). */
+async function applyReal(c: Cluster, o: object) {
+  const api = k8s.KubernetesObjectApi.makeApiClient(c.kc);
+  return api.patch(k8s.loadYaml<k8s.KubernetesObject>(JSON.stringify(o)), undefined, undefined, 'test', true, k8s.PatchStrategy.ServerSideApply);
+}
+
+type DryRunReport = { accepted: number; rejected: number; skipped: number; results: { object: string; result: string; message?: string }[] };
 
 describe('apply --server-dry-run against a real kube-apiserver', () => {
   it('accepts every object of every valid option combination, with Pod Security enforced on the pod templates', async (ctx) => {
@@ -67,12 +77,12 @@ describe('apply --server-dry-run against a real kube-apiserver', () => {
       const out = tempDir();
       const scaffolded = await cli([...argv(combo), '--no-commit'], out);
       expect(scaffolded.code, scaffolded.stderr).toBe(0);
-      const objects = await builtObjects(out, combo.profile);
+      const objects = await builtObjects(out, combo.profile, false);
       // The env's namespace as rendered (restricted; privileged only for hostPath), the consumers' restricted.
       await createNamespaces(c, objects.find((o) => o.kind === 'Namespace'), ['el-demo', 'analytics']);
       const r = await cli(['apply', '--env', combo.profile, '--server-dry-run', '--json', '--out', out, '--kubeconfig', c.kubeconfig], out);
-      const report = JSON.parse(r.stdout) as { accepted: number; rejected: number; results: { object: string; accepted: boolean; message?: string }[] };
-      expect(report.results.filter((x) => !x.accepted), JSON.stringify(combo)).toEqual([]);
+      const report = JSON.parse(r.stdout) as DryRunReport;
+      expect(report.results.filter((x) => x.result !== 'accepted'), JSON.stringify(combo)).toEqual([]);
       expect(r.code).toBe(0);
       // Every object, plus a Pod for each of the two workloads (the server and the Job).
       expect(report.accepted).toBe(objects.length + 2);
@@ -81,18 +91,80 @@ describe('apply --server-dry-run against a real kube-apiserver', () => {
     console.log(`server-side dry-run applies accepted: ${applies} (${validCombos().length} combinations)`);
   }, 600_000);
 
-  it("rejects a pod template that breaks the namespace's Pod Security level, naming the violation", async (ctx) => {
+  it('what the server rejects: a typo (strict fields), a privileged container (Pod Security); a first install is skipped, not failed', async (ctx) => {
     const c = needCluster(ctx);
-    const { builtObjects } = await import('../src/cluster/kube.ts');
+    const { appendFileSync, writeFileSync } = await import('node:fs');
     const out = tempDir();
-    expect((await cli(['--env', 'lab', '--profile', 'dev', '--namespace', 'minio-lab', '--no-commit'], out)).code).toBe(0);
-    // A hostPath volume in a namespace that enforces restricted (not the privileged label it renders).
-    await createNamespaces(c, (await builtObjects(out, 'lab')).find((o) => o.kind === 'Namespace'), ['el-demo', 'analytics'], true);
-    const r = await cli(['apply', '--env', 'lab', '--server-dry-run', '--out', out, '--kubeconfig', c.kubeconfig], out);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^REJECTED  pod template of Deployment\/minio-lab\/minio: .*violates PodSecurity "restricted:latest": restricted volume types \(volume "data" uses restricted volume type "hostPath"\)$/m);
-    expect(r.stdout).toMatch(/^ok        pod template of Job\/minio-lab\/minio-bootstrap$/m);
-    expect(r.stdout).toMatch(/: \d+ accepted, 1 rejected \(server-side dry run: nothing was changed\)$/m);
+    expect((await cli(['--env', 'lab', '--profile', 'dev', '--storage', 'pvc', '--namespace', 'minio-lab', '--no-commit'], out)).code).toBe(0);
+    const dryRun = async () => {
+      const r = await cli(['apply', '--env', 'lab', '--server-dry-run', '--out', out, '--kubeconfig', c.kubeconfig], out);
+      return { ...r, report: JSON.parse((await cli(['apply', '--env', 'lab', '--server-dry-run', '--json', '--out', out, '--kubeconfig', c.kubeconfig], out)).stdout) as DryRunReport };
+    };
+    // Before the first install: nothing to judge in a namespace that does not exist yet.
+    const first = await dryRun();
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^ok        Namespace\/minio-lab$/m);
+    expect(first.stdout).toMatch(/^skipped   Deployment\/minio-lab\/minio: namespace minio-lab does not exist yet \(the engine creates it first\); run again once it does$/m);
+    expect(first.report.rejected).toBe(0);
+
+    // A person's hand edit: a typo and a privileged container, in an extra patch.
+    await createNamespaces(c, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'minio-lab', labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } } as never, ['el-demo', 'analytics']);
+    writeFileSync(join(out, 'overlays/lab/minio/patch-mine.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: minio}\nspec:\n  template:\n    spec:\n      hostNetwrok: true\n');
+    appendFileSync(join(out, 'overlays/lab/minio/kustomization.yaml'), '  - path: patch-mine.yaml\n');
+    const typo = await dryRun();
+    expect(typo.code).toBe(1);
+    expect(typo.stdout).toMatch(/^REJECTED  Deployment\/minio-lab\/minio: .*hostNetwrok.*(field not declared in schema|unknown field)/m);
+    writeFileSync(join(out, 'overlays/lab/minio/patch-mine.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: minio}\nspec:\n  template:\n    spec:\n      containers:\n        - name: minio\n          securityContext: {privileged: true, allowPrivilegeEscalation: true}\n');
+    const privileged = await dryRun();
+    expect(privileged.code).toBe(1);
+    // The Deployment itself passes (Pod Security only warns about it); its pods would not.
+    expect(privileged.stdout).toMatch(/^ok        Deployment\/minio-lab\/minio$/m);
+    expect(privileged.stdout).toMatch(/^REJECTED  pod template of Deployment\/minio-lab\/minio: pods "minio-pod-check" is forbidden: violates PodSecurity "restricted:latest": .*privileged/m);
+    expect(privileged.stdout).toMatch(/^ok        pod template of Job\/minio-lab\/minio-bootstrap$/m);
+    expect(privileged.report.results.filter((x) => x.result === 'rejected').map((x) => x.object)).toEqual(['pod template of Deployment/minio-lab/minio']);
+  });
+
+  it('skips the pod check where the build relabels the namespace (hostPath: privileged), rather than judge it at the old level', async (ctx) => {
+    const c = needCluster(ctx);
+    const out = tempDir();
+    expect((await cli(['--env', 'hp', '--profile', 'dev', '--namespace', 'minio-hp', '--no-commit'], out)).code).toBe(0);
+    await createNamespaces(c, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'minio-hp', labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } } as never, ['el-demo', 'analytics']);
+    const r = await cli(['apply', '--env', 'hp', '--server-dry-run', '--out', out, '--kubeconfig', c.kubeconfig], out);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^skipped   pod template of Deployment\/minio-hp\/minio: this build changes the Pod Security level of namespace minio-hp \(enforce restricted -> privileged\); run again once it is applied$/m);
+  });
+
+  it('cannot reach the API server: one line, exit 2', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const dir = tempDir();
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
+    for (const command of [['verify'], ['apply', '--server-dry-run']]) {
+      const r = await cli([...command, '--env', 'dev', '--out', REPO, '--kubeconfig', kubeconfig], REPO);
+      expect(r.code, command.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^error: cannot reach the API server https:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\); check the kubeconfig and --context\n$/);
+    }
+  });
+
+  it('decrypts sealed Secrets before sending them, and says so when no key opens them', async (ctx) => {
+    const c = needCluster(ctx);
+    const out = tempDir();
+    expect((await cli(['--env', 'sealed', '--profile', 'prod', '--namespace', 'minio-sealed', '--ingress', 'off', '--no-commit'], out)).code).toBe(0);
+    await createNamespaces(c, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'minio-sealed', labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } } as never, ['el-demo', 'analytics']);
+    const ok = await cli(['apply', '--env', 'sealed', '--server-dry-run', '--out', out, '--kubeconfig', c.kubeconfig], out);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.stdout).toMatch(/^ok        Secret\/minio-sealed\/minio-root-credentials$/m);
+    const saved = process.env.SOPS_AGE_KEY_FILE;
+    process.env.SOPS_AGE_KEY_FILE = join(tempDir(), 'no-keys.txt');
+    try {
+      const r = await cli(['apply', '--env', 'sealed', '--server-dry-run', '--out', out, '--kubeconfig', c.kubeconfig], out);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^error: Secret\/minio-[\w.-]+ is sealed and no available age key opens it .*; load the key of one of its recipients\n$/);
+      // verify needs no values, so no key.
+      expect((await cli(['verify', '--env', 'sealed', '--json', '--out', out, '--kubeconfig', c.kubeconfig], out)).stdout).toMatch(/"checks"/);
+    } finally {
+      process.env.SOPS_AGE_KEY_FILE = saved;
+    }
   });
 
   it('refuses apply without --server-dry-run, and says what applies instead', async () => {
@@ -136,7 +208,7 @@ describe('verify against a real kube-apiserver', () => {
     expect(checks['namespace check-flink']).toMatchObject({ status: 'fail', next: 'kubectl create namespace check-flink' });
     expect(checks['MinIO deployment/minio']).toMatchObject({ status: 'fail', detail: 'not found', diagnosis: expect.stringMatching(/connection refused/) });
     expect(checks['Service minio endpoints']).toMatchObject({ status: 'fail', detail: 'no ready endpoints', diagnosis: expect.stringMatching(/connection refused/) });
-    expect(checks['bootstrap Job minio-bootstrap']).toMatchObject({ status: 'fail', detail: 'not found', diagnosis: expect.stringMatching(/404 .*bucket does not exist.*403 .*access denied/), next: 'flux reconcile kustomization minio-check-bootstrap -n flux-system' });
+    expect(checks['bootstrap Job minio-bootstrap']).toMatchObject({ status: 'fail', detail: 'not found', diagnosis: expect.stringMatching(/404 .*bucket does not exist.*403 .*access denied/), next: 'flux reconcile kustomization minio-check-bootstrap -n flux-system --with-source' });
     expect(checks['Secret check-flink/minio-s3-credentials-flink']).toMatchObject({ status: 'fail', detail: 'not found' });
     expect(checks['FlinkEnvironment check-flink/flink']).toMatchObject({ status: 'fail', detail: 'not found' });
     expect(checks['Flux Kustomization flux-system/minio-check']).toMatchObject({ status: 'fail', detail: 'not found', next: 'kubectl apply -k clusters/check' });
@@ -149,8 +221,8 @@ describe('verify against a real kube-apiserver', () => {
     const { builtObjects } = await import('../src/cluster/kube.ts');
     const { execFileSync } = await import('node:child_process');
     const api = k8s.KubernetesObjectApi.makeApiClient(c.kc);
-    const apply = async (o: k8s.KubernetesObject) => api.patch(o, undefined, undefined, 'test', true, k8s.PatchStrategy.ServerSideApply);
-    const objects = await builtObjects(out, 'check');
+    const apply = async (o: object) => applyReal(c, o);
+    const objects = await builtObjects(out, 'check', false);
     const engine = k8s.loadAllYaml(execFileSync('kubectl', ['kustomize', join(out, 'clusters/check')], { encoding: 'utf8' }));
     for (const ns of [objects.find((o) => o.kind === 'Namespace')!, ...['check-flink', 'check-spark', 'flux-system'].map((name) => k8s.loadYaml<k8s.V1Namespace>(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })))]) await apply(ns);
     for (const o of [...objects.filter((x) => x.kind !== 'Namespace'), ...engine]) await apply(o);
@@ -180,7 +252,7 @@ describe('verify against a real kube-apiserver', () => {
     const checks = byName(report!);
     expect(checks['MinIO deployment/minio']).toMatchObject({ status: 'pass', detail: '1/1 replicas ready' });
     expect(checks['Secret check-spark/minio-s3-credentials-spark']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/values not shown/) });
-    expect(checks['FlinkEnvironment check-flink/flink']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/credentials injected from the Secret \(S3_ENDPOINT, S3_ACCESS_KEY/) });
+    expect(checks['FlinkEnvironment check-flink/flink']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/credentials injected from minio-s3-credentials-flink \(S3_ENDPOINT, S3_ACCESS_KEY/) });
     expect(report!.checks.filter((x) => x.status === 'pass').length).toBe(12);
     // The plain text: one line a check, no secret value anywhere.
     const text = await cli(['verify', '--env', 'check', '--out', out, '--kubeconfig', c.kubeconfig], out);
@@ -211,6 +283,47 @@ describe('verify against a real kube-apiserver', () => {
     expect(replica).toMatchObject({ detail: '0/1 replicas ready', next: expect.stringMatching(/kubectl -n minio-check describe pods -l app\.kubernetes\.io\/name=minio/) });
     expect(job).toMatchObject({ detail: 'failed (BackoffLimitExceeded: Job has reached the specified backoff limit)', diagnosis: expect.stringMatching(/access denied.*root credentials/), next: 'kubectl -n minio-check logs job/minio-bootstrap' });
     expect(key).toMatchObject({ detail: 'missing key(s) AWS_SECRET_ACCESS_KEY', diagnosis: expect.stringMatching(/couldn't find key AWS_SECRET_ACCESS_KEY in Secret/) });
+  });
+
+  it('no false passes: a hand-scaled or not-yet-rolled-out workload, credentials from the wrong Secret; a Job gone after its TTL is fine when Flux ran it', async (ctx) => {
+    const c = needCluster(ctx);
+    const apps = c.kc.makeApiClient(k8s.AppsV1Api);
+    const batch = c.kc.makeApiClient(k8s.BatchV1Api);
+    const custom = c.kc.makeApiClient(k8s.CustomObjectsApi);
+    const check = async (name: string) => (await verify(c)).report!.checks.find((x) => x.check === name)!;
+
+    const scale = async (replicas: number, observed?: number) => {
+      const d = await apps.readNamespacedDeployment({ name: 'minio', namespace: 'minio-check' });
+      d.spec!.replicas = replicas;
+      const updated = await apps.replaceNamespacedDeployment({ name: 'minio', namespace: 'minio-check', body: d });
+      updated.status = { observedGeneration: observed ?? updated.metadata!.generation, replicas, readyReplicas: replicas, availableReplicas: replicas, updatedReplicas: replicas };
+      await apps.replaceNamespacedDeploymentStatus({ name: 'minio', namespace: 'minio-check', body: updated });
+      return updated.metadata!.generation!;
+    };
+    const generation = await scale(0);
+    expect(await check('MinIO deployment/minio')).toMatchObject({ status: 'fail', detail: '0 replicas, the env configures 1' });
+    await scale(1, generation); // the controller has not seen the new spec yet
+    expect(await check('MinIO deployment/minio')).toMatchObject({ status: 'fail', detail: 'a new version is not rolled out yet' });
+    await scale(1);
+    expect(await check('MinIO deployment/minio')).toMatchObject({ status: 'pass', detail: '1/1 replicas ready' });
+
+    const env = (await custom.getNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'check-flink', plural: 'flinkenvironments', name: 'flink' })) as any;
+    env.spec.flinkApplicationDefaults.spec.podTemplate.spec.containers[0].env.find((e: { name: string }) => e.name === 'S3_ACCESS_KEY').valueFrom.secretKeyRef.name = 'no-such-secret';
+    await custom.replaceNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'check-flink', plural: 'flinkenvironments', name: 'flink', body: env });
+    expect(await check('FlinkEnvironment check-flink/flink')).toMatchObject({ status: 'fail', detail: "S3_ACCESS_KEY reads no-such-secret/s3.access-key, not the consumer's Secret minio-s3-credentials-flink" });
+
+    await batch.deleteNamespacedJob({ name: 'minio-bootstrap', namespace: 'minio-check', propagationPolicy: 'Background' });
+    expect(await check('bootstrap Job minio-bootstrap')).toMatchObject({ status: 'skip', detail: expect.stringMatching(/removed an hour after it finishes, and the bootstrap Kustomization is Ready/) });
+  });
+
+  it('a user who may not read the env gets failed checks that say so, not a crash', async (ctx) => {
+    const c = needCluster(ctx);
+    const r = await cli(['verify', '--env', 'check', '--json', '--out', out, '--kubeconfig', c.userKubeconfig('nobody')], out);
+    expect(r.code, r.stderr).toBe(1);
+    const report = JSON.parse(r.stdout) as Report;
+    const ns = report.checks.find((x) => x.check === 'namespace minio-check')!;
+    expect(ns).toMatchObject({ status: 'fail', detail: expect.stringMatching(/forbidden: User "nobody" cannot get resource "namespaces"/), next: 'kubectl auth can-i --list' });
+    expect(ns.diagnosis).toMatch(/may not read this/);
   });
 
   it('console needs a ready server pod, and says so (no kubelet here to forward to)', async (ctx) => {
@@ -252,9 +365,9 @@ describe('verify with TLS, external secrets and Argo CD', () => {
     writeFileSync(join(out, 'scaffold.config.yaml'), VERIFY_CONFIG.replace('check:', 'argo:').replace('profile: dev', 'profile: prod').replace('minio-check', 'minio-argo').replace(/check-/g, 'argo-'));
     expect((await cli(['--env', 'argo', '--secrets', 'external', '--ingress', 'off', '--monitoring', 'off', '--gitops', 'argocd', '--no-commit'], out)).code).toBe(0);
     const api = k8s.KubernetesObjectApi.makeApiClient(c.kc);
-    const apply = async (o: k8s.KubernetesObject) => api.patch(o, undefined, undefined, 'test', true, k8s.PatchStrategy.ServerSideApply);
+    const apply = async (o: object) => applyReal(c, o);
     const ns = (name: string) => k8s.loadYaml<k8s.KubernetesObject>(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
-    const objects = await builtObjects(out, 'argo');
+    const objects = await builtObjects(out, 'argo', false);
     for (const o of [objects.find((x) => x.kind === 'Namespace')!, ns('argo-flink'), ns('argo-spark'), ns('argocd')]) await apply(o);
     for (const o of [...objects.filter((x) => x.kind !== 'Namespace'), ...k8s.loadAllYaml(execFileSync('kubectl', ['kustomize', join(out, 'clusters/argo')], { encoding: 'utf8' }))]) await apply(o);
 

@@ -42,6 +42,8 @@ export interface Cluster {
   kc: k8s.KubeConfig;
   server: string;
   stop: () => void;
+  /** A kubeconfig for a user with a client certificate and no RBAC grants at all. */
+  userKubeconfig: (user: string) => string;
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, procs: ChildProcess[], logs: () => string, seconds = 90): Promise<void> {
@@ -79,9 +81,10 @@ export async function startCluster(dir: string, bin: { etcd: string; apiserver: 
     '--service-account-key-file', join(pki, 'sa.pub'), '--service-account-signing-key-file', join(pki, 'sa.key'),
     '--service-account-issuer', 'https://kubernetes.default.svc',
     '--service-cluster-ip-range', '10.96.0.0/16', '--authorization-mode', 'RBAC',
-    // No controller-manager makes ServiceAccounts (not even "default") here; admission
-    // would refuse every Pod for it. PodSecurity and the rest stay on.
-    '--disable-admission-plugins', 'ServiceAccount',
+    // As kubeadm and the managed clusters run it: privileged pods are a Pod Security matter.
+    '--allow-privileged=true',
+    // The default admission plugins, PodSecurity and ServiceAccount among them. (With no
+    // controller-manager, tests make a namespace's "default" ServiceAccount themselves.)
     '--cert-dir', join(dir, 'certs'),
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   collect(apiserver, 'kube-apiserver');
@@ -114,7 +117,24 @@ export async function startCluster(dir: string, bin: { etcd: string; apiserver: 
     stop();
     throw error;
   }
-  return { kubeconfig, kc, server, stop };
+  const userKubeconfig = (user: string) => {
+    execFileSync('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${user}.key`, '-out', `${user}.csr`, '-subj', `/CN=${user}`], { cwd: pki, stdio: 'pipe' });
+    execFileSync('openssl', ['x509', '-req', '-in', `${user}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${user}.crt`, '-days', '1'], { cwd: pki, stdio: 'pipe' });
+    const file = join(dir, `kubeconfig-${user}`);
+    writeFileSync(
+      file,
+      YAML.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'test', cluster: { server, 'certificate-authority-data': b64('ca.crt') } }],
+        users: [{ name: user, user: { 'client-certificate-data': b64(`${user}.crt`), 'client-key-data': b64(`${user}.key`) } }],
+        contexts: [{ name: 'test', context: { cluster: 'test', user } }],
+        'current-context': 'test',
+      }),
+    );
+    return file;
+  };
+  return { kubeconfig, kc, server, stop, userKubeconfig };
 }
 
 async function installCrds(kc: k8s.KubeConfig): Promise<void> {

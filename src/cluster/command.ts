@@ -6,13 +6,13 @@ import { parseArgs } from 'node:util';
 import { readText } from '../apply.ts';
 import { helpText, parseFlags } from '../args.ts';
 import { CONFIG_FILE, resolveOptions } from '../config.ts';
-import { fail } from '../errors.ts';
+import { fail, UsageError } from '../errors.ts';
 import type { Options } from '../options.ts';
 import type { Io } from '../report.ts';
 import { yamlLib } from '../yaml-lib.ts';
 import { consoleForward } from './console.ts';
 import { printDryRun, serverDryRun } from './dry-run.ts';
-import { builtObjects, loadKubeConfig } from './kube.ts';
+import { builtObjects, loadKubeConfig, makeApi } from './kube.ts';
 import { printChecks, runChecks, type CheckResult } from './verify.ts';
 
 export const CLUSTER_COMMANDS = ['verify', 'apply', 'console'] as const;
@@ -61,12 +61,22 @@ function duration(raw: string): number {
 async function verifyUntil(run: () => Promise<CheckResult[]>, waitMs: number, io: Io): Promise<CheckResult[]> {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const results = await run();
-    const failing = results.filter((r) => r.status === 'fail');
+    let results: CheckResult[] | undefined;
+    let why: string;
+    try {
+      results = await run();
+      const failing = results.filter((r) => r.status === 'fail');
+      if (failing.length === 0) return results;
+      why = `${results.length - failing.length}/${results.length} checks pass; first failing: ${failing[0]!.check} (${failing[0]!.detail})`;
+    } catch (error) {
+      // An API server that is away for a moment (a restart, a network blip) is waited for too.
+      if (!(error instanceof UsageError) || Date.now() >= deadline) throw error;
+      why = error.message;
+    }
     const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
-    if (failing.length === 0 || left === 0) return results;
-    io.err(`waiting: ${results.length - failing.length}/${results.length} checks pass; first failing: ${failing[0]!.check} (${failing[0]!.detail}); ${left}s left\n`);
-    await new Promise((r) => setTimeout(r, Math.min(5000, left * 1000)));
+    if (left === 0 && results) return results;
+    io.err(`waiting: ${why}; ${left}s left\n`);
+    await new Promise((r) => setTimeout(r, Math.min(5000, Math.max(left, 1) * 1000)));
   }
 }
 
@@ -86,11 +96,12 @@ export async function runClusterCommand(command: (typeof CLUSTER_COMMANDS)[numbe
   const root = resolve(typeof flags.out === 'string' ? flags.out : defaultOut);
   const options = recordedOptions(root, String(flags.env));
   const kc = loadKubeConfig(flags.kubeconfig as string | undefined, flags.context as string | undefined);
-  const server = kc.getCurrentCluster()?.server ?? '(unknown server)';
+  const api = await makeApi(kc);
 
-  if (command === 'console') return consoleForward(kc, options, port, io);
-  const objects = await builtObjects(root, options.env);
-  if (command === 'apply') return printDryRun(io, options.env, server, await serverDryRun(kc, objects), Boolean(flags.json));
-  const results = await verifyUntil(() => runChecks(kc, options, objects), waitMs, io);
+  if (command === 'console') return consoleForward(kc, api, options, port, io);
+  // Only the dry run sends Secrets, so only it needs them decrypted (and the age key).
+  const objects = await builtObjects(root, options.env, command === 'apply');
+  if (command === 'apply') return printDryRun(io, options.env, api.server, await serverDryRun(api, objects), Boolean(flags.json));
+  const results = await verifyUntil(() => runChecks(api, options, objects), waitMs, io);
   return printChecks(io, options.env, results, Boolean(flags.json));
 }

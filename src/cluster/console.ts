@@ -6,29 +6,26 @@ import { fail } from '../errors.ts';
 import type { Options } from '../options.ts';
 import { APP, CONSOLE_PORT } from '../render/names.ts';
 import type { Io } from '../report.ts';
-import { apiMessage, k8s } from './kube.ts';
+import { k8s, statusMessage, type Api } from './kube.ts';
 
 /** A ready MinIO server pod of the env, or a failure that says why there is none. */
-export async function readyServerPod(kc: k8s.KubeConfig, namespace: string, env: string): Promise<string> {
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  let pods: k8s.V1Pod[];
-  try {
-    pods = (await core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/name=${APP},app.kubernetes.io/instance=${APP}` })).items;
-  } catch (error) {
-    return fail(`cannot list the MinIO pods in namespace ${namespace}: ${apiMessage(error)}; check the kubeconfig and --context`);
-  }
+export async function readyServerPod(api: Api, namespace: string, env: string): Promise<string> {
+  const selector = encodeURIComponent(`app.kubernetes.io/name=${APP},app.kubernetes.io/instance=${APP}`);
+  const r = await api.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${selector}`);
+  if (r.status >= 400) fail(`cannot list the MinIO pods in namespace ${namespace}: ${statusMessage(r)}; check the kubeconfig and --context`);
+  const pods = (r.body.items ?? []) as { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
   const ready = pods.find((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
   if (!ready) fail(`no ready MinIO pod in namespace ${namespace} (${pods.length} found); run \`npx zx scaffold.ts verify --env ${env}\` to see why`);
-  return ready.metadata!.name!;
+  return ready.metadata.name;
 }
 
-export async function consoleForward(kc: k8s.KubeConfig, options: Options, port: number, io: Io): Promise<number> {
+export async function consoleForward(kc: k8s.KubeConfig, api: Api, options: Options, port: number, io: Io): Promise<number> {
   const ns = options.settings.namespace;
-  const pod = await readyServerPod(kc, ns, options.env);
+  const pod = await readyServerPod(api, ns, options.env);
   const forward = new k8s.PortForward(kc);
   const server = createServer((socket) => {
     forward.portForward(ns, pod, [CONSOLE_PORT], socket, null, socket).catch((error) => {
-      io.err(`error: port-forward to ${ns}/${pod}: ${apiMessage(error)}\n`);
+      io.err(`error: port-forward to ${ns}/${pod}: ${(error as Error).message.split('\n')[0]}\n`);
       socket.destroy();
     });
   });

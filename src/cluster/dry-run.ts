@@ -1,67 +1,87 @@
 // `apply --env NAME --server-dry-run`: every object the env builds goes to the API server
-// as a server-side apply with dryRun=All, and what it rejects is reported per object.
-// Workloads get one more check: a Pod made from their pod template, dry-run created in
-// their namespace, so Pod Security admission (which only warns about Deployments, Jobs
-// and StatefulSets) enforces the namespace's level on the security contexts.
+// as the engine sends it (server-side apply, strict field validation), with dryRun=All,
+// and what the server rejects is reported per object. Workloads get one more check: a Pod
+// from their pod template, dry-run created in their namespace, so Pod Security admission
+// (which only warns about Deployments, Jobs and StatefulSets) enforces the namespace's
+// level on the security contexts. Nothing is changed.
 import type { Io } from '../report.ts';
-import { apiMessage, id, k8s } from './kube.ts';
+import { id, statusMessage, type Api, type Obj } from './kube.ts';
 
 export const FIELD_MANAGER = 'minio-gitops';
+const QUERY = `dryRun=All&fieldManager=${FIELD_MANAGER}`;
 
 export interface DryRunResult {
   object: string;
-  accepted: boolean;
+  result: 'accepted' | 'rejected' | 'skipped';
   message?: string;
 }
 
 const WORKLOADS = ['Deployment', 'StatefulSet', 'Job'];
+const ENFORCE = 'pod-security.kubernetes.io/enforce';
 
-/** The Pod a workload's template would make (named after the workload, never created). */
-function podFor(o: k8s.KubernetesObject): k8s.V1Pod {
-  const spec = (o as unknown as { spec: { template: k8s.V1PodTemplateSpec; volumeClaimTemplates?: k8s.V1PersistentVolumeClaim[] } }).spec;
-  // A StatefulSet's pods get a volume per claim template, as its controller adds them.
-  const claims = (spec.volumeClaimTemplates ?? []).map((t) => ({ name: t.metadata!.name!, persistentVolumeClaim: { claimName: `${t.metadata!.name}-${o.metadata!.name}-0` } }));
+/**
+ * The Pod a workload's template makes. A StatefulSet's pods get a volume per claim
+ * template, as its controller adds them. No service account: Pod Security does not look
+ * at it, and the env's own may not exist before the engine applies it.
+ */
+function podFor(o: Obj): Obj {
+  const claims = ((o.spec.volumeClaimTemplates ?? []) as { metadata: { name: string } }[]).map((t) => ({
+    name: t.metadata.name,
+    persistentVolumeClaim: { claimName: `${t.metadata.name}-${o.metadata.name}-0` },
+  }));
+  const { serviceAccountName: _sa, ...spec } = o.spec.template.spec;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: `${o.metadata!.name}-pod-check`, namespace: o.metadata!.namespace, labels: spec.template.metadata?.labels },
-    spec: { ...spec.template.spec!, volumes: [...(spec.template.spec!.volumes ?? []), ...claims] },
+    metadata: { name: `${o.metadata.name}-pod-check`, namespace: o.metadata.namespace, labels: o.spec.template.metadata?.labels },
+    spec: { ...spec, volumes: [...(spec.volumes ?? []), ...claims] },
   };
 }
 
-export async function serverDryRun(kc: k8s.KubeConfig, objects: k8s.KubernetesObject[]): Promise<DryRunResult[]> {
-  const api = k8s.KubernetesObjectApi.makeApiClient(kc);
+export async function serverDryRun(api: Api, objects: Obj[]): Promise<DryRunResult[]> {
+  const built = new Map(objects.filter((o) => o.kind === 'Namespace').map((o) => [o.metadata.name, o]));
+  const live = new Map<string, Obj | undefined>();
+  for (const ns of new Set([...built.keys(), ...objects.map((o) => o.metadata.namespace).filter((n): n is string => Boolean(n))])) {
+    live.set(ns, await api.read('v1', 'Namespace', ns));
+  }
   const results: DryRunResult[] = [];
-  // Namespaces first, as an engine applies them (their dry run persists nothing, though:
-  // objects in a namespace that does not exist yet are reported as such).
   const ordered = [...objects.filter((o) => o.kind === 'Namespace'), ...objects.filter((o) => o.kind !== 'Namespace')];
   for (const o of ordered) {
-    try {
-      await api.patch(o, undefined, 'All', FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
-      results.push({ object: id(o), accepted: true });
-    } catch (error) {
-      results.push({ object: id(o), accepted: false, message: apiMessage(error) });
+    const ns = o.metadata.namespace;
+    if (ns && !live.get(ns)) {
+      results.push({ object: id(o), result: 'skipped', message: `namespace ${ns} does not exist yet (the engine creates it first); run again once it does` });
       continue;
     }
-    if (WORKLOADS.includes(o.kind!)) {
-      try {
-        await api.create(podFor(o), undefined, 'All', FIELD_MANAGER);
-        results.push({ object: `pod template of ${id(o)}`, accepted: true });
-      } catch (error) {
-        results.push({ object: `pod template of ${id(o)}`, accepted: false, message: apiMessage(error) });
-      }
+    const path = await api.path(o.apiVersion, o.kind, o.metadata.name, ns);
+    if (path === null) {
+      results.push({ object: id(o), result: 'rejected', message: `the cluster does not serve ${o.apiVersion} ${o.kind}: install its CRD (or its operator) first` });
+      continue;
     }
+    const r = await api.request('PATCH', `${path}?${QUERY}&force=true&fieldValidation=Strict`, o, 'application/apply-patch+yaml');
+    results.push(r.status < 300 ? { object: id(o), result: 'accepted' } : { object: id(o), result: 'rejected', message: statusMessage(r) });
+    if (!WORKLOADS.includes(o.kind) || r.status >= 300) continue;
+    // The check runs at the namespace's live level; a build that relabels it is judged after.
+    const was = live.get(ns!)?.metadata.labels?.[ENFORCE];
+    const will = built.get(ns!)?.metadata.labels?.[ENFORCE];
+    if (built.has(ns!) && was !== will) {
+      results.push({ object: `pod template of ${id(o)}`, result: 'skipped', message: `this build changes the Pod Security level of namespace ${ns} (enforce ${was ?? 'unset'} -> ${will ?? 'unset'}); run again once it is applied` });
+      continue;
+    }
+    const pod = await api.request('POST', `/api/v1/namespaces/${encodeURIComponent(ns!)}/pods?${QUERY}&fieldValidation=Strict`, podFor(o));
+    results.push(pod.status < 300 ? { object: `pod template of ${id(o)}`, result: 'accepted' } : { object: `pod template of ${id(o)}`, result: 'rejected', message: statusMessage(pod) });
   }
   return results;
 }
 
 export function printDryRun(io: Io, env: string, server: string, results: DryRunResult[], json: boolean): number {
-  const rejected = results.filter((r) => !r.accepted);
+  const count = (what: DryRunResult['result']) => results.filter((r) => r.result === what).length;
+  const summary = { accepted: count('accepted'), rejected: count('rejected'), skipped: count('skipped') };
   if (json) {
-    io.out(`${JSON.stringify({ env, server, accepted: results.length - rejected.length, rejected: rejected.length, results })}\n`);
+    io.out(`${JSON.stringify({ env, server, ...summary, results })}\n`);
   } else {
-    for (const r of results) io.out(r.accepted ? `ok        ${r.object}\n` : `REJECTED  ${r.object}: ${r.message}\n`);
-    io.out(`env ${env} on ${server}: ${results.length - rejected.length} accepted, ${rejected.length} rejected (server-side dry run: nothing was changed)\n`);
+    const label = { accepted: 'ok      ', rejected: 'REJECTED', skipped: 'skipped ' };
+    for (const r of results) io.out(`${label[r.result]}  ${r.object}${r.message ? `: ${r.message}` : ''}\n`);
+    io.out(`env ${env} on ${server}: ${summary.accepted} accepted, ${summary.rejected} rejected, ${summary.skipped} skipped (server-side dry run: nothing was changed)\n`);
   }
-  return rejected.length > 0 ? 1 : 0;
+  return summary.rejected > 0 ? 1 : 0;
 }

@@ -1,15 +1,25 @@
 // The live-cluster edge: the kubeconfig, the env's objects as the engine would apply them,
-// and API errors as one line. Only the cluster commands (verify, apply, console) import
-// this file, so the scaffold path never loads @kubernetes/client-node.
+// and a small API client. Only the cluster commands (verify, apply, console) import this
+// file, so the scaffold path never loads @kubernetes/client-node.
+//
+// Requests go out as the JSON the build produced: the client library's typed models would
+// drop every field they do not know (a typo, a sops block), and the API server must see
+// exactly what the engine will send. The library provides the kubeconfig's credentials.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { availableIdentities } from '../age-keys.ts';
-import { fail } from '../errors.ts';
+import { fail, UsageError } from '../errors.ts';
 import { unwrapDataKey, type SopsMetadata } from '../sops.ts';
+import { yamlLib } from '../yaml-lib.ts';
 
 export { k8s };
+
+/** A Kubernetes object as plain JSON. */
+export type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number }; spec?: any; status?: any; data?: Record<string, string>; stringData?: Record<string, string>; sops?: SopsMetadata };
 
 /** The kubeconfig (--kubeconfig, else KUBECONFIG, else ~/.kube/config) at --context. */
 export function loadKubeConfig(file: string | undefined, context: string | undefined): k8s.KubeConfig {
@@ -28,55 +38,136 @@ export function loadKubeConfig(file: string | undefined, context: string | undef
   return kc;
 }
 
-/** What an API error says, in one line (the Status message when there is one). */
-export function apiMessage(error: unknown): string {
-  const e = error as { code?: number; body?: unknown; message?: string; cause?: { code?: string } };
-  if (e?.cause?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(String(e?.message))) return 'connection refused';
-  let body = e?.body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body);
-    } catch {
-      /* not JSON: use the message */
-    }
-  }
-  const message = (body as { message?: string } | undefined)?.message ?? e?.message ?? String(error);
-  return message.split('\n')[0]!;
+export interface Response {
+  status: number;
+  body: any;
 }
 
-export function isNotFound(error: unknown): boolean {
-  return (error as { code?: number })?.code === 404;
+/** The one line a failed response says (its Status message). */
+export function statusMessage(r: Response): string {
+  return String(r.body?.message ?? `HTTP ${r.status}`).split('\n')[0]!;
+}
+
+export interface Api {
+  server: string;
+  request(method: string, path: string, body?: unknown, contentType?: string): Promise<Response>;
+  /** The object's URL path, or null when the cluster does not serve its API (no CRD). */
+  path(apiVersion: string, kind: string, name: string | undefined, namespace?: string): Promise<string | null>;
+  /** A live object; undefined when it does not exist. Fails the check on other errors. */
+  read(apiVersion: string, kind: string, name: string, namespace?: string): Promise<Obj | undefined>;
+}
+
+/** Raised for a refused read (403 and the like): the check fails with the server's words. */
+export class ApiRefused extends Error {}
+
+export async function makeApi(kc: k8s.KubeConfig): Promise<Api> {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) fail('the kubeconfig context has no cluster server; pass --context');
+  const base = new URL(server);
+  const options: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(options);
+  const transport = base.protocol === 'http:' ? http : https;
+
+  const request = (method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Response> =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = transport.request(
+        {
+          ...options,
+          protocol: base.protocol,
+          hostname: base.hostname,
+          port: base.port,
+          method,
+          path: `${base.pathname.replace(/\/$/, '')}${path}`,
+          headers: { ...(options.headers ?? {}), Accept: 'application/json', ...(payload ? { 'Content-Type': contentType } : {}) },
+          timeout: 30_000,
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => {
+            let parsed: unknown = text;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              /* keep the text */
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed });
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out after 30s'), { code: 'ETIMEDOUT' })));
+      // Not reaching the server is a usage problem (exit 2), not a failed check.
+      req.on('error', (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot reach the API server ${server} (${error.code ?? error.message}); check the kubeconfig and --context`)));
+      if (payload) req.write(payload);
+      req.end();
+    });
+
+  const discovery = new Map<string, Promise<{ name: string; kind: string; namespaced: boolean }[] | null>>();
+  const resources = (apiVersion: string) => {
+    if (!discovery.has(apiVersion)) {
+      discovery.set(
+        apiVersion,
+        request('GET', apiVersion === 'v1' ? '/api/v1' : `/apis/${apiVersion}`).then((r) => {
+          if (r.status === 404) return null;
+          if (r.status >= 400) throw new ApiRefused(`discovery of ${apiVersion}: ${statusMessage(r)}`);
+          return r.body.resources as { name: string; kind: string; namespaced: boolean }[];
+        }),
+      );
+    }
+    return discovery.get(apiVersion)!;
+  };
+
+  const path = async (apiVersion: string, kind: string, name: string | undefined, namespace?: string) => {
+    const resource = (await resources(apiVersion))?.find((r) => r.kind === kind && !r.name.includes('/'));
+    if (!resource) return null;
+    const group = apiVersion === 'v1' ? '/api/v1' : `/apis/${apiVersion}`;
+    const ns = resource.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+    return `${group}${ns}/${resource.name}${name ? `/${encodeURIComponent(name)}` : ''}`;
+  };
+
+  const read = async (apiVersion: string, kind: string, name: string, namespace?: string) => {
+    const p = await path(apiVersion, kind, name, namespace);
+    if (p === null) throw new ApiRefused(`the cluster does not serve ${apiVersion} ${kind} (its CRD is not installed)`);
+    const r = await request('GET', p);
+    if (r.status === 404) return undefined;
+    if (r.status >= 400) throw new ApiRefused(statusMessage(r));
+    return r.body as Obj;
+  };
+
+  return { server, request, path, read };
 }
 
 /**
- * Everything overlays/<env> builds (kubectl's kustomize, as a user runs it), with sealed
- * Secrets decrypted by the available age key, as Flux does after its build.
+ * Everything overlays/<env> builds (kubectl's kustomize, as a user runs it), as plain
+ * JSON. With `decrypt`, sealed Secrets are opened with the available age key, as Flux does
+ * after its build; without, they stay as built (verify needs no values).
  */
-export async function builtObjects(root: string, env: string): Promise<k8s.KubernetesObject[]> {
+export async function builtObjects(root: string, env: string, decrypt: boolean): Promise<Obj[]> {
   const dir = join(root, 'overlays', env);
   if (!existsSync(join(dir, 'kustomization.yaml'))) fail(`${dir} has no kustomization.yaml: env ${env} is not rendered in ${root}; run \`npx zx scaffold.ts --env ${env}\` first, or pass --out`);
   const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) fail(`kubectl is needed to build ${dir} (${r.error.message}); install kubectl >= 1.27`);
   if (r.status !== 0) fail(`kubectl kustomize ${dir} failed: ${r.stderr.trim().split('\n').pop()}`);
-  const objects = k8s.loadAllYaml(r.stdout).filter(Boolean) as (k8s.KubernetesObject & { sops?: SopsMetadata })[];
-  const sealed = objects.filter((o) => o.sops);
-  if (sealed.length === 0) return objects;
+  const objects = yamlLib().parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(Boolean);
+  if (!decrypt || !objects.some((o) => o.sops)) return objects;
   const identities = availableIdentities();
   const { decryptSops } = await import('sops-age');
-  const out: k8s.KubernetesObject[] = [];
+  const out: Obj[] = [];
   for (const o of objects) {
     if (!o.sops) {
       out.push(o);
       continue;
     }
     const found = unwrapDataKey(o.sops, identities);
-    if (!found) fail(`${o.kind}/${o.metadata?.name} is sealed and no available age key opens it (SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt); load the key`);
+    if (!found) fail(`${o.kind}/${o.metadata.name} is sealed and no available age key opens it (SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt); load the key of one of its recipients`);
     // Flux checks no MAC after its build (the build reorders keys); neither does this.
-    const plain = (await decryptSops(JSON.stringify(o), { fileType: 'json', secretKey: found.identity })) as Record<string, unknown>;
+    const plain = (await decryptSops(JSON.stringify(o), { fileType: 'json', secretKey: found.identity })) as Obj;
     delete plain.sops;
-    out.push(k8s.loadYaml(JSON.stringify(plain)));
+    out.push(plain);
   }
   return out;
 }
 
-export const id = (o: k8s.KubernetesObject) => `${o.kind}/${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
+export const id = (o: Obj) => `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;

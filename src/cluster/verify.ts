@@ -6,10 +6,10 @@
 // Secrets are never printed: only which keys exist.
 import type { Options } from '../options.ts';
 import { consumerSecret } from '../render/consumers.ts';
-import { APP, BOOTSTRAP, TLS_SECRET } from '../render/names.ts';
 import { ARGOCD_NAMESPACE, FLUX_NAMESPACE } from '../render/gitops.ts';
+import { APP, BOOTSTRAP, TLS_SECRET } from '../render/names.ts';
 import type { Io } from '../report.ts';
-import { apiMessage, isNotFound, k8s } from './kube.ts';
+import { ApiRefused, type Api, type Obj } from './kube.ts';
 
 export type Status = 'pass' | 'fail' | 'skip';
 
@@ -21,11 +21,12 @@ export interface CheckResult {
   next?: string;
 }
 
-type Obj = k8s.KubernetesObject & { spec?: any; status?: any; data?: Record<string, string>; stringData?: Record<string, string> };
-
 const pass = (check: string, detail: string): CheckResult => ({ check, status: 'pass', detail });
 const skip = (check: string, detail: string): CheckResult => ({ check, status: 'skip', detail });
 const failed = (check: string, detail: string, diagnosis: string, next: string): CheckResult => ({ check, status: 'fail', detail, diagnosis, next });
+
+/** The keys every consumer Secret holds (render/consumers.ts). */
+const CONSUMER_KEYS = ['s3.endpoint', 's3.access-key', 's3.secret-key', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
 
 function condition(o: Obj | undefined, type: string): { status?: string; reason?: string; message?: string } | undefined {
   return (o?.status?.conditions as { type: string; status?: string; reason?: string; message?: string }[] | undefined)?.find((c) => c.type === type);
@@ -34,120 +35,143 @@ function condition(o: Obj | undefined, type: string): { status?: string; reason?
 interface Context {
   options: Options;
   objects: Obj[];
-  api: k8s.KubernetesObjectApi;
-  /** Reads a live object; undefined when it does not exist. */
-  read: (apiVersion: string, kind: string, name: string, namespace?: string) => Promise<Obj | undefined>;
+  api: Api;
+  /** Whether the engine reports the bootstrap step done (a Job removed after its TTL is fine then). */
+  bootstrapDone: boolean;
+}
+
+/** Runs a check; a read the server refuses (403, a missing API) fails it with the server's words. */
+async function guard(check: string, run: () => Promise<CheckResult[]>): Promise<CheckResult[]> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!(error instanceof ApiRefused)) throw error;
+    const forbidden = /forbidden/i.test(error.message);
+    return [
+      failed(
+        check,
+        error.message,
+        forbidden ? 'the kubeconfig user may not read this: verify needs get/list on what the env deploys' : 'the cluster does not serve this API: its CRD or operator is missing',
+        forbidden ? 'kubectl auth can-i --list' : 'kubectl api-resources',
+      ),
+    ];
+  }
 }
 
 async function namespaces(c: Context): Promise<CheckResult[]> {
-  const names = c.objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata!.name!);
-  const consumerNs = [...new Set(Object.values(c.options.settings.consumers).map((x) => x.namespace))];
+  const own = c.objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
+  const consumers = [...new Set(Object.values(c.options.settings.consumers).map((x) => x.namespace))];
   const results: CheckResult[] = [];
-  for (const ns of [...names, ...consumerNs]) {
-    const live = await c.read('v1', 'Namespace', ns);
+  for (const ns of [...own, ...consumers]) {
+    const check = `namespace ${ns}`;
     results.push(
-      live
-        ? pass(`namespace ${ns}`, 'exists')
-        : failed(
-            `namespace ${ns}`,
-            'does not exist',
-            names.includes(ns) ? 'the engine has not applied the env yet (or not to this cluster)' : `the consumer's namespace belongs to its app and must exist before its Secret can be created`,
-            names.includes(ns) ? `kubectl get kustomizations,applications -A | grep minio-${c.options.env}` : `kubectl create namespace ${ns}`,
-          ),
+      ...(await guard(check, async () => [
+        (await c.api.read('v1', 'Namespace', ns))
+          ? pass(check, 'exists')
+          : own.includes(ns)
+            ? failed(check, 'does not exist', 'the engine has not applied the env yet (or not to this cluster)', engineNext(c.options))
+            : failed(check, 'does not exist', "the consumer's namespace belongs to its app and must exist before its Secret can be created", `kubectl create namespace ${ns}`),
+      ])),
     );
   }
   return results;
 }
 
+/** What brings the env's objects, for a `next:` line. */
+function engineNext(o: Options, step = ''): string {
+  if (!o.global.repoURL) return `kubectl apply -k overlays/${o.env}${step ? `/${step}` : ''}`;
+  if (o.global.gitops === 'argocd') return `argocd app sync minio-${o.env}`;
+  return `flux reconcile kustomization minio-${o.env}${step ? `-${step}` : ''} -n ${FLUX_NAMESPACE} --with-source`;
+}
+
+/** Ready as `kubectl rollout status` means it: the new spec observed, every replica updated and ready. */
 async function workload(c: Context): Promise<CheckResult[]> {
   const w = c.objects.find((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
   if (!w) return [];
-  const ns = w.metadata!.namespace!;
-  const name = `${w.kind!.toLowerCase()}/${w.metadata!.name}`;
-  const live = await c.read(w.apiVersion!, w.kind!, w.metadata!.name!, ns);
-  if (!live) return [failed(`MinIO ${name}`, 'not found', 'the servers are not deployed: nothing answers on the S3 port (clients see "connection refused")', `kubectl -n ${ns} get events --sort-by=.lastTimestamp`)];
-  const want = live.spec?.replicas ?? 1;
-  const ready = live.status?.readyReplicas ?? 0;
-  if (ready >= want) return [pass(`MinIO ${name}`, `${ready}/${want} replicas ready`)];
-  return [
-    failed(
-      `MinIO ${name}`,
-      `${ready}/${want} replicas ready`,
-      want > 1 ? 'an erasure-coded set needs its servers to find each other; a pending or crashing server keeps the others waiting (a PVC not bound, a hostPath not owned by uid 1000, a wrong certificate)' : 'the server is not ready (a PVC not bound, a hostPath not owned by uid 1000, wrong credentials or certificate)',
-      `kubectl -n ${ns} describe pods -l app.kubernetes.io/name=${APP} && kubectl -n ${ns} logs ${name} --tail=50`,
-    ),
-  ];
+  const ns = w.metadata.namespace!;
+  const name = `${w.kind.toLowerCase()}/${w.metadata.name}`;
+  const check = `MinIO ${name}`;
+  return guard(check, async () => {
+    const live = await c.api.read(w.apiVersion, w.kind, w.metadata.name, ns);
+    if (!live) return [failed(check, 'not found', 'the servers are not deployed: nothing answers on the S3 port (clients see "connection refused")', engineNext(c.options, 'minio'))];
+    // The count the env configures, not the live spec: someone may have scaled it to 0.
+    const want = w.spec?.replicas ?? 1;
+    const s = live.status ?? {};
+    const ready = s.readyReplicas ?? 0;
+    const stale = (s.observedGeneration ?? 0) < (live.metadata.generation ?? 0);
+    const updating = (s.updatedReplicas ?? 0) < want || (w.kind === 'StatefulSet' && s.updateRevision && s.currentRevision !== s.updateRevision);
+    if ((live.spec?.replicas ?? 1) !== want) {
+      return [failed(check, `${live.spec?.replicas ?? 1} replicas, the env configures ${want}`, 'someone scaled it by hand; the engine will put it back on its next sync (self-heal)', engineNext(c.options, 'minio'))];
+    }
+    if (!stale && !updating && ready >= want) return [pass(check, `${ready}/${want} replicas ready`)];
+    const detail = stale ? 'a new version is not rolled out yet' : updating ? `rolling out: ${s.updatedReplicas ?? 0}/${want} updated, ${ready} ready` : `${ready}/${want} replicas ready`;
+    return [
+      failed(
+        check,
+        detail,
+        want > 1 ? 'an erasure-coded set needs its servers to find each other; a pending or crashing server keeps the others waiting (a PVC not bound, a wrong certificate)' : 'the server is not ready (a PVC not bound, a hostPath not owned by uid 1000, wrong credentials or certificate)',
+        `kubectl -n ${ns} describe pods -l app.kubernetes.io/name=${APP} && kubectl -n ${ns} logs ${name} --tail=50`,
+      ),
+    ];
+  });
 }
 
 async function endpoints(c: Context): Promise<CheckResult[]> {
   const ns = c.options.settings.namespace;
-  let slices: Obj[];
-  try {
-    slices = (await c.api.list('discovery.k8s.io/v1', 'EndpointSlice', ns, undefined, undefined, undefined, undefined, `kubernetes.io/service-name=${APP}`)).items as Obj[];
-  } catch (error) {
-    return [failed(`Service ${APP} endpoints`, apiMessage(error), 'the endpoints could not be read', `kubectl -n ${ns} get endpointslices -l kubernetes.io/service-name=${APP}`)];
-  }
-  const ready = slices.flatMap((s) => ((s as any).endpoints ?? []) as { conditions?: { ready?: boolean } }[]).filter((e) => e.conditions?.ready !== false).length;
-  if (ready > 0) return [pass(`Service ${APP} endpoints`, `${ready} ready endpoint(s) on port 9000`)];
-  return [
-    failed(
-      `Service ${APP} endpoints`,
-      'no ready endpoints',
-      `clients get "connection refused" from ${APP}.${ns}.svc: no MinIO pod is ready behind the Service`,
-      `kubectl -n ${ns} get pods -l app.kubernetes.io/name=${APP} -o wide`,
-    ),
-  ];
+  const check = `Service ${APP} endpoints`;
+  return guard(check, async () => {
+    const path = await c.api.path('discovery.k8s.io/v1', 'EndpointSlice', undefined, ns);
+    const r = await c.api.request('GET', `${path}?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${APP}`)}`);
+    if (r.status >= 400) throw new ApiRefused(String(r.body?.message ?? r.status));
+    // EndpointSlice semantics: a missing "ready" condition means ready.
+    const ready = ((r.body.items ?? []) as { endpoints?: { conditions?: { ready?: boolean } }[] }[]).flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).length;
+    if (ready > 0) return [pass(check, `${ready} ready endpoint(s) on port 9000`)];
+    return [failed(check, 'no ready endpoints', `clients get "connection refused" from ${APP}.${ns}.svc: no MinIO pod is ready behind the Service`, `kubectl -n ${ns} get pods -l app.kubernetes.io/name=${APP} -o wide`)];
+  });
 }
 
 async function bootstrapJob(c: Context): Promise<CheckResult[]> {
-  const job = c.objects.find((o) => o.kind === 'Job' && o.metadata?.name === BOOTSTRAP);
+  const job = c.objects.find((o) => o.kind === 'Job' && o.metadata.name === BOOTSTRAP);
   if (!job) return [];
-  const ns = job.metadata!.namespace!;
-  const live = await c.read('batch/v1', 'Job', BOOTSTRAP, ns);
+  const ns = job.metadata.namespace!;
   const check = `bootstrap Job ${BOOTSTRAP}`;
   const logs = `kubectl -n ${ns} logs job/${BOOTSTRAP}`;
-  if (!live) {
-    return [
-      failed(
-        check,
-        'not found',
-        `the buckets and users may not exist (consumers then see 404 "bucket does not exist" or 403 "access denied"): Argo CD runs the Job after a sync, Flux creates it again within its interval after the TTL (1h) removed it`,
-        c.options.global.gitops === 'flux' ? `flux reconcile kustomization minio-${c.options.env}-bootstrap -n ${FLUX_NAMESPACE}` : `argocd app sync minio-${c.options.env}`,
-      ),
-    ];
-  }
-  if ((live.status?.succeeded ?? 0) >= 1 || condition(live, 'Complete')?.status === 'True') return [pass(check, 'succeeded: buckets, policies and users are as configured')];
-  const failure = condition(live, 'Failed');
-  if (failure?.status === 'True') {
-    return [
-      failed(
-        check,
-        `failed (${failure.reason ?? 'Failed'}${failure.message ? `: ${failure.message}` : ''})`,
-        '"access denied" in its log: the root credentials in the Secret differ from the server\'s; "x509"/"certificate": the CA; "connection refused": MinIO not ready; a missing credentials file: a consumer Secret',
-        logs,
-      ),
-    ];
-  }
-  return [failed(check, `running (${live.status?.active ?? 0} active, ${live.status?.failed ?? 0} failed attempts)`, 'the Job has not finished; it waits for MinIO to be ready first', logs)];
+  return guard(check, async () => {
+    const live = await c.api.read('batch/v1', 'Job', BOOTSTRAP, ns);
+    if (!live) {
+      if (c.bootstrapDone) return [skip(check, `not there now: it is removed an hour after it finishes, and the ${c.options.global.gitops === 'argocd' ? 'Application is Synced and Healthy' : 'bootstrap Kustomization is Ready'} (it ran)`)];
+      return [failed(check, 'not found', 'the buckets and users may not exist yet (consumers then see 404 "bucket does not exist" or 403 "access denied")', engineNext(c.options, 'bootstrap'))];
+    }
+    if ((live.status?.succeeded ?? 0) >= 1 || condition(live, 'Complete')?.status === 'True') return [pass(check, 'succeeded: buckets, policies and users are as configured')];
+    const failure = condition(live, 'Failed');
+    if (failure?.status === 'True') {
+      return [
+        failed(
+          check,
+          `failed (${failure.reason ?? 'Failed'}${failure.message ? `: ${failure.message}` : ''})`,
+          '"access denied" in its log: the root credentials in the Secret differ from the server\'s; "x509"/"certificate": the CA; "connection refused": MinIO not ready; a missing credentials file: a consumer Secret',
+          logs,
+        ),
+      ];
+    }
+    return [failed(check, `running (${live.status?.active ?? 0} active, ${live.status?.failed ?? 0} failed attempts)`, 'the Job has not finished; it waits for MinIO to be ready first', logs)];
+  });
 }
 
 async function consumerSecrets(c: Context): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  const expected = ['s3.endpoint', 's3.access-key', 's3.secret-key', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
   for (const [name, consumer] of Object.entries(c.options.settings.consumers)) {
     const secret = consumerSecret(name);
     const check = `Secret ${consumer.namespace}/${secret}`;
-    const live = await c.read('v1', 'Secret', secret, consumer.namespace);
-    if (!live) {
-      results.push(failed(check, 'not found', `consumer ${name} has no S3 credentials${c.options.settings.secrets === 'external' ? ' (its ExternalSecret has not synced)' : ''}`, `kubectl -n ${consumer.namespace} get secret,externalsecret`));
-      continue;
-    }
-    const keys = Object.keys({ ...(live.data ?? {}), ...(live.stringData ?? {}) });
-    const missing = expected.filter((k) => !keys.includes(k));
     results.push(
-      missing.length === 0
-        ? pass(check, `keys ${expected.join(', ')} present (values not shown)`)
-        : failed(check, `missing key(s) ${missing.join(', ')}`, `pods that read ${missing[0]} fail to start (CreateContainerConfigError: couldn't find key ${missing[0]} in Secret)`, `kubectl -n ${consumer.namespace} get secret ${secret} -o jsonpath='{.data}' | grep -o '"[^"]*":' # key names only`),
+      ...(await guard(check, async () => {
+        const live = await c.api.read('v1', 'Secret', secret, consumer.namespace);
+        if (!live) return [failed(check, 'not found', `consumer ${name} has no S3 credentials${c.options.settings.secrets === 'external' ? ' (its ExternalSecret has not synced)' : ''}`, `kubectl -n ${consumer.namespace} get secret,externalsecret`)];
+        const keys = Object.keys({ ...(live.data ?? {}), ...(live.stringData ?? {}) });
+        const missing = CONSUMER_KEYS.filter((k) => !keys.includes(k));
+        if (missing.length === 0) return [pass(check, `keys ${CONSUMER_KEYS.join(', ')} present (values not shown)`)];
+        return [failed(check, `missing key(s) ${missing.join(', ')}`, `pods that read ${missing[0]} fail to start (CreateContainerConfigError: couldn't find key ${missing[0]} in Secret)`, `kubectl -n ${consumer.namespace} get secret ${secret} -o go-template='{{range $k, $v := .data}}{{$k}}{{"\\n"}}{{end}}'`)];
+      })),
     );
   }
   return results;
@@ -156,25 +180,31 @@ async function consumerSecrets(c: Context): Promise<CheckResult[]> {
 async function flinkObjects(c: Context): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const o of c.objects.filter((x) => x.kind === 'FlinkEnvironment' || x.kind === 'FlinkDeployment')) {
-    const ns = o.metadata!.namespace!;
-    const check = `${o.kind} ${ns}/${o.metadata!.name}`;
-    const live = await c.read(o.apiVersion!, o.kind!, o.metadata!.name!, ns);
-    if (!live) {
-      results.push(failed(check, 'not found', 'the Flink jobs get no S3 settings', `kubectl -n ${ns} get ${o.kind!.toLowerCase()}s`));
-      continue;
-    }
-    const spec = o.kind === 'FlinkEnvironment' ? live.spec?.flinkApplicationDefaults?.spec : live.spec;
-    const config = (spec?.flinkConfiguration ?? {}) as Record<string, string>;
-    const env = ((spec?.podTemplate?.spec?.containers ?? []) as { name: string; env?: { name: string; valueFrom?: { secretKeyRef?: { name: string } } }[] }[])
-      .find((x) => x.name === 'flink-main-container')?.env ?? [];
-    const injected = env.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name);
-    if (String(config['s3.path.style.access']) !== 'true') {
-      results.push(failed(check, 's3.path.style.access is not true', `Flink asks for the bucket as a host name ("Inaccessible host: 'flink.minio...'"): MinIO needs path-style access`, `re-run npx zx scaffold.ts --env ${c.options.env} and let the engine sync`));
-    } else if (!injected.includes('S3_ACCESS_KEY') && !injected.includes('AWS_ACCESS_KEY_ID')) {
-      results.push(failed(check, 'the pod template injects no S3 credentials', 'Flink would write checkpoints without credentials: 403 "access denied"', `kubectl -n ${ns} get ${o.kind!.toLowerCase()} ${o.metadata!.name} -o yaml`));
-    } else {
-      results.push(pass(check, `S3 settings present; credentials injected from the Secret (${injected.join(', ')})`));
-    }
+    const ns = o.metadata.namespace!;
+    const check = `${o.kind} ${ns}/${o.metadata.name}`;
+    const secret = consumerSecret(o.metadata.name);
+    results.push(
+      ...(await guard(check, async () => {
+        const live = await c.api.read(o.apiVersion, o.kind, o.metadata.name, ns);
+        if (!live) return [failed(check, 'not found', 'the Flink jobs get no S3 settings', engineNext(c.options, 'consumers'))];
+        const spec = o.kind === 'FlinkEnvironment' ? live.spec?.flinkApplicationDefaults?.spec : live.spec;
+        const config = (spec?.flinkConfiguration ?? {}) as Record<string, string>;
+        const env = ((spec?.podTemplate?.spec?.containers ?? []) as { name: string; env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[] }[]).find((x) => x.name === 'flink-main-container')?.env ?? [];
+        const refs = env.filter((e) => e.valueFrom?.secretKeyRef);
+        const wrong = refs.filter((e) => e.valueFrom!.secretKeyRef!.name !== secret || !CONSUMER_KEYS.includes(e.valueFrom!.secretKeyRef!.key));
+        if (String(config['s3.path.style.access']) !== 'true') {
+          return [failed(check, 's3.path.style.access is not true', `Flink asks for the bucket as a host name ("Inaccessible host: 'flink.minio...'"): MinIO needs path-style access`, engineNext(c.options, 'consumers'))];
+        }
+        if (wrong.length > 0) {
+          const e = wrong[0]!.valueFrom!.secretKeyRef!;
+          return [failed(check, `${wrong[0]!.name} reads ${e.name}/${e.key}, not the consumer's Secret ${secret}`, 'the pods fail to start (CreateContainerConfigError) or use other credentials', `kubectl -n ${ns} get ${o.kind.toLowerCase()} ${o.metadata.name} -o yaml`)];
+        }
+        if (!refs.some((e) => e.name === 'S3_ACCESS_KEY' || e.name === 'AWS_ACCESS_KEY_ID')) {
+          return [failed(check, 'the pod template injects no S3 credentials', 'Flink would write checkpoints without credentials: 403 "access denied"', `kubectl -n ${ns} get ${o.kind.toLowerCase()} ${o.metadata.name} -o yaml`)];
+        }
+        return [pass(check, `S3 settings present; credentials injected from ${secret} (${refs.map((e) => e.name).join(', ')})`)];
+      })),
+    );
   }
   return results;
 }
@@ -182,12 +212,16 @@ async function flinkObjects(c: Context): Promise<CheckResult[]> {
 async function readyConditions(c: Context, kind: string, what: string, diagnosis: string, next: (o: Obj) => string): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const o of c.objects.filter((x) => x.kind === kind)) {
-    const ns = o.metadata!.namespace!;
-    const check = `${kind} ${ns}/${o.metadata!.name}`;
-    const live = await c.read(o.apiVersion!, kind, o.metadata!.name!, ns);
-    const ready = condition(live, 'Ready');
-    if (live && ready?.status === 'True') results.push(pass(check, what));
-    else results.push(failed(check, live ? `not Ready${ready?.message ? `: ${ready.message}` : ''}` : 'not found', diagnosis, next(o)));
+    const ns = o.metadata.namespace!;
+    const check = `${kind} ${ns}/${o.metadata.name}`;
+    results.push(
+      ...(await guard(check, async () => {
+        const live = await c.api.read(o.apiVersion, kind, o.metadata.name, ns);
+        const ready = condition(live, 'Ready');
+        if (live && ready?.status === 'True') return [pass(check, what)];
+        return [failed(check, live ? `not Ready${ready?.message ? `: ${ready.message}` : ''}` : 'not found', diagnosis, next(o))];
+      })),
+    );
   }
   return results;
 }
@@ -198,63 +232,61 @@ async function engine(c: Context): Promise<CheckResult[]> {
   if (o.global.gitops === 'argocd') {
     const name = `minio-${o.env}`;
     const check = `Argo CD Application ${ARGOCD_NAMESPACE}/${name}`;
-    if (o.settings.clusters.length > 1) return [skip(check, `an ApplicationSet deploys env ${o.env} to ${o.settings.clusters.length} clusters; check each Application`)];
-    let live: Obj | undefined;
-    try {
-      live = await c.read('argoproj.io/v1alpha1', 'Application', name, ARGOCD_NAMESPACE);
-    } catch (error) {
-      return [failed(check, apiMessage(error), 'Argo CD is not installed in this cluster (no argoproj.io API)', 'kubectl get crd applications.argoproj.io')];
-    }
-    if (!live) return [failed(check, 'not found', `clusters/${o.env}/ was not applied`, `kubectl apply -k clusters/${o.env}`)];
-    const sync = live.status?.sync?.status;
-    const health = live.status?.health?.status;
-    if (sync === 'Synced' && health === 'Healthy') return [pass(check, 'Synced and Healthy')];
-    return [failed(check, `${sync ?? 'unknown'} / ${health ?? 'unknown'}`, 'the Application is not Synced and Healthy: see its conditions and the resources that are not', `argocd app get ${name}`)];
+    if (o.settings.clusters.length > 1) return [skip(check, `an ApplicationSet deploys env ${o.env} to ${o.settings.clusters.length} clusters; run verify against each cluster's context`)];
+    if ((await c.api.path('argoproj.io/v1alpha1', 'Application', name, ARGOCD_NAMESPACE)) === null) return [failed(check, 'the cluster does not serve argoproj.io/v1alpha1', 'Argo CD is not installed in this cluster (or this is not the cluster it runs in)', 'kubectl get crd applications.argoproj.io')];
+    return guard(check, async () => {
+      const live = await c.api.read('argoproj.io/v1alpha1', 'Application', name, ARGOCD_NAMESPACE);
+      if (!live) return [failed(check, 'not found', `clusters/${o.env}/ was not applied`, `kubectl apply -k clusters/${o.env}`)];
+      const sync = live.status?.sync?.status;
+      const health = live.status?.health?.status;
+      if (sync === 'Synced' && health === 'Healthy') {
+        c.bootstrapDone = true;
+        return [pass(check, 'Synced and Healthy')];
+      }
+      return [failed(check, `${sync ?? 'unknown'} / ${health ?? 'unknown'}`, 'the Application is not Synced and Healthy: see its conditions and the resources that are not', `argocd app get ${name}`)];
+    });
+  }
+  const steps = [`minio-${o.env}`, `minio-${o.env}-bootstrap`, ...(Object.keys(o.settings.consumers).length > 0 ? [`minio-${o.env}-consumers`] : [])];
+  if ((await c.api.path('kustomize.toolkit.fluxcd.io/v1', 'Kustomization', steps[0], FLUX_NAMESPACE)) === null) {
+    return [failed(`Flux Kustomization ${FLUX_NAMESPACE}/${steps[0]}`, 'the cluster does not serve kustomize.toolkit.fluxcd.io/v1', 'Flux is not installed in this cluster', 'flux check')];
   }
   const results: CheckResult[] = [];
-  const steps = [`minio-${o.env}`, `minio-${o.env}-bootstrap`, ...(Object.keys(o.settings.consumers).length > 0 ? [`minio-${o.env}-consumers`] : [])];
   for (const name of steps) {
     const check = `Flux Kustomization ${FLUX_NAMESPACE}/${name}`;
-    let live: Obj | undefined;
-    try {
-      live = await c.read('kustomize.toolkit.fluxcd.io/v1', 'Kustomization', name, FLUX_NAMESPACE);
-    } catch (error) {
-      return [failed(check, apiMessage(error), 'Flux is not installed in this cluster (no kustomize.toolkit.fluxcd.io API)', 'flux check')];
-    }
-    const ready = condition(live, 'Ready');
-    if (live && ready?.status === 'True') results.push(pass(check, 'Ready'));
-    else results.push(failed(check, live ? `not Ready${ready?.message ? `: ${ready.message}` : ''}` : 'not found', live ? 'Flux could not apply this step (or a step it depends on is not Ready)' : `clusters/${o.env}/ was not applied`, live ? `flux get kustomizations -n ${FLUX_NAMESPACE}` : `kubectl apply -k clusters/${o.env}`));
+    results.push(
+      ...(await guard(check, async () => {
+        const live = await c.api.read('kustomize.toolkit.fluxcd.io/v1', 'Kustomization', name, FLUX_NAMESPACE);
+        const ready = condition(live, 'Ready');
+        if (live && ready?.status === 'True') {
+          if (name.endsWith('-bootstrap')) c.bootstrapDone = true;
+          return [pass(check, 'Ready')];
+        }
+        return [failed(check, live ? `not Ready${ready?.message ? `: ${ready.message}` : ''}` : 'not found', live ? 'Flux could not apply this step (or a step it depends on is not Ready)' : `clusters/${o.env}/ was not applied`, live ? `flux get kustomizations -n ${FLUX_NAMESPACE}` : `kubectl apply -k clusters/${o.env}`)];
+      })),
+    );
   }
   return results;
 }
 
-/** Every check, in the order a person would look. */
-export async function runChecks(kc: k8s.KubeConfig, options: Options, objects: Obj[]): Promise<CheckResult[]> {
-  const api = k8s.KubernetesObjectApi.makeApiClient(kc);
-  const read = async (apiVersion: string, kind: string, name: string, namespace?: string) => {
-    try {
-      return (await api.read({ apiVersion, kind, metadata: { name, namespace } })) as Obj;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  };
-  const c: Context = { options, objects, api, read };
+/** Every check, in the order a person would look (the engine is read first, shown last). */
+export async function runChecks(api: Api, options: Options, objects: Obj[]): Promise<CheckResult[]> {
+  const c: Context = { options, objects, api, bootstrapDone: false };
   const s = options.settings;
+  const engineResults = await engine(c);
   return [
     ...(await namespaces(c)),
     ...(await workload(c)),
     ...(await endpoints(c)),
     ...(s.tls
-      ? await readyConditions(c, 'Certificate', 'Ready', 'cert-manager has not issued it: MinIO cannot start TLS (and clients fail with x509 errors)', (o) => `kubectl -n ${o.metadata!.namespace} describe certificate ${o.metadata!.name}`)
+      ? await readyConditions(c, 'Certificate', 'Ready', 'cert-manager has not issued it: MinIO cannot start TLS (and clients fail with x509 errors)', (o) => `kubectl -n ${o.metadata.namespace} describe certificate ${o.metadata.name}`)
       : [skip(`Certificate ${TLS_SECRET}`, 'TLS is off in this env')]),
     ...(s.secrets === 'external'
-      ? await readyConditions(c, 'ExternalSecret', 'synced', 'External Secrets could not read the store (a missing key or property, or the store is not Ready)', (o) => `kubectl -n ${o.metadata!.namespace} describe externalsecret ${o.metadata!.name}`)
+      ? await readyConditions(c, 'ExternalSecret', 'synced', 'External Secrets could not read the store (a missing key or property, or the store is not Ready)', (o) => `kubectl -n ${o.metadata.namespace} describe externalsecret ${o.metadata.name}`)
       : [skip('ExternalSecrets', `secrets mode is ${s.secrets}`)]),
     ...(await bootstrapJob(c)),
     ...(await consumerSecrets(c)),
     ...(await flinkObjects(c)),
-    ...(await engine(c)),
+    ...engineResults,
   ];
 }
 
