@@ -135,7 +135,7 @@ export function helpText(): string {
     ['--push', 'push the branch to origin after committing'],
     ['--json', 'print the summary as one JSON object'],
     ['--age-recipient AGE1...', 'encrypt sealed secrets to this age recipient (repeatable; recorded in .sops.yaml)'],
-    ['--rotate NAME|all', 'generate new values for a sealed credential: root, console or all (repeatable)'],
+    ['--rotate NAME|all', "generate new values for a sealed credential: root, console, a consumer's name, or all (repeatable)"],
     ...Object.entries(SETTING_FLAGS).map(([name, f]): [string, string] => [`--${name} ${f.value}`, f.help]),
     ['-h, --help', 'this text'],
   ];
