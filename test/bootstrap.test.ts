@@ -74,6 +74,15 @@ function bootstrap(m: Minio, job: { script: string; configDir: string; credentia
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** A real MinIO, the lab env scaffolded, and its bootstrap run once. */
+async function bootstrapped(ctx: { skip: (note?: string) => void }) {
+  const m = await startMinio(ctx, { drives: 4 });
+  const out = scaffold(LAB_CONFIG, '--env', 'lab');
+  const job = jobInputs(ctx, out, 'lab');
+  expect(bootstrap(m, job).code).toBe(0);
+  return { m, out, job };
+}
+
 const jsonLines = (out: string) => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
 /** Everything the bootstrap manages, read back from the server. */
@@ -171,10 +180,7 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
   });
 
   it('gives each consumer exactly its buckets: checked with real requests', async (ctx) => {
-    const m = await startMinio(ctx, { drives: 4 });
-    const out = scaffold(LAB_CONFIG, '--env', 'lab');
-    const job = jobInputs(ctx, out, 'lab');
-    expect(bootstrap(m, job).code).toBe(0);
+    const { m, out, job } = await bootstrapped(ctx);
     expect(login(m, 'flink', join(job.credentials, 'flink'))).toBe(true);
     expect(login(m, 'spark', join(job.credentials, 'spark'))).toBe(true);
     const file = join(tempDir(), 'object');
@@ -282,10 +288,7 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
   });
 
   it('takes the policy of a consumer that is gone, and ours from anyone else; deletes no user', async (ctx) => {
-    const m = await startMinio(ctx, { drives: 4 });
-    const out = scaffold(LAB_CONFIG, '--env', 'lab');
-    const job = jobInputs(ctx, out, 'lab');
-    expect(bootstrap(m, job).code).toBe(0);
+    const { m, out, job } = await bootstrapped(ctx);
     // A person who was given a consumer's policy, and a group holding another.
     m.mc('admin', 'user', 'add', 'root', 'alice', 'alice-secret-123');
     m.mc('admin', 'policy', 'attach', 'root', 'readonly', 'minio-gitops-flink', '--user', 'alice');

@@ -5,7 +5,7 @@
 // with a diagnosis and the next command to run, or is skipped with why. Values of
 // Secrets are never printed: only which keys exist.
 import type { Options } from '../options.ts';
-import { consumerSecret } from '../render/consumers.ts';
+import { CONSUMER_SECRET_KEYS, consumerSecret } from '../render/consumers.ts';
 import { ARGOCD_NAMESPACE, FLUX_NAMESPACE } from '../render/gitops.ts';
 import { APP, BOOTSTRAP, TLS_SECRET } from '../render/names.ts';
 import type { Io } from '../report.ts';
@@ -25,8 +25,6 @@ const pass = (check: string, detail: string): CheckResult => ({ check, status: '
 const skip = (check: string, detail: string): CheckResult => ({ check, status: 'skip', detail });
 const failed = (check: string, detail: string, diagnosis: string, next: string): CheckResult => ({ check, status: 'fail', detail, diagnosis, next });
 
-/** The keys every consumer Secret holds (render/consumers.ts). */
-const CONSUMER_KEYS = ['s3.endpoint', 's3.access-key', 's3.secret-key', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
 
 function condition(o: Obj | undefined, type: string): { status?: string; reason?: string; message?: string } | undefined {
   return (o?.status?.conditions as { type: string; status?: string; reason?: string; message?: string }[] | undefined)?.find((c) => c.type === type);
@@ -168,8 +166,8 @@ async function consumerSecrets(c: Context): Promise<CheckResult[]> {
         const live = await c.api.read('v1', 'Secret', secret, consumer.namespace);
         if (!live) return [failed(check, 'not found', `consumer ${name} has no S3 credentials${c.options.settings.secrets === 'external' ? ' (its ExternalSecret has not synced)' : ''}`, `kubectl -n ${consumer.namespace} get secret,externalsecret`)];
         const keys = Object.keys({ ...(live.data ?? {}), ...(live.stringData ?? {}) });
-        const missing = CONSUMER_KEYS.filter((k) => !keys.includes(k));
-        if (missing.length === 0) return [pass(check, `keys ${CONSUMER_KEYS.join(', ')} present (values not shown)`)];
+        const missing = CONSUMER_SECRET_KEYS.filter((k) => !keys.includes(k));
+        if (missing.length === 0) return [pass(check, `keys ${CONSUMER_SECRET_KEYS.join(', ')} present (values not shown)`)];
         return [failed(check, `missing key(s) ${missing.join(', ')}`, `pods that read ${missing[0]} fail to start (CreateContainerConfigError: couldn't find key ${missing[0]} in Secret)`, `kubectl -n ${consumer.namespace} get secret ${secret} -o go-template='{{range $k, $v := .data}}{{$k}}{{"\\n"}}{{end}}'`)];
       })),
     );
@@ -191,7 +189,7 @@ async function flinkObjects(c: Context): Promise<CheckResult[]> {
         const config = (spec?.flinkConfiguration ?? {}) as Record<string, string>;
         const env = ((spec?.podTemplate?.spec?.containers ?? []) as { name: string; env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[] }[]).find((x) => x.name === 'flink-main-container')?.env ?? [];
         const refs = env.filter((e) => e.valueFrom?.secretKeyRef);
-        const wrong = refs.filter((e) => e.valueFrom!.secretKeyRef!.name !== secret || !CONSUMER_KEYS.includes(e.valueFrom!.secretKeyRef!.key));
+        const wrong = refs.filter((e) => e.valueFrom!.secretKeyRef!.name !== secret || !CONSUMER_SECRET_KEYS.includes(e.valueFrom!.secretKeyRef!.key));
         if (String(config['s3.path.style.access']) !== 'true') {
           return [failed(check, 's3.path.style.access is not true', `Flink asks for the bucket as a host name ("Inaccessible host: 'flink.minio...'"): MinIO needs path-style access`, engineNext(c.options, 'consumers'))];
         }

@@ -11,7 +11,7 @@ import { grantBucket } from '../consumers.ts';
 import type { GlobalSettings, Options } from '../options.ts';
 import { kustomization, yamlFile, type GeneratedFile } from './files.ts';
 import { API_PORT, APP, BOOTSTRAP, bootstrapSelector, generatedHeader, RESTRICTED_CONTAINER, labels, ROOT_SECRET, RUN_AS, selectorLabels, syncWave, TLS_SECRET, WAVES } from './names.ts';
-import { consumerCredentials, consumerMirrorSecret, plainCredentialsChecksum } from './consumers.ts';
+import { consumerCredentials, consumerMirrorSecret, CREDENTIAL_KEYS, plainCredentialsChecksum } from './consumers.ts';
 
 export const SCRIPT_FILE = 'bootstrap-minio.sh';
 const SCRIPT_CONFIG_MAP = 'minio-bootstrap-script';
@@ -226,7 +226,7 @@ function jobPatch(o: Options) {
         sources: consumers.map((name) => ({
           secret: {
             name: consumerMirrorSecret(name),
-            items: ['s3.access-key', 's3.secret-key'].map((key) => ({ key, path: `${name}/${key}` })),
+            items: CREDENTIAL_KEYS.map((key) => ({ key, path: `${name}/${key}` })),
           },
         })),
       },

@@ -26,17 +26,29 @@ export function consumerMirrorSecret(consumer: string): string {
   return `minio-consumer-${consumer}`;
 }
 
+/** MinIO ignores the region; the AWS SDKs want one. */
+export const S3_REGION = 'us-east-1';
+
+/** The two values the bootstrap Job's copy holds (and mounts as files of these names). */
+export const CREDENTIAL_KEYS = ['s3.access-key', 's3.secret-key'] as const;
+
+/** The keys that carry the secret key: what external mode reads from the store. */
+const SECRET_VALUE_KEYS = ['s3.secret-key', 'AWS_SECRET_ACCESS_KEY'];
+
+/**
+ * A consumer's Secret: the seed's keys (s3.access-key, s3.secret-key, s3.endpoint) and
+ * the same credentials under the AWS SDK's names, for envFrom. One place for every mode.
+ */
+export function consumerSecretValues(endpoint: string, user: string, secret: string): Record<string, string> {
+  return { 's3.access-key': user, 's3.secret-key': secret, 's3.endpoint': endpoint, AWS_ACCESS_KEY_ID: user, AWS_SECRET_ACCESS_KEY: secret, AWS_REGION: S3_REGION };
+}
+
+/** Every key a consumer's Secret has (verify checks them). */
+export const CONSUMER_SECRET_KEYS = Object.keys(consumerSecretValues('', '', ''));
+
 /** Plain (dev) credentials: fixed, so the dev overlay is reproducible. */
 export function devConsumerCredentials(consumer: string, c: ConsumerSettings) {
   return { 's3.access-key': c.user, 's3.secret-key': `dev-${consumer}-password-change-me` };
-}
-
-/**
- * What a consumer's Secret holds beyond its two credentials: the endpoint (the seed's
- * s3.endpoint key) and the same credentials under the AWS SDK's names, for envFrom.
- */
-export function consumerSecretExtras(endpoint: string, v: Record<string, string>): Record<string, string> {
-  return { 's3.endpoint': endpoint, AWS_ACCESS_KEY_ID: v['s3.access-key']!, AWS_SECRET_ACCESS_KEY: v['s3.secret-key']!, AWS_REGION: 'us-east-1' };
 }
 
 const CONSUMER_WAVE = { annotations: syncWave(WAVES.consumers) };
@@ -54,14 +66,14 @@ export function consumerCredentials(o: Options, side: 'bootstrap' | 'consumers')
     const meta = side === 'bootstrap' ? MIRROR_WAVE : { namespace: c.namespace, ...CONSUMER_WAVE };
     if (s.secrets === 'plain') {
       const v = devConsumerCredentials(name, c);
-      out[`secret-${name}.yaml`] = plainSecret(secretName, side === 'bootstrap' ? v : { ...v, ...consumerSecretExtras(s3Endpoint(o), v) }, meta);
+      out[`secret-${name}.yaml`] = plainSecret(secretName, side === 'bootstrap' ? v : consumerSecretValues(s3Endpoint(o), v['s3.access-key'], v['s3.secret-key']), meta);
     } else if (s.secrets === 'external') {
       // The store holds the secret only: the user (access key) is the configured one, so
       // the checks on it (one user per consumer, not the root user) hold in this mode too.
-      const keys: Record<string, string> = side === 'bootstrap' ? { 's3.secret-key': 'secretKey' } : { 's3.secret-key': 'secretKey', AWS_SECRET_ACCESS_KEY: 'secretKey' };
-      const user = { 's3.access-key': c.user };
-      const fixed: Record<string, string> = side === 'bootstrap' ? user : { ...user, AWS_ACCESS_KEY_ID: c.user, 's3.endpoint': s3Endpoint(o), AWS_REGION: 'us-east-1' };
-      out[`externalsecret-${name}.yaml`] = externalSecret(o, secretName, keys, `${s.remoteKey}/${name}`, meta, fixed);
+      const all = side === 'bootstrap' ? { 's3.access-key': c.user, 's3.secret-key': '' } : consumerSecretValues(s3Endpoint(o), c.user, '');
+      const fromStore = Object.fromEntries(Object.keys(all).filter((k) => SECRET_VALUE_KEYS.includes(k)).map((k) => [k, 'secretKey']));
+      const fixed = Object.fromEntries(Object.entries(all).filter(([k]) => !SECRET_VALUE_KEYS.includes(k)));
+      out[`externalsecret-${name}.yaml`] = externalSecret(o, secretName, fromStore, `${s.remoteKey}/${name}`, meta, fixed);
     }
   }
   return out;
@@ -189,7 +201,7 @@ export function sparkDefaults(o: Options, name: string, c: ConsumerSettings): st
     [`${cat}.io-impl`, 'org.apache.iceberg.aws.s3.S3FileIO'],
     [`${cat}.s3.endpoint`, s3Endpoint(o)],
     [`${cat}.s3.path-style-access`, 'true'],
-    [`${cat}.client.region`, 'us-east-1'],
+    [`${cat}.client.region`, S3_REGION],
     ['spark.sql.defaultCatalog', 'iceberg'],
   ];
   const header = [

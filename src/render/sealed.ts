@@ -7,7 +7,7 @@ import type { Options } from '../options.ts';
 import type { GeneratedFile } from './files.ts';
 import { kustomization, yamlFile } from './files.ts';
 import { s3Endpoint } from './bootstrap.ts';
-import { consumerMirrorSecret, consumerSecret, consumerSecretExtras } from './consumers.ts';
+import { consumerMirrorSecret, consumerSecret, consumerSecretValues } from './consumers.ts';
 import { BASIC_AUTH_SECRET, labels, ROOT_SECRET, syncWave, WAVES } from './names.ts';
 
 export interface SealedSecretSpec {
@@ -58,7 +58,7 @@ export function sealedSecretSpecs(o: Options): SealedSecretSpec[] {
   for (const [name, c] of Object.entries(s.consumers)) {
     const primary = `${dir}/consumers/${consumerSecret(name)}.yaml`;
     const values = { generated: { 's3.secret-key': 'password' as const }, fixed: { 's3.access-key': c.user } };
-    specs.push({ ...common, ...values, credential: name, path: primary, name: consumerSecret(name), namespace: c.namespace, wave: WAVES.consumers, derived: (v) => consumerSecretExtras(s3Endpoint(o), v) });
+    specs.push({ ...common, ...values, credential: name, path: primary, name: consumerSecret(name), namespace: c.namespace, wave: WAVES.consumers, derived: (v) => consumerSecretValues(s3Endpoint(o), v['s3.access-key']!, v['s3.secret-key']!) });
     specs.push({ ...common, ...values, credential: name, path: `${dir}/bootstrap/${consumerMirrorSecret(name)}.yaml`, name: consumerMirrorSecret(name), copyOf: primary });
   }
   return specs;
