@@ -55,8 +55,11 @@ async function waitFor(what: string, check: () => Promise<boolean>, procs: Child
   }
 }
 
-/** etcd + kube-apiserver in `dir`, with the CRDs of ../shared/crds and test/crds installed. */
-export async function startCluster(dir: string, bin: { etcd: string; apiserver: string }): Promise<Cluster> {
+/**
+ * etcd + kube-apiserver in `dir`, with the CRDs of ../shared/crds, test/crds and .tools/crds installed,
+ * or, when `opts.crdFiles` is given, exactly those CRD files.
+ */
+export async function startCluster(dir: string, bin: { etcd: string; apiserver: string }, opts?: { crdFiles?: string[] }): Promise<Cluster> {
   mkdirSync(join(dir, 'pki'), { recursive: true });
   const pki = join(dir, 'pki');
   certificates(pki);
@@ -112,7 +115,7 @@ export async function startCluster(dir: string, bin: { etcd: string; apiserver: 
   const core = kc.makeApiClient(k8s.CoreV1Api);
   try {
     await waitFor('kube-apiserver', async () => (await core.listNamespace()).items.length >= 0 && (await core.readNamespace({ name: 'default' })) !== undefined, [etcd, apiserver], () => logs);
-    await installCrds(kc);
+    await installCrds(kc, opts?.crdFiles);
   } catch (error) {
     stop();
     throw error;
@@ -137,18 +140,18 @@ export async function startCluster(dir: string, bin: { etcd: string; apiserver: 
   return { kubeconfig, kc, server, stop, userKubeconfig };
 }
 
-async function installCrds(kc: k8s.KubeConfig): Promise<void> {
+async function installCrds(kc: k8s.KubeConfig, crdFiles?: string[]): Promise<void> {
   const api = k8s.KubernetesObjectApi.makeApiClient(kc);
   const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  const dirs = [join(REPO, '..', 'shared', 'crds'), join(REPO, 'test', 'crds')];
+  // The upstream CRDs, ours, and those tools/install.sh takes from the controllers' modules (trust-manager's Bundle).
+  const dirs = [join(REPO, '..', 'shared', 'crds'), join(REPO, 'test', 'crds'), join(REPO, '.tools', 'crds')];
+  const files = crdFiles ?? dirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f)));
   const names: string[] = [];
-  for (const dir of dirs) {
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
-      // loadYaml types the object, so the client sends every field (x-kubernetes-*, ...).
-      const crd = k8s.loadYaml<k8s.V1CustomResourceDefinition>(readFileSync(join(dir, file), 'utf8'));
-      await api.create(crd);
-      names.push(crd.metadata!.name!);
-    }
+  for (const file of files) {
+    // loadYaml types the object, so the client sends every field (x-kubernetes-*, ...).
+    const crd = k8s.loadYaml<k8s.V1CustomResourceDefinition>(readFileSync(file, 'utf8'));
+    await api.create(crd);
+    names.push(crd.metadata!.name!);
   }
   for (const name of names) {
     await waitFor(

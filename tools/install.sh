@@ -69,3 +69,9 @@ if ! up_to_date shellcheck "$SHELLCHECK_VERSION"; then
   ln -sf "$root/.tools/venv/bin/shellcheck" "$bin/shellcheck"
   mark shellcheck "$SHELLCHECK_VERSION"
 fi
+
+# The consumers and controllers the tests run for real, one script each (sourced: they use
+# up_to_date, mark and module_tool above): trust-manager's controller, and Flink 1.20 with
+# its S3 plugin and the key checker.
+. "$root/tools/install-trust.sh"
+. "$root/tools/install-flink.sh"

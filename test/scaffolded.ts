@@ -1,0 +1,81 @@
+// A scaffolded env as the cluster would see it, for the tests that run real software on
+// the rendered output: scaffold into a temp dir, build a part with the pinned kustomize,
+// and run the bucket bootstrap the way the Job's pod does (its ConfigMaps as files, the
+// consumers' credentials as files) against a test MinIO.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import YAML from 'yaml';
+import type { Minio } from './minio.ts';
+import { run } from './run.ts';
+import { needTool, tempDir } from './tools.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; data?: Record<string, string>; stringData?: Record<string, string>; spec?: any };
+
+/** Scaffolds an env (flags) into a new directory with `config` as scaffold.config.yaml. */
+export function scaffold(config: string, ...flags: string[]): string {
+  const out = tempDir();
+  writeFileSync(join(out, 'scaffold.config.yaml'), config);
+  const r = run([...flags, '--out', out]);
+  expect(r.code, r.stderr).toBe(0);
+  return out;
+}
+
+/** The objects of a real `kustomize build` of a directory of the output. */
+export function build(ctx: { skip: (note?: string) => void }, out: string, dir: string): Obj[] {
+  const kustomize = needTool(ctx, 'kustomize');
+  return YAML.parseAllDocuments(execFileSync(kustomize, ['build', join(out, dir)], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
+}
+
+export function writeCredentials(dir: string, consumer: string, values: Record<string, string>) {
+  mkdirSync(join(dir, consumer), { recursive: true });
+  for (const key of ['s3.access-key', 's3.secret-key']) writeFileSync(join(dir, consumer, key), values[key]!);
+}
+
+export interface JobInputs {
+  script: string;
+  configDir: string;
+  credentials: string;
+  objs: Obj[];
+}
+
+/**
+ * What the Job's pod sees, from a real build of overlays/<env>/bootstrap: the script and
+ * config ConfigMaps as files, and each consumer's credentials (plain Secrets here; sealed
+ * ones are decrypted by the caller).
+ */
+export function jobInputs(ctx: { skip: (note?: string) => void }, out: string, env: string): JobInputs {
+  const objs = build(ctx, out, `overlays/${env}/bootstrap`);
+  const dir = tempDir('minio-gitops-job-');
+  const configDir = join(dir, 'config');
+  mkdirSync(configDir);
+  let script = '';
+  for (const o of objs.filter((x) => x.kind === 'ConfigMap')) {
+    if (o.metadata.name.startsWith('minio-bootstrap-script-')) script = join(dir, 'bootstrap-minio.sh');
+    for (const [key, value] of Object.entries(o.data ?? {})) writeFileSync(o.metadata.name.startsWith('minio-bootstrap-script-') ? script : join(configDir, key), value);
+  }
+  expect(script).not.toBe('');
+  const credentials = join(dir, 'credentials');
+  for (const o of objs.filter((x) => x.kind === 'Secret' && x.metadata.name.startsWith('minio-consumer-'))) {
+    writeCredentials(credentials, o.metadata.name.slice('minio-consumer-'.length), o.stringData!);
+  }
+  return { script, configDir, credentials, objs };
+}
+
+/** Runs scripts/bootstrap-minio.sh as the Job does, against the test MinIO (CA given with --ca). */
+export function runBootstrap(m: Minio, job: { script: string; configDir: string; credentials: string }, extra: string[] = []) {
+  const r = spawnSync('sh', [job.script, '--endpoint', m.endpoint, '--config', job.configDir, '--credentials', job.credentials, '--wait', '30', ...extra], {
+    encoding: 'utf8',
+    env: { ...m.env, AWS_EC2_METADATA_DISABLED: 'true' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The values of a consumer's plain Secret in its namespace, from a build of overlays/<env>/consumers. */
+export function consumerSecretValues(objs: Obj[], consumer: string): Record<string, string> {
+  const secret = objs.find((o) => o.kind === 'Secret' && o.metadata.name === `minio-s3-credentials-${consumer}`);
+  if (!secret?.stringData) throw new Error(`no plain Secret minio-s3-credentials-${consumer} in the build`);
+  return secret.stringData;
+}
