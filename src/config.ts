@@ -5,7 +5,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Document } from 'yaml';
 import type { Flags } from './args.ts';
-import { dataLayoutNotes } from './consumers.ts';
+import { dataLayoutNotes, migrateDataLayout } from './consumers.ts';
 import { fail } from './errors.ts';
 import { commentBlock, toYaml } from './yaml.ts';
 import { yamlLib } from './yaml-lib.ts';
@@ -128,6 +128,8 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
     if (!isMap(value)) fail(`${CONFIG_FILE}: envs.${name} must be a map of settings`);
     unknownKeys(value, Object.keys(ENV_FIELDS), where);
     if (!envProfile(name, value, where)) fail(`${where}profile is missing; set it to dev or prod`);
+    // This run's env drops former defaults that never worked (written back below).
+    if (name === env) notes.push(...migrateDataLayout(value, where));
     recorded[name] = checkFields<EnvSettings>(value, ENV_FIELDS, where);
   }
 
@@ -144,6 +146,11 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
     if (key.startsWith('global.') || key === 'profile') continue;
     const field = key as keyof EnvSettings;
     (settings as unknown as Raw)[field] = ENV_FIELDS[field](value, flag);
+  }
+  // Trust settings take effect only with TLS: a flag for them on a plain-http env is a mistake.
+  for (const key of ['truststore', 'caSecret'] as const) {
+    const given = flags.settings[key];
+    if (given && !settings.tls) fail(`${given.flag} applies only with TLS on, and env ${env} has TLS off (the consumers reach MinIO over http); drop ${given.flag}, or add --tls on`);
   }
   checkCombination(env, settings, global);
   notes.push(...dataLayoutNotes(`env ${env}`, settings.consumers));

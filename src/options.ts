@@ -4,6 +4,7 @@
 // comes from. Nothing here does I/O.
 import { checkBuckets, checkConsumers, checkDataLayout, defaultBuckets, defaultConsumers, type BucketSettings, type ConsumerSettings } from './consumers.ts';
 import { fail } from './errors.ts';
+import { FLINK_LINES, flinkLine } from './flink.ts';
 
 export const PROFILES = ['dev', 'prod'] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -11,6 +12,10 @@ export type Profile = (typeof PROFILES)[number];
 export const SECRETS_MODES = ['plain', 'sops', 'external'] as const;
 export type SecretsMode = (typeof SECRETS_MODES)[number];
 export const GITOPS_ENGINES = ['flux', 'argocd'] as const;
+/** How the consumers' JVMs come to trust the servers' CA (with TLS on). */
+export const TRUSTSTORES = ['trust-manager', 'none'] as const;
+/** Spark lines with an Iceberg runtime, and their Scala version (Spark 4 is Scala 2.13 only). */
+export const SPARK_LINES: Record<string, string> = { '3.4': '2.12', '3.5': '2.12', '4.0': '2.13' };
 
 export interface Resources {
   requests: { cpu: string; memory: string };
@@ -26,6 +31,14 @@ export interface GlobalSettings {
   flinkVersion: string;
   /** Flink image of flink-operator consumers ("" = flink:<flinkVersion>). */
   flinkImage: string;
+  /** Spark line of iceberg-spark consumers: decides the Iceberg runtime jar (spark.jars.packages). */
+  sparkVersion: string;
+  /** Iceberg release of iceberg-spark consumers' jars. */
+  icebergVersion: string;
+  /** Image of the env's Iceberg REST catalog servers (iceberg-catalog consumers). */
+  catalogImage: string;
+  /** trust-manager's trust namespace, which is also cert-manager's cluster resource namespace. */
+  trustNamespace: string;
   /** Namespace of Prometheus, allowed to scrape the S3 port. */
   monitoringNamespace: string;
   /** Namespace of the ingress controller, allowed to reach the API and the console. */
@@ -62,6 +75,10 @@ export interface EnvSettings {
   ingressIssuer: string;
   ingressIssuerKind: 'Issuer' | 'ClusterIssuer';
   ingressClass: string;
+  /** With TLS: how the consumers trust the servers' CA (a trust-manager Bundle, or nothing). */
+  truststore: (typeof TRUSTSTORES)[number];
+  /** With TLS, trust-manager and your own issuer: the Secret in the trust namespace holding its CA (tls.crt). */
+  caSecret: string;
   apiHost: string;
   consoleHost: string;
   monitoring: boolean;
@@ -93,8 +110,15 @@ export const SELF_SIGNED_ISSUER = 'self-signed';
 export const DEFAULT_MINIO_IMAGE = 'quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z';
 // The last mc release published on quay.io (the September server release has no mc).
 export const DEFAULT_MC_IMAGE = 'quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z';
-// The last 1.x line: the renamed execution.checkpointing.* keys, supported by CMF and the operator.
+// The last 1.x line: the renamed execution.checkpointing.* keys, supported by CMF and the
+// operator. 1.20.0 is the release whose artifacts the tests resolve from Maven Central.
 export const DEFAULT_FLINK_VERSION = '1.20.0';
+// Spark 3.5 (Scala 2.12) with Iceberg 1.10.1: the pair the tests run (pyspark 3.5.7).
+export const DEFAULT_SPARK_VERSION = '3.5';
+export const DEFAULT_ICEBERG_VERSION = '1.10.1';
+// Apache Iceberg's REST catalog server, the image the Iceberg project publishes with each
+// release, matching the Iceberg jars of the Spark consumers (see render/catalog.ts).
+export const DEFAULT_CATALOG_IMAGE = 'docker.io/apache/iceberg-rest-fixture:1.10.1';
 /** The root user of plain (dev) mode, fixed so the dev overlay is reproducible. */
 export const DEV_ROOT_USER = 'dev-admin';
 
@@ -104,6 +128,10 @@ export function defaultGlobal(): GlobalSettings {
     mcImage: DEFAULT_MC_IMAGE,
     flinkVersion: DEFAULT_FLINK_VERSION,
     flinkImage: '',
+    sparkVersion: DEFAULT_SPARK_VERSION,
+    icebergVersion: DEFAULT_ICEBERG_VERSION,
+    catalogImage: DEFAULT_CATALOG_IMAGE,
+    trustNamespace: 'cert-manager',
     monitoringNamespace: 'monitoring',
     ingressNamespace: 'ingress-nginx',
     storageNodeLabel: 'node-type=storage',
@@ -125,6 +153,8 @@ export function profileDefaults(profile: Profile, env: string): EnvSettings {
     issuer: SELF_SIGNED_ISSUER,
     issuerKind: 'ClusterIssuer',
     ingressClass: 'nginx',
+    truststore: 'trust-manager',
+    caSecret: '',
     ingressIssuer: '',
     ingressIssuerKind: 'ClusterIssuer',
     clusters: [] as string[],
@@ -265,8 +295,19 @@ export const checks = {
   }) as Check<string>,
   flinkVersion: ((raw, where) => {
     const value = typeof raw === 'number' ? String(raw) : raw;
-    if (typeof value === 'string' && /^[12]\.\d{1,2}\.\d{1,2}$/.test(value)) return value;
-    return fail(`${where} ${show(raw)} is not a Flink release; use major.minor.patch, e.g. ${DEFAULT_FLINK_VERSION}`);
+    if (typeof value !== 'string' || !/^\d+\.\d{1,2}\.\d{1,2}$/.test(value)) return fail(`${where} ${show(raw)} is not a Flink release; use major.minor.patch, e.g. ${DEFAULT_FLINK_VERSION}`);
+    // The configuration keys differ between lines: only lines whose keys are known (and tested).
+    if (!flinkLine(value)) return fail(`${where} ${value} is a Flink line this tool does not know the configuration keys of; use a release of ${FLINK_LINES.join(', ')}, e.g. ${DEFAULT_FLINK_VERSION}`);
+    return value;
+  }) as Check<string>,
+  sparkVersion: ((raw, where) => {
+    const value = typeof raw === 'number' ? raw.toFixed(1) : raw;
+    if (typeof value === 'string' && SPARK_LINES[value]) return value;
+    return fail(`${where} ${show(raw)} is not a Spark line with an Iceberg runtime; use one of: ${Object.keys(SPARK_LINES).join(', ')}`);
+  }) as Check<string>,
+  icebergVersion: ((raw, where) => {
+    if (typeof raw === 'string' && /^1\.(9|1\d)\.\d{1,2}$/.test(raw)) return raw;
+    return fail(`${where} ${show(raw)} is not an Iceberg 1.x release from 1.9.0 on (the REST catalog and Spark 3.5/4.0 runtimes this tool renders for); use e.g. ${DEFAULT_ICEBERG_VERSION}`);
   }) as Check<string>,
   image: ((raw, where) => {
     const ok = typeof raw === 'string' && /^[a-z0-9]([a-z0-9._\-/:]*[a-z0-9])?(:[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/.test(raw);
@@ -302,6 +343,10 @@ export const GLOBAL_FIELDS: FieldTable<GlobalSettings> = {
   mcImage: checks.image,
   flinkVersion: checks.flinkVersion,
   flinkImage: ((raw, where) => (raw === '' ? '' : checks.image(raw, where))) as Check<string>,
+  sparkVersion: checks.sparkVersion,
+  icebergVersion: checks.icebergVersion,
+  catalogImage: checks.image,
+  trustNamespace: checks.dnsLabel,
   monitoringNamespace: checks.dnsLabel,
   ingressNamespace: checks.dnsLabel,
   storageNodeLabel: checks.nodeLabel,
@@ -330,6 +375,8 @@ export const ENV_FIELDS: FieldTable<EnvSettings> = {
   ingressIssuer: checks.optionalDnsName,
   ingressIssuerKind: checks.oneOf(['Issuer', 'ClusterIssuer']),
   ingressClass: checks.dnsName,
+  truststore: checks.oneOf(TRUSTSTORES),
+  caSecret: checks.optionalDnsName,
   apiHost: checks.dnsName,
   consoleHost: checks.dnsName,
   monitoring: checks.onOff,
@@ -367,5 +414,15 @@ export function checkCombination(env: string, s: EnvSettings, global: GlobalSett
   checkDataLayout(`env ${env}`, s.buckets, s.consumers, s.replicas, s.secrets === 'plain' ? DEV_ROOT_USER : '');
   if (s.ingress && s.apiHost === s.consoleHost) {
     fail(`env ${env}: the API and console ingress hosts are both ${s.apiHost}; give them different names with --api-host and --console-host`);
+  }
+  if (s.tls && s.truststore === 'trust-manager' && Object.keys(s.consumers).length > 0) {
+    // trust-manager reads its sources from the trust namespace only: our own CA lives there;
+    // the CA of a person's issuer must be named.
+    if (s.issuer === SELF_SIGNED_ISSUER && s.caSecret) {
+      fail(`env ${env}: caSecret ${s.caSecret} is for your own --issuer; with --issuer self-signed the env makes its CA itself (in ${global.trustNamespace}); remove caSecret (--ca-secret "")`);
+    }
+    if (s.issuer !== SELF_SIGNED_ISSUER && !s.caSecret) {
+      fail(`env ${env}: the consumers' truststore needs the CA of issuer ${s.issuer}: name the Secret holding it (key tls.crt, e.g. a CA ClusterIssuer's spec.ca.secretName) in namespace ${global.trustNamespace} with --ca-secret NAME, or use --truststore none if the consumers' JVMs already trust it`);
+    }
   }
 }

@@ -3,6 +3,7 @@
 import type { Options } from './options.ts';
 import { counts, RECORD_FILE, type Plan, type PlanEntry } from './plan.ts';
 import { RUN_AS } from './render/names.ts';
+import { hasTrustStep } from './render/trust.ts';
 import type { SecretsPlan } from './sealed.ts';
 
 export interface Io {
@@ -121,7 +122,7 @@ export function nextSteps(options: Options, summary: Omit<Summary, 'next'>): str
     const touchedClusters = [...summary.created, ...summary.updated, ...summary.deleted].some((p) => p.startsWith(`${clusters}/`));
     steps.push(`${touchedClusters ? 'once merged, apply' : 'first install only: apply'} ${clusters} (kubectl apply -k ${clusters}): it points ${engine} at overlays/${options.env}${options.global.gitops === 'flux' ? `; or let Flux manage it (flux bootstrap ... --path=${clusters})` : ''}`);
   } else {
-    steps.push(`first install only: apply overlays/${options.env}/minio, then bootstrap, then consumers (kubectl apply -k each; see overlays/${options.env}/README.md), or pass --repo-url to get ${clusters}/ for ${options.global.gitops}`);
+    steps.push(`first install only: apply overlays/${options.env}/${hasTrustStep(options) ? 'trust, then minio' : 'minio'}, then bootstrap, then consumers (kubectl apply -k each; see overlays/${options.env}/README.md), or pass --repo-url to get ${clusters}/ for ${options.global.gitops}`);
   }
   return steps;
 }

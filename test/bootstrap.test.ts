@@ -2,16 +2,14 @@
 // the script and its inputs are taken from a real kustomize build of the rendered
 // overlays/<env>/bootstrap, exactly what the Job mounts, and run three times.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { startMinio, type Minio } from './minio.ts';
 import { run } from './run.ts';
+import { jobInputs, runBootstrap, scaffold, writeCredentials, type Obj } from './scaffolded.ts';
 import { needTool, tempDir } from './tools.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Obj = { kind: string; metadata: { name: string; namespace?: string }; data?: Record<string, string>; stringData?: Record<string, string>; spec?: any };
 
 const LAB_CONFIG = `envs:
   lab:
@@ -20,59 +18,15 @@ const LAB_CONFIG = `envs:
     storage: pvc
     buckets:
       flink:
-        prefixes: [checkpoints/, savepoints/]
-        lifecycle: [{prefix: checkpoints/, expireDays: 7}]
+        prefixes: [checkpoints/, savepoints/, tmp/]
+        lifecycle: [{prefix: tmp/, expireDays: 7}]
         quota: 10GiB
       datalake:
         prefixes: [warehouse/]
         versioning: true
 `;
 
-/** Scaffolds env `env` (flags) into a new directory with `config` as scaffold.config.yaml. */
-function scaffold(config: string, ...flags: string[]): string {
-  const out = tempDir();
-  writeFileSync(join(out, 'scaffold.config.yaml'), config);
-  const r = run([...flags, '--out', out]);
-  expect(r.code, r.stderr).toBe(0);
-  return out;
-}
-
-/**
- * What the Job's pod sees, from a real build of overlays/<env>/bootstrap: the script and
- * config ConfigMaps as files, and each consumer's credentials (plain Secrets here; sealed
- * ones are decrypted by the caller).
- */
-function jobInputs(ctx: { skip: (note?: string) => void }, out: string, env: string) {
-  const kustomize = needTool(ctx, 'kustomize');
-  const objs = YAML.parseAllDocuments(execFileSync(kustomize, ['build', join(out, `overlays/${env}/bootstrap`)], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
-  const dir = tempDir('minio-gitops-job-');
-  const configDir = join(dir, 'config');
-  mkdirSync(configDir);
-  let script = '';
-  for (const o of objs.filter((x) => x.kind === 'ConfigMap')) {
-    if (o.metadata.name.startsWith('minio-bootstrap-script-')) script = join(dir, 'bootstrap-minio.sh');
-    for (const [key, value] of Object.entries(o.data ?? {})) writeFileSync(o.metadata.name.startsWith('minio-bootstrap-script-') ? script : join(configDir, key), value);
-  }
-  expect(script).not.toBe('');
-  const credentials = join(dir, 'credentials');
-  for (const o of objs.filter((x) => x.kind === 'Secret' && x.metadata.name.startsWith('minio-consumer-'))) {
-    writeCredentials(credentials, o.metadata.name.slice('minio-consumer-'.length), o.stringData!);
-  }
-  return { script, configDir, credentials, objs };
-}
-
-function writeCredentials(dir: string, consumer: string, values: Record<string, string>) {
-  mkdirSync(join(dir, consumer), { recursive: true });
-  for (const key of ['s3.access-key', 's3.secret-key']) writeFileSync(join(dir, consumer, key), values[key]!);
-}
-
-function bootstrap(m: Minio, job: { script: string; configDir: string; credentials: string }, extra: string[] = []) {
-  const r = spawnSync('sh', [job.script, '--endpoint', m.endpoint, '--config', job.configDir, '--credentials', job.credentials, '--wait', '30', ...extra], {
-    encoding: 'utf8',
-    env: m.env,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const bootstrap = runBootstrap;
 
 /** A real MinIO, the lab env scaffolded, and its bootstrap run once. */
 async function bootstrapped(ctx: { skip: (note?: string) => void }) {
@@ -136,8 +90,8 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     expect(state.buckets).toEqual({
       datalake: { objects: ['warehouse/ v1'], lifecycle: null, versioning: 'Enabled', quota: null, anonymous: 'private' },
       flink: {
-        objects: ['checkpoints/ v1', 'savepoints/ v1'],
-        lifecycle: { Rules: [{ Expiration: { Days: 7 }, ID: 'expire-checkpoints', Filter: { Prefix: 'checkpoints/' }, Status: 'Enabled' }] },
+        objects: ['checkpoints/ v1', 'savepoints/ v1', 'tmp/ v1'],
+        lifecycle: { Rules: [{ Expiration: { Days: 7 }, ID: 'expire-tmp', Filter: { Prefix: 'tmp/' }, Status: 'Enabled' }] },
         versioning: '',
         quota: 10 * 2 ** 30,
         anonymous: 'private',
@@ -145,10 +99,12 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     });
     expect(state.users).toEqual([
       { user: 'flink', policies: 'minio-gitops-flink', status: 'enabled' },
+      { user: 'iceberg', policies: 'minio-gitops-iceberg', status: 'enabled' },
       { user: 'spark', policies: 'minio-gitops-spark', status: 'enabled' },
     ]);
     expect(state.policies).toEqual({
       'minio-gitops-flink': JSON.parse(readFileSync(join(job.configDir, 'policy-flink.json'), 'utf8')),
+      'minio-gitops-iceberg': JSON.parse(readFileSync(join(job.configDir, 'policy-iceberg.json'), 'utf8')),
       'minio-gitops-spark': JSON.parse(readFileSync(join(job.configDir, 'policy-spark.json'), 'utf8')),
     });
 
@@ -183,6 +139,7 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     const { m, out, job } = await bootstrapped(ctx);
     expect(login(m, 'flink', join(job.credentials, 'flink'))).toBe(true);
     expect(login(m, 'spark', join(job.credentials, 'spark'))).toBe(true);
+    expect(login(m, 'iceberg', join(job.credentials, 'iceberg'))).toBe(true);
     const file = join(tempDir(), 'object');
     writeFileSync(file, 'checkpoint state\n');
     const ok = (...a: string[]) => expect(m.tryMc(...a).code, a.join(' ')).toBe(0);
@@ -206,7 +163,12 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     denied('ls', 'spark/flink');
     denied('cp', file, 'spark/flink/checkpoints/x');
     denied('cat', 'spark/flink/checkpoints/job-1/chk-1/_metadata');
-    for (const user of ['flink', 'spark']) {
+    // Spark and the catalog server: the warehouse prefix only.
+    denied('cp', file, 'spark/datalake/elsewhere/x');
+    ok('cp', file, 'iceberg/datalake/warehouse/db/t/metadata/v2.json');
+    denied('cp', file, 'iceberg/datalake/elsewhere/x');
+    denied('ls', 'iceberg/flink');
+    for (const user of ['flink', 'spark', 'iceberg']) {
       denied('mb', `${user}/another-bucket`);
       denied('admin', 'user', 'list', user);
       // An access key of its own would outlive a rotation of its secret.
@@ -220,9 +182,11 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     const root = all.find((o) => o.kind === 'Secret' && o.metadata.name === 'minio-root-credentials')!.stringData!;
     const consumerSecrets = all.filter((o) => o.kind === 'Secret' && o.metadata.name !== 'minio-root-credentials');
     expect(consumerSecrets.map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual([
+      'analytics/minio-s3-credentials-iceberg',
       'analytics/minio-s3-credentials-spark',
       'el-demo/minio-s3-credentials-flink',
       'minio-lab/minio-consumer-flink',
+      'minio-lab/minio-consumer-iceberg',
       'minio-lab/minio-consumer-spark',
     ]);
     for (const o of consumerSecrets) {
@@ -245,7 +209,7 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(n === 1 ? /^bucket flink: created$/m : /^done: 0 change\(s\)$/m);
     }
-    expect(serverState(m).users.map((u) => u.user)).toEqual(['flink', 'spark']);
+    expect(serverState(m).users.map((u) => u.user)).toEqual(['flink', 'iceberg', 'spark']);
   });
 
   it('applies a rotated consumer credential (sops --rotate) on the next run; the old one stops working', async (ctx) => {
@@ -255,7 +219,7 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     const job = jobInputs(ctx, out, 'lab');
     // The sealed copies the Job mounts, decrypted as Flux would (the test's own age key).
     const unseal = () => {
-      for (const consumer of ['flink', 'spark']) {
+      for (const consumer of ['flink', 'spark', 'iceberg']) {
         const file = join(out, `sealed/lab/bootstrap/minio-consumer-${consumer}.yaml`);
         const doc = YAML.parse(execFileSync(sops, ['decrypt', file], { encoding: 'utf8' }));
         writeCredentials(job.credentials, consumer, doc.stringData);
@@ -300,7 +264,7 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
     expect(run(['--env', 'lab', '--out', out]).code).toBe(0);
     const next = jobInputs(ctx, out, 'lab');
-    expect(readdirSync(next.credentials)).toEqual(['flink']);
+    expect(readdirSync(next.credentials)).toEqual(['flink', 'iceberg']);
     const r = bootstrap(m, next);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^policy minio-gitops-flink: detached from user alice \(not its consumer's user\)$/m);
@@ -311,9 +275,10 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     expect(state.users).toEqual([
       { user: 'alice', policies: 'readonly', status: 'enabled' },
       { user: 'flink', policies: 'minio-gitops-flink', status: 'enabled' },
+      { user: 'iceberg', policies: 'minio-gitops-iceberg', status: 'enabled' },
       { user: 'spark', policies: undefined, status: 'enabled' },
     ]);
-    expect(Object.keys(state.policies)).toEqual(['minio-gitops-flink']);
+    expect(Object.keys(state.policies)).toEqual(['minio-gitops-flink', 'minio-gitops-iceberg']);
     // The old consumer's credentials still log in, and reach nothing.
     expect(login(m, 'spark', join(job.credentials, 'spark'))).toBe(true);
     expect(m.tryMc('ls', 'spark/datalake').code).not.toBe(0);
@@ -378,7 +343,9 @@ describe('other consumers: the Flink operator, older Flink keys, prefix grants, 
       'state.backend.incremental': 'true',
       's3.path.style.access': 'true',
     });
-    expect(JSON.stringify(deployment.spec.flinkConfiguration)).not.toMatch(/execution\.checkpointing|\$\{/);
+    // The interval and the retention kept their names (execution.checkpointing.*) in 1.19.
+    expect(deployment.spec.flinkConfiguration).toMatchObject({ 'execution.checkpointing.interval': '60s', 'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION' });
+    expect(JSON.stringify(deployment.spec.flinkConfiguration)).not.toMatch(/execution\.checkpointing\.(dir|savepoint-dir|incremental|num-retained)|\$\{/);
     expect(deployment.spec.podTemplate.spec.containers[0].env).toContainEqual({ name: 'ENABLE_BUILT_IN_PLUGINS', value: 'flink-s3-fs-presto-1.19.1.jar' });
     const conf = (name: string) => objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name)!.data!['spark-defaults.conf']!;
     expect(conf('lake-spark-defaults')).toMatch(/^spark\.sql\.catalog\.iceberg\.type hadoop$/m);
@@ -408,17 +375,19 @@ describe('other consumers: the Flink operator, older Flink keys, prefix grants, 
   });
 
   it('uses the renamed execution.checkpointing.* keys for Flink 2.x', async () => {
-    const { flinkConfiguration } = await import('../src/render/consumers.ts');
+    const { flinkConfiguration } = await import('../src/render/flink.ts');
     const { resolveOptions } = await import('../src/config.ts');
     const { parseFlags } = await import('../src/args.ts');
     const { options } = resolveOptions(null, parseFlags(['--env', 'prod', '--flink-version', '2.1.0']));
-    const config = flinkConfiguration(options, options.settings.consumers.flink!, true);
+    const config = flinkConfiguration(options, options.settings.consumers.flink!);
     expect(Object.keys(config).filter((k) => k.startsWith('execution.checkpointing.') || k.startsWith('state.'))).toEqual([
       'state.backend.type',
       'execution.checkpointing.dir',
       'execution.checkpointing.savepoint-dir',
       'execution.checkpointing.incremental',
       'execution.checkpointing.num-retained',
+      'execution.checkpointing.interval',
+      'execution.checkpointing.externalized-checkpoint-retention',
     ]);
     expect(config['s3.endpoint']).toBe('https://minio.minio.svc.cluster.local:9000');
   });

@@ -82,11 +82,33 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
     ['a quota without a unit', ['--env', 'dev'], /envs\.dev\.buckets\.flink\.quota "100" is not a size/, dataLayout('buckets:\n      flink: {quota: "100"}')],
     ['versioning on a single server', ['--env', 'dev'], /env dev: bucket flink has versioning on, but a single MinIO server is not erasure coded .* set versioning: false/, dataLayout('buckets:\n      flink: {versioning: true}')],
     ['a consumer of an unknown bucket', ['--env', 'dev'], /env dev: consumer flink uses bucket checkpoints, which is not among the buckets \(flink, datalake\); add it under buckets/, dataLayout('consumers:\n      flink: {namespace: el-demo, kind: flink-cmf, buckets: [checkpoints]}')],
-    ['two consumers with one user', ['--env', 'dev'], /env dev: consumers jobs and reports are both MinIO user shared; give each consumer its own user/, dataLayout('consumers:\n      jobs: {namespace: el-demo, kind: flink-cmf, user: shared, buckets: [flink]}\n      reports: {namespace: analytics, kind: iceberg-spark, user: shared, buckets: [datalake]}')],
+    ['two consumers with one user', ['--env', 'dev'], /env dev: consumers jobs and reports are both MinIO user shared; give each consumer its own user/, dataLayout('consumers:\n      jobs: {namespace: el-demo, kind: flink-cmf, user: shared, buckets: [flink]}\n      reports: {namespace: analytics, kind: flink-operator, user: shared, buckets: [datalake]}')],
     ["a consumer user that is the root user", ['--env', 'dev'], /consumer flink would be MinIO user dev-admin, the root user of this env/, dataLayout('consumers:\n      flink: {namespace: el-demo, kind: flink-cmf, user: dev-admin, buckets: [flink]}')],
-    ['an unknown consumer kind', ['--env', 'dev'], /envs\.dev\.consumers\.flink\.kind "flink-k8s" is not allowed; use one of: flink-cmf, flink-operator, iceberg-spark/, dataLayout('consumers:\n      flink: {namespace: el-demo, kind: flink-k8s, buckets: [flink]}')],
+    ['an unknown consumer kind', ['--env', 'dev'], /envs\.dev\.consumers\.flink\.kind "flink-k8s" is not allowed; use one of: flink-cmf, flink-operator, iceberg-spark, iceberg-catalog/, dataLayout('consumers:\n      flink: {namespace: el-demo, kind: flink-k8s, buckets: [flink]}')],
     ['a consumer named like a server credential', ['--env', 'dev'], /consumer name root is reserved/, dataLayout('consumers:\n      root: {namespace: el-demo, kind: flink-cmf, buckets: [flink]}')],
     ['a bad Flink version', ['--env', 'dev', '--flink-version', '1.20'], /--flink-version "1\.20" is not a Flink release; use major\.minor\.patch/],
+    // The consumers' side: the catalog, the truststore, checkpoints, versions.
+    ['an unknown Flink line', ['--env', 'dev', '--flink-version', '1.14.6'], /--flink-version 1\.14\.6 is a Flink line this tool does not know the configuration keys of; use a release of 1\.18, 1\.19, 1\.20, 2\.0, 2\.1/],
+    ['a future Flink line', ['--env', 'prod', '--flink-version', '3.0.0'], /--flink-version 3\.0\.0 is a Flink line this tool does not know/],
+    ['an unknown Spark line', ['--env', 'dev', '--spark-version', '3.3'], /--spark-version "3\.3" is not a Spark line with an Iceberg runtime; use one of: 3\.4, 3\.5, 4\.0/],
+    ['a catalog URI that is not a URL', ['--env', 'dev'], /consumers\.spark\.catalogUri "iceberg-rest:8181" is not an http\(s\) URL with a host; use your REST catalog's URL/, dataLayout('consumers:\n      spark: {namespace: analytics, kind: iceberg-spark, buckets: [datalake], catalogUri: "iceberg-rest:8181"}')],
+    ['a catalog URI with a token in it', ['--env', 'dev'], /catalogUri "https:\/\/u:tok@cat\.example\.com\/" carries credentials/, dataLayout('consumers:\n      spark: {namespace: analytics, kind: iceberg-spark, buckets: [datalake], catalogUri: "https://u:tok@cat.example.com/"}')],
+    ['a JDBC catalog without its URL', ['--env', 'dev'], /consumers\.spark\.catalogUri is missing: a jdbc catalog needs the JDBC URL/, dataLayout('consumers:\n      spark: {namespace: analytics, kind: iceberg-spark, buckets: [datalake], catalog: jdbc}')],
+    ['a REST catalog naming no server', ['--env', 'dev'], /consumers\.spark uses a REST catalog but names none: set catalogServer to a consumer of kind iceberg-catalog/, dataLayout('consumers:\n      spark: {namespace: analytics, kind: iceberg-spark, buckets: [datalake]}')],
+    ['a catalog server that is no catalog', ['--env', 'dev'], /env dev: consumer spark names catalogServer flink, which is not a consumer of kind iceberg-catalog/, dataLayout('consumers:\n      flink: {namespace: el-demo, kind: flink-cmf, buckets: [flink]}\n      spark: {namespace: analytics, kind: iceberg-spark, buckets: [datalake], catalogServer: flink}')],
+    ['a Spark consumer outside its catalog\'s warehouse', ['--env', 'dev'], /consumer spark cannot write the warehouse of its catalog server iceberg \(s3:\/\/datalake\/warehouse\/\); add datalake\/warehouse\/ to its buckets/, dataLayout('consumers:\n      iceberg: {namespace: analytics, kind: iceberg-catalog, buckets: [datalake/warehouse/]}\n      spark: {namespace: analytics, kind: iceberg-spark, buckets: [datalake/other/], catalogServer: iceberg}')],
+    ['a catalog setting on a Flink consumer', ['--env', 'dev'], /consumers\.flink\.catalogUri does not apply to kind flink-cmf; remove it/, dataLayout('consumers:\n      flink: {namespace: el-demo, kind: flink-cmf, buckets: [flink], catalogUri: "http://x:1"}')],
+    ['a bad checkpoint interval', ['--env', 'dev'], /consumers\.flink\.checkpointInterval "1 minute" is not a Flink duration/, dataLayout('consumers:\n      flink: {namespace: el-demo, kind: flink-cmf, buckets: [flink], checkpointInterval: 1 minute}')],
+    ['a lifecycle rule on incremental checkpoints', ['--env', 'dev'], /env dev: bucket flink has a lifecycle rule on checkpoints\/, where consumer flink keeps incremental Flink checkpoints \(checkpoints\/\).*breaks restores \(404 NoSuchKey\); remove the rule/, dataLayout('buckets:\n      flink: {prefixes: [checkpoints/], lifecycle: [{prefix: checkpoints/, expireDays: 30}]}\n      datalake: {prefixes: [warehouse/]}')],
+    ['a lifecycle rule above a prefix\'s checkpoints', ['--env', 'dev'], /bucket flink has a lifecycle rule on jobs\/, where consumer flink keeps incremental Flink checkpoints \(jobs\/a\/checkpoints\/\)/, (out) => {
+      dataLayout('buckets:\n      flink: {lifecycle: [{prefix: jobs/, expireDays: 7}]}\n      datalake: {prefixes: [warehouse/]}')(out);
+      dataLayout('consumers:\n      flink: {namespace: el-demo, kind: flink-operator, buckets: [flink/jobs/a/]}')(out);
+    }],
+    ['a truststore flag on an env without TLS', ['--env', 'dev', '--truststore', 'none'], /--truststore applies only with TLS on, and env dev has TLS off .*; drop --truststore, or add --tls on/],
+    ['a CA secret on an env without TLS', ['--env', 'dev', '--ca-secret', 'corp-ca'], /--ca-secret applies only with TLS on/],
+    ['an unknown truststore', ['--env', 'prod', '--truststore', 'jks'], /--truststore "jks" is not allowed; use one of: trust-manager, none/],
+    ['your own issuer with no CA for the truststore', ['--env', 'prod', '--issuer', 'corp-ca'], /env prod: the consumers' truststore needs the CA of issuer corp-ca: name the Secret holding it .* with --ca-secret NAME, or use --truststore none/],
+    ['a CA secret beside the self-signed issuer', ['--env', 'prod', '--ca-secret', 'corp-ca'], /caSecret corp-ca is for your own --issuer; with --issuer self-signed the env makes its CA itself/],
   ];
 
   it.for(cases)('%s', ([, args, message, prepare]) => {
@@ -193,10 +215,10 @@ describe('runs', () => {
   });
 
   it('records every choice, so --env alone reproduces the last run', () => {
-    const out = scaffolded(['--env', 'prod', '--size', '20Gi', '--replicas', '6', '--storage-class', 'fast-ssd', '--issuer', 'corp-ca', '--secret-store', 'vault']);
+    const out = scaffolded(['--env', 'prod', '--size', '20Gi', '--replicas', '6', '--storage-class', 'fast-ssd', '--issuer', 'corp-ca', '--ca-secret', 'corp-ca-key', '--secret-store', 'vault']);
     const first = snapshot(out);
     const config = YAML.parse(read(out, 'scaffold.config.yaml'));
-    expect(config.envs.prod).toMatchObject({ size: '20Gi', replicas: 6, storageClass: 'fast-ssd', issuer: 'corp-ca', secretStore: 'vault', profile: 'prod' });
+    expect(config.envs.prod).toMatchObject({ size: '20Gi', replicas: 6, storageClass: 'fast-ssd', issuer: 'corp-ca', caSecret: 'corp-ca-key', secretStore: 'vault', profile: 'prod' });
     rmSync(join(out, 'base'), { recursive: true });
     rmSync(join(out, 'overlays'), { recursive: true });
     git(out, 'commit', '-qam', 'start over'); // a person's deletions must be committed first
@@ -255,9 +277,9 @@ describe('runs', () => {
     const prodBefore = Object.entries(snapshot(out)).filter(([p]) => p.startsWith('overlays/prod/'));
     const r = run(['--env', 'dev', '--storage', 'hostpath', '--tls', 'off', '--branch', 'work', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
-    for (const gone of ['persistentvolumeclaim.yaml', 'patch-tls.yaml', 'certificate.yaml', 'certificate-ca.yaml', 'issuer-ca.yaml', 'issuer-selfsigned.yaml']) {
-      expect(existsSync(join(out, 'overlays/dev/minio', gone)), gone).toBe(false);
-      expect(r.stdout).toContain(`- overlays/dev/minio/${gone}`);
+    for (const gone of ['minio/persistentvolumeclaim.yaml', 'minio/patch-tls.yaml', 'minio/certificate.yaml', 'trust/certificate-ca.yaml', 'trust/clusterissuer-ca.yaml', 'trust/issuer-selfsigned.yaml', 'trust/bundle.yaml', 'trust/kustomization.yaml']) {
+      expect(existsSync(join(out, 'overlays/dev', gone)), gone).toBe(false);
+      expect(r.stdout).toContain(`- overlays/dev/${gone}`);
     }
     expect(read(out, 'overlays/dev/NOTES.md')).toBe('a file of ours\n');
     expect(Object.entries(snapshot(out)).filter(([p]) => p.startsWith('overlays/prod/'))).toEqual(prodBefore);

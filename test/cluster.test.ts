@@ -79,13 +79,15 @@ describe('apply --server-dry-run against a real kube-apiserver', () => {
       expect(scaffolded.code, scaffolded.stderr).toBe(0);
       const objects = await builtObjects(out, combo.profile, false);
       // The env's namespace as rendered (restricted; privileged only for hostPath), the consumers' restricted.
-      await createNamespaces(c, objects.find((o) => o.kind === 'Namespace'), ['el-demo', 'analytics']);
+      await createNamespaces(c, objects.find((o) => o.kind === 'Namespace'), ['el-demo', 'analytics', 'cert-manager']);
       const r = await cli(['apply', '--env', combo.profile, '--server-dry-run', '--json', '--out', out, '--kubeconfig', c.kubeconfig], out);
       const report = JSON.parse(r.stdout) as DryRunReport;
       expect(report.results.filter((x) => x.result !== 'accepted'), JSON.stringify(combo)).toEqual([]);
       expect(r.code).toBe(0);
-      // Every object, plus a Pod for each of the two workloads (the server and the Job).
-      expect(report.accepted).toBe(objects.length + 2);
+      // Every object, plus a Pod for each workload (the server, the Job, the catalog server).
+      const workloads = objects.filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind)).length;
+      expect(workloads).toBe(3);
+      expect(report.accepted).toBe(objects.length + workloads);
       applies += report.accepted;
     }
     console.log(`server-side dry-run applies accepted: ${applies} (${validCombos().length} combinations)`);
@@ -182,7 +184,7 @@ envs:
     namespace: minio-check
     consumers:
       flink: {namespace: check-flink, kind: flink-cmf, buckets: [flink]}
-      spark: {namespace: check-spark, kind: iceberg-spark, buckets: [datalake]}
+      spark: {namespace: check-spark, kind: iceberg-spark, buckets: [datalake], catalog: hadoop}
 `;
 
 type Report = { ok: boolean; checks: { check: string; status: string; detail: string; diagnosis?: string; next?: string }[] };

@@ -12,6 +12,9 @@ import { parseAllYaml, validateObject, type Obj } from './validate.ts';
 
 const REPO_URL = 'https://git.example.com/platform/storage-gitops.git';
 
+/** Where a Flux step comes in the env's chain: trust, minio, bootstrap, consumers. */
+const stepOrder = (k: { metadata: { name: string } }) => ['-trust', '', '-bootstrap', '-consumers'].indexOf(k.metadata.name.replace(/^minio-[a-z0-9-]*?(-trust|-bootstrap|-consumers)?$/, '$1'));
+
 function build(ctx: { skip: (note?: string) => void }, dir: string): Obj[] {
   const [builder] = kustomizeBuilders(ctx);
   return parseAllYaml(builder!.build(dir)) as Obj[];
@@ -45,6 +48,9 @@ describe.each(['argocd', 'flux'])('%s manifests', (engine) => {
     }
     const overlay = build(ctx, join(out, 'overlays', env)) as AnyObj[];
     const namespace = overlay.find((o) => o.kind === 'Namespace')!.metadata.name;
+    // With TLS the env's private CA lives in cert-manager's namespace, its trust Bundle cluster-wide.
+    const tls = !args.includes('--tls') ? env === 'prod' : args[args.indexOf('--tls') + 1] === 'on';
+    const clusterScoped = ['Namespace', 'ClusterIssuer', 'Bundle'];
 
     if (engine === 'argocd') {
       expect(objs.map((o) => o.kind).sort()).toEqual(['AppProject', 'Application']);
@@ -52,14 +58,17 @@ describe.each(['argocd', 'flux'])('%s manifests', (engine) => {
       const app = objs.find((o) => o.kind === 'Application')!;
       expect(JSON.stringify(project.spec)).not.toContain('*');
       expect(project.spec.sourceRepos).toEqual([REPO_URL]);
-      // MinIO's namespace and the consumers' (their Secrets, FlinkEnvironment, Spark config).
-      expect(project.spec.destinations).toEqual([namespace, 'analytics', 'el-demo'].map((ns) => ({ server: 'https://kubernetes.default.svc', namespace: ns })));
+      // MinIO's namespace, the consumers' (their Secrets, FlinkEnvironment, Spark config, the
+      // catalog server) and, with TLS, cert-manager's (the private CA).
+      expect(project.spec.destinations).toEqual([namespace, 'analytics', 'el-demo', ...(tls ? ['cert-manager'] : [])].map((ns) => ({ server: 'https://kubernetes.default.svc', namespace: ns })));
+      expect([...new Set(overlay.flatMap((o) => (o.metadata.namespace ? [o.metadata.namespace] : [])))].sort()).toEqual(project.spec.destinations.map((d: { namespace: string }) => d.namespace).sort());
       // Exactly the kinds the overlay renders: nothing missing, nothing extra.
       const groupOf = (o: AnyObj) => (o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '');
-      const rendered = new Set(overlay.filter((o) => o.kind !== 'Namespace').map((o) => `${groupOf(o)}/${o.kind}`));
+      const rendered = new Set(overlay.filter((o) => !clusterScoped.includes(o.kind)).map((o) => `${groupOf(o)}/${o.kind}`));
       const allowed = new Set((project.spec.namespaceResourceWhitelist as { group: string; kind: string }[]).map((k) => `${k.group}/${k.kind}`));
       expect([...allowed].sort()).toEqual([...rendered].sort());
-      expect(project.spec.clusterResourceWhitelist).toEqual([{ group: '', kind: 'Namespace' }]);
+      const renderedCluster = [...new Set(overlay.filter((o) => clusterScoped.includes(o.kind)).map((o) => `${groupOf(o)}/${o.kind}`))].sort();
+      expect((project.spec.clusterResourceWhitelist as { group: string; kind: string }[]).map((k) => `${k.group}/${k.kind}`).sort()).toEqual(renderedCluster);
       expect(app.metadata.finalizers).toBeUndefined(); // deleting the Application keeps MinIO's volumes
       expect(app.spec).toMatchObject({
         project: project.metadata.name,
@@ -74,21 +83,25 @@ describe.each(['argocd', 'flux'])('%s manifests', (engine) => {
       const waveOf = (kind: string, where = inMinio) => overlay.filter((o) => o.kind === kind && where(o)).map(wave);
       expect(waveOf('Namespace', () => true)).toEqual([-2]);
       for (const kind of ['Secret', 'ExternalSecret', 'Certificate', 'Issuer']) for (const w of waveOf(kind)) expect(w, kind).toBe(-1);
+      for (const o of overlay.filter((x) => x.metadata.namespace === 'cert-manager' || ['ClusterIssuer', 'Bundle'].includes(x.kind))) expect(wave(o), `${o.kind}/${o.metadata.name}`).toBe(-1);
       for (const kind of ['Deployment', 'StatefulSet']) for (const w of waveOf(kind)) expect(w).toBe(0);
       const consumerSide = overlay.filter((o) => o.metadata.namespace === 'el-demo' || o.metadata.namespace === 'analytics');
-      expect(consumerSide.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'FlinkEnvironment', ...(args.includes('external') ? ['ExternalSecret', 'ExternalSecret'] : ['Secret', 'Secret'])].sort());
+      const catalogKinds = ['Deployment', 'NetworkPolicy', 'PersistentVolumeClaim', 'Service', 'ServiceAccount'];
+      expect(consumerSide.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'FlinkEnvironment', ...catalogKinds, ...Array(3).fill(args.includes('external') ? 'ExternalSecret' : 'Secret')].sort());
       for (const o of consumerSide) expect(wave(o), `${o.kind}/${o.metadata.name}`).toBe(1);
       const job = overlay.find((o) => o.kind === 'Job')!;
       expect(job.metadata.annotations).toMatchObject({ 'argocd.argoproj.io/hook': 'PostSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation', 'argocd.argoproj.io/sync-wave': '2' });
     } else {
-      expect(objs.map((o) => o.kind).sort()).toEqual(['GitRepository', 'Kustomization', 'Kustomization', 'Kustomization']);
+      expect(objs.map((o) => o.kind).sort()).toEqual(['GitRepository', ...Array(tls ? 4 : 3).fill('Kustomization')]);
       const source = objs.find((o) => o.kind === 'GitRepository')!;
       expect(source.spec).toMatchObject({ url: REPO_URL, ref: { branch: 'main' } });
-      // Three steps in order: MinIO, then the bootstrap Job (awaited), then the consumers.
-      const steps = objs.filter((o) => o.kind === 'Kustomization');
+      // The steps in order: the CA and the truststore (TLS), MinIO, then the bootstrap Job
+      // (awaited), then the consumers.
+      const steps = objs.filter((o) => o.kind === 'Kustomization').sort((a, b) => (a.spec.dependsOn ? 1 : 0) - (b.spec.dependsOn ? 1 : 0) || stepOrder(a) - stepOrder(b));
       const sourceRef = { kind: 'GitRepository', name: source.metadata.name };
       expect(steps.map((k) => [k.metadata.name, k.spec.path, k.spec.dependsOn?.[0]?.name, k.spec.wait])).toEqual([
-        [`minio-${env}`, `./overlays/${env}/minio`, undefined, true],
+        ...(tls ? [[`minio-${env}-trust`, `./overlays/${env}/trust`, undefined, true]] : []),
+        [`minio-${env}`, `./overlays/${env}/minio`, tls ? `minio-${env}-trust` : undefined, true],
         [`minio-${env}-bootstrap`, `./overlays/${env}/bootstrap`, `minio-${env}`, true],
         [`minio-${env}-consumers`, `./overlays/${env}/consumers`, `minio-${env}-bootstrap`, false],
       ]);
@@ -98,7 +111,7 @@ describe.each(['argocd', 'flux'])('%s manifests', (engine) => {
         expect(step.spec.decryption).toEqual(sealed ? { provider: 'sops', secretRef: { name: 'sops-age' } } : undefined);
       }
       // Each step builds on its own, and together they are the whole env.
-      const parts = ['minio', 'bootstrap', 'consumers'].flatMap((d) => build(ctx, join(out, 'overlays', env, d)) as AnyObj[]);
+      const parts = [...(tls ? ['trust'] : []), 'minio', 'bootstrap', 'consumers'].flatMap((d) => build(ctx, join(out, 'overlays', env, d)) as AnyObj[]);
       const id = (o: AnyObj) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
       expect(parts.map(id).sort()).toEqual(overlay.map(id).sort());
     }
@@ -119,7 +132,7 @@ describe('Argo CD with several clusters', () => {
     expect(set.spec.syncPolicy).toEqual({ applicationsSync: 'create-update', preserveResourcesOnDeletion: true });
     // Destinations by name, as the AppProject admits them (Argo CD matches server to server).
     expect(set.spec.template.spec.destination).toEqual({ name: '{{.name}}', namespace: 'minio' });
-    expect(objs.find((o) => o.kind === 'AppProject')!.spec.destinations).toEqual(['eu-1', 'us-1', 'ap-1'].flatMap((name) => ['minio', 'analytics', 'el-demo'].map((namespace) => ({ name, namespace }))));
+    expect(objs.find((o) => o.kind === 'AppProject')!.spec.destinations).toEqual(['eu-1', 'us-1', 'ap-1'].flatMap((name) => ['minio', 'analytics', 'el-demo', 'cert-manager'].map((namespace) => ({ name, namespace }))));
     // Back to one cluster: the ApplicationSet file goes, an Application comes.
     expect(run(['--env', 'prod', '--clusters', 'eu-1', '--out', out]).code).toBe(0);
     expect(existsSync(join(out, 'clusters/prod/applicationset.yaml'))).toBe(false);

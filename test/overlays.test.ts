@@ -39,17 +39,21 @@ function checkReferences(c: Combo, objs: Obj[]): void {
   const labels = (namespace.metadata as unknown as { labels: Record<string, string> }).labels;
   expect(labels['pod-security.kubernetes.io/enforce']).toBe(c.storage === 'hostpath' ? 'privileged' : 'restricted');
   expect(labels['pod-security.kubernetes.io/warn']).toBe('restricted');
-  // Everything is in MinIO's namespace but the consumers' own objects, which are in theirs.
+  // Everything is in MinIO's namespace but the consumers' own objects, which are in theirs,
+  // and the private CA and the trust Bundle (in cert-manager's namespace, or cluster-wide).
   for (const o of objs) {
     if (o.kind === 'Namespace') continue;
     const meta = o.metadata as { namespace?: string; labels?: Record<string, string> };
     const consumerSide = meta.namespace === 'el-demo' || meta.namespace === 'analytics';
-    if (consumerSide) expect(['consumer', 'credentials'], `${o.kind}/${o.metadata.name}`).toContain(meta.labels?.['app.kubernetes.io/component']);
+    if (consumerSide) expect(['consumer', 'credentials', 'catalog'], `${o.kind}/${o.metadata.name}`).toContain(meta.labels?.['app.kubernetes.io/component']);
+    else if (o.kind === 'ClusterIssuer' || o.kind === 'Bundle') expect(meta.namespace).toBeUndefined();
+    else if (meta.namespace === 'cert-manager') expect(['Certificate/minio-dev-ca', 'Issuer/minio-dev-selfsigned', 'Certificate/minio-prod-ca', 'Issuer/minio-prod-selfsigned']).toContain(`${o.kind}/${o.metadata.name}`);
     else expect(meta.namespace, `${o.kind}/${o.metadata.name}`).toBe(ns);
   }
+  const mine = objs.filter((o) => (o.metadata as { namespace?: string }).namespace === ns);
 
   const distributed = c.replicas !== '1';
-  const [workload, ...others] = [...find(objs, 'Deployment'), ...find(objs, 'StatefulSet')] as Workload[];
+  const [workload, ...others] = [...find(mine, 'Deployment'), ...find(mine, 'StatefulSet')] as Workload[];
   expect(others).toHaveLength(0);
   expect(workload!.kind).toBe(distributed ? 'StatefulSet' : 'Deployment');
   expect(workload!.spec.replicas).toBe(Number(c.replicas));
@@ -58,7 +62,7 @@ function checkReferences(c: Combo, objs: Obj[]): void {
   expect(matches(workload!.spec.selector.matchLabels, pod.metadata.labels)).toBe(true);
 
   // Every Service, PDB and the MinIO NetworkPolicy select the server pods.
-  for (const svc of find(objs, 'Service')) expect(matches((svc as unknown as { spec: { selector: Record<string, string> } }).spec.selector, pod.metadata.labels)).toBe(true);
+  for (const svc of find(mine, 'Service')) expect(matches((svc as unknown as { spec: { selector: Record<string, string> } }).spec.selector, pod.metadata.labels)).toBe(true);
   for (const pdb of find(objs, 'PodDisruptionBudget')) expect(matches((pdb as unknown as Workload).spec.selector.matchLabels, pod.metadata.labels)).toBe(true);
   const policy = find(objs, 'NetworkPolicy', 'minio')[0] as unknown as { spec: { podSelector: { matchLabels: Record<string, string> } } };
   expect(matches(policy.spec.podSelector.matchLabels, pod.metadata.labels)).toBe(true);
@@ -116,7 +120,10 @@ function checkReferences(c: Combo, objs: Obj[]): void {
   if (c.tls === 'on') {
     expect(certificates[0]!.spec.dnsNames).toContain(`minio.${ns}.svc.cluster.local`);
     if (distributed) expect(certificates[0]!.spec.dnsNames).toContain(`*.minio-hl.${ns}.svc.cluster.local`);
-    expect(find(objs, 'Issuer', certificates[0]!.spec.issuerRef.name)).toHaveLength(1); // the private CA
+    // The private CA: a ClusterIssuer whose CA Certificate lives in cert-manager's namespace.
+    expect(certificates[0]!.spec.issuerRef).toMatchObject({ name: `minio-${c.profile}-ca`, kind: 'ClusterIssuer' });
+    expect(find(objs, 'ClusterIssuer', `minio-${c.profile}-ca`)).toMatchObject([{ spec: { ca: { secretName: `minio-${c.profile}-ca` } } }]);
+    expect(find(objs, 'Certificate', `minio-${c.profile}-ca`)).toMatchObject([{ metadata: { namespace: 'cert-manager' }, spec: { isCA: true, secretName: `minio-${c.profile}-ca` } }]);
     expect(volume('certs')).toMatchObject({ secret: { secretName: 'minio-tls' } });
   } else {
     expect(volume('certs')).toEqual({ name: 'certs', emptyDir: {} });
@@ -133,7 +140,7 @@ function checkReferences(c: Combo, objs: Obj[]): void {
   }
 
   // Images are pinned.
-  for (const ctr of pod.spec.containers as unknown as { image: string }[]) expect(ctr.image).toMatch(/^[^:]+(:(?!latest$)[\w][\w.-]*|@sha256:[0-9a-f]{64})$/);
+  for (const ctr of [...find(objs, 'Deployment'), ...find(objs, 'StatefulSet')].flatMap((w) => (w as Workload).spec.template.spec.containers) as unknown as { image: string }[]) expect(ctr.image).toMatch(/^[^:]+(:(?!latest$)[\w][\w.-]*|@sha256:[0-9a-f]{64})$/);
 
   checkBootstrap(c, objs, ns, produced, pod.metadata.labels);
   checkConsumers(c, objs, ns, produced);
@@ -178,9 +185,9 @@ function checkBootstrap(c: Combo, objs: Obj[], ns: string, produced: Set<string>
   const config = configMaps.get(pod.spec.volumes.find((v) => v.name === 'config')!.configMap!.name)!;
   for (const [, file] of config['bootstrap.conf']!.matchAll(/^(?:policy|lifecycle) \S+ (\S+\.json)$/gm)) expect(Object.keys(config)).toContain(file);
   const users = [...config['bootstrap.conf']!.matchAll(/^user (\S+) /gm)].map((m) => m[1]);
-  expect(users).toEqual(['flink', 'spark']);
+  expect(users).toEqual(['flink', 'spark', 'iceberg']);
   const projected = pod.spec.volumes.find((v) => v.name === 'credentials')!.projected!.sources.flatMap((s) => s.secret.items.map((i) => i.path));
-  expect(projected.sort()).toEqual(['flink/s3.access-key', 'flink/s3.secret-key', 'spark/s3.access-key', 'spark/s3.secret-key']);
+  expect(projected.sort()).toEqual(['flink/s3.access-key', 'flink/s3.secret-key', 'iceberg/s3.access-key', 'iceberg/s3.secret-key', 'spark/s3.access-key', 'spark/s3.secret-key']);
   // The Job reaches the servers, and they let it in.
   const policy = find(objs, 'NetworkPolicy', 'minio-bootstrap')[0] as unknown as Policy;
   expect(matches(policy.spec.podSelector.matchLabels, pod.metadata.labels)).toBe(true);
@@ -188,28 +195,91 @@ function checkBootstrap(c: Combo, objs: Obj[], ns: string, produced: Set<string>
   expect(server.spec.ingress!.some((rule) => rule.from.some((f) => f.podSelector && matches(f.podSelector.matchLabels, pod.metadata.labels)))).toBe(true);
 }
 
+type Container = { name: string; env?: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[]; volumeMounts?: { name: string; mountPath: string }[] };
+type Template = { spec: { containers: Container[]; volumes?: { name: string; configMap?: { name: string; items?: { key: string }[] }; persistentVolumeClaim?: { claimName: string } }[] } };
+
+/** A pod template's Secret keys exist, and its truststore volume is the Bundle's ConfigMap, mounted where the JVM options point. */
+function checkPodTemplate(c: Combo, objs: Obj[], namespace: string, what: string, template: Template, javaOptions: string | undefined): void {
+  for (const ctr of template.spec.containers) {
+    for (const e of ctr.env ?? []) if (e.valueFrom) expect(secretKeys(objs, namespace, e.valueFrom.secretKeyRef.name), `${what} ${e.name}`).toContain(e.valueFrom.secretKeyRef.key);
+  }
+  const trust = template.spec.volumes?.find((v) => v.name === 'minio-trust');
+  if (c.tls === 'off') {
+    expect(trust, what).toBeUndefined();
+    expect(javaOptions, what).toBeUndefined();
+    return;
+  }
+  expect(trust, what).toEqual({ name: 'minio-trust', configMap: { name: `minio-${c.profile}-trust`, items: [{ key: 'truststore.p12', path: 'truststore.p12' }] } });
+  const mount = template.spec.containers[0]!.volumeMounts!.find((m) => m.name === 'minio-trust')!;
+  expect(javaOptions, what).toBe(`-Djavax.net.ssl.trustStore=${mount.mountPath}/truststore.p12 -Djavax.net.ssl.trustStorePassword=changeit`);
+}
+
 function checkConsumers(c: Combo, objs: Obj[], ns: string, produced: Set<string>): void {
   const endpoint = `${c.tls === 'on' ? 'https' : 'http'}://minio.${ns}.svc.cluster.local:9000`;
-  for (const [consumer, namespace] of [['flink', 'el-demo'], ['spark', 'analytics']] as const) {
+  for (const [consumer, namespace] of [['flink', 'el-demo'], ['spark', 'analytics'], ['iceberg', 'analytics']] as const) {
     expect(produced).toContain(`minio-s3-credentials-${consumer}`);
-    expect(secretKeys(objs, namespace, `minio-s3-credentials-${consumer}`)).toEqual(expect.arrayContaining(['s3.access-key', 's3.secret-key', 's3.endpoint', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']));
+    expect(secretKeys(objs, namespace, `minio-s3-credentials-${consumer}`)).toEqual(expect.arrayContaining(['s3.access-key', 's3.secret-key', 's3.endpoint', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']));
   }
-  const flink = find(objs, 'FlinkEnvironment', 'flink')[0] as unknown as { metadata: { namespace: string }; spec: { kubernetesNamespace: string; flinkApplicationDefaults: { spec: { flinkConfiguration: Record<string, string>; podTemplate: { spec: { containers: { env: { name: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[] }[] } } } } } };
+  // The trust Bundle: the env's CA plus the public CAs, into exactly the consumers' namespaces.
+  const bundle = find(objs, 'Bundle')[0] as unknown as { metadata: { name: string }; spec: { sources: object[]; target: { additionalFormats: { pkcs12: object }; namespaceSelector: { matchExpressions: { values: string[] }[] } } } } | undefined;
+  if (c.tls === 'on') {
+    expect(bundle!.metadata.name).toBe(`minio-${c.profile}-trust`);
+    expect(bundle!.spec.sources).toEqual([{ useDefaultCAs: true }, { secret: { name: `minio-${c.profile}-ca`, key: 'tls.crt' } }]);
+    expect(bundle!.spec.target.additionalFormats.pkcs12).toEqual({ key: 'truststore.p12', password: 'changeit', profile: 'Modern2023' });
+    expect(bundle!.spec.target.namespaceSelector.matchExpressions[0]!.values).toEqual(['analytics', 'el-demo']);
+  } else {
+    expect(bundle).toBeUndefined();
+  }
+
+  const flink = find(objs, 'FlinkEnvironment', 'flink')[0] as unknown as { metadata: { namespace: string }; spec: { kubernetesNamespace: string; flinkApplicationDefaults: { spec: { flinkConfiguration: Record<string, string>; podTemplate: Template } } } };
   expect(flink.metadata.namespace).toBe('el-demo');
   expect(flink.spec.kubernetesNamespace).toBe('el-demo');
-  expect(flink.spec.flinkApplicationDefaults.spec.flinkConfiguration).toMatchObject({
+  const flinkConfig = flink.spec.flinkApplicationDefaults.spec.flinkConfiguration;
+  expect(flinkConfig).toMatchObject({
     'execution.checkpointing.dir': 's3p://flink/checkpoints',
     'execution.checkpointing.savepoint-dir': 's3p://flink/savepoints',
+    'execution.checkpointing.interval': '60s',
+    'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION',
     's3.endpoint': endpoint,
     's3.path.style.access': 'true',
   });
-  for (const e of flink.spec.flinkApplicationDefaults.spec.podTemplate.spec.containers[0]!.env) {
-    if (e.valueFrom) expect(secretKeys(objs, 'el-demo', e.valueFrom.secretKeyRef.name), e.name).toContain(e.valueFrom.secretKeyRef.key);
-  }
+  // No credentials in the configuration (the plugin would take a ${...} literally).
+  expect(JSON.stringify(flinkConfig)).not.toMatch(/\$\{|access-key|secret-key/);
+  checkPodTemplate(c, objs, 'el-demo', 'FlinkEnvironment', flink.spec.flinkApplicationDefaults.spec.podTemplate, flinkConfig['env.java.opts.all']);
+
   const spark = find(objs, 'ConfigMap', 'spark-spark-defaults')[0] as unknown as { metadata: { namespace: string }; data: Record<string, string> };
   expect(spark.metadata.namespace).toBe('analytics');
-  expect(spark.data['spark-defaults.conf']).toContain(`spark.sql.catalog.iceberg.s3.endpoint ${endpoint}\n`);
-  expect(spark.data['spark-defaults.conf']).toContain('spark.sql.catalog.iceberg.warehouse s3://datalake/warehouse/\n');
+  const conf = Object.fromEntries(spark.data['spark-defaults.conf']!.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+  expect(conf).toMatchObject({
+    'spark.sql.catalog.iceberg.s3.endpoint': endpoint,
+    'spark.sql.catalog.iceberg.uri': 'http://iceberg.analytics.svc.cluster.local:8181',
+    'spark.jars.packages': 'org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.1,org.apache.iceberg:iceberg-aws-bundle:1.10.1',
+  });
+  // The env's catalog server defines its warehouse itself.
+  expect(conf['spark.sql.catalog.iceberg.warehouse']).toBeUndefined();
+  expect(conf['spark.driver.extraJavaOptions']).toBe(conf['spark.executor.extraJavaOptions']);
+  const sparkPod = parseAllYaml(spark.data['pod-template.yaml']!)[0] as Obj & Template;
+  expect(validateObject(sparkPod)).toEqual([]);
+  checkPodTemplate(c, objs, 'analytics', 'Spark pod template', sparkPod, conf['spark.executor.extraJavaOptions']);
+
+  // The catalog server: its Service is what Spark's URI names, its objects reference each other.
+  const [catalog] = find(objs, 'Deployment', 'iceberg') as Workload[];
+  expect(catalog!.metadata).toMatchObject({ namespace: 'analytics' });
+  const catalogPod = catalog!.spec.template as unknown as Template & { metadata: { labels: Record<string, string> } };
+  const service = find(objs, 'Service', 'iceberg')[0] as unknown as { metadata: { namespace: string }; spec: { selector: Record<string, string>; ports: { port: number }[] } };
+  expect(service.metadata.namespace).toBe('analytics');
+  expect(matches(service.spec.selector, catalogPod.metadata.labels)).toBe(true);
+  expect(conf['spark.sql.catalog.iceberg.uri']).toMatch(new RegExp(`:${service.spec.ports[0]!.port}$`));
+  const volumes = catalogPod.spec.volumes!;
+  expect(find(objs, 'PersistentVolumeClaim', volumes.find((v) => v.name === 'data')!.persistentVolumeClaim!.claimName)).toHaveLength(1);
+  const catalogEnv = Object.fromEntries(catalogPod.spec.containers[0]!.env!.map((e) => [e.name, e.value]));
+  checkPodTemplate(c, objs, 'analytics', 'catalog', catalogPod, catalogEnv.JAVA_TOOL_OPTIONS);
+  expect(catalogEnv).toMatchObject({ CATALOG_WAREHOUSE: 's3://datalake/warehouse/', CATALOG_S3_ENDPOINT: endpoint, CATALOG_URI: 'jdbc:sqlite:/var/lib/iceberg/catalog.db' });
+  const catalogPolicy = find(objs, 'NetworkPolicy', 'iceberg')[0] as unknown as Policy & { spec: { egress: { to?: { namespaceSelector: { matchLabels: Record<string, string> } }[] }[] } };
+  expect(matches(catalogPolicy.spec.podSelector.matchLabels, catalogPod.metadata.labels)).toBe(true);
+  expect(catalogPolicy.spec.ingress![0]!.from[0]!.namespaceSelector!.matchExpressions[0]!.values).toEqual(['analytics']);
+  expect(catalogPolicy.spec.egress[1]!.to![0]!.namespaceSelector.matchLabels).toEqual({ 'kubernetes.io/metadata.name': ns });
+
   // Only the consumer namespaces (and Prometheus, with monitoring) reach the S3 port; the
   // ingress controller only with an ingress.
   const clients = find(objs, 'NetworkPolicy', 'minio-s3-clients')[0] as unknown as Policy;
@@ -233,9 +303,15 @@ function fluxDecrypt(sops: string, obj: Obj, dir: string): Obj {
 }
 
 function podSecurityViolations(psaCheck: string, objs: Obj[]): string[] {
-  const pods = objs
-    .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'Job')
-    .map((o) => ({ name: `${o.kind}/${o.metadata.name}`, level: 'restricted', ...(o as Workload).spec.template }));
+  // Every workload's pod template, and the Spark pod template shipped in a ConfigMap.
+  const sparkPods = objs.filter((o) => o.kind === 'ConfigMap' && (o as unknown as { data?: Record<string, string> }).data?.['pod-template.yaml']);
+  const pods = [
+    ...objs.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'Job').map((o) => ({ name: `${o.kind}/${o.metadata.name}`, level: 'restricted', ...(o as Workload).spec.template })),
+    ...sparkPods.map((o) => {
+      const { metadata, spec } = parseAllYaml((o as unknown as { data: Record<string, string> }).data['pod-template.yaml']!)[0] as { metadata: object; spec: object };
+      return { name: `pod template in ConfigMap/${o.metadata.name}`, level: 'restricted', metadata, spec };
+    }),
+  ];
   try {
     execFileSync(psaCheck, { input: JSON.stringify(pods), encoding: 'utf8' });
     return [];
@@ -297,7 +373,7 @@ describe('non-default settings', () => {
     needCrds(ctx);
     const out = tempDir();
     writeFileSync(join(out, 'scaffold.config.yaml'), 'serviceMonitorLabels:\n  release: prometheus\n');
-    const args = ['--env', 'prod', '--secrets', 'external', '--issuer', 'corp-ca', '--issuer-kind', 'ClusterIssuer', '--ingress-issuer', 'letsencrypt', '--ingress-issuer-kind', 'ClusterIssuer'];
+    const args = ['--env', 'prod', '--secrets', 'external', '--issuer', 'corp-ca', '--issuer-kind', 'ClusterIssuer', '--ca-secret', 'corp-ca-key', '--ingress-issuer', 'letsencrypt', '--ingress-issuer-kind', 'ClusterIssuer'];
     const { code, stderr } = await scaffold(args, out);
     expect(code, stderr).toBe(0);
     const objs = parseAllYaml(builder!.build(`${out}/overlays/prod`)) as Obj[];
@@ -310,6 +386,9 @@ describe('non-default settings', () => {
     expect(ingressCert!.spec).toMatchObject({ dnsNames: ['minio.prod.local', 'minio-console.prod.local'], issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer' } });
     for (const ing of find(objs, 'Ingress')) expect((ing as unknown as { spec: { tls: { secretName: string }[] } }).spec.tls[0]!.secretName).toBe('minio-ingress-tls');
     expect(find(objs, 'Issuer')).toEqual([]); // no private CA when both issuers are given
+    expect(find(objs, 'ClusterIssuer')).toEqual([]);
+    // The consumers trust the person's CA, read from the Secret they named.
+    expect((find(objs, 'Bundle')[0] as unknown as { spec: { sources: object[] } }).spec.sources).toEqual([{ useDefaultCAs: true }, { secret: { name: 'corp-ca-key', key: 'tls.crt' } }]);
     expect((find(objs, 'ServiceMonitor')[0]!.metadata as unknown as { labels: Record<string, string> }).labels.release).toBe('prometheus');
   });
 });

@@ -172,19 +172,21 @@ describe('scaffold --secrets sops', () => {
     execFileSync('git', ['init', '-q', out]);
     const first = run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], env);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/generated new credentials: root, console, flink, spark/);
+    expect(first.stdout).toMatch(/generated new credentials: root, console, flink, spark, iceberg/);
 
     const values = sealedValues(sops, out, key);
     expect(Object.keys(values).sort()).toEqual([
       'sealed/prod/bootstrap/minio-consumer-flink.yaml',
+      'sealed/prod/bootstrap/minio-consumer-iceberg.yaml',
       'sealed/prod/bootstrap/minio-consumer-spark.yaml',
       'sealed/prod/consumers/minio-s3-credentials-flink.yaml',
+      'sealed/prod/consumers/minio-s3-credentials-iceberg.yaml',
       'sealed/prod/consumers/minio-s3-credentials-spark.yaml',
       'sealed/prod/minio-console-basic-auth.yaml',
       'sealed/prod/minio-root-credentials.yaml',
     ]);
     // A consumer's two Secrets (its namespace, and MinIO's for the bootstrap) hold one credential.
-    for (const c of ['flink', 'spark']) {
+    for (const c of ['flink', 'spark', 'iceberg']) {
       const mirror = values[`sealed/prod/bootstrap/minio-consumer-${c}.yaml`]!;
       expect(mirror).toEqual({ 's3.access-key': c, 's3.secret-key': expect.stringMatching(/^[A-Za-z0-9]{40}$/) });
       expect(values[`sealed/prod/consumers/minio-s3-credentials-${c}.yaml`]).toEqual({
@@ -350,7 +352,7 @@ describe('bad input for sealed secrets: one line, exit 2, nothing changed', () =
       writeFileSync(file, text.replace(values[0]![2]!, 'TMP').replace(values[1]![2]!, values[0]![2]!).replace('TMP', values[1]![2]!));
       return { args: ['--env', 'prod'], env: { SOPS_AGE_KEY_FILE: a.file } };
     }, /fails its integrity check \(the value at stringData\.root(User|Password) does not decrypt\)/],
-    ['--rotate of an unknown credential', ({ a }) => ({ args: ['--env', 'prod', '--rotate', 'admin'], env: { SOPS_AGE_KEY_FILE: a.file } }), /--rotate admin: env prod has no such credential; use one of: root, console, flink, spark, all/],
+    ['--rotate of an unknown credential', ({ a }) => ({ args: ['--env', 'prod', '--rotate', 'admin'], env: { SOPS_AGE_KEY_FILE: a.file } }), /--rotate admin: env prod has no such credential; use one of: root, console, flink, spark, iceberg, all/],
     ['--rotate for an env without sealed secrets', ({ a }) => ({ args: ['--env', 'dev', '--rotate', 'root'], env: { SOPS_AGE_KEY_FILE: a.file } }), /--rotate works on SOPS-sealed credentials, but env dev uses --secrets plain; use --secrets sops/],
   ];
 

@@ -7,7 +7,7 @@ import * as k8s from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ConfigMap, Namespace, PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
@@ -30,6 +30,8 @@ const MODELS: Record<string, { model?: new (data: never) => Model; core?: string
   'flink.apache.org/v1beta1/FlinkDeployment': { crd: 'flinkdeployments.flink.apache.org' },
   'platform.confluent.io/v1beta1/FlinkEnvironment': { crd: 'flinkenvironments.platform.confluent.io' },
   'v1/Namespace': { model: Namespace, core: 'V1Namespace' },
+  'v1/Pod': { model: Pod, core: 'V1Pod' },
+  'trust.cert-manager.io/v1alpha1/Bundle': { crd: 'bundles.trust.cert-manager.io' },
   'v1/ServiceAccount': { model: ServiceAccount, core: 'V1ServiceAccount' },
   'v1/Service': { model: Service, core: 'V1Service' },
   'v1/Secret': { model: Secret, core: 'V1Secret' },
@@ -88,13 +90,17 @@ interface Schema {
 export const CRD_DIR = join(REPO, '..', 'shared', 'crds');
 /** CRDs that are not public (Confluent's FlinkEnvironment): minimal ones of our own. */
 export const OWN_CRD_DIR = join(REPO, 'test', 'crds');
+/** CRDs taken from the controllers' Go modules by tools/install.sh (trust-manager's Bundle). */
+export const TOOLS_CRD_DIR = join(REPO, '.tools', 'crds');
+const TOOLS_CRDS: Record<string, string> = { 'bundles.trust.cert-manager.io': 'trust.cert-manager.io_bundles.yaml' };
 
 const crdSchemas = new Map<string, Schema>();
 function crdSchema(name: string, version: string): Schema {
   const key = `${name}/${version}`;
   if (!crdSchemas.has(key)) {
     const own = join(OWN_CRD_DIR, `${name}.yaml`);
-    const crd = YAML.parse(readFileSync(existsSync(own) ? own : join(CRD_DIR, `${name}.yaml`), 'utf8'));
+    const file = existsSync(own) ? own : TOOLS_CRDS[name] ? join(TOOLS_CRD_DIR, TOOLS_CRDS[name]) : join(CRD_DIR, `${name}.yaml`);
+    const crd = YAML.parse(readFileSync(file, 'utf8'));
     const v = crd.spec.versions.find((x: { name: string }) => x.name === version);
     if (!v?.served) throw new Error(`${name} does not serve ${version}`);
     crdSchemas.set(key, v.schema.openAPIV3Schema);

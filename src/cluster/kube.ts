@@ -19,7 +19,7 @@ import { yamlLib } from '../yaml-lib.ts';
 export { k8s };
 
 /** A Kubernetes object as plain JSON. */
-export type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number }; spec?: any; status?: any; data?: Record<string, string>; stringData?: Record<string, string>; sops?: SopsMetadata };
+export type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number }; spec?: any; status?: any; data?: Record<string, string>; binaryData?: Record<string, string>; stringData?: Record<string, string>; sops?: SopsMetadata };
 
 /** The kubeconfig (--kubeconfig, else KUBECONFIG, else ~/.kube/config) at --context. */
 export function loadKubeConfig(file: string | undefined, context: string | undefined): k8s.KubeConfig {

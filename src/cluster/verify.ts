@@ -5,9 +5,10 @@
 // with a diagnosis and the next command to run, or is skipped with why. Values of
 // Secrets are never printed: only which keys exist.
 import type { Options } from '../options.ts';
-import { CONSUMER_SECRET_KEYS, consumerSecret } from '../render/consumers.ts';
+import { CONSUMER_SECRET_KEYS } from '../render/consumers.ts';
 import { ARGOCD_NAMESPACE, FLUX_NAMESPACE } from '../render/gitops.ts';
-import { APP, BOOTSTRAP, TLS_SECRET } from '../render/names.ts';
+import { hasTrustStep, hasTruststore, TRUSTSTORE_KEY, trustBundleName } from '../render/trust.ts';
+import { APP, BOOTSTRAP, consumerSecret, TLS_SECRET } from '../render/names.ts';
 import type { Io } from '../report.ts';
 import { ApiRefused, type Api, type Obj } from './kube.ts';
 
@@ -207,6 +208,56 @@ async function flinkObjects(c: Context): Promise<CheckResult[]> {
   return results;
 }
 
+/**
+ * The servers' CA in each consumer namespace, as trust-manager writes it: the Bundle
+ * Synced, and its ConfigMap with the truststore the JVMs load (missing: Flink never
+ * completes a checkpoint, Spark fails with "PKIX path building failed").
+ */
+async function trust(c: Context): Promise<CheckResult[]> {
+  const o = c.options;
+  if (!o.settings.tls) return [skip('consumer truststore', 'TLS is off in this env')];
+  if (!hasTruststore(o)) return [skip('consumer truststore', `truststore is ${o.settings.truststore}: the consumers' JVMs must trust the servers' CA by other means`)];
+  const name = trustBundleName(o);
+  const bundleCheck = `trust-manager Bundle ${name}`;
+  const results = await guard(bundleCheck, async () => {
+    if ((await c.api.path('trust.cert-manager.io/v1alpha1', 'Bundle', name)) === null) return [failed(bundleCheck, 'the cluster does not serve trust.cert-manager.io/v1alpha1', 'trust-manager is not installed: the consumers get no truststore', 'helm upgrade --install trust-manager oci://quay.io/jetstack/charts/trust-manager -n cert-manager')];
+    const live = await c.api.read('trust.cert-manager.io/v1alpha1', 'Bundle', name);
+    const synced = condition(live, 'Synced');
+    if (live && synced?.status === 'True') return [pass(bundleCheck, 'Synced')];
+    return [failed(bundleCheck, live ? `not Synced${synced?.message ? `: ${synced.message}` : ''}` : 'not found', live ? `trust-manager cannot build it: its source Secret in ${o.global.trustNamespace} is missing (the CA not issued yet), or trust-manager has no default CA package (useDefaultCAs)` : 'the trust step was not applied', live ? `kubectl describe bundle ${name}` : engineNext(o, 'trust'))];
+  });
+  for (const ns of [...new Set(Object.values(o.settings.consumers).map((x) => x.namespace))]) {
+    const check = `truststore ${ns}/${name}`;
+    results.push(
+      ...(await guard(check, async () => {
+        const live = await c.api.read('v1', 'ConfigMap', name, ns);
+        const keys = Object.keys({ ...(live?.data ?? {}), ...(live?.binaryData ?? {}) });
+        if (live && keys.includes(TRUSTSTORE_KEY)) return [pass(check, `${TRUSTSTORE_KEY} present`)];
+        return [failed(check, live ? `no ${TRUSTSTORE_KEY} key` : 'not found', 'the JVMs in this namespace do not trust the servers: Flink checkpoints never complete, Spark fails with "PKIX path building failed"', `kubectl describe bundle ${name}`)];
+      })),
+    );
+  }
+  return results;
+}
+
+/** The env's Iceberg REST catalog servers, ready as `kubectl rollout status` means it. */
+async function catalogServers(c: Context): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const [name, consumer] of Object.entries(c.options.settings.consumers).filter(([, x]) => x.kind === 'iceberg-catalog')) {
+    const check = `Iceberg catalog deployment ${consumer.namespace}/${name}`;
+    results.push(
+      ...(await guard(check, async () => {
+        const live = await c.api.read('apps/v1', 'Deployment', name, consumer.namespace);
+        if (!live) return [failed(check, 'not found', 'Spark gets "Connection refused" from the REST catalog', engineNext(c.options, 'consumers'))];
+        const s = live.status ?? {};
+        if ((s.observedGeneration ?? 0) >= (live.metadata.generation ?? 0) && (s.updatedReplicas ?? 0) >= 1 && (s.readyReplicas ?? 0) >= 1) return [pass(check, '1/1 ready')];
+        return [failed(check, `${s.readyReplicas ?? 0}/1 ready`, 'the catalog server is not ready (its volume not bound, or it cannot reach MinIO)', `kubectl -n ${consumer.namespace} describe pods -l app.kubernetes.io/instance=${name} && kubectl -n ${consumer.namespace} logs deployment/${name} --tail=50`)];
+      })),
+    );
+  }
+  return results;
+}
+
 async function readyConditions(c: Context, kind: string, what: string, diagnosis: string, next: (o: Obj) => string): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const o of c.objects.filter((x) => x.kind === kind)) {
@@ -244,8 +295,8 @@ async function engine(c: Context): Promise<CheckResult[]> {
       return [failed(check, `${sync ?? 'unknown'} / ${health ?? 'unknown'}`, 'the Application is not Synced and Healthy: see its conditions and the resources that are not', `argocd app get ${name}`)];
     });
   }
-  const steps = [`minio-${o.env}`, `minio-${o.env}-bootstrap`, ...(Object.keys(o.settings.consumers).length > 0 ? [`minio-${o.env}-consumers`] : [])];
-  if ((await c.api.path('kustomize.toolkit.fluxcd.io/v1', 'Kustomization', steps[0], FLUX_NAMESPACE)) === null) {
+  const steps = [...(hasTrustStep(o) ? [`minio-${o.env}-trust`] : []), `minio-${o.env}`, `minio-${o.env}-bootstrap`, ...(Object.keys(o.settings.consumers).length > 0 ? [`minio-${o.env}-consumers`] : [])];
+  if ((await c.api.path('kustomize.toolkit.fluxcd.io/v1', 'Kustomization', steps[0]!, FLUX_NAMESPACE)) === null) {
     return [failed(`Flux Kustomization ${FLUX_NAMESPACE}/${steps[0]}`, 'the cluster does not serve kustomize.toolkit.fluxcd.io/v1', 'Flux is not installed in this cluster', 'flux check')];
   }
   const results: CheckResult[] = [];
@@ -283,7 +334,9 @@ export async function runChecks(api: Api, options: Options, objects: Obj[]): Pro
       : [skip('ExternalSecrets', `secrets mode is ${s.secrets}`)]),
     ...(await bootstrapJob(c)),
     ...(await consumerSecrets(c)),
+    ...(await trust(c)),
     ...(await flinkObjects(c)),
+    ...(await catalogServers(c)),
     ...engineResults,
   ];
 }

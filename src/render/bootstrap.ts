@@ -10,8 +10,8 @@ import type { BucketSettings, ConsumerSettings } from '../consumers.ts';
 import { grantBucket } from '../consumers.ts';
 import type { GlobalSettings, Options } from '../options.ts';
 import { kustomization, yamlFile, type GeneratedFile } from './files.ts';
-import { API_PORT, APP, BOOTSTRAP, bootstrapSelector, generatedHeader, RESTRICTED_CONTAINER, labels, ROOT_SECRET, RUN_AS, selectorLabels, syncWave, TLS_SECRET, WAVES } from './names.ts';
-import { consumerCredentials, consumerMirrorSecret, CREDENTIAL_KEYS, plainCredentialsChecksum } from './consumers.ts';
+import { API_PORT, APP, BOOTSTRAP, bootstrapSelector, consumerMirrorSecret, generatedHeader, RESTRICTED_CONTAINER, labels, ROOT_SECRET, RUN_AS, s3Endpoint, selectorLabels, syncWave, TLS_SECRET, WAVES } from './names.ts';
+import { consumerCredentials, CREDENTIAL_KEYS, plainCredentialsChecksum } from './consumers.ts';
 
 export const SCRIPT_FILE = 'bootstrap-minio.sh';
 const SCRIPT_CONFIG_MAP = 'minio-bootstrap-script';
@@ -104,10 +104,6 @@ export function bootstrapConfig(o: Options): Record<string, string> {
   }
   files['bootstrap.conf'] = `${lines.join('\n')}\n`;
   return files;
-}
-
-export function s3Endpoint(o: Options): string {
-  return `${o.settings.tls ? 'https' : 'http'}://${APP}.${o.settings.namespace}.svc.cluster.local:${API_PORT}`;
 }
 
 function job(global: GlobalSettings) {

@@ -3,14 +3,15 @@
 //   Argo CD: a scoped AppProject and an Application (an ApplicationSet for 2+ clusters) on
 //            overlays/<env>; sync waves and the PostSync hook order the steps
 //   Flux:    a GitRepository and one Kustomization per step, ordered by dependsOn:
-//            overlays/<env>/minio, then .../bootstrap (the Job), then .../consumers
+//            overlays/<env>/trust (the private CA, the trust Bundle), then .../minio, then
+//            .../bootstrap (the Job), then .../consumers
 // Rendered only when the repository URL is known: an engine pointed at a placeholder
 // would fail far from here.
 import type { Options } from '../options.ts';
 import type { GeneratedFile } from './files.ts';
 import { kustomization, yamlFile } from './files.ts';
-import { consumerNamespaces } from './consumers.ts';
-import { APP, labels } from './names.ts';
+import { APP, consumerNamespaces, labels } from './names.ts';
+import { hasTrustStep, hasTruststore, ownsCa } from './trust.ts';
 
 export const ARGOCD_NAMESPACE = 'argocd';
 export const FLUX_NAMESPACE = 'flux-system';
@@ -39,7 +40,8 @@ export function namespacedKinds(o: Options): GroupKind[] {
   if (s.replicas === 1 && s.storage === 'pvc') kinds.push({ group: '', kind: 'PersistentVolumeClaim' });
   if (s.secrets !== 'external') kinds.push({ group: '', kind: 'Secret' });
   if (s.secrets === 'external') kinds.push({ group: 'external-secrets.io', kind: 'ExternalSecret' });
-  if (s.tls) kinds.push({ group: 'cert-manager.io', kind: 'Certificate' }, { group: 'cert-manager.io', kind: 'Issuer' });
+  if (s.tls) kinds.push({ group: 'cert-manager.io', kind: 'Certificate' });
+  if (ownsCa(o)) kinds.push({ group: 'cert-manager.io', kind: 'Issuer' });
   if (s.ingress) kinds.push({ group: 'networking.k8s.io', kind: 'Ingress' });
   if (s.monitoring) kinds.push({ group: 'monitoring.coreos.com', kind: 'ServiceMonitor' });
   // The bootstrap Job and its ConfigMaps, and what the consumers get.
@@ -47,7 +49,19 @@ export function namespacedKinds(o: Options): GroupKind[] {
   const consumerKinds = new Set(Object.values(s.consumers).map((c) => c.kind));
   if (consumerKinds.has('flink-cmf')) kinds.push({ group: 'platform.confluent.io', kind: 'FlinkEnvironment' });
   if (consumerKinds.has('flink-operator')) kinds.push({ group: 'flink.apache.org', kind: 'FlinkDeployment' });
-  return kinds;
+  // The Iceberg catalog server: its Deployment, volume, Service (the others are listed above).
+  if (consumerKinds.has('iceberg-catalog')) kinds.push({ group: 'apps', kind: 'Deployment' }, { group: '', kind: 'PersistentVolumeClaim' });
+  const seen = new Set<string>();
+  return kinds.filter((k) => !seen.has(`${k.group}/${k.kind}`) && seen.add(`${k.group}/${k.kind}`));
+}
+
+/** The cluster-scoped kinds: the namespace, and the private CA's ClusterIssuer and the trust Bundle. */
+export function clusterKinds(o: Options): GroupKind[] {
+  return [
+    { group: '', kind: 'Namespace' },
+    ...(ownsCa(o) ? [{ group: 'cert-manager.io', kind: 'ClusterIssuer' }] : []),
+    ...(hasTruststore(o) ? [{ group: 'trust.cert-manager.io', kind: 'Bundle' }] : []),
+  ];
 }
 
 const appName = (o: Options) => `${APP}-${o.env}`;
@@ -66,8 +80,9 @@ function appSource(o: Options) {
 
 function appProject(o: Options) {
   const s = o.settings;
-  // MinIO's namespace and the consumers' (their Secrets and Flink/Spark objects).
-  const namespaces = [s.namespace, ...consumerNamespaces(o)];
+  // MinIO's namespace, the consumers' (their Secrets and Flink/Spark objects), and the
+  // trust namespace where the env's private CA lives.
+  const namespaces = [s.namespace, ...consumerNamespaces(o), ...(ownsCa(o) ? [o.global.trustNamespace] : [])];
   const targets: object[] = s.clusters.length > 0 ? s.clusters.map((name) => ({ name })) : [{ server: 'https://kubernetes.default.svc' }];
   const destinations = targets.flatMap((t) => namespaces.map((namespace) => ({ ...t, namespace })));
   return {
@@ -78,7 +93,7 @@ function appProject(o: Options) {
       description: `MinIO, env ${o.env} (minio-gitops): this repository, this namespace, these kinds only`,
       sourceRepos: [o.global.repoURL],
       destinations,
-      clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }],
+      clusterResourceWhitelist: clusterKinds(o),
       namespaceResourceWhitelist: namespacedKinds(o),
     },
   };
@@ -167,9 +182,12 @@ function fluxKustomization(o: Options, step: { name: string; path: string; depen
 function fluxKustomizations(o: Options): Record<string, object> {
   const server = appName(o);
   const bootstrap = `${server}-bootstrap`;
+  const trust = `${server}-trust`;
   return {
+    // The CA first: the servers' certificate is issued by it.
+    ...(hasTrustStep(o) ? { 'kustomization-minio-trust.yaml': fluxKustomization(o, { name: trust, path: `overlays/${o.env}/trust`, wait: true }) } : {}),
     // Ready only when every object is: the servers, their certificates and secrets.
-    'kustomization-minio.yaml': fluxKustomization(o, { name: server, path: `overlays/${o.env}/minio`, wait: true }),
+    'kustomization-minio.yaml': fluxKustomization(o, { name: server, path: `overlays/${o.env}/minio`, ...(hasTrustStep(o) ? { dependsOn: trust } : {}), wait: true }),
     // Ready when the Job has completed: the buckets and users exist.
     'kustomization-minio-bootstrap.yaml': fluxKustomization(o, { name: bootstrap, path: `overlays/${o.env}/bootstrap`, dependsOn: server, wait: true }),
     // Flink and Spark objects have no status Flux can wait on: applied in order, not awaited.

@@ -4,33 +4,29 @@
 // changing one setting changes one file. Which base it builds on follows from the replica
 // count. bootstrap/ and consumers/ are rendered by bootstrap.ts and consumers.ts.
 import type { Options } from '../options.ts';
-import { DEV_ROOT_USER, SELF_SIGNED_ISSUER } from '../options.ts';
+import { DEV_ROOT_USER } from '../options.ts';
 import type { GeneratedFile } from './files.ts';
 import { kustomization, yamlFile } from './files.ts';
 import { renderEnvReadme } from './readme.ts';
 import {
   APP,
   BASIC_AUTH_SECRET,
-  CA_SECRET,
   CONSOLE_SERVICE,
+  consumerNamespaces,
   DATA_CLAIM,
   INGRESS_TLS_SECRET,
   metadata,
   minioVolumes,
   ROOT_SECRET,
   serviceHosts,
-  syncWave,
   TLS_SECRET,
-  WAVES,
 } from './names.ts';
 import { serviceMonitor } from './base.ts';
 import { htpasswd } from './sealed.ts';
 import { dataClaimTemplate } from './workload.ts';
-import { consumerNamespaces } from './consumers.ts';
 import { ingressControllerPolicy, s3ClientsPolicy } from './network.ts';
-
-/** Credentials, certificates and issuers come before the servers (Argo CD sync wave). */
-const PREREQUISITE = { annotations: syncWave(WAVES.prerequisites) };
+import { externalSecret, plainSecret, PREREQUISITE } from './secrets.ts';
+import { issuerRef, renderTrust } from './trust.ts';
 
 /** Development credentials of plain mode: fixed, so the dev overlay is reproducible. */
 export const DEV_CREDENTIALS = { rootUser: DEV_ROOT_USER, rootPassword: 'dev-password-change-me' };
@@ -104,32 +100,6 @@ function tlsPatch(o: Options) {
   });
 }
 
-function issuerRef(name: string, kind: string) {
-  const own = name === SELF_SIGNED_ISSUER;
-  return { name: own ? CA_SECRET : name, kind: own ? 'Issuer' : kind, group: 'cert-manager.io' };
-}
-
-/** A private CA inside the namespace: self-signed root, then an Issuer that signs with it. */
-function privateCa(o: Options): Record<string, object> {
-  return {
-    'issuer-selfsigned.yaml': { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: metadata('minio-selfsigned', 'tls', PREREQUISITE), spec: { selfSigned: {} } },
-    'certificate-ca.yaml': {
-      apiVersion: 'cert-manager.io/v1',
-      kind: 'Certificate',
-      metadata: metadata(CA_SECRET, 'tls', PREREQUISITE),
-      spec: {
-        isCA: true,
-        commonName: `minio-gitops ${o.env} CA`,
-        secretName: CA_SECRET,
-        duration: '87600h',
-        privateKey: { algorithm: 'ECDSA', size: 256 },
-        issuerRef: { name: 'minio-selfsigned', kind: 'Issuer', group: 'cert-manager.io' },
-      },
-    },
-    'issuer-ca.yaml': { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: metadata(CA_SECRET, 'tls', PREREQUISITE), spec: { ca: { secretName: CA_SECRET } } },
-  };
-}
-
 function certificate(name: string, dnsNames: string[], issuer: object) {
   return {
     apiVersion: 'cert-manager.io/v1',
@@ -148,13 +118,13 @@ function certificate(name: string, dnsNames: string[], issuer: object) {
 
 /** The servers' certificate: in-cluster names only, from a CA-type issuer (it has ca.crt). */
 function serverCertificate(o: Options) {
-  return certificate(TLS_SECRET, serviceHosts(o.settings.namespace, isDistributed(o)), issuerRef(o.settings.issuer, o.settings.issuerKind));
+  return certificate(TLS_SECRET, serviceHosts(o.settings.namespace, isDistributed(o)), issuerRef(o, o.settings.issuer, o.settings.issuerKind));
 }
 
 /** The ingress hosts' certificate: its own, so a public (ACME) issuer can sign it. */
 function ingressCertificate(o: Options) {
   const s = o.settings;
-  const issuer = s.ingressIssuer ? issuerRef(s.ingressIssuer, s.ingressIssuerKind) : issuerRef(s.issuer, s.issuerKind);
+  const issuer = s.ingressIssuer ? issuerRef(o, s.ingressIssuer, s.ingressIssuerKind) : issuerRef(o, s.issuer, s.issuerKind);
   return certificate(INGRESS_TLS_SECRET, [s.apiHost, s.consoleHost], issuer);
 }
 
@@ -188,35 +158,6 @@ function ingresses(o: Options): Record<string, object> {
       'nginx.ingress.kubernetes.io/auth-realm': 'MinIO console',
       'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600',
     }),
-  };
-}
-
-/** A plain Secret; `meta` adds a namespace or a later sync wave. */
-export function plainSecret(name: string, stringData: Record<string, string>, meta: Record<string, unknown> = PREREQUISITE) {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: metadata(name, 'credentials', meta), type: 'Opaque', stringData };
-}
-
-/**
- * An ExternalSecret: Secret key -> property of `remoteKey` in the env's store. `fixed`
- * values (not secret, e.g. an endpoint) are merged in by the template.
- */
-export function externalSecret(o: Options, name: string, keys: Record<string, string>, remoteKey = o.settings.remoteKey, meta: Record<string, unknown> = PREREQUISITE, fixed: Record<string, string> = {}) {
-  const s = o.settings;
-  return {
-    apiVersion: 'external-secrets.io/v1',
-    kind: 'ExternalSecret',
-    metadata: metadata(name, 'credentials', meta),
-    spec: {
-      refreshInterval: '1h',
-      secretStoreRef: { name: s.secretStore, kind: s.secretStoreKind },
-      target: {
-        name,
-        creationPolicy: 'Owner',
-        deletionPolicy: 'Retain',
-        ...(Object.keys(fixed).length > 0 ? { template: { engineVersion: 'v2', mergePolicy: 'Merge', data: fixed } } : {}),
-      },
-      data: Object.entries(keys).map(([secretKey, property]) => ({ secretKey, remoteRef: { key: remoteKey, property } })),
-    },
   };
 }
 
@@ -256,7 +197,6 @@ export function renderOverlay(o: Options): GeneratedFile[] {
     ...(s.ingress ? { 'networkpolicy-ingress-controller.yaml': ingressControllerPolicy(o.global) } : {}),
     ...(!distributed && s.storage === 'pvc' ? { 'persistentvolumeclaim.yaml': standaloneClaim(o) } : {}),
     ...credentials(o),
-    ...(s.tls && (s.issuer === SELF_SIGNED_ISSUER || (s.ingress && s.ingressIssuer === SELF_SIGNED_ISSUER)) ? privateCa(o) : {}),
     ...(s.tls ? { 'certificate.yaml': serverCertificate(o) } : {}),
     ...(s.ingress ? ingresses(o) : {}),
     ...(s.ingress && s.tls ? { 'certificate-ingress.yaml': ingressCertificate(o) } : {}),
@@ -269,11 +209,13 @@ export function renderOverlay(o: Options): GeneratedFile[] {
     ...(s.tls && s.monitoring ? { 'patch-servicemonitor-tls.yaml': serviceMonitorTlsPatch(o) } : {}),
   };
   const hasConsumers = Object.keys(s.consumers).length > 0;
+  const trust = renderTrust(o);
   return [
+    ...trust,
     ...Object.entries({ ...resources, ...patches }).map(([name, obj]) => yamlFile(`${dir}/${name}`, obj, scope)),
     // Everything of the env in one build: what Argo CD syncs (waves and the PostSync hook
     // order it); Flux applies the three directories as three steps.
-    kustomization(top, scope, { resources: ['minio', 'bootstrap', ...(hasConsumers ? ['consumers'] : [])] }),
+    kustomization(top, scope, { resources: [...(trust.length > 0 ? ['trust'] : []), 'minio', 'bootstrap', ...(hasConsumers ? ['consumers'] : [])] }),
     kustomization(dir, scope, {
       namespace: s.namespace,
       resources: [`../../../base/${distributed ? 'distributed' : 'standalone'}`, ...(s.secrets === 'sops' ? [`../../../sealed/${o.env}`] : []), ...Object.keys(resources)],

@@ -1,10 +1,14 @@
 // overlays/<env>/README.md: how to run and operate this env, written for its settings.
 import type { Options } from '../options.ts';
-import { consumerNamespaces, consumerSecret } from './consumers.ts';
-import { policyName, s3Endpoint } from './bootstrap.ts';
+import { policyName } from './bootstrap.ts';
 import { SELF_SIGNED_ISSUER } from '../options.ts';
-import { API_PORT, APP, BASIC_AUTH_SECRET, BOOTSTRAP, CA_SECRET, CONSOLE_PORT, CONSOLE_SERVICE, INGRESS_TLS_SECRET, ROOT_SECRET, RUN_AS, TLS_SECRET } from './names.ts';
+import { API_PORT, APP, BASIC_AUTH_SECRET, BOOTSTRAP, CONSOLE_PORT, CONSOLE_SERVICE, consumerNamespaces, consumerSecret, INGRESS_TLS_SECRET, ROOT_SECRET, RUN_AS, s3Endpoint, TLS_SECRET } from './names.ts';
 import { DEV_CREDENTIALS } from './overlay.ts';
+import { CA_BUNDLE_KEY, caName, hasTrustStep, hasTruststore, ownsCa, TRUST_DIR, trustBundleName, trustJavaOptions, TRUSTSTORE_KEY, TRUSTSTORE_PASSWORD } from './trust.ts';
+import { flinkKeys } from '../flink.ts';
+import { RETAINED_CHECKPOINTS } from './flink.ts';
+import { CATALOG_PORT, catalogUri } from './catalog.ts';
+import { icebergPackages, SPARK_CONF_DIR } from './spark.ts';
 
 function credentialsSummary(o: Options): string {
   const s = o.settings;
@@ -115,14 +119,56 @@ function dataSection(o: Options): string[] {
     '',
     rotation,
     '',
-    ...(kinds(o).has('flink-cmf') || kinds(o).has('flink-operator')
-      ? [
-          `Flink (${o.global.flinkVersion}) checkpoints and savepoints go to \`s3p://\` paths in the consumer's bucket, through the presto S3 plugin, with path-style access, RocksDB and incremental checkpoints. ${s.buckets.flink?.lifecycle.some((r) => r.prefix === 'checkpoints/') ? 'The expiry of `checkpoints/` also ages out files that incremental checkpoints still share (`checkpoints/<job>/shared/`): keep `expireDays` above the longest time a job runs without a full snapshot, or drop the rule.' : ''}`,
-          '',
-        ]
-      : []),
-    ...(s.tls ? [`With TLS on, the consumers' JVMs must trust the servers' CA (\`ca.crt\` of \`${TLS_SECRET}\`): distribute it to their namespaces (e.g. with trust-manager) and point the truststore at it.`, ''] : []),
+    ...consumersSection(o),
   ];
+}
+
+/** How each kind of consumer is wired, what it needs, and how it trusts the servers. */
+function consumersSection(o: Options): string[] {
+  const s = o.settings;
+  const k = kinds(o);
+  const byKind = (kind: string) => Object.entries(s.consumers).filter(([, c]) => c.kind === kind).map(([n]) => n);
+  const trust = hasTruststore(o);
+  const out: string[] = [];
+  if (k.has('flink-cmf') || k.has('flink-operator')) {
+    const keys = flinkKeys(o.global.flinkVersion);
+    out.push(
+      '### Flink',
+      '',
+      `Flink ${o.global.flinkVersion}: checkpoints and savepoints go to \`s3p://\` paths in the consumer's bucket through the presto S3 plugin (\`ENABLE_BUILT_IN_PLUGINS=flink-s3-fs-presto-${o.global.flinkVersion}.jar\`), with path-style access. State is in RocksDB with incremental checkpoints every \`checkpointInterval\` (\`${keys.interval}\`), the last ${RETAINED_CHECKPOINTS} kept, and kept when a job is cancelled (\`${keys.retention}: RETAIN_ON_CANCELLATION\`), so a cancelled job can be restored from its latest checkpoint. The pods get \`AWS_ACCESS_KEY_ID\`, \`AWS_SECRET_ACCESS_KEY\` and \`AWS_REGION\` from the consumer's Secret, and the plugin reads them there: the credentials are not in the Flink configuration (which the Flink UI shows).`,
+      '',
+      "There is no lifecycle rule on a checkpoint prefix, and the scaffolder refuses one: incremental checkpoints keep referencing files in `checkpoints/<job>/shared/` uploaded long before, and expiring them breaks the restore (404 NoSuchKey). Flink deletes what no retained checkpoint needs, and MinIO aborts incomplete multipart uploads after 24 hours by itself. After cancelling a job for good, remove its `checkpoints/<job-id>/` directory yourself.",
+      '',
+    );
+  }
+  const catalogs = byKind('iceberg-catalog');
+  if (catalogs.length > 0) {
+    out.push(
+      '### Iceberg catalog',
+      '',
+      `${catalogs.map(code).join(', ')}: the lake's Iceberg REST catalog, Apache Iceberg's own REST server (\`${o.global.catalogImage}\`, the reference implementation the Iceberg project publishes with each release), with its catalog in SQLite on its own volume (PVC \`NAME-data\`). One replica: SQLite has one writer. Commits are atomic and every Iceberg operation works, snapshot expiry and time travel included. It writes table metadata with its own MinIO user, limited to its warehouse; it hands out no credentials, so Spark writes the data files with its own user. Its NetworkPolicy admits its namespace and the Spark consumers' namespaces on port ${CATALOG_PORT}, and lets it reach only DNS and MinIO's S3 port. It has no authentication of its own (the Iceberg project publishes it for testing clients, and it fits one team's lake): the NetworkPolicy is its access control. For authentication, many teams or high availability, run Polaris or Lakekeeper and give the Spark consumers its \`catalogUri\` (and \`warehouse\`). Spark reaches it at ${catalogs.map((n) => `\`${catalogUri(o, n)}\``).join(', ')}.`,
+      '',
+    );
+  }
+  if (k.has('iceberg-spark')) {
+    out.push(
+      '### Spark',
+      '',
+      `Each Spark consumer gets the ConfigMap \`NAME-spark-defaults\`: mount it as the driver's Spark conf directory (\`${SPARK_CONF_DIR}\`) and Spark reads \`spark-defaults.conf\`: the Iceberg catalog \`iceberg\` (the default catalog), S3FileIO with path-style access, and the jars through \`spark.jars.packages\`: \`${icebergPackages(o).join('`, `')}\` (without the AWS bundle even CREATE NAMESPACE fails with \`NoClassDefFoundError ... S3Exception\`). Images that carry these jars already can drop that line. On Kubernetes, \`pod-template.yaml\` gives the driver and every executor the credentials from the consumer's Secret${trust ? ' and the truststore' : ''}; elsewhere, set \`AWS_ACCESS_KEY_ID\` and \`AWS_SECRET_ACCESS_KEY\` in the driver's environment. The Spark line (\`sparkVersion\`, ${o.global.sparkVersion}) and \`icebergVersion\` (${o.global.icebergVersion}) are settings in \`scaffold.config.yaml\`.`,
+      '',
+    );
+  }
+  if (s.tls) {
+    out.push(
+      '### Trusting the servers (TLS)',
+      '',
+      trust
+        ? `Every consumer JVM must trust the servers' CA, or it fails: Flink completes no checkpoint and logs nothing (the AWS SDK's debug log has \`PKIX path building failed\`), Spark fails on the first write. trust-manager's Bundle \`${trustBundleName(o)}\` puts the CA, together with the public CAs (so jobs still reach other HTTPS endpoints), into the ConfigMap \`${trustBundleName(o)}\` of every consumer namespace: \`${CA_BUNDLE_KEY}\` (PEM) and \`${TRUSTSTORE_KEY}\` (PKCS12, password \`${TRUSTSTORE_PASSWORD}\`: a truststore holds public certificates only). The Flink pod templates, the Spark pod template and the catalog server mount it at \`${TRUST_DIR}\` and start their JVMs with \`${trustJavaOptions(o).join(' ')}\` (Flink: \`${flinkKeys(o.global.flinkVersion).jvmOptions}\`; Spark: \`spark.driver.extraJavaOptions\` and \`spark.executor.extraJavaOptions\`; the catalog server: \`JAVA_TOOL_OPTIONS\`). \`verify\` checks that the Bundle is Synced and every consumer namespace has the truststore.`
+        : `The consumers' JVMs must trust the servers' CA by other means (\`truststore: none\`): import it into their truststore, or mount it and point \`-Djavax.net.ssl.trustStore\` at it. Without it Flink completes no checkpoint and Spark fails with \`PKIX path building failed\`.`,
+      '',
+    );
+  }
+  return out.length > 0 ? ['## Consumers', '', ...out] : [];
 }
 
 export function renderEnvReadme(o: Options): string {
@@ -132,7 +178,8 @@ export function renderEnvReadme(o: Options): string {
   const distributed = s.replicas > 1;
   const prerequisites = [
     '`kubectl` >= 1.27 (built-in kustomize v5), or Argo CD / Flux pointed at this directory',
-    ...(s.tls ? ['cert-manager (the `cert-manager.io/v1` CRDs and controller)'] : []),
+    ...(s.tls ? [`cert-manager (the \`cert-manager.io/v1\` CRDs and controller), with its cluster resource namespace \`${o.global.trustNamespace}\`${ownsCa(o) ? ': the private CA lives there' : ''}`] : []),
+    ...(hasTruststore(o) ? [`trust-manager (\`trust.cert-manager.io/v1alpha1\` Bundle) with trust namespace \`${o.global.trustNamespace}\` and its default CA package (the Helm chart's default, \`defaultPackage.enabled: true\`; the Bundle uses \`useDefaultCAs\`)`] : []),
     ...(s.secrets === 'sops' ? [o.global.gitops === 'flux' ? 'Flux, with SOPS decryption and the age key in the `sops-age` Secret (see Credentials)' : 'Argo CD with KSOPS on the repo-server and the age key (see Credentials)'] : []),
     ...(s.secrets === 'external' ? [`External Secrets Operator (\`external-secrets.io/v1\`) and a ${s.secretStoreKind} named \`${s.secretStore}\``] : []),
     ...(s.monitoring ? ['Prometheus Operator (the `ServiceMonitor` CRD)'] : []),
@@ -140,6 +187,7 @@ export function renderEnvReadme(o: Options): string {
     ...(consumerNamespaces(o).length > 0 ? [`the consumers' namespaces (${consumerNamespaces(o).map((n) => `\`${n}\``).join(', ')}): their apps own them, this env only adds objects to them`] : []),
     ...(kinds(o).has('flink-cmf') ? ['Confluent Manager for Apache Flink (the `FlinkEnvironment` CRD, `platform.confluent.io/v1beta1`)'] : []),
     ...(kinds(o).has('flink-operator') ? ['the Apache Flink Kubernetes Operator (the `FlinkDeployment` CRD) and a `flink` ServiceAccount in the consumer namespace'] : []),
+    ...(kinds(o).has('iceberg-catalog') ? [`for the Iceberg catalog server: a default StorageClass${s.storageClass ? ` (or \`${s.storageClass}\`)` : ''} for its volume, and pulls of \`${o.global.catalogImage}\``] : []),
   ];
 
   const lines = [
@@ -152,7 +200,7 @@ export function renderEnvReadme(o: Options): string {
       ['servers', `${s.replicas} (${distributed ? 'erasure coded' : 'standalone'})`],
       ['storage', s.storage === 'hostpath' ? `hostPath \`${s.hostPath}\`` : `PVC ${s.size}${distributed ? ' per server' : ''}, class ${s.storageClass || '(cluster default)'}`],
       ['credentials', credentialsSummary(o)],
-      ['TLS', s.tls ? `on, cert-manager ${s.issuer === SELF_SIGNED_ISSUER ? 'private CA in the namespace' : `${s.issuerKind} \`${s.issuer}\``}` : 'off'],
+      ['TLS', s.tls ? `on, cert-manager ${s.issuer === SELF_SIGNED_ISSUER ? `private CA (ClusterIssuer \`${caName(o)}\`)` : `${s.issuerKind} \`${s.issuer}\``}${hasTruststore(o) ? '; consumers trust it through trust-manager' : ''}` : 'off'],
       ['ingress', s.ingress ? `\`${s.apiHost}\` (API), \`${s.consoleHost}\` (console)` : 'none'],
       ['monitoring', s.monitoring ? 'ServiceMonitor' : 'metrics endpoint only'],
       ['image', `\`${o.global.image}\``],
@@ -164,10 +212,11 @@ export function renderEnvReadme(o: Options): string {
     '',
     '## Apply',
     '',
-    `\`overlays/${o.env}\` is the whole env, in three parts that apply in this order: \`minio/\` (the servers), \`bootstrap/\` (the Job that creates the buckets and users) and \`consumers/\` (each consumer's Secret and Flink or Spark wiring, in their namespaces).`,
+    `\`overlays/${o.env}\` is the whole env, in parts that apply in this order: ${hasTrustStep(o) ? `\`trust/\` (the private CA and the consumers' truststore, in \`${o.global.trustNamespace}\` and cluster-wide), ` : ''}\`minio/\` (the servers), \`bootstrap/\` (the Job that creates the buckets and users) and \`consumers/\` (each consumer's Secret and Flink or Spark wiring, and the Iceberg catalog server, in their namespaces).`,
     '',
     '```sh',
     `kubectl kustomize overlays/${o.env}          # review everything that will be applied`,
+    ...(hasTrustStep(o) ? [`kubectl apply -k overlays/${o.env}/trust`] : []),
     `kubectl apply -k overlays/${o.env}/minio`,
     `kubectl -n ${ns} rollout status ${distributed ? 'statefulset' : 'deployment'}/${APP}`,
     `kubectl apply -k overlays/${o.env}/bootstrap`,
@@ -177,7 +226,7 @@ export function renderEnvReadme(o: Options): string {
     '',
     `To check it against the cluster: \`npx zx scaffold.ts apply --env ${o.env} --server-dry-run\` (what the API server would reject, nothing applied), then \`npx zx scaffold.ts verify --env ${o.env} --wait 10m\` (every check with a diagnosis; \`console --env ${o.env}\` opens the console on localhost).`,
     '',
-    `In a GitOps setup the engine applies it: Argo CD syncs \`overlays/${o.env}\` (sync waves and a PostSync hook keep this order), Flux applies the three parts as three Kustomizations that depend on each other. Apply by hand only for a first try${s.secrets === 'sops' ? ' (and not with sealed secrets: they need the engine, or `sops -d`, to decrypt)' : ''}.`,
+    `In a GitOps setup the engine applies it: Argo CD syncs \`overlays/${o.env}\` (sync waves and a PostSync hook keep this order), Flux applies the parts as Kustomizations that depend on each other. Apply by hand only for a first try${s.secrets === 'sops' ? ' (and not with sealed secrets: they need the engine, or `sops -d`, to decrypt)' : ''}.`,
     '',
     '## Endpoints',
     '',
@@ -243,8 +292,8 @@ export function renderEnvReadme(o: Options): string {
       '',
       `cert-manager issues \`${TLS_SECRET}\` for the service names${distributed ? ' and every server of the StatefulSet' : ''}; MinIO reads it from its certs directory (\`public.crt\`, \`private.key\`, \`CAs/ca.crt\`) and cert-manager renews it before it expires.`,
       s.issuer === SELF_SIGNED_ISSUER
-        ? `The issuer is a private CA created in this namespace (\`${CA_SECRET}\`); its private key never leaves the cluster. Clients trust it with the CA certificate: \`kubectl -n ${ns} get secret ${TLS_SECRET} -o jsonpath='{.data.ca\\.crt}' | base64 -d > minio-ca.crt\`. To use your own issuer instead, re-run with \`--issuer NAME --issuer-kind ClusterIssuer\`.`
-        : `The issuer is the ${s.issuerKind} \`${s.issuer}\`. It must be a CA-type issuer (CA, Vault, Venafi or self-signed) that signs cluster-internal names and puts \`ca.crt\` in the Secret; a public ACME issuer cannot. Clients must trust its CA.`,
+        ? `The issuer is a private CA, the ClusterIssuer \`${caName(o)}\`, whose key lives in \`${o.global.trustNamespace}\` (the Secret \`${caName(o)}\`) and never leaves the cluster. Clients trust it with the CA certificate: \`kubectl -n ${ns} get secret ${TLS_SECRET} -o jsonpath='{.data.ca\\.crt}' | base64 -d > minio-ca.crt\`${hasTruststore(o) ? ' (the consumers get it from trust-manager, see Consumers)' : ''}. To use your own issuer instead, re-run with \`--issuer NAME --issuer-kind ClusterIssuer --ca-secret SECRET\` (the Secret in \`${o.global.trustNamespace}\` holding its CA, for the consumers' truststore).`
+        : `The issuer is the ${s.issuerKind} \`${s.issuer}\`. It must be a CA-type issuer (CA, Vault, Venafi or self-signed) that signs cluster-internal names and puts \`ca.crt\` in the Secret; a public ACME issuer cannot. Clients must trust its CA${hasTruststore(o) ? `: the consumers get it from trust-manager, which reads it from the Secret \`${s.caSecret}\` (\`tls.crt\`) in \`${o.global.trustNamespace}\`` : ''}.`,
       ...(s.ingress
         ? [`The ingress hosts get their own certificate, \`${INGRESS_TLS_SECRET}\`, from ${s.ingressIssuer ? `the ${s.ingressIssuerKind} \`${s.ingressIssuer}\`` : 'the same issuer'}; a public ACME issuer can sign it (\`--ingress-issuer\`).`]
         : []),

@@ -6,9 +6,8 @@ import { createHash } from 'node:crypto';
 import type { Options } from '../options.ts';
 import type { GeneratedFile } from './files.ts';
 import { kustomization, yamlFile } from './files.ts';
-import { s3Endpoint } from './bootstrap.ts';
-import { consumerMirrorSecret, consumerSecret, consumerSecretValues } from './consumers.ts';
-import { BASIC_AUTH_SECRET, labels, ROOT_SECRET, syncWave, WAVES } from './names.ts';
+import { consumerSecretValues } from './consumers.ts';
+import { BASIC_AUTH_SECRET, consumerMirrorSecret, consumerSecret, labels, ROOT_SECRET, s3Endpoint, syncWave, WAVES } from './names.ts';
 
 export interface SealedSecretSpec {
   /** The name --rotate takes. */

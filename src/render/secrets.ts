@@ -1,0 +1,36 @@
+// The two ways a Secret is rendered in plain files: a plain Secret (dev) and an
+// ExternalSecret that reads a store (sops mode seals Secrets in sealed/<env>/ instead).
+import type { Options } from '../options.ts';
+import { metadata, syncWave, WAVES } from './names.ts';
+
+/** Credentials, certificates and issuers come before the servers (Argo CD sync wave). */
+export const PREREQUISITE = { annotations: syncWave(WAVES.prerequisites) };
+
+/** A plain Secret; `meta` adds a namespace or a later sync wave. */
+export function plainSecret(name: string, stringData: Record<string, string>, meta: Record<string, unknown> = PREREQUISITE) {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: metadata(name, 'credentials', meta), type: 'Opaque', stringData };
+}
+
+/**
+ * An ExternalSecret: Secret key -> property of `remoteKey` in the env's store. `fixed`
+ * values (not secret, e.g. an endpoint) are merged in by the template.
+ */
+export function externalSecret(o: Options, name: string, keys: Record<string, string>, remoteKey = o.settings.remoteKey, meta: Record<string, unknown> = PREREQUISITE, fixed: Record<string, string> = {}) {
+  const s = o.settings;
+  return {
+    apiVersion: 'external-secrets.io/v1',
+    kind: 'ExternalSecret',
+    metadata: metadata(name, 'credentials', meta),
+    spec: {
+      refreshInterval: '1h',
+      secretStoreRef: { name: s.secretStore, kind: s.secretStoreKind },
+      target: {
+        name,
+        creationPolicy: 'Owner',
+        deletionPolicy: 'Retain',
+        ...(Object.keys(fixed).length > 0 ? { template: { engineVersion: 'v2', mergePolicy: 'Merge', data: fixed } } : {}),
+      },
+      data: Object.entries(keys).map(([secretKey, property]) => ({ secretKey, remoteRef: { key: remoteKey, property } })),
+    },
+  };
+}
