@@ -228,6 +228,48 @@ describe('runs', () => {
     expect(read(out, 'overlays/prod/minio/patch-storage.yaml')).toContain('storage: 20Gi');
   });
 
+  it('replaces the two former defaults that did not work in a recorded env, with a note each, and keeps what a person chose', () => {
+    const out = tempDir();
+    // As earlier versions recorded an env: a 7-day expiry of flink/checkpoints/, a catalog URL nothing serves.
+    const old = (uri: string) => `envs:
+  dev:
+    profile: dev
+    buckets:
+      flink:
+        prefixes: [checkpoints/, savepoints/]
+        lifecycle: [{prefix: checkpoints/, expireDays: 7}]
+      datalake: {prefixes: [warehouse/]}
+    consumers:
+      flink: {namespace: el-demo, kind: flink-cmf, user: flink, buckets: [flink]}
+      spark: {namespace: analytics, kind: iceberg-spark, user: spark, buckets: [datalake], catalog: rest, catalogUri: "${uri}"}
+`;
+    writeFileSync(join(out, 'scaffold.config.yaml'), old('http://iceberg-rest.analytics.svc.cluster.local:8181'));
+    const r = run(['--env', 'dev', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^note: scaffold\.config\.yaml: envs\.dev\.buckets\.flink: removed the former default 7-day expiry of checkpoints\/: .*breaks restores$/m);
+    expect(r.stderr).toMatch(/^note: scaffold\.config\.yaml: envs\.dev\.consumers\.spark: the former default catalogUri http:\/\/iceberg-rest\.analytics\.svc\.cluster\.local:8181 named a service nothing deploys; it now uses the env's own Iceberg REST catalog, consumer iceberg \(added\)$/m);
+    const env = YAML.parse(read(out, 'scaffold.config.yaml')).envs.dev;
+    expect(env.buckets.flink.lifecycle).toEqual([]);
+    expect(env.consumers.spark).toMatchObject({ catalog: 'rest', catalogServer: 'iceberg' });
+    expect(env.consumers.spark.catalogUri).toBeUndefined();
+    expect(env.consumers.iceberg).toMatchObject({ namespace: 'analytics', kind: 'iceberg-catalog', buckets: ['datalake/warehouse/'] });
+    expect(existsSync(join(out, 'overlays/dev/bootstrap/lifecycle-flink.json'))).toBe(false);
+    expect(read(out, 'overlays/dev/consumers/configmap-spark-spark-defaults.yaml')).toContain('spark.sql.catalog.iceberg.uri http://iceberg.analytics.svc.cluster.local:8181');
+    // Done once: the next run changes nothing and says nothing about it.
+    const again = run(['--env', 'dev', '--out', out]);
+    expect(again.stdout).toMatch(/0 created, 0 updated, 0 deleted/);
+    expect(again.stderr).not.toMatch(/former default/);
+
+    // A URL a person chose stays, whatever it names.
+    const own = tempDir();
+    writeFileSync(join(own, 'scaffold.config.yaml'), old('https://polaris.data.example.com/api/catalog').replace('lifecycle: [{prefix: checkpoints/, expireDays: 7}]', 'lifecycle: []'));
+    const kept = run(['--env', 'dev', '--out', own]);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stderr).not.toMatch(/former default/);
+    expect(YAML.parse(read(own, 'scaffold.config.yaml')).envs.dev.consumers.spark).toMatchObject({ catalogUri: 'https://polaris.data.example.com/api/catalog' });
+    expect(YAML.parse(read(own, 'scaffold.config.yaml')).envs.dev.consumers.iceberg).toBeUndefined();
+  });
+
   it('keeps the comments a person wrote in the config file', () => {
     const out = scaffolded(['--env', 'dev']);
     const config = read(out, 'scaffold.config.yaml').replace('envs:', '# our team settings\nenvs:');

@@ -2,7 +2,7 @@
 // from tools/install.sh: a server-side dry run of every overlay with Pod Security
 // enforced, and verify failing and passing for the right reasons. There is no
 // controller-manager or kubelet: the tests play their part by writing status.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,8 @@ import * as k8s from '@kubernetes/client-node';
 import { main } from '../src/cli.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 import { argv, validCombos } from './combos.ts';
+import { makeCertificates } from './minio.ts';
+import { distributeTrust } from './trust.ts';
 import { findTool, needCrds, needTool, REPO, tempDir } from './tools.ts';
 
 async function cli(args: string[], out: string) {
@@ -254,12 +256,12 @@ describe('verify against a real kube-apiserver', () => {
     const checks = byName(report!);
     expect(checks['MinIO deployment/minio']).toMatchObject({ status: 'pass', detail: '1/1 replicas ready' });
     expect(checks['Secret check-spark/minio-s3-credentials-spark']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/values not shown/) });
-    expect(checks['FlinkEnvironment check-flink/flink']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/credentials injected from minio-s3-credentials-flink \(S3_ENDPOINT, S3_ACCESS_KEY/) });
+    expect(checks['FlinkEnvironment check-flink/flink']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/credentials injected from minio-s3-credentials-flink \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION\)/) });
     expect(report!.checks.filter((x) => x.status === 'pass').length).toBe(12);
     // The plain text: one line a check, no secret value anywhere.
     const text = await cli(['verify', '--env', 'check', '--out', out, '--kubeconfig', c.kubeconfig], out);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^env check: 12 passed, 0 failed, 2 skipped$/m);
+    expect(text.stdout).toMatch(/^env check: 12 passed, 0 failed, 3 skipped$/m);
     expect(text.stdout).not.toContain('dev-flink-password-change-me');
   });
 
@@ -310,9 +312,9 @@ describe('verify against a real kube-apiserver', () => {
     expect(await check('MinIO deployment/minio')).toMatchObject({ status: 'pass', detail: '1/1 replicas ready' });
 
     const env = (await custom.getNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'check-flink', plural: 'flinkenvironments', name: 'flink' })) as any;
-    env.spec.flinkApplicationDefaults.spec.podTemplate.spec.containers[0].env.find((e: { name: string }) => e.name === 'S3_ACCESS_KEY').valueFrom.secretKeyRef.name = 'no-such-secret';
+    env.spec.flinkApplicationDefaults.spec.podTemplate.spec.containers[0].env.find((e: { name: string }) => e.name === 'AWS_ACCESS_KEY_ID').valueFrom.secretKeyRef.name = 'no-such-secret';
     await custom.replaceNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'check-flink', plural: 'flinkenvironments', name: 'flink', body: env });
-    expect(await check('FlinkEnvironment check-flink/flink')).toMatchObject({ status: 'fail', detail: "S3_ACCESS_KEY reads no-such-secret/s3.access-key, not the consumer's Secret minio-s3-credentials-flink" });
+    expect(await check('FlinkEnvironment check-flink/flink')).toMatchObject({ status: 'fail', detail: "AWS_ACCESS_KEY_ID reads no-such-secret/AWS_ACCESS_KEY_ID, not the consumer's Secret minio-s3-credentials-flink" });
 
     await batch.deleteNamespacedJob({ name: 'minio-bootstrap', namespace: 'minio-check', propagationPolicy: 'Background' });
     expect(await check('bootstrap Job minio-bootstrap')).toMatchObject({ status: 'skip', detail: expect.stringMatching(/removed an hour after it finishes, and the bootstrap Kustomization is Ready/) });
@@ -370,7 +372,7 @@ describe('verify with TLS, external secrets and Argo CD', () => {
     const apply = async (o: object) => applyReal(c, o);
     const ns = (name: string) => k8s.loadYaml<k8s.KubernetesObject>(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
     const objects = await builtObjects(out, 'argo', false);
-    for (const o of [objects.find((x) => x.kind === 'Namespace')!, ns('argo-flink'), ns('argo-spark'), ns('argocd')]) await apply(o);
+    for (const o of [objects.find((x) => x.kind === 'Namespace')!, ns('argo-flink'), ns('argo-spark'), ns('argocd'), ns('cert-manager')]) await apply(o);
     for (const o of [...objects.filter((x) => x.kind !== 'Namespace'), ...k8s.loadAllYaml(execFileSync('kubectl', ['kustomize', join(out, 'clusters/argo')], { encoding: 'utf8' }))]) await apply(o);
 
     const custom = c.kc.makeApiClient(k8s.CustomObjectsApi);
@@ -402,10 +404,19 @@ describe('verify with TLS, external secrets and Argo CD', () => {
     await setStatus('argoproj.io', 'v1alpha1', 'applications', 'argocd', 'minio-argo', { sync: { status: 'Synced' }, health: { status: 'Healthy' } });
 
     const run = async () => JSON.parse((await cli(['verify', '--env', 'argo', '--json', '--out', out, '--kubeconfig', c.kubeconfig], out)).stdout) as Report;
+    // The consumers' truststore: not there until trust-manager has built it.
+    const untrusted = Object.fromEntries((await run()).checks.map((x) => [x.check, x]));
+    expect(untrusted['trust-manager Bundle minio-argo-trust']).toMatchObject({ status: 'fail', detail: 'not Synced' });
+    expect(untrusted['truststore argo-flink/minio-argo-trust']).toMatchObject({ status: 'fail', detail: 'not found', diagnosis: expect.stringMatching(/Flink checkpoints never complete, Spark fails with "PKIX path building failed"/) });
+    // The real trust-manager builds it from the rendered Bundle (the CA Secret is the test's, as cert-manager would make it).
+    const pki = tempDir();
+    const { ca } = makeCertificates(pki);
+    const bundle = objects.find((o) => o.kind === 'Bundle')!;
+    await distributeTrust(ctx, c, { bundle, caPem: readFileSync(ca, 'utf8'), caKeyPem: readFileSync(join(pki, 'ca.key'), 'utf8'), caSecret: { name: 'minio-argo-ca', key: 'tls.crt' }, trustNamespace: 'cert-manager', namespaces: ['argo-flink', 'argo-spark'] });
     const good = await run();
     expect(good.checks.filter((x) => x.status === 'fail')).toEqual([]);
     const names = good.checks.map((x) => `${x.status} ${x.check}`);
-    expect(names).toEqual(expect.arrayContaining(['pass MinIO statefulset/minio', 'pass Certificate minio-argo/minio-tls', 'pass ExternalSecret minio-argo/minio-root-credentials', 'pass ExternalSecret argo-flink/minio-s3-credentials-flink', 'pass Argo CD Application argocd/minio-argo']));
+    expect(names).toEqual(expect.arrayContaining(['pass MinIO statefulset/minio', 'pass Certificate minio-argo/minio-tls', 'pass trust-manager Bundle minio-argo-trust', 'pass truststore argo-flink/minio-argo-trust', 'pass truststore argo-spark/minio-argo-trust', 'pass ExternalSecret minio-argo/minio-root-credentials', 'pass ExternalSecret argo-flink/minio-s3-credentials-flink', 'pass Argo CD Application argocd/minio-argo']));
 
     await setStatus('cert-manager.io', 'v1', 'certificates', 'minio-argo', 'minio-tls', ready(false, 'Issuing certificate as Secret does not exist'));
     await setStatus('external-secrets.io', 'v1', 'externalsecrets', 'argo-spark', 'minio-s3-credentials-spark', ready(false, 'could not get secret data from provider'));
