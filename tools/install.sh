@@ -71,7 +71,8 @@ if ! up_to_date shellcheck "$SHELLCHECK_VERSION"; then
 fi
 
 # The consumers and controllers the tests run for real, one script each (sourced: they use
-# up_to_date, mark and module_tool above): trust-manager's controller, and Flink 1.20 with
-# its S3 plugin and the key checker.
+# up_to_date, mark and module_tool above): trust-manager's controller, Flink 1.20 with its
+# S3 plugin and the key checker, Spark/Iceberg with Apache Iceberg's REST catalog server.
 . "$root/tools/install-trust.sh"
 . "$root/tools/install-flink.sh"
+. "$root/tools/install-spark.sh"

@@ -3,7 +3,7 @@
 // and what wires it to S3 —
 //   flink-cmf, flink-operator  a FlinkEnvironment or FlinkDeployment (flink.ts)
 //   iceberg-spark              a ConfigMap with spark-defaults.conf and a pod template (spark.ts)
-//   iceberg-catalog            the env's Iceberg REST catalog server, Nessie (catalog.ts)
+//   iceberg-catalog            the env's Iceberg REST catalog server (catalog.ts)
 // The same credentials sit in the MinIO namespace for the bootstrap Job (a mirror Secret):
 // a Secret cannot be read across namespaces.
 import { createHash } from 'node:crypto';
