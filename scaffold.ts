@@ -15,6 +15,8 @@ const { main } = await import('./src/cli.ts');
 const self = fileURLToPath(import.meta.url);
 const at = process.argv.findIndex((arg, i) => i > 0 && resolve(arg) === self);
 const code = await main(process.argv.slice(at > 0 ? at + 1 : 2), dirname(self));
-// Every write is awaited and stdout/stderr are synchronous on Linux: exit now rather than
-// idle while V8 finishes a garbage collection nobody needs (about 15 ms).
+// Exit now rather than idle while V8 finishes a garbage collection nobody needs (about
+// 15 ms); but first let stdout and stderr drain: writes to a pipe are asynchronous, and
+// exiting with them pending cuts the output at the pipe's 64 KiB (a --dry-run into less).
+await Promise.all([process.stdout, process.stderr].map((s) => new Promise((done) => s.write('', done))));
 process.exit(code);

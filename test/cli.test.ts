@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { run, snapshot } from './run.ts';
-import { tempDir } from './tools.ts';
+import { REPO, tempDir } from './tools.ts';
 
 function git(dir: string, ...args: string[]): string {
   return execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });
@@ -309,6 +309,16 @@ describe('runs', () => {
     expect(r2.stdout).toMatch(/^update overlays\/prod\/README\.md$/m);
     expect(r2.stdout).toMatch(/0 created, 4 updated, 0 deleted/);
     expect(snapshot(out)).toEqual(before);
+  });
+
+  it('prints all of a long output into a pipe that is read slowly (no cut at the 64 KiB pipe buffer)', () => {
+    const fresh = join(tempDir(), 'repo');
+    const zx = join(REPO, 'node_modules', '.bin', 'zx');
+    // The reader starts late: the scaffolder has long written (and exited) by then.
+    const r = spawnSync('sh', ['-c', `"${zx}" scaffold.ts --env prod --dry-run --out "${fresh}" | (sleep 2; cat)`], { cwd: REPO, encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
+    expect(r.stdout.length).toBeGreaterThan(65536);
+    expect(r.stdout).toMatch(/^create sealed\/prod\/minio-root-credentials\.yaml {2}\(encrypted; no diff shown\)$/m);
+    expect(r.stdout).toMatch(/^dry run for env prod .*nothing written$/m);
   });
 
   it('removes its own files that are no longer rendered, and only those', () => {
