@@ -43,7 +43,7 @@ export const SETTING_FLAGS: Record<string, SettingFlag> = {
   'flink-version': { setting: 'global.flinkVersion', value: 'X.Y.Z', help: 'Flink version of the consumers: checkpoint key names and S3 plugin jar (default 1.20.0)' },
   'spark-version': { setting: 'global.sparkVersion', value: 'X.Y', help: 'Spark line of the iceberg-spark consumers: the Iceberg runtime jar (default 3.5)' },
   'iceberg-version': { setting: 'global.icebergVersion', value: 'X.Y.Z', help: 'Iceberg release of the iceberg-spark consumers (default 1.10.1)' },
-  'catalog-image': { setting: 'global.catalogImage', value: 'IMAGE', help: "image of the env's Iceberg REST catalog servers (iceberg-catalog consumers)" },
+  'catalog-image': { setting: 'global.catalogImage', value: 'IMAGE', help: "image of the env's Iceberg REST catalog servers (default: Iceberg's own for --iceberg-version)" },
   'mc-image': { setting: 'global.mcImage', value: 'IMAGE', help: 'mc image of the bucket bootstrap Job, pinned by tag or digest' },
   image: { setting: 'global.image', value: 'IMAGE', help: 'MinIO server image, pinned by tag or digest (shared by all envs)' },
 };

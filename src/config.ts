@@ -11,6 +11,7 @@ import { commentBlock, toYaml } from './yaml.ts';
 import { yamlLib } from './yaml-lib.ts';
 import {
   checkCombination,
+  checkGlobal,
   checks,
   defaultGlobal,
   ENV_FIELDS,
@@ -152,6 +153,7 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
     const given = flags.settings[key];
     if (given && !settings.tls) fail(`${given.flag} applies only with TLS on, and env ${env} has TLS off (the consumers reach MinIO over http); drop ${given.flag}, or add --tls on`);
   }
+  checkGlobal(global);
   checkCombination(env, settings, global);
   notes.push(...dataLayoutNotes(`env ${env}`, settings.consumers));
 

@@ -348,9 +348,13 @@ export function migrateDataLayout(env: Record<string, unknown>, where: string): 
     for (const [name, c] of Object.entries(consumers)) {
       if (!isMap(c) || c.kind !== 'iceberg-spark' || c.catalogUri !== oldCatalogUri(c.namespace) || (c.catalog ?? 'rest') !== 'rest') continue;
       const server = Object.keys(consumers).find((n) => isMap(consumers[n]) && (consumers[n] as Record<string, unknown>).kind === 'iceberg-catalog');
-      const serverName = server ?? 'iceberg';
+      // The catalog server to add takes the first of these names that no consumer has.
+      const serverName = server ?? ['iceberg', 'iceberg-catalog', 'iceberg-rest'].find((n) => consumers[n] === undefined);
+      if (!serverName) {
+        notes.push(`${where}consumers.${name}: catalogUri ${oldCatalogUri(c.namespace)} is the former default, which nothing deploys; add a consumer of kind iceberg-catalog and set catalogServer to it (docs/consumers.md)`);
+        continue;
+      }
       if (!server) {
-        if (consumers[serverName] !== undefined) continue; // the name is taken: the URL stays, and the person decides
         const grant = (Array.isArray(c.buckets) ? c.buckets : []).find((g) => typeof g === 'string') as string | undefined;
         const bucket = grant ? grantBucket(grant) : 'datalake';
         const first = isMap(buckets) && isMap(buckets[bucket]) && Array.isArray(buckets[bucket].prefixes) ? (buckets[bucket].prefixes as unknown[])[0] : undefined;

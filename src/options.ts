@@ -35,7 +35,7 @@ export interface GlobalSettings {
   sparkVersion: string;
   /** Iceberg release of iceberg-spark consumers' jars. */
   icebergVersion: string;
-  /** Image of the env's Iceberg REST catalog servers (iceberg-catalog consumers). */
+  /** Image of the env's Iceberg REST catalog servers ("" = Iceberg's own for icebergVersion). */
   catalogImage: string;
   /** trust-manager's trust namespace, which is also cert-manager's cluster resource namespace. */
   trustNamespace: string;
@@ -117,8 +117,8 @@ export const DEFAULT_FLINK_VERSION = '1.20.0';
 export const DEFAULT_SPARK_VERSION = '3.5';
 export const DEFAULT_ICEBERG_VERSION = '1.10.1';
 // Apache Iceberg's REST catalog server, the image the Iceberg project publishes with each
-// release, matching the Iceberg jars of the Spark consumers (see render/catalog.ts).
-export const DEFAULT_CATALOG_IMAGE = 'docker.io/apache/iceberg-rest-fixture:1.10.1';
+// release: by default the release of the Spark consumers' jars (see render/catalog.ts).
+export const catalogImage = (g: GlobalSettings) => g.catalogImage || `docker.io/apache/iceberg-rest-fixture:${g.icebergVersion}`;
 /** The root user of plain (dev) mode, fixed so the dev overlay is reproducible. */
 export const DEV_ROOT_USER = 'dev-admin';
 
@@ -130,7 +130,7 @@ export function defaultGlobal(): GlobalSettings {
     flinkImage: '',
     sparkVersion: DEFAULT_SPARK_VERSION,
     icebergVersion: DEFAULT_ICEBERG_VERSION,
-    catalogImage: DEFAULT_CATALOG_IMAGE,
+    catalogImage: '',
     trustNamespace: 'cert-manager',
     monitoringNamespace: 'monitoring',
     ingressNamespace: 'ingress-nginx',
@@ -345,7 +345,7 @@ export const GLOBAL_FIELDS: FieldTable<GlobalSettings> = {
   flinkImage: ((raw, where) => (raw === '' ? '' : checks.image(raw, where))) as Check<string>,
   sparkVersion: checks.sparkVersion,
   icebergVersion: checks.icebergVersion,
-  catalogImage: checks.image,
+  catalogImage: ((raw, where) => (raw === '' ? '' : checks.image(raw, where))) as Check<string>,
   trustNamespace: checks.dnsLabel,
   monitoringNamespace: checks.dnsLabel,
   ingressNamespace: checks.dnsLabel,
@@ -387,6 +387,13 @@ export const ENV_FIELDS: FieldTable<EnvSettings> = {
 };
 
 const RESERVED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+/** Rules across the shared settings. */
+export function checkGlobal(g: GlobalSettings): void {
+  // Iceberg publishes a runtime for Spark 4.0 from 1.10.0 on (iceberg-spark-runtime-4.0_2.13).
+  const [, minor] = g.icebergVersion.split('.').map(Number) as [number, number];
+  if (g.sparkVersion === '4.0' && minor < 10) fail(`icebergVersion ${g.icebergVersion} has no runtime for Spark 4.0 (iceberg-spark-runtime-4.0_2.13 starts at 1.10.0); use --iceberg-version ${DEFAULT_ICEBERG_VERSION}, or --spark-version 3.5`);
+}
 
 /** Rules that involve more than one setting. `where` names the env for the message. */
 export function checkCombination(env: string, s: EnvSettings, global: GlobalSettings): void {

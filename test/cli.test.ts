@@ -90,6 +90,7 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
     // The consumers' side: the catalog, the truststore, checkpoints, versions.
     ['an unknown Flink line', ['--env', 'dev', '--flink-version', '1.14.6'], /--flink-version 1\.14\.6 is a Flink line this tool does not know the configuration keys of; use a release of 1\.18, 1\.19, 1\.20, 2\.0, 2\.1/],
     ['a future Flink line', ['--env', 'prod', '--flink-version', '3.0.0'], /--flink-version 3\.0\.0 is a Flink line this tool does not know/],
+    ['Spark 4.0 with an Iceberg that has no runtime for it', ['--env', 'dev', '--spark-version', '4.0', '--iceberg-version', '1.9.2'], /icebergVersion 1\.9\.2 has no runtime for Spark 4\.0 \(iceberg-spark-runtime-4\.0_2\.13 starts at 1\.10\.0\); use --iceberg-version 1\.10\.1, or --spark-version 3\.5/],
     ['an unknown Spark line', ['--env', 'dev', '--spark-version', '3.3'], /--spark-version "3\.3" is not a Spark line with an Iceberg runtime; use one of: 3\.4, 3\.5, 4\.0/],
     ['a catalog URI that is not a URL', ['--env', 'dev'], /consumers\.spark\.catalogUri "iceberg-rest:8181" is not an http\(s\) URL with a host; use your REST catalog's URL/, dataLayout('consumers:\n      spark: {namespace: analytics, kind: iceberg-spark, buckets: [datalake], catalogUri: "iceberg-rest:8181"}')],
     ['a catalog URI with a token in it', ['--env', 'dev'], /catalogUri "https:\/\/u:tok@cat\.example\.com\/" carries credentials/, dataLayout('consumers:\n      spark: {namespace: analytics, kind: iceberg-spark, buckets: [datalake], catalogUri: "https://u:tok@cat.example.com/"}')],
@@ -259,6 +260,14 @@ describe('runs', () => {
     const again = run(['--env', 'dev', '--out', out]);
     expect(again.stdout).toMatch(/0 created, 0 updated, 0 deleted/);
     expect(again.stderr).not.toMatch(/former default/);
+
+    // The name iceberg taken by another consumer: the server gets the next free one.
+    const taken = tempDir();
+    writeFileSync(join(taken, 'scaffold.config.yaml'), old('http://iceberg-rest.analytics.svc.cluster.local:8181').replace('      flink: {', '      iceberg: {namespace: jobs, kind: flink-operator, user: jobs, buckets: [flink/jobs/]}\n      flink: {'));
+    const next = run(['--env', 'dev', '--out', taken]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(/it now uses the env's own Iceberg REST catalog, consumer iceberg-catalog \(added\)$/m);
+    expect(YAML.parse(read(taken, 'scaffold.config.yaml')).envs.dev.consumers).toMatchObject({ iceberg: { kind: 'flink-operator' }, 'iceberg-catalog': { kind: 'iceberg-catalog' }, spark: { catalogServer: 'iceberg-catalog' } });
 
     // A URL a person chose stays, whatever it names.
     const own = tempDir();

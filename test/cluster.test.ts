@@ -2,17 +2,17 @@
 // from tools/install.sh: a server-side dry run of every overlay with Pod Security
 // enforced, and verify failing and passing for the right reasons. There is no
 // controller-manager or kubelet: the tests play their part by writing status.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
 import { main } from '../src/cli.ts';
-import { startCluster, type Cluster } from './cluster.ts';
+import { fileCluster, type Cluster } from './cluster.ts';
 import { argv, validCombos } from './combos.ts';
 import { makeCertificates } from './minio.ts';
 import { distributeTrust } from './trust.ts';
-import { findTool, needCrds, needTool, REPO, tempDir } from './tools.ts';
+import { needCrds, REPO, tempDir } from './tools.ts';
 
 async function cli(args: string[], out: string) {
   let stdout = '';
@@ -21,34 +21,7 @@ async function cli(args: string[], out: string) {
   return { code, stdout, stderr };
 }
 
-let cluster: Cluster | undefined;
-let setupError: string | undefined;
-// One cluster for the file (a test's tempDir would go with its test).
-const clusterDir = mkdtempSync(join(tmpdir(), 'minio-gitops-cluster-'));
-
-function needCluster(ctx: { skip: (note?: string) => void }): Cluster {
-  needTool(ctx, 'kube-apiserver');
-  needTool(ctx, 'etcd');
-  needCrds(ctx);
-  if (!cluster) throw new Error(`the test cluster did not start: ${setupError}`);
-  return cluster;
-}
-
-beforeAll(async () => {
-  const apiserver = findTool('kube-apiserver');
-  const etcd = findTool('etcd');
-  if (!apiserver || !etcd || !existsSync(join(REPO, '..', 'shared', 'crds'))) return;
-  try {
-    cluster = await startCluster(clusterDir, { etcd, apiserver });
-  } catch (error) {
-    setupError = (error as Error).message;
-  }
-}, 120_000);
-
-afterAll(() => {
-  cluster?.stop();
-  rmSync(clusterDir, { recursive: true, force: true });
-});
+const needCluster = fileCluster({ prefix: 'minio-gitops-cluster-', available: () => existsSync(join(REPO, '..', 'shared', 'crds')), need: needCrds });
 
 /** Creates (for real) the namespaces an engine would: the env's own, and the consumers'. */
 async function createNamespaces(c: Cluster, namespace: k8s.KubernetesObject | undefined, consumers: string[], restricted = false) {
@@ -315,6 +288,12 @@ describe('verify against a real kube-apiserver', () => {
     env.spec.flinkApplicationDefaults.spec.podTemplate.spec.containers[0].env.find((e: { name: string }) => e.name === 'AWS_ACCESS_KEY_ID').valueFrom.secretKeyRef.name = 'no-such-secret';
     await custom.replaceNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'check-flink', plural: 'flinkenvironments', name: 'flink', body: env });
     expect(await check('FlinkEnvironment check-flink/flink')).toMatchObject({ status: 'fail', detail: "AWS_ACCESS_KEY_ID reads no-such-secret/AWS_ACCESS_KEY_ID, not the consumer's Secret minio-s3-credentials-flink" });
+    // The original setup's wiring: an unexpanded ${...} that the plugin sends as the key.
+    const seed = (await custom.getNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'check-flink', plural: 'flinkenvironments', name: 'flink' })) as any;
+    seed.spec.flinkApplicationDefaults.spec.podTemplate.spec.containers[0].env.find((e: { name: string }) => e.name === 'AWS_ACCESS_KEY_ID').valueFrom.secretKeyRef.name = 'minio-s3-credentials-flink';
+    seed.spec.flinkApplicationDefaults.spec.flinkConfiguration['s3.access-key'] = '${S3_ACCESS_KEY}';
+    await custom.replaceNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'check-flink', plural: 'flinkenvironments', name: 'flink', body: seed });
+    expect(await check('FlinkEnvironment check-flink/flink')).toMatchObject({ status: 'fail', detail: 's3.access-key is ${S3_ACCESS_KEY}', diagnosis: expect.stringMatching(/403 InvalidAccessKeyId/) });
 
     await batch.deleteNamespacedJob({ name: 'minio-bootstrap', namespace: 'minio-check', propagationPolicy: 'Background' });
     expect(await check('bootstrap Job minio-bootstrap')).toMatchObject({ status: 'skip', detail: expect.stringMatching(/removed an hour after it finishes, and the bootstrap Kustomization is Ready/) });
@@ -415,18 +394,24 @@ describe('verify with TLS, external secrets and Argo CD', () => {
     await distributeTrust(ctx, c, { bundle, caPem: readFileSync(ca, 'utf8'), caKeyPem: readFileSync(join(pki, 'ca.key'), 'utf8'), caSecret: { name: 'minio-argo-ca', key: 'tls.crt' }, trustNamespace: 'cert-manager', namespaces: ['argo-flink', 'argo-spark'] });
     const good = await run();
     expect(good.checks.filter((x) => x.status === 'fail')).toEqual([]);
+    expect(good.checks.find((x) => x.check === 'FlinkEnvironment argo-flink/flink')).toMatchObject({ status: 'pass' });
     const names = good.checks.map((x) => `${x.status} ${x.check}`);
     expect(names).toEqual(expect.arrayContaining(['pass MinIO statefulset/minio', 'pass Certificate minio-argo/minio-tls', 'pass trust-manager Bundle minio-argo-trust', 'pass truststore argo-flink/minio-argo-trust', 'pass truststore argo-spark/minio-argo-trust', 'pass ExternalSecret minio-argo/minio-root-credentials', 'pass ExternalSecret argo-flink/minio-s3-credentials-flink', 'pass Argo CD Application argocd/minio-argo']));
 
     await setStatus('cert-manager.io', 'v1', 'certificates', 'minio-argo', 'minio-tls', ready(false, 'Issuing certificate as Secret does not exist'));
     await setStatus('external-secrets.io', 'v1', 'externalsecrets', 'argo-spark', 'minio-s3-credentials-spark', ready(false, 'could not get secret data from provider'));
     await setStatus('argoproj.io', 'v1alpha1', 'applications', 'argocd', 'minio-argo', { sync: { status: 'OutOfSync' }, health: { status: 'Degraded' } });
+    // A FlinkEnvironment whose JVMs would not load the truststore (someone dropped the options).
+    const flinkEnv = (await custom.getNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'argo-flink', plural: 'flinkenvironments', name: 'flink' })) as any;
+    delete flinkEnv.spec.flinkApplicationDefaults.spec.flinkConfiguration['env.java.opts.all'];
+    await custom.replaceNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'argo-flink', plural: 'flinkenvironments', name: 'flink', body: flinkEnv });
     const bad = await run();
     expect(bad.ok).toBe(false);
     expect(Object.fromEntries(bad.checks.filter((x) => x.status === 'fail').map((x) => [x.check, [x.detail, x.next]]))).toEqual({
       'Certificate minio-argo/minio-tls': ['not Ready: Issuing certificate as Secret does not exist', 'kubectl -n minio-argo describe certificate minio-tls'],
       'ExternalSecret argo-spark/minio-s3-credentials-spark': ['not Ready: could not get secret data from provider', 'kubectl -n argo-spark describe externalsecret minio-s3-credentials-spark'],
       'Argo CD Application argocd/minio-argo': ['OutOfSync / Degraded', 'argocd app get minio-argo'],
+      'FlinkEnvironment argo-flink/flink': ['its JVMs do not load the truststore (env.java.opts.all and a mounted minio-argo-trust)', 'kubectl -n argo-flink get flinkenvironment flink -o yaml'],
     });
   });
 });

@@ -4,23 +4,13 @@
 // the test (or the file, for a shared one) ends. There is no controller-manager or
 // kubelet: tests play the controllers' part by writing status.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
 import YAML from 'yaml';
-import { REPO } from './tools.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { findTool, freePort, needTool, REPO } from './tools.ts';
 
 function certificates(dir: string) {
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
@@ -162,4 +152,40 @@ async function installCrds(kc: k8s.KubeConfig, crdFiles?: string[]): Promise<voi
       30,
     );
   }
+}
+
+type Ctx = { skip: (note?: string) => void };
+
+/**
+ * One cluster for a whole test file (a test's own tempDir would go with that test):
+ * started before the file's tests when `available()`, stopped after them. The returned
+ * function gives it to a test, after `need(ctx)` has skipped (locally) or failed (CI)
+ * the test when a tool is missing.
+ */
+export function fileCluster(opts: { prefix: string; available: () => boolean; need: (ctx: Ctx) => void; crdFiles?: () => string[]; started?: (seconds: number) => void }): (ctx: Ctx) => Cluster {
+  let cluster: Cluster | undefined;
+  let setupError: string | undefined;
+  const dir = mkdtempSync(join(tmpdir(), opts.prefix));
+  beforeAll(async () => {
+    const [apiserver, etcd] = [findTool('kube-apiserver'), findTool('etcd')];
+    if (!apiserver || !etcd || !opts.available()) return;
+    const began = Date.now();
+    try {
+      cluster = await startCluster(dir, { etcd, apiserver }, opts.crdFiles ? { crdFiles: opts.crdFiles() } : undefined);
+      opts.started?.((Date.now() - began) / 1000);
+    } catch (error) {
+      setupError = (error as Error).message;
+    }
+  }, 120_000);
+  afterAll(() => {
+    cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return (ctx) => {
+    needTool(ctx, 'kube-apiserver');
+    needTool(ctx, 'etcd');
+    opts.need(ctx);
+    if (!cluster) throw new Error(`the test cluster did not start: ${setupError}`);
+    return cluster;
+  };
 }

@@ -16,7 +16,7 @@ import { FLINK_LINES } from '../src/flink.ts';
 import { type FlinkCheckResult, FLINK_KEY_VERSIONS, flinkKeyCheck, javaOptsToArgs, needFlink, POD_TRUSTSTORE, probeS3, runFlinkCheck } from './flink.ts';
 import { startMinio, type Minio } from './minio.ts';
 import { build, consumerSecretValues, jobInputs, runBootstrap, scaffold, type Obj } from './scaffolded.ts';
-import { renderedTruststore } from './trust.ts';
+import { renderedTruststores } from './trust.ts';
 import { tempDir } from './tools.ts';
 
 // One consumer of each kind; the operator one keeps its state under a prefix of the bucket.
@@ -31,10 +31,10 @@ const CONFIG = `envs:
 type PodTemplate = { spec: { containers: { name: string; env: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[] }[] } };
 
 /** A consumer's rendered Flink configuration and pod template, by kind. */
-function rendered(objs: Obj[], consumer: string): { configuration: Record<string, string>; podTemplate: PodTemplate } {
+function rendered(objs: Obj[], consumer: string): { namespace: string; configuration: Record<string, string>; podTemplate: PodTemplate } {
   const o = objs.find((x) => (x.kind === 'FlinkEnvironment' || x.kind === 'FlinkDeployment') && x.metadata.name === consumer)!;
   const spec = o.kind === 'FlinkEnvironment' ? o.spec.flinkApplicationDefaults.spec : o.spec;
-  return { configuration: spec.flinkConfiguration, podTemplate: spec.podTemplate };
+  return { namespace: o.metadata.namespace!, configuration: spec.flinkConfiguration, podTemplate: spec.podTemplate };
 }
 
 /** The main container's environment as the kubelet resolves it: values, and secretKeyRefs from the rendered Secret. */
@@ -130,9 +130,12 @@ describe('Flink on the rendered configuration (real Flink 1.20.0 MiniCluster, re
   it('https with the private CA: each kind works with the truststore trust-manager builds from the rendered Bundle, and not without it', async (ctx) => {
     const t0 = Date.now();
     const { m, out, objs } = await bootstrappedLab(ctx, true);
-    const store = await renderedTruststore(ctx, out, 'lab', m.ca!, 'el-demo');
+    // Each consumer's own namespace's truststore: a namespace the Bundle misses has none.
+    const stores = await renderedTruststores(ctx, out, 'lab', m.ca!);
     for (const consumer of ['flink', 'jobs']) {
-      const { configuration, podTemplate } = rendered(objs, consumer);
+      const { namespace, configuration, podTemplate } = rendered(objs, consumer);
+      const store = stores[namespace];
+      expect(store, `truststore of ${namespace}`).toBeDefined();
       const { ENABLE_BUILT_IN_PLUGINS: _, ...awsEnv } = podEnv(objs, consumer, podTemplate);
       // The pod mounts the Bundle's ConfigMap where the rendered JVM options look.
       const mount = (podTemplate.spec.containers[0] as unknown as { volumeMounts: { name: string; mountPath: string }[] }).volumeMounts.find((v) => v.name === 'minio-trust')!;

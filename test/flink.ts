@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
-import { REPO, tempDir } from './tools.ts';
+import { REPO, tempDir, unavailable } from './tools.ts';
 
 export const FLINK_VERSION = '1.20.0';
 const FLINK_HOME = join(REPO, '.tools', 'flink', FLINK_VERSION);
@@ -24,21 +24,14 @@ export interface Flink {
   java: string;
 }
 
-function skipOrFail(ctx: { skip: (note?: string) => void }, reason: string): never {
-  if (process.env.CI) throw new Error(reason);
-  console.warn(`skipped: ${reason}`);
-  ctx.skip(reason);
-  throw new Error('unreachable');
-}
-
 /** The built harness, or: skip the test (locally) / fail it (CI) saying how to get it. */
 export function needFlink(ctx: { skip: (note?: string) => void }): Flink {
   const jar = join(FLINK_HOME, 'flink-check.jar');
   const pluginsDir = join(FLINK_HOME, 'plugins');
   const java = spawnSync('sh', ['-c', 'command -v java'], { encoding: 'utf8' });
-  if (java.status !== 0) skipOrFail(ctx, 'java is not installed: the Flink harness needs a Java 17');
+  if (java.status !== 0) unavailable(ctx, 'java is not installed: the Flink harness needs a Java 17');
   if (!existsSync(jar) || !existsSync(join(pluginsDir, 's3-fs-presto', `flink-s3-fs-presto-${FLINK_VERSION}.jar`))) {
-    skipOrFail(ctx, `the Flink ${FLINK_VERSION} harness is not built: run \`bash tools/install.sh\` (or tools/install-flink.sh; needs Maven and Java 17)`);
+    unavailable(ctx, `the Flink ${FLINK_VERSION} harness is not built: run \`bash tools/install.sh\` (or tools/install-flink.sh; needs Maven and Java 17)`);
   }
   return { classpath: `${jar}:${join(FLINK_HOME, 'lib', '*')}`, pluginsDir, java: java.stdout.trim() };
 }
@@ -236,7 +229,7 @@ export async function flinkKeyCheck(ctx: { skip: (note?: string) => void }, vers
   const flink = needFlink(ctx);
   const jars = join(FLINK_KEYS, version);
   if (!existsSync(join(jars, `flink-core-${version}.jar`))) {
-    skipOrFail(ctx, `the Flink ${version} jars for the key check are not in .tools/flink-keys: run \`bash tools/install.sh\``);
+    unavailable(ctx, `the Flink ${version} jars for the key check are not in .tools/flink-keys: run \`bash tools/install.sh\``);
   }
   const out = execFileSync(flink.java, ['-cp', flink.classpath, 'minio.gitops.flink.KeyCheck', jars, ...keys], {
     encoding: 'utf8',

@@ -4,24 +4,11 @@
 // certificate from a CA the test makes with openssl.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
-import { needTool, tempDir } from './tools.ts';
+import { freePort, needTool, tempDir } from './tools.ts';
 
 export const ROOT = { user: 'test-root-admin', password: 'test-root-password-0123456789' };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A private CA and a server certificate for 127.0.0.1 (openssl). */
 export function makeCertificates(dir: string): { ca: string; certsDir: string } {

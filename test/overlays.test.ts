@@ -123,7 +123,8 @@ function checkReferences(c: Combo, objs: Obj[]): void {
     // The private CA: a ClusterIssuer whose CA Certificate lives in cert-manager's namespace.
     expect(certificates[0]!.spec.issuerRef).toMatchObject({ name: `minio-${c.profile}-ca`, kind: 'ClusterIssuer' });
     expect(find(objs, 'ClusterIssuer', `minio-${c.profile}-ca`)).toMatchObject([{ spec: { ca: { secretName: `minio-${c.profile}-ca` } } }]);
-    expect(find(objs, 'Certificate', `minio-${c.profile}-ca`)).toMatchObject([{ metadata: { namespace: 'cert-manager' }, spec: { isCA: true, secretName: `minio-${c.profile}-ca` } }]);
+    // Renewing the CA keeps its key: what it signed, and the truststores, stay valid.
+    expect(find(objs, 'Certificate', `minio-${c.profile}-ca`)).toMatchObject([{ metadata: { namespace: 'cert-manager' }, spec: { isCA: true, secretName: `minio-${c.profile}-ca`, privateKey: { rotationPolicy: 'Never' } } }]);
     expect(volume('certs')).toMatchObject({ secret: { secretName: 'minio-tls' } });
   } else {
     expect(volume('certs')).toEqual({ name: 'certs', emptyDir: {} });
@@ -258,13 +259,18 @@ function checkConsumers(c: Combo, objs: Obj[], ns: string, produced: Set<string>
   // The env's catalog server defines its warehouse itself.
   expect(conf['spark.sql.catalog.iceberg.warehouse']).toBeUndefined();
   expect(conf['spark.driver.extraJavaOptions']).toBe(conf['spark.executor.extraJavaOptions']);
-  const sparkPod = parseAllYaml(spark.data['pod-template.yaml']!)[0] as Obj & Template;
+  expect(conf['spark.jars.ivy']).toBe('/tmp/.ivy2'); // the images' spark user has no home
+  const sparkPod = parseAllYaml(spark.data['pod-template.yaml']!)[0] as Obj & Template & { spec: { securityContext: object } };
   expect(validateObject(sparkPod)).toEqual([]);
+  // The official images name their user (spark): runAsNonRoot needs the number from us.
+  expect(sparkPod.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 185, runAsGroup: 185 });
   checkPodTemplate(c, objs, 'analytics', 'Spark pod template', sparkPod, conf['spark.executor.extraJavaOptions']);
 
   // The catalog server: its Service is what Spark's URI names, its objects reference each other.
   const [catalog] = find(objs, 'Deployment', 'iceberg') as Workload[];
   expect(catalog!.metadata).toMatchObject({ namespace: 'analytics' });
+  // Iceberg's own server, of the release of Spark's jars.
+  expect((catalog!.spec.template.spec.containers[0] as unknown as { image: string }).image).toBe('docker.io/apache/iceberg-rest-fixture:1.10.1');
   const catalogPod = catalog!.spec.template as unknown as Template & { metadata: { labels: Record<string, string> } };
   const service = find(objs, 'Service', 'iceberg')[0] as unknown as { metadata: { namespace: string }; spec: { selector: Record<string, string>; ports: { port: number }[] } };
   expect(service.metadata.namespace).toBe('analytics');

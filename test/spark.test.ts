@@ -17,7 +17,7 @@ import { ROOT, startMinio, type Minio } from './minio.ts';
 import { build, consumerSecretValues, jobInputs, runBootstrap, scaffold, type Obj } from './scaffolded.ts';
 import { needCatalogServer, needSpark, runSparkIceberg, startCatalogServer, type CatalogServer } from './spark.ts';
 import { needTool, tempDir } from './tools.ts';
-import { renderedTruststore } from './trust.ts';
+import { renderedTruststores } from './trust.ts';
 
 // The default consumers of a new env (spark, and its catalog server iceberg), on an
 // erasure-coded dev env (plain credentials, so the rendered Secrets carry the values).
@@ -27,8 +27,11 @@ const CONFIG = `envs:
     replicas: 4
     storage: pvc
 `;
-/** Where the rendered pods find the truststore. */
+/** Where the rendered pods find the truststore, and where the rendered Ivy cache is. */
 const POD_TRUSTSTORE = '/etc/minio-gitops/trust/truststore.p12';
+const POD_IVY = '/tmp/.ivy2';
+/** The warm Ivy cache of tools/install-spark.sh (a path of this machine, like the truststore's). */
+const IVY = join(import.meta.dirname, '..', '.tools', 'ivy');
 
 type Env = { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[];
 
@@ -179,10 +182,11 @@ async function scenario(ctx: { skip: (note?: string) => void }, opts: { tls: boo
     expect(boot.code, boot.stderr).toBe(0);
     return { out, ...rendered(build(ctx, out, 'overlays/lab/consumers')) };
   });
-  const store = opts.tls ? await timed(phases, 'the truststore trust-manager builds from the rendered Bundle', () => renderedTruststore(ctx, r.out, 'lab', m.ca!, 'analytics')) : undefined;
+  const store = opts.tls ? (await timed(phases, 'the truststore trust-manager builds from the rendered Bundle', () => renderedTruststores(ctx, r.out, 'lab', m.ca!))).analytics : undefined;
+  if (opts.tls) expect(store).toBeDefined();
   /** The rendered text with only its addresses made local. */
   const localize = (text: string, catalog?: string) => {
-    let t = text.replaceAll(r.endpoint, m.endpoint);
+    let t = text.replaceAll(r.endpoint, m.endpoint).replace(`spark.jars.ivy ${POD_IVY}\n`, `spark.jars.ivy ${IVY}\n`);
     if (catalog) t = t.replaceAll(r.catalogUri, catalog);
     if (store) t = t.replaceAll(POD_TRUSTSTORE, store);
     return t;

@@ -5,50 +5,29 @@
 // ports, in temp dirs, and is stopped when the test ends.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, openSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { onTestFinished } from 'vitest';
-import { REPO, tempDir } from './tools.ts';
+import { freePort, REPO, tempDir, unavailable } from './tools.ts';
 
 const BIN = join(REPO, '.tools', 'bin');
 const HARNESS = join(REPO, 'test', 'spark', 'iceberg_check.py');
-const IVY = join(REPO, '.tools', 'ivy');
 
 type Ctx = { skip: (note?: string) => void };
-
-function missing(ctx: Ctx, reason: string): never {
-  if (process.env.CI) throw new Error(reason);
-  console.warn(`skipped: ${reason}`);
-  ctx.skip(reason);
-  throw new Error('unreachable');
-}
 
 /** The venv's python with pyspark (and a java for Spark on the PATH), or skip (locally) / fail (CI). */
 export function needSpark(ctx: Ctx): string {
   const python = join(BIN, 'spark-python');
-  if (!existsSync(python)) missing(ctx, 'pyspark is not installed: run `bash tools/install.sh` (it sources tools/install-spark.sh)');
-  if (spawnSync('java', ['-version'], { stdio: 'ignore' }).status !== 0) missing(ctx, 'java is not on the PATH: Spark 3.5 needs a Java 17');
+  if (!existsSync(python)) unavailable(ctx, 'pyspark is not installed: run `bash tools/install.sh` (it sources tools/install-spark.sh)');
+  if (spawnSync('java', ['-version'], { stdio: 'ignore' }).status !== 0) unavailable(ctx, 'java is not on the PATH: Spark 3.5 needs a Java 17');
   return python;
 }
 
 /** The Iceberg REST catalog server's launcher (.tools/bin/iceberg-rest), or skip (locally) / fail (CI). */
 export function needCatalogServer(ctx: Ctx): string {
   const server = join(BIN, 'iceberg-rest');
-  if (!existsSync(server)) missing(ctx, 'the Iceberg REST catalog server is not built: run `bash tools/install.sh` (it sources tools/install-spark.sh; needs Maven)');
-  if (spawnSync('java', ['-version'], { stdio: 'ignore' }).status !== 0) missing(ctx, 'java is not on the PATH: the Iceberg REST catalog server needs a Java 17');
+  if (!existsSync(server)) unavailable(ctx, 'the Iceberg REST catalog server is not built: run `bash tools/install.sh` (it sources tools/install-spark.sh; needs Maven)');
+  if (spawnSync('java', ['-version'], { stdio: 'ignore' }).status !== 0) unavailable(ctx, 'java is not on the PATH: the Iceberg REST catalog server needs a Java 17');
   return server;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -229,7 +208,7 @@ export async function runSparkIceberg(
     // Every listener (driver, block managers, local-cluster master and workers) on loopback.
     SPARK_LOCAL_IP: '127.0.0.1',
     PYSPARK_PYTHON: python,
-    PYSPARK_SUBMIT_ARGS: `--conf spark.jars.ivy=${IVY} pyspark-shell`,
+    PYSPARK_SUBMIT_ARGS: 'pyspark-shell',
     ICEBERG_CHECK_TIMEOUT: String(timeout - 30),
     AWS_EC2_METADATA_DISABLED: 'true',
     ...opts.env,

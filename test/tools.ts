@@ -4,6 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { onTestFinished } from 'vitest';
 
@@ -23,25 +24,39 @@ export function findTool(name: Tool): string | undefined {
   return existsSync(pinned) ? pinned : undefined;
 }
 
-/** The tool's path, or: skip the test (locally) / fail it (CI) saying how to get the tool. */
-export function needTool(ctx: { skip: (note?: string) => void }, name: Tool): string {
-  const path = findTool(name);
-  if (path) return path;
-  const how = name === 'kubectl' ? 'install kubectl >= 1.27' : 'run `bash tools/install.sh` (needs Go)';
-  const reason = `${name} is not available: ${how}`;
+/** Something a test needs is missing: skip the test (locally) or fail it (CI), saying why. */
+export function unavailable(ctx: { skip: (note?: string) => void }, reason: string): never {
   if (process.env.CI) throw new Error(reason);
   console.warn(`skipped: ${reason}`);
   ctx.skip(reason);
   throw new Error('unreachable');
 }
 
+/** The tool's path, or: skip the test (locally) / fail it (CI) saying how to get the tool. */
+export function needTool(ctx: { skip: (note?: string) => void }, name: Tool): string {
+  const path = findTool(name);
+  if (path) return path;
+  const how = name === 'kubectl' ? 'install kubectl >= 1.27' : 'run `bash tools/install.sh` (needs Go)';
+  return unavailable(ctx, `${name} is not available: ${how}`);
+}
+
 /** The upstream CRDs in ../shared/crds: present in CI and the team's checkouts, not in a bare clone. */
 export function needCrds(ctx: { skip: (note?: string) => void }): void {
   if (existsSync(join(REPO, '..', 'shared', 'crds', 'SOURCES.md'))) return;
-  const reason = 'the upstream CRDs (../shared/crds) are not beside this checkout: the strict CRD field check needs them';
-  if (process.env.CI) throw new Error(reason);
-  console.warn(`skipped: ${reason}`);
-  ctx.skip(reason);
+  unavailable(ctx, 'the upstream CRDs (../shared/crds) are not beside this checkout: the strict CRD field check needs them');
+}
+
+/** A free TCP port on 127.0.0.1 (for the test servers, which listen there only). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** kustomize build with both the pinned standalone kustomize and kubectl's built-in one. */

@@ -12,7 +12,7 @@ import { onTestFinished } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
 import { startCluster, type Cluster } from './cluster.ts';
 import { build } from './scaffolded.ts';
-import { needTool, REPO, tempDir } from './tools.ts';
+import { needTool, REPO, tempDir, unavailable } from './tools.ts';
 
 /** The machine's public CAs, as Debian's ca-certificates package writes them. */
 const SYSTEM_CAS = '/etc/ssl/certs/ca-certificates.crt';
@@ -23,19 +23,12 @@ export interface TrustManager {
   crd: string;
 }
 
-function missing(ctx: { skip: (note?: string) => void }, reason: string): never {
-  if (process.env.CI) throw new Error(reason);
-  console.warn(`skipped: ${reason}`);
-  ctx.skip(reason);
-  throw new Error('unreachable');
-}
-
 /** trust-manager and its Bundle CRD, or: skip the test (locally) / fail it (CI). */
 export function needTrustManager(ctx: { skip: (note?: string) => void }): TrustManager {
   const bin = join(REPO, '.tools', 'bin', 'trust-manager');
   const crd = join(REPO, '.tools', 'crds', 'trust.cert-manager.io_bundles.yaml');
-  if (!existsSync(bin) || !existsSync(crd)) missing(ctx, 'trust-manager is not available: run `bash tools/install.sh` (needs Go)');
-  if (!existsSync(SYSTEM_CAS)) missing(ctx, `${SYSTEM_CAS} is missing: install the ca-certificates package (the default CA package is made from it)`);
+  if (!existsSync(bin) || !existsSync(crd)) unavailable(ctx, 'trust-manager is not available: run `bash tools/install.sh` (needs Go)');
+  if (!existsSync(SYSTEM_CAS)) unavailable(ctx, `${SYSTEM_CAS} is missing: install the ca-certificates package (the default CA package is made from it)`);
   return { bin, crd };
 }
 
@@ -151,12 +144,13 @@ export async function distributeTrust(
 }
 
 /**
- * The truststore a consumer namespace gets in the cluster, built the way the cluster
- * builds it: a real kube-apiserver, the env's rendered Bundle (a kustomize build of
+ * The truststores the consumer namespaces get in the cluster, built the way the cluster
+ * builds them: a real kube-apiserver, the env's rendered Bundle (a kustomize build of
  * overlays/<env>/trust), the CA Secret it names (the test's CA, standing in for the one
- * cert-manager makes) and the real trust-manager. Returns the PKCS12 file's path.
+ * cert-manager makes) and the real trust-manager. Returns each selected namespace's
+ * PKCS12 file.
  */
-export async function renderedTruststore(ctx: { skip: (note?: string) => void }, out: string, env: string, caFile: string, namespace: string): Promise<string> {
+export async function renderedTruststores(ctx: { skip: (note?: string) => void }, out: string, env: string, caFile: string): Promise<Record<string, string>> {
   const tm = needTrustManager(ctx);
   const [etcd, apiserver] = [needTool(ctx, 'etcd'), needTool(ctx, 'kube-apiserver')];
   const bundle = build(ctx, out, `overlays/${env}/trust`).find((o) => o.kind === 'Bundle')!;
@@ -173,7 +167,12 @@ export async function renderedTruststore(ctx: { skip: (note?: string) => void },
     trustNamespace: 'cert-manager',
     namespaces,
   });
-  const file = join(tempDir('minio-gitops-truststore-'), 'truststore.p12');
-  writeFileSync(file, trust[namespace]!.p12);
-  return file;
+  const dir = tempDir('minio-gitops-truststore-');
+  return Object.fromEntries(
+    Object.entries(trust).map(([namespace, { p12 }]) => {
+      const file = join(dir, `${namespace}.p12`);
+      writeFileSync(file, p12);
+      return [namespace, file];
+    }),
+  );
 }

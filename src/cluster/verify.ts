@@ -8,6 +8,7 @@ import type { Options } from '../options.ts';
 import { CONSUMER_SECRET_KEYS } from '../render/consumers.ts';
 import { ARGOCD_NAMESPACE, FLUX_NAMESPACE } from '../render/gitops.ts';
 import { hasTrustStep, hasTruststore, TRUSTSTORE_KEY, trustBundleName } from '../render/trust.ts';
+import { flinkKeys } from '../flink.ts';
 import { APP, BOOTSTRAP, consumerSecret, TLS_SECRET } from '../render/names.ts';
 import type { Io } from '../report.ts';
 import { ApiRefused, type Api, type Obj } from './kube.ts';
@@ -198,8 +199,20 @@ async function flinkObjects(c: Context): Promise<CheckResult[]> {
           const e = wrong[0]!.valueFrom!.secretKeyRef!;
           return [failed(check, `${wrong[0]!.name} reads ${e.name}/${e.key}, not the consumer's Secret ${secret}`, 'the pods fail to start (CreateContainerConfigError) or use other credentials', `kubectl -n ${ns} get ${o.kind.toLowerCase()} ${o.metadata.name} -o yaml`)];
         }
-        if (!refs.some((e) => e.name === 'S3_ACCESS_KEY' || e.name === 'AWS_ACCESS_KEY_ID')) {
-          return [failed(check, 'the pod template injects no S3 credentials', 'Flink would write checkpoints without credentials: 403 "access denied"', `kubectl -n ${ns} get ${o.kind.toLowerCase()} ${o.metadata.name} -o yaml`)];
+        if (!refs.some((e) => e.name === 'AWS_ACCESS_KEY_ID')) {
+          return [failed(check, 'the pod template injects no AWS_ACCESS_KEY_ID', 'Flink would write checkpoints without credentials: 403 "access denied"', `kubectl -n ${ns} get ${o.kind.toLowerCase()} ${o.metadata.name} -o yaml`)];
+        }
+        // The presto plugin takes these literally, and then reads no environment.
+        const literal = ['s3.access-key', 's3.secret-key'].find((k) => String(config[k] ?? '').includes('${'));
+        if (literal) {
+          return [failed(check, `${literal} is ${config[literal]}`, 'Flink does not expand ${...}: the plugin sends it as the key (403 InvalidAccessKeyId) and ignores AWS_ACCESS_KEY_ID; remove s3.access-key and s3.secret-key from flinkConfiguration', engineNext(c.options, 'consumers'))];
+        }
+        if (hasTruststore(c.options)) {
+          const opts = String(config[flinkKeys(c.options.global.flinkVersion).jvmOptions] ?? '');
+          const mounted = ((spec?.podTemplate?.spec?.containers ?? []) as { name: string; volumeMounts?: { name: string; mountPath: string }[] }[]).find((x) => x.name === 'flink-main-container')?.volumeMounts?.find((m) => opts.includes(`-Djavax.net.ssl.trustStore=${m.mountPath}/`));
+          if (!mounted) {
+            return [failed(check, `its JVMs do not load the truststore (${flinkKeys(c.options.global.flinkVersion).jvmOptions} and a mounted ${trustBundleName(c.options)})`, 'over https with the private CA no checkpoint completes (PKIX path building failed, in the AWS SDK debug log only)', `kubectl -n ${ns} get ${o.kind.toLowerCase()} ${o.metadata.name} -o yaml`)];
+          }
         }
         return [pass(check, `S3 settings present; credentials injected from ${secret} (${refs.map((e) => e.name).join(', ')})`)];
       })),
@@ -216,15 +229,18 @@ async function flinkObjects(c: Context): Promise<CheckResult[]> {
 async function trust(c: Context): Promise<CheckResult[]> {
   const o = c.options;
   if (!o.settings.tls) return [skip('consumer truststore', 'TLS is off in this env')];
+  if (Object.keys(o.settings.consumers).length === 0) return [skip('consumer truststore', 'the env has no consumers')];
   if (!hasTruststore(o)) return [skip('consumer truststore', `truststore is ${o.settings.truststore}: the consumers' JVMs must trust the servers' CA by other means`)];
   const name = trustBundleName(o);
   const bundleCheck = `trust-manager Bundle ${name}`;
   const results = await guard(bundleCheck, async () => {
     if ((await c.api.path('trust.cert-manager.io/v1alpha1', 'Bundle', name)) === null) return [failed(bundleCheck, 'the cluster does not serve trust.cert-manager.io/v1alpha1', 'trust-manager is not installed: the consumers get no truststore', 'helm upgrade --install trust-manager oci://quay.io/jetstack/charts/trust-manager -n cert-manager')];
     const live = await c.api.read('trust.cert-manager.io/v1alpha1', 'Bundle', name);
-    const synced = condition(live, 'Synced');
-    if (live && synced?.status === 'True') return [pass(bundleCheck, 'Synced')];
-    return [failed(bundleCheck, live ? `not Synced${synced?.message ? `: ${synced.message}` : ''}` : 'not found', live ? `trust-manager cannot build it: its source Secret in ${o.global.trustNamespace} is missing (the CA not issued yet), or trust-manager has no default CA package (useDefaultCAs)` : 'the trust step was not applied', live ? `kubectl describe bundle ${name}` : engineNext(o, 'trust'))];
+    const synced = condition(live, 'Synced') as { status?: string; message?: string; observedGeneration?: number } | undefined;
+    const current = synced?.observedGeneration === undefined || synced.observedGeneration >= (live?.metadata.generation ?? 0);
+    if (live && synced?.status === 'True' && current) return [pass(bundleCheck, 'Synced')];
+    const detail = !live ? 'not found' : synced?.status === 'True' ? 'Synced for an older version of the Bundle: trust-manager has not caught up' : `not Synced${synced?.message ? `: ${synced.message}` : ''}`;
+    return [failed(bundleCheck, detail, live ? `trust-manager cannot build it: its source Secret in ${o.global.trustNamespace} is missing (the CA not issued yet), or trust-manager has no default CA package (useDefaultCAs)` : 'the trust step was not applied', live ? `kubectl describe bundle ${name}` : engineNext(o, 'trust'))];
   });
   for (const ns of [...new Set(Object.values(o.settings.consumers).map((x) => x.namespace))]) {
     const check = `truststore ${ns}/${name}`;

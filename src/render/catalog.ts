@@ -11,6 +11,7 @@
 import type { ConsumerSettings } from '../consumers.ts';
 import { warehouseLocation } from '../consumers.ts';
 import type { Options } from '../options.ts';
+import { catalogImage } from '../options.ts';
 import { API_PORT, consumerSecret, RESTRICTED_CONTAINER, S3_REGION, s3Endpoint, selectorLabels, syncWave, WAVES } from './names.ts';
 import { TRUST_MOUNT, trustJavaOptions, trustVolume } from './trust.ts';
 
@@ -83,7 +84,7 @@ export function catalogObjects(o: Options, name: string, c: ConsumerSettings): R
           containers: [
             {
               name: 'catalog',
-              image: o.global.catalogImage,
+              image: catalogImage(o.global),
               imagePullPolicy: 'IfNotPresent',
               ports: [{ name: 'http', containerPort: CATALOG_PORT, protocol: 'TCP' }],
               env,

@@ -50,6 +50,9 @@ export function syncWave(wave: number): Record<string, string> {
   return { 'argocd.argoproj.io/sync-wave': String(wave) };
 }
 
+/** Credentials, certificates and issuers come before the servers (Argo CD sync wave). */
+export const PREREQUISITE = { annotations: syncWave(WAVES.prerequisites) };
+
 export function metadata(name: string, component: string, extra: Record<string, unknown> = {}) {
   return { name, labels: labels(component), ...extra };
 }

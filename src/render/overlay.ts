@@ -18,6 +18,7 @@ import {
   metadata,
   minioVolumes,
   ROOT_SECRET,
+  PREREQUISITE,
   serviceHosts,
   TLS_SECRET,
 } from './names.ts';
@@ -25,7 +26,7 @@ import { serviceMonitor } from './base.ts';
 import { htpasswd } from './sealed.ts';
 import { dataClaimTemplate } from './workload.ts';
 import { ingressControllerPolicy, s3ClientsPolicy } from './network.ts';
-import { externalSecret, plainSecret, PREREQUISITE } from './secrets.ts';
+import { externalSecret, plainSecret } from './secrets.ts';
 import { issuerRef, renderTrust } from './trust.ts';
 
 /** Development credentials of plain mode: fixed, so the dev overlay is reproducible. */

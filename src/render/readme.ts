@@ -1,7 +1,7 @@
 // overlays/<env>/README.md: how to run and operate this env, written for its settings.
 import type { Options } from '../options.ts';
 import { policyName } from './bootstrap.ts';
-import { SELF_SIGNED_ISSUER } from '../options.ts';
+import { catalogImage, SELF_SIGNED_ISSUER } from '../options.ts';
 import { API_PORT, APP, BASIC_AUTH_SECRET, BOOTSTRAP, CONSOLE_PORT, CONSOLE_SERVICE, consumerNamespaces, consumerSecret, INGRESS_TLS_SECRET, ROOT_SECRET, RUN_AS, s3Endpoint, TLS_SECRET } from './names.ts';
 import { DEV_CREDENTIALS } from './overlay.ts';
 import { CA_BUNDLE_KEY, caName, hasTrustStep, hasTruststore, ownsCa, TRUST_DIR, trustBundleName, trustJavaOptions, TRUSTSTORE_KEY, TRUSTSTORE_PASSWORD } from './trust.ts';
@@ -146,7 +146,7 @@ function consumersSection(o: Options): string[] {
     out.push(
       '### Iceberg catalog',
       '',
-      `${catalogs.map(code).join(', ')}: the lake's Iceberg REST catalog, Apache Iceberg's own REST server (\`${o.global.catalogImage}\`, the reference implementation the Iceberg project publishes with each release), with its catalog in SQLite on its own volume (PVC \`NAME-data\`). One replica: SQLite has one writer. Commits are atomic and every Iceberg operation works, snapshot expiry and time travel included. It writes table metadata with its own MinIO user, limited to its warehouse; it hands out no credentials, so Spark writes the data files with its own user. Its NetworkPolicy admits its namespace and the Spark consumers' namespaces on port ${CATALOG_PORT}, and lets it reach only DNS and MinIO's S3 port. It has no authentication of its own (the Iceberg project publishes it for testing clients, and it fits one team's lake): the NetworkPolicy is its access control. For authentication, many teams or high availability, run Polaris or Lakekeeper and give the Spark consumers its \`catalogUri\` (and \`warehouse\`). Spark reaches it at ${catalogs.map((n) => `\`${catalogUri(o, n)}\``).join(', ')}.`,
+      `${catalogs.map(code).join(', ')}: the lake's Iceberg REST catalog, Apache Iceberg's own REST server (\`${catalogImage(o.global)}\`, the reference implementation the Iceberg project publishes with each release), with its catalog in SQLite on its own volume (PVC \`NAME-data\`). One replica: SQLite has one writer. Commits are atomic and every Iceberg operation works, snapshot expiry and time travel included. It writes table metadata with its own MinIO user, limited to its warehouse; it hands out no credentials, so Spark writes the data files with its own user. Its NetworkPolicy admits its namespace and the Spark consumers' namespaces on port ${CATALOG_PORT}, and lets it reach only DNS and MinIO's S3 port. It has no authentication of its own (the Iceberg project publishes it for testing clients, and it fits one team's lake): the NetworkPolicy is its access control. For authentication, many teams or high availability, run Polaris or Lakekeeper and give the Spark consumers its \`catalogUri\` (and \`warehouse\`). Spark reaches it at ${catalogs.map((n) => `\`${catalogUri(o, n)}\``).join(', ')}.`,
       '',
     );
   }
@@ -154,7 +154,7 @@ function consumersSection(o: Options): string[] {
     out.push(
       '### Spark',
       '',
-      `Each Spark consumer gets the ConfigMap \`NAME-spark-defaults\`: mount it as the driver's Spark conf directory (\`${SPARK_CONF_DIR}\`) and Spark reads \`spark-defaults.conf\`: the Iceberg catalog \`iceberg\` (the default catalog), S3FileIO with path-style access, and the jars through \`spark.jars.packages\`: \`${icebergPackages(o).join('`, `')}\` (without the AWS bundle even CREATE NAMESPACE fails with \`NoClassDefFoundError ... S3Exception\`). Images that carry these jars already can drop that line. On Kubernetes, \`pod-template.yaml\` gives the driver and every executor the credentials from the consumer's Secret${trust ? ' and the truststore' : ''}; elsewhere, set \`AWS_ACCESS_KEY_ID\` and \`AWS_SECRET_ACCESS_KEY\` in the driver's environment. The Spark line (\`sparkVersion\`, ${o.global.sparkVersion}) and \`icebergVersion\` (${o.global.icebergVersion}) are settings in \`scaffold.config.yaml\`.`,
+      `Each Spark consumer gets the ConfigMap \`NAME-spark-defaults\`: mount it as the driver's Spark conf directory (\`${SPARK_CONF_DIR}\`) and Spark reads \`spark-defaults.conf\`: the Iceberg catalog \`iceberg\` (the default catalog), S3FileIO with path-style access, and the jars through \`spark.jars.packages\`: \`${icebergPackages(o).join('`, `')}\` (without the AWS bundle even CREATE NAMESPACE fails with \`NoClassDefFoundError ... S3Exception\`). Images that carry these jars already can drop that line. Without such images, the pods that resolve the jars (spark-submit's, the driver's) need egress to Maven Central; Ivy caches them in \`/tmp/.ivy2\`. On Kubernetes, \`pod-template.yaml\` gives the driver and every executor the credentials from the consumer's Secret${trust ? ' and the truststore' : ''}, running as uid 185 (the official images' \`spark\` user). In client mode the driver is your own pod (a notebook): give it the same \`env\`${trust ? `, and mount the ConfigMap \`${trustBundleName(o)}\` at \`${TRUST_DIR}\`` : ''}, as \`pod-template.yaml\` does; outside Kubernetes, set \`AWS_ACCESS_KEY_ID\` and \`AWS_SECRET_ACCESS_KEY\` in the driver's environment. The Spark line (\`sparkVersion\`, ${o.global.sparkVersion}) and \`icebergVersion\` (${o.global.icebergVersion}) are settings in \`scaffold.config.yaml\`.`,
       '',
     );
   }
@@ -187,7 +187,7 @@ export function renderEnvReadme(o: Options): string {
     ...(consumerNamespaces(o).length > 0 ? [`the consumers' namespaces (${consumerNamespaces(o).map((n) => `\`${n}\``).join(', ')}): their apps own them, this env only adds objects to them`] : []),
     ...(kinds(o).has('flink-cmf') ? ['Confluent Manager for Apache Flink (the `FlinkEnvironment` CRD, `platform.confluent.io/v1beta1`)'] : []),
     ...(kinds(o).has('flink-operator') ? ['the Apache Flink Kubernetes Operator (the `FlinkDeployment` CRD) and a `flink` ServiceAccount in the consumer namespace'] : []),
-    ...(kinds(o).has('iceberg-catalog') ? [`for the Iceberg catalog server: a default StorageClass${s.storageClass ? ` (or \`${s.storageClass}\`)` : ''} for its volume, and pulls of \`${o.global.catalogImage}\``] : []),
+    ...(kinds(o).has('iceberg-catalog') ? [`for the Iceberg catalog server: a default StorageClass${s.storageClass ? ` (or \`${s.storageClass}\`)` : ''} for its volume, and pulls of \`${catalogImage(o.global)}\``] : []),
   ];
 
   const lines = [

@@ -1,10 +1,7 @@
 // The two ways a Secret is rendered in plain files: a plain Secret (dev) and an
 // ExternalSecret that reads a store (sops mode seals Secrets in sealed/<env>/ instead).
 import type { Options } from '../options.ts';
-import { metadata, syncWave, WAVES } from './names.ts';
-
-/** Credentials, certificates and issuers come before the servers (Argo CD sync wave). */
-export const PREREQUISITE = { annotations: syncWave(WAVES.prerequisites) };
+import { metadata, PREREQUISITE } from './names.ts';
 
 /** A plain Secret; `meta` adds a namespace or a later sync wave. */
 export function plainSecret(name: string, stringData: Record<string, string>, meta: Record<string, unknown> = PREREQUISITE) {

@@ -18,6 +18,10 @@ import { TRUST_MOUNT, trustJavaOptions, trustVolume } from './trust.ts';
 
 /** Where the ConfigMap is mounted: Spark's conf directory in the official images. */
 export const SPARK_CONF_DIR = '/opt/spark/conf';
+/** The official images' user (spark, uid and gid 185): a name there, so the kubelet needs the number. */
+const SPARK_UID = 185;
+// Ivy's cache for spark.jars.packages: the images' spark user has no home (/nonexistent).
+const IVY_DIR = '/tmp/.ivy2';
 export const SPARK_CATALOG = 'iceberg';
 
 /** The Maven coordinates of the Iceberg runtime for the Spark line, and the AWS bundle S3FileIO needs. */
@@ -44,6 +48,7 @@ export function sparkDefaults(o: Options, name: string, c: ConsumerSettings): st
   const java = trustJavaOptions(o).join(' ');
   const lines: [string, string | undefined][] = [
     ['spark.jars.packages', icebergPackages(o).join(',')],
+    ['spark.jars.ivy', IVY_DIR],
     ['spark.sql.extensions', 'org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions'],
     [cat, 'org.apache.iceberg.spark.SparkCatalog'],
     [`${cat}.type`, c.catalog],
@@ -77,7 +82,8 @@ export function sparkPodTemplate(o: Options, name: string) {
     kind: 'Pod',
     metadata: { labels: { 'app.kubernetes.io/part-of': 'minio-gitops' } },
     spec: {
-      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+      // runAsNonRoot with a user name in the image fails (the kubelet cannot verify it): give the number.
+      securityContext: { runAsNonRoot: true, runAsUser: SPARK_UID, runAsGroup: SPARK_UID, seccompProfile: { type: 'RuntimeDefault' } },
       containers: [{ name: 'spark', env, securityContext: container, ...(trusted ? { volumeMounts: [TRUST_MOUNT] } : {}) }],
       ...(trusted ? { volumes: [trustVolume(o)] } : {}),
     },

@@ -13,7 +13,7 @@
 import type { Options } from '../options.ts';
 import { SELF_SIGNED_ISSUER } from '../options.ts';
 import { kustomization, yamlFile, type GeneratedFile } from './files.ts';
-import { consumerNamespaces, metadata, syncWave, WAVES } from './names.ts';
+import { consumerNamespaces, metadata, PREREQUISITE } from './names.ts';
 
 /** Where the consumers' pods mount the truststore, and its password (see trustJavaOptions). */
 export const TRUST_DIR = '/etc/minio-gitops/trust';
@@ -22,8 +22,6 @@ export const CA_BUNDLE_KEY = 'ca.crt';
 // A truststore holds public certificates only; its password guards nothing secret. It is
 // the JDK's conventional one, and Java 17 needs one to open a PKCS12 store.
 export const TRUSTSTORE_PASSWORD = 'changeit';
-
-const PREREQUISITE = { annotations: syncWave(WAVES.prerequisites) };
 
 /** The private CA's Certificate, Secret and ClusterIssuer (in the trust namespace). */
 export function caName(o: Options): string {
@@ -78,7 +76,9 @@ function privateCa(o: Options): Record<string, object> {
         commonName: `minio-gitops ${o.env} CA`,
         secretName: caName(o),
         duration: '87600h',
-        privateKey: { algorithm: 'ECDSA', size: 256 },
+        // Renewing the CA keeps its key: the servers' certificates it signed, and the
+        // truststores holding it, stay valid (a new key would break them until each renews).
+        privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Never' },
         issuerRef: { name: selfSigned, kind: 'Issuer', group: 'cert-manager.io' },
       },
     },
