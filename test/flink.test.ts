@@ -97,7 +97,8 @@ function report(label: string, r: FlinkCheckResult, wallMs: number): void {
 async function bootstrappedLab(ctx: { skip: (note?: string) => void }, tls: boolean) {
   needFlink(ctx);
   const m = await startMinio(ctx, { drives: 4, tls });
-  const out = scaffold(CONFIG, '--env', 'lab', ...(tls ? ['--tls', 'on'] : []));
+  // With TLS the env has the prod profile: sealed credentials (decrypted as Flux does), TLS, the rest of prod.
+  const out = scaffold(tls ? CONFIG.replace('profile: dev', 'profile: prod') : CONFIG, '--env', 'lab');
   const job = jobInputs(ctx, out, 'lab');
   const r = runBootstrap(m, job, tls ? ['--ca', m.ca!] : []);
   expect(r.code, r.stderr).toBe(0);
@@ -127,7 +128,7 @@ describe('Flink on the rendered configuration (real Flink 1.20.0 MiniCluster, re
     }
   }, 600_000);
 
-  it('https with the private CA: each kind works with the truststore trust-manager builds from the rendered Bundle, and not without it', async (ctx) => {
+  it('https with the private CA (prod profile, sealed credentials): each kind works with the truststore trust-manager builds from the rendered Bundle, and not without it', async (ctx) => {
     const t0 = Date.now();
     const { m, out, objs } = await bootstrappedLab(ctx, true);
     // Each consumer's own namespace's truststore: a namespace the Bundle misses has none.

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli.ts';
 import { kustomizeBuilders, needCrds, needTool, tempDir } from './tools.ts';
 import { parseAllYaml, validateObject, type Obj } from './validate.ts';
+import { fluxDecrypt } from './scaffolded.ts';
 import { allCombos, argv, refusal, type Combo } from './combos.ts';
 
 const combos = allCombos();
@@ -293,19 +294,6 @@ function checkConsumers(c: Combo, objs: Obj[], ns: string, produced: Set<string>
   expect(find(objs, 'NetworkPolicy', 'minio-ingress-controller')).toHaveLength(c.extras === 'on' ? 1 : 0);
   const server = find(objs, 'NetworkPolicy', 'minio')[0] as unknown as Policy;
   expect(JSON.stringify(server.spec.ingress)).not.toContain('namespaceSelector');
-}
-
-/**
- * What Flux's kustomize-controller does after its build: decrypt each Secret that carries
- * sops metadata. Flux checks no MAC (the build reorders keys), so neither does this; the
- * real sops CLI decrypts, and a Secret that does not decrypt fails the test.
- */
-function fluxDecrypt(sops: string, obj: Obj, dir: string): Obj {
-  if (!('sops' in obj)) return obj;
-  const file = join(dir, `${obj.kind}-${obj.metadata.name}.json`);
-  writeFileSync(file, JSON.stringify(obj));
-  const plain = execFileSync(sops, ['decrypt', '--ignore-mac', '--output-type', 'json', file], { encoding: 'utf8' });
-  return JSON.parse(plain) as Obj;
 }
 
 function podSecurityViolations(psaCheck: string, objs: Obj[]): string[] {

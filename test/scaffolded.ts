@@ -23,10 +23,26 @@ export function scaffold(config: string, ...flags: string[]): string {
   return out;
 }
 
-/** The objects of a real `kustomize build` of a directory of the output. */
+/**
+ * What Flux's kustomize-controller does after its build: decrypt each Secret that carries
+ * sops metadata. Flux checks no MAC (the build reorders keys), so neither does this; the
+ * real sops CLI decrypts, with the test file's age key.
+ */
+export function fluxDecrypt(sops: string, obj: Obj, dir: string): Obj {
+  if (!('sops' in obj)) return obj;
+  const file = join(dir, `${obj.kind}-${obj.metadata.namespace ?? ''}-${obj.metadata.name}.json`);
+  writeFileSync(file, JSON.stringify(obj));
+  return JSON.parse(execFileSync(sops, ['decrypt', '--ignore-mac', '--output-type', 'json', file], { encoding: 'utf8' })) as Obj;
+}
+
+/** The objects of a real `kustomize build` of a directory of the output, sealed Secrets decrypted as Flux does. */
 export function build(ctx: { skip: (note?: string) => void }, out: string, dir: string): Obj[] {
   const kustomize = needTool(ctx, 'kustomize');
-  return YAML.parseAllDocuments(execFileSync(kustomize, ['build', join(out, dir)], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
+  const objs = YAML.parseAllDocuments(execFileSync(kustomize, ['build', join(out, dir)], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
+  if (!objs.some((o) => 'sops' in o)) return objs;
+  const sops = needTool(ctx, 'sops');
+  const scratch = tempDir('minio-gitops-unsealed-');
+  return objs.map((o) => fluxDecrypt(sops, o, scratch));
 }
 
 export function writeCredentials(dir: string, consumer: string, values: Record<string, string>) {

@@ -1,6 +1,8 @@
 // Proof that the rendered Spark + Iceberg wiring works with the real software: the scaffolder
 // renders an env with its default consumers (Spark, and the env's Iceberg REST catalog
-// server, each with its own MinIO user limited to datalake/warehouse/), the rendered bootstrap
+// server, each with its own MinIO user limited to datalake/warehouse/) — over http a dev
+// env, over https the default prod render exactly (its sealed Secrets decrypted by the real
+// sops, as Flux does) — the rendered bootstrap
 // makes the users on a real MinIO, Apache Iceberg's own REST catalog server (the code of the
 // apache/iceberg-rest-fixture 1.10.1 image: JdbcCatalog on a SQLite file, from Maven Central)
 // runs with exactly the rendered Deployment's environment (secretKeyRefs resolved from the
@@ -169,7 +171,7 @@ async function loadTable(catalog: CatalogServer) {
   };
 }
 
-async function scenario(ctx: { skip: (note?: string) => void }, opts: { tls: boolean; master: string }) {
+async function scenario(ctx: { skip: (note?: string) => void }, opts: { tls: boolean; master: string; env: 'lab' | 'prod' }) {
   needSpark(ctx);
   needCatalogServer(ctx);
   const phases: Phase[] = [];
@@ -177,12 +179,13 @@ async function scenario(ctx: { skip: (note?: string) => void }, opts: { tls: boo
   const dir = tempDir('minio-gitops-spark-test-');
   const m = await timed(phases, 'start MinIO', () => startMinio(ctx, { drives: 4, tls: opts.tls }));
   const r = await timed(phases, 'scaffold, and the rendered bootstrap: buckets, users, policies', () => {
-    const out = scaffold(CONFIG, '--env', 'lab', ...(opts.tls ? ['--tls', 'on'] : []));
-    const boot = runBootstrap(m, jobInputs(ctx, out, 'lab'), opts.tls ? ['--ca', m.ca!] : []);
+    // lab: the config above; prod: the default prod render (sealed credentials, TLS), exactly.
+    const out = scaffold(opts.env === 'lab' ? CONFIG : '', '--env', opts.env, ...(opts.tls && opts.env === 'lab' ? ['--tls', 'on'] : []));
+    const boot = runBootstrap(m, jobInputs(ctx, out, opts.env), opts.tls ? ['--ca', m.ca!] : []);
     expect(boot.code, boot.stderr).toBe(0);
-    return { out, ...rendered(build(ctx, out, 'overlays/lab/consumers')) };
+    return { out, ...rendered(build(ctx, out, `overlays/${opts.env}/consumers`)) };
   });
-  const store = opts.tls ? (await timed(phases, 'the truststore trust-manager builds from the rendered Bundle', () => renderedTruststores(ctx, r.out, 'lab', m.ca!))).analytics : undefined;
+  const store = opts.tls ? (await timed(phases, 'the truststore trust-manager builds from the rendered Bundle', () => renderedTruststores(ctx, r.out, opts.env, m.ca!))).analytics : undefined;
   if (opts.tls) expect(store).toBeDefined();
   /** The rendered text with only its addresses made local. */
   const localize = (text: string, catalog?: string) => {
@@ -308,10 +311,10 @@ async function scenario(ctx: { skip: (note?: string) => void }, opts: { tls: boo
 
 describe('Spark + Iceberg through Iceberg\'s REST catalog server on a real MinIO', () => {
   test('http, local[2]', async (ctx) => {
-    await scenario(ctx, { tls: false, master: 'local[2]' });
+    await scenario(ctx, { tls: false, master: 'local[2]', env: 'lab' });
   }, 600_000);
 
-  test('https with a private CA (trust store on driver, executors and the catalog server), local-cluster[2,1,1024]', async (ctx) => {
-    await scenario(ctx, { tls: true, master: 'local-cluster[2,1,1024]' });
+  test('the default prod render: https with the private CA (trust store on driver, executors and the catalog server), sealed credentials, local-cluster[2,1,1024]', async (ctx) => {
+    await scenario(ctx, { tls: true, master: 'local-cluster[2,1,1024]', env: 'prod' });
   }, 600_000);
 });

@@ -212,7 +212,7 @@ export function renderEnvReadme(o: Options): string {
     '',
     '## Apply',
     '',
-    `\`overlays/${o.env}\` is the whole env, in parts that apply in this order: ${hasTrustStep(o) ? `\`trust/\` (the private CA and the consumers' truststore, in \`${o.global.trustNamespace}\` and cluster-wide), ` : ''}\`minio/\` (the servers), \`bootstrap/\` (the Job that creates the buckets and users) and \`consumers/\` (each consumer's Secret and Flink or Spark wiring, and the Iceberg catalog server, in their namespaces).`,
+    `\`overlays/${o.env}\` is the whole env, in parts that apply in this order: ${hasTrustStep(o) ? `\`trust/\` (${[ownsCa(o) ? 'the private CA' : '', hasTruststore(o) ? "the consumers' truststore" : ''].filter(Boolean).join(' and ')}, in \`${o.global.trustNamespace}\` and cluster-wide), ` : ''}\`minio/\` (the servers), \`bootstrap/\` (the Job that creates the buckets and users) and \`consumers/\` (each consumer's Secret and Flink or Spark wiring, and the Iceberg catalog server, in their namespaces).`,
     '',
     '```sh',
     `kubectl kustomize overlays/${o.env}          # review everything that will be applied`,
