@@ -52,6 +52,7 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
         return 0;
       }
       await printPlanDiff(io, plan.entries);
+      for (const note of notes) io.err(`note: ${note}\n`);
       io.out(`env ${options.env} in ${root} is not what ${CONFIG_FILE} renders: ${summaryLine(plan)}; run \`npx zx scaffold.ts --env ${options.env}\` and commit\n`);
       return 1;
     }

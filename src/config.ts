@@ -174,13 +174,20 @@ function newConfig(global: GlobalSettings, env: string, settings: EnvSettings): 
 function updateConfig(doc: Document, original: string, migrated: boolean, global: GlobalSettings, env: string, settings: EnvSettings): string {
   const YAML = yamlLib();
   let changed = migrated;
+  // Maps are updated key by key, so a comment on an untouched key (a bucket, a consumer)
+  // stays where the person wrote it; anything else is replaced when it differs.
   const set = (path: string[], value: unknown) => {
     const current = doc.getIn(path, false);
     const currentJs = YAML.isNode(current) ? current.toJS(doc) : current;
-    if (!isDeepStrictEqual(currentJs, value)) {
+    if (isDeepStrictEqual(currentJs, value)) return;
+    const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (YAML.isMap(current) && isMap(value) && isMap(currentJs)) {
+      for (const key of Object.keys(currentJs)) if (!(key in value)) doc.deleteIn([...path, key]);
+      for (const [key, v] of Object.entries(value)) set([...path, key], v);
+    } else {
       doc.setIn(path, value);
-      changed = true;
     }
+    changed = true;
   };
   for (const key of Object.keys(GLOBAL_FIELDS) as (keyof GlobalSettings)[]) set([key], global[key]);
   for (const key of Object.keys(ENV_FIELDS) as (keyof EnvSettings)[]) set(['envs', env, key], settings[key]);

@@ -3,7 +3,7 @@
 // it may use, its MinIO user). The checks follow the S3 naming rules, MinIO's limits and
 // what the consumers need to work (a catalog that exists, checkpoints that restore);
 // they run on the config file like every other setting. Nothing here does I/O.
-import { fail } from './errors.ts';
+import { fail, show } from './errors.ts';
 
 export const CONSUMER_KINDS = ['flink-cmf', 'flink-operator', 'iceberg-spark', 'iceberg-catalog'] as const;
 export type ConsumerKind = (typeof CONSUMER_KINDS)[number];
@@ -79,7 +79,6 @@ export function defaultConsumers(): Record<string, ConsumerSettings> {
   };
 }
 
-const show = (raw: unknown) => (typeof raw === 'string' ? JSON.stringify(raw) : String(raw));
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function known(raw: Record<string, unknown>, keys: string[], where: string) {
@@ -164,9 +163,11 @@ function catalogUrlProblem(uri: string, catalog: string): string | undefined {
   return undefined;
 }
 
-function checkConsumer(name: string, value: unknown, where: string): ConsumerSettings {
+function checkConsumer(name: string, raw: unknown, where: string): ConsumerSettings {
   const at = `${where}.${name}`;
-  if (!isMap(value)) return fail(`${at} must be a map with namespace, kind and buckets`);
+  if (!isMap(raw)) return fail(`${at} must be a map with namespace, kind and buckets`);
+  // A key written with no value (null in YAML) is as good as left out.
+  const value = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null));
   const kind = value.kind;
   if (!(CONSUMER_KINDS as readonly unknown[]).includes(kind)) fail(`${at}.kind ${show(kind)} is not allowed; use one of: ${CONSUMER_KINDS.join(', ')}`);
   const extra = KIND_FIELDS[kind as ConsumerKind];
@@ -348,8 +349,10 @@ export function migrateDataLayout(env: Record<string, unknown>, where: string): 
     for (const [name, c] of Object.entries(consumers)) {
       if (!isMap(c) || c.kind !== 'iceberg-spark' || c.catalogUri !== oldCatalogUri(c.namespace) || (c.catalog ?? 'rest') !== 'rest') continue;
       const server = Object.keys(consumers).find((n) => isMap(consumers[n]) && (consumers[n] as Record<string, unknown>).kind === 'iceberg-catalog');
-      // The catalog server to add takes the first of these names that no consumer has.
-      const serverName = server ?? ['iceberg', 'iceberg-catalog', 'iceberg-rest'].find((n) => consumers[n] === undefined);
+      // The catalog server to add takes the first of these names that no consumer has,
+      // as its name and as its MinIO user.
+      const users = Object.entries(consumers).map(([n, x]) => (isMap(x) && typeof x.user === 'string' ? x.user : n));
+      const serverName = server ?? ['iceberg', 'iceberg-catalog', 'iceberg-rest'].find((n) => consumers[n] === undefined && !users.includes(n));
       if (!serverName) {
         notes.push(`${where}consumers.${name}: catalogUri ${oldCatalogUri(c.namespace)} is the former default, which nothing deploys; add a consumer of kind iceberg-catalog and set catalogServer to it (docs/consumers.md)`);
         continue;

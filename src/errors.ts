@@ -10,3 +10,11 @@ export class UsageError extends Error {
 export function fail(message: string): never {
   throw new UsageError(message);
 }
+
+/** A value as an error message quotes it: strings quoted, lists and maps as JSON and named. */
+export function show(raw: unknown): string {
+  if (typeof raw === 'string') return JSON.stringify(raw);
+  if (Array.isArray(raw)) return `${JSON.stringify(raw)} (a list)`;
+  if (raw !== null && typeof raw === 'object') return `${JSON.stringify(raw)} (a map)`;
+  return String(raw);
+}

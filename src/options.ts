@@ -3,7 +3,7 @@
 // checks run on flags and on the config file, so a value is valid or not wherever it
 // comes from. Nothing here does I/O.
 import { checkBuckets, checkConsumers, checkDataLayout, defaultBuckets, defaultConsumers, type BucketSettings, type ConsumerSettings } from './consumers.ts';
-import { fail } from './errors.ts';
+import { fail, show } from './errors.ts';
 import { FLINK_LINES, flinkLine } from './flink.ts';
 
 export const PROFILES = ['dev', 'prod'] as const;
@@ -210,10 +210,6 @@ export function quantityValue(q: string): number {
   return m ? Number(m[1]) * (SUFFIX[m[2]!] ?? NaN) : NaN;
 }
 
-function show(raw: unknown): string {
-  return typeof raw === 'string' ? JSON.stringify(raw) : String(raw);
-}
-
 export type Check<T> = (raw: unknown, where: string) => T;
 
 export const checks = {
@@ -307,6 +303,7 @@ export const checks = {
   }) as Check<string>,
   icebergVersion: ((raw, where) => {
     if (typeof raw === 'string' && /^1\.(9|1\d)\.\d{1,2}$/.test(raw)) return raw;
+    if (typeof raw === 'number') return fail(`${where} ${raw} is a number in YAML (it lost its last digits); quote the release, e.g. "${DEFAULT_ICEBERG_VERSION}"`);
     return fail(`${where} ${show(raw)} is not an Iceberg 1.x release from 1.9.0 on (the REST catalog and Spark 3.5/4.0 runtimes this tool renders for); use e.g. ${DEFAULT_ICEBERG_VERSION}`);
   }) as Check<string>,
   image: ((raw, where) => {
@@ -401,9 +398,9 @@ export function checkCombination(env: string, s: EnvSettings, global: GlobalSett
   if (RESERVED_NAMESPACES.includes(s.namespace)) {
     fail(`env ${env}: namespace ${s.namespace} belongs to Kubernetes, and MinIO's default-deny NetworkPolicy would cut off everything in it; choose another with --namespace`);
   }
-  const shared = [...Object.values(s.consumers).map((c) => c.namespace), global.monitoringNamespace, global.ingressNamespace];
+  const shared = [...Object.values(s.consumers).map((c) => c.namespace), global.monitoringNamespace, global.ingressNamespace, global.trustNamespace];
   if (shared.includes(s.namespace)) {
-    fail(`env ${env}: namespace ${s.namespace} is also a consumer, monitoring or ingress namespace, and MinIO's default-deny NetworkPolicy would cut off its other pods; give MinIO its own namespace with --namespace`);
+    fail(`env ${env}: namespace ${s.namespace} is also a consumer, monitoring, ingress or cert-manager (trust) namespace, and MinIO's default-deny NetworkPolicy would cut off its other pods; give MinIO its own namespace with --namespace`);
   }
   for (const kind of ['cpu', 'memory'] as const) {
     const { requests, limits } = s.resources;
@@ -421,6 +418,9 @@ export function checkCombination(env: string, s: EnvSettings, global: GlobalSett
   checkDataLayout(`env ${env}`, s.buckets, s.consumers, s.replicas, s.secrets === 'plain' ? DEV_ROOT_USER : '');
   if (s.ingress && s.apiHost === s.consoleHost) {
     fail(`env ${env}: the API and console ingress hosts are both ${s.apiHost}; give them different names with --api-host and --console-host`);
+  }
+  if (s.tls && s.truststore === 'none' && s.caSecret) {
+    fail(`env ${env}: caSecret ${s.caSecret} names the CA for trust-manager's truststore, and truststore is none; remove caSecret (--ca-secret ""), or use --truststore trust-manager`);
   }
   if (s.tls && s.truststore === 'trust-manager' && Object.keys(s.consumers).length > 0) {
     // trust-manager reads its sources from the trust namespace only: our own CA lives there;

@@ -58,6 +58,10 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
     force: flags.force,
     merged: secrets.files.map((f) => f.path),
   });
+  // Earlier versions kept the private CA in the env's namespace: replacing it re-issues the certificates.
+  if (plan.entries.some((e) => e.action === 'delete' && e.path === `overlays/${options.env}/minio/issuer-ca.yaml`) && plan.entries.some((e) => e.path === `overlays/${options.env}/trust/clusterissuer-ca.yaml`)) {
+    notes.push(`env ${options.env}: the private CA moves to ${options.global.trustNamespace} (a ClusterIssuer, so trust-manager can give it to the consumers): cert-manager makes a new CA and re-issues the servers' certificate from it; clients that imported the old minio-ca.crt must import the new one (the env README, TLS)`);
+  }
   // Files whose current content is the run's input (a person may edit them freely).
   const merged = [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE, ...secrets.files.map((f) => f.path)];
   const recordAfter = formatRecord(plan.record);

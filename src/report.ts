@@ -121,6 +121,11 @@ export function nextSteps(options: Options, summary: Omit<Summary, 'next'>): str
     const engine = options.global.gitops === 'flux' ? 'Flux' : 'Argo CD';
     const touchedClusters = [...summary.created, ...summary.updated, ...summary.deleted].some((p) => p.startsWith(`${clusters}/`));
     steps.push(`${touchedClusters ? 'once merged, apply' : 'first install only: apply'} ${clusters} (kubectl apply -k ${clusters}): it points ${engine} at overlays/${options.env}${options.global.gitops === 'flux' ? `; or let Flux manage it (flux bootstrap ... --path=${clusters})` : ''}`);
+    // `kubectl apply -k` leaves behind what clusters/<env> no longer lists: a removed Flux step.
+    for (const path of summary.deleted) {
+      const step = new RegExp(`^${clusters}/kustomization-minio(-[a-z]+)?\\.yaml$`).exec(path);
+      if (step && options.global.gitops === 'flux') steps.push(`once merged: kubectl -n flux-system delete kustomization minio-${options.env}${step[1] ?? ''}    # a step the env no longer has (${path})`);
+    }
   } else {
     steps.push(`first install only: apply overlays/${options.env}/${hasTrustStep(options) ? 'trust, then minio' : 'minio'}, then bootstrap, then consumers (kubectl apply -k each; see overlays/${options.env}/README.md), or pass --repo-url to get ${clusters}/ for ${options.global.gitops}`);
   }

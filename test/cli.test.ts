@@ -56,7 +56,9 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
     ['a config file with a bad value', ['--env', 'prod'], /scaffold.config.yaml: envs.prod.size "ten" is not a volume size/, (out) => writeFileSync(join(out, 'scaffold.config.yaml'), 'envs:\n  prod:\n    size: ten\n')],
     ['a config file that is a list', ['--env', 'dev'], /scaffold.config.yaml must hold a map of settings/, (out) => writeFileSync(join(out, 'scaffold.config.yaml'), '- dev\n')],
     ['a namespace that belongs to Kubernetes', ['--env', 'prod', '--namespace', 'kube-system'], /namespace kube-system belongs to Kubernetes.*choose another with --namespace/],
-    ['a namespace shared with a consumer', ['--env', 'prod', '--namespace', 'analytics'], /namespace analytics is also a consumer, monitoring or ingress namespace/],
+    ['a namespace shared with a consumer', ['--env', 'prod', '--namespace', 'analytics'], /namespace analytics is also a consumer, monitoring, ingress or cert-manager \(trust\) namespace/],
+    ['a namespace shared with cert-manager (where the CA and trust-manager live)', ['--env', 'prod', '--namespace', 'cert-manager'], /namespace cert-manager is also a consumer, monitoring, ingress or cert-manager \(trust\) namespace/],
+    ['a CA secret with no truststore to use it', ['--env', 'prod', '--issuer', 'corp-ca', '--ca-secret', 'corp-ca-key', '--truststore', 'none'], /env prod: caSecret corp-ca-key names the CA for trust-manager's truststore, and truststore is none; remove caSecret/],
     ['a zero size', ['--env', 'prod', '--size', '0'], /--size "0" is not a volume size; use a number with a byte unit/],
     ['a size in millibytes', ['--env', 'prod', '--size', '10m'], /--size "10m" is not a volume size/],
     ['an empty --out', ['--env', 'dev', '--out', ''], /--out needs a directory; leave it out to write beside scaffold.ts/],
@@ -99,6 +101,8 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
     ['a catalog server that is no catalog', ['--env', 'dev'], /env dev: consumer spark names catalogServer flink, which is not a consumer of kind iceberg-catalog/, dataLayout('consumers:\n      flink: {namespace: el-demo, kind: flink-cmf, buckets: [flink]}\n      spark: {namespace: analytics, kind: iceberg-spark, buckets: [datalake], catalogServer: flink}')],
     ['a Spark consumer outside its catalog\'s warehouse', ['--env', 'dev'], /consumer spark cannot write the warehouse of its catalog server iceberg \(s3:\/\/datalake\/warehouse\/\); add datalake\/warehouse\/ to its buckets/, dataLayout('consumers:\n      iceberg: {namespace: analytics, kind: iceberg-catalog, buckets: [datalake/warehouse/]}\n      spark: {namespace: analytics, kind: iceberg-spark, buckets: [datalake/other/], catalogServer: iceberg}')],
     ['a catalog setting on a Flink consumer', ['--env', 'dev'], /consumers\.flink\.catalogUri does not apply to kind flink-cmf; remove it/, dataLayout('consumers:\n      flink: {namespace: el-demo, kind: flink-cmf, buckets: [flink], catalogUri: "http://x:1"}')],
+    ['a list where a value belongs, named as a list', ['--env', 'dev'], /consumers\.flink\.checkpointInterval \["60s"\] \(a list\) is not a Flink duration/, dataLayout('consumers:\n      flink: {namespace: el-demo, kind: flink-cmf, buckets: [flink], checkpointInterval: [60s]}')],
+    ['a version that YAML made a number', ['--env', 'dev'], /icebergVersion 1\.1 is a number in YAML \(it lost its last digits\); quote the release, e.g\. "1\.10\.1"/, (out) => writeFileSync(join(out, 'scaffold.config.yaml'), `icebergVersion: 1.10\n${readFileSync(join(out, 'scaffold.config.yaml'), 'utf8').replace(/^icebergVersion: .*\n/m, '')}`)],
     ['a bad checkpoint interval', ['--env', 'dev'], /consumers\.flink\.checkpointInterval "1 minute" is not a Flink duration/, dataLayout('consumers:\n      flink: {namespace: el-demo, kind: flink-cmf, buckets: [flink], checkpointInterval: 1 minute}')],
     ['a lifecycle rule on incremental checkpoints', ['--env', 'dev'], /env dev: bucket flink has a lifecycle rule on checkpoints\/, where consumer flink keeps incremental Flink checkpoints \(checkpoints\/\).*breaks restores \(404 NoSuchKey\); remove the rule/, dataLayout('buckets:\n      flink: {prefixes: [checkpoints/], lifecycle: [{prefix: checkpoints/, expireDays: 30}]}\n      datalake: {prefixes: [warehouse/]}')],
     ['a lifecycle rule above a prefix\'s checkpoints', ['--env', 'dev'], /bucket flink has a lifecycle rule on jobs\/, where consumer flink keeps incremental Flink checkpoints \(jobs\/a\/checkpoints\/\)/, (out) => {
@@ -239,12 +243,18 @@ describe('runs', () => {
       flink:
         prefixes: [checkpoints/, savepoints/]
         lifecycle: [{prefix: checkpoints/, expireDays: 7}]
+      # the lake's bucket
       datalake: {prefixes: [warehouse/]}
     consumers:
+      # our stream jobs
       flink: {namespace: el-demo, kind: flink-cmf, user: flink, buckets: [flink]}
       spark: {namespace: analytics, kind: iceberg-spark, user: spark, buckets: [datalake], catalog: rest, catalogUri: "${uri}"}
 `;
     writeFileSync(join(out, 'scaffold.config.yaml'), old('http://iceberg-rest.analytics.svc.cluster.local:8181'));
+    // CI's --check says why the tree would change.
+    const check = run(['--env', 'dev', '--check', '--out', out]);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toMatch(/^note: .*former default 7-day expiry/m);
     const r = run(['--env', 'dev', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^note: scaffold\.config\.yaml: envs\.dev\.buckets\.flink: removed the former default 7-day expiry of checkpoints\/: .*breaks restores$/m);
@@ -256,6 +266,9 @@ describe('runs', () => {
     expect(env.consumers.iceberg).toMatchObject({ namespace: 'analytics', kind: 'iceberg-catalog', buckets: ['datalake/warehouse/'] });
     expect(existsSync(join(out, 'overlays/dev/bootstrap/lifecycle-flink.json'))).toBe(false);
     expect(read(out, 'overlays/dev/consumers/configmap-spark-spark-defaults.yaml')).toContain('spark.sql.catalog.iceberg.uri http://iceberg.analytics.svc.cluster.local:8181');
+    // The person's comments inside buckets and consumers stay where they were.
+    expect(read(out, 'scaffold.config.yaml')).toContain("# the lake's bucket\n      datalake:");
+    expect(read(out, 'scaffold.config.yaml')).toContain('# our stream jobs\n      flink:');
     // Done once: the next run changes nothing and says nothing about it.
     const again = run(['--env', 'dev', '--out', out]);
     expect(again.stdout).toMatch(/0 created, 0 updated, 0 deleted/);
@@ -268,6 +281,12 @@ describe('runs', () => {
     expect(next.code, next.stderr).toBe(0);
     expect(next.stderr).toMatch(/it now uses the env's own Iceberg REST catalog, consumer iceberg-catalog \(added\)$/m);
     expect(YAML.parse(read(taken, 'scaffold.config.yaml')).envs.dev.consumers).toMatchObject({ iceberg: { kind: 'flink-operator' }, 'iceberg-catalog': { kind: 'iceberg-catalog' }, spark: { catalogServer: 'iceberg-catalog' } });
+    // ... and when a consumer's MinIO user has the name, so the server does not share the user.
+    const user = tempDir();
+    writeFileSync(join(user, 'scaffold.config.yaml'), old('http://iceberg-rest.analytics.svc.cluster.local:8181').replace('user: flink,', 'user: iceberg,'));
+    const named = run(['--env', 'dev', '--out', user]);
+    expect(named.code, named.stderr).toBe(0);
+    expect(YAML.parse(read(user, 'scaffold.config.yaml')).envs.dev.consumers).toMatchObject({ flink: { user: 'iceberg' }, 'iceberg-catalog': { kind: 'iceberg-catalog' } });
 
     // A URL a person chose stays, whatever it names.
     const own = tempDir();

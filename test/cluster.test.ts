@@ -159,8 +159,17 @@ envs:
     namespace: minio-check
     consumers:
       flink: {namespace: check-flink, kind: flink-cmf, buckets: [flink]}
-      spark: {namespace: check-spark, kind: iceberg-spark, buckets: [datalake], catalog: hadoop}
+      spark: {namespace: check-spark, kind: iceberg-spark, buckets: [datalake], catalogServer: lake}
+      lake: {namespace: check-spark, kind: iceberg-catalog, buckets: [datalake/warehouse/]}
 `;
+
+/** The Deployment controller's part: a Deployment's pods ready (status written as it writes it). */
+async function deploymentReady(c: Cluster, namespace: string, name: string) {
+  const apps = c.kc.makeApiClient(k8s.AppsV1Api);
+  const d = await apps.readNamespacedDeployment({ name, namespace });
+  d.status = { observedGeneration: d.metadata!.generation, replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1 };
+  await apps.replaceNamespacedDeploymentStatus({ name, namespace, body: d });
+}
 
 type Report = { ok: boolean; checks: { check: string; status: string; detail: string; diagnosis?: string; next?: string }[] };
 
@@ -184,6 +193,9 @@ describe('verify against a real kube-apiserver', () => {
     expect(checks['namespace minio-check']).toMatchObject({ status: 'fail', detail: 'does not exist' });
     expect(checks['namespace check-flink']).toMatchObject({ status: 'fail', next: 'kubectl create namespace check-flink' });
     expect(checks['MinIO deployment/minio']).toMatchObject({ status: 'fail', detail: 'not found', diagnosis: expect.stringMatching(/connection refused/) });
+    // The catalog server's Deployment is checked as what it is, never as MinIO.
+    expect(report!.checks.filter((x) => x.check.startsWith('MinIO ')).map((x) => x.check)).toEqual(['MinIO deployment/minio']);
+    expect(checks['Iceberg catalog deployment check-spark/lake']).toMatchObject({ status: 'fail', detail: 'not found', diagnosis: expect.stringMatching(/Connection refused/) });
     expect(checks['Service minio endpoints']).toMatchObject({ status: 'fail', detail: 'no ready endpoints', diagnosis: expect.stringMatching(/connection refused/) });
     expect(checks['bootstrap Job minio-bootstrap']).toMatchObject({ status: 'fail', detail: 'not found', diagnosis: expect.stringMatching(/404 .*bucket does not exist.*403 .*access denied/), next: 'flux reconcile kustomization minio-check-bootstrap -n flux-system --with-source' });
     expect(checks['Secret check-flink/minio-s3-credentials-flink']).toMatchObject({ status: 'fail', detail: 'not found' });
@@ -217,6 +229,7 @@ describe('verify against a real kube-apiserver', () => {
       addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.5'], conditions: { ready: true } }], ports: [{ name: 'api', port: 9000, protocol: 'TCP' }],
     })));
     await completeJob(batch, 'minio-check', 'succeeded');
+    await deploymentReady(c, 'check-spark', 'lake');
     for (const name of ['minio-check', 'minio-check-bootstrap', 'minio-check-consumers']) {
       const k = (await custom.getNamespacedCustomObject({ group: 'kustomize.toolkit.fluxcd.io', version: 'v1', namespace: 'flux-system', plural: 'kustomizations', name })) as { status?: object };
       k.status = { conditions: [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message: 'Applied revision: main@sha1:0', lastTransitionTime: new Date().toISOString() }] };
@@ -230,11 +243,12 @@ describe('verify against a real kube-apiserver', () => {
     expect(checks['MinIO deployment/minio']).toMatchObject({ status: 'pass', detail: '1/1 replicas ready' });
     expect(checks['Secret check-spark/minio-s3-credentials-spark']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/values not shown/) });
     expect(checks['FlinkEnvironment check-flink/flink']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/credentials injected from minio-s3-credentials-flink \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION\)/) });
-    expect(report!.checks.filter((x) => x.status === 'pass').length).toBe(12);
+    expect(checks['Iceberg catalog deployment check-spark/lake']).toMatchObject({ status: 'pass', detail: '1/1 ready' });
+    expect(report!.checks.filter((x) => x.status === 'pass').length).toBe(14);
     // The plain text: one line a check, no secret value anywhere.
     const text = await cli(['verify', '--env', 'check', '--out', out, '--kubeconfig', c.kubeconfig], out);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^env check: 12 passed, 0 failed, 3 skipped$/m);
+    expect(text.stdout).toMatch(/^env check: 14 passed, 0 failed, 3 skipped$/m);
     expect(text.stdout).not.toContain('dev-flink-password-change-me');
   });
 
@@ -381,6 +395,7 @@ describe('verify with TLS, external secrets and Argo CD', () => {
       await apply(k8s.loadYaml<k8s.KubernetesObject>(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: (es as any).spec.target.name, namespace: es.metadata!.namespace }, stringData: Object.fromEntries(keys.map((k) => [k, 'x'])) })));
     }
     await setStatus('argoproj.io', 'v1alpha1', 'applications', 'argocd', 'minio-argo', { sync: { status: 'Synced' }, health: { status: 'Healthy' } });
+    await deploymentReady(c, 'argo-spark', 'lake');
 
     const run = async () => JSON.parse((await cli(['verify', '--env', 'argo', '--json', '--out', out, '--kubeconfig', c.kubeconfig], out)).stdout) as Report;
     // The consumers' truststore: not there until trust-manager has built it.

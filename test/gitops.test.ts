@@ -140,6 +140,19 @@ describe('Argo CD with several clusters', () => {
   });
 });
 
+describe('Flux steps the env no longer has', () => {
+  it('are named, with the command that removes them, when TLS goes off (kubectl apply -k does not delete them)', () => {
+    const out = tempDir();
+    expect(run(['--env', 'prod', '--repo-url', REPO_URL, '--no-commit', '--out', out]).code).toBe(0);
+    expect(existsSync(join(out, 'clusters/prod/kustomization-minio-trust.yaml'))).toBe(true);
+    const off = run(['--env', 'prod', '--tls', 'off', '--no-commit', '--out', out]);
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stdout).toMatch(/^- clusters\/prod\/kustomization-minio-trust\.yaml$/m);
+    expect(off.stdout).toMatch(/^ {2}once merged: kubectl -n flux-system delete kustomization minio-prod-trust {4}# a step the env no longer has/m);
+    expect(off.stdout).not.toMatch(/delete kustomization minio-prod(-bootstrap|-consumers)?\s/);
+  });
+});
+
 describe('the repository URL', () => {
   it("defaults to the output repository's origin remote and is recorded", () => {
     const out = tempDir();

@@ -48,7 +48,7 @@ function checkReferences(c: Combo, objs: Obj[]): void {
     const consumerSide = meta.namespace === 'el-demo' || meta.namespace === 'analytics';
     if (consumerSide) expect(['consumer', 'credentials', 'catalog'], `${o.kind}/${o.metadata.name}`).toContain(meta.labels?.['app.kubernetes.io/component']);
     else if (o.kind === 'ClusterIssuer' || o.kind === 'Bundle') expect(meta.namespace).toBeUndefined();
-    else if (meta.namespace === 'cert-manager') expect(['Certificate/minio-dev-ca', 'Issuer/minio-dev-selfsigned', 'Certificate/minio-prod-ca', 'Issuer/minio-prod-selfsigned']).toContain(`${o.kind}/${o.metadata.name}`);
+    else if (meta.namespace === 'cert-manager') expect([`Certificate/${ns}-ca`, `Issuer/${ns}-selfsigned`]).toContain(`${o.kind}/${o.metadata.name}`);
     else expect(meta.namespace, `${o.kind}/${o.metadata.name}`).toBe(ns);
   }
   const mine = objs.filter((o) => (o.metadata as { namespace?: string }).namespace === ns);
@@ -122,10 +122,11 @@ function checkReferences(c: Combo, objs: Obj[]): void {
     expect(certificates[0]!.spec.dnsNames).toContain(`minio.${ns}.svc.cluster.local`);
     if (distributed) expect(certificates[0]!.spec.dnsNames).toContain(`*.minio-hl.${ns}.svc.cluster.local`);
     // The private CA: a ClusterIssuer whose CA Certificate lives in cert-manager's namespace.
-    expect(certificates[0]!.spec.issuerRef).toMatchObject({ name: `minio-${c.profile}-ca`, kind: 'ClusterIssuer' });
-    expect(find(objs, 'ClusterIssuer', `minio-${c.profile}-ca`)).toMatchObject([{ spec: { ca: { secretName: `minio-${c.profile}-ca` } } }]);
+    // Cluster-wide names carry MinIO's namespace, unique in the cluster.
+    expect(certificates[0]!.spec.issuerRef).toMatchObject({ name: `${ns}-ca`, kind: 'ClusterIssuer' });
+    expect(find(objs, 'ClusterIssuer', `${ns}-ca`)).toMatchObject([{ spec: { ca: { secretName: `${ns}-ca` } } }]);
     // Renewing the CA keeps its key: what it signed, and the truststores, stay valid.
-    expect(find(objs, 'Certificate', `minio-${c.profile}-ca`)).toMatchObject([{ metadata: { namespace: 'cert-manager' }, spec: { isCA: true, secretName: `minio-${c.profile}-ca`, privateKey: { rotationPolicy: 'Never' } } }]);
+    expect(find(objs, 'Certificate', `${ns}-ca`)).toMatchObject([{ metadata: { namespace: 'cert-manager' }, spec: { isCA: true, secretName: `${ns}-ca`, privateKey: { rotationPolicy: 'Never' } } }]);
     expect(volume('certs')).toMatchObject({ secret: { secretName: 'minio-tls' } });
   } else {
     expect(volume('certs')).toEqual({ name: 'certs', emptyDir: {} });
@@ -202,6 +203,7 @@ type Template = { spec: { containers: Container[]; volumes?: { name: string; con
 
 /** A pod template's Secret keys exist, and its truststore volume is the Bundle's ConfigMap, mounted where the JVM options point. */
 function checkPodTemplate(c: Combo, objs: Obj[], namespace: string, what: string, template: Template, javaOptions: string | undefined): void {
+  const ns = objs.find((o) => o.kind === 'Namespace')!.metadata.name;
   for (const ctr of template.spec.containers) {
     for (const e of ctr.env ?? []) if (e.valueFrom) expect(secretKeys(objs, namespace, e.valueFrom.secretKeyRef.name), `${what} ${e.name}`).toContain(e.valueFrom.secretKeyRef.key);
   }
@@ -211,7 +213,7 @@ function checkPodTemplate(c: Combo, objs: Obj[], namespace: string, what: string
     expect(javaOptions, what).toBeUndefined();
     return;
   }
-  expect(trust, what).toEqual({ name: 'minio-trust', configMap: { name: `minio-${c.profile}-trust`, items: [{ key: 'truststore.p12', path: 'truststore.p12' }] } });
+  expect(trust, what).toEqual({ name: 'minio-trust', configMap: { name: `${ns}-trust`, items: [{ key: 'truststore.p12', path: 'truststore.p12' }] } });
   const mount = template.spec.containers[0]!.volumeMounts!.find((m) => m.name === 'minio-trust')!;
   expect(javaOptions, what).toBe(`-Djavax.net.ssl.trustStore=${mount.mountPath}/truststore.p12 -Djavax.net.ssl.trustStorePassword=changeit`);
 }
@@ -225,8 +227,8 @@ function checkConsumers(c: Combo, objs: Obj[], ns: string, produced: Set<string>
   // The trust Bundle: the env's CA plus the public CAs, into exactly the consumers' namespaces.
   const bundle = find(objs, 'Bundle')[0] as unknown as { metadata: { name: string }; spec: { sources: object[]; target: { additionalFormats: { pkcs12: object }; namespaceSelector: { matchExpressions: { values: string[] }[] } } } } | undefined;
   if (c.tls === 'on') {
-    expect(bundle!.metadata.name).toBe(`minio-${c.profile}-trust`);
-    expect(bundle!.spec.sources).toEqual([{ useDefaultCAs: true }, { secret: { name: `minio-${c.profile}-ca`, key: 'tls.crt' } }]);
+    expect(bundle!.metadata.name).toBe(`${ns}-trust`);
+    expect(bundle!.spec.sources).toEqual([{ useDefaultCAs: true }, { secret: { name: `${ns}-ca`, key: 'tls.crt' } }]);
     expect(bundle!.spec.target.additionalFormats.pkcs12).toEqual({ key: 'truststore.p12', password: 'changeit', profile: 'Modern2023' });
     expect(bundle!.spec.target.namespaceSelector.matchExpressions[0]!.values).toEqual(['analytics', 'el-demo']);
   } else {

@@ -205,7 +205,7 @@ describe('trust-manager distributes the private CA to the consumers', () => {
     const c = needCluster(ctx);
     const jdk = java17(ctx);
     const t = await renderTrust(ctx, 'prod');
-    expect(t.bundle.metadata.name).toBe('minio-prod-trust');
+    expect(t.bundle.metadata.name).toBe('minio-trust'); // MinIO's namespace, minio, names it
     expect(t.consumers.length).toBeGreaterThan(0);
     console.log(`the consumers' rendered JVM options (${t.places} places in overlays/prod/consumers): ${t.javaOptions.join(' ')}`);
     const api = k8s.KubernetesObjectApi.makeApiClient(c.kc);
@@ -281,7 +281,7 @@ describe('trust-manager distributes the private CA to the consumers', () => {
     expect(jre.version).toMatch(/^openjdk version "11\.0\.\d+"/);
     // Another env than the first test's, so that its Bundle and ConfigMaps are new.
     const t = await renderTrust(ctx, 'staging', '--profile', 'prod');
-    expect(t.bundle.metadata.name).toBe('minio-staging-trust');
+    expect(t.bundle.metadata.name).toBe('minio-staging-trust'); // namespace minio-staging
     const { m, caPem, got } = await distributeRendered(ctx, c, t);
     const caFingerprint = new X509Certificate(caPem).fingerprint256;
 

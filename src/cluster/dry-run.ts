@@ -49,7 +49,9 @@ export async function serverDryRun(api: Api, objects: Obj[]): Promise<DryRunResu
   for (const o of ordered) {
     const ns = o.metadata.namespace;
     if (ns && !live.get(ns)) {
-      results.push({ object: id(o), result: 'skipped', message: `namespace ${ns} does not exist yet (the engine creates it first); run again once it does` });
+      // The env's own namespace comes with the env; the others (the consumers', cert-manager's) do not.
+      const why = built.has(ns) ? 'does not exist yet (the engine creates it first)' : 'does not exist, and the env does not create it (the consumer\'s app or cert-manager owns it): create it first';
+      results.push({ object: id(o), result: 'skipped', message: `namespace ${ns} ${why}; run again once it does` });
       continue;
     }
     const path = await api.path(o.apiVersion, o.kind, o.metadata.name, ns);

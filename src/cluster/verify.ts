@@ -81,12 +81,14 @@ async function namespaces(c: Context): Promise<CheckResult[]> {
 function engineNext(o: Options, step = ''): string {
   if (!o.global.repoURL) return `kubectl apply -k overlays/${o.env}${step ? `/${step}` : ''}`;
   if (o.global.gitops === 'argocd') return `argocd app sync minio-${o.env}`;
-  return `flux reconcile kustomization minio-${o.env}${step ? `-${step}` : ''} -n ${FLUX_NAMESPACE} --with-source`;
+  // The servers' step is the Kustomization named after the env alone.
+  return `flux reconcile kustomization minio-${o.env}${step && step !== 'minio' ? `-${step}` : ''} -n ${FLUX_NAMESPACE} --with-source`;
 }
 
 /** Ready as `kubectl rollout status` means it: the new spec observed, every replica updated and ready. */
 async function workload(c: Context): Promise<CheckResult[]> {
-  const w = c.objects.find((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+  // MinIO's own, by name and namespace: the build also holds the catalog servers' Deployments.
+  const w = c.objects.find((o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet') && o.metadata.name === APP && o.metadata.namespace === c.options.settings.namespace);
   if (!w) return [];
   const ns = w.metadata.namespace!;
   const name = `${w.kind.toLowerCase()}/${w.metadata.name}`;
@@ -234,7 +236,7 @@ async function trust(c: Context): Promise<CheckResult[]> {
   const name = trustBundleName(o);
   const bundleCheck = `trust-manager Bundle ${name}`;
   const results = await guard(bundleCheck, async () => {
-    if ((await c.api.path('trust.cert-manager.io/v1alpha1', 'Bundle', name)) === null) return [failed(bundleCheck, 'the cluster does not serve trust.cert-manager.io/v1alpha1', 'trust-manager is not installed: the consumers get no truststore', 'helm upgrade --install trust-manager oci://quay.io/jetstack/charts/trust-manager -n cert-manager')];
+    if ((await c.api.path('trust.cert-manager.io/v1alpha1', 'Bundle', name)) === null) return [failed(bundleCheck, 'the cluster does not serve trust.cert-manager.io/v1alpha1', 'trust-manager is not installed: the consumers get no truststore', `helm upgrade --install trust-manager oci://quay.io/jetstack/charts/trust-manager -n ${o.global.trustNamespace}`)];
     const live = await c.api.read('trust.cert-manager.io/v1alpha1', 'Bundle', name);
     const synced = condition(live, 'Synced') as { status?: string; message?: string; observedGeneration?: number } | undefined;
     const current = synced?.observedGeneration === undefined || synced.observedGeneration >= (live?.metadata.generation ?? 0);

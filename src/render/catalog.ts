@@ -117,7 +117,9 @@ export function catalogObjects(o: Options, name: string, c: ConsumerSettings): R
     [`persistentvolumeclaim-${name}-data.yaml`]: {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
-      metadata: meta(name, c, '-data'),
+      // The catalog's only copy: never pruned or deleted by the engine (a renamed or removed
+      // consumer leaves it behind, to delete by hand).
+      metadata: { ...meta(name, c, '-data'), annotations: { ...meta(name, c).annotations, 'kustomize.toolkit.fluxcd.io/prune': 'disabled', 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' } },
       spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: c.size } }, ...(o.settings.storageClass ? { storageClassName: o.settings.storageClass } : {}) },
     },
     [`deployment-${name}.yaml`]: deployment,

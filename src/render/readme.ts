@@ -212,7 +212,7 @@ export function renderEnvReadme(o: Options): string {
     '',
     '## Apply',
     '',
-    `\`overlays/${o.env}\` is the whole env, in parts that apply in this order: ${hasTrustStep(o) ? `\`trust/\` (${[ownsCa(o) ? 'the private CA' : '', hasTruststore(o) ? "the consumers' truststore" : ''].filter(Boolean).join(' and ')}, in \`${o.global.trustNamespace}\` and cluster-wide), ` : ''}\`minio/\` (the servers), \`bootstrap/\` (the Job that creates the buckets and users) and \`consumers/\` (each consumer's Secret and Flink or Spark wiring, and the Iceberg catalog server, in their namespaces).`,
+    `\`overlays/${o.env}\` is the whole env, in parts that apply in this order: ${hasTrustStep(o) ? `\`trust/\` (${[ownsCa(o) ? `the private CA, in \`${o.global.trustNamespace}\`` : '', hasTruststore(o) ? "the consumers' truststore Bundle, cluster-wide" : ''].filter(Boolean).join('; ')}), ` : ''}\`minio/\` (the servers), \`bootstrap/\` (the Job that creates the buckets and users) and \`consumers/\` (each consumer's Secret and Flink or Spark wiring, and the Iceberg catalog server, in their namespaces).`,
     '',
     '```sh',
     `kubectl kustomize overlays/${o.env}          # review everything that will be applied`,
@@ -295,7 +295,7 @@ export function renderEnvReadme(o: Options): string {
         ? `The issuer is a private CA, the ClusterIssuer \`${caName(o)}\`, whose key lives in \`${o.global.trustNamespace}\` (the Secret \`${caName(o)}\`) and never leaves the cluster. Clients trust it with the CA certificate: \`kubectl -n ${ns} get secret ${TLS_SECRET} -o jsonpath='{.data.ca\\.crt}' | base64 -d > minio-ca.crt\`${hasTruststore(o) ? ' (the consumers get it from trust-manager, see Consumers)' : ''}. To use your own issuer instead, re-run with \`--issuer NAME --issuer-kind ClusterIssuer --ca-secret SECRET\` (the Secret in \`${o.global.trustNamespace}\` holding its CA, for the consumers' truststore).`
         : `The issuer is the ${s.issuerKind} \`${s.issuer}\`. It must be a CA-type issuer (CA, Vault, Venafi or self-signed) that signs cluster-internal names and puts \`ca.crt\` in the Secret; a public ACME issuer cannot. Clients must trust its CA${hasTruststore(o) ? `: the consumers get it from trust-manager, which reads it from the Secret \`${s.caSecret}\` (\`tls.crt\`) in \`${o.global.trustNamespace}\`` : ''}.`,
       ...(s.ingress
-        ? [`The ingress hosts get their own certificate, \`${INGRESS_TLS_SECRET}\`, from ${s.ingressIssuer ? `the ${s.ingressIssuerKind} \`${s.ingressIssuer}\`` : 'the same issuer'}; a public ACME issuer can sign it (\`--ingress-issuer\`).`]
+        ? [`The ingress hosts get their own certificate, \`${INGRESS_TLS_SECRET}\`, from ${!s.ingressIssuer ? 'the same issuer' : s.ingressIssuer === SELF_SIGNED_ISSUER ? `the env's private CA (ClusterIssuer \`${caName(o)}\`)` : `the ${s.ingressIssuerKind} \`${s.ingressIssuer}\``}; a public ACME issuer can sign it (\`--ingress-issuer\`).`]
         : []),
       '',
     );

@@ -5,9 +5,10 @@
 // as a ConfigMap, in PEM and as a PKCS12 truststore a JVM reads. It reads its sources only
 // from its trust namespace, which is also where cert-manager keeps a ClusterIssuer's
 // secret (both `cert-manager` by default). So the private CA lives there:
-//   Issuer minio-<env>-selfsigned -> Certificate minio-<env>-ca (isCA) -> ClusterIssuer minio-<env>-ca
+//   Issuer <ns>-selfsigned -> Certificate <ns>-ca (isCA) -> ClusterIssuer <ns>-ca
 // and the servers' (and ingress hosts') certificates come from that ClusterIssuer. A
-// Bundle minio-<env>-trust takes the CA plus the public CAs (useDefaultCAs: jobs still
+// (<ns> is MinIO's namespace: unique in the cluster, as these cluster-wide names must be.)
+// Bundle <ns>-trust takes the CA plus the public CAs (useDefaultCAs: jobs still
 // reach other HTTPS endpoints) into every consumer namespace. Its objects name their
 // namespaces themselves, so this directory is a kustomization without `namespace:`.
 import type { Options } from '../options.ts';
@@ -25,12 +26,12 @@ export const TRUSTSTORE_PASSWORD = 'changeit';
 
 /** The private CA's Certificate, Secret and ClusterIssuer (in the trust namespace). */
 export function caName(o: Options): string {
-  return `minio-${o.env}-ca`;
+  return `${o.settings.namespace}-ca`;
 }
 
 /** The Bundle, and the ConfigMap it writes into each consumer namespace. */
 export function trustBundleName(o: Options): string {
-  return `minio-${o.env}-trust`;
+  return `${o.settings.namespace}-trust`;
 }
 
 /** Whether the env brings its own private CA (its servers' or its ingress hosts' issuer is self-signed). */
@@ -64,7 +65,7 @@ export const TRUST_MOUNT = { name: 'minio-trust', mountPath: TRUST_DIR, readOnly
 
 function privateCa(o: Options): Record<string, object> {
   const namespace = o.global.trustNamespace;
-  const selfSigned = `minio-${o.env}-selfsigned`;
+  const selfSigned = `${o.settings.namespace}-selfsigned`;
   return {
     'issuer-selfsigned.yaml': { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: metadata(selfSigned, 'tls', { namespace, ...PREREQUISITE }), spec: { selfSigned: {} } },
     'certificate-ca.yaml': {
