@@ -155,10 +155,26 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   }
   checkGlobal(global);
   checkCombination(env, settings, global);
+  notes.push(...sharedNamespace(env, settings, recorded));
   notes.push(...dataLayoutNotes(`env ${env}`, settings.consumers));
 
   const configTextOut = doc ? updateConfig(doc, configText!, migrated, global, env, settings) : newConfig(global, env, settings);
   return { options: { env, global, settings, repoPath: '' }, configText: configTextOut, notes };
+}
+
+/**
+ * Two envs with MinIO in one namespace render the same objects: on one cluster they would
+ * take each other's over. Refused when both name a cluster they share; otherwise they must
+ * be on different clusters, which only the person knows (a note).
+ */
+function sharedNamespace(env: string, s: EnvSettings, recorded: Record<string, Partial<EnvSettings>>): string[] {
+  const others = Object.entries(recorded).filter(([name, r]) => name !== env && r.namespace === s.namespace);
+  for (const [name, r] of others) {
+    const cluster = s.clusters.find((c) => r.clusters?.includes(c));
+    if (cluster) fail(`env ${env}: env ${name} also puts MinIO in namespace ${s.namespace} on cluster ${cluster}, and the two would take over each other's objects; give one of them another namespace (--namespace)`);
+  }
+  const unknown = others.filter(([, r]) => s.clusters.length === 0 || !r.clusters?.length).map(([name]) => name);
+  return unknown.length > 0 ? [`env ${env}: env${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} also put${unknown.length > 1 ? '' : 's'} MinIO in namespace ${s.namespace}: keep them on different clusters (on one they would take over each other's objects), or give this env another namespace (--namespace)`] : [];
 }
 
 /** The settings in the order of their tables, as the file lists them. */

@@ -402,6 +402,13 @@ export function checkCombination(env: string, s: EnvSettings, global: GlobalSett
   if (shared.includes(s.namespace)) {
     fail(`env ${env}: namespace ${s.namespace} is also a consumer, monitoring, ingress or cert-manager (trust) namespace, and MinIO's default-deny NetworkPolicy would cut off its other pods; give MinIO its own namespace with --namespace`);
   }
+  for (const [name, c] of Object.entries(s.consumers)) {
+    // Its objects are named <namespace>-<consumer> (names.ts), a label value and for a
+    // catalog server a Service name: at most 63 characters, a Service's beginning with a letter.
+    const id = `${s.namespace}-${name}`;
+    if (id.length > 63) fail(`env ${env}: consumer ${name}'s objects would be named ${id}, longer than Kubernetes allows (63 characters); shorten the consumer's name or the namespace (--namespace)`);
+    if (c.kind === 'iceberg-catalog' && !/^[a-z]/.test(id)) fail(`env ${env}: consumer ${name}'s Service would be named ${id}, and a Service name must begin with a letter; use a namespace that begins with one (--namespace)`);
+  }
   for (const kind of ['cpu', 'memory'] as const) {
     const { requests, limits } = s.resources;
     if (quantityValue(requests[kind]) > quantityValue(limits[kind])) {

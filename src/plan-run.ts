@@ -11,6 +11,7 @@ import { formatRecord, makePlan, parseRecord, RECORD_FILE, type PlanEntry } from
 import { combine } from './render/files.ts';
 import { ownedPrefixes, renderTree } from './render/index.ts';
 import type { SecretsPlan } from './sealed.ts';
+import { yamlLib } from './yaml-lib.ts';
 
 /** The top of the git work tree `dir` is in (a `.git` in it or above it, as git looks), or null. */
 function repositoryTop(dir: string): string | null {
@@ -26,6 +27,27 @@ function originRemote(root: string): string | undefined {
   if (repositoryTop(root) === null) return undefined;
   const r = spawnSync('git', ['-C', root, 'remote', 'get-url', 'origin'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   return r.status === 0 ? r.stdout.trim() || undefined : undefined;
+}
+
+/** The kind, namespace and name of a generated object (an update: the config was parsed, so the library is loaded). */
+function identity(text: string | null): { kind: string; namespace: string; name: string } | undefined {
+  try {
+    const doc = text === null ? undefined : yamlLib().parse(text);
+    const [kind, name, namespace] = [doc?.kind, doc?.metadata?.name, doc?.metadata?.namespace];
+    return [kind, name, namespace].every((v) => typeof v === 'string') ? { kind, name, namespace } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Objects an update renames ("Secret ns/old is now new"), in files under the given directories. */
+function renamedObjects(entries: PlanEntry[], dirs: string[]): string[] {
+  return entries
+    .filter((e) => e.action === 'update' && dirs.some((d) => e.path.startsWith(d)))
+    .flatMap((e) => {
+      const [was, is] = [identity(e.before), identity(e.after)];
+      return was && is && was.kind === is.kind && was.name !== is.name ? [`${was.kind} ${was.namespace}/${was.name} is now ${is.name}`] : [];
+    });
 }
 
 /** Everything up to the plan: no file is written here. */
@@ -61,6 +83,11 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
   // Earlier versions kept the private CA in the env's namespace: replacing it re-issues the certificates.
   if (plan.entries.some((e) => e.action === 'delete' && e.path === `overlays/${options.env}/minio/issuer-ca.yaml`) && plan.entries.some((e) => e.path === `overlays/${options.env}/trust/clusterissuer-ca.yaml`)) {
     notes.push(`env ${options.env}: the private CA moves to ${options.global.trustNamespace} (a ClusterIssuer, so trust-manager can give it to the consumers): cert-manager makes a new CA and re-issues the servers' certificate from it; clients that imported the old minio-ca.crt must import the new one (the env README, TLS)`);
+  }
+  const renamed = renamedObjects(plan.entries, [`overlays/${options.env}/consumers/`, `sealed/${options.env}/consumers/`]);
+  if (renamed.length > 0) {
+    const claims = renamed.some((r) => r.startsWith('PersistentVolumeClaim '));
+    notes.push(`env ${options.env}: objects in the consumers' namespaces now carry MinIO's namespace in their names, so another env on the cluster cannot take them over: ${renamed.join(', ')}; the engine creates these and prunes the old ones: point workloads of your own that name the old ones at the new names${claims ? ". A claim is never pruned and the new one starts empty: copy the catalog's data (catalog.db) across before the new server takes writes, then delete the old claim" : ''}`);
   }
   // Files whose current content is the run's input (a person may edit them freely).
   const merged = [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE, ...secrets.files.map((f) => f.path)];

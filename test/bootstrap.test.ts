@@ -182,9 +182,9 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     const root = all.find((o) => o.kind === 'Secret' && o.metadata.name === 'minio-root-credentials')!.stringData!;
     const consumerSecrets = all.filter((o) => o.kind === 'Secret' && o.metadata.name !== 'minio-root-credentials');
     expect(consumerSecrets.map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual([
-      'analytics/minio-s3-credentials-iceberg',
-      'analytics/minio-s3-credentials-spark',
-      'el-demo/minio-s3-credentials-flink',
+      'analytics/minio-lab-s3-credentials-iceberg',
+      'analytics/minio-lab-s3-credentials-spark',
+      'el-demo/minio-lab-s3-credentials-flink',
       'minio-lab/minio-consumer-flink',
       'minio-lab/minio-consumer-iceberg',
       'minio-lab/minio-consumer-spark',
@@ -348,10 +348,10 @@ describe('other consumers: the Flink operator, older Flink keys, prefix grants, 
     expect(JSON.stringify(deployment.spec.flinkConfiguration)).not.toMatch(/execution\.checkpointing\.(dir|savepoint-dir|incremental|num-retained)|\$\{/);
     expect(deployment.spec.podTemplate.spec.containers[0].env).toContainEqual({ name: 'ENABLE_BUILT_IN_PLUGINS', value: 'flink-s3-fs-presto-1.19.1.jar' });
     const conf = (name: string) => objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name)!.data!['spark-defaults.conf']!;
-    expect(conf('lake-spark-defaults')).toMatch(/^spark\.sql\.catalog\.iceberg\.type hadoop$/m);
-    expect(conf('lake-spark-defaults')).toMatch(/^spark\.sql\.catalog\.iceberg\.warehouse s3:\/\/datalake\/warehouse\/$/m);
-    expect(conf('lake-spark-defaults')).not.toMatch(/\.uri /);
-    expect(conf('reports-spark-defaults')).toMatch(/^spark\.sql\.catalog\.iceberg\.uri jdbc:postgresql:\/\/iceberg-db\.reporting:5432\/iceberg$/m);
+    expect(conf('minio-lab-lake-spark-defaults')).toMatch(/^spark\.sql\.catalog\.iceberg\.type hadoop$/m);
+    expect(conf('minio-lab-lake-spark-defaults')).toMatch(/^spark\.sql\.catalog\.iceberg\.warehouse s3:\/\/datalake\/warehouse\/$/m);
+    expect(conf('minio-lab-lake-spark-defaults')).not.toMatch(/\.uri /);
+    expect(conf('minio-lab-reports-spark-defaults')).toMatch(/^spark\.sql\.catalog\.iceberg\.uri jdbc:postgresql:\/\/iceberg-db\.reporting:5432\/iceberg$/m);
     const clients = objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'minio-s3-clients')!;
     expect(clients.spec.ingress[0].from[0].namespaceSelector.matchExpressions[0].values).toEqual(['analytics', 'reporting', 'streaming']);
 

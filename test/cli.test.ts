@@ -113,6 +113,17 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
     ['a CA secret on an env without TLS', ['--env', 'dev', '--ca-secret', 'corp-ca'], /--ca-secret applies only with TLS on/],
     ['an unknown truststore', ['--env', 'prod', '--truststore', 'jks'], /--truststore "jks" is not allowed; use one of: trust-manager, none/],
     ['your own issuer with no CA for the truststore', ['--env', 'prod', '--issuer', 'corp-ca'], /env prod: the consumers' truststore needs the CA of issuer corp-ca: name the Secret holding it .* with --ca-secret NAME, or use --truststore none/],
+    // Envs on one cluster: what an env puts in a consumer's namespace is named <MinIO namespace>-...
+    ['a consumer whose objects would get too long a name', ['--env', 'dev'], /env dev: consumer stream-processing-jobs-of-the-payments-team-in-eu-west-1's objects would be named minio-dev-stream-processing-jobs-of-the-payments-team-in-eu-west-1, longer than Kubernetes allows \(63 characters\); shorten the consumer's name or the namespace/, dataLayout('consumers:\n      stream-processing-jobs-of-the-payments-team-in-eu-west-1: {namespace: el-demo, kind: flink-cmf, buckets: [flink]}')],
+    ['a catalog server whose Service would begin with a digit', ['--env', 'dev', '--namespace', '0-minio'], /env dev: consumer iceberg's Service would be named 0-minio-iceberg, and a Service name must begin with a letter; use a namespace that begins with one/],
+    ['two envs with MinIO in one namespace on one named cluster', ['--env', 'prod'], /env prod: env dev also puts MinIO in namespace minio-dev on cluster eu-1, and the two would take over each other's objects; give one of them another namespace/, (out) => {
+      const doc = YAML.parseDocument(readFileSync(join(out, 'scaffold.config.yaml'), 'utf8'));
+      doc.set('gitops', 'argocd');
+      doc.setIn(['envs', 'dev', 'clusters'], ['eu-1']);
+      doc.setIn(['envs', 'prod', 'clusters'], ['eu-1', 'us-1']);
+      doc.setIn(['envs', 'prod', 'namespace'], 'minio-dev');
+      writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
+    }],
     ['a CA secret beside the self-signed issuer', ['--env', 'prod', '--ca-secret', 'corp-ca'], /caSecret corp-ca is for your own --issuer; with --issuer self-signed the env makes its CA itself/],
   ];
 
@@ -265,7 +276,7 @@ describe('runs', () => {
     expect(env.consumers.spark.catalogUri).toBeUndefined();
     expect(env.consumers.iceberg).toMatchObject({ namespace: 'analytics', kind: 'iceberg-catalog', buckets: ['datalake/warehouse/'] });
     expect(existsSync(join(out, 'overlays/dev/bootstrap/lifecycle-flink.json'))).toBe(false);
-    expect(read(out, 'overlays/dev/consumers/configmap-spark-spark-defaults.yaml')).toContain('spark.sql.catalog.iceberg.uri http://iceberg.analytics.svc.cluster.local:8181');
+    expect(read(out, 'overlays/dev/consumers/configmap-spark-spark-defaults.yaml')).toContain('spark.sql.catalog.iceberg.uri http://minio-dev-iceberg.analytics.svc.cluster.local:8181');
     // The person's comments inside buckets and consumers stay where they were.
     expect(read(out, 'scaffold.config.yaml')).toContain("# the lake's bucket\n      datalake:");
     expect(read(out, 'scaffold.config.yaml')).toContain('# our stream jobs\n      flink:');
@@ -306,6 +317,20 @@ describe('runs', () => {
     const after = read(out, 'scaffold.config.yaml');
     expect(after).toContain('# our team settings');
     expect(after).toContain('hostPath: /srv/minio');
+  });
+
+  it('a second env with MinIO in the namespace of another: a note, unless their clusters differ by name', () => {
+    const out = scaffolded(['--env', 'dev']);
+    const r = run(['--env', 'lab', '--profile', 'dev', '--namespace', 'minio-dev', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^note: env lab: env dev also puts MinIO in namespace minio-dev: keep them on different clusters \(on one they would take over each other's objects\), or give this env another namespace \(--namespace\)$/m);
+    // Named clusters that differ: the person said where each runs.
+    const doc = YAML.parseDocument(read(out, 'scaffold.config.yaml'));
+    doc.setIn(['envs', 'dev', 'clusters'], ['eu-1']);
+    writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
+    const named = run(['--env', 'lab', '--clusters', 'us-1', '--out', out]);
+    expect(named.code, named.stderr).toBe(0);
+    expect(named.stderr).not.toMatch(/also puts MinIO/);
   });
 
   it('a new env takes --profile and renders beside the others', () => {

@@ -195,11 +195,11 @@ describe('verify against a real kube-apiserver', () => {
     expect(checks['MinIO deployment/minio']).toMatchObject({ status: 'fail', detail: 'not found', diagnosis: expect.stringMatching(/connection refused/) });
     // The catalog server's Deployment is checked as what it is, never as MinIO.
     expect(report!.checks.filter((x) => x.check.startsWith('MinIO ')).map((x) => x.check)).toEqual(['MinIO deployment/minio']);
-    expect(checks['Iceberg catalog deployment check-spark/lake']).toMatchObject({ status: 'fail', detail: 'not found', diagnosis: expect.stringMatching(/Connection refused/) });
+    expect(checks['Iceberg catalog deployment check-spark/minio-check-lake']).toMatchObject({ status: 'fail', detail: 'not found', diagnosis: expect.stringMatching(/Connection refused/) });
     expect(checks['Service minio endpoints']).toMatchObject({ status: 'fail', detail: 'no ready endpoints', diagnosis: expect.stringMatching(/connection refused/) });
     expect(checks['bootstrap Job minio-bootstrap']).toMatchObject({ status: 'fail', detail: 'not found', diagnosis: expect.stringMatching(/404 .*bucket does not exist.*403 .*access denied/), next: 'flux reconcile kustomization minio-check-bootstrap -n flux-system --with-source' });
-    expect(checks['Secret check-flink/minio-s3-credentials-flink']).toMatchObject({ status: 'fail', detail: 'not found' });
-    expect(checks['FlinkEnvironment check-flink/flink']).toMatchObject({ status: 'fail', detail: 'not found' });
+    expect(checks['Secret check-flink/minio-check-s3-credentials-flink']).toMatchObject({ status: 'fail', detail: 'not found' });
+    expect(checks['FlinkEnvironment check-flink/minio-check-flink']).toMatchObject({ status: 'fail', detail: 'not found' });
     expect(checks['Flux Kustomization flux-system/minio-check']).toMatchObject({ status: 'fail', detail: 'not found', next: 'kubectl apply -k clusters/check' });
     expect(checks['Certificate minio-tls']).toMatchObject({ status: 'skip', detail: 'TLS is off in this env' });
     for (const x of report!.checks.filter((y) => y.status === 'fail')) expect(x.diagnosis && x.next, x.check).toBeTruthy();
@@ -229,7 +229,7 @@ describe('verify against a real kube-apiserver', () => {
       addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.5'], conditions: { ready: true } }], ports: [{ name: 'api', port: 9000, protocol: 'TCP' }],
     })));
     await completeJob(batch, 'minio-check', 'succeeded');
-    await deploymentReady(c, 'check-spark', 'lake');
+    await deploymentReady(c, 'check-spark', 'minio-check-lake');
     for (const name of ['minio-check', 'minio-check-bootstrap', 'minio-check-consumers']) {
       const k = (await custom.getNamespacedCustomObject({ group: 'kustomize.toolkit.fluxcd.io', version: 'v1', namespace: 'flux-system', plural: 'kustomizations', name })) as { status?: object };
       k.status = { conditions: [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message: 'Applied revision: main@sha1:0', lastTransitionTime: new Date().toISOString() }] };
@@ -241,9 +241,9 @@ describe('verify against a real kube-apiserver', () => {
     expect(code).toBe(0);
     const checks = byName(report!);
     expect(checks['MinIO deployment/minio']).toMatchObject({ status: 'pass', detail: '1/1 replicas ready' });
-    expect(checks['Secret check-spark/minio-s3-credentials-spark']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/values not shown/) });
-    expect(checks['FlinkEnvironment check-flink/flink']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/credentials injected from minio-s3-credentials-flink \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION\)/) });
-    expect(checks['Iceberg catalog deployment check-spark/lake']).toMatchObject({ status: 'pass', detail: '1/1 ready' });
+    expect(checks['Secret check-spark/minio-check-s3-credentials-spark']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/values not shown/) });
+    expect(checks['FlinkEnvironment check-flink/minio-check-flink']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/credentials injected from minio-check-s3-credentials-flink \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION\)/) });
+    expect(checks['Iceberg catalog deployment check-spark/minio-check-lake']).toMatchObject({ status: 'pass', detail: '1/1 ready' });
     expect(report!.checks.filter((x) => x.status === 'pass').length).toBe(14);
     // The plain text: one line a check, no secret value anywhere.
     const text = await cli(['verify', '--env', 'check', '--out', out, '--kubeconfig', c.kubeconfig], out);
@@ -257,9 +257,9 @@ describe('verify against a real kube-apiserver', () => {
     const core = c.kc.makeApiClient(k8s.CoreV1Api);
     const apps = c.kc.makeApiClient(k8s.AppsV1Api);
     const batch = c.kc.makeApiClient(k8s.BatchV1Api);
-    const secret = await core.readNamespacedSecret({ name: 'minio-s3-credentials-flink', namespace: 'check-flink' });
+    const secret = await core.readNamespacedSecret({ name: 'minio-check-s3-credentials-flink', namespace: 'check-flink' });
     delete secret.data!.AWS_SECRET_ACCESS_KEY;
-    await core.replaceNamespacedSecret({ name: 'minio-s3-credentials-flink', namespace: 'check-flink', body: secret });
+    await core.replaceNamespacedSecret({ name: 'minio-check-s3-credentials-flink', namespace: 'check-flink', body: secret });
     await completeJob(batch, 'minio-check', 'failed');
     const deployment = await apps.readNamespacedDeployment({ name: 'minio', namespace: 'minio-check' });
     deployment.status = { ...deployment.status, readyReplicas: 0, availableReplicas: 0 };
@@ -269,7 +269,7 @@ describe('verify against a real kube-apiserver', () => {
     expect(code).toBe(1);
     expect(stderr).toMatch(/^waiting: \d+\/\d+ checks pass; first failing: MinIO deployment\/minio \(0\/1 replicas ready\); \d+s left$/m);
     const failures = report!.checks.filter((x) => x.status === 'fail');
-    expect(failures.map((x) => x.check)).toEqual(['MinIO deployment/minio', 'bootstrap Job minio-bootstrap', 'Secret check-flink/minio-s3-credentials-flink']);
+    expect(failures.map((x) => x.check)).toEqual(['MinIO deployment/minio', 'bootstrap Job minio-bootstrap', 'Secret check-flink/minio-check-s3-credentials-flink']);
     const [replica, job, key] = failures;
     expect(replica).toMatchObject({ detail: '0/1 replicas ready', next: expect.stringMatching(/kubectl -n minio-check describe pods -l app\.kubernetes\.io\/name=minio/) });
     expect(job).toMatchObject({ detail: 'failed (BackoffLimitExceeded: Job has reached the specified backoff limit)', diagnosis: expect.stringMatching(/access denied.*root credentials/), next: 'kubectl -n minio-check logs job/minio-bootstrap' });
@@ -298,16 +298,16 @@ describe('verify against a real kube-apiserver', () => {
     await scale(1);
     expect(await check('MinIO deployment/minio')).toMatchObject({ status: 'pass', detail: '1/1 replicas ready' });
 
-    const env = (await custom.getNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'check-flink', plural: 'flinkenvironments', name: 'flink' })) as any;
+    const env = (await custom.getNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'check-flink', plural: 'flinkenvironments', name: 'minio-check-flink' })) as any;
     env.spec.flinkApplicationDefaults.spec.podTemplate.spec.containers[0].env.find((e: { name: string }) => e.name === 'AWS_ACCESS_KEY_ID').valueFrom.secretKeyRef.name = 'no-such-secret';
-    await custom.replaceNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'check-flink', plural: 'flinkenvironments', name: 'flink', body: env });
-    expect(await check('FlinkEnvironment check-flink/flink')).toMatchObject({ status: 'fail', detail: "AWS_ACCESS_KEY_ID reads no-such-secret/AWS_ACCESS_KEY_ID, not the consumer's Secret minio-s3-credentials-flink" });
+    await custom.replaceNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'check-flink', plural: 'flinkenvironments', name: 'minio-check-flink', body: env });
+    expect(await check('FlinkEnvironment check-flink/minio-check-flink')).toMatchObject({ status: 'fail', detail: "AWS_ACCESS_KEY_ID reads no-such-secret/AWS_ACCESS_KEY_ID, not the consumer's Secret minio-check-s3-credentials-flink" });
     // The original setup's wiring: an unexpanded ${...} that the plugin sends as the key.
-    const seed = (await custom.getNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'check-flink', plural: 'flinkenvironments', name: 'flink' })) as any;
-    seed.spec.flinkApplicationDefaults.spec.podTemplate.spec.containers[0].env.find((e: { name: string }) => e.name === 'AWS_ACCESS_KEY_ID').valueFrom.secretKeyRef.name = 'minio-s3-credentials-flink';
+    const seed = (await custom.getNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'check-flink', plural: 'flinkenvironments', name: 'minio-check-flink' })) as any;
+    seed.spec.flinkApplicationDefaults.spec.podTemplate.spec.containers[0].env.find((e: { name: string }) => e.name === 'AWS_ACCESS_KEY_ID').valueFrom.secretKeyRef.name = 'minio-check-s3-credentials-flink';
     seed.spec.flinkApplicationDefaults.spec.flinkConfiguration['s3.access-key'] = '${S3_ACCESS_KEY}';
-    await custom.replaceNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'check-flink', plural: 'flinkenvironments', name: 'flink', body: seed });
-    expect(await check('FlinkEnvironment check-flink/flink')).toMatchObject({ status: 'fail', detail: 's3.access-key is ${S3_ACCESS_KEY}', diagnosis: expect.stringMatching(/403 InvalidAccessKeyId/) });
+    await custom.replaceNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'check-flink', plural: 'flinkenvironments', name: 'minio-check-flink', body: seed });
+    expect(await check('FlinkEnvironment check-flink/minio-check-flink')).toMatchObject({ status: 'fail', detail: 's3.access-key is ${S3_ACCESS_KEY}', diagnosis: expect.stringMatching(/403 InvalidAccessKeyId/) });
 
     await batch.deleteNamespacedJob({ name: 'minio-bootstrap', namespace: 'minio-check', propagationPolicy: 'Background' });
     expect(await check('bootstrap Job minio-bootstrap')).toMatchObject({ status: 'skip', detail: expect.stringMatching(/removed an hour after it finishes, and the bootstrap Kustomization is Ready/) });
@@ -395,7 +395,7 @@ describe('verify with TLS, external secrets and Argo CD', () => {
       await apply(k8s.loadYaml<k8s.KubernetesObject>(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: (es as any).spec.target.name, namespace: es.metadata!.namespace }, stringData: Object.fromEntries(keys.map((k) => [k, 'x'])) })));
     }
     await setStatus('argoproj.io', 'v1alpha1', 'applications', 'argocd', 'minio-argo', { sync: { status: 'Synced' }, health: { status: 'Healthy' } });
-    await deploymentReady(c, 'argo-spark', 'lake');
+    await deploymentReady(c, 'argo-spark', 'minio-argo-lake');
 
     const run = async () => JSON.parse((await cli(['verify', '--env', 'argo', '--json', '--out', out, '--kubeconfig', c.kubeconfig], out)).stdout) as Report;
     // The consumers' truststore: not there until trust-manager has built it.
@@ -409,24 +409,24 @@ describe('verify with TLS, external secrets and Argo CD', () => {
     await distributeTrust(ctx, c, { bundle, caPem: readFileSync(ca, 'utf8'), caKeyPem: readFileSync(join(pki, 'ca.key'), 'utf8'), caSecret: { name: 'minio-argo-ca', key: 'tls.crt' }, trustNamespace: 'cert-manager', namespaces: ['argo-flink', 'argo-spark'] });
     const good = await run();
     expect(good.checks.filter((x) => x.status === 'fail')).toEqual([]);
-    expect(good.checks.find((x) => x.check === 'FlinkEnvironment argo-flink/flink')).toMatchObject({ status: 'pass' });
+    expect(good.checks.find((x) => x.check === 'FlinkEnvironment argo-flink/minio-argo-flink')).toMatchObject({ status: 'pass' });
     const names = good.checks.map((x) => `${x.status} ${x.check}`);
     expect(names).toEqual(expect.arrayContaining(['pass MinIO statefulset/minio', 'pass Certificate minio-argo/minio-tls', 'pass trust-manager Bundle minio-argo-trust', 'pass truststore argo-flink/minio-argo-trust', 'pass truststore argo-spark/minio-argo-trust', 'pass ExternalSecret minio-argo/minio-root-credentials', 'pass ExternalSecret argo-flink/minio-s3-credentials-flink', 'pass Argo CD Application argocd/minio-argo']));
 
     await setStatus('cert-manager.io', 'v1', 'certificates', 'minio-argo', 'minio-tls', ready(false, 'Issuing certificate as Secret does not exist'));
-    await setStatus('external-secrets.io', 'v1', 'externalsecrets', 'argo-spark', 'minio-s3-credentials-spark', ready(false, 'could not get secret data from provider'));
+    await setStatus('external-secrets.io', 'v1', 'externalsecrets', 'argo-spark', 'minio-argo-s3-credentials-spark', ready(false, 'could not get secret data from provider'));
     await setStatus('argoproj.io', 'v1alpha1', 'applications', 'argocd', 'minio-argo', { sync: { status: 'OutOfSync' }, health: { status: 'Degraded' } });
     // A FlinkEnvironment whose JVMs would not load the truststore (someone dropped the options).
-    const flinkEnv = (await custom.getNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'argo-flink', plural: 'flinkenvironments', name: 'flink' })) as any;
+    const flinkEnv = (await custom.getNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'argo-flink', plural: 'flinkenvironments', name: 'minio-argo-flink' })) as any;
     delete flinkEnv.spec.flinkApplicationDefaults.spec.flinkConfiguration['env.java.opts.all'];
-    await custom.replaceNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'argo-flink', plural: 'flinkenvironments', name: 'flink', body: flinkEnv });
+    await custom.replaceNamespacedCustomObject({ group: 'platform.confluent.io', version: 'v1beta1', namespace: 'argo-flink', plural: 'flinkenvironments', name: 'minio-argo-flink', body: flinkEnv });
     const bad = await run();
     expect(bad.ok).toBe(false);
     expect(Object.fromEntries(bad.checks.filter((x) => x.status === 'fail').map((x) => [x.check, [x.detail, x.next]]))).toEqual({
       'Certificate minio-argo/minio-tls': ['not Ready: Issuing certificate as Secret does not exist', 'kubectl -n minio-argo describe certificate minio-tls'],
-      'ExternalSecret argo-spark/minio-s3-credentials-spark': ['not Ready: could not get secret data from provider', 'kubectl -n argo-spark describe externalsecret minio-s3-credentials-spark'],
+      'ExternalSecret argo-spark/minio-argo-s3-credentials-spark': ['not Ready: could not get secret data from provider', 'kubectl -n argo-spark describe externalsecret minio-argo-s3-credentials-spark'],
       'Argo CD Application argocd/minio-argo': ['OutOfSync / Degraded', 'argocd app get minio-argo'],
-      'FlinkEnvironment argo-flink/flink': ['its JVMs do not load the truststore (env.java.opts.all and a mounted minio-argo-trust)', 'kubectl -n argo-flink get flinkenvironment flink -o yaml'],
+      'FlinkEnvironment argo-flink/minio-argo-flink': ['its JVMs do not load the truststore (env.java.opts.all and a mounted minio-argo-trust)', 'kubectl -n argo-flink get flinkenvironment minio-argo-flink -o yaml'],
     });
   });
 });

@@ -15,7 +15,7 @@ import { main } from '../src/cli.ts';
 import { FLINK_LINES } from '../src/flink.ts';
 import { type FlinkCheckResult, FLINK_KEY_VERSIONS, flinkKeyCheck, javaOptsToArgs, needFlink, POD_TRUSTSTORE, probeS3, runFlinkCheck } from './flink.ts';
 import { startMinio, type Minio } from './minio.ts';
-import { build, consumerSecretValues, jobInputs, runBootstrap, scaffold, type Obj } from './scaffolded.ts';
+import { build, secretValues, jobInputs, runBootstrap, scaffold, type Obj } from './scaffolded.ts';
 import { renderedTruststores } from './trust.ts';
 import { tempDir } from './tools.ts';
 
@@ -27,24 +27,26 @@ const CONFIG = `envs:
       flink: {namespace: el-demo, kind: flink-cmf, buckets: [flink], checkpointInterval: 2s}
       jobs: {namespace: streaming, kind: flink-operator, buckets: [flink/jobs/], checkpointInterval: 2s}
 `;
+/** The lab env's MinIO namespace (its default), which the consumers' objects carry in their names. */
+const LAB_NAMESPACE = 'minio-lab';
 
 type PodTemplate = { spec: { containers: { name: string; env: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[] }[] } };
 
-/** A consumer's rendered Flink configuration and pod template, by kind. */
-function rendered(objs: Obj[], consumer: string): { namespace: string; configuration: Record<string, string>; podTemplate: PodTemplate } {
-  const o = objs.find((x) => (x.kind === 'FlinkEnvironment' || x.kind === 'FlinkDeployment') && x.metadata.name === consumer)!;
+/** A consumer's rendered Flink configuration and pod template, by kind; its objects carry MinIO's namespace (`minio` in prod). */
+function rendered(objs: Obj[], consumer: string, minioNamespace = LAB_NAMESPACE): { namespace: string; configuration: Record<string, string>; podTemplate: PodTemplate } {
+  const o = objs.find((x) => (x.kind === 'FlinkEnvironment' || x.kind === 'FlinkDeployment') && x.metadata.name === `${minioNamespace}-${consumer}`)!;
   const spec = o.kind === 'FlinkEnvironment' ? o.spec.flinkApplicationDefaults.spec : o.spec;
   return { namespace: o.metadata.namespace!, configuration: spec.flinkConfiguration, podTemplate: spec.podTemplate };
 }
 
 /** The main container's environment as the kubelet resolves it: values, and secretKeyRefs from the rendered Secret. */
-function podEnv(objs: Obj[], consumer: string, template: PodTemplate): Record<string, string> {
-  const secret = consumerSecretValues(objs, consumer);
+function podEnv(objs: Obj[], consumer: string, namespace: string, template: PodTemplate): Record<string, string> {
+  const secret = secretValues(objs, namespace, `${LAB_NAMESPACE}-s3-credentials-${consumer}`);
   const ctr = template.spec.containers.find((c) => c.name === 'flink-main-container')!;
   return Object.fromEntries(
     ctr.env.map((e) => {
       if (e.valueFrom) {
-        expect(e.valueFrom.secretKeyRef.name).toBe(`minio-s3-credentials-${consumer}`);
+        expect(e.valueFrom.secretKeyRef.name).toBe(`${LAB_NAMESPACE}-s3-credentials-${consumer}`);
         return [e.name, secret[e.valueFrom.secretKeyRef.key]!];
       }
       return [e.name, e.value!];
@@ -110,9 +112,9 @@ describe('Flink on the rendered configuration (real Flink 1.20.0 MiniCluster, re
     const t0 = Date.now();
     const { m, objs } = await bootstrappedLab(ctx, false);
     for (const consumer of ['flink', 'jobs']) {
-      const { configuration, podTemplate } = rendered(objs, consumer);
+      const { namespace, configuration, podTemplate } = rendered(objs, consumer);
       expect(configuration['env.java.opts.all']).toBeUndefined();
-      const env = podEnv(objs, consumer, podTemplate);
+      const env = podEnv(objs, consumer, namespace, podTemplate);
       expect(env.ENABLE_BUILT_IN_PLUGINS).toBe('flink-s3-fs-presto-1.20.0.jar');
       const { ENABLE_BUILT_IN_PLUGINS: _, ...awsEnv } = env;
       expect(Object.keys(awsEnv).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY']);
@@ -137,7 +139,7 @@ describe('Flink on the rendered configuration (real Flink 1.20.0 MiniCluster, re
       const { namespace, configuration, podTemplate } = rendered(objs, consumer);
       const store = stores[namespace];
       expect(store, `truststore of ${namespace}`).toBeDefined();
-      const { ENABLE_BUILT_IN_PLUGINS: _, ...awsEnv } = podEnv(objs, consumer, podTemplate);
+      const { ENABLE_BUILT_IN_PLUGINS: _, ...awsEnv } = podEnv(objs, consumer, namespace, podTemplate);
       // The pod mounts the Bundle's ConfigMap where the rendered JVM options look.
       const mount = (podTemplate.spec.containers[0] as unknown as { volumeMounts: { name: string; mountPath: string }[] }).volumeMounts.find((v) => v.name === 'minio-trust')!;
       expect(`${mount.mountPath}/truststore.p12`).toBe(POD_TRUSTSTORE);
@@ -167,7 +169,7 @@ describe('Flink on the rendered configuration (real Flink 1.20.0 MiniCluster, re
       const code = await main(['--env', 'prod', '--flink-version', version, '--no-commit'], out, { out: () => {}, err: (t) => (stderr += t) });
       expect(code, stderr).toBe(0);
       const objs = build(ctx, out, 'overlays/prod/consumers');
-      const keys = Object.keys(rendered(objs, 'flink').configuration).filter((k) => !k.startsWith('s3.'));
+      const keys = Object.keys(rendered(objs, 'flink', 'minio').configuration).filter((k) => !k.startsWith('s3.'));
       const status = await flinkKeyCheck(ctx, version, keys);
       for (const k of keys) expect({ version, key: k, status: status[k]?.status }).toEqual({ version, key: k, status: 'current' });
     }

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli.ts';
 import { kustomizeBuilders, needCrds, needTool, tempDir } from './tools.ts';
 import { parseAllYaml, validateObject, type Obj } from './validate.ts';
-import { fluxDecrypt } from './scaffolded.ts';
+import { build, fluxDecrypt } from './scaffolded.ts';
 import { allCombos, argv, refusal, type Combo } from './combos.ts';
 
 const combos = allCombos();
@@ -221,8 +221,9 @@ function checkPodTemplate(c: Combo, objs: Obj[], namespace: string, what: string
 function checkConsumers(c: Combo, objs: Obj[], ns: string, produced: Set<string>): void {
   const endpoint = `${c.tls === 'on' ? 'https' : 'http'}://minio.${ns}.svc.cluster.local:9000`;
   for (const [consumer, namespace] of [['flink', 'el-demo'], ['spark', 'analytics'], ['iceberg', 'analytics']] as const) {
-    expect(produced).toContain(`minio-s3-credentials-${consumer}`);
-    expect(secretKeys(objs, namespace, `minio-s3-credentials-${consumer}`)).toEqual(expect.arrayContaining(['s3.access-key', 's3.secret-key', 's3.endpoint', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']));
+    // Named after MinIO's namespace: envs on one cluster can share consumer namespaces.
+    expect(produced).toContain(`${ns}-s3-credentials-${consumer}`);
+    expect(secretKeys(objs, namespace, `${ns}-s3-credentials-${consumer}`)).toEqual(expect.arrayContaining(['s3.access-key', 's3.secret-key', 's3.endpoint', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']));
   }
   // The trust Bundle: the env's CA plus the public CAs, into exactly the consumers' namespaces.
   const bundle = find(objs, 'Bundle')[0] as unknown as { metadata: { name: string }; spec: { sources: object[]; target: { additionalFormats: { pkcs12: object }; namespaceSelector: { matchExpressions: { values: string[] }[] } } } } | undefined;
@@ -235,7 +236,7 @@ function checkConsumers(c: Combo, objs: Obj[], ns: string, produced: Set<string>
     expect(bundle).toBeUndefined();
   }
 
-  const flink = find(objs, 'FlinkEnvironment', 'flink')[0] as unknown as { metadata: { namespace: string }; spec: { kubernetesNamespace: string; flinkApplicationDefaults: { spec: { flinkConfiguration: Record<string, string>; podTemplate: Template } } } };
+  const flink = find(objs, 'FlinkEnvironment', `${ns}-flink`)[0] as unknown as { metadata: { namespace: string }; spec: { kubernetesNamespace: string; flinkApplicationDefaults: { spec: { flinkConfiguration: Record<string, string>; podTemplate: Template } } } };
   expect(flink.metadata.namespace).toBe('el-demo');
   expect(flink.spec.kubernetesNamespace).toBe('el-demo');
   const flinkConfig = flink.spec.flinkApplicationDefaults.spec.flinkConfiguration;
@@ -251,12 +252,12 @@ function checkConsumers(c: Combo, objs: Obj[], ns: string, produced: Set<string>
   expect(JSON.stringify(flinkConfig)).not.toMatch(/\$\{|access-key|secret-key/);
   checkPodTemplate(c, objs, 'el-demo', 'FlinkEnvironment', flink.spec.flinkApplicationDefaults.spec.podTemplate, flinkConfig['env.java.opts.all']);
 
-  const spark = find(objs, 'ConfigMap', 'spark-spark-defaults')[0] as unknown as { metadata: { namespace: string }; data: Record<string, string> };
+  const spark = find(objs, 'ConfigMap', `${ns}-spark-spark-defaults`)[0] as unknown as { metadata: { namespace: string }; data: Record<string, string> };
   expect(spark.metadata.namespace).toBe('analytics');
   const conf = Object.fromEntries(spark.data['spark-defaults.conf']!.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
   expect(conf).toMatchObject({
     'spark.sql.catalog.iceberg.s3.endpoint': endpoint,
-    'spark.sql.catalog.iceberg.uri': 'http://iceberg.analytics.svc.cluster.local:8181',
+    'spark.sql.catalog.iceberg.uri': `http://${ns}-iceberg.analytics.svc.cluster.local:8181`,
     'spark.jars.packages': 'org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.1,org.apache.iceberg:iceberg-aws-bundle:1.10.1',
   });
   // The env's catalog server defines its warehouse itself.
@@ -270,12 +271,12 @@ function checkConsumers(c: Combo, objs: Obj[], ns: string, produced: Set<string>
   checkPodTemplate(c, objs, 'analytics', 'Spark pod template', sparkPod, conf['spark.executor.extraJavaOptions']);
 
   // The catalog server: its Service is what Spark's URI names, its objects reference each other.
-  const [catalog] = find(objs, 'Deployment', 'iceberg') as Workload[];
+  const [catalog] = find(objs, 'Deployment', `${ns}-iceberg`) as Workload[];
   expect(catalog!.metadata).toMatchObject({ namespace: 'analytics' });
   // Iceberg's own server, of the release of Spark's jars.
   expect((catalog!.spec.template.spec.containers[0] as unknown as { image: string }).image).toBe('docker.io/apache/iceberg-rest-fixture:1.10.1');
   const catalogPod = catalog!.spec.template as unknown as Template & { metadata: { labels: Record<string, string> } };
-  const service = find(objs, 'Service', 'iceberg')[0] as unknown as { metadata: { namespace: string }; spec: { selector: Record<string, string>; ports: { port: number }[] } };
+  const service = find(objs, 'Service', `${ns}-iceberg`)[0] as unknown as { metadata: { namespace: string }; spec: { selector: Record<string, string>; ports: { port: number }[] } };
   expect(service.metadata.namespace).toBe('analytics');
   expect(matches(service.spec.selector, catalogPod.metadata.labels)).toBe(true);
   expect(conf['spark.sql.catalog.iceberg.uri']).toMatch(new RegExp(`:${service.spec.ports[0]!.port}$`));
@@ -284,7 +285,7 @@ function checkConsumers(c: Combo, objs: Obj[], ns: string, produced: Set<string>
   const catalogEnv = Object.fromEntries(catalogPod.spec.containers[0]!.env!.map((e) => [e.name, e.value]));
   checkPodTemplate(c, objs, 'analytics', 'catalog', catalogPod, catalogEnv.JAVA_TOOL_OPTIONS);
   expect(catalogEnv).toMatchObject({ CATALOG_WAREHOUSE: 's3://datalake/warehouse/', CATALOG_S3_ENDPOINT: endpoint, CATALOG_URI: 'jdbc:sqlite:/var/lib/iceberg/catalog.db' });
-  const catalogPolicy = find(objs, 'NetworkPolicy', 'iceberg')[0] as unknown as Policy & { spec: { egress: { to?: { namespaceSelector: { matchLabels: Record<string, string> } }[] }[] } };
+  const catalogPolicy = find(objs, 'NetworkPolicy', `${ns}-iceberg`)[0] as unknown as Policy & { spec: { egress: { to?: { namespaceSelector: { matchLabels: Record<string, string> } }[] }[] } };
   expect(matches(catalogPolicy.spec.podSelector.matchLabels, catalogPod.metadata.labels)).toBe(true);
   expect(catalogPolicy.spec.ingress![0]!.from[0]!.namespaceSelector!.matchExpressions[0]!.values).toEqual(['analytics']);
   expect(catalogPolicy.spec.egress[1]!.to![0]!.namespaceSelector.matchLabels).toEqual({ 'kubernetes.io/metadata.name': ns });
@@ -360,6 +361,35 @@ describe('option combinations', () => {
     } else {
       expect(violations).toEqual([]);
     }
+  });
+});
+
+describe('envs on one cluster', () => {
+  it('envs with the default consumers render no object another env renders differently (GitOps manifests included)', async (ctx) => {
+    needTool(ctx, 'kustomize');
+    const out = tempDir();
+    const envs: [string, string][] = [['dev', 'dev'], ['prod', 'prod'], ['staging', 'prod'], ['qa', 'prod'], ['lab', 'dev']];
+    for (const [env, profile] of envs) {
+      const { code, stderr } = await scaffold(['--env', env, '--profile', profile, '--repo-url', 'https://git.example.com/platform/minio.git', '--no-commit'], out);
+      expect(code, stderr).toBe(0);
+    }
+    const seen = new Map<string, { env: string; obj: Obj }>();
+    const fights: string[] = [];
+    for (const [env] of envs) {
+      for (const obj of [...build(ctx, out, `overlays/${env}`), ...build(ctx, out, `clusters/${env}`)]) {
+        const key = `${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+        const other = seen.get(key);
+        if (other && !isDeepStrictEqual(other.obj, obj)) fights.push(`${key} (${other.env}, ${env})`);
+        seen.set(key, { env, obj });
+      }
+    }
+    expect(fights).toEqual([]);
+    // They do meet: each env has its Secret and its FlinkEnvironment in el-demo.
+    const inConsumerNamespace = [...seen.keys()].filter((k) => k.includes(' el-demo/')).sort();
+    expect(inConsumerNamespace).toHaveLength(envs.length * 2);
+    expect(inConsumerNamespace).toContain('FlinkEnvironment el-demo/minio-staging-flink');
+    // The one object two envs share is the same object: Flux's source of the repository.
+    expect([...seen.values()].filter((v) => v.obj.kind === 'GitRepository')).toHaveLength(1);
   });
 });
 

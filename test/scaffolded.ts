@@ -89,9 +89,9 @@ export function runBootstrap(m: Minio, job: { script: string; configDir: string;
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** The values of a consumer's plain Secret in its namespace, from a build of overlays/<env>/consumers. */
-export function consumerSecretValues(objs: Obj[], consumer: string): Record<string, string> {
-  const secret = objs.find((o) => o.kind === 'Secret' && o.metadata.name === `minio-s3-credentials-${consumer}`);
-  if (!secret?.stringData) throw new Error(`no plain Secret minio-s3-credentials-${consumer} in the build`);
+/** The values of a plain Secret (a consumer's, from a build of overlays/<env>/consumers), as a pod in `namespace` gets them. */
+export function secretValues(objs: Obj[], namespace: string, name: string): Record<string, string> {
+  const secret = objs.find((o) => o.kind === 'Secret' && o.metadata.name === name && o.metadata.namespace === namespace);
+  if (!secret?.stringData) throw new Error(`no plain Secret ${namespace}/${name} in the build`);
   return secret.stringData;
 }

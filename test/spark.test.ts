@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import YAML from 'yaml';
 import { ROOT, startMinio, type Minio } from './minio.ts';
-import { build, consumerSecretValues, jobInputs, runBootstrap, scaffold, type Obj } from './scaffolded.ts';
+import { build, secretValues, jobInputs, runBootstrap, scaffold, type Obj } from './scaffolded.ts';
 import { needCatalogServer, needSpark, runSparkIceberg, startCatalogServer, type CatalogServer } from './spark.ts';
 import { needTool, tempDir } from './tools.ts';
 import { renderedTruststores } from './trust.ts';
@@ -29,6 +29,8 @@ const CONFIG = `envs:
     replicas: 4
     storage: pvc
 `;
+/** The lab env's MinIO namespace (its default), which the consumers' objects carry in their names. */
+const LAB_NAMESPACE = 'minio-lab';
 /** Where the rendered pods find the truststore, and where the rendered Ivy cache is. */
 const POD_TRUSTSTORE = '/etc/minio-gitops/trust/truststore.p12';
 const POD_IVY = '/tmp/.ivy2';
@@ -38,27 +40,27 @@ const IVY = join(import.meta.dirname, '..', '.tools', 'ivy');
 type Env = { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[];
 
 /** A container's environment as the kubelet resolves it: values, and secretKeyRefs from the rendered Secret. */
-function resolve(objs: Obj[], consumer: string, env: Env): Record<string, string> {
-  const secret = consumerSecretValues(objs, consumer);
+function resolve(objs: Obj[], minioNamespace: string, consumer: string, env: Env): Record<string, string> {
+  const secret = secretValues(objs, 'analytics', `${minioNamespace}-s3-credentials-${consumer}`);
   return Object.fromEntries(
     env.map((e) => {
       if (!e.valueFrom) return [e.name, e.value!];
-      expect(e.valueFrom.secretKeyRef.name).toBe(`minio-s3-credentials-${consumer}`);
+      expect(e.valueFrom.secretKeyRef.name).toBe(`${minioNamespace}-s3-credentials-${consumer}`);
       return [e.name, secret[e.valueFrom.secretKeyRef.key]!];
     }),
   );
 }
 
-/** What the env renders for the Spark consumer and the catalog server, as the pods would get it. */
-function rendered(objs: Obj[]) {
-  const defaults = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'spark-spark-defaults')!.data!;
+/** What the env renders for the Spark consumer and the catalog server, as the pods would get it (their objects carry MinIO's namespace). */
+function rendered(objs: Obj[], minioNamespace: string) {
+  const defaults = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${minioNamespace}-spark-spark-defaults`)!.data!;
   const pod = YAML.parse(defaults['pod-template.yaml']!) as { spec: { containers: { env: Env }[] } };
-  const catalog = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'iceberg')!;
+  const catalog = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === `${minioNamespace}-iceberg`)!;
   const conf = Object.fromEntries(defaults['spark-defaults.conf']!.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
   return {
     sparkDefaults: defaults['spark-defaults.conf']!,
-    sparkEnv: resolve(objs, 'spark', pod.spec.containers[0]!.env),
-    catalogEnv: resolve(objs, 'iceberg', catalog.spec.template.spec.containers[0].env),
+    sparkEnv: resolve(objs, minioNamespace, 'spark', pod.spec.containers[0]!.env),
+    catalogEnv: resolve(objs, minioNamespace, 'iceberg', catalog.spec.template.spec.containers[0].env),
     endpoint: conf['spark.sql.catalog.iceberg.s3.endpoint']!,
     catalogUri: conf['spark.sql.catalog.iceberg.uri']!,
   };
@@ -183,7 +185,7 @@ async function scenario(ctx: { skip: (note?: string) => void }, opts: { tls: boo
     const out = scaffold(opts.env === 'lab' ? CONFIG : '', '--env', opts.env, ...(opts.tls && opts.env === 'lab' ? ['--tls', 'on'] : []));
     const boot = runBootstrap(m, jobInputs(ctx, out, opts.env), opts.tls ? ['--ca', m.ca!] : []);
     expect(boot.code, boot.stderr).toBe(0);
-    return { out, ...rendered(build(ctx, out, `overlays/${opts.env}/consumers`)) };
+    return { out, ...rendered(build(ctx, out, `overlays/${opts.env}/consumers`), opts.env === 'lab' ? LAB_NAMESPACE : 'minio') };
   });
   const store = opts.tls ? (await timed(phases, 'the truststore trust-manager builds from the rendered Bundle', () => renderedTruststores(ctx, r.out, opts.env, m.ca!))).analytics : undefined;
   if (opts.tls) expect(store).toBeDefined();

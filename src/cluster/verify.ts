@@ -9,7 +9,7 @@ import { CONSUMER_SECRET_KEYS } from '../render/consumers.ts';
 import { ARGOCD_NAMESPACE, FLUX_NAMESPACE } from '../render/gitops.ts';
 import { hasTrustStep, hasTruststore, TRUSTSTORE_KEY, trustBundleName } from '../render/trust.ts';
 import { flinkKeys } from '../flink.ts';
-import { APP, BOOTSTRAP, consumerSecret, TLS_SECRET } from '../render/names.ts';
+import { APP, BOOTSTRAP, consumerObject, consumerSecret, TLS_SECRET } from '../render/names.ts';
 import type { Io } from '../report.ts';
 import { ApiRefused, type Api, type Obj } from './kube.ts';
 
@@ -163,7 +163,7 @@ async function bootstrapJob(c: Context): Promise<CheckResult[]> {
 async function consumerSecrets(c: Context): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const [name, consumer] of Object.entries(c.options.settings.consumers)) {
-    const secret = consumerSecret(name);
+    const secret = consumerSecret(c.options, name);
     const check = `Secret ${consumer.namespace}/${secret}`;
     results.push(
       ...(await guard(check, async () => {
@@ -184,7 +184,8 @@ async function flinkObjects(c: Context): Promise<CheckResult[]> {
   for (const o of c.objects.filter((x) => x.kind === 'FlinkEnvironment' || x.kind === 'FlinkDeployment')) {
     const ns = o.metadata.namespace!;
     const check = `${o.kind} ${ns}/${o.metadata.name}`;
-    const secret = consumerSecret(o.metadata.name);
+    const consumer = Object.keys(c.options.settings.consumers).find((n) => consumerObject(c.options, n) === o.metadata.name) ?? o.metadata.name;
+    const secret = consumerSecret(c.options, consumer);
     results.push(
       ...(await guard(check, async () => {
         const live = await c.api.read(o.apiVersion, o.kind, o.metadata.name, ns);
@@ -262,14 +263,15 @@ async function trust(c: Context): Promise<CheckResult[]> {
 async function catalogServers(c: Context): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const [name, consumer] of Object.entries(c.options.settings.consumers).filter(([, x]) => x.kind === 'iceberg-catalog')) {
-    const check = `Iceberg catalog deployment ${consumer.namespace}/${name}`;
+    const deployment = consumerObject(c.options, name);
+    const check = `Iceberg catalog deployment ${consumer.namespace}/${deployment}`;
     results.push(
       ...(await guard(check, async () => {
-        const live = await c.api.read('apps/v1', 'Deployment', name, consumer.namespace);
+        const live = await c.api.read('apps/v1', 'Deployment', deployment, consumer.namespace);
         if (!live) return [failed(check, 'not found', 'Spark gets "Connection refused" from the REST catalog', engineNext(c.options, 'consumers'))];
         const s = live.status ?? {};
         if ((s.observedGeneration ?? 0) >= (live.metadata.generation ?? 0) && (s.updatedReplicas ?? 0) >= 1 && (s.readyReplicas ?? 0) >= 1) return [pass(check, '1/1 ready')];
-        return [failed(check, `${s.readyReplicas ?? 0}/1 ready`, 'the catalog server is not ready (its volume not bound, or it cannot reach MinIO)', `kubectl -n ${consumer.namespace} describe pods -l app.kubernetes.io/instance=${name} && kubectl -n ${consumer.namespace} logs deployment/${name} --tail=50`)];
+        return [failed(check, `${s.readyReplicas ?? 0}/1 ready`, 'the catalog server is not ready (its volume not bound, or it cannot reach MinIO)', `kubectl -n ${consumer.namespace} describe pods -l app.kubernetes.io/instance=${deployment} && kubectl -n ${consumer.namespace} logs deployment/${deployment} --tail=50`)];
       })),
     );
   }

@@ -6,13 +6,13 @@
 // works as the clients expect. It writes table metadata itself, with its own MinIO user
 // limited to the warehouse; clients (Spark) get no credentials from it and write the data
 // files with their own users.
-//   ServiceAccount, PVC <name>-data, Deployment (1 replica, Recreate: SQLite has one
-//   writer), Service, NetworkPolicy
+//   ServiceAccount, PVC <id>-data, Deployment (1 replica, Recreate: SQLite has one
+//   writer), Service, NetworkPolicy; <id> is <MinIO's namespace>-<consumer> (consumerObject)
 import type { ConsumerSettings } from '../consumers.ts';
 import { warehouseLocation } from '../consumers.ts';
 import type { Options } from '../options.ts';
 import { catalogImage } from '../options.ts';
-import { API_PORT, consumerSecret, RESTRICTED_CONTAINER, S3_REGION, s3Endpoint, selectorLabels, syncWave, WAVES } from './names.ts';
+import { API_PORT, consumerObject, consumerSecret, RESTRICTED_CONTAINER, S3_REGION, s3Endpoint, selectorLabels, syncWave, WAVES } from './names.ts';
 import { TRUST_MOUNT, trustJavaOptions, trustVolume } from './trust.ts';
 
 export const CATALOG_PORT = 8181;
@@ -33,7 +33,7 @@ function meta(name: string, c: ConsumerSettings, suffix = '') {
 /** The URI Spark's REST catalog client uses: the server's Service. */
 export function catalogUri(o: Options, server: string): string {
   const c = o.settings.consumers[server]!;
-  return `http://${server}.${c.namespace}.svc.cluster.local:${CATALOG_PORT}`;
+  return `http://${consumerObject(o, server)}.${c.namespace}.svc.cluster.local:${CATALOG_PORT}`;
 }
 
 /**
@@ -54,7 +54,8 @@ export function catalogEnv(o: Options, c: ConsumerSettings): Record<string, stri
 
 export function catalogObjects(o: Options, name: string, c: ConsumerSettings): Record<string, object> {
   const java = trustJavaOptions(o);
-  const ref = (key: string) => ({ name: key, valueFrom: { secretKeyRef: { name: consumerSecret(name), key } } });
+  const id = consumerObject(o, name);
+  const ref = (key: string) => ({ name: key, valueFrom: { secretKeyRef: { name: consumerSecret(o, name), key } } });
   const probe = { httpGet: { path: '/v1/config', port: 'http' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 };
   const env = [
     ...Object.entries(catalogEnv(o, c)).map(([k, value]) => ({ name: k, value })),
@@ -68,16 +69,16 @@ export function catalogObjects(o: Options, name: string, c: ConsumerSettings): R
   const deployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: meta(name, c),
+    metadata: meta(id, c),
     spec: {
       replicas: 1,
       // SQLite has one writer and the volume one mounter: the old pod goes first.
       strategy: { type: 'Recreate' },
-      selector: { matchLabels: selector(name) },
+      selector: { matchLabels: selector(id) },
       template: {
-        metadata: { labels: meta(name, c).labels },
+        metadata: { labels: meta(id, c).labels },
         spec: {
-          serviceAccountName: name,
+          serviceAccountName: id,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: { runAsNonRoot: true, runAsUser: CATALOG_UID, runAsGroup: CATALOG_UID, fsGroup: CATALOG_UID, seccompProfile: { type: 'RuntimeDefault' } },
@@ -102,7 +103,7 @@ export function catalogObjects(o: Options, name: string, c: ConsumerSettings): R
             },
           ],
           volumes: [
-            { name: 'data', persistentVolumeClaim: { claimName: `${name}-data` } },
+            { name: 'data', persistentVolumeClaim: { claimName: `${id}-data` } },
             { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
             ...(java.length > 0 ? [trustVolume(o)] : []),
           ],
@@ -113,28 +114,28 @@ export function catalogObjects(o: Options, name: string, c: ConsumerSettings): R
   // Who may call it: its own namespace and the Spark consumers that name it.
   const clients = [...new Set([c.namespace, ...Object.values(o.settings.consumers).filter((x) => x.catalogServer === name).map((x) => x.namespace)])].sort();
   return {
-    [`serviceaccount-${name}.yaml`]: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(name, c), automountServiceAccountToken: false },
+    [`serviceaccount-${name}.yaml`]: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(id, c), automountServiceAccountToken: false },
     [`persistentvolumeclaim-${name}-data.yaml`]: {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       // The catalog's only copy: never pruned or deleted by the engine (a renamed or removed
       // consumer leaves it behind, to delete by hand).
-      metadata: { ...meta(name, c, '-data'), annotations: { ...meta(name, c).annotations, 'kustomize.toolkit.fluxcd.io/prune': 'disabled', 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' } },
+      metadata: { ...meta(id, c, '-data'), annotations: { ...meta(id, c).annotations, 'kustomize.toolkit.fluxcd.io/prune': 'disabled', 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' } },
       spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: c.size } }, ...(o.settings.storageClass ? { storageClassName: o.settings.storageClass } : {}) },
     },
     [`deployment-${name}.yaml`]: deployment,
     [`service-${name}.yaml`]: {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: meta(name, c),
-      spec: { selector: selector(name), ports: [{ name: 'http', port: CATALOG_PORT, targetPort: 'http', protocol: 'TCP' }] },
+      metadata: meta(id, c),
+      spec: { selector: selector(id), ports: [{ name: 'http', port: CATALOG_PORT, targetPort: 'http', protocol: 'TCP' }] },
     },
     [`networkpolicy-${name}.yaml`]: {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
-      metadata: meta(name, c),
+      metadata: meta(id, c),
       spec: {
-        podSelector: { matchLabels: selector(name) },
+        podSelector: { matchLabels: selector(id) },
         policyTypes: ['Ingress', 'Egress'],
         ingress: [{ from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: clients }] } }], ports: [{ protocol: 'TCP', port: CATALOG_PORT }] }],
         egress: [

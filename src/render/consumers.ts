@@ -49,7 +49,7 @@ export function consumerCredentials(o: Options, side: 'bootstrap' | 'consumers')
   const s = o.settings;
   const out: Record<string, object> = {};
   for (const [name, c] of Object.entries(s.consumers)) {
-    const secretName = side === 'bootstrap' ? consumerMirrorSecret(name) : consumerSecret(name);
+    const secretName = side === 'bootstrap' ? consumerMirrorSecret(name) : consumerSecret(o, name);
     const meta = side === 'bootstrap' ? MIRROR_WAVE : { namespace: c.namespace, ...CONSUMER_WAVE };
     if (s.secrets === 'plain') {
       const v = devConsumerCredentials(name, c);

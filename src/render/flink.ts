@@ -11,7 +11,7 @@ import type { ConsumerSettings } from '../consumers.ts';
 import { checkpointLocation } from '../consumers.ts';
 import { flinkKeys } from '../flink.ts';
 import type { Options } from '../options.ts';
-import { consumerSecret, metadata, s3Endpoint } from './names.ts';
+import { consumerObject, consumerSecret, metadata, s3Endpoint } from './names.ts';
 import { TRUST_MOUNT, trustJavaOptions, trustVolume } from './trust.ts';
 
 /** Checkpoints kept: the latest to restore from, and two older ones in case it is damaged. */
@@ -51,7 +51,7 @@ function podTemplate(o: Options, name: string) {
     name: 'flink-main-container',
     env: [
       { name: 'ENABLE_BUILT_IN_PLUGINS', value: `flink-s3-fs-presto-${o.global.flinkVersion}.jar` },
-      ...AWS_ENV.map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: consumerSecret(name), key } } })),
+      ...AWS_ENV.map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: consumerSecret(o, name), key } } })),
     ],
     ...(trusted ? { volumeMounts: [TRUST_MOUNT] } : {}),
   };
@@ -62,7 +62,7 @@ export function flinkEnvironment(o: Options, name: string, c: ConsumerSettings, 
   return {
     apiVersion: 'platform.confluent.io/v1beta1',
     kind: 'FlinkEnvironment',
-    metadata: metadata(name, 'consumer', meta),
+    metadata: metadata(consumerObject(o, name), 'consumer', meta),
     spec: {
       kubernetesNamespace: c.namespace,
       flinkApplicationDefaults: {
@@ -80,7 +80,7 @@ export function flinkDeployment(o: Options, name: string, c: ConsumerSettings, m
   return {
     apiVersion: 'flink.apache.org/v1beta1',
     kind: 'FlinkDeployment',
-    metadata: metadata(name, 'consumer', meta),
+    metadata: metadata(consumerObject(o, name), 'consumer', meta),
     spec: {
       image: o.global.flinkImage || `flink:${o.global.flinkVersion}`,
       flinkVersion: `v${major}_${minor}`,

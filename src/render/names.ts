@@ -88,9 +88,20 @@ export function consumerNamespaces(o: Options): string[] {
   return [...new Set(Object.values(o.settings.consumers).map((c) => c.namespace))].sort();
 }
 
+/**
+ * What the env puts in a consumer's namespace carries MinIO's namespace in its name, as a
+ * Helm release's objects carry the release name: two envs on one cluster (their MinIO in
+ * namespaces of their own) may serve consumers in the same namespace without rendering
+ * the same object twice. The name of a consumer's workload (FlinkEnvironment,
+ * FlinkDeployment, catalog server) and the prefix of its other objects.
+ */
+export function consumerObject(o: Options, consumer: string): string {
+  return `${o.settings.namespace}-${consumer}`;
+}
+
 /** A consumer's credentials Secret in its own namespace (the seed's minio-s3-credentials, one per consumer). */
-export function consumerSecret(consumer: string): string {
-  return `minio-s3-credentials-${consumer}`;
+export function consumerSecret(o: Options, consumer: string): string {
+  return `${o.settings.namespace}-s3-credentials-${consumer}`;
 }
 
 /** The copy in the MinIO namespace that the bootstrap Job reads (a Secret cannot be read across namespaces). */

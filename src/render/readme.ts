@@ -2,13 +2,14 @@
 import type { Options } from '../options.ts';
 import { policyName } from './bootstrap.ts';
 import { catalogImage, SELF_SIGNED_ISSUER } from '../options.ts';
-import { API_PORT, APP, BASIC_AUTH_SECRET, BOOTSTRAP, CONSOLE_PORT, CONSOLE_SERVICE, consumerNamespaces, consumerSecret, INGRESS_TLS_SECRET, ROOT_SECRET, RUN_AS, s3Endpoint, TLS_SECRET } from './names.ts';
+import { API_PORT, APP, BASIC_AUTH_SECRET, BOOTSTRAP, CONSOLE_PORT, CONSOLE_SERVICE, consumerNamespaces, consumerObject, consumerSecret, INGRESS_TLS_SECRET, ROOT_SECRET, RUN_AS, s3Endpoint, TLS_SECRET } from './names.ts';
 import { DEV_CREDENTIALS } from './overlay.ts';
 import { CA_BUNDLE_KEY, caName, hasTrustStep, hasTruststore, ownsCa, TRUST_DIR, trustBundleName, trustJavaOptions, TRUSTSTORE_KEY, TRUSTSTORE_PASSWORD } from './trust.ts';
 import { flinkKeys } from '../flink.ts';
 import { RETAINED_CHECKPOINTS } from './flink.ts';
 import { CATALOG_PORT, catalogUri } from './catalog.ts';
-import { icebergPackages, SPARK_CONF_DIR } from './spark.ts';
+import { icebergPackages, SPARK_CONF_DIR, sparkDefaultsName } from './spark.ts';
+import type { ConsumerSettings } from '../consumers.ts';
 
 function credentialsSummary(o: Options): string {
   const s = o.settings;
@@ -77,6 +78,20 @@ function kinds(o: Options): Set<string> {
 
 const code = (v: string) => `\`${v}\``;
 
+/** The object that wires a consumer, as the consumers table names it. */
+function consumerWorkload(o: Options, name: string, c: ConsumerSettings): string {
+  switch (c.kind) {
+    case 'flink-cmf':
+      return `FlinkEnvironment ${code(consumerObject(o, name))}`;
+    case 'flink-operator':
+      return `FlinkDeployment ${code(consumerObject(o, name))}`;
+    case 'iceberg-spark':
+      return `ConfigMap ${code(sparkDefaultsName(o, name))}`;
+    case 'iceberg-catalog':
+      return `Deployment and Service ${code(consumerObject(o, name))}`;
+  }
+}
+
 /** Buckets, consumers, the bootstrap Job and what the consumers get. */
 function dataSection(o: Options): string[] {
   const s = o.settings;
@@ -93,7 +108,7 @@ function dataSection(o: Options): string[] {
   ]);
   const consumers = Object.entries(s.consumers).map(([name, c]): [string, string] => [
     code(name),
-    `${c.kind} in ${code(c.namespace)}; MinIO user ${code(c.user)} with policy ${code(policyName(name))}: ${c.buckets.map(code).join(', ')} only; Secret ${code(consumerSecret(name))}`,
+    `${c.kind} in ${code(c.namespace)} (${consumerWorkload(o, name, c)}); MinIO user ${code(c.user)} with policy ${code(policyName(name))}: ${c.buckets.map(code).join(', ')} only; Secret ${code(consumerSecret(o, name))}`,
   ]);
   const rotation =
     s.secrets === 'sops'
@@ -107,6 +122,8 @@ function dataSection(o: Options): string[] {
     ...table(buckets, ['bucket', 'as configured']),
     '',
     ...table(consumers, ['consumer', 'access']),
+    '',
+    `What the env puts in the consumers' namespaces carries MinIO's namespace in its name (\`${s.namespace}-...\`): another env on the same cluster, with MinIO in a namespace of its own, can serve consumers in the same namespaces without taking these objects over.`,
     '',
     `The Job \`${BOOTSTRAP}\` runs \`scripts/bootstrap-minio.sh\` with \`bootstrap/bootstrap.conf\` and makes MinIO match this: it waits for the servers, creates what is missing, puts back what was changed by hand (public access, extra policies, groups and access keys of the consumers' users), sets rotated secrets, detaches the \`minio-gitops-*\` policies from anyone but their consumer's user and removes those no consumer names. It never deletes a user, a bucket or an object. A second run changes nothing.`,
     '',
@@ -154,7 +171,7 @@ function consumersSection(o: Options): string[] {
     out.push(
       '### Spark',
       '',
-      `Each Spark consumer gets the ConfigMap \`NAME-spark-defaults\`: mount it as the driver's Spark conf directory (\`${SPARK_CONF_DIR}\`) and Spark reads \`spark-defaults.conf\`: the Iceberg catalog \`iceberg\` (the default catalog), S3FileIO with path-style access, and the jars through \`spark.jars.packages\`: \`${icebergPackages(o).join('`, `')}\` (without the AWS bundle even CREATE NAMESPACE fails with \`NoClassDefFoundError ... S3Exception\`). Images that carry these jars already can drop that line. Without such images, the pods that resolve the jars (spark-submit's, the driver's) need egress to Maven Central; Ivy caches them in \`/tmp/.ivy2\`. On Kubernetes, \`pod-template.yaml\` gives the driver and every executor the credentials from the consumer's Secret${trust ? ' and the truststore' : ''}, running as uid 185 (the official images' \`spark\` user). In client mode the driver is your own pod (a notebook): give it the same \`env\`${trust ? `, and mount the ConfigMap \`${trustBundleName(o)}\` at \`${TRUST_DIR}\`` : ''}, as \`pod-template.yaml\` does; outside Kubernetes, set \`AWS_ACCESS_KEY_ID\` and \`AWS_SECRET_ACCESS_KEY\` in the driver's environment. The Spark line (\`sparkVersion\`, ${o.global.sparkVersion}) and \`icebergVersion\` (${o.global.icebergVersion}) are settings in \`scaffold.config.yaml\`.`,
+      `Each Spark consumer gets a ConfigMap (${byKind('iceberg-spark').map((n) => code(sparkDefaultsName(o, n))).join(', ')}): mount it as the driver's Spark conf directory (\`${SPARK_CONF_DIR}\`) and Spark reads \`spark-defaults.conf\`: the Iceberg catalog \`iceberg\` (the default catalog), S3FileIO with path-style access, and the jars through \`spark.jars.packages\`: \`${icebergPackages(o).join('`, `')}\` (without the AWS bundle even CREATE NAMESPACE fails with \`NoClassDefFoundError ... S3Exception\`). Images that carry these jars already can drop that line. Without such images, the pods that resolve the jars (spark-submit's, the driver's) need egress to Maven Central; Ivy caches them in \`/tmp/.ivy2\`. On Kubernetes, \`pod-template.yaml\` gives the driver and every executor the credentials from the consumer's Secret${trust ? ' and the truststore' : ''}, running as uid 185 (the official images' \`spark\` user). In client mode the driver is your own pod (a notebook): give it the same \`env\`${trust ? `, and mount the ConfigMap \`${trustBundleName(o)}\` at \`${TRUST_DIR}\`` : ''}, as \`pod-template.yaml\` does; outside Kubernetes, set \`AWS_ACCESS_KEY_ID\` and \`AWS_SECRET_ACCESS_KEY\` in the driver's environment. The Spark line (\`sparkVersion\`, ${o.global.sparkVersion}) and \`icebergVersion\` (${o.global.icebergVersion}) are settings in \`scaffold.config.yaml\`.`,
       '',
     );
   }

@@ -55,9 +55,11 @@ export function sealedSecretSpecs(o: Options): SealedSecretSpec[] {
   }
   // Each consumer: its Secret in its namespace, and the same values for the bootstrap Job.
   for (const [name, c] of Object.entries(s.consumers)) {
-    const primary = `${dir}/consumers/${consumerSecret(name)}.yaml`;
+    // The file keeps the name it had when every env's Secret was minio-s3-credentials-NAME:
+    // the values live in the file, so moving it would mean new credentials.
+    const primary = `${dir}/consumers/minio-s3-credentials-${name}.yaml`;
     const values = { generated: { 's3.secret-key': 'password' as const }, fixed: { 's3.access-key': c.user } };
-    specs.push({ ...common, ...values, credential: name, path: primary, name: consumerSecret(name), namespace: c.namespace, wave: WAVES.consumers, derived: (v) => consumerSecretValues(s3Endpoint(o), v['s3.access-key']!, v['s3.secret-key']!) });
+    specs.push({ ...common, ...values, credential: name, path: primary, name: consumerSecret(o, name), namespace: c.namespace, wave: WAVES.consumers, derived: (v) => consumerSecretValues(s3Endpoint(o), v['s3.access-key']!, v['s3.secret-key']!) });
     specs.push({ ...common, ...values, credential: name, path: `${dir}/bootstrap/${consumerMirrorSecret(name)}.yaml`, name: consumerMirrorSecret(name), copyOf: primary });
   }
   return specs;

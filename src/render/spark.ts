@@ -1,4 +1,4 @@
-// An iceberg-spark consumer's wiring: a ConfigMap <consumer>-spark-defaults to mount as
+// An iceberg-spark consumer's wiring: a ConfigMap <MinIO namespace>-<consumer>-spark-defaults to mount as
 // the driver's Spark conf directory (/opt/spark/conf), holding
 //   spark-defaults.conf  the Iceberg catalog `iceberg` on S3FileIO, the jars it needs
 //                        (spark.jars.packages), and with TLS the truststore for the driver
@@ -12,7 +12,7 @@ import { warehouseLocation } from '../consumers.ts';
 import type { Options } from '../options.ts';
 import { SPARK_LINES } from '../options.ts';
 import { catalogUri } from './catalog.ts';
-import { consumerSecret, metadata, RESTRICTED_CONTAINER, S3_REGION, s3Endpoint } from './names.ts';
+import { consumerObject, consumerSecret, metadata, RESTRICTED_CONTAINER, S3_REGION, s3Endpoint } from './names.ts';
 import { toYaml } from '../yaml.ts';
 import { TRUST_MOUNT, trustJavaOptions, trustVolume } from './trust.ts';
 
@@ -66,7 +66,7 @@ export function sparkDefaults(o: Options, name: string, c: ConsumerSettings): st
   ];
   const header = [
     `# Iceberg on MinIO for consumer ${name} (minio-gitops). Mount this ConfigMap at ${SPARK_CONF_DIR}.`,
-    `# Credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the Secret ${consumerSecret(name)}`,
+    `# Credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the Secret ${consumerSecret(o, name)}`,
     '# (the AWS SDK default chain); on Kubernetes pod-template.yaml gives them to driver and executors.',
   ];
   return `${[...header, ...lines.filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`)].join('\n')}\n`;
@@ -75,7 +75,7 @@ export function sparkDefaults(o: Options, name: string, c: ConsumerSettings): st
 /** The driver and executor pods: credentials, truststore, a restricted security context. */
 export function sparkPodTemplate(o: Options, name: string) {
   const trusted = trustJavaOptions(o).length > 0;
-  const env = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'].map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: consumerSecret(name), key } } }));
+  const env = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'].map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: consumerSecret(o, name), key } } }));
   const { readOnlyRootFilesystem: _, ...container } = RESTRICTED_CONTAINER; // Spark writes its work dirs
   return {
     apiVersion: 'v1',
@@ -90,11 +90,16 @@ export function sparkPodTemplate(o: Options, name: string) {
   };
 }
 
+/** The ConfigMap a Spark consumer mounts as its conf directory. */
+export function sparkDefaultsName(o: Options, name: string): string {
+  return `${consumerObject(o, name)}-spark-defaults`;
+}
+
 export function sparkConfigMap(o: Options, name: string, c: ConsumerSettings, meta: Record<string, unknown>) {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: metadata(`${name}-spark-defaults`, 'consumer', meta),
+    metadata: metadata(sparkDefaultsName(o, name), 'consumer', meta),
     data: { 'pod-template.yaml': toYaml(sparkPodTemplate(o, name)), 'spark-defaults.conf': sparkDefaults(o, name, c) },
   };
 }
