@@ -46,7 +46,8 @@ async function waitFor(what: string, check: () => Promise<boolean>, procs: Child
 }
 
 /**
- * etcd + kube-apiserver in `dir`, with the CRDs of ../shared/crds, test/crds and .tools/crds installed,
+ * etcd + kube-apiserver in `dir`, with the CRDs of .tools/crds (the upstream ones, pinned, from
+ * tools/install.sh) and test/crds (ours) installed,
  * or, when `opts.crdFiles` is given, exactly those CRD files.
  */
 export async function startCluster(dir: string, bin: { etcd: string; apiserver: string }, opts?: { crdFiles?: string[] }): Promise<Cluster> {
@@ -133,8 +134,9 @@ export async function startCluster(dir: string, bin: { etcd: string; apiserver: 
 async function installCrds(kc: k8s.KubeConfig, crdFiles?: string[]): Promise<void> {
   const api = k8s.KubernetesObjectApi.makeApiClient(kc);
   const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  // The upstream CRDs, ours, and those tools/install.sh takes from the controllers' modules (trust-manager's Bundle).
-  const dirs = [join(REPO, '..', 'shared', 'crds'), join(REPO, 'test', 'crds'), join(REPO, '.tools', 'crds')];
+  // The upstream CRDs tools/install.sh fetches from the registries (tools/install-crds.sh;
+  // trust-manager's Bundle from tools/install-trust.sh), and ours.
+  const dirs = [join(REPO, '.tools', 'crds'), join(REPO, 'test', 'crds')];
   const files = crdFiles ?? dirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f)));
   const names: string[] = [];
   for (const file of files) {

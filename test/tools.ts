@@ -2,7 +2,7 @@
 // which `npm test` runs first) and kubectl from the PATH. Locally a missing tool skips the
 // test with the reason; with CI set it fails the test instead.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -40,10 +40,22 @@ export function needTool(ctx: { skip: (note?: string) => void }, name: Tool): st
   return unavailable(ctx, `${name} is not available: ${how}`);
 }
 
-/** The upstream CRDs in ../shared/crds: present in CI and the team's checkouts, not in a bare clone. */
+/**
+ * The upstream CRDs that tools/install-crds.sh fetches pinned from the registries into
+ * .tools/crds/<name>.yaml and are not there (the names are the last column of its CRD_PINS).
+ */
+export function missingCrds(): string[] {
+  const script = readFileSync(join(REPO, 'tools', 'install-crds.sh'), 'utf8');
+  const names = [...script.matchAll(/^(?:CRD_PINS=')?(?:go|maven) \S+ \S+ \S+ ([a-z0-9.-]+)'?$/gm)].map((m) => m[1]!);
+  if (names.length === 0) throw new Error('tools/install-crds.sh lists no CRD');
+  return names.filter((name) => !existsSync(join(REPO, '.tools', 'crds', `${name}.yaml`)));
+}
+
+/** The upstream CRDs in .tools/crds, or: skip the test (locally) / fail it (CI). */
 export function needCrds(ctx: { skip: (note?: string) => void }): void {
-  if (existsSync(join(REPO, '..', 'shared', 'crds', 'SOURCES.md'))) return;
-  unavailable(ctx, 'the upstream CRDs (../shared/crds) are not beside this checkout: the strict CRD field check needs them');
+  const missing = missingCrds();
+  if (missing.length === 0) return;
+  unavailable(ctx, `the upstream CRDs are not in .tools/crds (${missing.join(', ')}): run \`bash tools/install.sh\` (needs Go, Maven and unzip)`);
 }
 
 /** A free TCP port on 127.0.0.1 (for the test servers, which listen there only). */

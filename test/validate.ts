@@ -2,7 +2,8 @@
 // - kubernetes-models (and @kubernetes-models/*) validate types, enums and required fields;
 // - a strict walk rejects unknown fields, as an API server with fieldValidation=Strict
 //   does: core kinds against @kubernetes/client-node's type maps, custom resources against
-//   the upstream CRDs' openAPIV3Schema in ../shared/crds.
+//   the upstream CRDs' openAPIV3Schema, fetched pinned from the registries into .tools/crds
+//   by tools/install-crds.sh (and our own in test/crds).
 import * as k8s from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -86,11 +87,12 @@ interface Schema {
   'x-kubernetes-preserve-unknown-fields'?: boolean;
 }
 
-/** The upstream CRDs the team keeps beside the repository (shared/crds, as in CI). */
-export const CRD_DIR = join(REPO, '..', 'shared', 'crds');
 /** CRDs that are not public (Confluent's FlinkEnvironment): minimal ones of our own. */
 export const OWN_CRD_DIR = join(REPO, 'test', 'crds');
-/** CRDs taken from the controllers' Go modules by tools/install.sh (trust-manager's Bundle). */
+/**
+ * The upstream CRDs, pinned, from the registries (tools/install.sh): <crd-name>.yaml from
+ * tools/install-crds.sh, and trust-manager's Bundle from tools/install-trust.sh.
+ */
 export const TOOLS_CRD_DIR = join(REPO, '.tools', 'crds');
 const TOOLS_CRDS: Record<string, string> = { 'bundles.trust.cert-manager.io': 'trust.cert-manager.io_bundles.yaml' };
 
@@ -99,7 +101,7 @@ function crdSchema(name: string, version: string): Schema {
   const key = `${name}/${version}`;
   if (!crdSchemas.has(key)) {
     const own = join(OWN_CRD_DIR, `${name}.yaml`);
-    const file = existsSync(own) ? own : TOOLS_CRDS[name] ? join(TOOLS_CRD_DIR, TOOLS_CRDS[name]) : join(CRD_DIR, `${name}.yaml`);
+    const file = existsSync(own) ? own : join(TOOLS_CRD_DIR, TOOLS_CRDS[name] ?? `${name}.yaml`);
     const crd = YAML.parse(readFileSync(file, 'utf8'));
     const v = crd.spec.versions.find((x: { name: string }) => x.name === version);
     if (!v?.served) throw new Error(`${name} does not serve ${version}`);

