@@ -52,7 +52,7 @@ type DryRunReport = { accepted: number; rejected: number; skipped: number; resul
 describe('apply --server-dry-run against a real kube-apiserver', () => {
   it('accepts every object of every valid option combination, with Pod Security enforced on the pod templates', async (ctx) => {
     const c = needCluster(ctx);
-    const { builtObjects } = await import('../src/cluster/kube.ts');
+    const { builtObjects } = await import('../src/cluster/build.ts');
     let applies = 0;
     for (const combo of validCombos()) {
       const out = tempDir();
@@ -232,7 +232,7 @@ describe('verify against a real kube-apiserver', () => {
 
   it('passes once the objects are applied and the controllers have made the workloads ready', async (ctx) => {
     const c = needCluster(ctx);
-    const { builtObjects } = await import('../src/cluster/kube.ts');
+    const { builtObjects } = await import('../src/cluster/build.ts');
     const { execFileSync } = await import('node:child_process');
     const apply = async (o: object) => applyReal(c, o);
     const objects = await builtObjects(out, 'check', false);
@@ -302,7 +302,7 @@ describe('verify against a real kube-apiserver', () => {
     const core = c.kc.makeApiClient(k8s.CoreV1Api);
     const apps = c.kc.makeApiClient(k8s.AppsV1Api);
     const batch = c.kc.makeApiClient(k8s.BatchV1Api);
-    const { builtObjects } = await import('../src/cluster/kube.ts');
+    const { builtObjects } = await import('../src/cluster/build.ts');
     // A person's edit: a key removed from a consumer's Secret.
     const secret = await core.readNamespacedSecret({ name: 'minio-check-s3-credentials-flink', namespace: 'check-flink' });
     delete secret.data!.AWS_SECRET_ACCESS_KEY;
@@ -455,7 +455,7 @@ describe('verify against a real kube-apiserver', () => {
 describe('verify with TLS, external secrets and Argo CD', () => {
   it('checks the Certificates, the ExternalSecrets and the Application, and names what is not Ready', async (ctx) => {
     const c = needCluster(ctx);
-    const { builtObjects } = await import('../src/cluster/kube.ts');
+    const { builtObjects } = await import('../src/cluster/build.ts');
     const { execFileSync } = await import('node:child_process');
     const { writeFileSync } = await import('node:fs');
     const out = tempDir();

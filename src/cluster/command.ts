@@ -12,7 +12,8 @@ import type { Io } from '../report.ts';
 import { yamlLib } from '../yaml-lib.ts';
 import { consoleForward } from './console.ts';
 import { printDryRun, serverDryRun } from './dry-run.ts';
-import { builtObjects, loadKubeConfig, makeApi } from './kube.ts';
+import { builtObjects } from './build.ts';
+import { loadKubeConfig, makeApi } from './kube.ts';
 import { printChecks, runChecks, type CheckResult } from './verify.ts';
 
 export const CLUSTER_COMMANDS = ['verify', 'apply', 'console'] as const;

@@ -5,16 +5,11 @@
 // Requests go out as the JSON the build produced: the client library's typed models would
 // drop every field they do not know (a typo, a sops block), and the API server must see
 // exactly what the engine will send. The library provides the kubeconfig's credentials.
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { availableIdentities } from '../age-keys.ts';
 import { fail, UsageError } from '../errors.ts';
-import { unwrapDataKey, type SopsMetadata } from '../sops.ts';
-import { yamlLib } from '../yaml-lib.ts';
+import type { SopsMetadata } from '../sops.ts';
 
 export { k8s };
 
@@ -137,37 +132,6 @@ export async function makeApi(kc: k8s.KubeConfig): Promise<Api> {
   };
 
   return { server, request, path, read };
-}
-
-/**
- * Everything overlays/<env> builds (kubectl's kustomize, as a user runs it), as plain
- * JSON. With `decrypt`, sealed Secrets are opened with the available age key, as Flux does
- * after its build; without, they stay as built (verify needs no values).
- */
-export async function builtObjects(root: string, env: string, decrypt: boolean): Promise<Obj[]> {
-  const dir = join(root, 'overlays', env);
-  if (!existsSync(join(dir, 'kustomization.yaml'))) fail(`${dir} has no kustomization.yaml: env ${env} is not rendered in ${root}; run \`npx zx scaffold.ts --env ${env}\` first, or pass --out`);
-  const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.error) fail(`kubectl is needed to build ${dir} (${r.error.message}); install kubectl >= 1.27`);
-  if (r.status !== 0) fail(`kubectl kustomize ${dir} failed: ${r.stderr.trim().split('\n').pop()}`);
-  const objects = yamlLib().parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(Boolean);
-  if (!decrypt || !objects.some((o) => o.sops)) return objects;
-  const identities = availableIdentities();
-  const { decryptSops } = await import('sops-age');
-  const out: Obj[] = [];
-  for (const o of objects) {
-    if (!o.sops) {
-      out.push(o);
-      continue;
-    }
-    const found = unwrapDataKey(o.sops, identities);
-    if (!found) fail(`${o.kind}/${o.metadata.name} is sealed and no available age key opens it (SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt); load the key of one of its recipients`);
-    // Flux checks no MAC after its build (the build reorders keys); neither does this.
-    const plain = (await decryptSops(JSON.stringify(o), { fileType: 'json', secretKey: found.identity })) as Obj;
-    delete plain.sops;
-    out.push(plain);
-  }
-  return out;
 }
 
 export const id = (o: Obj) => `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;

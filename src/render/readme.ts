@@ -60,7 +60,7 @@ function sopsSection(o: Options): string[] {
           '# SOPS_AGE_KEY_FILE=/home/argocd/.config/sops/age/keys.txt on the container',
           '```',
           '',
-          'To build locally: `kustomize build --enable-alpha-plugins --enable-exec overlays/' + o.env + '` with `ksops` on the PATH.',
+          'To build locally: `kustomize build --enable-alpha-plugins --enable-exec overlays/' + o.env + '`, with `ksops` (v4) on the PATH and the age key (`kubectl kustomize` cannot: it runs no exec plugin). `apply --server-dry-run` and `verify` need no plugin: they read the generators\' files themselves (files outside the repository refused), check each file\'s MAC as KSOPS does, and decrypt in-process.',
         ]),
     '',
     'On a machine without the key (CI, a new teammate) the scaffolder keeps the sealed files as they are; it asks for the key only when a file must be encrypted anew (new recipients, a changed namespace).',
@@ -232,7 +232,9 @@ export function renderEnvReadme(o: Options): string {
     `\`overlays/${o.env}\` is the whole env, in parts that apply in this order: ${hasTrustStep(o) ? `\`trust/\` (${[ownsCa(o) ? `the private CA, in \`${o.global.trustNamespace}\`` : '', hasTruststore(o) ? "the consumers' truststore Bundle, cluster-wide" : ''].filter(Boolean).join('; ')}), ` : ''}\`minio/\` (the servers), \`bootstrap/\` (the Job that creates the buckets and users) and \`consumers/\` (each consumer's Secret and Flink or Spark wiring, and the Iceberg catalog server, in their namespaces).`,
     '',
     '```sh',
-    `kubectl kustomize overlays/${o.env}          # review everything that will be applied`,
+    s.secrets === 'sops' && o.global.gitops === 'argocd'
+      ? `kustomize build --enable-alpha-plugins --enable-exec overlays/${o.env}   # review everything that will be applied (ksops and the age key needed; see Credentials)`
+      : `kubectl kustomize overlays/${o.env}          # review everything that will be applied`,
     ...(hasTrustStep(o) ? [`kubectl apply -k overlays/${o.env}/trust`] : []),
     `kubectl apply -k overlays/${o.env}/minio`,
     `kubectl -n ${ns} rollout status ${distributed ? 'statefulset' : 'deployment'}/${APP}`,
