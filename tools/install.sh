@@ -72,11 +72,13 @@ fi
 
 # The consumers and controllers the tests run for real, one script each (sourced: they use
 # up_to_date, mark and module_tool above): the upstream CRDs, pinned from the registries;
-# the rest of the control plane (kube-controller-manager, kube-scheduler, kwok);
-# trust-manager's controller; KSOPS (from ../shared/vendor only); Flink 1.20 with its S3 plugin and the key checker; Spark/Iceberg
+# the rest of the control plane (kube-controller-manager, kube-scheduler, kwok); Flux's
+# source- and kustomize-controller and cert-manager; trust-manager's controller; KSOPS (from
+# ../shared/vendor only); Flink 1.20 with its S3 plugin and the key checker; Spark/Iceberg
 # with Apache Iceberg's REST catalog server.
 . "$root/tools/install-crds.sh"
 . "$root/tools/install-controlplane.sh"
+. "$root/tools/install-gitops.sh"
 . "$root/tools/install-trust.sh"
 . "$root/tools/install-ksops.sh"
 . "$root/tools/install-flink.sh"
