@@ -86,7 +86,7 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
       writeAtomic(join(root, RECORD_FILE), recordEntry.after!);
     }
     // The commit also takes what an interrupted run before it wrote but did not commit.
-    const sha = git && repo && branch ? await git.commitPaths(repo, [...changes.map((e) => e.path), ...repo.leftovers], commitMessage(options, plan, repo.leftovers)) : null;
+    const sha = git && repo && branch ? await git.commitPaths(repo, [...changes.map((e) => e.path), ...repo.leftovers], commitMessage(options, plan, repo.leftovers, notes)) : null;
     if (git && repo && branch && flags.push) await git.pushBranch(repo, branch);
 
     const byAction = (action: string) => changes.filter((e) => e.action === action).map((e) => e.path);

@@ -7,6 +7,7 @@ import type { Document } from 'yaml';
 import type { Flags } from './args.ts';
 import { dataLayoutNotes, migrateDataLayout } from './consumers.ts';
 import { fail } from './errors.ts';
+import { consumerNamespaceObjects } from './render/names.ts';
 import { commentBlock, toYaml } from './yaml.ts';
 import { yamlLib } from './yaml-lib.ts';
 import {
@@ -132,6 +133,8 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
     // This run's env drops former defaults that never worked (written back below).
     if (name === env) notes.push(...migrateDataLayout(value, where));
     recorded[name] = checkFields<EnvSettings>(value, ENV_FIELDS, where);
+    // Recorded before per-env names: its objects keep their names until the person switches.
+    recorded[name].consumerNames ??= 'legacy';
   }
 
   const before = recorded[env];
@@ -143,6 +146,8 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   if (before && kept !== before) notes.push(`env ${env} switched to the ${profile} profile: its settings restart from that profile's defaults`);
 
   const settings: EnvSettings = { ...profileDefaults(profile, env), ...kept, profile };
+  // A new profile does not rename the consumers' objects (their state would not follow).
+  if (before?.consumerNames) settings.consumerNames = before.consumerNames;
   for (const [key, { flag, raw: value }] of Object.entries(flags.settings)) {
     if (key.startsWith('global.') || key === 'profile') continue;
     const field = key as keyof EnvSettings;
@@ -155,7 +160,10 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   }
   checkGlobal(global);
   checkCombination(env, settings, global);
-  notes.push(...sharedNamespace(env, settings, recorded));
+  notes.push(...sharedObjects(env, settings, global, recorded));
+  if (before?.consumerNames === 'legacy' && settings.consumerNames === 'per-env' && Object.keys(settings.consumers).length > 0) {
+    notes.push(`env ${env}: per-env names rename the objects in the consumers' namespaces, and their state does not follow: a Flink job under a renamed FlinkDeployment or FlinkEnvironment starts without its checkpoints unless started from a savepoint, a renamed catalog server with an empty catalog until its catalog.db is copied across; follow docs/consumers.md (Names) before this is merged`);
+  }
   notes.push(...dataLayoutNotes(`env ${env}`, settings.consumers));
 
   const configTextOut = doc ? updateConfig(doc, configText!, migrated, global, env, settings) : newConfig(global, env, settings);
@@ -163,18 +171,35 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
 }
 
 /**
- * Two envs with MinIO in one namespace render the same objects: on one cluster they would
- * take each other's over. Refused when both name a cluster they share; otherwise they must
- * be on different clusters, which only the person knows (a note).
+ * Two envs bound for one cluster must not render the same object: their engines would take
+ * it over from each other. Two envs with MinIO in one namespace collide on all of MinIO's
+ * objects; in the consumers' namespaces per-env names keep envs apart, legacy names do
+ * not (nor a consumer named like another env's prefixed one). Refused when the two share a
+ * cluster (Argo CD: the named ones, in-cluster when none); otherwise a note, since only the
+ * person knows where clusters/<env> is applied.
  */
-function sharedNamespace(env: string, s: EnvSettings, recorded: Record<string, Partial<EnvSettings>>): string[] {
-  const others = Object.entries(recorded).filter(([name, r]) => name !== env && r.namespace === s.namespace);
-  for (const [name, r] of others) {
-    const cluster = s.clusters.find((c) => r.clusters?.includes(c));
-    if (cluster) fail(`env ${env}: env ${name} also puts MinIO in namespace ${s.namespace} on cluster ${cluster}, and the two would take over each other's objects; give one of them another namespace (--namespace)`);
+function sharedObjects(env: string, s: EnvSettings, global: GlobalSettings, recorded: Record<string, Partial<EnvSettings>>): string[] {
+  const objects = (name: string, settings: EnvSettings) => consumerNamespaceObjects({ env: name, global, settings, repoPath: '' });
+  const mine = new Set(objects(env, s));
+  const targets = (x: EnvSettings) => (x.clusters.length > 0 ? x.clusters : global.gitops === 'argocd' ? ['in-cluster'] : []);
+  const notes: string[] = [];
+  for (const [name, r] of Object.entries(recorded)) {
+    if (name === env || !r.profile) continue;
+    const other: EnvSettings = { ...profileDefaults(r.profile, name), ...r } as EnvSettings;
+    const clash = other.namespace === s.namespace ? `MinIO's objects in namespace ${s.namespace}` : objects(name, other).find((o) => mine.has(o));
+    if (!clash) continue;
+    const fix =
+      other.namespace === s.namespace
+        ? 'give one of them another namespace (--namespace)'
+        : [s, other].some((x) => x.consumerNames === 'legacy')
+          ? `switch ${s.consumerNames === 'legacy' ? `env ${env}` : `env ${name}`} to per-env names (--consumer-names per-env; docs/consumers.md, Names)`
+          : "rename one env's consumer";
+    const cluster = targets(s).find((c) => targets(other).includes(c));
+    if (cluster) fail(`env ${env}: env ${name} also renders ${clash} on cluster ${cluster}, and the two would take over each other's objects; ${fix}`);
+    if (targets(s).length > 0 && targets(other).length > 0) continue; // on different clusters, by name
+    notes.push(`env ${env}: env ${name} also renders ${clash}: keep the two on different clusters (on one they would take over each other's objects), or ${fix}`);
   }
-  const unknown = others.filter(([, r]) => s.clusters.length === 0 || !r.clusters?.length).map(([name]) => name);
-  return unknown.length > 0 ? [`env ${env}: env${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} also put${unknown.length > 1 ? '' : 's'} MinIO in namespace ${s.namespace}: keep them on different clusters (on one they would take over each other's objects), or give this env another namespace (--namespace)`] : [];
+  return notes;
 }
 
 /** The settings in the order of their tables, as the file lists them. */

@@ -14,6 +14,7 @@ export type SecretsMode = (typeof SECRETS_MODES)[number];
 export const GITOPS_ENGINES = ['flux', 'argocd'] as const;
 /** How the consumers' JVMs come to trust the servers' CA (with TLS on). */
 export const TRUSTSTORES = ['trust-manager', 'none'] as const;
+export const CONSUMER_NAMES = ['per-env', 'legacy'] as const;
 /** Spark lines with an Iceberg runtime, and their Scala version (Spark 4 is Scala 2.13 only). */
 export const SPARK_LINES: Record<string, string> = { '3.4': '2.12', '3.5': '2.12', '4.0': '2.13' };
 
@@ -89,6 +90,12 @@ export interface EnvSettings {
   buckets: Record<string, BucketSettings>;
   /** Who uses them: each gets its own MinIO user, policy and credentials Secret. */
   consumers: Record<string, ConsumerSettings>;
+  /**
+   * How the objects in the consumers' namespaces are named: per-env (carrying MinIO's
+   * namespace, so envs on one cluster do not collide), or legacy (the consumer's name
+   * alone), which envs recorded before per-env names keep until the person switches.
+   */
+  consumerNames: (typeof CONSUMER_NAMES)[number];
 }
 
 /** Everything one run renders from: the env's name and settings plus the global ones. */
@@ -162,6 +169,7 @@ export function profileDefaults(profile: Profile, env: string): EnvSettings {
     consoleHost: `minio-console.${env}.local`,
     buckets: defaultBuckets(),
     consumers: defaultConsumers(),
+    consumerNames: 'per-env',
   } as const;
   if (profile === 'dev') {
     return {
@@ -381,6 +389,7 @@ export const ENV_FIELDS: FieldTable<EnvSettings> = {
   resources: resourcesCheck,
   buckets: checkBuckets,
   consumers: checkConsumers,
+  consumerNames: checks.oneOf(CONSUMER_NAMES),
 };
 
 const RESERVED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -404,10 +413,13 @@ export function checkCombination(env: string, s: EnvSettings, global: GlobalSett
   }
   for (const [name, c] of Object.entries(s.consumers)) {
     // Its objects are named <namespace>-<consumer> (names.ts), a label value and for a
-    // catalog server a Service name: at most 63 characters, a Service's beginning with a letter.
-    const id = `${s.namespace}-${name}`;
-    if (id.length > 63) fail(`env ${env}: consumer ${name}'s objects would be named ${id}, longer than Kubernetes allows (63 characters); shorten the consumer's name or the namespace (--namespace)`);
-    if (c.kind === 'iceberg-catalog' && !/^[a-z]/.test(id)) fail(`env ${env}: consumer ${name}'s Service would be named ${id}, and a Service name must begin with a letter; use a namespace that begins with one (--namespace)`);
+    // catalog server a Service name: at most 63 characters, a Service's beginning with a
+    // letter; the Flink operator refuses a FlinkDeployment over 45 or not beginning with one.
+    const id = s.consumerNames === 'legacy' ? name : `${s.namespace}-${name}`;
+    const [what, max] = c.kind === 'flink-operator' ? ['FlinkDeployment', 45] : c.kind === 'iceberg-catalog' ? ['Service', 63] : ['objects', 63];
+    const shorten = s.consumerNames === 'legacy' ? "shorten the consumer's name" : "shorten the consumer's name or the namespace (--namespace)";
+    if (id.length > max) fail(`env ${env}: consumer ${name}'s ${what} would be named ${id}, longer than ${c.kind === 'flink-operator' ? 'the Flink operator accepts' : 'Kubernetes allows'} (${max} characters); ${shorten}`);
+    if (what !== 'objects' && !/^[a-z]/.test(id)) fail(`env ${env}: consumer ${name}'s ${what} would be named ${id}, and a ${what}'s name must begin with a letter; ${s.consumerNames === 'legacy' ? 'rename the consumer' : 'use a namespace that begins with one (--namespace)'}`);
   }
   for (const kind of ['cpu', 'memory'] as const) {
     const { requests, limits } = s.resources;

@@ -87,7 +87,7 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
   const renamed = renamedObjects(plan.entries, [`overlays/${options.env}/consumers/`, `sealed/${options.env}/consumers/`]);
   if (renamed.length > 0) {
     const claims = renamed.some((r) => r.startsWith('PersistentVolumeClaim '));
-    notes.push(`env ${options.env}: objects in the consumers' namespaces now carry MinIO's namespace in their names, so another env on the cluster cannot take them over: ${renamed.join(', ')}; the engine creates these and prunes the old ones: point workloads of your own that name the old ones at the new names${claims ? ". A claim is never pruned and the new one starts empty: copy the catalog's data (catalog.db) across before the new server takes writes, then delete the old claim" : ''}`);
+    notes.push(`env ${options.env}: renamed in the consumers' namespaces: ${renamed.join(', ')}; an engine that prunes deletes the old ones${claims ? ' (a claim excepted: the new one starts empty, so copy the catalog\'s catalog.db across before the new server takes writes, then delete the old claim)' : ''}, objects applied by hand stay until you delete them; point workloads of your own that name the old ones at the new names`);
   }
   // Files whose current content is the run's input (a person may edit them freely).
   const merged = [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE, ...secrets.files.map((f) => f.path)];

@@ -88,7 +88,7 @@ export interface Summary {
   next: string[];
 }
 
-export function commitMessage(options: Options, plan: Plan, leftovers: string[]): string {
+export function commitMessage(options: Options, plan: Plan, leftovers: string[], notes: string[] = []): string {
   const s = options.settings;
   const c = counts(plan);
   const list = (action: string) => plan.entries.filter((e) => e.action === action).map((e) => `  ${e.path}`);
@@ -102,6 +102,8 @@ export function commitMessage(options: Options, plan: Plan, leftovers: string[])
     ...section('update', 'updated'),
     ...section('delete', 'deleted'),
     ...(leftovers.length > 0 ? ['written by an interrupted run, committed now:', ...leftovers.map((p) => `  ${p}`)] : []),
+    // What the run said on the terminal, for whoever reviews the pull request.
+    ...(notes.length > 0 ? ['', 'notes:', ...notes.map((n) => `  ${n}`)] : []),
   ].join('\n');
 }
 

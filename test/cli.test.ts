@@ -115,13 +115,33 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
     ['your own issuer with no CA for the truststore', ['--env', 'prod', '--issuer', 'corp-ca'], /env prod: the consumers' truststore needs the CA of issuer corp-ca: name the Secret holding it .* with --ca-secret NAME, or use --truststore none/],
     // Envs on one cluster: what an env puts in a consumer's namespace is named <MinIO namespace>-...
     ['a consumer whose objects would get too long a name', ['--env', 'dev'], /env dev: consumer stream-processing-jobs-of-the-payments-team-in-eu-west-1's objects would be named minio-dev-stream-processing-jobs-of-the-payments-team-in-eu-west-1, longer than Kubernetes allows \(63 characters\); shorten the consumer's name or the namespace/, dataLayout('consumers:\n      stream-processing-jobs-of-the-payments-team-in-eu-west-1: {namespace: el-demo, kind: flink-cmf, buckets: [flink]}')],
-    ['a catalog server whose Service would begin with a digit', ['--env', 'dev', '--namespace', '0-minio'], /env dev: consumer iceberg's Service would be named 0-minio-iceberg, and a Service name must begin with a letter; use a namespace that begins with one/],
-    ['two envs with MinIO in one namespace on one named cluster', ['--env', 'prod'], /env prod: env dev also puts MinIO in namespace minio-dev on cluster eu-1, and the two would take over each other's objects; give one of them another namespace/, (out) => {
+    ['a catalog server whose Service would begin with a digit', ['--env', 'dev', '--namespace', '0-minio'], /env dev: consumer iceberg's Service would be named 0-minio-iceberg, and a Service's name must begin with a letter; use a namespace that begins with one/],
+    ['a FlinkDeployment name the Flink operator refuses (over 45 characters)', ['--env', 'dev'], /env dev: consumer clickstream-aggregator-enrichment-v2's FlinkDeployment would be named minio-dev-clickstream-aggregator-enrichment-v2, longer than the Flink operator accepts \(45 characters\); shorten the consumer's name or the namespace/, dataLayout('consumers:\n      clickstream-aggregator-enrichment-v2: {namespace: el-demo, kind: flink-operator, buckets: [flink]}')],
+    ['two envs with MinIO in one namespace on one named cluster', ['--env', 'prod'], /env prod: env dev also renders MinIO's objects in namespace minio-dev on cluster eu-1, and the two would take over each other's objects; give one of them another namespace/, (out) => {
       const doc = YAML.parseDocument(readFileSync(join(out, 'scaffold.config.yaml'), 'utf8'));
       doc.set('gitops', 'argocd');
       doc.setIn(['envs', 'dev', 'clusters'], ['eu-1']);
       doc.setIn(['envs', 'prod', 'clusters'], ['eu-1', 'us-1']);
       doc.setIn(['envs', 'prod', 'namespace'], 'minio-dev');
+      writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
+    }],
+    ['two Argo CD envs with no clusters named (both in-cluster) and one MinIO namespace', ['--env', 'prod'], /env prod: env dev also renders MinIO's objects in namespace minio-dev on cluster in-cluster, and the two would take over each other's objects; give one of them another namespace/, (out) => {
+      const doc = YAML.parseDocument(readFileSync(join(out, 'scaffold.config.yaml'), 'utf8'));
+      doc.set('gitops', 'argocd');
+      doc.setIn(['envs', 'prod', 'namespace'], 'minio-dev');
+      writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
+    }],
+    ["a consumer named like another env's per-env object, on one cluster", ['--env', 'prod', '--clusters', 'eu-1'], /env prod: env dev also renders FlinkEnvironment el-demo\/minio-dev-flink on cluster eu-1, and the two would take over each other's objects; rename one env's consumer/, (out) => {
+      const doc = YAML.parseDocument(readFileSync(join(out, 'scaffold.config.yaml'), 'utf8'));
+      doc.setIn(['envs', 'dev', 'clusters'], ['eu-1']);
+      doc.setIn(['envs', 'prod', 'consumers'], YAML.parse('dev-flink: {namespace: el-demo, kind: flink-cmf, buckets: [flink]}'));
+      writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
+    }],
+    ['two envs recorded before per-env names, on one cluster', ['--env', 'prod'], /env prod: env dev also renders Secret el-demo\/minio-s3-credentials-flink on cluster in-cluster, and the two would take over each other's objects; switch env prod to per-env names \(--consumer-names per-env; docs\/consumers.md, Names\)/, (out) => {
+      const doc = YAML.parseDocument(readFileSync(join(out, 'scaffold.config.yaml'), 'utf8'));
+      doc.set('gitops', 'argocd');
+      doc.deleteIn(['envs', 'dev', 'consumerNames']);
+      doc.setIn(['envs', 'prod'], YAML.parse('{profile: prod}'));
       writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
     }],
     ['a CA secret beside the self-signed issuer', ['--env', 'prod', '--ca-secret', 'corp-ca'], /caSecret corp-ca is for your own --issuer; with --issuer self-signed the env makes its CA itself/],
@@ -323,14 +343,40 @@ describe('runs', () => {
     const out = scaffolded(['--env', 'dev']);
     const r = run(['--env', 'lab', '--profile', 'dev', '--namespace', 'minio-dev', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/^note: env lab: env dev also puts MinIO in namespace minio-dev: keep them on different clusters \(on one they would take over each other's objects\), or give this env another namespace \(--namespace\)$/m);
+    expect(r.stderr).toMatch(/^note: env lab: env dev also renders MinIO's objects in namespace minio-dev: keep the two on different clusters \(on one they would take over each other's objects\), or give one of them another namespace \(--namespace\)$/m);
     // Named clusters that differ: the person said where each runs.
     const doc = YAML.parseDocument(read(out, 'scaffold.config.yaml'));
     doc.setIn(['envs', 'dev', 'clusters'], ['eu-1']);
     writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
     const named = run(['--env', 'lab', '--clusters', 'us-1', '--out', out]);
     expect(named.code, named.stderr).toBe(0);
-    expect(named.stderr).not.toMatch(/also puts MinIO/);
+    expect(named.stderr).not.toMatch(/also renders/);
+  });
+
+  it('an env recorded before per-env names keeps its names until switched; the switch says what does not follow', () => {
+    const out = scaffolded(['--env', 'dev']);
+    expect(YAML.parse(read(out, 'scaffold.config.yaml')).envs.dev.consumerNames).toBe('per-env');
+    const doc = YAML.parseDocument(read(out, 'scaffold.config.yaml'));
+    doc.deleteIn(['envs', 'dev', 'consumerNames']);
+    writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
+    const kept = run(['--env', 'dev', '--out', out]);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(YAML.parse(read(out, 'scaffold.config.yaml')).envs.dev.consumerNames).toBe('legacy');
+    const name = (file: string) => YAML.parse(read(out, `overlays/dev/consumers/${file}`)).metadata.name;
+    expect([name('secret-flink.yaml'), name('flinkenvironment-flink.yaml'), name('deployment-iceberg.yaml'), name('persistentvolumeclaim-iceberg-data.yaml'), name('configmap-spark-spark-defaults.yaml')]).toEqual(['minio-s3-credentials-flink', 'flink', 'iceberg', 'iceberg-data', 'spark-spark-defaults']);
+    expect(read(out, 'overlays/dev/consumers/configmap-spark-spark-defaults.yaml')).toContain('http://iceberg.analytics.svc.cluster.local:8181');
+    // A second run changes nothing.
+    const again = run(['--env', 'dev', '--out', out]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout + again.stderr).not.toMatch(/renamed|updated [1-9]/);
+
+    const switched = run(['--env', 'dev', '--consumer-names', 'per-env', '--out', out]);
+    expect(switched.code, switched.stderr).toBe(0);
+    expect(switched.stderr).toMatch(/^note: env dev: per-env names rename the objects in the consumers' namespaces, and their state does not follow: .*savepoint.*catalog\.db.*docs\/consumers\.md \(Names\)/m);
+    expect(switched.stderr).toMatch(/^note: env dev: renamed in the consumers' namespaces: .*FlinkEnvironment el-demo\/flink is now minio-dev-flink.*PersistentVolumeClaim analytics\/iceberg-data is now minio-dev-iceberg-data.*objects applied by hand stay until you delete them/m);
+    expect([name('secret-flink.yaml'), name('flinkenvironment-flink.yaml')]).toEqual(['minio-dev-s3-credentials-flink', 'minio-dev-flink']);
+    // The pull request says it too, where the reviewers read.
+    if (existsSync(join(out, '.git'))) expect(git(out, 'log', '-1', '--format=%B')).toMatch(/^notes:\n {2}env dev: per-env names rename/m);
   });
 
   it('a new env takes --profile and renders beside the others', () => {

@@ -12,7 +12,7 @@ import type { ConsumerSettings } from '../consumers.ts';
 import { warehouseLocation } from '../consumers.ts';
 import type { Options } from '../options.ts';
 import { catalogImage } from '../options.ts';
-import { API_PORT, consumerObject, consumerSecret, RESTRICTED_CONTAINER, S3_REGION, s3Endpoint, selectorLabels, syncWave, WAVES } from './names.ts';
+import { API_PORT, catalogClaim, consumerObject, consumerSecret, RESTRICTED_CONTAINER, S3_REGION, s3Endpoint, selectorLabels, syncWave, WAVES } from './names.ts';
 import { TRUST_MOUNT, trustJavaOptions, trustVolume } from './trust.ts';
 
 export const CATALOG_PORT = 8181;
@@ -103,7 +103,7 @@ export function catalogObjects(o: Options, name: string, c: ConsumerSettings): R
             },
           ],
           volumes: [
-            { name: 'data', persistentVolumeClaim: { claimName: `${id}-data` } },
+            { name: 'data', persistentVolumeClaim: { claimName: catalogClaim(o, name) } },
             { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
             ...(java.length > 0 ? [trustVolume(o)] : []),
           ],

@@ -93,15 +93,40 @@ export function consumerNamespaces(o: Options): string[] {
  * Helm release's objects carry the release name: two envs on one cluster (their MinIO in
  * namespaces of their own) may serve consumers in the same namespace without rendering
  * the same object twice. The name of a consumer's workload (FlinkEnvironment,
- * FlinkDeployment, catalog server) and the prefix of its other objects.
+ * FlinkDeployment, catalog server) and the prefix of its other objects. An env recorded
+ * before these names keeps its own (consumerNames: legacy): renaming a Flink job or a
+ * catalog server loses its state, so only the person switches it.
  */
 export function consumerObject(o: Options, consumer: string): string {
-  return `${o.settings.namespace}-${consumer}`;
+  return o.settings.consumerNames === 'legacy' ? consumer : `${o.settings.namespace}-${consumer}`;
 }
 
 /** A consumer's credentials Secret in its own namespace (the seed's minio-s3-credentials, one per consumer). */
 export function consumerSecret(o: Options, consumer: string): string {
-  return `${o.settings.namespace}-s3-credentials-${consumer}`;
+  return o.settings.consumerNames === 'legacy' ? `minio-s3-credentials-${consumer}` : `${o.settings.namespace}-s3-credentials-${consumer}`;
+}
+
+/** The ConfigMap holding a Spark consumer's spark-defaults.conf. */
+export function sparkDefaultsName(o: Options, consumer: string): string {
+  return `${consumerObject(o, consumer)}-spark-defaults`;
+}
+
+/** A catalog server's volume claim. */
+export function catalogClaim(o: Options, consumer: string): string {
+  return `${consumerObject(o, consumer)}-data`;
+}
+
+/** Each object the env puts in its consumers' namespaces, as `Kind namespace/name`. */
+export function consumerNamespaceObjects(o: Options): string[] {
+  return Object.entries(o.settings.consumers).flatMap(([name, c]) => {
+    const id = consumerObject(o, name);
+    const objects: [string, string][] = [['Secret', consumerSecret(o, name)]];
+    if (c.kind === 'flink-cmf') objects.push(['FlinkEnvironment', id]);
+    if (c.kind === 'flink-operator') objects.push(['FlinkDeployment', id]);
+    if (c.kind === 'iceberg-spark') objects.push(['ConfigMap', sparkDefaultsName(o, name)]);
+    if (c.kind === 'iceberg-catalog') objects.push(['Deployment', id], ['Service', id], ['ServiceAccount', id], ['NetworkPolicy', id], ['PersistentVolumeClaim', catalogClaim(o, name)]);
+    return objects.map(([kind, object]) => `${kind} ${c.namespace}/${object}`);
+  });
 }
 
 /** The copy in the MinIO namespace that the bootstrap Job reads (a Secret cannot be read across namespaces). */

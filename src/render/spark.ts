@@ -12,7 +12,7 @@ import { warehouseLocation } from '../consumers.ts';
 import type { Options } from '../options.ts';
 import { SPARK_LINES } from '../options.ts';
 import { catalogUri } from './catalog.ts';
-import { consumerObject, consumerSecret, metadata, RESTRICTED_CONTAINER, S3_REGION, s3Endpoint } from './names.ts';
+import { consumerSecret, metadata, sparkDefaultsName, RESTRICTED_CONTAINER, S3_REGION, s3Endpoint } from './names.ts';
 import { toYaml } from '../yaml.ts';
 import { TRUST_MOUNT, trustJavaOptions, trustVolume } from './trust.ts';
 
@@ -90,10 +90,6 @@ export function sparkPodTemplate(o: Options, name: string) {
   };
 }
 
-/** The ConfigMap a Spark consumer mounts as its conf directory. */
-export function sparkDefaultsName(o: Options, name: string): string {
-  return `${consumerObject(o, name)}-spark-defaults`;
-}
 
 export function sparkConfigMap(o: Options, name: string, c: ConsumerSettings, meta: Record<string, unknown>) {
   return {
