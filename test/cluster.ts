@@ -1,8 +1,8 @@
 // A real Kubernetes API server for tests: etcd and kube-apiserver (pinned builds from
 // tools/install.sh) on 127.0.0.1, random ports, certificates made with openssl, a
 // kubeconfig for an admin client certificate, and the CRDs the output uses. Stopped when
-// the test (or the file, for a shared one) ends. There is no controller-manager or
-// kubelet: tests play the controllers' part by writing status.
+// the test (or the file, for a shared one) ends. No controller runs here: test/controlplane.ts
+// adds kube-controller-manager, kube-scheduler and kwok's nodes on top of it.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

