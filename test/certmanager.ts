@@ -4,13 +4,12 @@
 // processes against a test control plane with a kubeconfig, as a cluster runs them in the
 // cert-manager namespace. So Issuers, ClusterIssuers and Certificates are really issued,
 // and Bundles really synced. Stopped when the test ends.
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster } from './cluster.ts';
 import { adminUser, gitopsCrds, spawnController, type Proc } from './flux.ts';
 import { REPO, unavailable } from './tools.ts';
+import { defaultPackage } from './trust.ts';
 
 const TOOLS_BIN = join(REPO, '.tools', 'bin');
 const SYSTEM_CAS = '/etc/ssl/certs/ca-certificates.crt';
@@ -37,20 +36,6 @@ export function needCertManager(ctx: { skip: (note?: string) => void }): CertMan
   return { controller, trustManager, crds: [...crds, bundle] };
 }
 
-/** trust-manager's default CA package (its fspkg JSON format), made from this machine's public CAs. */
-function defaultPackage(dir: string): string {
-  const bundle = readFileSync(SYSTEM_CAS, 'utf8');
-  let version: string;
-  try {
-    version = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'ca-certificates'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    version = `sha256-${createHash('sha256').update(bundle).digest('hex').slice(0, 16)}`;
-  }
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'default-package.json');
-  writeFileSync(file, JSON.stringify({ name: 'ca-certificates', bundle, version }));
-  return file;
-}
 
 /**
  * cert-manager's controller and trust-manager against `cluster`, each as its own user bound

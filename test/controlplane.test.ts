@@ -6,42 +6,22 @@
 // And the other way: a pod no node can take stays Pending (its Deployment not Available),
 // a Job whose pods fail (kwok's failure label) is Failed by the Job controller after its
 // retries, and a paused controller manager leaves a spec change unobserved.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
-import { CONTROLLERS, controlPlaneBin, KWOK_FAIL_LABEL, needControlPlane, startControlPlane, statusWriters as managers, type ControlPlane } from './controlplane.ts';
+import { CONTROLLERS, fileControlPlane, KWOK_FAIL_LABEL, statusWriters as managers, type ControlPlane } from './controlplane.ts';
 
 const TEST = 'test'; // the field manager of everything this test writes
 const NS = 'apps';
 
 let cp: ControlPlane | undefined;
-let setupError: string | undefined;
-const dir = mkdtempSync(join(tmpdir(), 'minio-gitops-controlplane-'));
-beforeAll(async () => {
-  const bin = controlPlaneBin();
-  if (!bin) return;
-  try {
-    // No CRDs: these are all built-in kinds.
-    cp = await startControlPlane(dir, { bin, crdFiles: [] });
-    console.log(`control plane: API server up in ${cp.timings.cluster.toFixed(1)} s, controllers and ${cp.nodes.length} kwok nodes ready in ${cp.timings.ready.toFixed(1)} s`);
-    const core = cp.kc.makeApiClient(k8s.CoreV1Api);
-    await core.createNamespace({ body: { metadata: { name: NS } }, fieldManager: TEST });
-  } catch (error) {
-    setupError = (error as Error).message;
-  }
-}, 180_000);
-afterAll(() => {
-  cp?.stop();
-  rmSync(dir, { recursive: true, force: true });
+const controlPlane = fileControlPlane({
+  prefix: 'minio-gitops-controlplane-',
+  crdFiles: () => [], // no CRDs: these are all built-in kinds
+  started: async (started) => {
+    cp = started;
+    await started.kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: NS } }, fieldManager: TEST });
+  },
 });
-
-function controlPlane(ctx: { skip: (note?: string) => void }): ControlPlane {
-  needControlPlane(ctx);
-  if (!cp) throw new Error(`the control plane did not start: ${setupError}`);
-  return cp;
-}
 
 /** Polls `check` (bounded in time) until it returns a value; the last state in the error. */
 async function until<T>(what: string, seconds: number, check: () => Promise<T | undefined>, describeState: () => Promise<string>): Promise<{ value: T; seconds: number }> {

@@ -327,7 +327,7 @@ type Ctx = { skip: (note?: string) => void };
  * stopped after them. The returned function gives it to a test, after needControlPlane and
  * `opts.need(ctx)` have skipped (locally) or failed (CI) the test when something is missing.
  */
-export function fileControlPlane(opts: { prefix: string; available?: () => boolean; need?: (ctx: Ctx) => void; crdFiles?: () => string[]; nodes?: number; started?: (cp: ControlPlane) => void }): (ctx: Ctx) => ControlPlane {
+export function fileControlPlane(opts: { prefix: string; available?: () => boolean; need?: (ctx: Ctx) => void; crdFiles?: () => string[]; nodes?: number; started?: (cp: ControlPlane) => void | Promise<void> }): (ctx: Ctx) => ControlPlane {
   let cp: ControlPlane | undefined;
   let setupError: string | undefined;
   const dir = mkdtempSync(join(tmpdir(), opts.prefix));
@@ -336,8 +336,8 @@ export function fileControlPlane(opts: { prefix: string; available?: () => boole
     if (!bin || !(opts.available?.() ?? true)) return;
     try {
       cp = await startControlPlane(dir, { bin, nodes: opts.nodes, crdFiles: opts.crdFiles?.() });
-      if (opts.started) opts.started(cp);
-      else console.log(`control plane: API server up in ${cp.timings.cluster.toFixed(1)} s, controllers and ${cp.nodes.length} kwok nodes ready in ${cp.timings.ready.toFixed(1)} s`);
+      console.log(`control plane: API server up in ${cp.timings.cluster.toFixed(1)} s, controllers and ${cp.nodes.length} kwok nodes ready in ${cp.timings.ready.toFixed(1)} s`);
+      await opts.started?.(cp);
     } catch (error) {
       setupError = (error as Error).message;
     }

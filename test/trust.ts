@@ -6,7 +6,7 @@
 // target ConfigMaps) is written by trust-manager.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
@@ -33,7 +33,7 @@ export function needTrustManager(ctx: { skip: (note?: string) => void }): TrustM
 }
 
 /** trust-manager's default CA package (its fspkg JSON format), made from this machine's public CAs. */
-function defaultPackage(dir: string): string {
+export function defaultPackage(dir: string): string {
   const bundle = readFileSync(SYSTEM_CAS, 'utf8');
   let version: string;
   try {
@@ -41,6 +41,7 @@ function defaultPackage(dir: string): string {
   } catch {
     version = `sha256-${createHash('sha256').update(bundle).digest('hex').slice(0, 16)}`;
   }
+  mkdirSync(dir, { recursive: true });
   const file = join(dir, 'default-package.json');
   writeFileSync(file, JSON.stringify({ name: 'ca-certificates', bundle, version }));
   return file;
