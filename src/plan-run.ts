@@ -50,6 +50,23 @@ function renamedObjects(entries: PlanEntry[], dirs: string[]): string[] {
     });
 }
 
+/**
+ * The Secrets of the Certificates an update deletes, as `namespace/name`: cert-manager does
+ * not delete what it issued, so they outlive their Certificate (a person deletes them).
+ */
+function issuedSecrets(entries: PlanEntry[], namespace: string): string[] {
+  return entries
+    .filter((e) => e.action === 'delete' && e.before !== null)
+    .flatMap((e) => {
+      try {
+        const doc = yamlLib().parse(e.before!);
+        return doc?.kind === 'Certificate' && typeof doc.spec?.secretName === 'string' ? [`${doc.metadata?.namespace ?? namespace}/${doc.spec.secretName}`] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
 /** Everything up to the plan: no file is written here. */
 export async function planRun(root: string, flags: Flags, now = new Date()) {
   const configBefore = readText(join(root, CONFIG_FILE));
@@ -88,6 +105,10 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
   if (renamed.length > 0) {
     const claims = renamed.some((r) => r.startsWith('PersistentVolumeClaim '));
     notes.push(`env ${options.env}: renamed in the consumers' namespaces: ${renamed.join(', ')}; an engine that prunes deletes the old ones${claims ? ' (a claim excepted: the new one starts empty, so copy the catalog\'s catalog.db across before the new server takes writes, then delete the old claim)' : ''}, objects applied by hand stay until you delete them; point workloads of your own that name the old ones at the new names`);
+  }
+  const issued = issuedSecrets(plan.entries, options.settings.namespace);
+  if (issued.length > 0) {
+    notes.push(`env ${options.env}: cert-manager keeps the Secrets it issued for the Certificates this removes (${issued.join(', ')}); once the change is synced and nothing mounts them, delete them: ${issued.map((i) => `kubectl -n ${i.split('/')[0]} delete secret ${i.split('/')[1]}`).join('; ')}`);
   }
   // Files whose current content is the run's input (a person may edit them freely).
   const merged = [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE, ...secrets.files.map((f) => f.path)];

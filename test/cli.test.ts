@@ -379,6 +379,16 @@ describe('runs', () => {
     if (existsSync(join(out, '.git'))) expect(git(out, 'log', '-1', '--format=%B')).toMatch(/^notes:\n {2}env dev: per-env names rename/m);
   });
 
+  it('--tls off names the Secrets cert-manager issued and keeps, and how to delete them', () => {
+    const out = scaffolded(['--env', 'prod']);
+    const r = run(['--env', 'prod', '--tls', 'off', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const note = r.stderr.split('\n').find((l) => l.includes('cert-manager keeps the Secrets'));
+    expect(note).toMatch(/^note: env prod: cert-manager keeps the Secrets it issued for the Certificates this removes \(/);
+    for (const secret of ['minio/minio-tls', 'minio/minio-ingress-tls', 'cert-manager/minio-ca']) expect(note).toContain(secret);
+    expect(note).toContain('kubectl -n minio delete secret minio-tls');
+  });
+
   it('a new env takes --profile and renders beside the others', () => {
     const out = scaffolded(['--env', 'dev']);
     const r = run(['--env', 'staging', '--profile', 'prod', '--replicas', '1', '--out', out]);
