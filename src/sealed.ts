@@ -30,12 +30,20 @@ export interface SealInput {
   rotate: Set<string>;
   now: Date;
   encryptedRegex: string;
+  /**
+   * --check (read only): a file that must be encrypted anew while no key can open it is
+   * drift for a key holder to fix, not an error. Its content in the plan is then a stand-in
+   * (never written) that differs from the disk, and `notes` says why.
+   */
+  check?: { env: string };
 }
 
 export interface Sealed {
   files: GeneratedFile[];
   /** Credentials whose values were made in this run (new or rotated). */
   generated: string[];
+  /** Sealed files --check found in need of a key holder (one line each, for the run's notes). */
+  notes?: string[];
 }
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -114,9 +122,25 @@ function valuesFor(spec: SealedSecretSpec, kept: Record<string, unknown> | undef
 
 const sameSet = (a: string[], b: string[]) => isDeepStrictEqual([...a].sort(), [...b].sort());
 
+/** The readable fields (metadata.name, metadata.namespace, stringData keys...) in which two sealed Secrets differ. */
+function changedFields(a: unknown, b: unknown, at = ''): string[] {
+  if (isDeepStrictEqual(a, b)) return [];
+  const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isMap(a) || !isMap(b) || at.split('.').length > 2) return [at || 'the document'];
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort().flatMap((k) => changedFields(a[k], b[k], at ? `${at}.${k}` : k));
+}
+
+/** A sealed file --check leaves to a key holder: a stand-in content (never written) and the note. */
+function needsKeyHolder(check: { env: string }, path: string, why: string, text: string | null, notes: string[]): string {
+  const note = `${path} must be encrypted anew (${why}), which needs its values, and no age key is available here: a holder of the age key must run \`npx zx scaffold.ts --env ${check.env}\` and commit`;
+  notes.push(note);
+  return `# ${note}\n${text ?? ''}`;
+}
+
 export async function sealSecrets(input: SealInput): Promise<Sealed> {
   const files: GeneratedFile[] = [];
   const generated: string[] = [];
+  const notes: string[] = [];
   // The values each spec ended up with: a copy (copyOf) repeats its original's.
   const valuesByPath = new Map<string, Record<string, unknown>>();
   for (const spec of input.specs) {
@@ -131,10 +155,17 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
       // Without a key the values cannot be read, so the file can only stay as it is.
       const expected = secretDocument(spec, valuesFor(spec, undefined).values);
       const keys = Object.keys(expected.stringData);
-      if (!recipientsKept || !isDeepStrictEqual(visible(existing.doc, keys), visible(expected, keys))) {
-        fail(`${spec.path} must be encrypted anew (its recipients or metadata change), which needs its values, and no age key is available; load the key (SOPS_AGE_KEY_FILE), or re-create it with --rotate ${spec.credential}`);
-      }
-      content = existing.text;
+      const changed = changedFields(visible(existing.doc, keys), visible(expected, keys));
+      if (!recipientsKept || changed.length > 0) {
+        const why = [...(recipientsKept ? [] : ['its recipients change']), ...(changed.length > 0 ? [`its ${changed.join(', ')} change${changed.length > 1 ? '' : 's'}`] : [])].join('; ');
+        const theirs = existing.doc.sops.age.map((a) => a.recipient).join(', ');
+        if (input.check) content = needsKeyHolder(input.check, spec.path, why, existing.text, notes);
+        // The values stay: loading the key is the fix. New values (--rotate) only when the key is lost, and the recipients change with it.
+        else if (recipientsKept) fail(`${spec.path} must be encrypted anew (${why}), which needs its values, and no age key is available; load the key of one of its recipients (${theirs}) with SOPS_AGE_KEY_FILE, or have a holder of that key run this`);
+        else fail(`${spec.path} must be encrypted anew (${why}), which needs its values, and no age key is available; load the key of one of its recipients (${theirs}) with SOPS_AGE_KEY_FILE, or, if that key is lost, re-create it with --rotate ${spec.credential} (new values)`);
+      } else content = existing.text;
+    } else if (spec.copyOf !== undefined && original === undefined && input.check) {
+      content = needsKeyHolder(input.check, spec.path, `it must repeat the values of ${spec.copyOf}`, text, notes);
     } else {
       if (spec.copyOf !== undefined && original === undefined) {
         fail(`${spec.path} must repeat the values of ${spec.copyOf}, which cannot be read without an age key; load the key (SOPS_AGE_KEY_FILE), or re-create both with --rotate ${spec.credential}`);
@@ -152,7 +183,7 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
     }
     files.push({ path: spec.path, content });
   }
-  return { files, generated };
+  return { files, generated, notes };
 }
 
 export interface SecretsPlan extends Sealed {
@@ -174,7 +205,7 @@ export async function planSecrets(root: string, options: Options, flags: Flags, 
   if (specs.length === 0) {
     if (flags.rotate.length > 0) fail(`--rotate works on SOPS-sealed credentials, but ${where}; use --secrets sops`);
     if (flags.ageRecipients.length > 0) fail(`--age-recipient is for SOPS-sealed credentials, but ${where}; use --secrets sops`);
-    return { files: [], generated: [], recipients: [] };
+    return { files: [], generated: [], notes: [], recipients: [] };
   }
   const known = [...new Set(specs.map((s) => s.credential))];
   for (const name of flags.rotate) {
@@ -208,6 +239,6 @@ export async function planSecrets(root: string, options: Options, flags: Flags, 
   if (flagRecipients.length > 0 && sealedExist && mine.length > 0 && !mine.some((r) => recipients.includes(r))) {
     fail(`none of your age keys (${mine.join(', ')}) is among the new recipients, so you could no longer decrypt sealed/${options.env}/; pass your own recipient too (--age-recipient ${mine[0]} --age-recipient ...)`);
   }
-  const sealed = await sealSecrets({ root, specs, recipients, identities, rotate, now, encryptedRegex: rule.encryptedRegex });
+  const sealed = await sealSecrets({ root, specs, recipients, identities, rotate, now, encryptedRegex: rule.encryptedRegex, ...(flags.check ? { check: { env: options.env } } : {}) });
   return { ...sealed, recipients, newKey, sopsConfig: { before: sopsBefore, after: withRecipients(sopsBefore, rule, recipients) } };
 }

@@ -4,9 +4,10 @@
 // without plugins, the generators' files as plain resources in a temporary copy, and
 // decrypt the sealed Secrets in-process: apply --server-dry-run sends them decrypted, verify
 // needs no key. The user's tree is never touched. The repository's files arrive through pull
-// requests: a tampered or missing sealed file, and a path that leads out of the repository
-// (relative, absolute, through a symlink, a kustomization directory), are each one line and
-// exit 2 from both commands (apply's MAC check aside: verify reads no values).
+// requests: a tampered or missing sealed file, a sealed file listed as a plain resource (KSOPS
+// would not decrypt it), and a path that leads out of the repository (relative, absolute,
+// through a symlink, a kustomization directory), are each one line and exit 2 from both
+// commands (apply's MAC check aside: verify reads no values).
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -185,6 +186,19 @@ describe('Argo CD + SOPS env: apply --server-dry-run and verify against a real k
         },
         apply: /^error: sealed\/prod\/secret-generator\.yaml lists "\.\/minio-root-credentials\.yaml", which leads outside the repository \/\S+ \(a symlink to \/\S+\/sealed\/minio-root-credentials\.yaml\): a build reads only the repository's files; fix the path\n$/,
         verify: /\(a symlink to \/\S+\/sealed\/minio-root-credentials\.yaml\)/,
+      },
+      {
+        // KSOPS decrypts only its generators' files: Argo CD would send this one encrypted.
+        name: 'a sealed file listed as a plain resource, not by the KSOPS generator',
+        change: (out) => {
+          const file = join(out, 'sealed', 'prod', 'secret-generator.yaml');
+          const text = readFileSync(file, 'utf8');
+          expect(text).toContain('  - ./minio-root-credentials.yaml\n');
+          writeFileSync(file, text.replace('  - ./minio-root-credentials.yaml\n', ''));
+          writeFileSync(join(out, 'sealed', 'prod', 'kustomization.yaml'), `${readFileSync(join(out, 'sealed', 'prod', 'kustomization.yaml'), 'utf8')}resources:\n  - minio-root-credentials.yaml\n`);
+        },
+        apply: /^error: Secret\/minio\/minio-root-credentials is sealed \(sealed\/prod\/minio-root-credentials\.yaml, a plain resource of sealed\/prod\/kustomization\.yaml\) but no KSOPS generator lists it: Argo CD would send it encrypted and the API server would reject it; move its file from resources to the files of a KSOPS generator \(as sealed\/prod\/secret-generator\.yaml lists the env's\), or leave it out\n$/,
+        verify: /^error: Secret\/minio\/minio-root-credentials is sealed \(sealed\/prod\/minio-root-credentials\.yaml, a plain resource of sealed\/prod\/kustomization\.yaml\) but no KSOPS generator lists it/,
       },
       {
         name: 'a kustomization reaching a directory out of the repository',

@@ -4,7 +4,8 @@
 // repo-server builds it with KSOPS. The same env re-rendered for Flux (the same sealed
 // files, byte for byte) is built as Flux builds it, its sealed Secrets decrypted after the
 // build by the real sops. The two must apply exactly the same objects, and each sealed
-// Secret must be exactly what the real `sops -d` (MAC checked) gives for its file. The
+// Secret must be exactly what the real `sops -d` (MAC checked) gives for its file. The env
+// README's review and first-install steps are run as written and give the same objects. The
 // live-cluster commands' plugin-less build (builtObjects) must give the same objects too,
 // and, undecrypted, what Flux's build gives before it decrypts. A tampered file and a
 // missing key make KSOPS refuse the build.
@@ -109,7 +110,7 @@ describe('Argo CD + SOPS: KSOPS builds every sealed Secret', () => {
     const ksops = needKsops(ctx);
     const kustomize = needTool(ctx, 'kustomize');
     const sops = needTool(ctx, 'sops');
-    needTool(ctx, 'kubectl');
+    const kubectl = needTool(ctx, 'kubectl');
     const out = tempDir();
     await scaffold(argv(c), out);
     const env = c.profile;
@@ -133,6 +134,25 @@ describe('Argo CD + SOPS: KSOPS builds every sealed Secret', () => {
     const built = parse(r.stdout);
     const byKey = byId(built);
     expect(built.filter((o) => 'sops' in o)).toEqual([]);
+
+    // The README's first-install steps, each part's build run as written, in the repository
+    // (`kubectl apply -k DIR` builds as `kubectl kustomize DIR`; `BUILD | kubectl apply -f -`
+    // runs BUILD): every step builds, nothing stays sealed, and the parts are the whole env.
+    const steps = /^## Apply\n[\s\S]*?^```sh\n([\s\S]*?)^```$/m.exec(readFileSync(join(out, 'overlays', env, 'README.md'), 'utf8'))![1]!.split('\n').filter((l) => l.includes('kubectl apply'));
+    expect(steps.length).toBeGreaterThanOrEqual(3); // minio, bootstrap, consumers (and trust)
+    const parts: Obj[] = [];
+    for (const step of steps) {
+      const k = /^kubectl apply -k (\S+)$/.exec(step);
+      const piped = /^(kustomize build [^|]+?) \| kubectl apply -f -$/.exec(step);
+      expect(k ?? piped, `a step that is not \`kubectl apply -k DIR\` nor \`kustomize build ... | kubectl apply -f -\`: ${step}`).toBeTruthy();
+      const [tool, ...args] = k ? [kubectl, 'kustomize', k[1]!] : [kustomize, ...piped![1]!.split(' ').slice(1)];
+      const part = spawnSync(tool!, args, { cwd: out, encoding: 'utf8', env: { ...process.env, PATH: ksopsPath(ksops) }, maxBuffer: 64 << 20 });
+      expect(part.status, `${step}: ${part.stderr}`).toBe(0);
+      parts.push(...parse(part.stdout));
+    }
+    expect(parts.filter((o) => 'sops' in o)).toEqual([]);
+    expect(parts.map(id).sort()).toEqual([...byKey.keys()].sort());
+    for (const o of parts) expect(o, id(o)).toEqual(byKey.get(id(o)));
 
     // What Flux applies: its build, each sealed Secret decrypted after it (the real sops).
     const fluxRaw = parse(execFileSync(kustomize, ['build', join(flux, 'overlays', env)], { encoding: 'utf8', maxBuffer: 64 << 20 }));

@@ -291,9 +291,60 @@ describe('scaffold --secrets sops', () => {
     for (const p of Object.keys(before).filter((x) => x.startsWith('sealed/'))) expect(snapshot(out)[p]).toEqual(before[p]);
     expect(existsSync(noKey.SOPS_AGE_KEY_FILE)).toBe(false); // recipients come from .sops.yaml: no key is made
 
+    // Only the metadata changes: the fix is the key (the values stay), not new credentials.
     const moved = run(['--env', 'prod', '--namespace', 'storage', '--out', out], noKey);
     expect(moved.code).toBe(2);
-    expect(moved.stderr).toMatch(/^error: sealed\/prod\/minio-root-credentials\.yaml must be encrypted anew .* no age key is available; load the key \(SOPS_AGE_KEY_FILE\), or re-create it with --rotate root\n$/);
+    expect(moved.stderr).toBe(
+      `error: sealed/prod/minio-root-credentials.yaml must be encrypted anew (its metadata.namespace changes), which needs its values, and no age key is available; load the key of one of its recipients (${key.recipient}) with SOPS_AGE_KEY_FILE, or have a holder of that key run this\n`,
+    );
+    expect(moved.stderr).not.toContain('--rotate');
+  });
+
+  it('--check without the key, when sealed files must be encrypted anew (a changed namespace): drift for a key holder (exit 1), not an error', async () => {
+    const out = tempDir();
+    const key = await newKey(tempDir(), 'team');
+    expect(run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], { SOPS_AGE_KEY_FILE: key.file }).code).toBe(0);
+    // A pull request moves the env to another namespace; CI checks it without the key.
+    const config = join(out, 'scaffold.config.yaml');
+    const text = readFileSync(config, 'utf8');
+    expect(text.split('    namespace: minio\n')).toHaveLength(2);
+    writeFileSync(config, text.replace('    namespace: minio\n', '    namespace: storage\n'));
+    const noKey = { SOPS_AGE_KEY_FILE: join(tempDir(), 'none.txt') };
+    const before = snapshot(out);
+    const check = run(['--env', 'prod', '--check', '--out', out], noKey);
+    expect(check.stderr).not.toMatch(/error/);
+    expect(check.code, check.stderr).toBe(1);
+    expect(check.stdout).toMatch(/^update sealed\/prod\/minio-root-credentials\.yaml/m);
+    expect(check.stderr).toContain('note: sealed/prod/minio-root-credentials.yaml must be encrypted anew');
+    expect(check.stdout).toMatch(/^env prod in \S+ is not what scaffold\.config\.yaml renders: .*; run `npx zx scaffold\.ts --env prod` and commit$/m);
+    expect(snapshot(out)).toEqual(before);
+    expect(existsSync(noKey.SOPS_AGE_KEY_FILE)).toBe(false);
+
+    // The plan's notes say which files need a key holder, and why (one line each): those in
+    // MinIO's namespace move, the consumers' Secrets (in their own) carry its name.
+    const { parseFlags } = await import('../src/args.ts');
+    const { planRun } = await import('../src/plan-run.ts');
+    const saved = process.env.SOPS_AGE_KEY_FILE;
+    process.env.SOPS_AGE_KEY_FILE = noKey.SOPS_AGE_KEY_FILE;
+    let notes: string[];
+    try {
+      notes = (await planRun(out, { ...parseFlags(['--env', 'prod', '--check', '--out', out]), force: true })).secrets.notes ?? [];
+    } finally {
+      if (saved === undefined) delete process.env.SOPS_AGE_KEY_FILE;
+      else process.env.SOPS_AGE_KEY_FILE = saved;
+    }
+    const note = (file: string, field: string) => `${file} must be encrypted anew (its metadata.${field} changes), which needs its values, and no age key is available here: a holder of the age key must run \`npx zx scaffold.ts --env prod\` and commit`;
+    const sealed = Object.keys(before).filter((f) => f.startsWith('sealed/prod/') && !f.endsWith('/kustomization.yaml'));
+    expect(sealed).toHaveLength(8); // root, console, and each default consumer's Secret and its copy for the Job
+    expect(notes.map((n) => n.split(' ')[0]).sort()).toEqual(sealed.sort());
+    expect(notes).toContain(note('sealed/prod/minio-root-credentials.yaml', 'namespace'));
+    expect(notes).toContain(note('sealed/prod/minio-console-basic-auth.yaml', 'namespace'));
+    for (const n of notes) expect([note(n.split(' ')[0]!, 'namespace'), note(n.split(' ')[0]!, 'name')]).toContain(n);
+
+    // The key holder's run re-encrypts them (the values kept), and --check is green again, without the key too.
+    const fixed = run(['--env', 'prod', '--out', out], { SOPS_AGE_KEY_FILE: key.file });
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(run(['--env', 'prod', '--check', '--out', out], noKey).code).toBe(0);
   });
 
   it('makes an age key only when there is none, outside the repository, mode 0600; --dry-run makes none', async (ctx) => {

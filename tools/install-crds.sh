@@ -6,9 +6,10 @@
 #  - from the Go module proxy, `go mod download -json MODULE@VERSION`, each CRD file read out of
 #    the module zip that go has verified against go.sum's checksum database (nothing is built,
 #    so a module whose go.mod wants a newer Go than this one, which go then refuses to unpack,
-#    is still read from its verified zip);
+#    is still read from its verified zip), whose h1: sum must also be the one CRD_SUMS pins;
 #  - from Maven Central, the Flink Kubernetes Operator's API jar, whose META-INF/fabric8 holds
-#    the generated FlinkDeployment CRD (the newest version Maven Central serves here is 1.10.0).
+#    the generated FlinkDeployment CRD (the newest version Maven Central serves here is 1.10.0),
+#    its sha256 the one CRD_SUMS pins.
 # Confluent's FlinkEnvironment CRD is not public: test/crds keeps a minimal one of our own.
 # trust-manager's Bundle CRD comes from tools/install-trust.sh.
 # A second run with the same pins does nothing. Can also be run by itself:
@@ -31,11 +32,20 @@ go github.com/external-secrets/external-secrets v1.3.2 config/crds/bases/externa
 go github.com/external-secrets/external-secrets v1.3.2 config/crds/bases/external-secrets.io_clustersecretstores.yaml clustersecretstores.external-secrets.io
 go github.com/prometheus-operator/prometheus-operator v0.85.0 example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml servicemonitors.monitoring.coreos.com
 maven org.apache.flink:flink-kubernetes-operator-api 1.10.0 META-INF/fabric8/flinkdeployments.flink.apache.org-v1.yml flinkdeployments.flink.apache.org'
+# What each package must hash to: a Go module's h1: sum (go.sum's, from `go mod download -json`),
+# the Maven jar's sha256 (its sha1 matches Maven Central's .sha1). Any other content is refused.
+CRD_SUMS='github.com/argoproj/argo-cd/v3@v3.6.1 h1:OmhqeKiR3C//awbFrhQqFdtRI+Qiv17j8vqm3UkMj/g=
+github.com/fluxcd/source-controller@v1.10.1 h1:vkYpgpLZu20LQ2UN4lPBdWH7sqTNdQ8FjcZD/HogN2E=
+github.com/fluxcd/kustomize-controller@v1.10.1 h1:IjTnrkIy0ULJoTNC2ZKuMb32vkqj7dJ6zt6UqbTFxKA=
+github.com/cert-manager/cert-manager@v1.21.2 h1:UWgoYM+KLNtRlqmoWOKjKBOBUPVHeepQ6/ac3ERJW68=
+github.com/external-secrets/external-secrets@v1.3.2 h1:u2J8RjlHIeF0oZCqtl92adI/uZWUwOesJIDkfql6LqQ=
+github.com/prometheus-operator/prometheus-operator@v0.85.0 h1:M5xLCLEoaW2IJfnuCwFzzpL+jSVQu3KGT84Pye+fW8s=
+org.apache.flink:flink-kubernetes-operator-api@1.10.0 sha256:b1f44814e17514fa8395c61b329a3ee9087123a5bda5b21fe1a495d5182c30b6'
 CRD_MAVEN_DEPENDENCY_PLUGIN=3.8.1
 
 install_crds() {
-  local crds="$root/.tools/crds" stamp tmp registry pkg version file name zip last="" out sum error log
-  stamp=$(printf '%s\n' "$CRD_PINS" | sha256sum | cut -c1-16)
+  local crds="$root/.tools/crds" stamp tmp registry pkg version file name zip last="" out sum pin error log
+  stamp=$(printf '%s\n' "$CRD_PINS" "$CRD_SUMS" | sha256sum | cut -c1-16)
   if [ "$(cat "$crds/.upstream.stamp" 2>/dev/null)" = "$stamp" ]; then
     local missing=""
     while read -r registry pkg version file name; do
@@ -54,6 +64,10 @@ install_crds() {
   while read -r registry pkg version file name; do
     if [ "$registry@$pkg@$version" != "$last" ]; then
       echo "  $registry $pkg@$version" >&2
+      pin=$(printf '%s\n' "$CRD_SUMS" | awk -v m="$pkg@$version" '$1 == m { print $2 }')
+      if [ -z "$pin" ]; then
+        echo "CRD_SUMS pins no checksum for $pkg@$version: add its h1: sum (go mod download -json) or sha256 (a jar)" >&2; rm -rf "$tmp"; return 1
+      fi
       case "$registry" in
         go)
           # GOTOOLCHAIN=local: only the zip is wanted, never another Go toolchain.
@@ -77,9 +91,13 @@ install_crds() {
             cat "$log" >&2; rm -rf "$tmp"; return 1
           fi
           zip="$tmp/maven/${pkg#*:}-$version.jar"
+          sum="sha256:$(sha256sum "$zip" | cut -d' ' -f1)" || { rm -rf "$tmp"; return 1; }
           ;;
         *) echo "unknown registry '$registry'" >&2; rm -rf "$tmp"; return 1 ;;
       esac
+      if [ "$sum" != "$pin" ]; then
+        echo "$registry $pkg@$version is not the pinned package: its checksum is $sum, CRD_SUMS pins $pin; refused" >&2; rm -rf "$tmp"; return 1
+      fi
       last="$registry@$pkg@$version"
     fi
     local inner="$file"

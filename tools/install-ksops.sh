@@ -5,9 +5,9 @@
 # The Go module proxy does not serve KSOPS here, so it is built from the byte-identical
 # upstream copy at ../shared/vendor/kustomize-sops (see its BUILD.md): the only tool that
 # comes from ../shared. The source stays outside the repository; it is built in a temporary
-# copy (so nothing is ever written into ../shared) with its own go.mod and go.sum, whose
-# dependencies come from the Go module proxy. Pinned: the build inputs (ksops.go, go.mod,
-# go.sum) must hash to KSOPS_SOURCE_SHA256, taken from that copy of upstream v4.5.1 (commit
+# copy (so nothing is ever written into ../shared) of its build inputs only, ksops.go with its
+# own go.mod and go.sum, whose dependencies come from the Go module proxy. Pinned: those three
+# files (the only ones copied, so the only ones built) must hash to KSOPS_SOURCE_SHA256, taken from that copy of upstream v4.5.1 (commit
 # d9442dc3153d9c16e517a68ce8926c9507386429); any other source is refused, never built.
 # Without ../shared/vendor/kustomize-sops this only says that it skips (the KSOPS tests then
 # skip locally and fail with CI set). A failed build warns, or is an error with CI set.
@@ -39,8 +39,9 @@ install_ksops() {
   command -v go >/dev/null 2>&1 || { echo "Go >= 1.25 is needed to build ksops" >&2; return 1; }
   echo "building ksops $KSOPS_VERSION (../shared/vendor/kustomize-sops, in a temporary copy)" >&2
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/ksops-build.XXXXXX") || return 1
-  # chmod: the source may be read-only (so would the copy be, and go or rm could not write it).
-  cp -R "$src/." "$tmp/" && chmod -R u+w "$tmp" &&
+  # Only the hashed files are copied, so nothing but them is built. chmod: the source may be
+  # read-only (so would the copy be, and go or rm could not write it).
+  cp "$src/ksops.go" "$src/go.mod" "$src/go.sum" "$tmp/" && chmod -R u+w "$tmp" &&
     (cd "$tmp" && CGO_ENABLED=0 go build -mod=readonly -trimpath -o "$bin/ksops.new" .) &&
     mv -f "$bin/ksops.new" "$bin/ksops" || status=1
   rm -rf "$tmp" "$bin/ksops.new"

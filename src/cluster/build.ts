@@ -48,6 +48,7 @@ export async function builtObjects(root: string, env: string, decrypt: boolean):
     if (copy) rmSync(copy, { recursive: true, force: true });
   }
   const objects = yamlLib().parseAllDocuments(stdout).map((d) => d.toJS() as Obj).filter(Boolean);
+  if ([...tree.values()].some((k) => k.ksops.length > 0)) refuseUnlisted(repo, env, tree, sealed, objects);
   if (!decrypt || !objects.some((o) => o.sops)) return objects;
   const identities = availableIdentities();
   const { decryptSops } = await import('sops-age');
@@ -81,6 +82,8 @@ interface Kustomization {
   doc: Record<string, unknown>;
   /** Its KSOPS generators: the entry that lists each, and the real paths of the files it decrypts. */
   ksops: { entry: string; files: string[] }[];
+  /** The files it lists as resources (real paths). */
+  resources: string[];
 }
 
 const within = (dir: string, path: string) => path === dir || path.startsWith(`${dir}${sep}`);
@@ -121,7 +124,7 @@ function kustomizations(repo: string, dir: string, seen = new Map<string, Kustom
   const file = repoPath(repo, dir, name)!;
   const parsed = parseYamlFile(repo, file)[0];
   const doc = (parsed && typeof parsed === 'object' ? parsed : {}) as Record<string, unknown>;
-  const k: Kustomization = { file, doc, ksops: [] };
+  const k: Kustomization = { file, doc, ksops: [], resources: [] };
   seen.set(dir, k);
   for (const field of DIR_FIELDS) {
     for (const entry of Array.isArray(doc[field]) ? (doc[field] as unknown[]) : []) {
@@ -129,6 +132,7 @@ function kustomizations(repo: string, dir: string, seen = new Map<string, Kustom
       const path = repoPath(repo, dir, entry, file);
       if (!path) continue; // a remote one (a git or http URL), or missing: kustomize fetches it or says so
       if (statSync(path).isDirectory()) kustomizations(repo, path, seen);
+      else if (field === 'resources') k.resources.push(path);
       else if (field === 'generators') {
         const docs = parseYamlFile(repo, path) as Record<string, unknown>[];
         const ksops = docs.filter((d) => d?.kind === 'ksops');
@@ -186,6 +190,29 @@ function copyWithoutKsops(repo: string, tree: Map<string, Kustomization>): strin
     throw error;
   }
   return copy;
+}
+
+/** The MAC of each sops document of a file (it identifies the document after the build). */
+function sopsMacs(repo: string, file: string): string[] {
+  return (parseYamlFile(repo, file) as { sops?: { mac?: unknown } }[]).map((d) => d?.sops?.mac).filter((m): m is string => typeof m === 'string');
+}
+
+/**
+ * In an env built with KSOPS (Argo CD), only the generators' files are decrypted: a sealed
+ * object that comes in any other way (a sops file listed as a plain resource) Argo CD would
+ * send encrypted, and the API server would reject it. Refused, naming it and its file.
+ * (Flux decrypts every sops object after its build, so a Flux env may list them as resources.)
+ */
+function refuseUnlisted(repo: string, env: string, tree: Map<string, Kustomization>, sealed: string[], objects: Obj[]): void {
+  const fromKsops = new Set(sealed.flatMap((f) => sopsMacs(repo, f)));
+  const stray = objects.find((o) => o.sops && !fromKsops.has(o.sops.mac));
+  if (!stray) return;
+  const mac = stray.sops!.mac;
+  const source = [...tree.values()].flatMap((k) => k.resources.map((r) => ({ k, r }))).find(({ r }) => sopsMacs(repo, r).includes(mac));
+  const where = source ? ` (${relative(repo, source.r)}, a plain resource of ${relative(repo, source.k.file)})` : '';
+  fail(
+    `${id(stray)} is sealed${where} but no KSOPS generator lists it: Argo CD would send it encrypted and the API server would reject it; move its file from resources to the files of a KSOPS generator (as sealed/${env}/secret-generator.yaml lists the env's), or leave it out`,
+  );
 }
 
 function isSopsMetadata(m: unknown): m is SopsMetadata {

@@ -193,8 +193,14 @@ export function renderEnvReadme(o: Options): string {
   const ns = s.namespace;
   const scheme = s.tls ? 'https' : 'http';
   const distributed = s.replicas > 1;
+  // Argo CD + SOPS: the sealed Secrets come from KSOPS generators, an exec plugin that
+  // kubectl's kustomize does not run (`kubectl apply -k` fails), so each part is built with
+  // kustomize and ksops and piped to kubectl.
+  const ksops = s.secrets === 'sops' && o.global.gitops === 'argocd';
+  const applyPart = (part: string) => (ksops ? `kustomize build --enable-alpha-plugins --enable-exec overlays/${o.env}/${part} | kubectl apply -f -` : `kubectl apply -k overlays/${o.env}/${part}`);
+
   const prerequisites = [
-    '`kubectl` >= 1.27 (built-in kustomize v5), or Argo CD / Flux pointed at this directory',
+    ksops ? '`kubectl` >= 1.27 with `kustomize` (v5) and `ksops` (v4) on the PATH to apply by hand (see Apply), or Argo CD pointed at this directory' : '`kubectl` >= 1.27 (built-in kustomize v5), or Argo CD / Flux pointed at this directory',
     ...(s.tls ? [`cert-manager (the \`cert-manager.io/v1\` CRDs and controller), with its cluster resource namespace \`${o.global.trustNamespace}\`${ownsCa(o) ? ': the private CA lives there' : ''}`] : []),
     ...(hasTruststore(o) ? [`trust-manager (\`trust.cert-manager.io/v1alpha1\` Bundle) with trust namespace \`${o.global.trustNamespace}\` and its default CA package (the Helm chart's default, \`defaultPackage.enabled: true\`; the Bundle uses \`useDefaultCAs\`)`] : []),
     ...(s.secrets === 'sops' ? [o.global.gitops === 'flux' ? 'Flux, with SOPS decryption and the age key in the `sops-age` Secret (see Credentials)' : 'Argo CD with KSOPS on the repo-server and the age key (see Credentials)'] : []),
@@ -232,20 +238,23 @@ export function renderEnvReadme(o: Options): string {
     `\`overlays/${o.env}\` is the whole env, in parts that apply in this order: ${hasTrustStep(o) ? `\`trust/\` (${[ownsCa(o) ? `the private CA, in \`${o.global.trustNamespace}\`` : '', hasTruststore(o) ? "the consumers' truststore Bundle, cluster-wide" : ''].filter(Boolean).join('; ')}), ` : ''}\`minio/\` (the servers), \`bootstrap/\` (the Job that creates the buckets and users) and \`consumers/\` (each consumer's Secret and Flink or Spark wiring, and the Iceberg catalog server, in their namespaces).`,
     '',
     '```sh',
-    s.secrets === 'sops' && o.global.gitops === 'argocd'
+    ksops
       ? `kustomize build --enable-alpha-plugins --enable-exec overlays/${o.env}   # review everything that will be applied (ksops and the age key needed; see Credentials)`
       : `kubectl kustomize overlays/${o.env}          # review everything that will be applied`,
-    ...(hasTrustStep(o) ? [`kubectl apply -k overlays/${o.env}/trust`] : []),
-    `kubectl apply -k overlays/${o.env}/minio`,
+    ...(hasTrustStep(o) ? [applyPart('trust')] : []),
+    applyPart('minio'),
     `kubectl -n ${ns} rollout status ${distributed ? 'statefulset' : 'deployment'}/${APP}`,
-    `kubectl apply -k overlays/${o.env}/bootstrap`,
+    applyPart('bootstrap'),
     `kubectl -n ${ns} wait --for=condition=complete job/${BOOTSTRAP} --timeout=10m`,
-    `kubectl apply -k overlays/${o.env}/consumers`,
+    applyPart('consumers'),
     '```',
     '',
+    ...(ksops
+      ? ['`kubectl apply -k` cannot apply these parts: the sealed Secrets come from KSOPS generators, an exec plugin that kubectl\'s built-in kustomize does not run (`external plugins disabled`). Each part is built with `kustomize` (v5) and `ksops` (v4) on the PATH and the age key (see Credentials), which decrypt the Secrets, and piped to `kubectl apply -f -`.', '']
+      : []),
     `To check it against the cluster: \`npx zx scaffold.ts apply --env ${o.env} --server-dry-run\` (what the API server would reject, nothing applied), then \`npx zx scaffold.ts verify --env ${o.env} --wait 10m\` (every check with a diagnosis; \`console --env ${o.env}\` opens the console on localhost).`,
     '',
-    `In a GitOps setup the engine applies it: Argo CD syncs \`overlays/${o.env}\` (sync waves and a PostSync hook keep this order), Flux applies the parts as Kustomizations that depend on each other. Apply by hand only for a first try${s.secrets === 'sops' ? ' (and not with sealed secrets: they need the engine, or `sops -d`, to decrypt)' : ''}.`,
+    `In a GitOps setup the engine applies it: Argo CD syncs \`overlays/${o.env}\` (sync waves and a PostSync hook keep this order), Flux applies the parts as Kustomizations that depend on each other. Apply by hand only for a first try${s.secrets === 'sops' ? (ksops ? ' (the commands above decrypt the sealed Secrets on your machine, with your age key)' : ' (and not with sealed secrets: they need the engine, or `sops -d`, to decrypt)') : ''}.`,
     '',
     '## Endpoints',
     '',
