@@ -42,7 +42,7 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     const now = new Date();
     // A dry run and a check show hand edits in their plan instead of refusing.
     const readOnly = flags.dryRun || flags.check;
-    const { options, notes, secrets, plan, record, pending, merged, isRepo } = await planRun(root, readOnly ? { ...flags, force: true } : flags, now);
+    const { options, notes, secrets, plan, record, pending, sealedRecord, merged, isRepo } = await planRun(root, readOnly ? { ...flags, force: true } : flags, now);
     const changes = plan.entries.filter((e) => e.action !== 'unchanged');
 
     if (flags.check) {
@@ -81,7 +81,7 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     // the next one knows which uncommitted files are its writes; the final record clears them.
     if (changes.length > 0) {
       const recordEntry = plan.entries.find((e) => e.path === RECORD_FILE)!;
-      writeAtomic(join(root, RECORD_FILE), formatRecord(record, [...new Set([...pending, ...changes.filter((e) => e !== recordEntry).map((e) => e.path)])]));
+      writeAtomic(join(root, RECORD_FILE), formatRecord(record, [...new Set([...pending, ...changes.filter((e) => e !== recordEntry).map((e) => e.path)])], sealedRecord));
       applyPlan(root, plan.entries.filter((e) => e !== recordEntry), [CONFIG_FILE, SOPS_CONFIG_FILE]);
       writeAtomic(join(root, RECORD_FILE), recordEntry.after!);
     }

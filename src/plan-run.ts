@@ -75,15 +75,16 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
   const top = repositoryTop(root);
   const options = { ...resolved.options, repoPath: top && top !== root ? `${relative(top, root)}/` : '' };
   if (!options.global.repoURL) notes.push(`no repository URL (no --repo-url, none in ${CONFIG_FILE}, no origin remote): clusters/${options.env}/ (the ${options.global.gitops} manifests) is not rendered; pass --repo-url URL`);
+  // The record first: sealing compares its fingerprints of the sealed files' public values.
+  const recordBefore = readText(join(root, RECORD_FILE));
+  const { files: record, pending, sealed: sealedBefore } = parseRecord(recordBefore);
   // age and sops code loads only for envs that seal secrets (or to refuse sops flags).
   const needsSealing = options.settings.secrets === 'sops' || flags.rotate.length > 0 || flags.ageRecipients.length > 0;
-  const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(root, options, flags, now) : { files: [], generated: [], recipients: [] };
+  const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(root, options, flags, now, sealedBefore) : { files: [], generated: [], recipients: [] };
   notes.push(...(secrets.notes ?? []));
   const mirrors = secrets.files.filter((f) => f.path.startsWith(`sealed/${options.env}/bootstrap/`));
   const sealedChecksum = mirrors.length > 0 ? createHash('sha256').update(mirrors.map((f) => f.content).join('\0')).digest('hex').slice(0, 16) : undefined;
   const desired = combine(renderTree({ ...options, sealedChecksum }), secrets.files);
-  const recordBefore = readText(join(root, RECORD_FILE));
-  const { files: record, pending } = parseRecord(recordBefore);
   const paths = new Set([...desired.map((f) => f.path), ...Object.keys(record)]);
   const disk = new Map([...paths].map((p) => [p, readText(join(root, p))]));
   const plan = makePlan({
@@ -113,13 +114,16 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
   }
   // Files whose current content is the run's input (a person may edit them freely).
   const merged = [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE, ...secrets.files.map((f) => f.path)];
-  const recordAfter = formatRecord(plan.record);
+  // The fingerprints of other envs stay; this env's are the ones its sealing knows now.
+  const owned = ownedPrefixes(options.env);
+  const sealedAfter = { ...Object.fromEntries(Object.entries(sealedBefore).filter(([path]) => !owned.some((prefix) => path.startsWith(prefix)))), ...secrets.fingerprints };
+  const recordAfter = formatRecord(plan.record, [], sealedAfter);
   const recordEntry: PlanEntry = {
     path: RECORD_FILE,
     action: recordBefore === recordAfter ? 'unchanged' : recordBefore === null ? 'create' : 'update',
     before: recordBefore,
     after: recordAfter,
   };
-  return { options, notes, secrets, record, pending, merged, isRepo: top !== null, plan: { ...plan, entries: [...plan.entries, recordEntry] } };
+  return { options, notes, secrets, record, pending, sealedRecord: sealedBefore, merged, isRepo: top !== null, plan: { ...plan, entries: [...plan.entries, recordEntry] } };
 }
 

@@ -42,32 +42,49 @@ export function sha256(text: string): string {
 }
 
 /**
- * The record, and `pending`: the paths a run was changing when it stopped (a run writes
- * them into the record before its first write and clears them after its last).
+ * Sealed file path -> value key -> sha256 of that value, for the values anyone may know
+ * (those that come from the settings, never a generated one): without the age key, a run
+ * compares them with what the settings give now to find a sealed file whose values are stale.
  */
-export function parseRecord(text: string | null): { files: GeneratedRecord; pending: string[] } {
-  if (text === null) return { files: {}, pending: [] };
+export type SealedRecord = Record<string, Record<string, string>>;
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isHashes = (v: unknown) => isMap(v) && Object.values(v).every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h));
+
+/**
+ * The record, and `pending`: the paths a run was changing when it stopped (a run writes
+ * them into the record before its first write and clears them after its last), and
+ * `sealed`: the fingerprints of the sealed files' public values (absent in records of
+ * earlier versions).
+ */
+export function parseRecord(text: string | null): { files: GeneratedRecord; pending: string[]; sealed: SealedRecord } {
+  if (text === null) return { files: {}, pending: [], sealed: {} };
   let parsed: unknown;
   try {
     parsed = yamlLib().parse(text);
   } catch {
     parsed = undefined;
   }
-  const doc = parsed as { files?: unknown; pending?: unknown } | null | undefined;
+  const doc = parsed as { files?: unknown; pending?: unknown; sealed?: unknown } | null | undefined;
   const files = doc === undefined ? undefined : (doc?.files ?? {});
   const pending = doc?.pending ?? [];
+  const sealed = doc?.sealed ?? {};
   const valid =
-    typeof files === 'object' && files !== null && !Array.isArray(files) && Object.values(files).every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)) &&
-    Array.isArray(pending) && pending.every((p) => typeof p === 'string');
+    isHashes(files) && Array.isArray(pending) && pending.every((p) => typeof p === 'string') && isMap(sealed) && Object.values(sealed).every(isHashes);
   if (!valid) fail(`${RECORD_FILE} is damaged; restore it with git (git checkout -- ${RECORD_FILE}), or delete it and re-run with --force`);
-  return { files: files as GeneratedRecord, pending: pending as string[] };
+  return { files: files as GeneratedRecord, pending: pending as string[], sealed: sealed as SealedRecord };
 }
 
-export function formatRecord(record: GeneratedRecord, pending: string[] = []): string {
-  const files = Object.fromEntries(Object.keys(record).sort().map((path) => [path, record[path]]));
+const sortedKeys = <T>(map: Record<string, T>) => Object.fromEntries(Object.keys(map).sort().map((k) => [k, map[k]!]));
+
+export function formatRecord(record: GeneratedRecord, pending: string[] = [], sealed: SealedRecord = {}): string {
+  const files = sortedKeys(record);
+  const fingerprints = Object.fromEntries(Object.keys(sealed).sort().map((path) => [path, sortedKeys(sealed[path]!)]));
+  const hasSealed = Object.keys(fingerprints).length > 0;
   return toYaml(
-    { files, ...(pending.length > 0 ? { pending: [...pending].sort() } : {}) },
-    'Files that minio-gitops generated, with the sha256 of what it wrote. A re-run uses this to\nfind hand edits (it will not overwrite them) and to remove the files it no longer renders.',
+    { files, ...(pending.length > 0 ? { pending: [...pending].sort() } : {}), ...(hasSealed ? { sealed: fingerprints } : {}) },
+    'Files that minio-gitops generated, with the sha256 of what it wrote. A re-run uses this to\nfind hand edits (it will not overwrite them) and to remove the files it no longer renders.' +
+      (hasSealed ? '\nsealed: the sha256 of each sealed file\'s values that come from the settings (no secret), so\nthat a run without the age key finds a file whose values the settings changed.' : ''),
   );
 }
 

@@ -5,7 +5,11 @@
 //   content changed (namespace...)  the same values, encrypted anew
 // An existing file is checked first: its data key must unwrap with an available age
 // identity and its MAC must match (sops-age decrypts the values; it checks no MAC).
-import { randomBytes } from 'node:crypto';
+// Without any key a file stays as it is, unless its readable parts (recipients, name,
+// namespace, keys) or its public values (those the settings give, such as a consumer's
+// s3.endpoint: fingerprinted in the record by every run that knows the file's values)
+// must change: then it needs a key holder.
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -15,6 +19,7 @@ import { readText } from './apply.ts';
 import type { Flags } from './args.ts';
 import { fail } from './errors.ts';
 import type { Options } from './options.ts';
+import type { SealedRecord } from './plan.ts';
 import type { GeneratedFile } from './render/files.ts';
 import { sealedSecretSpecs, secretDocument, type SealedSecretSpec } from './render/sealed.ts';
 import { SOPS_CONFIG_FILE } from './config.ts';
@@ -36,6 +41,8 @@ export interface SealInput {
    * (never written) that differs from the disk, and `notes` says why.
    */
   check?: { env: string };
+  /** The fingerprints of public values in the record (see SealedRecord): path -> key -> sha256. */
+  recorded?: SealedRecord;
 }
 
 export interface Sealed {
@@ -44,6 +51,11 @@ export interface Sealed {
   generated: string[];
   /** Sealed files --check found in need of a key holder (one line each, for the run's notes). */
   notes?: string[];
+  /**
+   * The fingerprints of the specs' public values for the record, for each file whose
+   * values this run knows (it decrypted or made them) or whose recorded ones still hold.
+   */
+  fingerprints?: SealedRecord;
 }
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -59,8 +71,21 @@ function randomString(length: number, alphabet: string): string {
   return out;
 }
 
+const SHAPES = {
+  user: { prefix: 'root-', length: 12, alphabet: ALPHABET },
+  password: { prefix: '', length: 40, alphabet: `${ALPHABET}ABCDEFGHIJKLMNOPQRSTUVWXYZ` },
+};
+
 function generate(kind: 'user' | 'password'): string {
-  return kind === 'user' ? `root-${randomString(12, ALPHABET)}` : randomString(40, `${ALPHABET}ABCDEFGHIJKLMNOPQRSTUVWXYZ`);
+  const shape = SHAPES[kind];
+  return shape.prefix + randomString(shape.length, shape.alphabet);
+}
+
+/** A fixed value of a generated one's shape; the `second` one differs from the first in every random character. */
+function standIn(kind: 'user' | 'password', key: string, second: boolean): string {
+  const { prefix, length, alphabet } = SHAPES[kind];
+  const bytes = createHash('sha512').update(key).digest().subarray(0, length);
+  return prefix + [...bytes].map((b) => alphabet[(b + (second ? alphabet.length >> 1 : 0)) % alphabet.length]).join('');
 }
 
 interface Existing {
@@ -120,6 +145,30 @@ function valuesFor(spec: SealedSecretSpec, kept: Record<string, unknown> | undef
   return { values: { ...base, ...derived, ...extra }, fresh };
 }
 
+/**
+ * A spec's public values: fixed, and derived but the same whatever the generated values
+ * are (found by deriving from two sets of stand-ins that differ in every random character).
+ */
+export function publicValues(spec: SealedSecretSpec): Record<string, string> {
+  const sample = (second: boolean) => {
+    const base: Record<string, string> = { ...spec.fixed };
+    for (const [key, kind] of Object.entries(spec.generated)) base[key] = standIn(kind, key, second);
+    return { ...base, ...spec.derived(base) };
+  };
+  const [a, b] = [sample(false), sample(true)];
+  return Object.fromEntries(Object.keys(a).filter((k) => !(k in spec.generated) && a[k] === b[k]).sort().map((k) => [k, a[k]!]));
+}
+
+/** key -> sha256 of each public value: what the record keeps (public values only, never a generated one). */
+export function fingerprint(spec: SealedSecretSpec): Record<string, string> {
+  return Object.fromEntries(Object.entries(publicValues(spec)).map(([k, v]) => [k, createHash('sha256').update(v).digest('hex')]));
+}
+
+/** The keys whose public value differs between a recorded fingerprint and the current one. */
+function changedValues(recorded: Record<string, string>, current: Record<string, string>): string[] {
+  return [...new Set([...Object.keys(current), ...Object.keys(recorded)])].filter((k) => recorded[k] !== current[k]);
+}
+
 const sameSet = (a: string[], b: string[]) => isDeepStrictEqual([...a].sort(), [...b].sort());
 
 /** The readable fields (metadata.name, metadata.namespace, stringData keys...) in which two sealed Secrets differ. */
@@ -141,6 +190,7 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
   const files: GeneratedFile[] = [];
   const generated: string[] = [];
   const notes: string[] = [];
+  const fingerprints: SealedRecord = {};
   // The values each spec ended up with: a copy (copyOf) repeats its original's.
   const valuesByPath = new Map<string, Record<string, unknown>>();
   for (const spec of input.specs) {
@@ -150,22 +200,31 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
     const existing = text !== null && !rotate ? await openExisting(spec, text, input.identities) : undefined;
     const recipientsKept = existing !== undefined && sameSet(existing.doc.sops.age.map((a) => a.recipient), input.recipients);
 
+    const recorded = input.recorded?.[spec.path];
     let content: string;
     if (existing && !existing.opened) {
       // Without a key the values cannot be read, so the file can only stay as it is.
       const expected = secretDocument(spec, valuesFor(spec, undefined).values);
       const keys = Object.keys(expected.stringData);
       const changed = changedFields(visible(existing.doc, keys), visible(expected, keys));
-      if (!recipientsKept || changed.length > 0) {
-        const why = [...(recipientsKept ? [] : ['its recipients change']), ...(changed.length > 0 ? [`its ${changed.join(', ')} change${changed.length > 1 ? '' : 's'}`] : [])].join('; ');
+      // A record of an earlier version has no fingerprint: nothing to compare (the next run with the key records one).
+      const stale = recorded ? changedValues(recorded, fingerprint(spec)) : [];
+      if (!recipientsKept || changed.length > 0 || stale.length > 0) {
+        const why = [
+          ...(recipientsKept ? [] : ['its recipients change']),
+          ...(changed.length > 0 ? [`its ${changed.join(', ')} change${changed.length > 1 ? '' : 's'}`] : []),
+          ...(stale.length > 0 ? [`its ${stale.join(', ')} value${stale.length > 1 ? 's change' : ' changes'}`] : []),
+        ].join('; ');
         const theirs = existing.doc.sops.age.map((a) => a.recipient).join(', ');
         if (input.check) content = needsKeyHolder(input.check, spec.path, why, existing.text, notes);
         // The values stay: loading the key is the fix. New values (--rotate) only when the key is lost, and the recipients change with it.
         else if (recipientsKept) fail(`${spec.path} must be encrypted anew (${why}), which needs its values, and no age key is available; load the key of one of its recipients (${theirs}) with SOPS_AGE_KEY_FILE, or have a holder of that key run this`);
         else fail(`${spec.path} must be encrypted anew (${why}), which needs its values, and no age key is available; load the key of one of its recipients (${theirs}) with SOPS_AGE_KEY_FILE, or, if that key is lost, re-create it with --rotate ${spec.credential} (new values)`);
       } else content = existing.text;
+      if (recorded) fingerprints[spec.path] = recorded;
     } else if (spec.copyOf !== undefined && original === undefined && input.check) {
       content = needsKeyHolder(input.check, spec.path, `it must repeat the values of ${spec.copyOf}`, text, notes);
+      if (recorded) fingerprints[spec.path] = recorded;
     } else {
       if (spec.copyOf !== undefined && original === undefined) {
         fail(`${spec.path} must repeat the values of ${spec.copyOf}, which cannot be read without an age key; load the key (SOPS_AGE_KEY_FILE), or re-create both with --rotate ${spec.credential}`);
@@ -180,10 +239,11 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
       } else {
         content = encryptDocument(doc, input.recipients, input.now, input.encryptedRegex);
       }
+      fingerprints[spec.path] = fingerprint(spec);
     }
     files.push({ path: spec.path, content });
   }
-  return { files, generated, notes };
+  return { files, generated, notes, fingerprints };
 }
 
 export interface SecretsPlan extends Sealed {
@@ -199,7 +259,7 @@ export interface SecretsPlan extends Sealed {
  * .sops.yaml, else the available keys, else a new key), the new .sops.yaml, and the
  * sealed files. Reads the disk and the environment; writes nothing.
  */
-export async function planSecrets(root: string, options: Options, flags: Flags, now: Date): Promise<SecretsPlan> {
+export async function planSecrets(root: string, options: Options, flags: Flags, now: Date, recorded: SealedRecord = {}): Promise<SecretsPlan> {
   const specs = sealedSecretSpecs(options);
   const where = `env ${options.env} uses --secrets ${options.settings.secrets}`;
   if (specs.length === 0) {
@@ -239,6 +299,6 @@ export async function planSecrets(root: string, options: Options, flags: Flags, 
   if (flagRecipients.length > 0 && sealedExist && mine.length > 0 && !mine.some((r) => recipients.includes(r))) {
     fail(`none of your age keys (${mine.join(', ')}) is among the new recipients, so you could no longer decrypt sealed/${options.env}/; pass your own recipient too (--age-recipient ${mine[0]} --age-recipient ...)`);
   }
-  const sealed = await sealSecrets({ root, specs, recipients, identities, rotate, now, encryptedRegex: rule.encryptedRegex, ...(flags.check ? { check: { env: options.env } } : {}) });
+  const sealed = await sealSecrets({ root, specs, recipients, identities, rotate, now, encryptedRegex: rule.encryptedRegex, recorded, ...(flags.check ? { check: { env: options.env } } : {}) });
   return { ...sealed, recipients, newKey, sopsConfig: { before: sopsBefore, after: withRecipients(sopsBefore, rule, recipients) } };
 }

@@ -333,13 +333,18 @@ describe('scaffold --secrets sops', () => {
       if (saved === undefined) delete process.env.SOPS_AGE_KEY_FILE;
       else process.env.SOPS_AGE_KEY_FILE = saved;
     }
-    const note = (file: string, field: string) => `${file} must be encrypted anew (its metadata.${field} changes), which needs its values, and no age key is available here: a holder of the age key must run \`npx zx scaffold.ts --env prod\` and commit`;
+    const note = (file: string, why: string) => `${file} must be encrypted anew (${why}), which needs its values, and no age key is available here: a holder of the age key must run \`npx zx scaffold.ts --env prod\` and commit`;
     const sealed = Object.keys(before).filter((f) => f.startsWith('sealed/prod/') && !f.endsWith('/kustomization.yaml'));
     expect(sealed).toHaveLength(8); // root, console, and each default consumer's Secret and its copy for the Job
     expect(notes.map((n) => n.split(' ')[0]).sort()).toEqual(sealed.sort());
-    expect(notes).toContain(note('sealed/prod/minio-root-credentials.yaml', 'namespace'));
-    expect(notes).toContain(note('sealed/prod/minio-console-basic-auth.yaml', 'namespace'));
-    for (const n of notes) expect([note(n.split(' ')[0]!, 'namespace'), note(n.split(' ')[0]!, 'name')]).toContain(n);
+    expect(notes).toContain(note('sealed/prod/minio-root-credentials.yaml', 'its metadata.namespace changes'));
+    expect(notes).toContain(note('sealed/prod/minio-console-basic-auth.yaml', 'its metadata.namespace changes'));
+    // The consumers' Secrets also hold MinIO's endpoint, which names the namespace.
+    for (const n of notes) {
+      const file = n.split(' ')[0]!;
+      if (file.startsWith('sealed/prod/consumers/')) expect(n).toBe(note(file, 'its metadata.name changes; its s3.endpoint value changes'));
+      else expect(n).toBe(note(file, 'its metadata.namespace changes'));
+    }
 
     // The key holder's run re-encrypts them (the values kept), and --check is green again, without the key too.
     const fixed = run(['--env', 'prod', '--out', out], { SOPS_AGE_KEY_FILE: key.file });
@@ -487,5 +492,126 @@ describe('sealed secrets: review findings, kept fixed', () => {
     const e = run(['--env', 'prod', '--out', tempDir()], { SOPS_AGE_KEY_FILE: empty });
     expect(e.code).toBe(2);
     expect(e.stderr).toMatch(/holds no age identity \(AGE-SECRET-KEY-1\.\.\.\); add one/);
+  });
+});
+
+describe('sealed values that come from the settings, on a machine without the key', () => {
+  const consumerFile = 'sealed/prod/consumers/minio-s3-credentials-flink.yaml';
+
+  it('a setting that changes a public value (--tls off: the s3.endpoint) needs the key; --check is drift for a key holder; the key holder re-encrypts; then --check is clean without the key', async (ctx) => {
+    const sops = needTool(ctx, 'sops');
+    const { out, key, env } = await sealedProd();
+    expect(sopsDecrypt(sops, join(out, consumerFile), key).stringData).toMatchObject({ 's3.endpoint': 'https://minio.minio.svc.cluster.local:9000' });
+    const record = YAML.parse(readFileSync(join(out, 'scaffold.lock.yaml'), 'utf8'));
+    // Public values only: a generated value's key is never in the record.
+    expect(Object.keys(record.sealed[consumerFile]).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_REGION', 's3.access-key', 's3.endpoint']);
+    expect(Object.keys(record.sealed['sealed/prod/bootstrap/minio-consumer-flink.yaml'])).toEqual(['s3.access-key']);
+    expect(Object.keys(record.sealed['sealed/prod/minio-console-basic-auth.yaml'])).toEqual(['user']);
+    expect(record.sealed['sealed/prod/minio-root-credentials.yaml']).toEqual({});
+    const noKey = { SOPS_AGE_KEY_FILE: join(tempDir(), 'none.txt') };
+    const before = snapshot(out);
+
+    // The reproduction: this used to succeed and keep the https endpoint in the sealed Secrets.
+    const r = run(['--env', 'prod', '--tls', 'off', '--out', out], noKey);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toBe(
+      `error: ${consumerFile} must be encrypted anew (its s3.endpoint value changes), which needs its values, and no age key is available; load the key of one of its recipients (${key.recipient}) with SOPS_AGE_KEY_FILE, or have a holder of that key run this\n`,
+    );
+    expect(r.stderr).not.toContain('http'); // the keys are named, never the values
+    expect(snapshot(out)).toEqual(before);
+    expect(existsSync(noKey.SOPS_AGE_KEY_FILE)).toBe(false);
+
+    // The same change in a pull request, checked by CI without the key: drift, with the note.
+    const config = join(out, 'scaffold.config.yaml');
+    const text = readFileSync(config, 'utf8');
+    const prodTls = text.slice(text.indexOf('  prod:\n')).indexOf('    tls: true\n') + text.indexOf('  prod:\n');
+    writeFileSync(config, text.slice(0, prodTls) + '    tls: false\n' + text.slice(prodTls + '    tls: true\n'.length));
+    const edited = snapshot(out);
+    const check = run(['--env', 'prod', '--check', '--out', out], noKey);
+    expect(check.code, check.stderr).toBe(1);
+    expect(check.stderr).not.toMatch(/error/);
+    for (const c of ['flink', 'spark', 'iceberg']) {
+      expect(check.stdout).toMatch(new RegExp(`^update sealed/prod/consumers/minio-s3-credentials-${c}\\.yaml`, 'm'));
+      expect(check.stderr).toContain(
+        `note: sealed/prod/consumers/minio-s3-credentials-${c}.yaml must be encrypted anew (its s3.endpoint value changes), which needs its values, and no age key is available here: a holder of the age key must run \`npx zx scaffold.ts --env prod\` and commit\n`,
+      );
+    }
+    // The copies for the bootstrap Job hold no endpoint: they stay.
+    expect(check.stdout).not.toMatch(/^update sealed\/prod\/bootstrap\//m);
+    expect(snapshot(out)).toEqual(edited);
+
+    // The key holder's run: the same secret, the new endpoint, checked by the real sops.
+    const valuesBefore = sealedValues(sops, out, key);
+    const fixed = run(['--env', 'prod', '--out', out], env);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    const valuesAfter = sealedValues(sops, out, key);
+    for (const c of ['flink', 'spark', 'iceberg']) {
+      const path = `sealed/prod/consumers/minio-s3-credentials-${c}.yaml`;
+      expect(valuesAfter[path]).toEqual({ ...valuesBefore[path], 's3.endpoint': 'http://minio.minio.svc.cluster.local:9000' });
+    }
+    for (const path of Object.keys(valuesBefore).filter((p) => !p.startsWith('sealed/prod/consumers/'))) {
+      expect(readFileSync(join(out, path), 'utf8'), path).toBe(edited[path]!.content);
+    }
+    const recordAfter = YAML.parse(readFileSync(join(out, 'scaffold.lock.yaml'), 'utf8'));
+    expect(recordAfter.sealed[consumerFile]['s3.endpoint']).not.toBe(record.sealed[consumerFile]['s3.endpoint']);
+    expect(recordAfter.sealed[consumerFile].AWS_REGION).toBe(record.sealed[consumerFile].AWS_REGION);
+
+    const done = snapshot(out);
+    const clean = run(['--env', 'prod', '--check', '--out', out], noKey);
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(/is up to date/);
+    const again = run(['--env', 'prod', '--out', out], noKey);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/0 created, 0 updated, 0 deleted/);
+    expect(snapshot(out)).toEqual(done); // same config, same bytes, the record included
+  });
+
+  it('a changed consumer user (its access key) needs the key too, naming the keys whose values change', async () => {
+    const { out, key } = await sealedProd();
+    const config = join(out, 'scaffold.config.yaml');
+    const text = readFileSync(config, 'utf8');
+    const at = text.indexOf('        user: flink\n', text.indexOf('  prod:\n'));
+    expect(at).toBeGreaterThan(0);
+    writeFileSync(config, text.slice(0, at) + '        user: flink-prod\n' + text.slice(at + '        user: flink\n'.length));
+    const before = snapshot(out);
+    const noKey = { SOPS_AGE_KEY_FILE: join(tempDir(), 'none.txt') };
+    const r = run(['--env', 'prod', '--out', out], noKey);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toBe(
+      `error: ${consumerFile} must be encrypted anew (its AWS_ACCESS_KEY_ID, s3.access-key values change), which needs its values, and no age key is available; load the key of one of its recipients (${key.recipient}) with SOPS_AGE_KEY_FILE, or have a holder of that key run this\n`,
+    );
+    expect(snapshot(out)).toEqual(before);
+    const check = run(['--env', 'prod', '--check', '--out', out], noKey);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toContain(`note: ${consumerFile} must be encrypted anew (its AWS_ACCESS_KEY_ID, s3.access-key values change)`);
+    expect(check.stderr).toContain('note: sealed/prod/bootstrap/minio-consumer-flink.yaml must be encrypted anew (its s3.access-key value changes)');
+    expect(check.stderr).not.toMatch(/minio-s3-credentials-spark|minio-consumer-spark/);
+  });
+
+  it('a record of an earlier version (no fingerprints) gives no alarm without the key; the next run with the key records them, the sealed files untouched', async () => {
+    const { out, env } = await sealedProd();
+    const { formatRecord, parseRecord } = await import('../src/plan.ts');
+    const recordFile = join(out, 'scaffold.lock.yaml');
+    const current = readFileSync(recordFile, 'utf8');
+    const old = formatRecord(parseRecord(current).files); // the format before the fingerprints
+    expect(old).not.toContain('sealed:');
+    expect(current.startsWith(old.slice(0, old.indexOf('files:')).trimEnd())).toBe(true);
+    writeFileSync(recordFile, old);
+    const before = snapshot(out);
+    const noKey = { SOPS_AGE_KEY_FILE: join(tempDir(), 'none.txt') };
+    const check = run(['--env', 'prod', '--check', '--out', out], noKey);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    const r = run(['--env', 'prod', '--out', out], noKey);
+    expect(r.code, r.stderr).toBe(0);
+    expect(snapshot(out)).toEqual(before); // nothing recorded without the key: it cannot know the values are current
+
+    const keyed = run(['--env', 'prod', '--out', out], env);
+    expect(keyed.code, keyed.stderr).toBe(0);
+    const after = snapshot(out);
+    const changed = Object.keys(after).filter((p) => after[p]!.content !== before[p]?.content);
+    expect(changed).toEqual(['scaffold.lock.yaml']);
+    expect(after['scaffold.lock.yaml']!.content).toBe(current);
   });
 });

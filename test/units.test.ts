@@ -6,6 +6,9 @@ import { resolveOptions } from '../src/config.ts';
 import { UsageError } from '../src/errors.ts';
 import { makePlan, sha256, type PlanInput } from '../src/plan.ts';
 import { toYaml } from '../src/yaml.ts';
+import { formatRecord, parseRecord } from '../src/plan.ts';
+import { htpasswd, type SealedSecretSpec } from '../src/render/sealed.ts';
+import { fingerprint, publicValues } from '../src/sealed.ts';
 
 describe('toYaml', () => {
   it('puts apiVersion, kind and metadata first and keeps the rest in order', () => {
@@ -159,5 +162,66 @@ describe('makePlan', () => {
     // What an interrupted run leaves behind: new content written, record not yet updated.
     const input = base({ desired: [file('base/a', 'A2')], disk: new Map([['base/a', 'A2']]), record: { 'base/a': sha256('A1') } });
     expect(actions(input)['base/a']).toBe('unchanged');
+  });
+});
+
+describe('the record of sealed files\' public values', () => {
+  const files = { 'overlays/prod/b': sha256('B'), 'base/a': sha256('A') };
+  const sealed = { 'sealed/prod/z.yaml': { 'b.key': sha256('x'), A_KEY: sha256('y') }, 'sealed/prod/a.yaml': {} };
+
+  it('round-trips, sorted; without fingerprints the record is byte for byte the earlier format', () => {
+    const text = formatRecord(files, [], sealed);
+    expect(parseRecord(text)).toEqual({ files, pending: [], sealed });
+    expect(text.indexOf('sealed/prod/a.yaml')).toBeLessThan(text.indexOf('sealed/prod/z.yaml'));
+    expect(text.indexOf('A_KEY')).toBeLessThan(text.indexOf('b.key'));
+    const old = formatRecord(files);
+    expect(old).toBe(formatRecord(files, [], {}));
+    expect(old).not.toMatch(/sealed/);
+    expect(old.split('\n').filter((l) => l.startsWith('#'))).toHaveLength(2);
+    expect(parseRecord(old)).toEqual({ files, pending: [], sealed: {} });
+    expect(parseRecord(formatRecord(files, ['base/a'], sealed))).toEqual({ files, pending: ['base/a'], sealed });
+  });
+
+  it.for([
+    ['a value that is not a sha256', 'sealed:\n  sealed/prod/a.yaml:\n    k: not-a-hash\n'],
+    ['a list', 'sealed:\n  - a\n'],
+    ['a path without a map', `sealed:\n  sealed/prod/a.yaml: ${sha256('x')}\n`],
+  ])('refuses a damaged sealed map: %s', ([, tail]) => {
+    const text = `files:\n  base/a: ${sha256('A')}\n${tail}`;
+    expect(() => parseRecord(text)).toThrow(UsageError);
+    expect(() => parseRecord(text)).toThrow(/scaffold\.lock\.yaml is damaged/);
+  });
+
+  it('public values: fixed, and derived ones that do not depend on a generated value (found generically, not by name)', () => {
+    const spec: SealedSecretSpec = {
+      credential: 'x',
+      wave: 0,
+      path: 'sealed/prod/x.yaml',
+      name: 'x',
+      namespace: 'ns',
+      labels: {},
+      generated: { password: 'password', login: 'user' },
+      fixed: { user: 'admin', region: 'eu-1' },
+      derived: (v) => ({
+        auth: htpasswd(v.user!, v.password!),
+        url: `https://${v.user}@host:9000`,
+        last: v.password!.slice(-1),
+        first: v.password!.slice(0, 1),
+        length: String(v.password!.length),
+        loginPrefix: v.login!.slice(0, 5),
+        loginTail: v.login!.slice(5),
+        region: v.region!.toUpperCase(),
+      }),
+    };
+    // The generated values and everything computed from their random part stay out; their
+    // shape (length, the user prefix) is no secret.
+    expect(publicValues(spec)).toEqual({ user: 'admin', url: 'https://admin@host:9000', length: '40', loginPrefix: 'root-', region: 'EU-1' });
+    const hashes = fingerprint(spec);
+    expect(Object.keys(hashes).sort()).toEqual(['length', 'loginPrefix', 'region', 'url', 'user']);
+    expect(hashes.url).toBe(sha256('https://admin@host:9000'));
+    // Deterministic: same spec, same fingerprint; another fixed value, another hash.
+    expect(fingerprint(spec)).toEqual(hashes);
+    expect(fingerprint({ ...spec, fixed: { ...spec.fixed, user: 'root' } }).url).not.toBe(hashes.url);
+    expect(fingerprint({ ...spec, fixed: { ...spec.fixed, user: 'root' } }).region).toBe(hashes.region);
   });
 });
