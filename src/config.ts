@@ -161,8 +161,8 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   checkGlobal(global);
   checkCombination(env, settings, global);
   notes.push(...sharedObjects(env, settings, global, recorded));
-  if (before?.consumerNames === 'legacy' && settings.consumerNames === 'per-env' && Object.keys(settings.consumers).length > 0) {
-    notes.push(`env ${env}: per-env names rename the objects in the consumers' namespaces, and their state does not follow: a Flink job under a renamed FlinkDeployment or FlinkEnvironment starts without its checkpoints unless started from a savepoint, a renamed catalog server with an empty catalog until its catalog.db is copied across; follow docs/consumers.md (Names) before this is merged`);
+  if (before?.consumerNames && before.consumerNames !== settings.consumerNames && Object.keys(settings.consumers).length > 0) {
+    notes.push(`env ${env}: ${settings.consumerNames} names rename the objects in the consumers' namespaces, and their state does not follow: a Flink job under a renamed FlinkDeployment or FlinkEnvironment starts without its checkpoints unless started from a savepoint, a renamed catalog server with an empty catalog until its catalog.db is copied across; follow docs/consumers.md (Names) before this is merged`);
   }
   notes.push(...dataLayoutNotes(`env ${env}`, settings.consumers));
 
@@ -174,29 +174,41 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
  * Two envs bound for one cluster must not render the same object: their engines would take
  * it over from each other. Two envs with MinIO in one namespace collide on all of MinIO's
  * objects; in the consumers' namespaces per-env names keep envs apart, legacy names do
- * not (nor a consumer named like another env's prefixed one). Refused when the two share a
- * cluster (Argo CD: the named ones, in-cluster when none); otherwise a note, since only the
- * person knows where clusters/<env> is applied.
+ * not (nor a consumer named like another env's prefixed one). Refused when both name a
+ * cluster they share (`clusters`); otherwise a note, since only the person knows where
+ * each env's engine runs (an Argo CD Application without clusters goes to the cluster of
+ * the Argo CD that syncs it, which may be one per cluster).
  */
 function sharedObjects(env: string, s: EnvSettings, global: GlobalSettings, recorded: Record<string, Partial<EnvSettings>>): string[] {
   const objects = (name: string, settings: EnvSettings) => consumerNamespaceObjects({ env: name, global, settings, repoPath: '' });
-  const mine = new Set(objects(env, s));
-  const targets = (x: EnvSettings) => (x.clusters.length > 0 ? x.clusters : global.gitops === 'argocd' ? ['in-cluster'] : []);
+  const clashOf = (a: EnvSettings, name: string, b: EnvSettings) => {
+    if (a.namespace === b.namespace) return `MinIO's objects in namespace ${a.namespace}`;
+    const mine = new Set(objects(env, a));
+    return objects(name, b).find((o) => mine.has(o));
+  };
   const notes: string[] = [];
   for (const [name, r] of Object.entries(recorded)) {
-    if (name === env || !r.profile) continue;
-    const other: EnvSettings = { ...profileDefaults(r.profile, name), ...r } as EnvSettings;
-    const clash = other.namespace === s.namespace ? `MinIO's objects in namespace ${s.namespace}` : objects(name, other).find((o) => mine.has(o));
+    const profile = r.profile ?? envProfile(name, undefined, '');
+    if (name === env || !profile) continue;
+    const other: EnvSettings = { ...profileDefaults(profile, name), ...r, profile } as EnvSettings;
+    const clash = clashOf(s, name, other);
     if (!clash) continue;
+    // The switch that clears it (a legacy name can equal another env's per-env one).
+    const perEnv = (x: EnvSettings): EnvSettings => ({ ...x, consumerNames: 'per-env' });
+    const switches = [
+      ...(s.consumerNames === 'legacy' && !clashOf(perEnv(s), name, other) ? [`env ${env}`] : []),
+      ...(other.consumerNames === 'legacy' && !clashOf(s, name, perEnv(other)) ? [`env ${name}`] : []),
+    ];
+    const both = s.consumerNames === 'legacy' && other.consumerNames === 'legacy' && !clashOf(perEnv(s), name, perEnv(other));
     const fix =
-      other.namespace === s.namespace
+      s.namespace === other.namespace
         ? 'give one of them another namespace (--namespace)'
-        : [s, other].some((x) => x.consumerNames === 'legacy')
-          ? `switch ${s.consumerNames === 'legacy' ? `env ${env}` : `env ${name}`} to per-env names (--consumer-names per-env; docs/consumers.md, Names)`
+        : switches.length > 0 || both
+          ? `switch ${switches.length > 0 ? switches.join(' or ') : `both env ${env} and env ${name}`} to per-env names (--consumer-names per-env; docs/consumers.md, Names)`
           : "rename one env's consumer";
-    const cluster = targets(s).find((c) => targets(other).includes(c));
+    const cluster = s.clusters.find((c) => other.clusters.includes(c));
     if (cluster) fail(`env ${env}: env ${name} also renders ${clash} on cluster ${cluster}, and the two would take over each other's objects; ${fix}`);
-    if (targets(s).length > 0 && targets(other).length > 0) continue; // on different clusters, by name
+    if (s.clusters.length > 0 && other.clusters.length > 0) continue; // on different clusters, by name
     notes.push(`env ${env}: env ${name} also renders ${clash}: keep the two on different clusters (on one they would take over each other's objects), or ${fix}`);
   }
   return notes;

@@ -125,23 +125,18 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
       doc.setIn(['envs', 'prod', 'namespace'], 'minio-dev');
       writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
     }],
-    ['two Argo CD envs with no clusters named (both in-cluster) and one MinIO namespace', ['--env', 'prod'], /env prod: env dev also renders MinIO's objects in namespace minio-dev on cluster in-cluster, and the two would take over each other's objects; give one of them another namespace/, (out) => {
-      const doc = YAML.parseDocument(readFileSync(join(out, 'scaffold.config.yaml'), 'utf8'));
-      doc.set('gitops', 'argocd');
-      doc.setIn(['envs', 'prod', 'namespace'], 'minio-dev');
-      writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
-    }],
     ["a consumer named like another env's per-env object, on one cluster", ['--env', 'prod', '--clusters', 'eu-1'], /env prod: env dev also renders FlinkEnvironment el-demo\/minio-dev-flink on cluster eu-1, and the two would take over each other's objects; rename one env's consumer/, (out) => {
       const doc = YAML.parseDocument(readFileSync(join(out, 'scaffold.config.yaml'), 'utf8'));
       doc.setIn(['envs', 'dev', 'clusters'], ['eu-1']);
       doc.setIn(['envs', 'prod', 'consumers'], YAML.parse('dev-flink: {namespace: el-demo, kind: flink-cmf, buckets: [flink]}'));
       writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
     }],
-    ['two envs recorded before per-env names, on one cluster', ['--env', 'prod'], /env prod: env dev also renders Secret el-demo\/minio-s3-credentials-flink on cluster in-cluster, and the two would take over each other's objects; switch env prod to per-env names \(--consumer-names per-env; docs\/consumers.md, Names\)/, (out) => {
+    ['two envs recorded before per-env names, on one cluster (prod in namespace minio: only a switch of dev clears it)', ['--env', 'prod'], /env prod: env dev also renders Secret el-demo\/minio-s3-credentials-flink on cluster eu-1, and the two would take over each other's objects; switch env dev to per-env names \(--consumer-names per-env; docs\/consumers.md, Names\)/, (out) => {
       const doc = YAML.parseDocument(readFileSync(join(out, 'scaffold.config.yaml'), 'utf8'));
-      doc.set('gitops', 'argocd');
       doc.deleteIn(['envs', 'dev', 'consumerNames']);
-      doc.setIn(['envs', 'prod'], YAML.parse('{profile: prod}'));
+      doc.deleteIn(['envs', 'dev', 'profile']); // dev's profile follows from its name
+      doc.setIn(['envs', 'dev', 'clusters'], ['eu-1']);
+      doc.setIn(['envs', 'prod'], YAML.parse('{profile: prod, clusters: [eu-1]}'));
       writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
     }],
     ['a CA secret beside the self-signed issuer', ['--env', 'prod', '--ca-secret', 'corp-ca'], /caSecret corp-ca is for your own --issuer; with --issuer self-signed the env makes its CA itself/],

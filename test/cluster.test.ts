@@ -7,10 +7,10 @@
 // whose controllers this file does not run (Flux Kustomizations, cert-manager Certificates,
 // ExternalSecrets, Argo CD Applications) get their status from the test, each write saying
 // why; trust-manager's Bundle is built by the real trust-manager (test/trust.ts).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
 import { main } from '../src/cli.ts';
 import type { Cluster } from './cluster.ts';
@@ -200,6 +200,9 @@ type Report = { ok: boolean; checks: { check: string; status: string; detail: st
 
 describe('verify against a real kube-apiserver', () => {
   let out = '';
+  afterAll(() => {
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
   const verify = async (c: Cluster, ...extra: string[]) => {
     const r = await cli(['verify', '--env', 'check', '--json', '--out', out, '--kubeconfig', c.kubeconfig, ...extra], out);
     return { ...r, report: r.stdout ? (JSON.parse(r.stdout) as Report) : undefined };
@@ -208,7 +211,7 @@ describe('verify against a real kube-apiserver', () => {
 
   it('fails on an empty cluster, each check with its diagnosis and next command', async (ctx) => {
     const c = needCluster(ctx);
-    out = mkdtempSync(join(tmpdir(), 'minio-gitops-verify-'));
+    out = mkdtempSync(join(tmpdir(), 'minio-gitops-verify-')); // shared by this describe's tests
     const { writeFileSync } = await import('node:fs');
     writeFileSync(join(out, 'scaffold.config.yaml'), VERIFY_CONFIG);
     expect((await cli(['--env', 'check', '--no-commit'], out)).code).toBe(0);

@@ -108,7 +108,7 @@ async function ready(p: Proc, addr: string, seconds: number): Promise<void> {
   for (;;) {
     const gone = p.exited();
     if (gone) throw new Error(`${gone}: ${p.log().slice(-4000)}`);
-    if (await fetch(`http://${addr}/readyz`).then((r) => r.ok, () => false)) return;
+    if (await fetch(`http://${addr}/readyz`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok, () => false)) return;
     if (Date.now() > deadline) throw new Error(`${p.name} was not ready (/readyz on ${addr}) in ${seconds} s: ${p.log().slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }

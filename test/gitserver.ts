@@ -126,9 +126,9 @@ export function gitRepository(root: string, name: string): { work: string; bare:
   const home = tempDir('minio-gitops-githome-');
   const env = { ...process.env, HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' };
   const git = (...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.invalid', '-c', 'init.defaultBranch=main', ...args], { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.invalid', '-c', 'init.defaultBranch=main', ...args], { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).trim();
   mkdirSync(bare, { recursive: true });
-  execFileSync('git', ['init', '--bare', '--quiet', '--initial-branch=main'], { cwd: bare, env, stdio: 'pipe' });
+  execFileSync('git', ['init', '--bare', '--quiet', '--initial-branch=main'], { cwd: bare, env, stdio: 'pipe', timeout: 60_000 });
   git('init', '--quiet');
   git('remote', 'add', 'origin', bare);
   writeFileSync(join(work, 'README.md'), '# storage\n');
