@@ -480,7 +480,7 @@ describe.each(['prod', 'dev'])('GitOps end to end, env %s (default options): Flu
       timings[`${label}: merged, applied, checked`] = (Date.now() - began) / 1000;
       lap = Date.now();
       const changed = Object.keys({ ...secrets, ...secretsBefore }).filter((k) => JSON.stringify(secrets[k]) !== JSON.stringify(secretsBefore[k])).sort();
-      return { removed, rerun, changed, oldObjects, liveWorkload };
+      return { removed, rerun, changed, oldObjects, liveWorkload, notes: r.stderr };
     };
     /** What a TLS change shows in the server's pod: its volumes, their mounts and its environment. */
     const shape = (w: Obj) => {
@@ -519,13 +519,23 @@ describe.each(['prod', 'dev'])('GitOps end to end, env %s (default options): Flu
     }
 
     // Turning TLS off: Flux prunes exactly what the env no longer renders (the trust step's objects on its deletion, the servers' Certificates), the TLS patch's fields go.
-    const { removed, rerun, oldObjects, liveWorkload } = await pullRequest('--tls off', ['--tls', 'off']);
+    const { removed, rerun, oldObjects, liveWorkload, notes } = await pullRequest('--tls off', ['--tls', 'off']);
     expect(tls).toBe(false);
     expect(kindsOf(removed, tlsKinds), 'every Certificate, issuer and Bundle pruned').toEqual(kindsOf([...oldObjects.keys()], tlsKinds));
     expect(kindsOf(removed, ['Certificate']).length).toBeGreaterThanOrEqual(2);
     expect(rerun).toBe(true);
     expect(JSON.stringify(liveWorkload.spec.template), 'the TLS patch\'s fields are gone').not.toMatch(/minio-tls|https:\/\//);
     console.log(`env ${env}: --tls off pruned ${removed.length} objects: ${removed.map(show).join(', ')}`);
+    // cert-manager keeps the Secrets it issued: the run's note names each one, and they are what is left.
+    const note = notes.split('\n').find((l) => l.includes('cert-manager keeps the Secrets'));
+    expect(note, 'the note on the Secrets cert-manager keeps').toBeDefined();
+    const kept = [...note!.matchAll(/kubectl -n (\S+) delete secret ([^;\s]+)/g)].map((m) => `${m[1]}/${m[2]}`).sort();
+    expect(kept.length).toBe(kindsOf(removed, ['Certificate']).length);
+    for (const id of kept) {
+      const [namespace, name] = id.split('/') as [string, string];
+      const left = await read('v1', 'Secret', name, namespace);
+      expect(left?.data?.['tls.crt'], `${id}: issued by cert-manager and left behind, as the note says`).toBeDefined();
+    }
     await expectStatusWriters('at the end', [serverWorkload.kind, 'Deployment', 'Job', 'Pod', 'Kustomization', 'GitRepository']);
     mark('status writers');
     timings.total = (Date.now() - began) / 1000;
