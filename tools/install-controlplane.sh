@@ -12,24 +12,9 @@
 # Without CI a failure only warns (the control plane tests then skip); with CI set it is an error.
 KWOK_VERSION=v0.8.0   # sigs.k8s.io/kwok: built with Kubernetes v0.36.1 modules, supports 1.36
 
-# When run by itself, what tools/install.sh would have in scope.
-root=${root:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-bin=${bin:-$root/.tools/bin}
-mkdir -p "$bin"
-declare -F up_to_date >/dev/null || up_to_date() { [ -x "$bin/$1" ] && [ "$(cat "$bin/.$1.version" 2>/dev/null)" = "$2" ]; }
-declare -F mark >/dev/null || mark() { echo "$2" > "$bin/.$1.version"; }
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CONTROLPLANE_KUBERNETES_VERSION=${KUBERNETES_VERSION:-v1.36.1}   # pinned in tools/kube-apiserver/go.mod
-
-# kube_tool NAME: cmd/NAME of k8s.io/kubernetes in tools/kube-apiserver, stamped like
-# install.sh's module_tool (version and the wrapper module's content); a failed build is not marked.
-kube_tool() {
-  local dir="$root/tools/kube-apiserver" stamp
-  stamp="$CONTROLPLANE_KUBERNETES_VERSION-$(cat "$dir/"*.go "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-12)"
-  up_to_date "$1" "$stamp" && return 0
-  echo "building $1 $CONTROLPLANE_KUBERNETES_VERSION (tools/kube-apiserver)" >&2
-  (cd "$dir" && go build -mod=readonly -o "$bin/$1" "k8s.io/kubernetes/cmd/$1") || return 1
-  mark "$1" "$stamp"
-}
 
 install_kwok() {
   local stages="$root/.tools/kwok/stages" moddir f
@@ -56,12 +41,8 @@ install_kwok() {
 }
 
 for controlplane_tool in kube-controller-manager kube-scheduler kwok; do
-  if [ "$controlplane_tool" = kwok ]; then install_kwok; else kube_tool "$controlplane_tool"; fi || {
-    if [ -n "${CI:-}" ]; then
-      echo "error: tools/install-controlplane.sh: building $controlplane_tool failed" >&2
-      exit 1
-    fi
-    echo "warning: tools/install-controlplane.sh: building $controlplane_tool failed (the control plane tests will skip)" >&2
-  }
+  # cmd/NAME of k8s.io/kubernetes, in the wrapper module kube-apiserver is built in.
+  if [ "$controlplane_tool" = kwok ]; then install_kwok; else module_tool "$controlplane_tool" "$CONTROLPLANE_KUBERNETES_VERSION" kube-apiserver "k8s.io/kubernetes/cmd/$controlplane_tool"; fi ||
+    install_failed tools/install-controlplane.sh "building $controlplane_tool" "the control plane tests will skip"
 done
 unset controlplane_tool

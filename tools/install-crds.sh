@@ -16,7 +16,8 @@
 # bash tools/install-crds.sh. Needs go, mvn (with Java) and unzip.
 # Without CI a failure only warns (the tests that need the CRDs then skip); with CI it is an error.
 
-root=${root:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # registry  package  version  file in the package  CRD name (metadata.name)
 CRD_PINS='go github.com/argoproj/argo-cd/v3 v3.6.1 manifests/crds/application-crd.yaml applications.argoproj.io
@@ -125,11 +126,5 @@ install_crds() {
   rm -rf "$tmp"
 }
 
-if ! install_crds; then
-  if [ -n "${CI:-}" ]; then
-    echo "error: tools/install-crds.sh: fetching the upstream CRDs failed" >&2
-    exit 1
-  fi
-  echo "warning: tools/install-crds.sh: fetching the upstream CRDs failed (the tests that need them will skip)" >&2
-fi
+install_crds || install_failed tools/install-crds.sh "fetching the upstream CRDs" "the tests that need them will skip"
 unset -f install_crds

