@@ -38,7 +38,7 @@ export const SETTING_FLAGS: Record<string, SettingFlag> = {
   monitoring: { setting: 'monitoring', value: 'on|off', help: 'ServiceMonitor for the Prometheus Operator (prod: on)' },
   'repo-url': { setting: 'global.repoURL', value: 'URL', help: "repository the engine syncs (default: the output's origin remote)" },
   revision: { setting: 'global.revision', value: 'BRANCH', help: 'branch the engine follows (default main)' },
-  'consumer-names': { setting: 'consumerNames', value: 'per-env|legacy', help: "names in the consumers' namespaces: per-env (default) carry MinIO's namespace; legacy, kept by envs made before, the consumer's alone (docs/consumers.md, Names)" },
+  'consumer-names': { setting: 'consumerNames', value: 'per-env|legacy', help: "names in the consumers' namespaces: per-env (default) carry MinIO's namespace; legacy, kept by envs rendered before, the consumer's alone (docs/consumers.md, Names)" },
   clusters: { setting: 'clusters', value: 'A,B', help: 'Argo CD clusters to deploy to; two or more render an ApplicationSet' },
   gitops: { setting: 'global.gitops', value: 'flux|argocd', help: 'engine that syncs the repository; decides how sealed secrets are decrypted (default flux)' },
   'flink-version': { setting: 'global.flinkVersion', value: 'X.Y.Z', help: 'Flink version of the consumers: checkpoint key names and S3 plugin jar (default 1.20.0)' },

@@ -85,9 +85,10 @@ function envProfile(env: string, raw: Raw | undefined, where: string): Profile |
 
 /**
  * `defaults.repoURL`: the output repository's origin remote, used when neither a flag nor
- * the config names the repository (read at the edge, by the caller).
+ * the config names the repository; `defaults.rendered`: the envs whose files the record
+ * holds (both read at the edge, by the caller).
  */
-export function resolveOptions(configText: string | null, flags: Flags, defaults: { repoURL?: string } = {}): Resolved {
+export function resolveOptions(configText: string | null, flags: Flags, defaults: { repoURL?: string; rendered?: string[] } = {}): Resolved {
   if (!flags.env) {
     fail('--env is required, e.g. `npx zx scaffold.ts --env dev`; write it after scaffold.ts (zx takes options written before the script as its own)');
   }
@@ -133,8 +134,10 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
     // This run's env drops former defaults that never worked (written back below).
     if (name === env) notes.push(...migrateDataLayout(value, where));
     recorded[name] = checkFields<EnvSettings>(value, ENV_FIELDS, where);
-    // Recorded before per-env names: its objects keep their names until the person switches.
-    recorded[name].consumerNames ??= 'legacy';
+    // Rendered before per-env names (its files are in the record, its config has no
+    // consumerNames): its objects keep their names until the person switches. An env only
+    // written into the file, never rendered, has no objects yet: it gets per-env names.
+    recorded[name].consumerNames ??= defaults.rendered?.includes(name) ? 'legacy' : 'per-env';
   }
 
   const before = recorded[env];

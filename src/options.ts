@@ -93,7 +93,7 @@ export interface EnvSettings {
   /**
    * How the objects in the consumers' namespaces are named: per-env (carrying MinIO's
    * namespace, so envs on one cluster do not collide), or legacy (the consumer's name
-   * alone), which envs recorded before per-env names keep until the person switches.
+   * alone), which envs rendered before per-env names keep until the person switches.
    */
   consumerNames: (typeof CONSUMER_NAMES)[number];
 }

@@ -70,14 +70,16 @@ function issuedSecrets(entries: PlanEntry[], namespace: string): string[] {
 /** Everything up to the plan: no file is written here. */
 export async function planRun(root: string, flags: Flags, now = new Date()) {
   const configBefore = readText(join(root, CONFIG_FILE));
-  const resolved = resolveOptions(configBefore, flags, { repoURL: originRemote(root) });
+  // The record first: the envs already rendered here keep their consumers' names (config.ts),
+  // and sealing compares its fingerprints of the sealed files' public values.
+  const recordBefore = readText(join(root, RECORD_FILE));
+  const { files: record, pending, sealed: sealedBefore } = parseRecord(recordBefore);
+  const rendered = [...new Set(Object.keys(record).flatMap((path) => /^overlays\/([^/]+)\//.exec(path)?.[1] ?? []))];
+  const resolved = resolveOptions(configBefore, flags, { repoURL: originRemote(root), rendered });
   const { configText, notes } = resolved;
   const top = repositoryTop(root);
   const options = { ...resolved.options, repoPath: top && top !== root ? `${relative(top, root)}/` : '' };
   if (!options.global.repoURL) notes.push(`no repository URL (no --repo-url, none in ${CONFIG_FILE}, no origin remote): clusters/${options.env}/ (the ${options.global.gitops} manifests) is not rendered; pass --repo-url URL`);
-  // The record first: sealing compares its fingerprints of the sealed files' public values.
-  const recordBefore = readText(join(root, RECORD_FILE));
-  const { files: record, pending, sealed: sealedBefore } = parseRecord(recordBefore);
   // age and sops code loads only for envs that seal secrets (or to refuse sops flags).
   const needsSealing = options.settings.secrets === 'sops' || flags.rotate.length > 0 || flags.ageRecipients.length > 0;
   const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(root, options, flags, now, sealedBefore) : { files: [], generated: [], recipients: [] };

@@ -348,7 +348,7 @@ describe('runs', () => {
     expect(named.stderr).not.toMatch(/also renders/);
   });
 
-  it('an env recorded before per-env names keeps its names until switched; the switch says what does not follow', () => {
+  it('an env rendered before per-env names keeps its names until switched; the switch says what does not follow', () => {
     const out = scaffolded(['--env', 'dev']);
     expect(YAML.parse(read(out, 'scaffold.config.yaml')).envs.dev.consumerNames).toBe('per-env');
     const doc = YAML.parseDocument(read(out, 'scaffold.config.yaml'));
@@ -372,6 +372,15 @@ describe('runs', () => {
     expect([name('secret-flink.yaml'), name('flinkenvironment-flink.yaml')]).toEqual(['minio-dev-s3-credentials-flink', 'minio-dev-flink']);
     // The pull request says it too, where the reviewers read.
     if (existsSync(join(out, '.git'))) expect(git(out, 'log', '-1', '--format=%B')).toMatch(/^notes:\n {2}env dev: per-env names rename/m);
+
+    // An env only written into the file, never rendered, has no objects to keep: per-env names.
+    const written = YAML.parseDocument(read(out, 'scaffold.config.yaml'));
+    written.setIn(['envs', 'lab'], YAML.parse('{profile: dev, namespace: minio-lab}'));
+    writeFileSync(join(out, 'scaffold.config.yaml'), written.toString());
+    const lab = run(['--env', 'lab', '--out', out]);
+    expect(lab.code, lab.stderr).toBe(0);
+    expect(YAML.parse(read(out, 'scaffold.config.yaml')).envs.lab.consumerNames).toBe('per-env');
+    expect(YAML.parse(read(out, 'overlays/lab/consumers/secret-flink.yaml')).metadata.name).toBe('minio-lab-s3-credentials-flink');
   });
 
   it('--tls off names the Secrets cert-manager issued and keeps, and how to delete them', () => {

@@ -385,9 +385,10 @@ describe.each(['prod', 'dev'])('GitOps end to end, env %s (default options): Flu
       console.log(`env ${env}, ${label}: status writers: ${writers}`);
     };
 
-    // verify, as the user runs it, with the kubeconfig: every check passes (or is skipped for a reason the env gives).
+    // verify, as the user runs it after a sync, with the kubeconfig and --wait (a workload the
+    // last step applied may still be starting): every check passes (or is skipped for a reason the env gives).
     const verify = async (label: string) => {
-      const r = await cli(['verify', '--env', env, '--out', work, '--kubeconfig', cp.kubeconfig, '--json'], work);
+      const r = await cli(['verify', '--env', env, '--out', work, '--kubeconfig', cp.kubeconfig, '--wait', '120s', '--json'], work);
       const report = JSON.parse(r.stdout) as { ok: boolean; checks: { check: string; status: string; detail: string }[] };
       expect(report.checks.filter((c) => c.status === 'fail'), `${label}: verify`).toEqual([]);
       expect(r.code, r.stderr).toBe(0);

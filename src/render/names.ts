@@ -93,7 +93,7 @@ export function consumerNamespaces(o: Options): string[] {
  * Helm release's objects carry the release name: two envs on one cluster (their MinIO in
  * namespaces of their own) may serve consumers in the same namespace without rendering
  * the same object twice. The name of a consumer's workload (FlinkEnvironment,
- * FlinkDeployment, catalog server) and the prefix of its other objects. An env recorded
+ * FlinkDeployment, catalog server) and the prefix of its other objects. An env rendered
  * before these names keeps its own (consumerNames: legacy): renaming a Flink job or a
  * catalog server loses its state, so only the person switches it.
  */
