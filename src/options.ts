@@ -5,6 +5,7 @@
 import { checkBuckets, checkConsumers, checkDataLayout, defaultBuckets, defaultConsumers, type BucketSettings, type ConsumerSettings } from './consumers.ts';
 import { fail, show } from './errors.ts';
 import { FLINK_LINES, flinkLine } from './flink.ts';
+import { consumerObject } from './render/names.ts';
 
 export const PROFILES = ['dev', 'prod'] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -415,7 +416,7 @@ export function checkCombination(env: string, s: EnvSettings, global: GlobalSett
     // Its objects are named <namespace>-<consumer> (names.ts), a label value and for a
     // catalog server a Service name: at most 63 characters, a Service's beginning with a
     // letter; the Flink operator refuses a FlinkDeployment over 45 or not beginning with one.
-    const id = s.consumerNames === 'legacy' ? name : `${s.namespace}-${name}`;
+    const id = consumerObject({ env, global, settings: s, repoPath: '' }, name);
     const [what, max] = c.kind === 'flink-operator' ? ['FlinkDeployment', 45] : c.kind === 'iceberg-catalog' ? ['Service', 63] : ['objects', 63];
     const shorten = s.consumerNames === 'legacy' ? "shorten the consumer's name" : "shorten the consumer's name or the namespace (--namespace)";
     if (id.length > max) fail(`env ${env}: consumer ${name}'s ${what} would be named ${id}, longer than ${c.kind === 'flink-operator' ? 'the Flink operator accepts' : 'Kubernetes allows'} (${max} characters); ${shorten}`);

@@ -29,15 +29,20 @@ function originRemote(root: string): string | undefined {
   return r.status === 0 ? r.stdout.trim() || undefined : undefined;
 }
 
-/** The kind, namespace and name of a generated object (an update: the config was parsed, so the library is loaded). */
-function identity(text: string | null): { kind: string; namespace: string; name: string } | undefined {
+/** A generated file's object, or undefined (an update or delete: the config was parsed, so the library is loaded). */
+function parsed(text: string | null): any {
   try {
-    const doc = text === null ? undefined : yamlLib().parse(text);
-    const [kind, name, namespace] = [doc?.kind, doc?.metadata?.name, doc?.metadata?.namespace];
-    return [kind, name, namespace].every((v) => typeof v === 'string') ? { kind, name, namespace } : undefined;
+    return text === null ? undefined : yamlLib().parse(text);
   } catch {
     return undefined;
   }
+}
+
+/** The kind, namespace and name of a generated object. */
+function identity(text: string | null): { kind: string; namespace: string; name: string } | undefined {
+  const doc = parsed(text);
+  const [kind, name, namespace] = [doc?.kind, doc?.metadata?.name, doc?.metadata?.namespace];
+  return [kind, name, namespace].every((v) => typeof v === 'string') ? { kind, name, namespace } : undefined;
 }
 
 /** Objects an update renames ("Secret ns/old is now new"), in files under the given directories. */
@@ -56,14 +61,10 @@ function renamedObjects(entries: PlanEntry[], dirs: string[]): string[] {
  */
 function issuedSecrets(entries: PlanEntry[], namespace: string): string[] {
   return entries
-    .filter((e) => e.action === 'delete' && e.before !== null)
+    .filter((e) => e.action === 'delete')
     .flatMap((e) => {
-      try {
-        const doc = yamlLib().parse(e.before!);
-        return doc?.kind === 'Certificate' && typeof doc.spec?.secretName === 'string' ? [`${doc.metadata?.namespace ?? namespace}/${doc.spec.secretName}`] : [];
-      } catch {
-        return [];
-      }
+      const doc = parsed(e.before);
+      return doc?.kind === 'Certificate' && typeof doc.spec?.secretName === 'string' ? [`${doc.metadata?.namespace ?? namespace}/${doc.spec.secretName}`] : [];
     });
 }
 
