@@ -2,7 +2,7 @@
 // missing value is an error, never ignored), with the help text made from the same table.
 import { parseArgs } from 'node:util';
 import { fail } from './errors.ts';
-import type { EnvSettings, GlobalSettings } from './options.ts';
+import { redactURL, SHARED_DIRS, SYSTEM_DIRS, type EnvSettings, type GlobalSettings } from './options.ts';
 
 interface SettingFlag {
   /** The setting this flag overrides (and records in the config file). */
@@ -17,8 +17,8 @@ export const SETTING_FLAGS: Record<string, SettingFlag> = {
   namespace: { setting: 'namespace', value: 'NAME', help: 'namespace MinIO runs in (dev: minio-dev, prod: minio)' },
   replicas: { setting: 'replicas', value: 'N', help: '1 = standalone Deployment; 4..16 = erasure-coded StatefulSet (prod: 4)' },
   storage: { setting: 'storage', value: 'hostpath|pvc', help: 'node directory (dev) or PersistentVolumeClaims (prod)' },
-  'host-path': { setting: 'hostPath', value: 'PATH', help: 'node directory for hostpath storage (default /mnt/disk1/data)' },
-  size: { setting: 'size', value: 'SIZE', help: 'volume size per server for pvc storage, e.g. 8Gi' },
+  'host-path': { setting: 'hostPath', value: 'PATH', help: `node directory for hostpath storage (default /mnt/disk1/data): absolute and normalised, of letters, digits, '.', '_', '-' and '/'; not / nor in ${SYSTEM_DIRS.join(', ')}, nor exactly ${SHARED_DIRS.join(', ')}` },
+  size: { setting: 'size', value: 'SIZE', help: 'volume size per server for pvc storage, 1Mi to 1Pi, e.g. 8Gi' },
   'storage-class': { setting: 'storageClass', value: 'NAME', help: "StorageClass for pvc storage (default: the cluster's default)" },
   secrets: { setting: 'secrets', value: 'plain|sops|external', help: 'fixed dev credentials in a plain Secret (dev), generated ones SOPS-encrypted in sealed/ENV (prod), or an ExternalSecret' },
   'secret-store': { setting: 'secretStore', value: 'NAME', help: 'External Secrets store to read from (default aws-secrets-manager)' },
@@ -36,7 +36,7 @@ export const SETTING_FLAGS: Record<string, SettingFlag> = {
   truststore: { setting: 'truststore', value: 'trust-manager|none', help: "with TLS: a trust-manager Bundle gives the consumers' JVMs the servers' CA (default), or none" },
   'ca-secret': { setting: 'caSecret', value: 'NAME', help: 'with TLS and your own --issuer: the Secret in the trust namespace holding its CA (tls.crt)' },
   monitoring: { setting: 'monitoring', value: 'on|off', help: 'ServiceMonitor for the Prometheus Operator (prod: on)' },
-  'repo-url': { setting: 'global.repoURL', value: 'URL', help: "repository the engine syncs (default: the output's origin remote)" },
+  'repo-url': { setting: 'global.repoURL', value: 'URL', help: "repository the engine syncs, without credentials: ssh (deploy key) or https with the engine's Secret (default: the output's origin remote)" },
   revision: { setting: 'global.revision', value: 'BRANCH', help: 'branch the engine follows (default main)' },
   'consumer-names': { setting: 'consumerNames', value: 'per-env|legacy', help: "names in the consumers' namespaces: per-env (default) carry MinIO's namespace; legacy, kept by envs rendered before, the consumer's alone (docs/consumers.md, Names)" },
   clusters: { setting: 'clusters', value: 'A,B', help: 'Argo CD clusters to deploy to; two or more render an ApplicationSet' },
@@ -86,11 +86,27 @@ const RUN_FLAGS = {
 
 export function parseFlags(argv: string[]): Flags {
   const settingOptions = Object.fromEntries(Object.keys(SETTING_FLAGS).map((name) => [name, { type: 'string' as const }]));
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { ...RUN_FLAGS, ...settingOptions };
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { ...RUN_FLAGS, ...settingOptions }, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args: argv, options: { ...RUN_FLAGS, ...settingOptions }, strict: true, allowPositionals: false, tokens: true });
   } catch (error) {
     return fail(describeParseError(error as Error & { code?: string }));
+  }
+  // parseArgs keeps the last of a repeated flag: a single-valued flag given twice with
+  // different values is refused, since only the person knows which one was meant.
+  const given = new Map<string, string[]>();
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind !== 'option' || typeof token.value !== 'string' || options[token.name]?.multiple) continue;
+    const values = given.get(token.name) ?? [];
+    if (!values.includes(token.value)) values.push(token.value);
+    given.set(token.name, values);
+  }
+  for (const [name, values] of given) {
+    if (values.length < 2) continue;
+    const shown = values.map((v) => JSON.stringify(name === 'repo-url' ? redactURL(v) : v));
+    const list = `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`;
+    fail(`--${name} is given ${values.length === 2 ? 'twice' : `${values.length} times`} with different values (${list}); give it once, with the value you mean`);
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const settings: Flags['settings'] = {};
@@ -98,7 +114,7 @@ export function parseFlags(argv: string[]): Flags {
     const value = values[name];
     if (typeof value === 'string') settings[flag.setting] = { flag: `--${name}`, raw: value };
   }
-  return {
+  const flags: Flags = {
     env: values.env as string | undefined,
     ageRecipients: (values['age-recipient'] as unknown as string[] | undefined) ?? [],
     rotate: (values.rotate as unknown as string[] | undefined) ?? [],
@@ -113,6 +129,26 @@ export function parseFlags(argv: string[]): Flags {
     help: values.help === true,
     settings,
   };
+  checkRunFlags(flags);
+  return flags;
+}
+
+/** Run flags that contradict each other, and the branch name (it is printed in a git command). */
+function checkRunFlags(flags: Flags): void {
+  if (flags.help) return;
+  // A push sends the commit the run makes: a run that makes none has nothing to push.
+  const noCommit = flags.noCommit ? '--no-commit' : flags.dryRun ? '--dry-run' : flags.check ? '--check' : undefined;
+  if (flags.push && noCommit) {
+    fail(`--push sends the commit a run makes, and ${noCommit} ${noCommit === '--no-commit' ? 'makes none' : 'writes and commits nothing'}; drop --push (or ${noCommit}${noCommit === '--no-commit' ? ', to commit and push' : ', to write, commit and push'})`);
+  }
+  if (flags.branch !== undefined) {
+    if (flags.noCommit) fail('--branch names the branch to commit on, and --no-commit makes no commit; drop --branch (or --no-commit, to commit on that branch)');
+    // git takes more (cli.ts asks git check-ref-format); the name is also printed in the
+    // `git push -u origin BRANCH` the summary suggests, so it keeps to a shell-safe set.
+    if (!/^[A-Za-z0-9._/-]{1,200}$/.test(flags.branch)) {
+      fail(`--branch ${JSON.stringify(flags.branch)} is not a branch name this tool takes; use letters, digits, '.', '_', '-' and '/' (at most 200), e.g. scaffold/prod`);
+    }
+  }
 }
 
 function describeParseError(error: Error & { code?: string }): string {

@@ -221,6 +221,81 @@ export function quantityValue(q: string): number {
 
 export type Check<T> = (raw: unknown, where: string) => T;
 
+/** The most one volume may be (per server): beyond any disk or cloud volume there is. */
+const MAX_VOLUME = 'Pi';
+/** The most a pod may ask for: beyond any node there is. */
+const MAX_CPU = 1024;
+const MAX_MEMORY = '64Ti';
+
+/**
+ * Node directories a hostPath volume must not be or be inside: the system's own, and the
+ * state of the kubelet, the container runtimes, CNI and etcd (k3s, RKE2, k0s and minikube
+ * keep theirs in /var/lib/rancher, /var/lib/k0s and /var/lib/minikube). MinIO would write
+ * its data there, and the env README's `chown` would take the directory over.
+ */
+export const SYSTEM_DIRS = [
+  '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/root', '/run', '/sbin', '/sys', '/usr',
+  '/var/run', '/var/lib/kubelet', '/var/lib/etcd', '/var/lib/containerd', '/var/lib/docker', '/var/lib/containers',
+  '/var/lib/cni', '/var/lib/rancher', '/var/lib/k0s', '/var/lib/minikube', '/opt/cni',
+];
+/** Directories that hold much else: refused themselves, while a directory in them is fine (/srv/minio). */
+export const SHARED_DIRS = ['/home', '/media', '/mnt', '/opt', '/srv', '/tmp', '/var', '/var/lib', '/var/tmp'];
+
+/**
+ * A URL as a message may show it: what comes before its last @ (user:password@, token@)
+ * replaced by ***, and its query by ?***. Only an ssh user name (git@, ssh://git@) stays:
+ * it is no secret, while anything before @ in an http(s) URL may be a token.
+ */
+export function redactURL(url: string): string {
+  const bare = url.replace(/[?#].*$/s, '?***');
+  const at = bare.lastIndexOf('@');
+  if (at < 0) return bare;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(bare)?.[0] ?? '';
+  const user = bare.slice(scheme.length, at);
+  if (!/^https?:/i.test(scheme) && /^[a-z_][a-z0-9._-]*$/.test(user)) return bare;
+  return `${scheme}***${bare.slice(at)}`;
+}
+
+/** Why a repository URL cannot be used, or undefined: credentials in it, a query, or its shape. */
+function repoURLProblem(url: string): 'credentials' | 'query' | 'shape' | undefined {
+  const HOST = /^([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+  const PATH = /^[A-Za-z0-9._~%+\/-]+$/;
+  const USER = /^[a-z_][a-z0-9._-]*$/;
+  const full = /^(https?|ssh):\/\/([^/?#]*)(.*)$/s.exec(url);
+  if (full) {
+    const [, scheme, authority, rest] = full as unknown as [string, string, string, string];
+    const at = authority.lastIndexOf('@');
+    // Anything before @ in an http(s) URL is a user name with a token or password, or a
+    // token alone; an ssh URL names a user (its key is elsewhere), but not a password.
+    if (at >= 0 && (scheme !== 'ssh' || !USER.test(authority.slice(0, at)))) return 'credentials';
+    if (url.length > 2048) return 'shape';
+    if (/[?#]/.test(rest)) return 'query';
+    if (!HOST.test(authority.slice(at + 1)) || !rest.startsWith('/') || !PATH.test(rest) || rest === '/') return 'shape';
+    try {
+      new URL(url);
+    } catch {
+      return 'shape';
+    }
+    return undefined;
+  }
+  // scp-like: user@host:path (ssh with a key); user:password@... is no such thing.
+  const scp = /^([^@/]*)@([^:/]+):(.*)$/s.exec(url);
+  if (scp) {
+    const [, user, host, path] = scp as unknown as [string, string, string, string];
+    if (!USER.test(user)) return user.includes(':') ? 'credentials' : 'shape';
+    if (url.length > 2048) return 'shape';
+    if (/[?#]/.test(path)) return 'query';
+    return HOST.test(host) && !host.includes(':') && PATH.test(path) ? undefined : 'shape';
+  }
+  // A URL without its scheme but with credentials (user:token@host/...) is still refused as such.
+  return /^[^/]*:[^/]*@/.test(url) ? 'credentials' : 'shape';
+}
+
+/** Names beginning kube- are Kubernetes' own (kube-system, kube-public, kube-node-lease, ...). */
+const KUBERNETES_OWN = (name: string) => name.startsWith('kube-');
+const kubernetesOwns = (name: string) => `namespace ${name} belongs to Kubernetes, which reserves every name beginning kube- (kube-system, kube-public, kube-node-lease, ...)`;
+
+
 export const checks = {
   oneOf<const V extends string>(values: readonly V[]): Check<V> {
     return (raw, where) => {
@@ -247,11 +322,15 @@ export const checks = {
   }) as Check<string>,
   byteSize: ((raw, where) => {
     const value = typeof raw === 'number' ? String(raw) : raw;
-    if (typeof value === 'string' && /^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)$/.test(value) && quantityValue(value) >= 1024 * 1024) return value;
+    const ok = typeof value === 'string' && /^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)$/.test(value);
+    if (ok && quantityValue(value) > quantityValue(`1${MAX_VOLUME}`)) {
+      return fail(`${where} ${show(raw)} is more than 1${MAX_VOLUME}, the most this tool takes for one volume (no disk or cloud volume comes near it); use the size of one server's volume, e.g. 8Gi or 2Ti`);
+    }
+    if (ok && quantityValue(value) >= 1024 * 1024) return value;
     return fail(`${where} ${show(raw)} is not a volume size; use a number with a byte unit of at least 1Mi, e.g. 8Gi or 500Gi`);
   }) as Check<string>,
   labels: ((raw, where) => {
-    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return fail(`${where} must be a map of label names to values, e.g. {release: prometheus}`);
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return fail(`${where} must be a map of label names to values; write it e.g. as {release: prometheus}`);
     for (const [k, v] of Object.entries(raw)) {
       const ok = /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(k) && typeof v === 'string' && /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(v);
       if (!ok) fail(`${where}.${k} ${show(v)} is not a valid Kubernetes label; use name: value with letters, digits, '-', '_' and '.'`);
@@ -260,28 +339,51 @@ export const checks = {
   }) as Check<Record<string, string>>,
   repoURL: ((raw, where) => {
     if (raw === '' || raw === null || raw === undefined) return '';
-    if (typeof raw === 'string' && /^(https?:\/\/|ssh:\/\/|git@[^:\s]+:)[^\s]+$/.test(raw)) return raw;
-    return fail(`${where} ${show(raw)} is not a git repository URL; use https://..., ssh://... or git@host:org/repo.git`);
+    const problem = typeof raw === 'string' ? repoURLProblem(raw) : 'shape';
+    if (!problem) return raw as string;
+    // Never the secret itself in a message: the part before @ and any query are masked.
+    const shown = typeof raw === 'string' ? JSON.stringify(redactURL(raw)) : show(raw);
+    // The origin remote is the default: a URL without credentials replaces it with --repo-url.
+    const origin = where.startsWith('the origin remote');
+    if (problem === 'credentials') {
+      return fail(`${where} ${shown} carries credentials (before the @), which would be written into the repository in plain text; ${origin ? 'pass --repo-url with ' : 'use '}an ssh URL and a deploy key (ssh://git@host/org/repo.git or git@host:org/repo.git), or the https URL without credentials and give them to the engine in a Secret (Flux: the GitRepository's secretRef; Argo CD: a repository Secret)`);
+    }
+    if (problem === 'query') return fail(`${where} ${shown} has a query or fragment (?...), which a repository URL has no use for and which may carry a token; ${origin ? 'pass --repo-url with' : 'use'} the URL without it`);
+    return fail(`${where} ${shown} is not a git repository URL; use https://host/org/repo.git, ssh://git@host/org/repo.git or git@host:org/repo.git${origin ? ' with --repo-url' : ''}`);
   }) as Check<string>,
   revision: ((raw, where) => {
-    if (typeof raw === 'string' && /^[A-Za-z0-9._/-]+$/.test(raw) && !raw.includes('..') && !raw.startsWith('-')) return raw;
-    return fail(`${where} ${show(raw)} is not a branch name; use e.g. main`);
+    // git's rules for a branch (git check-ref-format), within a set safe in YAML and shells.
+    const parts = typeof raw === 'string' && raw.length <= 200 ? raw.split('/') : [];
+    const ok = parts.length > 0 && parts.every((p) => /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(p) && !p.endsWith('.lock') && !p.endsWith('.'));
+    if (ok && !(raw as string).includes('..') && !(raw as string).startsWith('-')) return raw as string;
+    return fail(`${where} ${show(raw)} is not a branch name; use letters, digits, '.', '_', '-' and '/' as git allows them (no '..', no part beginning with '.' or ending in '.lock'), e.g. main`);
   }) as Check<string>,
   clusters: ((raw, where) => {
     const list = typeof raw === 'string' ? raw.split(',').map((c) => c.trim()).filter(Boolean) : raw;
-    if (!Array.isArray(list)) return fail(`${where} must be a list of Argo CD cluster names, e.g. eu-1,us-1`);
+    if (!Array.isArray(list)) return fail(`${where} must be a list of Argo CD cluster names; write it e.g. as ${where.startsWith('--') ? 'eu-1,us-1' : '[eu-1, us-1]'}`);
     const names = list.map((c, i) => checks.dnsName(c, `${where}[${i}]`));
     if (new Set(names).size !== names.length) fail(`${where} names a cluster twice; list each once`);
     return names;
   }) as Check<string[]>,
-  absolutePath: ((raw, where) => {
-    if (typeof raw === 'string' && raw.startsWith('/') && !raw.split('/').includes('..') && !/\s/.test(raw)) return raw;
-    return fail(`${where} ${show(raw)} is not an absolute path; use a node path such as /mnt/disk1/data`);
+  /** A node directory for MinIO's data: absolute, plain (it is printed in a shell command), its own. */
+  hostPath: ((raw, where) => {
+    const example = 'e.g. /mnt/disk1/data or /srv/minio';
+    if (typeof raw !== 'string' || !raw.startsWith('/')) return fail(`${where} ${show(raw)} is not an absolute path; use a node path such as /mnt/disk1/data`);
+    if (!/^[A-Za-z0-9._/-]{1,1024}$/.test(raw)) return fail(`${where} ${show(raw)} may hold only letters, digits, '.', '_', '-' and '/' (at most 1024), no spaces, quotes or other signs; use a plain path, ${example}`);
+    if (raw === '/') return fail(`${where} "/" is the node's root directory; MinIO needs a directory of its own, ${example}`);
+    if (raw.endsWith('/') || raw.slice(1).split('/').some((part) => part === '' || part === '.' || part === '..')) {
+      return fail(`${where} ${show(raw)} is not a normalised path (no '.' or '..' parts, no '//', no '/' at the end); write the directory itself, ${example}`);
+    }
+    const system = SYSTEM_DIRS.find((dir) => raw === dir || raw.startsWith(`${dir}/`));
+    if (system) return fail(`${where} ${show(raw)} is ${raw === system ? '' : `inside ${system}, `}a directory of the node's system or of Kubernetes (refused: / and ${SYSTEM_DIRS.join(', ')}, and what is inside them), which MinIO's data and the README's chown would take over; use a directory of its own, ${example}`);
+    if (SHARED_DIRS.includes(raw)) return fail(`${where} ${show(raw)} holds much else (refused as a whole: ${SHARED_DIRS.join(', ')}), which MinIO's data and the README's chown would take over; use a directory of its own in it, ${example}`);
+    return raw;
   }) as Check<string>,
   onOff: ((raw, where) => {
     if (raw === true || raw === 'on' || raw === 'true') return true;
     if (raw === false || raw === 'off' || raw === 'false') return false;
-    return fail(`${where} ${show(raw)} is not allowed; use on or off`);
+    // The file spells the setting true or false (as it records it); the flag on or off.
+    return fail(`${where} ${show(raw)} is not allowed; use ${where.startsWith('--') ? 'on or off' : 'true or false'}`);
   }) as Check<boolean>,
   replicas: ((raw, where) => {
     const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
@@ -291,12 +393,28 @@ export const checks = {
     if (n === 2 || n === 3) {
       return fail(`${where} ${n}: MinIO erasure coding needs at least 4 servers; use 1 (standalone) or 4 to 16`);
     }
-    if (n > 16) return fail(`${where} ${n}: one erasure set holds at most 16 servers; use 4 to 16`);
+    if (n > 16) return fail(`${where} ${typeof raw === 'string' ? raw : n}: one erasure set holds at most 16 servers; use 4 to 16`);
     return n;
   }) as Check<number>,
   text: ((raw, where) => {
-    if (typeof raw === 'string' && raw.trim() !== '' && !/[\n\r]/.test(raw)) return raw;
-    return fail(`${where} must be a non-empty single-line string`);
+    if (typeof raw === 'string' && raw.trim() !== '' && !/[\x00-\x1f\x7f]/.test(raw)) return raw;
+    return fail(`${where} must be a non-empty single-line string; write it as text on one line`);
+  }) as Check<string>,
+  /** A key in an external secret store (AWS, Vault, GCP, Azure): path segments, an optional leading '/'. */
+  remoteKey: ((raw, where) => {
+    if (typeof raw === 'string' && raw.length <= 512 && /^\/?[A-Za-z0-9_+=@-][A-Za-z0-9._+=@-]*(\/[A-Za-z0-9_+=@-][A-Za-z0-9._+=@-]*)*$/.test(raw)) return raw;
+    return fail(`${where} ${show(raw)} is not a key of an external secret store; use path segments of letters, digits, '.', '_', '+', '=', '@' and '-' separated by '/', e.g. prod/minio`);
+  }) as Check<string>,
+  /** A host name in DNS (an ingress host, a certificate's name): labels of at most 63 characters. */
+  hostName: ((raw, where) => {
+    if (typeof raw === 'string' && DNS_SUBDOMAIN.test(raw) && raw.split('.').every((label) => label.length <= 63)) return raw;
+    return fail(`${where} ${show(raw)} is not a valid host name; use lower-case letters, digits, '-' and '.', at most 63 between dots, e.g. "minio.example.com"`);
+  }) as Check<string>,
+  /** MinIO's namespace: its own, never one of Kubernetes'. */
+  namespace: ((raw, where) => {
+    const name: string = checks.dnsLabel(raw, where);
+    if (KUBERNETES_OWN(name)) fail(`${where}: ${kubernetesOwns(name)}, and MinIO's default-deny NetworkPolicy would cut off everything in it; choose another ${where.startsWith('--') ? 'with --namespace' : `there, e.g. minio`}`);
+    return name;
   }) as Check<string>,
   flinkVersion: ((raw, where) => {
     const value = typeof raw === 'number' ? String(raw) : raw;
@@ -318,7 +436,7 @@ export const checks = {
   image: ((raw, where) => {
     const ok = typeof raw === 'string' && /^[a-z0-9]([a-z0-9._\-/:]*[a-z0-9])?(:[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/.test(raw);
     if (ok && !raw.endsWith(':latest')) return raw;
-    return fail(`${where} ${show(raw)} must be an image pinned by tag or digest (not latest), e.g. ${DEFAULT_MINIO_IMAGE}`);
+    return fail(`${where} ${show(raw)} must be an image pinned by tag or digest (not latest); use e.g. ${/mc-?image/i.test(where) ? DEFAULT_MC_IMAGE : /flink-?image/i.test(where) ? `flink:${DEFAULT_FLINK_VERSION}` : /catalog-?image/i.test(where) ? `docker.io/apache/iceberg-rest-fixture:${DEFAULT_ICEBERG_VERSION}` : DEFAULT_MINIO_IMAGE}`);
   }) as Check<string>,
   nodeLabel: ((raw, where) => {
     if (typeof raw === 'string' && /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?=[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(raw)) return raw;
@@ -328,16 +446,29 @@ export const checks = {
 
 export type FieldTable<S> = { [K in keyof S]: Check<S[K]> };
 
+/** A namespace whose pods are let in to MinIO's ports: kube-system may be one, no other kube-*. */
+function letIn(who: string, example: string): Check<string> {
+  return (raw, where) => {
+    const name = checks.dnsLabel(raw, where);
+    if (KUBERNETES_OWN(name) && name !== 'kube-system') fail(`${where}: ${kubernetesOwns(name)}, and ${who} does not run there; name the namespace ${who} runs in, e.g. ${example} (or kube-system, where some platforms run it)`);
+    return name;
+  };
+}
+
 function resourcesCheck(raw: unknown, where: string): Resources {
   const part = (key: 'requests' | 'limits') => {
     const value = (raw as Record<string, unknown> | null)?.[key] as Record<string, unknown> | undefined;
-    if (!value || typeof value !== 'object') return fail(`${where}.${key} must be a map with cpu and memory, e.g. {cpu: 500m, memory: 1Gi}`);
+    if (!value || typeof value !== 'object') return fail(`${where}.${key} must be a map with cpu and memory; write it e.g. as {cpu: 500m, memory: 1Gi}`);
     for (const extra of Object.keys(value)) {
       if (extra !== 'cpu' && extra !== 'memory') fail(`${where}.${key}.${extra} is not a known setting; use cpu and memory`);
     }
-    return { cpu: checks.quantity(value.cpu, `${where}.${key}.cpu`), memory: checks.quantity(value.memory, `${where}.${key}.memory`) };
+    const cpu = checks.quantity(value.cpu, `${where}.${key}.cpu`);
+    const memory = checks.quantity(value.memory, `${where}.${key}.memory`);
+    if (quantityValue(cpu) > MAX_CPU) fail(`${where}.${key}.cpu ${cpu} is more than any node has (this tool takes at most ${MAX_CPU} cores); use e.g. 500m or 2`);
+    if (quantityValue(memory) > quantityValue(MAX_MEMORY)) fail(`${where}.${key}.memory ${memory} is more than any node has (this tool takes at most ${MAX_MEMORY}); use e.g. 1Gi or 4Gi`);
+    return { cpu, memory };
   };
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return fail(`${where} must be a map with requests and limits`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return fail(`${where} must be a map with requests and limits; write it e.g. as {requests: {cpu: 500m, memory: 1Gi}, limits: {cpu: "2", memory: 4Gi}}`);
   for (const extra of Object.keys(raw)) {
     if (extra !== 'requests' && extra !== 'limits') fail(`${where}.${extra} is not a known setting; use requests and limits`);
   }
@@ -352,9 +483,17 @@ export const GLOBAL_FIELDS: FieldTable<GlobalSettings> = {
   sparkVersion: checks.sparkVersion,
   icebergVersion: checks.icebergVersion,
   catalogImage: ((raw, where) => (raw === '' ? '' : checks.image(raw, where))) as Check<string>,
-  trustNamespace: checks.dnsLabel,
-  monitoringNamespace: checks.dnsLabel,
-  ingressNamespace: checks.dnsLabel,
+  // cert-manager's cluster resource namespace: the env's private CA is made there.
+  trustNamespace: ((raw, where) => {
+    const name = checks.dnsLabel(raw, where);
+    if (KUBERNETES_OWN(name)) fail(`${where}: ${kubernetesOwns(name)}; the env's private CA is made in cert-manager's own namespace (its cluster resource namespace), e.g. cert-manager`);
+    return name;
+  }) as Check<string>,
+  // Namespaces let in to MinIO's ports (nothing is made there): kube-system is where the
+  // platform runs them on some clusters (k3s's Traefik, RKE2's ingress-nginx, AKS's managed
+  // Prometheus agent); kube-public and kube-node-lease hold no pods, other kube-* are reserved.
+  monitoringNamespace: letIn('Prometheus', 'monitoring'),
+  ingressNamespace: letIn('the ingress controller', 'ingress-nginx'),
   storageNodeLabel: checks.nodeLabel,
   serviceMonitorLabels: checks.labels,
   gitops: checks.oneOf(GITOPS_ENGINES),
@@ -364,16 +503,16 @@ export const GLOBAL_FIELDS: FieldTable<GlobalSettings> = {
 
 export const ENV_FIELDS: FieldTable<EnvSettings> = {
   profile: checks.oneOf(PROFILES),
-  namespace: checks.dnsLabel,
+  namespace: checks.namespace,
   replicas: checks.replicas,
   storage: checks.oneOf(['hostpath', 'pvc']),
-  hostPath: checks.absolutePath,
+  hostPath: checks.hostPath,
   size: checks.byteSize,
   storageClass: checks.optionalDnsName,
   secrets: checks.oneOf(SECRETS_MODES),
   secretStore: checks.dnsName,
   secretStoreKind: checks.oneOf(['SecretStore', 'ClusterSecretStore']),
-  remoteKey: checks.text,
+  remoteKey: checks.remoteKey,
   tls: checks.onOff,
   issuer: checks.dnsName,
   issuerKind: checks.oneOf(['Issuer', 'ClusterIssuer']),
@@ -383,13 +522,19 @@ export const ENV_FIELDS: FieldTable<EnvSettings> = {
   ingressClass: checks.dnsName,
   truststore: checks.oneOf(TRUSTSTORES),
   caSecret: checks.optionalDnsName,
-  apiHost: checks.dnsName,
-  consoleHost: checks.dnsName,
+  apiHost: checks.hostName,
+  consoleHost: checks.hostName,
   monitoring: checks.onOff,
   clusters: checks.clusters,
   resources: resourcesCheck,
   buckets: checkBuckets,
-  consumers: checkConsumers,
+  consumers: ((raw, where) => {
+    const consumers = checkConsumers(raw, where);
+    for (const [name, c] of Object.entries(consumers)) {
+      if (KUBERNETES_OWN(c.namespace)) fail(`${where}.${name}.namespace: ${kubernetesOwns(c.namespace)}; the consumer's Secret and workloads belong in a namespace of its own, e.g. el-demo`);
+    }
+    return consumers;
+  }) as Check<Record<string, ConsumerSettings>>,
   consumerNames: checks.oneOf(CONSUMER_NAMES),
 };
 
@@ -405,7 +550,7 @@ export function checkGlobal(g: GlobalSettings): void {
 /** Rules that involve more than one setting. `where` names the env for the message. */
 export function checkCombination(env: string, s: EnvSettings, global: GlobalSettings): void {
   // The base denies all traffic in its namespace by default: it must own that namespace.
-  if (RESERVED_NAMESPACES.includes(s.namespace)) {
+  if (RESERVED_NAMESPACES.includes(s.namespace) || KUBERNETES_OWN(s.namespace)) {
     fail(`env ${env}: namespace ${s.namespace} belongs to Kubernetes, and MinIO's default-deny NetworkPolicy would cut off everything in it; choose another with --namespace`);
   }
   const shared = [...Object.values(s.consumers).map((c) => c.namespace), global.monitoringNamespace, global.ingressNamespace, global.trustNamespace];
@@ -449,7 +594,7 @@ export function checkCombination(env: string, s: EnvSettings, global: GlobalSett
       fail(`env ${env}: caSecret ${s.caSecret} is for your own --issuer; with --issuer self-signed the env makes its CA itself (in ${global.trustNamespace}); remove caSecret (--ca-secret "")`);
     }
     if (s.issuer !== SELF_SIGNED_ISSUER && !s.caSecret) {
-      fail(`env ${env}: the consumers' truststore needs the CA of issuer ${s.issuer}: name the Secret holding it (key tls.crt, e.g. a CA ClusterIssuer's spec.ca.secretName) in namespace ${global.trustNamespace} with --ca-secret NAME, or use --truststore none if the consumers' JVMs already trust it`);
+      fail(`env ${env}: the consumers' truststore needs the CA of issuer ${s.issuer}; name the Secret holding it (key tls.crt, e.g. a CA ClusterIssuer's spec.ca.secretName) in namespace ${global.trustNamespace} with --ca-secret NAME, or use --truststore none if the consumers' JVMs already trust it`);
     }
   }
 }
