@@ -3,6 +3,7 @@
 import type { Options } from './options.ts';
 import { counts, RECORD_FILE, type Plan, type PlanEntry } from './plan.ts';
 import { RUN_AS } from './render/names.ts';
+import { shellQuote as q } from './render/shell.ts';
 import { hasTrustStep } from './render/trust.ts';
 import type { SecretsPlan } from './sealed.ts';
 
@@ -23,7 +24,7 @@ export function warnings(options: Options): string[] {
     list.push(`overlays/${options.env} uses fixed development credentials in a plain Secret: for development only, never for data that matters`);
   }
   if (s.storage === 'hostpath') {
-    list.push(`overlays/${options.env} stores data in the node directory ${s.hostPath}, which must belong to uid ${RUN_AS} (on the node: mkdir -p ${s.hostPath} && chown ${RUN_AS}:${RUN_AS} ${s.hostPath}); its namespace is labelled Pod Security "privileged" for that volume`);
+    list.push(`overlays/${options.env} stores data in the node directory ${s.hostPath}, which must belong to uid ${RUN_AS} (on the node: mkdir -p ${q(s.hostPath)} && chown ${RUN_AS}:${RUN_AS} ${q(s.hostPath)}); its namespace is labelled Pod Security "privileged" for that volume`);
   }
   return list;
 }
@@ -39,8 +40,8 @@ export function secretsReport(options: Options, secrets: SecretsPlan, dryRun: bo
     lines.push(
       `${dryRun ? 'would create' : 'created'} an age key for sops: ${key.path} (mode 0600, outside the repository: back it up; whoever holds it can read the secrets)`,
       `  recipient: ${key.recipient}`,
-      `  Flux:    kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=${key.path}`,
-      `  Argo CD: kubectl -n argocd create secret generic sops-age --from-file=keys.txt=${key.path}  (mount it into the repo-server, see overlays/${options.env}/README.md)`,
+      `  Flux:    kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=${q(key.path)}`,
+      `  Argo CD: kubectl -n argocd create secret generic sops-age --from-file=keys.txt=${q(key.path)}    # then mount it into the repo-server, see overlays/${options.env}/README.md`,
     );
   }
   return lines;
@@ -113,8 +114,8 @@ export function nextSteps(options: Options, summary: Omit<Summary, 'next'>): str
   if (summary.commit && summary.branch) {
     // Started on the branch itself: the pull request exists or targets the default branch.
     const pr = summary.previousBranch && summary.previousBranch !== summary.branch ? `open a pull request from ${summary.branch} into ${summary.previousBranch}` : `open or update the pull request of ${summary.branch}`;
-    steps.push(summary.pushed ? pr : `git push -u origin ${summary.branch}    # then ${pr}`);
-    if (summary.previousBranch && summary.previousBranch !== summary.branch) steps.push(`git checkout ${summary.previousBranch}    # to return to where you were`);
+    steps.push(summary.pushed ? pr : `git push -u origin ${q(summary.branch)}    # then ${pr}`);
+    if (summary.previousBranch && summary.previousBranch !== summary.branch) steps.push(`git checkout ${q(summary.previousBranch)}    # to return to where you were`);
   } else if (changed) {
     steps.push('review the changes (git diff), commit them, and open a pull request');
   }
@@ -122,11 +123,11 @@ export function nextSteps(options: Options, summary: Omit<Summary, 'next'>): str
   if (options.global.repoURL) {
     const engine = options.global.gitops === 'flux' ? 'Flux' : 'Argo CD';
     const touchedClusters = [...summary.created, ...summary.updated, ...summary.deleted].some((p) => p.startsWith(`${clusters}/`));
-    steps.push(`${touchedClusters ? 'once merged, apply' : 'first install only: apply'} ${clusters} (kubectl apply -k ${clusters}): it points ${engine} at overlays/${options.env}${options.global.gitops === 'flux' ? `; or let Flux manage it (flux bootstrap ... --path=${clusters})` : ''}`);
+    steps.push(`${touchedClusters ? 'once merged, apply' : 'first install only: apply'} ${clusters} (kubectl apply -k ${q(clusters)}): it points ${engine} at overlays/${options.env}${options.global.gitops === 'flux' ? `; or let Flux manage it (flux bootstrap ... --path=${q(`${options.repoPath}${clusters}`)})` : ''}`);
     // `kubectl apply -k` leaves behind what clusters/<env> no longer lists: a removed Flux step.
     for (const path of summary.deleted) {
       const step = new RegExp(`^${clusters}/kustomization-minio(-[a-z]+)?\\.yaml$`).exec(path);
-      if (step && options.global.gitops === 'flux') steps.push(`once merged: kubectl -n flux-system delete kustomization minio-${options.env}${step[1] ?? ''}    # a step the env no longer has (${path})`);
+      if (step && options.global.gitops === 'flux') steps.push(`once merged: kubectl -n flux-system delete kustomization ${q(`minio-${options.env}${step[1] ?? ''}`)}    # a step the env no longer has (${path})`);
     }
   } else {
     steps.push(`first install only: apply overlays/${options.env}/${hasTrustStep(options) ? 'trust, then minio' : 'minio'}, then bootstrap, then consumers (kubectl apply -k each; see overlays/${options.env}/README.md), or pass --repo-url to get ${clusters}/ for ${options.global.gitops}`);

@@ -9,7 +9,7 @@ import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { decryptArmored, encryptArmored, generateIdentity, isRecipient, recipientOf } from '../src/age.ts';
-import { htpasswd } from '../src/render/sealed.ts';
+import { verifyHtpasswd } from '../src/render/sealed.ts';
 import { encryptDocument, rewrapDocument, unwrapDataKey, verifyDocument } from '../src/sops.ts';
 import { run, snapshot } from './run.ts';
 import { needTool, tempDir } from './tools.ts';
@@ -202,7 +202,8 @@ describe('scaffold --secrets sops', () => {
     expect(root.rootUser).toMatch(/^root-[a-z0-9]{12}$/);
     expect(root.rootPassword).toMatch(/^[A-Za-z0-9]{40}$/);
     const consoleAuth = values['sealed/prod/minio-console-basic-auth.yaml']!;
-    expect(consoleAuth.auth).toMatch(/^admin:\{SHA\}[A-Za-z0-9+/]{27}=\n$/);
+    expect(consoleAuth.auth).toMatch(/^admin:\$apr1\$[./0-9A-Za-z]{8}\$[./0-9A-Za-z]{22}\n$/);
+    expect(verifyHtpasswd(consoleAuth.auth!, 'admin', consoleAuth.password!)).toBe(true);
 
     const secrets = Object.values(values)
       .flatMap((v) => Object.entries(v).filter(([k]) => k !== 's3.endpoint').map(([, value]) => value))
@@ -295,7 +296,7 @@ describe('scaffold --secrets sops', () => {
     const moved = run(['--env', 'prod', '--namespace', 'storage', '--out', out], noKey);
     expect(moved.code).toBe(2);
     expect(moved.stderr).toBe(
-      `error: sealed/prod/minio-root-credentials.yaml must be encrypted anew (its metadata.namespace changes), which needs its values, and no age key is available; load the key of one of its recipients (${key.recipient}) with SOPS_AGE_KEY_FILE, or have a holder of that key run this\n`,
+      `error: sealed/prod/minio-root-credentials.yaml must be encrypted anew (its metadata.namespace changes), which needs its values, and no age key is available (SOPS_AGE_KEY, or the key file ${noKey.SOPS_AGE_KEY_FILE} (SOPS_AGE_KEY_FILE)); load the key of one of its recipients (${key.recipient}), or have a holder of that key run this\n`,
     );
     expect(moved.stderr).not.toContain('--rotate');
   });
@@ -456,7 +457,7 @@ describe('sealed secrets: review findings, kept fixed', () => {
     expect(run(['--env', 'prod', '--out', out], env).code).toBe(0);
     const values = sopsDecrypt(sops, file, key).stringData as Record<string, string>;
     expect(values.password).toBe('a-new-console-password');
-    expect(values.auth).toBe(htpasswd('admin', 'a-new-console-password'));
+    expect(verifyHtpasswd(values.auth!, 'admin', 'a-new-console-password')).toBe(true);
     expect(run(['--env', 'prod', '--check', '--out', out], env).code).toBe(0);
 
     // An edit that needs nothing re-rendered: --check passes, and no run commits it for the person.
@@ -484,7 +485,7 @@ describe('sealed secrets: review findings, kept fixed', () => {
     const inside = tempDir();
     const r = run(['--env', 'prod', '--out', inside], { SOPS_AGE_KEY_FILE: join(inside, 'keys.txt') });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/the age key file .*keys\.txt is inside the output directory, where it could be committed/);
+    expect(r.stderr).toMatch(/the age key file .*keys\.txt is inside the output's repository \(.*\), where it could be committed/);
     expect(existsSync(join(inside, 'keys.txt'))).toBe(false);
 
     const empty = join(tempDir(), 'keys.txt');
@@ -517,7 +518,7 @@ describe('sealed values that come from the settings, on a machine without the ke
     expect(r.stdout).toBe('');
     expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
     expect(r.stderr).toBe(
-      `error: ${consumerFile} must be encrypted anew (its s3.endpoint value changes), which needs its values, and no age key is available; load the key of one of its recipients (${key.recipient}) with SOPS_AGE_KEY_FILE, or have a holder of that key run this\n`,
+      `error: ${consumerFile} must be encrypted anew (its s3.endpoint value changes), which needs its values, and no age key is available (SOPS_AGE_KEY, or the key file ${noKey.SOPS_AGE_KEY_FILE} (SOPS_AGE_KEY_FILE)); load the key of one of its recipients (${key.recipient}), or have a holder of that key run this\n`,
     );
     expect(r.stderr).not.toContain('http'); // the keys are named, never the values
     expect(snapshot(out)).toEqual(before);
@@ -580,7 +581,7 @@ describe('sealed values that come from the settings, on a machine without the ke
     const r = run(['--env', 'prod', '--out', out], noKey);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toBe(
-      `error: ${consumerFile} must be encrypted anew (its AWS_ACCESS_KEY_ID, s3.access-key values change), which needs its values, and no age key is available; load the key of one of its recipients (${key.recipient}) with SOPS_AGE_KEY_FILE, or have a holder of that key run this\n`,
+      `error: ${consumerFile} must be encrypted anew (its AWS_ACCESS_KEY_ID, s3.access-key values change), which needs its values, and no age key is available (SOPS_AGE_KEY, or the key file ${noKey.SOPS_AGE_KEY_FILE} (SOPS_AGE_KEY_FILE)); load the key of one of its recipients (${key.recipient}), or have a holder of that key run this\n`,
     );
     expect(snapshot(out)).toEqual(before);
     const check = run(['--env', 'prod', '--check', '--out', out], noKey);

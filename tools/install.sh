@@ -63,7 +63,8 @@ fi
 # the rest of the control plane (kube-controller-manager, kube-scheduler, kwok); Flux's
 # source- and kustomize-controller and cert-manager; trust-manager's controller; KSOPS (from
 # ../shared/vendor only); Flink 1.20 with its S3 plugin and the key checker; Spark/Iceberg
-# with Apache Iceberg's REST catalog server.
+# with Apache Iceberg's REST catalog server; htpasswd and nginx (Debian packages) to check
+# the console's basic-auth line.
 . "$root/tools/install-crds.sh"
 . "$root/tools/install-controlplane.sh"
 . "$root/tools/install-gitops.sh"
@@ -71,3 +72,4 @@ fi
 . "$root/tools/install-ksops.sh"
 . "$root/tools/install-flink.sh"
 . "$root/tools/install-spark.sh"
+. "$root/tools/install-basic-auth.sh"

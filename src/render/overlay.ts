@@ -23,7 +23,7 @@ import {
   TLS_SECRET,
 } from './names.ts';
 import { serviceMonitor } from './base.ts';
-import { htpasswd } from './sealed.ts';
+import { fixedSalt, htpasswd } from './sealed.ts';
 import { dataClaimTemplate } from './workload.ts';
 import { ingressControllerPolicy, s3ClientsPolicy } from './network.ts';
 import { externalSecret, plainSecret } from './secrets.ts';
@@ -166,10 +166,13 @@ function credentials(o: Options): Record<string, object> {
   const s = o.settings;
   if (s.secrets === 'sops') return {}; // sealed/<env>/, a resource of its own
   if (s.secrets === 'plain') {
-    // A fixed dev password gives a fixed, reproducible htpasswd line.
+    // The dev password is fixed and public (in the env's README), so the htpasswd line's
+    // salt follows from user and password (fixedSalt) instead of being random: a random salt
+    // would hide nothing here and would change the file on every run; this keeps it byte-stable.
+    const auth = htpasswd(DEV_CONSOLE_USER, DEV_CREDENTIALS.rootPassword, fixedSalt(DEV_CONSOLE_USER, DEV_CREDENTIALS.rootPassword));
     return {
       'secret-root-credentials.yaml': plainSecret(ROOT_SECRET, DEV_CREDENTIALS),
-      ...(s.ingress ? { 'secret-console-basic-auth.yaml': plainSecret(BASIC_AUTH_SECRET, { auth: htpasswd(DEV_CONSOLE_USER, DEV_CREDENTIALS.rootPassword) }) } : {}),
+      ...(s.ingress ? { 'secret-console-basic-auth.yaml': plainSecret(BASIC_AUTH_SECRET, { auth }) } : {}),
     };
   }
   return {
