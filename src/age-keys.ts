@@ -1,7 +1,7 @@
 // age keys, found where sops finds them: SOPS_AGE_KEY (inline), SOPS_AGE_KEY_FILE, else
 // the sops default key file. When there is none and no recipient is given, one X25519
 // identity is created there: mode 0600, outside the repository, never inside it.
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { generateIdentity, isRecipient, recipientOf } from './age.ts';
@@ -48,9 +48,30 @@ export function newIdentity(path: string): NewIdentity {
   return { path, identity, recipient: recipientOf(identity) };
 }
 
-/** Writes the identity as age-keygen does, readable by its owner only. */
-export function saveIdentity(key: NewIdentity, now: Date): void {
-  mkdirSync(dirname(key.path), { recursive: true, mode: 0o700 });
-  writeFileSync(key.path, `# created: ${now.toISOString()}\n# public key: ${key.recipient}\n${key.identity}\n`, { mode: 0o600, flag: 'wx' });
-  chmodSync(key.path, 0o600);
+/**
+ * Writes the identity as age-keygen does, readable by its owner only. Atomic: the file
+ * appears whole or not at all, and never replaces one that another run made meanwhile
+ * (then false: the caller plans again with that key).
+ */
+export function saveIdentity(key: NewIdentity, now: Date): boolean {
+  const content = `# created: ${now.toISOString()}\n# public key: ${key.recipient}\n${key.identity}\n`;
+  const temp = `${key.path}.tmp-${process.pid}`;
+  try {
+    mkdirSync(dirname(key.path), { recursive: true, mode: 0o700 });
+    writeFileSync(temp, content, { mode: 0o600 });
+    chmodSync(temp, 0o600);
+    try {
+      linkSync(temp, key.path); // fails if the file exists: no run's key is ever replaced
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      // A filesystem without hard links: an exclusive create (readers may see it half written).
+      writeFileSync(key.path, content, { mode: 0o600, flag: 'wx' });
+    }
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    return fail(`cannot write the new age key file ${key.path} (${(error as NodeJS.ErrnoException).code}); make its directory writable, or point SOPS_AGE_KEY_FILE elsewhere`);
+  } finally {
+    rmSync(temp, { force: true });
+  }
 }

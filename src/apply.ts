@@ -3,7 +3,12 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fail } from './errors.ts';
+import type { OutputRoot } from './paths.ts';
 import type { PlanEntry } from './plan.ts';
+
+// Fatal on a byte that is not UTF-8: text read here may be written back, and a decoder
+// that replaced such bytes would write back something the person never wrote.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function readText(path: string): string | null {
   try {
@@ -11,8 +16,15 @@ export function readText(path: string): string | null {
     const stat = statSync(path, { throwIfNoEntry: false });
     if (!stat) return null;
     if (stat.isDirectory()) fail(`${path} is a directory where a file belongs; move it away and re-run`);
-    return readFileSync(path, 'utf8');
+    if (!stat.isFile()) fail(`${path} is not a regular file (a device, socket or pipe); move it away and re-run`);
+    const bytes = readFileSync(path);
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      return fail(`${path} is not UTF-8 text; restore it with git (git checkout -- FILE), or move it away and re-run`);
+    }
   } catch (error) {
+    if ((error as Error).name === 'UsageError') throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
     if (code === 'EISDIR') fail(`${path} is a directory where a file belongs; move it away and re-run`);
@@ -101,17 +113,20 @@ function removeEmptyParents(root: string, path: string): void {
  * files named in `last` (the config and the record) at the end, so that a run stopped
  * midway leaves a tree the next run finishes. Returns the paths it touched.
  */
-export function applyPlan(root: string, entries: PlanEntry[], last: string[]): string[] {
+export function applyPlan(out: OutputRoot, entries: PlanEntry[], last: string[]): string[] {
+  const root = out.path;
   removeStaleTemps(root, entries);
   const touched: string[] = [];
   const madeDirs = new Set<string>();
   const ordered = [...entries.filter((e) => !last.includes(e.path)), ...last.flatMap((p) => entries.filter((e) => e.path === p))];
   for (const e of ordered) {
     if (e.action === 'unchanged') continue;
-    const path = join(root, e.path);
+    // Checked again right before the write: no link on the way leads out of the output.
+    const path = out.at(e.path);
     if (e.after === null) {
-      unlinkSync(path);
-      removeEmptyParents(root, path);
+      const link = join(root, e.path); // a link is removed, never its target
+      unlinkSync(link);
+      removeEmptyParents(root, link);
     } else {
       writeAtomic(path, e.after, madeDirs);
     }

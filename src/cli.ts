@@ -1,14 +1,17 @@
 // The command: flags and config in, plan, apply (or print it), summary out. Errors a
 // user can fix come back as one line and exit code 2, with nothing written.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { applyPlan, checkPlanWritable, checkWritable, writeAtomic } from './apply.ts';
-import { helpText, parseFlags } from './args.ts';
+import { helpText, parseFlags, type Flags } from './args.ts';
 import { CONFIG_FILE, SOPS_CONFIG_FILE } from './config.ts';
-import { fail, UsageError } from './errors.ts';
-import { formatRecord, RECORD_FILE } from './plan.ts';
+import { fail, redactCredentials, UsageError } from './errors.ts';
+import { lockRepository } from './lock.ts';
+import { realPathOf } from './paths.ts';
+import { DELETED, formatRecord, RECORD_FILE, sha256, type PendingWrites } from './plan.ts';
 import { planRun } from './plan-run.ts';
+import { checkOutputLocation, checkRepositoryState, findRepository } from './repo-state.ts';
 import { commitMessage, nextSteps, printPlanDiff, printSummary, secretsReport, summaryLine, warnings, type Io, type Summary } from './report.ts';
 
 export type { Io } from './report.ts';
@@ -21,6 +24,9 @@ function checkBranchName(branch: string): string {
   if (r.status !== 0 || branch.startsWith('-')) fail(`--branch ${JSON.stringify(branch)} is not a branch name git accepts; use e.g. scaffold/prod`);
   return branch;
 }
+
+/** A run that lost the race to create the age key file: planned again with that key. */
+const RETRY = Symbol('retry');
 
 export async function main(argv: string[], defaultOut: string, io: Io = processIo): Promise<number> {
   try {
@@ -38,88 +44,165 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     if (flags.out === '') fail('--out needs a directory; leave it out to write beside scaffold.ts');
     if ([flags.dryRun, flags.check].filter(Boolean).length > 1) fail('--dry-run and --check do not go together; choose one');
     const root = resolve(flags.out ?? defaultOut);
-    checkWritable(root);
-    const now = new Date();
-    // A dry run and a check show hand edits in their plan instead of refusing.
+    // A dry run and a check only read: anyone with read access may run them, anywhere.
     const readOnly = flags.dryRun || flags.check;
-    const { options, notes, secrets, plan, record, pending, sealedRecord, merged, isRepo } = await planRun(root, readOnly ? { ...flags, force: true } : flags, now);
-    const changes = plan.entries.filter((e) => e.action !== 'unchanged');
-
-    if (flags.check) {
-      // The record is bookkeeping: a sealed file edited with sops changes only its hash.
-      if (changes.every((e) => e.path === RECORD_FILE)) {
-        io.out(`env ${options.env} in ${root} is up to date\n`);
-        return 0;
+    const repository = findRepository(root);
+    if (!readOnly) {
+      checkOutputLocation(root);
+      checkRepositoryState(root, repository);
+      checkWritable(root);
+    }
+    // One run at a time per repository: a second one waits, then refuses.
+    const release = lockRepository(realPathOf(repository?.top ?? root));
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const code = await run(flags, root, readOnly, io);
+        if (code !== RETRY) return code;
+        if (attempt > 0) fail('another run keeps creating the age key file at the same time as this one; re-run');
       }
-      await printPlanDiff(io, plan.entries);
-      for (const note of notes) io.err(`note: ${note}\n`);
-      io.out(`env ${options.env} in ${root} is not what ${CONFIG_FILE} renders: ${summaryLine(plan)}; run \`npx zx scaffold.ts --env ${options.env}\` and commit\n`);
-      return 1;
+    } finally {
+      release();
     }
-    if (flags.dryRun) {
-      await printPlanDiff(io, plan.entries);
-      for (const note of notes) io.err(`note: ${note}\n`);
-      io.out(`dry run for env ${options.env} in ${root}: ${summaryLine(plan)}; nothing written\n`);
-      for (const line of secretsReport(options, secrets, true)) io.out(`${line}\n`);
-      if (plan.conflicts.length > 0 && !flags.force) {
-        io.out(`hand edits a real run would refuse to overwrite (without --force): ${plan.conflicts.join(', ')}\n`);
-      }
-      return 0;
-    }
-
-    checkPlanWritable(root, plan.entries);
-    // Git checks come before the first write; the branch is made once they all pass.
-    const branch = !flags.noCommit && changes.length > 0 ? checkBranchName(flags.branch ?? `scaffold/${options.env}`) : null;
-    mkdirSync(root, { recursive: true }); // --out may name a directory to be made
-    // --no-commit outside a repository: plain files, no git at all (nor its module).
-    const git = flags.noCommit && !isRepo ? null : await import('./git.ts');
-    const repo = git ? await git.prepareRepository({ root, isRepo, prefix: options.repoPath, entries: plan.entries, merged, pending, committing: !flags.noCommit }) : null;
-    if (git && repo && branch) await git.switchToBranch(repo, branch);
-    // The key first: sealed files encrypted to a key that was never saved would be lost.
-    if (secrets.newKey) (await import('./age-keys.ts')).saveIdentity(secrets.newKey, now);
-    // The paths about to change go into the record first, so that if this run is stopped
-    // the next one knows which uncommitted files are its writes; the final record clears them.
-    if (changes.length > 0) {
-      const recordEntry = plan.entries.find((e) => e.path === RECORD_FILE)!;
-      writeAtomic(join(root, RECORD_FILE), formatRecord(record, [...new Set([...pending, ...changes.filter((e) => e !== recordEntry).map((e) => e.path)])], sealedRecord));
-      applyPlan(root, plan.entries.filter((e) => e !== recordEntry), [CONFIG_FILE, SOPS_CONFIG_FILE]);
-      writeAtomic(join(root, RECORD_FILE), recordEntry.after!);
-    }
-    // The commit also takes what an interrupted run before it wrote but did not commit.
-    const sha = git && repo && branch ? await git.commitPaths(repo, [...changes.map((e) => e.path), ...repo.leftovers], commitMessage(options, plan, repo.leftovers, notes)) : null;
-    if (git && repo && branch && flags.push) await git.pushBranch(repo, branch);
-
-    const byAction = (action: string) => changes.filter((e) => e.action === action).map((e) => e.path);
-    const partial = {
-      env: options.env,
-      root,
-      created: byAction('create'),
-      updated: byAction('update'),
-      deleted: byAction('delete'),
-      unchanged: plan.entries.length - changes.length,
-      branch,
-      previousBranch: repo?.previousBranch ?? null,
-      commit: sha,
-      pushed: Boolean(branch && flags.push),
-      notes,
-      warnings: warnings(options),
-      secrets: secretsReport(options, secrets, false),
-    };
-    const summary: Summary = { ...partial, next: nextSteps(options, partial) };
-    if (flags.json) io.out(`${JSON.stringify(summary)}\n`);
-    else printSummary(io, summary, plan.entries);
-    return 0;
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`error: ${error.message}\n`);
       return 2;
     }
     // simple-git's errors: git refused something (a hook, a push, a ref); say what, in one line.
-    if ((error as Error)?.constructor?.name === 'GitError' || (error as { task?: unknown })?.task !== undefined) {
-      const said = String((error as Error).message).split('\n').map((l) => l.trim()).filter(Boolean);
-      io.err(`error: git failed: ${said.find((l) => /^(fatal|error|hint)?:?\s*\S/.test(l)) ?? said[0] ?? 'unknown error'}; see git status\n`);
+    if (isGitError(error)) {
+      io.err(`error: git failed: ${gitReason(error)}; see git status\n`);
       return 2;
     }
     throw error;
   }
+}
+
+function isGitError(error: unknown): boolean {
+  return (error as Error)?.constructor?.name === 'GitError' || (error as { task?: unknown })?.task !== undefined;
+}
+
+/** git's own words, in one line and without credentials. */
+function gitReason(error: unknown): string {
+  const said = String((error as Error).message).split('\n').map((l) => l.trim()).filter(Boolean);
+  return redactCredentials(said.find((l) => /^(fatal|error|hint)?:?\s*\S/.test(l)) ?? said[0] ?? 'unknown error');
+}
+
+async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promise<number | typeof RETRY> {
+  const now = new Date();
+  // A dry run and a check show hand edits in their plan instead of refusing.
+  const { out, options, notes, secrets, plan, record, pending, toolWrites, finalRecord, merged, isRepo } = await planRun(root, readOnly ? { ...flags, force: true } : flags, now);
+  const changes = plan.entries.filter((e) => e.action !== 'unchanged');
+
+  if (flags.check) {
+    const stopped = Object.keys(pending);
+    if (stopped.length > 0) {
+      io.out(`env ${options.env} in ${root}: a run stopped before it finished (${RECORD_FILE} lists ${stopped.length} file(s) it was writing, uncommitted); run \`npx zx scaffold.ts --env ${options.env}\` to finish and commit it\n`);
+      return 1;
+    }
+    // The record is bookkeeping: a sealed file edited with sops changes only its hash.
+    if (changes.every((e) => e.path === RECORD_FILE)) {
+      io.out(`env ${options.env} in ${root} is up to date\n`);
+      return 0;
+    }
+    await printPlanDiff(io, plan.entries);
+    for (const note of notes) io.err(`note: ${note}\n`);
+    io.out(`env ${options.env} in ${root} is not what ${CONFIG_FILE} renders: ${summaryLine(plan)}; run \`npx zx scaffold.ts --env ${options.env}\` and commit\n`);
+    return 1;
+  }
+  if (flags.dryRun) {
+    await printPlanDiff(io, plan.entries);
+    for (const note of notes) io.err(`note: ${note}\n`);
+    io.out(`dry run for env ${options.env} in ${root}: ${summaryLine(plan)}; nothing written\n`);
+    for (const line of secretsReport(options, secrets, true)) io.out(`${line}\n`);
+    if (plan.conflicts.length > 0 && !flags.force) {
+      io.out(`hand edits a real run would refuse to overwrite (without --force): ${plan.conflicts.join(', ')}\n`);
+    }
+    return 0;
+  }
+
+  checkPlanWritable(root, plan.entries);
+  // Outside git, nothing keeps the old version of a file --force overwrites or deletes.
+  if (!isRepo && plan.conflicts.length > 0) {
+    fail(`--force would overwrite or delete ${plan.conflicts.join(', ')}, and ${root} is not in a git repository, so nothing keeps the old version; copy ${plan.conflicts.length === 1 ? 'it' : 'them'} away (or commit the output to git) and re-run`);
+  }
+  // Git checks come before the first write; the branch is made once they all pass.
+  const branchName = flags.noCommit ? null : checkBranchName(flags.branch ?? `scaffold/${options.env}`);
+  // --no-commit outside a repository: plain files, no git at all (nor its module).
+  const git = flags.noCommit && !isRepo ? null : await import('./git.ts');
+  const madeDir = mkdirSync(root, { recursive: true }); // --out may name a directory to be made
+  let repo: Awaited<ReturnType<NonNullable<typeof git>['prepareRepository']>> | null = null;
+  let branch: string | null = null;
+  try {
+    repo = git
+      ? await git.prepareRepository({ root, isRepo, prefix: options.repoPath, entries: plan.entries, merged, toolWrites, managed: [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE], committing: !flags.noCommit })
+      : null;
+    // The key first: sealed files encrypted to a key that was never saved would be lost.
+    // Another run may have made the key file meanwhile: then plan again with that key.
+    if (secrets.newKey && !(await import('./age-keys.ts')).saveIdentity(secrets.newKey, now)) {
+      undoCreation(root, madeDir, repo?.created ?? false);
+      return RETRY;
+    }
+    branch = git && repo && branchName && (changes.length > 0 || repo.leftovers.length > 0) ? branchName : null;
+    if (git && repo && branch) {
+      await git.ensureBase(repo);
+      await git.switchToBranch(repo, branch);
+    }
+  } catch (error) {
+    // Nothing is written yet: a repository or directory this run made goes again.
+    undoCreation(root, madeDir, repo?.created ?? (git !== null && !isRepo));
+    throw error;
+  }
+  notes.push(...(repo?.notes ?? []));
+  const leftovers = repo?.leftovers ?? [];
+  // What this run changes goes into the record first (path -> what it writes), so that if
+  // the run is stopped the next one knows which uncommitted files are its writes.
+  const writing: PendingWrites = { ...pending, ...Object.fromEntries(changes.filter((e) => e.path !== RECORD_FILE).map((e) => [e.path, e.after === null ? DELETED : sha256(e.after)])) };
+  if (changes.length > 0) {
+    const recordEntry = plan.entries.find((e) => e.path === RECORD_FILE)!;
+    writeAtomic(out.at(RECORD_FILE), formatRecord(record, writing, finalRecord.sealed));
+    applyPlan(out, plan.entries.filter((e) => e !== recordEntry), [CONFIG_FILE, SOPS_CONFIG_FILE]);
+    writeAtomic(out.at(RECORD_FILE), recordEntry.after!);
+  }
+  let sha: string | null = null;
+  if (git && repo && branch) {
+    try {
+      // The commit also takes what an interrupted run before it wrote but did not commit.
+      sha = await git.commitPaths(repo, [...changes.map((e) => e.path), ...leftovers], commitMessage(options, plan, leftovers, notes));
+    } catch (error) {
+      if (!isGitError(error)) throw error;
+      // Written, not committed: the record says so, for the next run (with any flags) to commit.
+      writeAtomic(out.at(RECORD_FILE), formatRecord(finalRecord.files, writing, finalRecord.sealed));
+      fail(`the commit on branch ${branch} failed: ${gitReason(error)}; the files are written and uncommitted: fix that, then re-run \`npx zx scaffold.ts --env ${options.env}\` (it commits them), or commit them yourself`);
+    }
+  }
+  // A re-run with --push pushes what an earlier run committed and did not push.
+  const pushBranch = git && repo && branchName && flags.push ? (sha ? branchName : (await git.unpushed(repo, branchName)) ? branchName : null) : null;
+  if (git && repo && pushBranch) await git.pushBranch(repo, pushBranch);
+
+  const byAction = (action: string) => changes.filter((e) => e.action === action).map((e) => e.path);
+  const partial = {
+    env: options.env,
+    root,
+    created: byAction('create'),
+    updated: byAction('update'),
+    deleted: byAction('delete'),
+    unchanged: plan.entries.length - changes.length,
+    branch,
+    previousBranch: repo?.previousBranch ?? null,
+    commit: sha,
+    pushed: Boolean(pushBranch),
+    notes,
+    warnings: warnings(options),
+    secrets: secretsReport(options, secrets, false),
+  };
+  const summary: Summary = { ...partial, next: nextSteps(options, partial) };
+  if (flags.json) io.out(`${JSON.stringify(summary)}\n`);
+  else printSummary(io, summary, plan.entries);
+  return 0;
+}
+
+/** Removes what a refused run created: the repository it initialised, the directories it made. */
+function undoCreation(root: string, madeDir: string | undefined, madeRepository: boolean): void {
+  if (madeDir) rmSync(madeDir, { recursive: true, force: true });
+  else if (madeRepository) rmSync(join(root, '.git'), { recursive: true, force: true });
 }

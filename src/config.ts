@@ -9,7 +9,7 @@ import { dataLayoutNotes, migrateDataLayout } from './consumers.ts';
 import { fail } from './errors.ts';
 import { consumerNamespaceObjects } from './render/names.ts';
 import { commentBlock, toYaml } from './yaml.ts';
-import { yamlLib } from './yaml-lib.ts';
+import { parseUntrusted, yamlLib } from './yaml-lib.ts';
 import {
   checkCombination,
   checkGlobal,
@@ -48,20 +48,22 @@ function isMap(value: unknown): value is Raw {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+const CONFIG_FIX = 'fix the file, or move it away to start from the defaults';
+
 /** The file as a document to update in place, or null when there is none yet. */
 function parseConfig(text: string | null): { doc: Document | null; raw: Raw } {
   if (text === null || text.trim() === '') return { doc: null, raw: {} };
-  const YAML = yamlLib();
-  const doc = YAML.parseDocument(text, { prettyErrors: false });
-  const problem = doc.errors[0];
-  if (problem) {
-    const line = text.slice(0, problem.pos[0]).split('\n').length;
-    fail(`${CONFIG_FILE} is not valid YAML (line ${line}: ${problem.message.split('\n')[0]}); fix the file, or move it away to start from the defaults`);
-  }
-  const raw = doc.toJS() as unknown;
+  const { doc, value: raw } = parseUntrusted(text, CONFIG_FILE, CONFIG_FIX);
   if (raw === null || raw === undefined) return { doc: null, raw: {} };
-  if (!isMap(raw)) fail(`${CONFIG_FILE} must hold a map of settings (image, envs, ...); fix the file, or move it away to start from the defaults`);
+  if (!isMap(raw)) fail(`${CONFIG_FILE} must hold a map of settings (image, envs, ...); ${CONFIG_FIX}`);
   return { doc, raw };
+}
+
+/** Text in the line ends of the original: a file kept with CRLF stays CRLF. */
+export function sameLineEnds(original: string, text: string): string {
+  const lf = original.split('\n').length - 1;
+  const crlf = original.split('\r\n').length - 1;
+  return lf > 0 && crlf === lf ? text.replace(/\r?\n/g, '\r\n') : text;
 }
 
 function unknownKeys(raw: Raw, known: readonly string[], where: string): void {
@@ -112,7 +114,7 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   unknownKeys(raw, [...Object.keys(GLOBAL_FIELDS), 'envs'], `${CONFIG_FILE}: `);
   const global: GlobalSettings = { ...defaultGlobal(), ...checkFields<GlobalSettings>(raw, GLOBAL_FIELDS, `${CONFIG_FILE}: `) };
   // The origin remote is a default only when an engine could fetch it (not a local path).
-  if (!global.repoURL && defaults.repoURL && /^(https?|ssh):\/\/|^git@[^:\s]+:/.test(defaults.repoURL)) global.repoURL = defaults.repoURL;
+  if (!global.repoURL && !flags.settings['global.repoURL'] && defaults.repoURL && /^(https?|ssh):\/\/|^git@[^:\s]+:/.test(defaults.repoURL)) global.repoURL = checks.repoURL(defaults.repoURL, 'the origin remote (the default for --repo-url)');
   for (const [key, { flag, raw: value }] of Object.entries(flags.settings)) {
     if (!key.startsWith('global.')) continue;
     const field = key.slice('global.'.length) as keyof GlobalSettings;
@@ -247,5 +249,5 @@ function updateConfig(doc: Document, original: string, migrated: boolean, global
   };
   for (const key of Object.keys(GLOBAL_FIELDS) as (keyof GlobalSettings)[]) set([key], global[key]);
   for (const key of Object.keys(ENV_FIELDS) as (keyof EnvSettings)[]) set(['envs', env, key], settings[key]);
-  return changed ? doc.toString({ lineWidth: 0 }) : original;
+  return changed ? sameLineEnds(original, doc.toString({ lineWidth: 0 })) : original;
 }

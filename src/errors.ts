@@ -18,3 +18,8 @@ export function show(raw: unknown): string {
   if (raw !== null && typeof raw === 'object') return `${JSON.stringify(raw)} (a map)`;
   return String(raw);
 }
+
+/** Text (a git message) without the credentials a URL in it may carry: `https://***@host/...`. */
+export function redactCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi, '$1***@');
+}

@@ -1,26 +1,47 @@
 // The git edge (simple-git): make the output a repository, refuse to mix a person's
 // uncommitted work into a run, put the run on its own branch, commit it, push on request.
 // Loaded only by runs that write.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { fail } from './errors.ts';
-import type { PlanEntry } from './plan.ts';
+import { fail, redactCredentials } from './errors.ts';
+import { parseRecord, RECORD_FILE, type PlanEntry } from './plan.ts';
 
 export interface GitRun {
   git: SimpleGit;
-  /** Plan paths that are uncommitted but already hold the rendered content (an interrupted run's writes). */
+  root: string;
+  /** Where the output sits in the repository ("" or "deploy/minio/"). */
+  prefix: string;
+  /** Uncommitted paths that hold the tool's own writes (a stopped or failed run's): committed with this run. */
   leftovers: string[];
   /** The branch the repository was on before the run (null: detached HEAD). */
   previousBranch: string | null;
+  /** The commit HEAD was at (null: none yet). */
+  head: string | null;
+  /** Notes for the person: the fallback author, a detached HEAD. */
+  notes: string[];
+  /** Whether this run made the repository (`git init`): an early refusal removes it again. */
+  created: boolean;
 }
 
 /** A commit identity for machines without one (CI); a person's own config wins. */
 const FALLBACK_IDENTITY = ['user.name=minio-gitops', 'user.email=minio-gitops@localhost'];
 
-async function withIdentity(root: string): Promise<SimpleGit> {
-  const probe = simpleGit(root);
+/**
+ * git at `root`, in the person's environment: simple-git drops GIT_* variables unless
+ * allowed, and a person's GIT_SSH_COMMAND, GIT_CONFIG_GLOBAL or GIT_AUTHOR_NAME is theirs to set.
+ */
+function gitAt(root: string, config: string[] = []): SimpleGit {
+  return simpleGit({ baseDir: root, config, allowEnvironment: Object.keys(process.env) } as Parameters<typeof simpleGit>[0]);
+}
+
+async function withIdentity(root: string, notes: string[]): Promise<SimpleGit> {
+  const probe = gitAt(root);
   const found = await probe.raw(['config', '--get-regexp', '^user\\.(name|email)$']).catch(() => '');
-  const has = (key: string) => new RegExp(`^user\\.${key} \\S`, 'm').test(found);
-  return has('name') && has('email') ? probe : simpleGit({ baseDir: root, config: FALLBACK_IDENTITY });
+  const has = (key: string) => new RegExp(`^user\\.${key} \\S`, 'm').test(found) || Boolean(process.env[`GIT_AUTHOR_${key.toUpperCase()}`] && process.env[`GIT_COMMITTER_${key.toUpperCase()}`]);
+  if (has('name') && has('email')) return probe;
+  notes.push('git has no user.name and user.email here: the commit is authored by minio-gitops <minio-gitops@localhost>; set yours (git config --global user.name NAME; git config --global user.email EMAIL) and, to take it over, git commit --amend --reset-author');
+  return gitAt(root, FALLBACK_IDENTITY);
 }
 
 export interface RepositoryInput {
@@ -32,8 +53,10 @@ export interface RepositoryInput {
   entries: PlanEntry[];
   /** Files the run merges with a person's edits (the config, .sops.yaml, the record, sealed files). */
   merged: string[];
-  /** Paths the record lists as pending: what an interrupted run was writing. */
-  pending: string[];
+  /** Paths whose content on disk is what the tool wrote (record or pending), or that it deleted. */
+  toolWrites: string[];
+  /** Files whose uncommitted state always goes into the commit: the config, .sops.yaml, the record. */
+  managed: string[];
   /** false with --no-commit: a repository without commits gets none. */
   committing: boolean;
 }
@@ -43,49 +66,109 @@ export interface RepositoryInput {
  * uncommitted work of a person (the merged files excepted: their edits are the run's input).
  */
 export async function prepareRepository(input: RepositoryInput): Promise<GitRun> {
-  const { root, prefix, entries, merged, pending, committing } = input;
-  if (!input.isRepo) await simpleGit(root).init(['--initial-branch=main']);
-  const git = await withIdentity(root);
-  const status = await git.status(['--untracked-files=all']);
-  const dirty = new Set(status.files.map((f) => f.path));
-  const blocking = entries.filter((e) => e.action !== 'unchanged' && !merged.includes(e.path) && dirty.has(prefix + e.path)).map((e) => e.path);
+  const { root, prefix, entries, merged, committing } = input;
+  const created = !input.isRepo;
+  if (created) await gitAt(root).init(['--initial-branch=main']);
+  const notes: string[] = [];
+  const git = await withIdentity(root, notes);
+  // Only the output's own paths: a large repository's other files cost nothing.
+  const status = await git.status(['--untracked-files=all', '--', '.']);
+  const dirty = new Map(status.files.map((f) => [f.path.startsWith(prefix) ? f.path.slice(prefix.length) : f.path, f]));
+  const toolWrites = new Set(input.toolWrites);
+  // A deletion a run made and did not commit, after its final record (which no longer names
+  // the file): the record in HEAD still does.
+  const deletions = [...dirty.keys()].filter((p) => (dirty.get(p)!.working_dir === 'D' || dirty.get(p)!.index === 'D') && !toolWrites.has(p));
+  if (deletions.length > 0) {
+    const committed = await git.show([`HEAD:${prefix}${RECORD_FILE}`]).catch(() => null);
+    const files: Record<string, string> = committed ? parseRecord(committed).files : {};
+    for (const p of deletions) if (files[p] && !entries.some((e) => e.path === p && e.after !== null)) toolWrites.add(p);
+  }
+  const blocking = entries.filter((e) => e.action !== 'unchanged' && !merged.includes(e.path) && dirty.has(e.path) && !toolWrites.has(e.path)).map((e) => e.path);
   if (blocking.length > 0) {
     fail(`uncommitted changes in files this run would change: ${blocking.join(', ')}; commit or stash them first`);
   }
-  // An interrupted run's writes: listed as pending in the record, uncommitted, and already
-  // what this run renders. A person's uncommitted edit is never among them.
-  const leftovers = entries.filter((e) => e.action === 'unchanged' && pending.includes(e.path) && dirty.has(prefix + e.path)).map((e) => e.path);
-  // A base to branch from and return to: a repository without commits gets an empty one.
-  const head = await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).catch(() => '');
-  const hasCommit = head.trim() !== '';
-  if (!hasCommit && committing) await git.commit('Initialize repository (minio-gitops)', [], { '--allow-empty': null });
-  const current = hasCommit || committing ? (await git.revparse(['--abbrev-ref', 'HEAD'])).trim() : 'HEAD';
-  return { git, leftovers, previousBranch: current === 'HEAD' ? null : current };
+  const leftovers = [...dirty.keys()].filter((p) => toolWrites.has(p) || input.managed.includes(p)).sort();
+  // --force overwrites only what git keeps a copy of (an ignored file is not in git status).
+  const forced = entries.filter((e) => e.forced).map((e) => `:(literal)${e.path}`);
+  if (forced.length > 0) {
+    const tracked = new Set((await git.raw(['ls-files', '-z', '--full-name', '--', ...forced])).split('\0').filter(Boolean).map((p) => p.slice(prefix.length)));
+    const lost = entries.filter((e) => e.forced && !tracked.has(e.path)).map((e) => e.path);
+    if (lost.length > 0) fail(`--force would overwrite or delete ${lost.join(', ')}, which git has no copy of (untracked or ignored); copy ${lost.length === 1 ? 'it' : 'them'} away or commit ${lost.length === 1 ? 'it' : 'them'}, and re-run`);
+  }
+  const head = (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).catch(() => '')).trim() || null;
+  const branch = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
+  if (!branch && head && committing) notes.push(`HEAD was detached at ${head.slice(0, 12)}: the run's branch starts there; open its pull request into the branch that commit belongs to`);
+  // An unborn branch (no commits yet) is still the branch to return to.
+  return { git, root, prefix, leftovers, previousBranch: branch || null, head, notes, created };
 }
 
-/** Switches to `branch`: the current one, or a new one from HEAD; an existing other branch is refused. */
+/** A base to branch from and return to: a repository without commits gets an empty one. */
+export async function ensureBase(run: GitRun): Promise<void> {
+  if (run.head) return;
+  await run.git.raw(['commit', '-q', '--allow-empty', '-m', 'Initialize repository (minio-gitops)']);
+  run.head = (await run.git.revparse(['HEAD'])).trim();
+}
+
+/**
+ * Switches to `branch`: the current one, or a new one from HEAD. An existing other branch
+ * whose changes are all in HEAD already (its pull request was merged, also by squash or
+ * rebase) starts afresh from HEAD; one that holds unmerged work is refused.
+ */
 export async function switchToBranch(run: GitRun, branch: string): Promise<void> {
   if (run.previousBranch === branch) return;
-  try {
-    await run.git.checkoutLocalBranch(branch);
-  } catch (error) {
-    if (/already exists/.test(String(error))) fail(`branch ${branch} already exists; check it out to add to it (git checkout ${branch}), or pass --branch NAME`);
-    throw error;
+  const exists = (await run.git.raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).catch(() => '')).trim();
+  if (exists) {
+    const base = (await run.git.raw(['merge-base', 'HEAD', branch]).catch(() => '')).trim();
+    const changed = base ? (await run.git.raw(['diff', '--no-relative', '--name-only', base, branch])).trim() : 'unrelated';
+    const differs = async () => (await run.git.raw(['diff', '--no-relative', '--name-only', branch, 'HEAD', '--', ...changed.split('\n').map((p) => `:(top,literal)${p}`)])).trim() !== '';
+    const merged = changed === '' || (base !== '' && !(await differs()));
+    if (!merged) {
+      const ahead = base ? (await run.git.raw(['rev-list', '--count', `${base}..${branch}`])).trim() : '?';
+      fail(`branch ${branch} already exists with ${ahead} commit(s) whose changes are not in HEAD; check it out to add to it (git checkout ${branch}), merge its pull request first, or pass --branch NAME`);
+    }
+    // -B: the branch now starts at HEAD; its old commits are all merged.
+    await run.git.raw(['checkout', '-q', '-B', branch]);
+    return;
   }
+  await run.git.checkoutLocalBranch(branch);
 }
 
-export async function commitPaths(run: GitRun, paths: string[], message: string): Promise<string> {
+/** Commits the paths (-A: deletions too); anything else a person had staged stays staged, out of this commit. */
+export async function commitPaths(run: GitRun, paths: string[], message: string): Promise<string | null> {
   const git = run.git;
-  // -A records deletions too; the pathspecs keep the commit to this run's files.
-  await git.raw(['add', '-A', '--', ...paths]);
-  // The pathspecs make the commit hold these paths only: anything else the person had
-  // staged stays staged, out of this commit.
-  await git.commit(message, paths, {});
+  const unique = [...new Set(paths)].map((p) => `:(literal)${p}`);
+  // git add matches pathspecs against the work tree and the index: a deletion staged by an
+  // earlier, failed commit is in neither, and is committed as it is.
+  const indexed = new Set((await git.raw(['ls-files', '-z', '--full-name', '--', ...unique])).split('\0').filter(Boolean));
+  const present = [...new Set(paths)].filter((p) => existsSync(join(run.root, p)) || indexed.has(run.prefix + p)).map((p) => `:(literal)${p}`);
+  if (present.length > 0) await git.raw(['add', '-A', '--', ...present]);
+  // Only what differs from HEAD: a file an interrupted run made and this run removed is in neither.
+  const staged = (await git.raw(['diff', '--no-relative', '--cached', '--name-only', '-z', '--', ...unique])).split('\0').filter(Boolean);
+  if (staged.length === 0) return null;
+  await git.raw(['commit', '-q', '-m', message, '--', ...staged.map((p) => `:(top,literal)${p}`)]);
   return (await git.revparse(['--short', 'HEAD'])).trim();
+}
+
+/** Whether `branch` has commits its origin counterpart lacks (or origin has no such branch). */
+export async function unpushed(run: GitRun, branch: string): Promise<boolean> {
+  const local = (await run.git.raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).catch(() => '')).trim();
+  const remote = (await run.git.raw(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}`]).catch(() => '')).trim();
+  return local !== '' && local !== remote;
 }
 
 export async function pushBranch(run: GitRun, branch: string): Promise<void> {
   const remotes = await run.git.getRemotes();
   if (!remotes.some((r) => r.name === 'origin')) fail('--push needs an origin remote; add one with git remote add origin URL (nothing was pushed, the commit is made)');
-  await run.git.push(['-u', 'origin', branch]);
+  try {
+    await run.git.push(['-u', 'origin', branch]);
+  } catch (error) {
+    // The remote's reason: a rejected ref ("! [rejected] ... (fetch first)"), a hook's "remote:" lines, or git's fatal line.
+    const lines = String((error as Error).message).split('\n').map((l) => l.trim()).filter(Boolean);
+    const reason = [
+      ...lines.filter((l) => /^!\s*\[(remote )?rejected\]/.test(l)),
+      ...lines.filter((l) => /^remote:\s*\S/.test(l) && !/^remote:\s*(Enumerating|Counting|Compressing|Total|Resolving)/.test(l)),
+      ...lines.filter((l) => /^fatal:/.test(l)),
+    ].slice(0, 3);
+    fail(`push of ${branch} to origin was refused: ${redactCredentials((reason.length > 0 ? reason : lines.slice(0, 1)).join(' / '))}; the commit is made: fix that and re-run with --push (it pushes the commit)`);
+  }
 }

@@ -7,7 +7,8 @@ import { dirname, join, relative } from 'node:path';
 import { readText } from './apply.ts';
 import type { Flags } from './args.ts';
 import { CONFIG_FILE, resolveOptions, SOPS_CONFIG_FILE } from './config.ts';
-import { formatRecord, makePlan, parseRecord, RECORD_FILE, type PlanEntry } from './plan.ts';
+import { OutputRoot } from './paths.ts';
+import { DELETED, formatRecord, makePlan, parseRecord, RECORD_FILE, sha256, type GeneratedRecord, type PendingWrites, type PlanEntry } from './plan.ts';
 import { combine } from './render/files.ts';
 import { ownedPrefixes, renderTree } from './render/index.ts';
 import type { SecretsPlan } from './sealed.ts';
@@ -68,14 +69,31 @@ function issuedSecrets(entries: PlanEntry[], namespace: string): string[] {
     });
 }
 
+/**
+ * The record the plan compares with: what the record says the tool wrote, and, for the
+ * files an interrupted run was writing, what that run wrote if the disk still holds it (so
+ * that its writes are neither taken for a person's edits nor left behind: a re-run with
+ * other flags updates or removes them).
+ */
+function withPendingWrites(record: GeneratedRecord, pending: PendingWrites, disk: Map<string, string | null>): GeneratedRecord {
+  const out = { ...record };
+  for (const [path, hash] of Object.entries(pending)) {
+    const text = disk.get(path) ?? null;
+    if (hash === DELETED && text === null) delete out[path];
+    else if (text !== null && hash !== DELETED && hash !== '' && sha256(text) === hash) out[path] = hash;
+  }
+  return out;
+}
+
 /** Everything up to the plan: no file is written here. */
 export async function planRun(root: string, flags: Flags, now = new Date()) {
-  const configBefore = readText(join(root, CONFIG_FILE));
+  const out = new OutputRoot(root);
+  const configBefore = readText(out.at(CONFIG_FILE));
   // The record first: the envs already rendered here keep their consumers' names (config.ts),
   // and sealing compares its fingerprints of the sealed files' public values.
-  const recordBefore = readText(join(root, RECORD_FILE));
-  const { files: record, pending, sealed: sealedBefore } = parseRecord(recordBefore);
-  const rendered = [...new Set(Object.keys(record).flatMap((path) => /^overlays\/([^/]+)\//.exec(path)?.[1] ?? []))];
+  const recordBefore = readText(out.at(RECORD_FILE));
+  const { files: recorded, pending, sealed: sealedBefore } = parseRecord(recordBefore);
+  const rendered = [...new Set(Object.keys(recorded).flatMap((path) => /^overlays\/([^/]+)\//.exec(path)?.[1] ?? []))];
   const resolved = resolveOptions(configBefore, flags, { repoURL: originRemote(root), rendered });
   const { configText, notes } = resolved;
   const top = repositoryTop(root);
@@ -83,13 +101,14 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
   if (!options.global.repoURL) notes.push(`no repository URL (no --repo-url, none in ${CONFIG_FILE}, no origin remote): clusters/${options.env}/ (the ${options.global.gitops} manifests) is not rendered; pass --repo-url URL`);
   // age and sops code loads only for envs that seal secrets (or to refuse sops flags).
   const needsSealing = options.settings.secrets === 'sops' || flags.rotate.length > 0 || flags.ageRecipients.length > 0;
-  const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(root, options, flags, now, sealedBefore) : { files: [], generated: [], recipients: [] };
+  const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(out, options, flags, now, sealedBefore) : { files: [], generated: [], recipients: [] };
   notes.push(...(secrets.notes ?? []));
   const mirrors = secrets.files.filter((f) => f.path.startsWith(`sealed/${options.env}/bootstrap/`));
   const sealedChecksum = mirrors.length > 0 ? createHash('sha256').update(mirrors.map((f) => f.content).join('\0')).digest('hex').slice(0, 16) : undefined;
   const desired = combine(renderTree({ ...options, sealedChecksum }), secrets.files);
-  const paths = new Set([...desired.map((f) => f.path), ...Object.keys(record)]);
-  const disk = new Map([...paths].map((p) => [p, readText(join(root, p))]));
+  const paths = new Set([...desired.map((f) => f.path), ...Object.keys(recorded), ...Object.keys(pending)]);
+  const disk = new Map([...paths].map((p) => [p, readText(out.at(p))]));
+  const record = withPendingWrites(recorded, pending, disk);
   const plan = makePlan({
     desired,
     disk,
@@ -120,13 +139,31 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
   // The fingerprints of other envs stay; this env's are the ones its sealing knows now.
   const owned = ownedPrefixes(options.env);
   const sealedAfter = { ...Object.fromEntries(Object.entries(sealedBefore).filter(([path]) => !owned.some((prefix) => path.startsWith(prefix)))), ...secrets.fingerprints };
-  const recordAfter = formatRecord(plan.record, [], sealedAfter);
+  const recordAfter = formatRecord(plan.record, {}, sealedAfter);
   const recordEntry: PlanEntry = {
     path: RECORD_FILE,
     action: recordBefore === recordAfter ? 'unchanged' : recordBefore === null ? 'create' : 'update',
     before: recordBefore,
     after: recordAfter,
   };
-  return { options, notes, secrets, record, pending, sealedRecord: sealedBefore, merged, isRepo: top !== null, plan: { ...plan, entries: [...plan.entries, recordEntry] } };
+  // The tool's own writes on disk (what the record or an interrupted run says it wrote):
+  // uncommitted, they are a stopped run's work for this run to commit, not a person's.
+  const toolWrites = [...paths].filter((p) => {
+    const text = disk.get(p) ?? null;
+    return text === null ? pending[p] === DELETED : sha256(text) === record[p];
+  });
+  return {
+    out,
+    options,
+    notes,
+    secrets,
+    record,
+    pending,
+    toolWrites,
+    finalRecord: { files: plan.record, sealed: sealedAfter },
+    merged,
+    isRepo: top !== null,
+    plan: { ...plan, entries: [...plan.entries, recordEntry] },
+  };
 }
 

@@ -8,8 +8,9 @@
 //              user's at a path the tool wants): the run stops unless --force
 // No I/O here: the caller reads the disk and passes the contents in.
 import { createHash } from 'node:crypto';
-import { yamlLib } from './yaml-lib.ts';
 import { fail } from './errors.ts';
+import { isSafeRelative } from './paths.ts';
+import { parseUntrusted } from './yaml-lib.ts';
 import type { GeneratedFile } from './render/files.ts';
 import { toYaml } from './yaml.ts';
 
@@ -49,40 +50,50 @@ export function sha256(text: string): string {
 export type SealedRecord = Record<string, Record<string, string>>;
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isHashes = (v: unknown) => isMap(v) && Object.values(v).every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h));
+const isHash = (h: unknown) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h);
+const isHashes = (v: unknown) => isMap(v) && Object.values(v).every(isHash);
+
+/** What an interrupted run was writing: path -> sha256 of the content, or DELETED. */
+export type PendingWrites = Record<string, string>;
+export const DELETED = 'deleted';
+
+const DAMAGED = `restore it with git (git checkout -- ${RECORD_FILE}), or delete it and re-run with --force`;
 
 /**
- * The record, and `pending`: the paths a run was changing when it stopped (a run writes
- * them into the record before its first write and clears them after its last), and
- * `sealed`: the fingerprints of the sealed files' public values (absent in records of
- * earlier versions).
+ * The record, and `pending`: what a run was changing when it stopped (a run writes it into
+ * the record before its first write and clears it with its last; records of earlier
+ * versions list the paths only), and `sealed`: the fingerprints of the sealed files' public
+ * values (absent in records of earlier versions). The record arrives through pull
+ * requests: every path in it must be one the tool could have written (paths.ts).
  */
-export function parseRecord(text: string | null): { files: GeneratedRecord; pending: string[]; sealed: SealedRecord } {
-  if (text === null) return { files: {}, pending: [], sealed: {} };
-  let parsed: unknown;
-  try {
-    parsed = yamlLib().parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  const doc = parsed as { files?: unknown; pending?: unknown; sealed?: unknown } | null | undefined;
-  const files = doc === undefined ? undefined : (doc?.files ?? {});
-  const pending = doc?.pending ?? [];
+export function parseRecord(text: string | null): { files: GeneratedRecord; pending: PendingWrites; sealed: SealedRecord } {
+  if (text === null) return { files: {}, pending: {}, sealed: {} };
+  const doc = parseUntrusted(text, RECORD_FILE, DAMAGED).value as { files?: unknown; pending?: unknown; sealed?: unknown } | null;
+  const files = doc?.files ?? {};
+  const rawPending = doc?.pending ?? {};
+  const pending = Array.isArray(rawPending) ? Object.fromEntries(rawPending.map((p) => [p, ''])) : rawPending;
   const sealed = doc?.sealed ?? {};
   const valid =
-    isHashes(files) && Array.isArray(pending) && pending.every((p) => typeof p === 'string') && isMap(sealed) && Object.values(sealed).every(isHashes);
-  if (!valid) fail(`${RECORD_FILE} is damaged; restore it with git (git checkout -- ${RECORD_FILE}), or delete it and re-run with --force`);
-  return { files: files as GeneratedRecord, pending: pending as string[], sealed: sealed as SealedRecord };
+    isMap(doc ?? {}) &&
+    isHashes(files) &&
+    isMap(pending) &&
+    Object.values(pending).every((h) => h === '' || h === DELETED || isHash(h)) &&
+    isMap(sealed) &&
+    Object.values(sealed).every(isHashes);
+  if (!valid) fail(`${RECORD_FILE} is damaged; ${DAMAGED}`);
+  const bad = [files, pending, sealed].flatMap((m) => Object.keys(m as object)).find((p) => !isSafeRelative(p));
+  if (bad !== undefined) fail(`${RECORD_FILE} names ${JSON.stringify(bad)}, which is not a path inside the output (relative, no .. or .git); ${DAMAGED}`);
+  return { files: files as GeneratedRecord, pending: pending as PendingWrites, sealed: sealed as SealedRecord };
 }
 
 const sortedKeys = <T>(map: Record<string, T>) => Object.fromEntries(Object.keys(map).sort().map((k) => [k, map[k]!]));
 
-export function formatRecord(record: GeneratedRecord, pending: string[] = [], sealed: SealedRecord = {}): string {
+export function formatRecord(record: GeneratedRecord, pending: PendingWrites = {}, sealed: SealedRecord = {}): string {
   const files = sortedKeys(record);
   const fingerprints = Object.fromEntries(Object.keys(sealed).sort().map((path) => [path, sortedKeys(sealed[path]!)]));
   const hasSealed = Object.keys(fingerprints).length > 0;
   return toYaml(
-    { files, ...(pending.length > 0 ? { pending: [...pending].sort() } : {}), ...(hasSealed ? { sealed: fingerprints } : {}) },
+    { files, ...(Object.keys(pending).length > 0 ? { pending: sortedKeys(pending) } : {}), ...(hasSealed ? { sealed: fingerprints } : {}) },
     'Files that minio-gitops generated, with the sha256 of what it wrote. A re-run uses this to\nfind hand edits (it will not overwrite them) and to remove the files it no longer renders.' +
       (hasSealed ? '\nsealed: the sha256 of each sealed file\'s values that come from the settings (no secret), so\nthat a run without the age key finds a file whose values the settings changed.' : ''),
   );

@@ -13,7 +13,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { yamlLib } from './yaml-lib.ts';
+import { parseUntrusted } from './yaml-lib.ts';
+import { isWithin, realPathOf, type OutputRoot } from './paths.ts';
+import { findRepository } from './repo-state.ts';
 import { ageKeyFile, availableIdentities, checkRecipient, newIdentity, recipientsOf, type NewIdentity } from './age-keys.ts';
 import { readText } from './apply.ts';
 import type { Flags } from './args.ts';
@@ -27,7 +29,7 @@ import { coveringRule, withRecipients } from './sops-config.ts';
 import { encryptDocument, rewrapDocument, unwrapDataKey, verifyDocument, type SopsMetadata } from './sops.ts';
 
 export interface SealInput {
-  root: string;
+  root: OutputRoot;
   specs: SealedSecretSpec[];
   recipients: string[];
   identities: string[];
@@ -102,22 +104,26 @@ function visible(doc: Record<string, unknown>, keys: string[]): unknown {
   return { ...rest, stringData: keys.filter((k) => present.includes(k)).sort() };
 }
 
-async function openExisting(spec: SealedSecretSpec, text: string, identities: string[]): Promise<Existing> {
+/** Where this process looks for age keys, as the messages name it. */
+export function keySources(): string {
+  return `SOPS_AGE_KEY, or the key file ${ageKeyFile()}${process.env.SOPS_AGE_KEY_FILE ? ' (SOPS_AGE_KEY_FILE)' : ''}`;
+}
+
+async function openExisting(spec: SealedSecretSpec, text: string, identities: string[], readOnly: boolean): Promise<Existing> {
   const rotate = `re-create it with --rotate ${spec.credential} (new values)`;
-  let doc: Existing['doc'];
-  try {
-    doc = yamlLib().parse(text);
-  } catch {
-    return fail(`${spec.path} is not valid YAML; restore it with git, or ${rotate}`);
+  const fix = `restore it with git, or ${rotate}`;
+  const doc = parseUntrusted(text, spec.path, fix).value as Existing['doc'];
+  const age = doc?.sops?.age;
+  if (!Array.isArray(age) || age.length === 0 || !age.every((a) => typeof a?.recipient === 'string' && typeof a?.enc === 'string')) {
+    fail(`${spec.path} is not a sops-encrypted file with age recipients; ${fix}`);
   }
-  if (!doc?.sops?.age) fail(`${spec.path} is not a sops-encrypted file with age recipients; restore it with git, or ${rotate}`);
   if (identities.length === 0) return { text, doc };
   const found = unwrapDataKey(doc.sops, identities);
+  // A reader whose keys are not among the recipients checks what anyone can see, as without a key.
+  if (!found && readOnly) return { text, doc };
   if (!found) {
-    const theirs = doc.sops.age.map((a) => a.recipient).join(', ');
-    fail(
-      `${spec.path} does not decrypt with the available age keys (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt); load the key of one of its recipients (${theirs}), or ${rotate}`,
-    );
+    const theirs = age.map((a) => a.recipient).join(', ');
+    fail(`${spec.path} does not decrypt with the available age keys (${keySources()}); load the key of one of its recipients (${theirs}), or ${rotate}`);
   }
   const problem = verifyDocument(doc, found.dataKey);
   if (problem) fail(`${spec.path} fails its integrity check (${problem}): it was changed outside sops; restore it with git, or ${rotate}`);
@@ -139,8 +145,9 @@ function valuesFor(spec: SealedSecretSpec, kept: Record<string, unknown> | undef
     }
   }
   // Keys a person added with `sops` stay, after the tool's own; derived values are always
-  // computed anew (a password edited with sops gets its htpasswd line).
-  const derived = spec.derived(base);
+  // computed anew (a password edited with sops gets its htpasswd line), from the kept ones
+  // too: a salted hash that still verifies stays as it is (no churn).
+  const derived = spec.derived(base, kept);
   const extra = Object.fromEntries(Object.entries(kept ?? {}).filter(([k, v]) => !(k in base) && !(k in derived) && typeof v === 'string')) as Record<string, string>;
   return { values: { ...base, ...derived, ...extra }, fresh };
 }
@@ -194,10 +201,10 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
   // The values each spec ended up with: a copy (copyOf) repeats its original's.
   const valuesByPath = new Map<string, Record<string, unknown>>();
   for (const spec of input.specs) {
-    const text = readText(join(input.root, spec.path));
+    const text = readText(input.root.at(spec.path));
     const rotate = input.rotate.has(spec.credential);
     const original = spec.copyOf === undefined ? undefined : valuesByPath.get(spec.copyOf);
-    const existing = text !== null && !rotate ? await openExisting(spec, text, input.identities) : undefined;
+    const existing = text !== null && !rotate ? await openExisting(spec, text, input.identities, input.check !== undefined) : undefined;
     const recipientsKept = existing !== undefined && sameSet(existing.doc.sops.age.map((a) => a.recipient), input.recipients);
 
     const recorded = input.recorded?.[spec.path];
@@ -218,8 +225,8 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
         const theirs = existing.doc.sops.age.map((a) => a.recipient).join(', ');
         if (input.check) content = needsKeyHolder(input.check, spec.path, why, existing.text, notes);
         // The values stay: loading the key is the fix. New values (--rotate) only when the key is lost, and the recipients change with it.
-        else if (recipientsKept) fail(`${spec.path} must be encrypted anew (${why}), which needs its values, and no age key is available; load the key of one of its recipients (${theirs}) with SOPS_AGE_KEY_FILE, or have a holder of that key run this`);
-        else fail(`${spec.path} must be encrypted anew (${why}), which needs its values, and no age key is available; load the key of one of its recipients (${theirs}) with SOPS_AGE_KEY_FILE, or, if that key is lost, re-create it with --rotate ${spec.credential} (new values)`);
+        else if (recipientsKept) fail(`${spec.path} must be encrypted anew (${why}), which needs its values, and no age key is available (${keySources()}); load the key of one of its recipients (${theirs}), or have a holder of that key run this`);
+        else fail(`${spec.path} must be encrypted anew (${why}), which needs its values, and no age key is available (${keySources()}); load the key of one of its recipients (${theirs}), or, if that key is lost, re-create it with --rotate ${spec.credential} (new values)`);
       } else content = existing.text;
       if (recorded) fingerprints[spec.path] = recorded;
     } else if (spec.copyOf !== undefined && original === undefined && input.check) {
@@ -227,7 +234,7 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
       if (recorded) fingerprints[spec.path] = recorded;
     } else {
       if (spec.copyOf !== undefined && original === undefined) {
-        fail(`${spec.path} must repeat the values of ${spec.copyOf}, which cannot be read without an age key; load the key (SOPS_AGE_KEY_FILE), or re-create both with --rotate ${spec.credential}`);
+        fail(`${spec.path} must repeat the values of ${spec.copyOf}, which cannot be read without an age key (${keySources()}); load the key, or re-create both with --rotate ${spec.credential}`);
       }
       const kept = original ? Object.fromEntries(Object.keys(spec.generated).map((k) => [k, original[k]])) : (existing?.opened?.plaintext.stringData as Record<string, unknown> | undefined);
       const { values, fresh } = valuesFor(spec, kept);
@@ -259,7 +266,7 @@ export interface SecretsPlan extends Sealed {
  * .sops.yaml, else the available keys, else a new key), the new .sops.yaml, and the
  * sealed files. Reads the disk and the environment; writes nothing.
  */
-export async function planSecrets(root: string, options: Options, flags: Flags, now: Date, recorded: SealedRecord = {}): Promise<SecretsPlan> {
+export async function planSecrets(root: OutputRoot, options: Options, flags: Flags, now: Date, recorded: SealedRecord = {}): Promise<SecretsPlan> {
   const specs = sealedSecretSpecs(options);
   const where = `env ${options.env} uses --secrets ${options.settings.secrets}`;
   if (specs.length === 0) {
@@ -274,7 +281,7 @@ export async function planSecrets(root: string, options: Options, flags: Flags, 
   const rotate = new Set(flags.rotate.includes('all') ? known : flags.rotate);
   const flagRecipients = flags.ageRecipients.map((r) => checkRecipient(r, '--age-recipient'));
 
-  const sopsBefore = readText(join(root, SOPS_CONFIG_FILE));
+  const sopsBefore = readText(root.at(SOPS_CONFIG_FILE));
   const rule = coveringRule(sopsBefore, specs[0]!.path);
   let identities = availableIdentities();
   let recipients = flagRecipients.length > 0 ? [...new Set(flagRecipients)] : rule.recipients;
@@ -283,8 +290,10 @@ export async function planSecrets(root: string, options: Options, flags: Flags, 
     if (identities.length > 0) recipients = recipientsOf(identities);
     else {
       const keyFile = resolve(ageKeyFile());
-      if (keyFile.startsWith(`${resolve(root)}/`)) {
-        fail(`the age key file ${keyFile} is inside the output directory, where it could be committed; point SOPS_AGE_KEY_FILE outside it (the default is ~/.config/sops/age/keys.txt)`);
+      // Real paths on both sides: a link in either must not hide the key inside the repository.
+      const top = findRepository(root.path)?.top ?? root.path;
+      if ([root.real, realPathOf(top)].some((dir) => isWithin(dir, realPathOf(keyFile)))) {
+        fail(`the age key file ${keyFile} is inside the output's repository (${realPathOf(top)}), where it could be committed; point SOPS_AGE_KEY_FILE outside it`);
       }
       if (existsSync(keyFile)) fail(`${keyFile} holds no age identity (AGE-SECRET-KEY-1...); add one (age-keygen >> ${keyFile}), or pass --age-recipient`);
       newKey = newIdentity(keyFile);
@@ -295,7 +304,7 @@ export async function planSecrets(root: string, options: Options, flags: Flags, 
   // Re-keying away from every key this machine has would lock the person (and a cluster
   // holding the same key) out of the secrets already sealed.
   const mine = recipientsOf(identities);
-  const sealedExist = specs.some((spec) => existsSync(join(root, spec.path)));
+  const sealedExist = specs.some((spec) => existsSync(root.at(spec.path)));
   if (flagRecipients.length > 0 && sealedExist && mine.length > 0 && !mine.some((r) => recipients.includes(r))) {
     fail(`none of your age keys (${mine.join(', ')}) is among the new recipients, so you could no longer decrypt sealed/${options.env}/; pass your own recipient too (--age-recipient ${mine[0]} --age-recipient ...)`);
   }

@@ -3,9 +3,9 @@
 // rule's recipients when --age-recipient is given; everything else in the file is the
 // user's. Pure: text in, recipients and text out.
 import { commentBlock, toYaml } from './yaml.ts';
-import { yamlLib } from './yaml-lib.ts';
+import { parseUntrusted } from './yaml-lib.ts';
 import { checkRecipient } from './age-keys.ts';
-import { SOPS_CONFIG_FILE } from './config.ts';
+import { sameLineEnds, SOPS_CONFIG_FILE } from './config.ts';
 import { fail } from './errors.ts';
 import { K8S_ENCRYPTED_REGEX } from './sops.ts';
 
@@ -22,17 +22,17 @@ export interface SopsRule {
 /** The rule sops would use for `samplePath` (the first match), or a failure naming the fix. */
 export function coveringRule(text: string | null, samplePath: string): SopsRule {
   if (text === null) return { index: -1, recipients: [], encryptedRegex: K8S_ENCRYPTED_REGEX };
-  let parsed: unknown;
-  try {
-    parsed = yamlLib().parse(text);
-  } catch (error) {
-    return fail(`${SOPS_CONFIG_FILE} is not valid YAML (${(error as Error).message.split('\n')[0]}); fix it, or move it away to let the tool write one`);
-  }
+  const parsed = parseUntrusted(text, SOPS_CONFIG_FILE, 'fix it, or move it away to let the tool write one').value;
   const rules = (parsed as { creation_rules?: unknown } | null)?.creation_rules;
   const list = Array.isArray(rules) ? (rules as Record<string, unknown>[]) : [];
   const index = list.findIndex((rule) => {
     const pattern = rule?.path_regex;
     if (pattern === undefined) return true;
+    // sops evaluates RE2 (linear time); JavaScript backtracks, so a quantified group that
+    // holds a quantifier (`(a+)+`) could run for hours on a pull request's pattern.
+    if (String(pattern).length > 512 || /\([^)]*[*+?}][^)]*\)\s*[*+{?]/.test(String(pattern))) {
+      return fail(`${SOPS_CONFIG_FILE}: path_regex ${JSON.stringify(String(pattern).slice(0, 80))} is too complex for this tool to evaluate safely (a repeated group that repeats inside, or over 512 characters); simplify it (e.g. sealed/.*\\.yaml$)`);
+    }
     try {
       // RE2's (?i) prefix, the one RE2-only form seen in practice, as a JavaScript flag.
       const m = /^\(\?i\)(.*)$/.exec(String(pattern));
@@ -66,7 +66,7 @@ export function withRecipients(text: string | null, rule: SopsRule, recipients: 
     return `${commentBlock(header)}\n${toYaml({ creation_rules: [{ path_regex: SEALED_PATH_REGEX, encrypted_regex: K8S_ENCRYPTED_REGEX, age }] })}`;
   }
   if (rule.recipients.join(',') === age) return text;
-  const doc = yamlLib().parseDocument(text);
+  const { doc } = parseUntrusted(text, SOPS_CONFIG_FILE, 'fix it, or move it away to let the tool write one');
   doc.setIn(['creation_rules', rule.index, 'age'], age);
-  return doc.toString({ lineWidth: 0 });
+  return sameLineEnds(text, doc.toString({ lineWidth: 0 }));
 }

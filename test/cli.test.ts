@@ -50,7 +50,7 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
     ['a relative host path', ['--env', 'dev', '--host-path', 'data'], /--host-path "data" is not an absolute path/],
     ['an --out that is a file', ['--env', 'dev', '--out', 'FILE'], /--out .* is not usable: .* is a file; move it away or choose another directory/],
     ['an --out below a file', ['--env', 'dev', '--out', 'FILE/sub'], /--out .* is not usable: a part of that path is a file/],
-    ['an --out that cannot be written', ['--env', 'dev', '--out', '/proc/minio-gitops-out'], /--out \/proc\/minio-gitops-out is not writable .*choose a directory you can write to/],
+    ['an --out in a system directory', ['--env', 'dev', '--out', '/proc/minio-gitops-out'], /--out \/proc\/minio-gitops-out is a system directory or one that holds others' files; give the generated repository a directory of its own/],
     ['a config file that is not YAML', ['--env', 'dev'], /scaffold.config.yaml is not valid YAML \(line \d+: .*\); fix the file/, (out) => writeFileSync(join(out, 'scaffold.config.yaml'), 'envs:\n  dev: [unclosed\n')],
     ['a config file with an unknown setting', ['--env', 'dev'], /scaffold.config.yaml: envs.dev.replica is not a known setting; known: profile, namespace, replicas/, (out) => writeFileSync(join(out, 'scaffold.config.yaml'), 'envs:\n  dev:\n    replica: 1\n')],
     ['a config file with a bad value', ['--env', 'prod'], /scaffold.config.yaml: envs.prod.size "ten" is not a volume size/, (out) => writeFileSync(join(out, 'scaffold.config.yaml'), 'envs:\n  prod:\n    size: ten\n')],
@@ -62,7 +62,7 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
     ['a zero size', ['--env', 'prod', '--size', '0'], /--size "0" is not a volume size; use a number with a byte unit/],
     ['a size in millibytes', ['--env', 'prod', '--size', '10m'], /--size "10m" is not a volume size/],
     ['an empty --out', ['--env', 'dev', '--out', ''], /--out needs a directory; leave it out to write beside scaffold.ts/],
-    ['a file where a directory belongs', ['--env', 'prod'], /overlays\/prod\/ in .* is not usable: .*overlays\/prod is a file; move it away or choose another directory/, (out) => {
+    ['a file where a directory belongs', ['--env', 'prod'], /a part of .*\/overlays\/prod\/\S+ is a file where a directory belongs; move that file away and re-run/, (out) => {
       rmSync(join(out, 'overlays/prod'), { recursive: true });
       writeFileSync(join(out, 'overlays/prod'), 'not a directory\n');
     }],
@@ -112,7 +112,7 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
     ['a truststore flag on an env without TLS', ['--env', 'dev', '--truststore', 'none'], /--truststore applies only with TLS on, and env dev has TLS off .*; drop --truststore, or add --tls on/],
     ['a CA secret on an env without TLS', ['--env', 'dev', '--ca-secret', 'corp-ca'], /--ca-secret applies only with TLS on/],
     ['an unknown truststore', ['--env', 'prod', '--truststore', 'jks'], /--truststore "jks" is not allowed; use one of: trust-manager, none/],
-    ['your own issuer with no CA for the truststore', ['--env', 'prod', '--issuer', 'corp-ca'], /env prod: the consumers' truststore needs the CA of issuer corp-ca: name the Secret holding it .* with --ca-secret NAME, or use --truststore none/],
+    ['your own issuer with no CA for the truststore', ['--env', 'prod', '--issuer', 'corp-ca'], /env prod: the consumers' truststore needs the CA of issuer corp-ca; name the Secret holding it .* with --ca-secret NAME, or use --truststore none/],
     // Envs on one cluster: what an env puts in a consumer's namespace is named <MinIO namespace>-...
     ['a consumer whose objects would get too long a name', ['--env', 'dev'], /env dev: consumer stream-processing-jobs-of-the-payments-team-in-eu-west-1's objects would be named minio-dev-stream-processing-jobs-of-the-payments-team-in-eu-west-1, longer than Kubernetes allows \(63 characters\); shorten the consumer's name or the namespace/, dataLayout('consumers:\n      stream-processing-jobs-of-the-payments-team-in-eu-west-1: {namespace: el-demo, kind: flink-cmf, buckets: [flink]}')],
     ['a catalog server whose Service would begin with a digit', ['--env', 'dev', '--namespace', '0-minio'], /env dev: consumer iceberg's Service would be named 0-minio-iceberg, and a Service's name must begin with a letter; use a namespace that begins with one/],

@@ -1,0 +1,78 @@
+// One run at a time per output repository. Two runs on one repository (dev and prod, or
+// prod twice) would interleave their writes, branches and commits; the second waits for
+// the first (briefly), then refuses in one line. The lock is a file created atomically in
+// the temp directory, named after the repository's real path (the same name whether or
+// not the repository exists yet), holding the owner's pid: a lock whose process is gone
+// (a killed run) is taken over.
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fail } from './errors.ts';
+
+interface Holder {
+  pid: number;
+  host: string;
+  root: string;
+  since: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // someone else's live process
+  }
+}
+
+function holderOf(path: string): Holder | null {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Holder;
+  } catch {
+    return null; // gone, or being written this instant
+  }
+}
+
+const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * Takes the lock of the repository whose real top is `top` (the output itself when it is
+ * in no repository), waiting up to `waitMs`. Returns the release.
+ */
+export function lockRepository(top: string, waitMs = Number(process.env.MINIO_GITOPS_LOCK_WAIT_MS ?? 15_000)): () => void {
+  const path = join(tmpdir(), `minio-gitops-${createHash('sha256').update(top).digest('hex').slice(0, 16)}.lock`);
+  const me: Holder = { pid: process.pid, host: hostname(), root: top, since: new Date().toISOString() };
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, JSON.stringify(me));
+      closeSync(fd);
+      return () => {
+        if (holderOf(path)?.pid === me.pid) unlinkSync(path);
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        return fail(`cannot take the lock ${path} for ${top} (${(error as NodeJS.ErrnoException).code}); check that the temp directory is writable`);
+      }
+    }
+    const holder = holderOf(path);
+    // A killed run's lock: its process is gone (on this host; another host's cannot be checked).
+    if (holder && holder.host === me.host && !alive(holder.pid)) {
+      if (holderOf(path)?.pid === holder.pid) {
+        try {
+          unlinkSync(path);
+        } catch {
+          // another run took it over first
+        }
+      }
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      const who = holder ? `pid ${holder.pid}${holder.host === me.host ? '' : ` on ${holder.host}`}, since ${holder.since}` : 'starting';
+      return fail(`another minio-gitops run (${who}) is working on ${top}; wait for it to finish and re-run (if no run is left, delete ${path})`);
+    }
+    sleep(Math.min(100 + attempt * 10, 250));
+  }
+}
