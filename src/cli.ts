@@ -142,6 +142,7 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promi
       undoCreation(root, madeDir, repo?.created ?? false);
       return RETRY;
     }
+    if (git && repo && flags.push && !(await git.hasOrigin(repo))) fail('--push needs an origin remote; add one (git remote add origin URL), or leave out --push');
     branch = git && repo && branchName && (changes.length > 0 || repo.leftovers.length > 0) ? branchName : null;
     if (git && repo && branch) {
       await git.ensureBase(repo);
@@ -177,7 +178,8 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promi
   }
   // A re-run with --push pushes what an earlier run committed and did not push.
   const pushBranch = git && repo && branchName && flags.push ? (sha ? branchName : (await git.unpushed(repo, branchName)) ? branchName : null) : null;
-  if (git && repo && pushBranch) await git.pushBranch(repo, pushBranch);
+  // A refused push leaves the commit made: exit 3 (not 2, which means nothing changed).
+  const pushRefused = git && repo && pushBranch ? await git.pushBranch(repo, pushBranch) : null;
 
   const byAction = (action: string) => changes.filter((e) => e.action === action).map((e) => e.path);
   const partial = {
@@ -190,7 +192,7 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promi
     branch,
     previousBranch: repo?.previousBranch ?? null,
     commit: sha,
-    pushed: Boolean(pushBranch),
+    pushed: Boolean(pushBranch) && !pushRefused,
     notes,
     warnings: warnings(options),
     secrets: secretsReport(options, secrets, false),
@@ -198,8 +200,15 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promi
   const summary: Summary = { ...partial, next: nextSteps(options, partial) };
   if (flags.json) io.out(`${JSON.stringify(summary)}\n`);
   else printSummary(io, summary, plan.entries);
+  if (pushRefused) {
+    io.err(`error: the push of ${pushBranch} to origin was refused: ${pushRefused}; ${sha ? `the commit ${sha} is made: ` : ''}fix that and re-run with --push (it pushes what is not pushed)\n`);
+    return PUSH_REFUSED;
+  }
   return 0;
 }
+
+/** Exit code of a run that committed but whose push was refused. */
+const PUSH_REFUSED = 3;
 
 /** Removes what a refused run created: the repository it initialised, the directories it made. */
 function undoCreation(root: string, madeDir: string | undefined, madeRepository: boolean): void {

@@ -90,7 +90,7 @@ function envProfile(env: string, raw: Raw | undefined, where: string): Profile |
  * the config names the repository; `defaults.rendered`: the envs whose files the record
  * holds (both read at the edge, by the caller).
  */
-export function resolveOptions(configText: string | null, flags: Flags, defaults: { repoURL?: string; rendered?: string[] } = {}): Resolved {
+export function resolveOptions(configText: string | null, flags: Flags, defaults: { repoURL?: string; revision?: string; rendered?: string[] } = {}): Resolved {
   if (!flags.env) {
     fail('--env is required, e.g. `npx zx scaffold.ts --env dev`; write it after scaffold.ts (zx takes options written before the script as its own)');
   }
@@ -115,6 +115,20 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   const global: GlobalSettings = { ...defaultGlobal(), ...checkFields<GlobalSettings>(raw, GLOBAL_FIELDS, `${CONFIG_FILE}: `) };
   // The origin remote is a default only when an engine could fetch it (not a local path).
   if (!global.repoURL && !flags.settings['global.repoURL'] && defaults.repoURL && /^(https?|ssh):\/\/|^git@[^:\s]+:/.test(defaults.repoURL)) global.repoURL = checks.repoURL(defaults.repoURL, 'the origin remote (the default for --repo-url)');
+  // A repository whose default branch is not main: the engine follows that branch, unless told.
+  if (raw.revision === undefined && defaults.revision && defaults.revision !== global.revision) {
+    const revision = (() => {
+      try {
+        return GLOBAL_FIELDS.revision(defaults.revision, 'the repository\'s default branch');
+      } catch {
+        return undefined; // a branch name the engines' field does not take: keep the default
+      }
+    })();
+    if (revision) {
+      global.revision = revision;
+      notes.push(`the engine follows branch ${revision}, the repository's default branch (--revision BRANCH to choose another)`);
+    }
+  }
   for (const [key, { flag, raw: value }] of Object.entries(flags.settings)) {
     if (!key.startsWith('global.')) continue;
     const field = key.slice('global.'.length) as keyof GlobalSettings;

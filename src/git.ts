@@ -32,6 +32,8 @@ const FALLBACK_IDENTITY = ['user.name=minio-gitops', 'user.email=minio-gitops@lo
  * allowed, and a person's GIT_SSH_COMMAND, GIT_CONFIG_GLOBAL or GIT_AUTHOR_NAME is theirs to set.
  */
 function gitAt(root: string, config: string[] = []): SimpleGit {
+  // A push to a remote that wants a password fails at once instead of waiting for a prompt.
+  process.env.GIT_TERMINAL_PROMPT ??= '0';
   return simpleGit({ baseDir: root, config, allowEnvironment: Object.keys(process.env) } as Parameters<typeof simpleGit>[0]);
 }
 
@@ -87,7 +89,12 @@ export async function prepareRepository(input: RepositoryInput): Promise<GitRun>
   if (blocking.length > 0) {
     fail(`uncommitted changes in files this run would change: ${blocking.join(', ')}; commit or stash them first`);
   }
-  const leftovers = [...dirty.keys()].filter((p) => toolWrites.has(p) || input.managed.includes(p)).sort();
+  // Uncommitted files to commit with this run: the tool's writes, the config and record, and
+  // files that already hold what this run renders (made before the repository was, or by --no-commit).
+  // (A tracked sealed file the person edited with sops is theirs to commit: merged, not rendered.)
+  const untracked = (p: string) => dirty.get(p)?.working_dir === '?';
+  const rendered = new Set(entries.filter((e) => e.action === 'unchanged' && e.after !== null && (!merged.includes(e.path) || untracked(e.path))).map((e) => e.path));
+  const leftovers = [...dirty.keys()].filter((p) => toolWrites.has(p) || input.managed.includes(p) || rendered.has(p)).sort();
   // --force overwrites only what git keeps a copy of (an ignored file is not in git status).
   const forced = entries.filter((e) => e.forced).map((e) => `:(literal)${e.path}`);
   if (forced.length > 0) {
@@ -156,11 +163,15 @@ export async function unpushed(run: GitRun, branch: string): Promise<boolean> {
   return local !== '' && local !== remote;
 }
 
-export async function pushBranch(run: GitRun, branch: string): Promise<void> {
-  const remotes = await run.git.getRemotes();
-  if (!remotes.some((r) => r.name === 'origin')) fail('--push needs an origin remote; add one with git remote add origin URL (nothing was pushed, the commit is made)');
+export async function hasOrigin(run: GitRun): Promise<boolean> {
+  return (await run.git.getRemotes()).some((r) => r.name === 'origin');
+}
+
+/** Pushes `branch` to origin; returns why it failed (the remote's reason), or null. */
+export async function pushBranch(run: GitRun, branch: string): Promise<string | null> {
   try {
     await run.git.push(['-u', 'origin', branch]);
+    return null;
   } catch (error) {
     // The remote's reason: a rejected ref ("! [rejected] ... (fetch first)"), a hook's "remote:" lines, or git's fatal line.
     const lines = String((error as Error).message).split('\n').map((l) => l.trim()).filter(Boolean);
@@ -169,6 +180,6 @@ export async function pushBranch(run: GitRun, branch: string): Promise<void> {
       ...lines.filter((l) => /^remote:\s*\S/.test(l) && !/^remote:\s*(Enumerating|Counting|Compressing|Total|Resolving)/.test(l)),
       ...lines.filter((l) => /^fatal:/.test(l)),
     ].slice(0, 3);
-    fail(`push of ${branch} to origin was refused: ${redactCredentials((reason.length > 0 ? reason : lines.slice(0, 1)).join(' / '))}; the commit is made: fix that and re-run with --push (it pushes the commit)`);
+    return redactCredentials((reason.length > 0 ? reason : lines.slice(0, 1)).join(' / '));
   }
 }

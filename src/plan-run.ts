@@ -2,30 +2,41 @@
 // compare. Reads only; nothing is written here (the disk edge for planning).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { readText } from './apply.ts';
 import type { Flags } from './args.ts';
 import { CONFIG_FILE, resolveOptions, SOPS_CONFIG_FILE } from './config.ts';
 import { OutputRoot } from './paths.ts';
+import { findRepository, type Repository } from './repo-state.ts';
 import { DELETED, formatRecord, makePlan, parseRecord, RECORD_FILE, sha256, type GeneratedRecord, type PendingWrites, type PlanEntry } from './plan.ts';
 import { combine } from './render/files.ts';
 import { ownedPrefixes, renderTree } from './render/index.ts';
 import type { SecretsPlan } from './sealed.ts';
 import { yamlLib } from './yaml-lib.ts';
 
-/** The top of the git work tree `dir` is in (a `.git` in it or above it, as git looks), or null. */
-function repositoryTop(dir: string): string | null {
-  for (let d = dir; ; d = dirname(d)) {
-    if (existsSync(join(d, '.git'))) return d;
-    if (dirname(d) === d) return null;
-  }
+/**
+ * The branch pull requests go into, for the engine to follow when the config names none:
+ * origin's default branch, else the branch the repository is on (unless it is a scaffold
+ * branch). Read from the git directory; undefined when unknown.
+ */
+function baseBranch(repo: Repository | null): string | undefined {
+  if (!repo) return undefined;
+  const ref = (file: string) => {
+    try {
+      return /^ref: refs\/(?:heads|remotes\/origin)\/(\S+)\s*$/.exec(readFileSync(file, 'utf8'))?.[1];
+    } catch {
+      return undefined;
+    }
+  };
+  const common = existsSync(join(repo.gitDir, 'commondir')) ? join(repo.gitDir, readFileSync(join(repo.gitDir, 'commondir'), 'utf8').trim()) : repo.gitDir;
+  const current = ref(join(repo.gitDir, 'HEAD'));
+  return ref(join(common, 'refs/remotes/origin/HEAD')) ?? (current && !current.startsWith('scaffold/') ? current : undefined);
 }
 
-
 /** The URL of the output repository's origin remote, if it has one. */
-function originRemote(root: string): string | undefined {
-  if (repositoryTop(root) === null) return undefined;
+function originRemote(root: string, repo: Repository | null): string | undefined {
+  if (repo === null) return undefined;
   const r = spawnSync('git', ['-C', root, 'remote', 'get-url', 'origin'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   return r.status === 0 ? r.stdout.trim() || undefined : undefined;
 }
@@ -94,9 +105,10 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
   const recordBefore = readText(out.at(RECORD_FILE));
   const { files: recorded, pending, sealed: sealedBefore } = parseRecord(recordBefore);
   const rendered = [...new Set(Object.keys(recorded).flatMap((path) => /^overlays\/([^/]+)\//.exec(path)?.[1] ?? []))];
-  const resolved = resolveOptions(configBefore, flags, { repoURL: originRemote(root), rendered });
+  const repo = findRepository(root);
+  const resolved = resolveOptions(configBefore, flags, { repoURL: originRemote(root, repo), revision: baseBranch(repo), rendered });
   const { configText, notes } = resolved;
-  const top = repositoryTop(root);
+  const top = repo?.top ?? null;
   const options = { ...resolved.options, repoPath: top && top !== root ? `${relative(top, root)}/` : '' };
   if (!options.global.repoURL) notes.push(`no repository URL (no --repo-url, none in ${CONFIG_FILE}, no origin remote): clusters/${options.env}/ (the ${options.global.gitops} manifests) is not rendered; pass --repo-url URL`);
   // age and sops code loads only for envs that seal secrets (or to refuse sops flags).

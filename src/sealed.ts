@@ -104,12 +104,17 @@ function visible(doc: Record<string, unknown>, keys: string[]): unknown {
   return { ...rest, stringData: keys.filter((k) => present.includes(k)).sort() };
 }
 
+/** That no key here opens a file, naming where the keys were looked for. */
+function noKey(identities: string[]): string {
+  return identities.length === 0 ? `no age key is available (${keySources()})` : `none of the age keys here opens it (${keySources()})`;
+}
+
 /** Where this process looks for age keys, as the messages name it. */
 export function keySources(): string {
   return `SOPS_AGE_KEY, or the key file ${ageKeyFile()}${process.env.SOPS_AGE_KEY_FILE ? ' (SOPS_AGE_KEY_FILE)' : ''}`;
 }
 
-async function openExisting(spec: SealedSecretSpec, text: string, identities: string[], readOnly: boolean): Promise<Existing> {
+async function openExisting(spec: SealedSecretSpec, text: string, identities: string[]): Promise<Existing> {
   const rotate = `re-create it with --rotate ${spec.credential} (new values)`;
   const fix = `restore it with git, or ${rotate}`;
   const doc = parseUntrusted(text, spec.path, fix).value as Existing['doc'];
@@ -119,12 +124,9 @@ async function openExisting(spec: SealedSecretSpec, text: string, identities: st
   }
   if (identities.length === 0) return { text, doc };
   const found = unwrapDataKey(doc.sops, identities);
-  // A reader whose keys are not among the recipients checks what anyone can see, as without a key.
-  if (!found && readOnly) return { text, doc };
-  if (!found) {
-    const theirs = age.map((a) => a.recipient).join(', ');
-    fail(`${spec.path} does not decrypt with the available age keys (${keySources()}); load the key of one of its recipients (${theirs}), or ${rotate}`);
-  }
+  // Keys that are not among the recipients are as good as none: the file stays as it is
+  // unless it must change (then the person is asked for a recipient's key).
+  if (!found) return { text, doc };
   const problem = verifyDocument(doc, found.dataKey);
   if (problem) fail(`${spec.path} fails its integrity check (${problem}): it was changed outside sops; restore it with git, or ${rotate}`);
   const { decryptSops } = await import('sops-age');
@@ -204,7 +206,7 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
     const text = readText(input.root.at(spec.path));
     const rotate = input.rotate.has(spec.credential);
     const original = spec.copyOf === undefined ? undefined : valuesByPath.get(spec.copyOf);
-    const existing = text !== null && !rotate ? await openExisting(spec, text, input.identities, input.check !== undefined) : undefined;
+    const existing = text !== null && !rotate ? await openExisting(spec, text, input.identities) : undefined;
     const recipientsKept = existing !== undefined && sameSet(existing.doc.sops.age.map((a) => a.recipient), input.recipients);
 
     const recorded = input.recorded?.[spec.path];
@@ -225,8 +227,8 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
         const theirs = existing.doc.sops.age.map((a) => a.recipient).join(', ');
         if (input.check) content = needsKeyHolder(input.check, spec.path, why, existing.text, notes);
         // The values stay: loading the key is the fix. New values (--rotate) only when the key is lost, and the recipients change with it.
-        else if (recipientsKept) fail(`${spec.path} must be encrypted anew (${why}), which needs its values, and no age key is available (${keySources()}); load the key of one of its recipients (${theirs}), or have a holder of that key run this`);
-        else fail(`${spec.path} must be encrypted anew (${why}), which needs its values, and no age key is available (${keySources()}); load the key of one of its recipients (${theirs}), or, if that key is lost, re-create it with --rotate ${spec.credential} (new values)`);
+        else if (recipientsKept) fail(`${spec.path} must be encrypted anew (${why}), which needs its values, and ${noKey(input.identities)}; load the key of one of its recipients (${theirs}), or have a holder of that key run this`);
+        else fail(`${spec.path} must be encrypted anew (${why}), which needs its values, and ${noKey(input.identities)}; load the key of one of its recipients (${theirs}), or, if that key is lost, re-create it with --rotate ${spec.credential} (new values)`);
       } else content = existing.text;
       if (recorded) fingerprints[spec.path] = recorded;
     } else if (spec.copyOf !== undefined && original === undefined && input.check) {
@@ -305,7 +307,7 @@ export async function planSecrets(root: OutputRoot, options: Options, flags: Fla
   // holding the same key) out of the secrets already sealed.
   const mine = recipientsOf(identities);
   const sealedExist = specs.some((spec) => existsSync(root.at(spec.path)));
-  if (flagRecipients.length > 0 && sealedExist && mine.length > 0 && !mine.some((r) => recipients.includes(r))) {
+  if (flagRecipients.length > 0 && sealedExist && mine.length > 0 && !mine.some((r) => recipients.includes(r)) && !sameSet(recipients, rule.recipients)) {
     fail(`none of your age keys (${mine.join(', ')}) is among the new recipients, so you could no longer decrypt sealed/${options.env}/; pass your own recipient too (--age-recipient ${mine[0]} --age-recipient ...)`);
   }
   const sealed = await sealSecrets({ root, specs, recipients, identities, rotate, now, encryptedRegex: rule.encryptedRegex, recorded, ...(flags.check ? { check: { env: options.env } } : {}) });

@@ -22,6 +22,18 @@ export const MAX_YAML_BYTES = 1 << 20;
 const MAX_ALIASES = 50;
 const MAX_DEPTH = 64;
 
+/** The first value that is not plain data (a Map, Set, Date, bytes), by its kind, or null. */
+function unplain(value: unknown): string | null {
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v !== 'object' || v === null) continue;
+    if (!Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null) return v.constructor?.name === 'Map' ? 'ordered map' : v.constructor?.name === 'Set' ? 'set' : v instanceof Date ? 'timestamp' : 'binary value';
+    stack.push(...Object.values(v));
+  }
+  return null;
+}
+
 /** How deep a parsed value nests (walked without recursion, so no value can exhaust the stack). */
 function tooDeep(value: unknown): boolean {
   const stack: [unknown, number][] = [[value, 0]];
@@ -43,7 +55,8 @@ export function parseUntrusted(text: string, what: string, fix: string): { doc: 
   let doc: Yaml.Document;
   let value: unknown;
   try {
-    const docs = yamlLib().parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true });
+    // logLevel error: the library's warnings (a list as a key...) would go to stderr as a second line.
+    const docs = yamlLib().parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
     if (docs.length === 0) return { doc: yamlLib().parseDocument(''), value: null }; // comments only
     if (docs.length > 1) fail(`${what} holds ${docs.length} YAML documents where one belongs; ${fix}`);
     doc = docs[0]!;
@@ -52,6 +65,8 @@ export function parseUntrusted(text: string, what: string, fix: string): { doc: 
       const line = text.slice(0, problem.pos[0]).split('\n').length;
       fail(`${what} is not valid YAML (line ${line}: ${problem.message.split('\n')[0]}); ${fix}`);
     }
+    // YAML 1.1 (by directive) reads `on` and timestamps otherwise, and writes new maps as !!omap.
+    if (doc.directives?.yaml.explicit && doc.directives.yaml.version !== '1.2') fail(`${what} declares %YAML ${doc.directives.yaml.version}, and it is read as YAML 1.2; remove the %YAML line`);
     value = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (error) {
     if ((error as Error)?.name === 'UsageError') throw error;
@@ -59,5 +74,7 @@ export function parseUntrusted(text: string, what: string, fix: string): { doc: 
     return fail(`${what} cannot be read as YAML (${why}); ${fix}`);
   }
   if (tooDeep(value)) fail(`${what} nests deeper than ${MAX_DEPTH} levels, far beyond what it should hold; ${fix}`);
+  const odd = unplain(value);
+  if (odd) fail(`${what} holds a YAML ${odd} (from a tag such as !!omap, !!set, !!binary or !!timestamp), where plain maps, lists and scalars belong; write it without the tag`);
   return { doc, value };
 }

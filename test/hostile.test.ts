@@ -255,12 +255,15 @@ describe('git in any state', () => {
     expect(t.code, t.stderr).toBe(0);
     expect(JSON.parse(t.stdout)).toMatchObject({ branch: 'scaffold/dev', previousBranch: 'trunk' });
     expect(JSON.parse(t.stdout).next.join('\n')).toMatch(/pull request from scaffold\/dev into trunk/);
+    // The engine follows the repository's branch, not a main that does not exist.
+    expect(JSON.parse(t.stdout).notes.join('\n')).toMatch(/the engine follows branch trunk, the repository's default branch/);
+    expect(readFileSync(join(trunk, 'scaffold.config.yaml'), 'utf8')).toMatch(/^revision: trunk$/m);
   });
 
   it('without a git identity the commit is made with a note that says how to take it over', () => {
     const home = tempDir();
     const work = tempDir();
-    const env = { HOME: home, XDG_CONFIG_HOME: join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: join(home, 'gitconfig'), GIT_AUTHOR_NAME: '', GIT_COMMITTER_NAME: '', EMAIL: '' };
+    const env = { HOME: home, XDG_CONFIG_HOME: join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: join(home, 'gitconfig') };
     const r = run(['--env', 'dev', '--out', work], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/note: git has no user\.name and user\.email here: the commit is authored by minio-gitops <minio-gitops@localhost>; set yours/);
@@ -356,7 +359,11 @@ describe('secrets and key locations in messages', () => {
     const check = run(['--env', 'prod', '--check', '--out', work], { SOPS_AGE_KEY_FILE: other });
     expect(check.code, check.stderr + check.stdout).toBe(0);
     // A writing run needs the key, and says where it looked.
-    refused(run(['--env', 'prod', '--rotate', 'console', '--out', work], { SOPS_AGE_KEY_FILE: other }), new RegExp(`does not decrypt with the available age keys \\(SOPS_AGE_KEY, or the key file ${other.replace(/[.]/g, '\\.')}`));
+    refused(run(['--env', 'prod', '--namespace', 'minio-two', '--out', work], { SOPS_AGE_KEY_FILE: other }), new RegExp(`none of the age keys here opens it \\(SOPS_AGE_KEY, or the key file ${other.replace(/[.]/g, '\\.')} \\(SOPS_AGE_KEY_FILE\\)\\)`));
+    // Nothing to re-encrypt: a run without a recipient's key changes nothing and succeeds.
+    const same = run(['--env', 'prod', '--out', work], { SOPS_AGE_KEY_FILE: other });
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stdout).toMatch(/nothing changed: no commit/);
     const xdg = tempDir();
     const withoutFile = { ...process.env, XDG_CONFIG_HOME: xdg, SOPS_AGE_KEY_FILE: '' };
     const r = run(['--env', 'prod', '--namespace', 'minio-two', '--out', work], withoutFile as Record<string, string>);
@@ -482,9 +489,16 @@ describe('overlapping runs and interruption', () => {
     writeFileSync(join(origin, 'hooks/pre-receive'), '#!/bin/sh\necho "denied by policy: branch protection" >&2\nexit 1\n', { mode: 0o755 });
     const work = teamRepo();
     git(work, 'remote', 'add', 'origin', origin);
+    // Exit 3: committed, not pushed (2 would say nothing changed).
     const r = run(['--env', 'dev', '--push', '--out', work]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: push of scaffold\/dev to origin was refused: .*denied by policy: branch protection.*; the commit is made/);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^error: the push of scaffold\/dev to origin was refused: .*denied by policy: branch protection.*; the commit [0-9a-f]+ is made: fix that and re-run with --push/m);
+    expect(r.stdout).not.toMatch(/pushed to origin/);
+    // No origin at all: refused before anything is written.
+    const lone = teamRepo();
+    const before = state(lone);
+    refused(run(['--env', 'dev', '--push', '--out', lone]), /--push needs an origin remote/);
+    expect(state(lone)).toEqual(before);
     rmSync(join(origin, 'hooks/pre-receive'));
     const again = run(['--env', 'dev', '--push', '--out', work]);
     expect(again.code, again.stderr).toBe(0);

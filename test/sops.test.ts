@@ -396,7 +396,7 @@ describe('bad input for sealed secrets: one line, exit 2, nothing changed', () =
       writeFileSync(join(out, '.sops.yaml'), `creation_rules:\n  - path_regex: ^secrets/.*\n    age: ${a.recipient}\n`);
       return { args: ['--env', 'prod'], env: { SOPS_AGE_KEY_FILE: a.file } };
     }, /\.sops\.yaml has no creation rule that covers sealed\/prod\/minio-root-credentials\.yaml; add one first/],
-    ['a file that no longer decrypts with the available key', ({ b }) => ({ args: ['--env', 'prod'], env: { SOPS_AGE_KEY_FILE: b.file } }), /sealed\/prod\/minio-root-credentials\.yaml does not decrypt with the available age keys .*load the key of one of its recipients \(age1\w+\), or re-create it with --rotate root/],
+    ['a change to a file no available key opens', ({ b }) => ({ args: ['--env', 'prod', '--namespace', 'storage'], env: { SOPS_AGE_KEY_FILE: b.file } }), /sealed\/prod\/minio-root-credentials\.yaml must be encrypted anew \(its metadata\.namespace changes\), which needs its values, and none of the age keys here opens it \(SOPS_AGE_KEY, or the key file .*\); load the key of one of its recipients \(age1\w+\), or have a holder/],
     ['a tampered file (MAC mismatch)', ({ a, out }) => {
       const file = join(out, 'sealed/prod/minio-root-credentials.yaml');
       writeFileSync(file, readFileSync(file, 'utf8').replace('app.kubernetes.io/component: credentials', 'app.kubernetes.io/component: tampered'));
