@@ -3,7 +3,7 @@
 // identity is created there: mode 0600, outside the repository, never inside it.
 import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { generateIdentity, isRecipient, recipientOf } from './age.ts';
 import { fail } from './errors.ts';
 
@@ -12,6 +12,10 @@ const IDENTITY = /^AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}$/;
 /** The key file sops reads: SOPS_AGE_KEY_FILE, else $XDG_CONFIG_HOME or ~/.config /sops/age/keys.txt. */
 export function ageKeyFile(env: NodeJS.ProcessEnv = process.env): string {
   if (env.SOPS_AGE_KEY_FILE) return env.SOPS_AGE_KEY_FILE;
+  // sops (Go's os.UserConfigDir) finds no key file under a relative XDG_CONFIG_HOME.
+  if (env.XDG_CONFIG_HOME && !isAbsolute(env.XDG_CONFIG_HOME)) {
+    fail(`XDG_CONFIG_HOME is a relative path (${JSON.stringify(env.XDG_CONFIG_HOME)}), which sops does not accept for its age key file; make it absolute, or set SOPS_AGE_KEY_FILE`);
+  }
   return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'sops', 'age', 'keys.txt');
 }
 

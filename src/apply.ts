@@ -160,7 +160,7 @@ function removeStaleTemps(root: string, entries: PlanEntry[]): void {
  */
 const PAUSE_AFTER = Number(process.env.MINIO_GITOPS_TEST_PAUSE_AFTER ?? 0);
 
-function pauseForTest(): void {
+export function pauseForTest(): void {
   process.stderr.write('paused for test\n');
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
 }

@@ -53,7 +53,7 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
       checkWritable(root);
     }
     // One run at a time per repository: a second one waits, then refuses.
-    const release = lockRepository(realPathOf(repository?.top ?? root));
+    const release = lockRepository(realPathOf(repository?.top ?? root), readOnly);
     try {
       for (let attempt = 0; ; attempt++) {
         const code = await run(flags, root, readOnly, io);
@@ -99,7 +99,14 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promi
       io.out(`env ${options.env} in ${root}: a run stopped before it finished (${RECORD_FILE} lists ${stopped.length} file(s) it was writing, uncommitted); run \`npx zx scaffold.ts --env ${options.env}\` to finish and commit it\n`);
       return 1;
     }
-    // The record is bookkeeping: a sealed file edited with sops changes only its hash.
+    // Written by the tool and not committed (a run killed before its commit, or --no-commit):
+    // the tree matches the config, the repository does not yet.
+    const uncommitted = isRepo ? uncommittedOf(root, options.repoPath, new Set([...toolWrites, CONFIG_FILE, RECORD_FILE])) : [];
+    if (uncommitted.length > 0) {
+      io.out(`env ${options.env} in ${root}: ${uncommitted.length} file(s) the tool wrote are not committed (${uncommitted.slice(0, 3).join(', ')}${uncommitted.length > 3 ? ', ...' : ''}); run \`npx zx scaffold.ts --env ${options.env}\` to commit them, or commit them yourself\n`);
+      return 1;
+    }
+        // The record is bookkeeping: a sealed file edited with sops changes only its hash.
     if (changes.every((e) => e.path === RECORD_FILE)) {
       io.out(`env ${options.env} in ${root} is up to date\n`);
       return 0;
@@ -136,17 +143,18 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promi
     repo = git
       ? await git.prepareRepository({ root, isRepo, prefix: options.repoPath, entries: plan.entries, merged, toolWrites, managed: [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE], committing: !flags.noCommit })
       : null;
-    // The key first: sealed files encrypted to a key that was never saved would be lost.
-    // Another run may have made the key file meanwhile: then plan again with that key.
+    if (git && repo && flags.push && !(await git.hasOrigin(repo))) fail('--push needs an origin remote; add one (git remote add origin URL), or leave out --push');
+    branch = git && repo && branchName && (changes.length > 0 || repo.leftovers.length > 0) ? branchName : null;
+    const move = git && repo && branch ? await git.branchMove(repo, branch) : null;
+    // The key before any change: sealed files encrypted to a key that was never saved would
+    // be lost. Another run may have made the key file meanwhile: then plan again with that key.
     if (secrets.newKey && !(await import('./age-keys.ts')).saveIdentity(secrets.newKey, now)) {
       undoCreation(root, madeDir, repo?.created ?? false);
       return RETRY;
     }
-    if (git && repo && flags.push && !(await git.hasOrigin(repo))) fail('--push needs an origin remote; add one (git remote add origin URL), or leave out --push');
-    branch = git && repo && branchName && (changes.length > 0 || repo.leftovers.length > 0) ? branchName : null;
-    if (git && repo && branch) {
+    if (git && repo && branch && move) {
       await git.ensureBase(repo);
-      await git.switchToBranch(repo, branch);
+      await git.switchToBranch(repo, branch, move);
     }
   } catch (error) {
     // Nothing is written yet: a repository or directory this run made goes again.
@@ -168,7 +176,7 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promi
   if (git && repo && branch) {
     try {
       // The commit also takes what an interrupted run before it wrote but did not commit.
-      sha = await git.commitPaths(repo, [...changes.map((e) => e.path), ...leftovers], commitMessage(options, plan, leftovers, notes));
+      sha = await git.commitPaths(repo, [...changes.map((e) => e.path), ...leftovers], commitMessage(options, plan, leftovers.filter((p) => !changes.some((e) => e.path === p)), notes));
     } catch (error) {
       if (!isGitError(error)) throw error;
       // Written, not committed: the record says so, for the next run (with any flags) to commit.
@@ -209,6 +217,13 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promi
 
 /** Exit code of a run that committed but whose push was refused. */
 const PUSH_REFUSED = 3;
+
+/** The paths under `root` (relative to it) that git status lists, among `paths`. */
+function uncommittedOf(root: string, prefix: string, paths: Set<string>): string[] {
+  const r = spawnSync('git', ['-C', root, 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', '.'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  if (r.status !== 0) return [];
+  return r.stdout.split('\0').filter(Boolean).map((line) => line.slice(3)).map((p) => (p.startsWith(prefix) ? p.slice(prefix.length) : p)).filter((p) => paths.has(p)).sort();
+}
 
 /** Removes what a refused run created: the repository it initialised, the directories it made. */
 function undoCreation(root: string, madeDir: string | undefined, madeRepository: boolean): void {

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import { pauseForTest } from './apply.ts';
 import { fail, redactCredentials } from './errors.ts';
 import { parseRecord, RECORD_FILE, type PlanEntry } from './plan.ts';
 
@@ -117,27 +118,31 @@ export async function ensureBase(run: GitRun): Promise<void> {
 }
 
 /**
- * Switches to `branch`: the current one, or a new one from HEAD. An existing other branch
- * whose changes are all in HEAD already (its pull request was merged, also by squash or
- * rebase) starts afresh from HEAD; one that holds unmerged work is refused.
+ * How the run gets onto `branch`: it is the current one, a new one from HEAD, or an
+ * existing other branch whose changes are all in HEAD already (its pull request was
+ * merged, also by squash or rebase), which starts afresh from HEAD. A branch that holds
+ * unmerged work is refused. Reads only.
  */
-export async function switchToBranch(run: GitRun, branch: string): Promise<void> {
-  if (run.previousBranch === branch) return;
+export async function branchMove(run: GitRun, branch: string): Promise<'current' | 'new' | 'restart'> {
+  if (run.previousBranch === branch) return 'current';
   const exists = (await run.git.raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).catch(() => '')).trim();
-  if (exists) {
-    const base = (await run.git.raw(['merge-base', 'HEAD', branch]).catch(() => '')).trim();
-    const changed = base ? (await run.git.raw(['diff', '--no-relative', '--name-only', base, branch])).trim() : 'unrelated';
-    const differs = async () => (await run.git.raw(['diff', '--no-relative', '--name-only', branch, 'HEAD', '--', ...changed.split('\n').map((p) => `:(top,literal)${p}`)])).trim() !== '';
-    const merged = changed === '' || (base !== '' && !(await differs()));
-    if (!merged) {
-      const ahead = base ? (await run.git.raw(['rev-list', '--count', `${base}..${branch}`])).trim() : '?';
-      fail(`branch ${branch} already exists with ${ahead} commit(s) whose changes are not in HEAD; check it out to add to it (git checkout ${branch}), merge its pull request first, or pass --branch NAME`);
-    }
-    // -B: the branch now starts at HEAD; its old commits are all merged.
-    await run.git.raw(['checkout', '-q', '-B', branch]);
-    return;
+  if (!exists) return 'new';
+  const base = (await run.git.raw(['merge-base', 'HEAD', branch]).catch(() => '')).trim();
+  const changed = base ? (await run.git.raw(['diff', '--no-relative', '--name-only', base, branch])).trim() : 'unrelated';
+  const differs = async () => (await run.git.raw(['diff', '--no-relative', '--name-only', branch, 'HEAD', '--', ...changed.split('\n').map((p) => `:(top,literal)${p}`)])).trim() !== '';
+  const merged = changed === '' || (base !== '' && !(await differs()));
+  if (!merged) {
+    const ahead = base ? (await run.git.raw(['rev-list', '--count', `${base}..${branch}`])).trim() : '?';
+    fail(`branch ${branch} already exists with ${ahead} commit(s) whose changes are not in HEAD; check it out to add to it (git checkout ${branch}), merge its pull request first, or pass --branch NAME`);
   }
-  await run.git.checkoutLocalBranch(branch);
+  return 'restart';
+}
+
+/** Puts the repository on `branch` the way branchMove said. */
+export async function switchToBranch(run: GitRun, branch: string, move: 'current' | 'new' | 'restart'): Promise<void> {
+  // -B: a restarted branch now starts at HEAD; its old commits are all merged.
+  if (move === 'restart') await run.git.raw(['checkout', '-q', '-B', branch]);
+  if (move === 'new') await run.git.checkoutLocalBranch(branch);
 }
 
 /** Commits the paths (-A: deletions too); anything else a person had staged stays staged, out of this commit. */
@@ -149,6 +154,7 @@ export async function commitPaths(run: GitRun, paths: string[], message: string)
   const indexed = new Set((await git.raw(['ls-files', '-z', '--full-name', '--', ...unique])).split('\0').filter(Boolean));
   const present = [...new Set(paths)].filter((p) => existsSync(join(run.root, p)) || indexed.has(run.prefix + p)).map((p) => `:(literal)${p}`);
   if (present.length > 0) await git.raw(['add', '-A', '--', ...present]);
+  if (process.env.MINIO_GITOPS_TEST_PAUSE_AFTER === 'add') pauseForTest(); // test/hostile.test.ts: a run killed between add and commit
   // Only what differs from HEAD: a file an interrupted run made and this run removed is in neither.
   const staged = (await git.raw(['diff', '--no-relative', '--cached', '--name-only', '-z', '--', ...unique])).split('\0').filter(Boolean);
   if (staged.length === 0) return null;

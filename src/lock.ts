@@ -39,8 +39,10 @@ const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(
 /**
  * Takes the lock of the repository whose real top is `top` (the output itself when it is
  * in no repository), waiting up to `waitMs`. Returns the release.
+ * A reader (`readOnly`) that cannot create the lock file (a read-only temp directory) reads
+ * without it.
  */
-export function lockRepository(top: string, waitMs = Number(process.env.MINIO_GITOPS_LOCK_WAIT_MS ?? 15_000)): () => void {
+export function lockRepository(top: string, readOnly = false, waitMs = Number(process.env.MINIO_GITOPS_LOCK_WAIT_MS ?? 15_000)): () => void {
   const path = join(tmpdir(), `minio-gitops-${createHash('sha256').update(top).digest('hex').slice(0, 16)}.lock`);
   const me: Holder = { pid: process.pid, host: hostname(), root: top, since: new Date().toISOString() };
   const deadline = Date.now() + waitMs;
@@ -53,6 +55,7 @@ export function lockRepository(top: string, waitMs = Number(process.env.MINIO_GI
         if (holderOf(path)?.pid === me.pid) unlinkSync(path);
       };
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' && readOnly) return () => {};
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
         return fail(`cannot take the lock ${path} for ${top} (${(error as NodeJS.ErrnoException).code}); check that the temp directory is writable`);
       }

@@ -102,7 +102,7 @@ export function commitMessage(options: Options, plan: Plan, leftovers: string[],
     ...section('create', 'created'),
     ...section('update', 'updated'),
     ...section('delete', 'deleted'),
-    ...(leftovers.length > 0 ? ['written by an interrupted run, committed now:', ...leftovers.map((p) => `  ${p}`)] : []),
+    ...(leftovers.length > 0 ? ['uncommitted before this run (a stopped run, --no-commit or a failed commit), committed now:', ...leftovers.map((p) => `  ${p}`)] : []),
     // What the run said on the terminal, for whoever reviews the pull request.
     ...(notes.length > 0 ? ['', 'notes:', ...notes.map((n) => `  ${n}`)] : []),
   ].join('\n');
