@@ -1,6 +1,7 @@
 // age keys, found where sops finds them: SOPS_AGE_KEY (inline), SOPS_AGE_KEY_FILE, else
 // the sops default key file. When there is none and no recipient is given, one X25519
 // identity is created there: mode 0600, outside the repository, never inside it.
+import { randomBytes } from 'node:crypto';
 import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -59,10 +60,10 @@ export function newIdentity(path: string): NewIdentity {
  */
 export function saveIdentity(key: NewIdentity, now: Date): boolean {
   const content = `# created: ${now.toISOString()}\n# public key: ${key.recipient}\n${key.identity}\n`;
-  const temp = `${key.path}.tmp-${process.pid}`;
+  const temp = `${key.path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   try {
     mkdirSync(dirname(key.path), { recursive: true, mode: 0o700 });
-    writeFileSync(temp, content, { mode: 0o600 });
+    writeFileSync(temp, content, { mode: 0o600, flag: 'wx' });
     chmodSync(temp, 0o600);
     try {
       linkSync(temp, key.path); // fails if the file exists: no run's key is ever replaced

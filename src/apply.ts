@@ -1,5 +1,6 @@
 // The edge that touches the disk: reading what a plan needs, checking the output is
 // writable before anything is written, and carrying out a plan with atomic writes.
+import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fail } from './errors.ts';
@@ -96,8 +97,10 @@ export function writeAtomic(path: string, content: string, madeDirs = new Set<st
     mkdirSync(dir, { recursive: true });
     madeDirs.add(dir);
   }
-  const temp = `${path}.tmp-${process.pid}`;
-  writeFileSync(temp, content);
+  // An exclusive create under a name nobody can guess: a link planted at the temp name
+  // (it arrives with a pull request like any file) is never written through.
+  const temp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  writeFileSync(temp, content, { flag: 'wx' });
   renameSync(temp, path);
 }
 
@@ -147,7 +150,7 @@ function removeStaleTemps(root: string, entries: PlanEntry[]): void {
       continue; // not there yet
     }
     for (const name of listing) {
-      const m = /^(.*)\.tmp-\d+$/.exec(name);
+      const m = /^(.*)\.tmp-\d+(?:-[0-9a-f]{12})?$/.exec(name);
       if (m && names.has(join(dir, m[1]!))) unlinkSync(join(dir, name));
     }
   }

@@ -157,7 +157,7 @@ function describeParseError(error: Error & { code?: string }): string {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option ${quoted}; run with --help to see the options`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return `option ${quoted.split(' ')[0]} needs a value (or takes none); run with --help to see the options`;
+      return `option ${quoted.split(' ')[0]} needs a value (or takes none); a value that starts with '-' is written ${quoted.split(' ')[0]}=VALUE; run with --help to see the options`;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return `unexpected argument ${JSON.stringify(quoted)}; options are written --name value, see --help`;
     default:

@@ -11,7 +11,7 @@ import { lockRepository } from './lock.ts';
 import { realPathOf } from './paths.ts';
 import { DELETED, formatRecord, RECORD_FILE, sha256, type PendingWrites } from './plan.ts';
 import { planRun } from './plan-run.ts';
-import { checkOutputLocation, checkRepositoryState, findRepository } from './repo-state.ts';
+import { checkOutputLocation, checkRepositoryState, commonGitDir, findRepository, GIT_LOCATION_VARIABLES } from './repo-state.ts';
 import { commitMessage, nextSteps, printPlanDiff, printSummary, secretsReport, summaryLine, warnings, type Io, type Summary } from './report.ts';
 
 export type { Io } from './report.ts';
@@ -36,6 +36,7 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
       const { runClusterCommand } = await import('./cluster/command.ts');
       return await runClusterCommand(argv[0] as 'verify', argv.slice(1), defaultOut, io);
     }
+    for (const name of GIT_LOCATION_VARIABLES) delete process.env[name];
     const flags = parseFlags(argv);
     if (flags.help) {
       io.out(helpText());
@@ -44,6 +45,7 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     if (flags.out === '') fail('--out needs a directory; leave it out to write beside scaffold.ts');
     if ([flags.dryRun, flags.check].filter(Boolean).length > 1) fail('--dry-run and --check do not go together; choose one');
     const root = resolve(flags.out ?? defaultOut);
+    if (root.length > 3000 || root.split('/').some((part) => Buffer.byteLength(part) > 255)) fail(`--out is longer than a filesystem takes (a part over 255 bytes, or over 3000 in all); choose a shorter path`);
     // A dry run and a check only read: anyone with read access may run them, anywhere.
     const readOnly = flags.dryRun || flags.check;
     const repository = findRepository(root);
@@ -53,7 +55,7 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
       checkWritable(root);
     }
     // One run at a time per repository: a second one waits, then refuses.
-    const release = lockRepository(realPathOf(repository?.top ?? root), readOnly);
+    const release = lockRepository(realPathOf(repository?.top ?? root), repository ? commonGitDir(repository) : null, readOnly);
     try {
       for (let attempt = 0; ; attempt++) {
         const code = await run(flags, root, readOnly, io);

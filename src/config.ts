@@ -59,11 +59,12 @@ function parseConfig(text: string | null): { doc: Document | null; raw: Raw } {
   return { doc, raw };
 }
 
-/** Text in the line ends of the original: a file kept with CRLF stays CRLF. */
+/** Text in the form of the original: a file kept with CRLF stays CRLF, one with a byte order mark keeps it. */
 export function sameLineEnds(original: string, text: string): string {
   const lf = original.split('\n').length - 1;
   const crlf = original.split('\r\n').length - 1;
-  return lf > 0 && crlf === lf ? text.replace(/\r?\n/g, '\r\n') : text;
+  const ends = lf > 0 && crlf === lf ? text.replace(/\r?\n/g, '\r\n') : text;
+  return original.startsWith('\uFEFF') && !ends.startsWith('\uFEFF') ? `\uFEFF${ends}` : ends;
 }
 
 function unknownKeys(raw: Raw, known: readonly string[], where: string): void {

@@ -43,7 +43,7 @@ async function withIdentity(root: string, notes: string[]): Promise<SimpleGit> {
   const found = await probe.raw(['config', '--get-regexp', '^user\\.(name|email)$']).catch(() => '');
   const has = (key: string) => new RegExp(`^user\\.${key} \\S`, 'm').test(found) || Boolean(process.env[`GIT_AUTHOR_${key.toUpperCase()}`] && process.env[`GIT_COMMITTER_${key.toUpperCase()}`]);
   if (has('name') && has('email')) return probe;
-  notes.push('git has no user.name and user.email here: the commit is authored by minio-gitops <minio-gitops@localhost>; set yours (git config --global user.name NAME; git config --global user.email EMAIL) and, to take it over, git commit --amend --reset-author');
+  notes.push('git has no user.name and user.email configured here: where no GIT_AUTHOR_*/GIT_COMMITTER_* variable says otherwise, the commit carries minio-gitops <minio-gitops@localhost>; set yours (git config --global user.name NAME; git config --global user.email EMAIL) and, to take it over, git commit --amend --reset-author');
   return gitAt(root, FALLBACK_IDENTITY);
 }
 
@@ -127,6 +127,10 @@ export async function branchMove(run: GitRun, branch: string): Promise<'current'
   if (run.previousBranch === branch) return 'current';
   const exists = (await run.git.raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).catch(() => '')).trim();
   if (!exists) return 'new';
+  // Checked out in another worktree: moving it there would pull that work tree's HEAD away.
+  const worktrees = (await run.git.raw(['worktree', 'list', '--porcelain']).catch(() => '')).split('\n\n');
+  const elsewhere = worktrees.find((w) => w.split('\n').includes(`branch refs/heads/${branch}`));
+  if (elsewhere) fail(`branch ${branch} is checked out in the worktree ${/^worktree (.*)$/m.exec(elsewhere)?.[1] ?? '?'}; run there, or pass --branch NAME`);
   const base = (await run.git.raw(['merge-base', 'HEAD', branch]).catch(() => '')).trim();
   const changed = base ? (await run.git.raw(['diff', '--no-relative', '--name-only', base, branch])).trim() : 'unrelated';
   const differs = async () => (await run.git.raw(['diff', '--no-relative', '--name-only', branch, 'HEAD', '--', ...changed.split('\n').map((p) => `:(top,literal)${p}`)])).trim() !== '';
@@ -153,7 +157,10 @@ export async function commitPaths(run: GitRun, paths: string[], message: string)
   // earlier, failed commit is in neither, and is committed as it is.
   const indexed = new Set((await git.raw(['ls-files', '-z', '--full-name', '--', ...unique])).split('\0').filter(Boolean));
   const present = [...new Set(paths)].filter((p) => existsSync(join(run.root, p)) || indexed.has(run.prefix + p)).map((p) => `:(literal)${p}`);
-  if (present.length > 0) await git.raw(['add', '-A', '--', ...present]);
+  // -f: a generated file is committed even if an ignore rule (a .gitignore from a pull
+  // request, a global excludes file) matches it, else the branch would not build;
+  // --sparse: even outside a sparse checkout's cone.
+  if (present.length > 0) await git.raw(['add', '-A', '-f', '--sparse', '--', ...present]);
   if (process.env.MINIO_GITOPS_TEST_PAUSE_AFTER === 'add') pauseForTest(); // test/hostile.test.ts: a run killed between add and commit
   // Only what differs from HEAD: a file an interrupted run made and this run removed is in neither.
   const staged = (await git.raw(['diff', '--no-relative', '--cached', '--name-only', '-z', '--', ...unique])).split('\0').filter(Boolean);

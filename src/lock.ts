@@ -5,7 +5,7 @@
 // not the repository exists yet), holding the owner's pid: a lock whose process is gone
 // (a killed run) is taken over.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fail } from './errors.ts';
@@ -38,32 +38,50 @@ const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(
 
 /**
  * Takes the lock of the repository whose real top is `top` (the output itself when it is
- * in no repository), waiting up to `waitMs`. Returns the release.
- * A reader (`readOnly`) that cannot create the lock file (a read-only temp directory) reads
- * without it.
+ * in no repository): a file in the temp directory, named after that path (so it exists
+ * before the repository does), and, when the repository exists, one in its git directory
+ * (shared by runs whose TMPDIR differs). Waits up to `waitMs` for each. Returns the release.
+ * A reader (`readOnly`) that cannot create a lock file (a read-only directory) reads without it.
  */
-export function lockRepository(top: string, readOnly = false, waitMs = Number(process.env.MINIO_GITOPS_LOCK_WAIT_MS ?? 15_000)): () => void {
-  const path = join(tmpdir(), `minio-gitops-${createHash('sha256').update(top).digest('hex').slice(0, 16)}.lock`);
+export function lockRepository(top: string, gitDir: string | null, readOnly = false, waitMs = Number(process.env.MINIO_GITOPS_LOCK_WAIT_MS ?? 15_000)): () => void {
+  const paths = [join(tmpdir(), `minio-gitops-${createHash('sha256').update(top).digest('hex').slice(0, 16)}.lock`), ...(gitDir ? [join(gitDir, 'minio-gitops.lock')] : [])];
+  const releases: (() => void)[] = [];
+  try {
+    for (const path of paths) releases.push(takeLock(path, top, readOnly, waitMs));
+  } catch (error) {
+    for (const release of releases.reverse()) release();
+    throw error;
+  }
+  return () => {
+    for (const release of releases.reverse()) release();
+  };
+}
+
+function takeLock(path: string, top: string, readOnly: boolean, waitMs: number): () => void {
   const me: Holder = { pid: process.pid, host: hostname(), root: top, since: new Date().toISOString() };
   const deadline = Date.now() + waitMs;
   for (let attempt = 0; ; attempt++) {
     try {
       const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, JSON.stringify(me));
-      closeSync(fd);
+      try {
+        writeSync(fd, JSON.stringify(me));
+      } finally {
+        closeSync(fd);
+      }
       return () => {
         if (holderOf(path)?.pid === me.pid) unlinkSync(path);
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' && readOnly) return () => {};
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        return fail(`cannot take the lock ${path} for ${top} (${(error as NodeJS.ErrnoException).code}); check that the temp directory is writable`);
-      }
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' && readOnly) return () => {};
+      if (code !== 'EEXIST') return fail(`cannot take the lock ${path} for ${top} (${code}); check that its directory is writable`);
     }
     const holder = holderOf(path);
-    // A killed run's lock: its process is gone (on this host; another host's cannot be checked).
-    if (holder && holder.host === me.host && !alive(holder.pid)) {
-      if (holderOf(path)?.pid === holder.pid) {
+    // A killed run's lock: its process is gone (on this host; another host's cannot be
+    // checked), or it died between creating the file and writing its pid.
+    const gone = holder ? holder.host === me.host && !alive(holder.pid) : ageOf(path) > 10_000;
+    if (gone) {
+      if (holderOf(path)?.pid === holder?.pid) {
         try {
           unlinkSync(path);
         } catch {
@@ -78,4 +96,10 @@ export function lockRepository(top: string, readOnly = false, waitMs = Number(pr
     }
     sleep(Math.min(100 + attempt * 10, 250));
   }
+}
+
+/** Milliseconds since the file was last modified (0 when it is gone). */
+function ageOf(path: string): number {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat ? Date.now() - stat.mtimeMs : 0;
 }

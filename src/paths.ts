@@ -12,7 +12,7 @@ const REFUSED = new Set(['.', '..', '.git']);
 
 /** Whether `path` is a relative path the tool could have written: `a/b.yaml`, no `..`, no `/x`, no `a//b`. */
 export function isSafeRelative(path: unknown): path is string {
-  return typeof path === 'string' && path.length > 0 && path.length <= 4096 && path.split('/').every((s) => SEGMENT.test(s) && !REFUSED.has(s.toLowerCase()));
+  return typeof path === 'string' && path.length > 0 && path.length <= 1024 && path.split('/').every((s) => s.length <= 255 && SEGMENT.test(s) && !REFUSED.has(s.toLowerCase()));
 }
 
 /** The real path of `dir`, or of its nearest existing ancestor joined with the rest. */
@@ -83,7 +83,8 @@ export class OutputRoot {
     } catch {
       return fail(`${rel}: ${link} is a symbolic link to nothing (or a loop); remove the link and re-run`);
     }
-    if (!isWithin(this.real, real)) fail(`${rel}: ${link} is a symbolic link that leads out of the output directory (to ${real}); remove the link and re-run`);
+    // Inside a git directory is out too: the repository's own files are never the tool's.
+    if (!isWithin(this.real, real) || real.split(sep).includes('.git')) fail(`${rel}: ${link} is a symbolic link that leads out of the output directory (to ${real}); remove the link and re-run`);
     return real;
   }
 }

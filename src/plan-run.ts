@@ -8,7 +8,8 @@ import { readText } from './apply.ts';
 import type { Flags } from './args.ts';
 import { CONFIG_FILE, resolveOptions, SOPS_CONFIG_FILE } from './config.ts';
 import { OutputRoot } from './paths.ts';
-import { findRepository, type Repository } from './repo-state.ts';
+import { commonGitDir, findRepository, type Repository } from './repo-state.ts';
+import { fail } from './errors.ts';
 import { DELETED, formatRecord, makePlan, parseRecord, RECORD_FILE, sha256, type GeneratedRecord, type PendingWrites, type PlanEntry } from './plan.ts';
 import { combine } from './render/files.ts';
 import { ownedPrefixes, renderTree } from './render/index.ts';
@@ -29,7 +30,7 @@ function baseBranch(repo: Repository | null): string | undefined {
       return undefined;
     }
   };
-  const common = existsSync(join(repo.gitDir, 'commondir')) ? join(repo.gitDir, readFileSync(join(repo.gitDir, 'commondir'), 'utf8').trim()) : repo.gitDir;
+  const common = commonGitDir(repo);
   const current = ref(join(repo.gitDir, 'HEAD'));
   return ref(join(common, 'refs/remotes/origin/HEAD')) ?? (current && !current.startsWith('scaffold/') ? current : undefined);
 }
@@ -121,6 +122,16 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
   const paths = new Set([...desired.map((f) => f.path), ...Object.keys(recorded), ...Object.keys(pending)]);
   const disk = new Map([...paths].map((p) => [p, readText(out.at(p))]));
   const record = withPendingWrites(recorded, pending, disk);
+  // Another env's stopped run: its files are written with settings its config does not hold
+  // yet (the config is written last), so only a run of that env can finish it.
+  const envOf = (path: string) => /^(?:overlays|sealed|clusters)\/([^/]+)\//.exec(path)?.[1];
+  const others = Object.keys(pending).filter((p) => envOf(p) !== undefined && envOf(p) !== options.env && record[p] === pending[p] && disk.get(p) !== null);
+  const othersDeleted = Object.keys(pending).filter((p) => envOf(p) !== undefined && envOf(p) !== options.env && pending[p] === DELETED && disk.get(p) === null);
+  const stoppedEnvs = [...new Set([...others, ...othersDeleted].map((p) => envOf(p)!))];
+  if (stoppedEnvs.length > 0 && !flags.check && !flags.dryRun) {
+    const files = [...others, ...othersDeleted];
+    fail(`a run for env ${stoppedEnvs.join(' and env ')} stopped before it finished (${files.length} file(s) written and not committed, e.g. ${files[0]}); finish it first with \`npx zx scaffold.ts --env ${stoppedEnvs[0]}\` (any flags), or undo its files with git (git checkout, git clean)`);
+  }
   const plan = makePlan({
     desired,
     disk,

@@ -7,6 +7,13 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fail } from './errors.ts';
 import { isWithin, realPathOf } from './paths.ts';
 
+/**
+ * Variables that point git at another repository, work tree or index than the one at
+ * --out (git sets GIT_DIR for hooks, `rebase -x`, `submodule foreach`): the run's git
+ * is always the repository the output is in, so they are dropped at the start.
+ */
+export const GIT_LOCATION_VARIABLES = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_COMMON_DIR', 'GIT_NAMESPACE', 'GIT_PREFIX'];
+
 export interface Repository {
   /** The top of the work tree (the directory holding `.git`). */
   top: string;
@@ -18,13 +25,27 @@ export interface Repository {
 export function findRepository(dir: string): Repository | null {
   for (let d = dir; ; d = dirname(d)) {
     const dotGit = join(d, '.git');
-    const stat = statSync(dotGit, { throwIfNoEntry: false });
+    let stat;
+    try {
+      stat = statSync(dotGit, { throwIfNoEntry: false });
+    } catch {
+      stat = undefined; // a file where a directory would be, no permission: no repository there
+    }
     if (stat?.isDirectory()) return { top: d, gitDir: dotGit };
     if (stat?.isFile()) {
       const m = /^gitdir:\s*(.+?)\s*$/m.exec(readFileSync(dotGit, 'utf8'));
       if (m) return { top: d, gitDir: isAbsolute(m[1]!) ? m[1]! : resolve(d, m[1]!) };
     }
     if (dirname(d) === d) return null;
+  }
+}
+
+/** The directory git keeps the shared state of all worktrees in (the main `.git`). */
+export function commonGitDir(repo: Repository): string {
+  try {
+    return resolve(repo.gitDir, readFileSync(join(repo.gitDir, 'commondir'), 'utf8').trim());
+  } catch {
+    return repo.gitDir;
   }
 }
 
@@ -46,6 +67,7 @@ const BUSY: [string, string][] = [
   ['REVERT_HEAD', 'a revert is in progress; finish it (git revert --continue) or abort it (git revert --abort)'],
   ['sequencer', 'a cherry-pick or revert of several commits is in progress; finish it (--continue) or abort it (--abort)'],
   ['BISECT_LOG', 'a bisect is in progress; end it (git bisect reset)'],
+  ['index.lock', 'another git command is running, or one was stopped and left .git/index.lock; wait for it, or if no git is running delete that file'],
 ];
 
 /** Refuses a run that would write into a repository in the middle of an operation (or a bare one). */

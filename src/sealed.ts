@@ -10,12 +10,13 @@
 // s3.endpoint: fingerprinted in the record by every run that knows the file's values)
 // must change: then it needs a key holder.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parseUntrusted } from './yaml-lib.ts';
 import { isWithin, realPathOf, type OutputRoot } from './paths.ts';
 import { findRepository } from './repo-state.ts';
+import { shellQuote } from './render/shell.ts';
 import { ageKeyFile, availableIdentities, checkRecipient, newIdentity, recipientsOf, type NewIdentity } from './age-keys.ts';
 import { readText } from './apply.ts';
 import type { Flags } from './args.ts';
@@ -297,7 +298,10 @@ export async function planSecrets(root: OutputRoot, options: Options, flags: Fla
       if ([root.real, realPathOf(top)].some((dir) => isWithin(dir, realPathOf(keyFile)))) {
         fail(`the age key file ${keyFile} is inside the output's repository (${realPathOf(top)}), where it could be committed; point SOPS_AGE_KEY_FILE outside it`);
       }
-      if (existsSync(keyFile)) fail(`${keyFile} holds no age identity (AGE-SECRET-KEY-1...); add one (age-keygen >> ${keyFile}), or pass --age-recipient`);
+      const stat = lstatSync(keyFile, { throwIfNoEntry: false });
+      if (stat?.isSymbolicLink() && !existsSync(keyFile)) fail(`the age key file ${keyFile} is a symbolic link to nothing; point it at a key file, or remove the link to let a key be made there`);
+      if (existsSync(keyFile) && statSync(keyFile).isDirectory()) fail(`the age key file ${keyFile} is a directory; point SOPS_AGE_KEY_FILE at a file`);
+      if (existsSync(keyFile)) fail(`${keyFile} holds no age identity (AGE-SECRET-KEY-1...); add one (age-keygen >> ${shellQuote(keyFile)}), or pass --age-recipient`);
       newKey = newIdentity(keyFile);
       recipients = [newKey.recipient];
       identities = [newKey.identity];

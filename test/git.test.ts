@@ -197,7 +197,7 @@ describe('a run killed in the middle of its writes', () => {
       if (now !== before[p]?.content) changed++;
     }
     expect(changed).toBe(4); // stopped after four changes: the rest not yet written
-    expect(Object.keys(middle).filter((p) => /\.tmp-\d+$/.test(p))).toEqual([]);
+    expect(Object.keys(middle).filter((p) => /\.tmp-\d+(-[0-9a-f]+)?$/.test(p))).toEqual([]);
     // The record: the old hashes, plus the paths this run was changing (pending).
     const recordBefore = YAML.parse(before['scaffold.lock.yaml']!.content);
     const recordMiddle = YAML.parse(middle['scaffold.lock.yaml']!.content);
