@@ -1,7 +1,7 @@
 // Where the output is and what state its repository is in, read from the disk (no git
 // process, no git module): the run refuses places it must never write to and git states
 // it must not commit into, before anything is written.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fail } from './errors.ts';
@@ -72,6 +72,18 @@ const BUSY: [string, string][] = [
 
 /** Refuses a run that would write into a repository in the middle of an operation (or a bare one). */
 export function checkRepositoryState(root: string, repo: Repository | null): void {
+  // A `.git` git cannot open (a file without `gitdir:`, say): neither a repository nor free for one.
+  const dotGit = join(root, '.git');
+  const there = (() => {
+    try {
+      return lstatSync(dotGit, { throwIfNoEntry: false }) !== undefined;
+    } catch {
+      return false; // a part of the path is a file: the writability check says so
+    }
+  })();
+  if ((!repo || repo.top !== root) && there) {
+    fail(`${dotGit} exists but is not a git directory or link git can open; move it away (or repair it) and re-run`);
+  }
   if (!repo || root.split('/').includes('.git')) {
     const bare = bareRepository(root);
     if (bare) fail(`${root} is inside a git directory or bare repository (${bare}), which has no work tree to write files into; choose a directory in a clone (git clone ${bare} DIR) as --out`);

@@ -240,6 +240,12 @@ describe('git in any state', () => {
     expect(snapshot(bare)).toEqual(bareBefore);
     refused(run(['--env', 'dev', '--out', join(work, '.git', 'x')]), /inside a git directory/);
     expect(existsSync(join(work, '.git', 'x'))).toBe(false);
+    // A .git git cannot open (a file that is not a gitdir link): kept, and the run refused.
+    const odd = tempDir();
+    writeFileSync(join(odd, '.git'), 'not a link\n');
+    const oddBefore = state(odd);
+    refused(run(['--env', 'dev', '--out', odd]), /\.git exists but is not a git directory or link git can open/);
+    expect(state(odd)).toEqual(oddBefore);
   });
 
   it('a detached HEAD gets its branch from there, with a note; a default branch other than main is the base', () => {
