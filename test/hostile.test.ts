@@ -42,7 +42,7 @@ function state(dir: string) {
   const gitDir = join(dir, '.git');
   return {
     files: tree(dir),
-    git: existsSync(gitDir)
+    git: existsSync(join(gitDir, 'HEAD'))
       ? {
           refs: tryGit(dir, 'for-each-ref', '--format=%(refname) %(objectname)'),
           head: readFileSync(join(gitDir, 'HEAD'), 'utf8'),
