@@ -101,15 +101,15 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promi
       io.out(`env ${options.env} in ${root}: a run stopped before it finished (${RECORD_FILE} lists ${stopped.length} file(s) it was writing, uncommitted); run \`npx zx scaffold.ts --env ${options.env}\` to finish and commit it\n`);
       return 1;
     }
-    // Written by the tool and not committed (a run killed before its commit, or --no-commit):
-    // the tree matches the config, the repository does not yet.
-    const uncommitted = isRepo ? uncommittedOf(root, options.repoPath, new Set([...toolWrites, CONFIG_FILE, RECORD_FILE])) : [];
-    if (uncommitted.length > 0) {
-      io.out(`env ${options.env} in ${root}: ${uncommitted.length} file(s) the tool wrote are not committed (${uncommitted.slice(0, 3).join(', ')}${uncommitted.length > 3 ? ', ...' : ''}); run \`npx zx scaffold.ts --env ${options.env}\` to commit them, or commit them yourself\n`);
-      return 1;
-    }
-        // The record is bookkeeping: a sealed file edited with sops changes only its hash.
+    // The record is bookkeeping: a sealed file edited with sops changes only its hash.
     if (changes.every((e) => e.path === RECORD_FILE)) {
+      // Written by the tool and not committed (a run killed before its commit, or
+      // --no-commit): the tree matches the config, the repository does not yet.
+      const uncommitted = isRepo ? uncommittedOf(root, options.repoPath, new Set(toolWrites)) : [];
+      if (uncommitted.length > 0) {
+        io.out(`env ${options.env} in ${root}: ${uncommitted.length} file(s) the tool wrote are not committed (${uncommitted.slice(0, 3).join(', ')}${uncommitted.length > 3 ? ', ...' : ''}); run \`npx zx scaffold.ts --env ${options.env}\` to commit them, or commit them yourself\n`);
+        return 1;
+      }
       io.out(`env ${options.env} in ${root} is up to date\n`);
       return 0;
     }
