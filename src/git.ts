@@ -114,7 +114,7 @@ export async function prepareRepository(input: RepositoryInput): Promise<GitRun>
 export async function ensureBase(run: GitRun): Promise<void> {
   if (run.head) return;
   await run.git.raw(['commit', '-q', '--allow-empty', '-m', 'Initialize repository (minio-gitops)']);
-  run.head = (await run.git.revparse(['HEAD'])).trim();
+  run.head = 'HEAD';
 }
 
 /**
@@ -155,8 +155,10 @@ export async function commitPaths(run: GitRun, paths: string[], message: string)
   const unique = [...new Set(paths)].map((p) => `:(literal)${p}`);
   // git add matches pathspecs against the work tree and the index: a deletion staged by an
   // earlier, failed commit is in neither, and is committed as it is.
-  const indexed = new Set((await git.raw(['ls-files', '-z', '--full-name', '--', ...unique])).split('\0').filter(Boolean));
-  const present = [...new Set(paths)].filter((p) => existsSync(join(run.root, p)) || indexed.has(run.prefix + p)).map((p) => `:(literal)${p}`);
+  // (Asked of git only when some path is missing from the work tree.)
+  const missing = [...new Set(paths)].filter((p) => !existsSync(join(run.root, p)));
+  const indexed = missing.length === 0 ? new Set<string>() : new Set((await git.raw(['ls-files', '-z', '--full-name', '--', ...missing.map((p) => `:(literal)${p}`)])).split('\0').filter(Boolean));
+  const present = [...new Set(paths)].filter((p) => !missing.includes(p) || indexed.has(run.prefix + p)).map((p) => `:(literal)${p}`);
   // -f: a generated file is committed even if an ignore rule (a .gitignore from a pull
   // request, a global excludes file) matches it, else the branch would not build;
   // --sparse: even outside a sparse checkout's cone.
