@@ -1,7 +1,7 @@
 // The edge that touches the disk: reading what a plan needs, checking the output is
 // writable before anything is written, and carrying out a plan with atomic writes.
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fail } from './errors.ts';
 import type { OutputRoot } from './paths.ts';
@@ -33,6 +33,15 @@ export function readText(path: string): string | null {
     if (code === 'EACCES' || code === 'EPERM') fail(`${path} cannot be read (${code}); fix its permissions and re-run`);
     throw error;
   }
+}
+
+/**
+ * A generated file as the tool wrote it: git may check files out with CRLF line ends
+ * (core.autocrlf, eol=crlf) while it keeps them LF, and that is no edit.
+ */
+export function readGenerated(path: string): string | null {
+  const text = readText(path);
+  return text !== null && text.includes('\r\n') ? text.replace(/\r\n/g, '\n') : text;
 }
 
 /** The directory itself if it exists, else its nearest existing ancestor. */
@@ -150,8 +159,10 @@ function removeStaleTemps(root: string, entries: PlanEntry[]): void {
       continue; // not there yet
     }
     for (const name of listing) {
-      const m = /^(.*)\.tmp-\d+(?:-[0-9a-f]{12})?$/.exec(name);
-      if (m && names.has(join(dir, m[1]!))) unlinkSync(join(dir, name));
+      // Only this version's names (pid and random bytes), only files: a directory or a file of
+      // a person's that merely looks like a temp is theirs.
+      const m = /^(.*)\.tmp-\d+-[0-9a-f]{12}$/.exec(name);
+      if (m && names.has(join(dir, m[1]!)) && lstatSync(join(dir, name), { throwIfNoEntry: false })?.isFile()) unlinkSync(join(dir, name));
     }
   }
 }

@@ -190,7 +190,7 @@ export function helpText(): string {
     '',
     ...rows.map(([left, right]) => `  ${left.padEnd(width)}${right}`),
     '',
-    'Exit codes: 0 done, 1 --check found drift, 2 bad input or refused (nothing written), 3 committed but the push was refused.',
+    'Exit codes: 0 done, 1 --check found drift, 2 bad input or refused (nothing written), 3 committed but the push was refused, 4 written but git refused the commit (re-run to commit).',
     '',
     'Live-cluster commands (kubeconfig: --kubeconfig FILE, else KUBECONFIG, else ~/.kube/config; --context CTX):',
     '  verify --env NAME [--wait 5m] [--json]      check the env in the cluster; exit 0 all pass, 1 a check failed',

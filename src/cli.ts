@@ -1,7 +1,7 @@
 // The command: flags and config in, plan, apply (or print it), summary out. Errors a
 // user can fix come back as one line and exit code 2, with nothing written.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { applyPlan, checkPlanWritable, checkWritable, writeAtomic } from './apply.ts';
 import { helpText, parseFlags, type Flags } from './args.ts';
@@ -86,7 +86,7 @@ function isGitError(error: unknown): boolean {
 /** git's own words, in one line and without credentials. */
 function gitReason(error: unknown): string {
   const said = String((error as Error).message).split('\n').map((l) => l.trim()).filter(Boolean);
-  return redactCredentials(said.find((l) => /^(fatal|error|hint)?:?\s*\S/.test(l)) ?? said[0] ?? 'unknown error');
+  return redactCredentials(said.find((l) => /^(fatal|error):/.test(l)) ?? said.find((l) => /^hint:/.test(l)) ?? said.at(-1) ?? 'unknown error');
 }
 
 async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promise<number | typeof RETRY> {
@@ -134,6 +134,9 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promi
   if (!isRepo && plan.conflicts.length > 0) {
     fail(`--force would overwrite or delete ${plan.conflicts.join(', ')}, and ${root} is not in a git repository, so nothing keeps the old version; copy ${plan.conflicts.length === 1 ? 'it' : 'them'} away (or commit the output to git) and re-run`);
   }
+  // --force replaces what a generated path holds; through a link it would write another file.
+  const forcedLinks = plan.entries.filter((e) => e.forced && lstatSync(join(root, e.path), { throwIfNoEntry: false })?.isSymbolicLink()).map((e) => e.path);
+  if (forcedLinks.length > 0) fail(`--force would write through the symbolic link${forcedLinks.length > 1 ? 's' : ''} ${forcedLinks.join(', ')} to another file; remove the link${forcedLinks.length > 1 ? 's' : ''} (git keeps them) and re-run`);
   // Git checks come before the first write; the branch is made once they all pass.
   const branchName = flags.noCommit ? null : checkBranchName(flags.branch ?? `scaffold/${options.env}`);
   // --no-commit outside a repository: plain files, no git at all (nor its module).
@@ -143,11 +146,15 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promi
   let branch: string | null = null;
   try {
     repo = git
-      ? await git.prepareRepository({ root, isRepo, prefix: options.repoPath, entries: plan.entries, merged, toolWrites, managed: [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE], committing: !flags.noCommit })
+      ? await git.prepareRepository({ root, top: findRepository(root)?.top ?? root, isRepo, prefix: options.repoPath, entries: plan.entries, merged, toolWrites, managed: [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE], committing: !flags.noCommit })
       : null;
     if (git && repo && flags.push && !(await git.hasOrigin(repo))) fail('--push needs an origin remote; add one (git remote add origin URL), or leave out --push');
     branch = git && repo && branchName && (changes.length > 0 || repo.leftovers.length > 0) ? branchName : null;
     const move = git && repo && branch ? await git.branchMove(repo, branch) : null;
+    const repository = findRepository(root);
+    if (branch && repository && existsSync(join(commonGitDir(repository), 'refs', 'heads', `${branch}.lock`))) {
+      fail(`another git command is changing branch ${branch}, or one was stopped and left ${join(commonGitDir(repository), 'refs', 'heads', `${branch}.lock`)}; wait for it, or if no git is running delete that file`);
+    }
     // The key before any change: sealed files encrypted to a key that was never saved would
     // be lost. Another run may have made the key file meanwhile: then plan again with that key.
     if (secrets.newKey && !(await import('./age-keys.ts')).saveIdentity(secrets.newKey, now)) {
@@ -183,7 +190,9 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promi
       if (!isGitError(error)) throw error;
       // Written, not committed: the record says so, for the next run (with any flags) to commit.
       writeAtomic(out.at(RECORD_FILE), formatRecord(finalRecord.files, writing, finalRecord.sealed));
-      fail(`the commit on branch ${branch} failed: ${gitReason(error)}; the files are written and uncommitted: fix that, then re-run \`npx zx scaffold.ts --env ${options.env}\` (it commits them), or commit them yourself`);
+      // Exit 4, not 2: the files are written (2 says nothing changed).
+      io.err(`error: the commit on branch ${branch} failed: ${gitReason(error)}; the files are written and uncommitted: fix that, then re-run \`npx zx scaffold.ts --env ${options.env}\` (it commits them), or commit them yourself\n`);
+      return COMMIT_FAILED;
     }
   }
   // A re-run with --push pushes what an earlier run committed and did not push.
@@ -219,6 +228,8 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promi
 
 /** Exit code of a run that committed but whose push was refused. */
 const PUSH_REFUSED = 3;
+/** Exit code of a run that wrote its files but whose commit git refused (a hook, signing). */
+const COMMIT_FAILED = 4;
 
 /** The paths under `root` (relative to it) that git status lists, among `paths`. */
 function uncommittedOf(root: string, prefix: string, paths: Set<string>): string[] {

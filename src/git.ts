@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { pauseForTest } from './apply.ts';
 import { fail, redactCredentials } from './errors.ts';
+import { realPathOf } from './paths.ts';
 import { parseRecord, RECORD_FILE, type PlanEntry } from './plan.ts';
 
 export interface GitRun {
@@ -49,6 +50,8 @@ async function withIdentity(root: string, notes: string[]): Promise<SimpleGit> {
 
 export interface RepositoryInput {
   root: string;
+  /** The repository top the tool found (findRepository), for git to agree with. */
+  top: string;
   /** Whether `root` is in a git work tree already (else one is made). */
   isRepo: boolean;
   /** Where `root` sits in its repository ("" or "deploy/minio/"): git status paths carry it. */
@@ -75,7 +78,16 @@ export async function prepareRepository(input: RepositoryInput): Promise<GitRun>
   const notes: string[] = [];
   const git = await withIdentity(root, notes);
   // Only the output's own paths: a large repository's other files cost nothing.
-  const status = await git.status(['--untracked-files=all', '--', '.']);
+  // git must see the repository where the tool does (core.worktree, an empty .git below the
+  // real one, GIT_CEILING_DIRECTORIES can make them differ): else the commit lands elsewhere.
+  if (!created) {
+    const top = (await git.raw(['rev-parse', '--show-toplevel']).catch(() => '')).trim();
+    if (realPathOf(top || '/nonexistent') !== realPathOf(input.top)) {
+      fail(`git sees ${top ? `the repository at ${top}` : 'no repository'} for ${root}, where ${input.top}/.git is; repair or remove that .git (or core.worktree), then re-run`);
+    }
+  }
+  // --no-renames: a deletion git would pair with a similar new file must stay a deletion.
+  const status = await git.status(['--untracked-files=all', '--no-renames', '--', '.']);
   const dirty = new Map(status.files.map((f) => [f.path.startsWith(prefix) ? f.path.slice(prefix.length) : f.path, f]));
   const toolWrites = new Set(input.toolWrites);
   // A deletion a run made and did not commit, after its final record (which no longer names
@@ -102,6 +114,21 @@ export async function prepareRepository(input: RepositoryInput): Promise<GitRun>
     const tracked = new Set((await git.raw(['ls-files', '-z', '--full-name', '--', ...forced])).split('\0').filter(Boolean).map((p) => p.slice(prefix.length)));
     const lost = entries.filter((e) => e.forced && !tracked.has(e.path)).map((e) => e.path);
     if (lost.length > 0) fail(`--force would overwrite or delete ${lost.join(', ')}, which git has no copy of (untracked or ignored); copy ${lost.length === 1 ? 'it' : 'them'} away or commit ${lost.length === 1 ? 'it' : 'them'}, and re-run`);
+  }
+  const changing = entries.filter((e) => e.action !== 'unchanged').map((e) => `:(literal)${e.path}`);
+  if (changing.length > 0 && !created) {
+    // A file git is told not to look at (skip-worktree set by hand, assume-unchanged): its
+    // change would be left out of the commit. (Sparse checkout's own bits are on absent files.)
+    const hidden = (await git.raw(['ls-files', '-v', '-z', '--full-name', '--', ...changing])).split('\0').filter((l) => /^(S|[a-z]) /.test(l)).map((l) => l.slice(2).slice(prefix.length)).filter((p) => existsSync(join(root, p)));
+    if (hidden.length > 0) fail(`git is told to ignore changes to ${hidden.join(', ')} (skip-worktree or assume-unchanged), so the commit would leave them out; clear it (git update-index --no-skip-worktree --no-assume-unchanged FILE) and re-run`);
+  }
+  if (changing.length > 0) {
+    // Attributes that make git commit other bytes than the tool writes (a .gitattributes from
+    // a pull request): a filter (LFS...), another encoding, $Id$ expansion.
+    const attrs = (await git.raw(['check-attr', '-z', 'filter', 'working-tree-encoding', 'ident', '--', ...changing.map((p) => p.slice(':(literal)'.length))])).split('\0');
+    const bent: string[] = [];
+    for (let i = 0; i + 2 < attrs.length; i += 3) if (!['unspecified', 'unset'].includes(attrs[i + 2]!) && !bent.includes(attrs[i]!)) bent.push(attrs[i]!);
+    if (bent.length > 0) fail(`git attributes (filter, working-tree-encoding or ident in .gitattributes) would change what is committed for ${bent.slice(0, 3).join(', ')}${bent.length > 3 ? ', ...' : ''}; remove those attributes for the generated files and re-run`);
   }
   const head = (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).catch(() => '')).trim() || null;
   const branch = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
@@ -165,7 +192,7 @@ export async function commitPaths(run: GitRun, paths: string[], message: string)
   if (present.length > 0) await git.raw(['add', '-A', '-f', '--sparse', '--', ...present]);
   if (process.env.MINIO_GITOPS_TEST_PAUSE_AFTER === 'add') pauseForTest(); // test/hostile.test.ts: a run killed between add and commit
   // Only what differs from HEAD: a file an interrupted run made and this run removed is in neither.
-  const staged = (await git.raw(['diff', '--no-relative', '--cached', '--name-only', '-z', '--', ...unique])).split('\0').filter(Boolean);
+  const staged = (await git.raw(['diff', '--no-relative', '--no-renames', '--cached', '--name-only', '-z', '--', ...unique])).split('\0').filter(Boolean);
   if (staged.length === 0) return null;
   await git.raw(['commit', '-q', '-m', message, '--', ...staged.map((p) => `:(top,literal)${p}`)]);
   return (await git.revparse(['--short', 'HEAD'])).trim();

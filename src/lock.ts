@@ -5,10 +5,11 @@
 // not the repository exists yet), holding the owner's pid: a lock whose process is gone
 // (a killed run) is taken over.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fail } from './errors.ts';
+import { realPathOf } from './paths.ts';
 
 interface Holder {
   pid: number;
@@ -44,7 +45,11 @@ const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(
  * A reader (`readOnly`) that cannot create a lock file (a read-only directory) reads without it.
  */
 export function lockRepository(top: string, gitDir: string | null, readOnly = false, waitMs = Number(process.env.MINIO_GITOPS_LOCK_WAIT_MS ?? 15_000)): () => void {
-  const paths = [join(tmpdir(), `minio-gitops-${createHash('sha256').update(top).digest('hex').slice(0, 16)}.lock`), ...(gitDir ? [join(gitDir, 'minio-gitops.lock')] : [])];
+  const name = `minio-gitops-${createHash('sha256').update(top).digest('hex').slice(0, 16)}.lock`;
+  // /tmp as well as TMPDIR: runs whose TMPDIR differs (sudo, a CI step) meet there even
+  // before the repository (and its git directory) exists.
+  const dirs = [...new Set([tmpdir(), ...(existsSync('/tmp') ? ['/tmp'] : [])].map((d) => realPathOf(d)))];
+  const paths = [...dirs.map((d) => join(d, name)), ...(gitDir ? [join(gitDir, 'minio-gitops.lock')] : [])];
   const releases: (() => void)[] = [];
   try {
     for (const path of paths) releases.push(takeLock(path, top, readOnly, waitMs));
@@ -75,20 +80,20 @@ function takeLock(path: string, top: string, readOnly: boolean, waitMs: number):
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST' && readOnly) return () => {};
       if (code !== 'EEXIST') return fail(`cannot take the lock ${path} for ${top} (${code}); check that its directory is writable`);
+      // Something else at the lock's name (a directory, a link): never this tool's lock.
+      if (!lstatSync(path, { throwIfNoEntry: false })?.isFile()) return fail(`${path} is in the way of this tool's lock for ${top} and is not a lock file it made; remove it and re-run`);
     }
     const holder = holderOf(path);
     // A killed run's lock: its process is gone (on this host; another host's cannot be
     // checked), or it died between creating the file and writing its pid.
     const gone = holder ? holder.host === me.host && !alive(holder.pid) : ageOf(path) > 10_000;
-    if (gone) {
-      if (holderOf(path)?.pid === holder?.pid) {
-        try {
-          unlinkSync(path);
-        } catch {
-          // another run took it over first
-        }
+    if (gone && holderOf(path)?.pid === holder?.pid) {
+      try {
+        unlinkSync(path);
+        continue;
+      } catch {
+        // another run took it over first, or it cannot be removed: wait, bounded below
       }
-      continue;
     }
     if (Date.now() >= deadline) {
       const who = holder ? `pid ${holder.pid}${holder.host === me.host ? '' : ` on ${holder.host}`}, since ${holder.since}` : 'starting';

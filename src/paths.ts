@@ -45,9 +45,13 @@ export class OutputRoot {
   /** Absolute paths proven not to lead out. */
   private readonly checked = new Set<string>();
 
-  constructor(path: string) {
+  /** Real paths of the repository's git directories (a separate git dir has no `.git` in its name). */
+  private readonly gitDirs: string[];
+
+  constructor(path: string, gitDirs: string[] = []) {
     this.path = path;
     this.real = realPathOf(path);
+    this.gitDirs = gitDirs.map(realPathOf);
   }
 
   /** The absolute path of `rel`, or of the target when `rel` itself is a link (inside). */
@@ -62,7 +66,10 @@ export class OutputRoot {
       try {
         stat = lstatSync(current, { throwIfNoEntry: false });
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') fail(`a part of ${join(this.path, rel)} is a file where a directory belongs; move that file away and re-run`);
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOTDIR') fail(`a part of ${join(this.path, rel)} is a file where a directory belongs; move that file away and re-run`);
+        if (code === 'EACCES' || code === 'EPERM') fail(`${current} cannot be read (${code}); fix its permissions and re-run`);
+        if (code === 'ENAMETOOLONG' || code === 'ELOOP') fail(`${join(this.path, rel)} cannot be used (${code}); restore the output with git`);
         throw error;
       }
       if (!stat) break; // the rest does not exist yet: nothing to follow
@@ -84,7 +91,7 @@ export class OutputRoot {
       return fail(`${rel}: ${link} is a symbolic link to nothing (or a loop); remove the link and re-run`);
     }
     // Inside a git directory is out too: the repository's own files are never the tool's.
-    if (!isWithin(this.real, real) || real.split(sep).includes('.git')) fail(`${rel}: ${link} is a symbolic link that leads out of the output directory (to ${real}); remove the link and re-run`);
+    if (!isWithin(this.real, real) || real.split(sep).includes('.git') || this.gitDirs.some((d) => isWithin(d, real))) fail(`${rel}: ${link} is a symbolic link that leads out of the output directory (to ${real}); remove the link and re-run`);
     return real;
   }
 }

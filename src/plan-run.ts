@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { readText } from './apply.ts';
+import { readGenerated, readText } from './apply.ts';
 import type { Flags } from './args.ts';
 import { CONFIG_FILE, resolveOptions, SOPS_CONFIG_FILE } from './config.ts';
 import { OutputRoot } from './paths.ts';
@@ -99,14 +99,14 @@ function withPendingWrites(record: GeneratedRecord, pending: PendingWrites, disk
 
 /** Everything up to the plan: no file is written here. */
 export async function planRun(root: string, flags: Flags, now = new Date()) {
-  const out = new OutputRoot(root);
+  const repo = findRepository(root);
+  const out = new OutputRoot(root, repo ? [repo.gitDir, commonGitDir(repo)] : []);
   const configBefore = readText(out.at(CONFIG_FILE));
   // The record first: the envs already rendered here keep their consumers' names (config.ts),
   // and sealing compares its fingerprints of the sealed files' public values.
   const recordBefore = readText(out.at(RECORD_FILE));
   const { files: recorded, pending, sealed: sealedBefore } = parseRecord(recordBefore);
   const rendered = [...new Set(Object.keys(recorded).flatMap((path) => /^overlays\/([^/]+)\//.exec(path)?.[1] ?? []))];
-  const repo = findRepository(root);
   const resolved = resolveOptions(configBefore, flags, { repoURL: originRemote(root, repo), revision: baseBranch(repo), rendered });
   const { configText, notes } = resolved;
   const top = repo?.top ?? null;
@@ -120,7 +120,7 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
   const sealedChecksum = mirrors.length > 0 ? createHash('sha256').update(mirrors.map((f) => f.content).join('\0')).digest('hex').slice(0, 16) : undefined;
   const desired = combine(renderTree({ ...options, sealedChecksum }), secrets.files);
   const paths = new Set([...desired.map((f) => f.path), ...Object.keys(recorded), ...Object.keys(pending)]);
-  const disk = new Map([...paths].map((p) => [p, readText(out.at(p))]));
+  const disk = new Map([...paths].map((p) => [p, readGenerated(out.at(p))]));
   const record = withPendingWrites(recorded, pending, disk);
   // Another env's stopped run: its files are written with settings its config does not hold
   // yet (the config is written last), so only a run of that env can finish it.

@@ -12,7 +12,21 @@ import { isWithin, realPathOf } from './paths.ts';
  * --out (git sets GIT_DIR for hooks, `rebase -x`, `submodule foreach`): the run's git
  * is always the repository the output is in, so they are dropped at the start.
  */
-export const GIT_LOCATION_VARIABLES = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_COMMON_DIR', 'GIT_NAMESPACE', 'GIT_PREFIX'];
+export const GIT_LOCATION_VARIABLES = [
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_INDEX_FILE',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_COMMON_DIR',
+  'GIT_NAMESPACE',
+  'GIT_PREFIX',
+  // and those that change how the run's pathspecs (`:(literal)path`) read
+  'GIT_LITERAL_PATHSPECS',
+  'GIT_GLOB_PATHSPECS',
+  'GIT_NOGLOB_PATHSPECS',
+  'GIT_ICASE_PATHSPECS',
+];
 
 export interface Repository {
   /** The top of the work tree (the directory holding `.git`). */
@@ -68,6 +82,7 @@ const BUSY: [string, string][] = [
   ['sequencer', 'a cherry-pick or revert of several commits is in progress; finish it (--continue) or abort it (--abort)'],
   ['BISECT_LOG', 'a bisect is in progress; end it (git bisect reset)'],
   ['index.lock', 'another git command is running, or one was stopped and left .git/index.lock; wait for it, or if no git is running delete that file'],
+  ['HEAD.lock', 'another git command is running, or one was stopped and left .git/HEAD.lock; wait for it, or if no git is running delete that file'],
 ];
 
 /** Refuses a run that would write into a repository in the middle of an operation (or a bare one). */

@@ -18,7 +18,7 @@ import { isWithin, realPathOf, type OutputRoot } from './paths.ts';
 import { findRepository } from './repo-state.ts';
 import { shellQuote } from './render/shell.ts';
 import { ageKeyFile, availableIdentities, checkRecipient, newIdentity, recipientsOf, type NewIdentity } from './age-keys.ts';
-import { readText } from './apply.ts';
+import { readGenerated, readText } from './apply.ts';
 import type { Flags } from './args.ts';
 import { fail } from './errors.ts';
 import type { Options } from './options.ts';
@@ -204,7 +204,7 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
   // The values each spec ended up with: a copy (copyOf) repeats its original's.
   const valuesByPath = new Map<string, Record<string, unknown>>();
   for (const spec of input.specs) {
-    const text = readText(input.root.at(spec.path));
+    const text = readGenerated(input.root.at(spec.path));
     const rotate = input.rotate.has(spec.credential);
     const original = spec.copyOf === undefined ? undefined : valuesByPath.get(spec.copyOf);
     const existing = text !== null && !rotate ? await openExisting(spec, text, input.identities) : undefined;

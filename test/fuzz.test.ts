@@ -9,6 +9,7 @@
 //           (bytes, mtimes, modes, symlinks, directories, git HEAD/refs/index/config);
 //   exit 1: only with --check, which (like --dry-run and --help) changes nothing;
 //   exit 3: only with --push: committed, and the push was refused (the line says why);
+//   exit 4: written, and git refused the commit (the line says why; the next run commits);
 //   never a stack trace, never a hang (each run is bounded).
 // Seeded (FUZZ_SEED, printed), bounded (FUZZ_CASES, default 60; FUZZ_BUDGET_S, default 150 s
 // for all cases together). A failing case prints how to replay it alone: FUZZ_SEED=s
@@ -273,7 +274,7 @@ async function runIn(c: FuzzCase, kustomize: string, dir: string): Promise<Outco
   let rerun: ReturnType<typeof runBounded> | undefined;
 
   if (r.error || r.signal) v.push(`hang/killed: ${r.signal ?? ''} ${r.error?.message ?? ''} after ${RUN_TIMEOUT_MS} ms`);
-  else if (r.code !== 0 && r.code !== 2 && !(r.code === 1 && hasFlag('--check')) && !(r.code === 3 && hasFlag('--push'))) v.push(`exit ${r.code}${r.code === 1 ? ' without --check' : ''}`);
+  else if (r.code !== 0 && r.code !== 2 && !(r.code === 1 && hasFlag('--check')) && !(r.code === 3 && hasFlag('--push')) && !(r.code === 4 && /^error: the commit on branch .* failed: /m.test(r.stderr))) v.push(`exit ${r.code}${r.code === 1 ? ' without --check' : ''}`);
   // Exit 3: committed, the push refused: one error line naming the push, and a commit made.
   if (r.code === 3 && !/^error: the push of .* was refused: /m.test(r.stderr)) v.push('exit 3 without the refused-push line');
   if (STACK.test(r.stderr)) v.push(`stack trace on stderr: ${r.stderr.split('\n').find((l) => STACK.test(l))?.trim().slice(0, 200)}`);
@@ -281,7 +282,7 @@ async function runIn(c: FuzzCase, kustomize: string, dir: string): Promise<Outco
     const lines = r.stderr.split('\n').filter((l) => l !== '');
     if (lines.length !== 1 || !lines[0]!.startsWith('error: ')) v.push(`exit 2 with ${lines.length} stderr lines, not one 'error: ' line`);
   }
-  if ((r.code !== 0 && r.code !== 3 || readOnly) && changes.length > 0) v.push(`exit ${r.code}${readOnly ? ' (read-only run)' : ''} changed the disk: ${changes.slice(0, 8).join('; ')}${changes.length > 8 ? `; ... (${changes.length})` : ''}`);
+  if (((r.code !== 0 && r.code !== 3 && r.code !== 4) || readOnly) && changes.length > 0) v.push(`exit ${r.code}${readOnly ? ' (read-only run)' : ''} changed the disk: ${changes.slice(0, 8).join('; ')}${changes.length > 8 ? `; ... (${changes.length})` : ''}`);
 
   if (r.code === 0 && !readOnly) {
     // What the run wrote: its --out and --env, as the program itself reads the flags.

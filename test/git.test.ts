@@ -251,7 +251,7 @@ describe('review findings, kept fixed', () => {
     const { work } = teamRepo();
     writeFileSync(join(work, '.git/hooks/pre-commit'), '#!/bin/sh\necho "lint says no" >&2\nexit 1\n', { mode: 0o755 });
     const hook = run(['--env', 'dev', '--out', work]);
-    expect(hook.code).toBe(2);
+    expect(hook.code).toBe(4); // the files are written, the commit refused
     expect(hook.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(hook.stderr).toBe('error: the commit on branch scaffold/dev failed: lint says no; the files are written and uncommitted: fix that, then re-run `npx zx scaffold.ts --env dev` (it commits them), or commit them yourself\n');
   });

@@ -3,7 +3,7 @@
 // modification times, refs, HEAD, index and stash before and after a refusal.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -497,7 +497,7 @@ describe('overlapping runs and interruption', () => {
     const work = renderedRepo('dev', '--tls', 'on');
     writeFileSync(join(work, '.git/hooks/pre-commit'), '#!/bin/sh\necho "lint says no" >&2\nexit 1\n', { mode: 0o755 });
     const failed = run(['--env', 'dev', '--tls', 'off', '--out', work]);
-    expect(failed.code).toBe(2);
+    expect(failed.code).toBe(4); // written, not committed (2 would say nothing changed)
     expect(failed.stderr).toMatch(/^error: the commit on branch scaffold\/dev failed: lint says no; the files are written and uncommitted/);
     const check = run(['--env', 'dev', '--check', '--out', work]);
     expect(check.code).toBe(1);
@@ -667,4 +667,138 @@ describe('review findings (issue 12), kept fixed', () => {
     refused(run(['--env', 'prod', '--out', fresh], { SOPS_AGE_KEY_FILE: join(keyDir, 'keys.txt') }), /the age key file .* is a symbolic link to nothing/);
     expect(snapshot(fresh)).toEqual({});
   });
+});
+
+describe('second review findings (issue 12), kept fixed', () => {
+  it('a deletion git would pair with a similar new file (a rename) is committed as a deletion', () => {
+    const work = teamRepo();
+    expect(run(['--env', 'dev', '--out', work]).code).toBe(0);
+    const r = run(['--env', 'dev', '--tls', 'on', '--secrets', 'sops', '--out', work]);
+    expect(r.code, r.stderr).toBe(0);
+    consistent(work, 'dev');
+    expect(git(work, 'ls-files', 'overlays/dev/minio/secret-root-credentials.yaml')).toBe('');
+  });
+
+  it('.gitattributes that would commit other bytes (a filter, an encoding) is refused before anything is written', () => {
+    const work = renderedRepo();
+    writeFileSync(join(work, '.gitattributes'), 'overlays/** working-tree-encoding=UTF-16LE\n');
+    git(work, 'add', '.gitattributes');
+    git(work, 'commit', '-qm', 'a pull request');
+    const before = state(work);
+    refused(run(['--env', 'dev', '--replicas', '4', '--storage', 'pvc', '--out', work]), /git attributes \(filter, working-tree-encoding or ident in \.gitattributes\) would change what is committed/);
+    expect(state(work)).toEqual(before);
+  });
+
+  it('a clone with CRLF line ends (core.autocrlf, eol=crlf) is up to date, and re-runs change nothing', () => {
+    const work = renderedRepo();
+    const clone = join(tempDir(), 'clone');
+    execFileSync('git', ['-c', 'core.autocrlf=true', 'clone', '-q', work, clone]);
+    git(clone, 'config', 'core.autocrlf', 'true');
+    expect(readFileSync(join(clone, 'overlays/dev/kustomization.yaml'), 'utf8')).toContain('\r\n');
+    const check = run(['--env', 'dev', '--check', '--out', clone]);
+    expect(check.code, check.stdout).toBe(0);
+    const r = run(['--env', 'dev', '--host-path', '/srv/crlf', '--out', clone]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(git(clone, 'status', '--porcelain')).toBe('');
+    expect(run(['--env', 'dev', '--check', '--out', clone]).code).toBe(0);
+  });
+
+  it('a file git is told to ignore changes to (skip-worktree, assume-unchanged) is refused, not silently left out', () => {
+    for (const flag of ['--skip-worktree', '--assume-unchanged']) {
+      const work = renderedRepo();
+      git(work, 'update-index', flag, 'overlays/dev/minio/kustomization.yaml');
+      const before = state(work);
+      refused(run(['--env', 'dev', '--replicas', '4', '--storage', 'pvc', '--out', work]), /git is told to ignore changes to overlays\/dev\/minio\/kustomization\.yaml/);
+      expect(state(work)).toEqual(before);
+    }
+  });
+
+  it('--force never writes through a link; a link into a separate git directory is refused', () => {
+    const work = renderedRepo();
+    mkdirSync(join(work, 'private'));
+    writeFileSync(join(work, 'private/notes.txt'), 'only copy\n');
+    writeFileSync(join(work, '.gitignore'), 'private/\n');
+    rmSync(join(work, 'overlays/dev/minio/patch-server.yaml'), { force: true });
+    symlinkSync('../../../private/notes.txt', join(work, 'overlays/dev/minio/patch-server.yaml'));
+    git(work, 'add', '-A');
+    git(work, 'commit', '-qm', 'a pull request');
+    const before = state(work);
+    refused(run(['--env', 'dev', '--force', '--replicas', '4', '--storage', 'pvc', '--out', work]), /--force would write through the symbolic link overlays\/dev\/minio\/patch-server\.yaml/);
+    expect(state(work)).toEqual(before);
+    expect(readFileSync(join(work, 'private/notes.txt'), 'utf8')).toBe('only copy\n');
+
+    const separate = tempDir();
+    git(separate, 'init', '-q', '-b', 'main', `--separate-git-dir=${join(separate, 'gitmeta')}`);
+    writeFileSync(join(separate, 'README.md'), 'x\n');
+    git(separate, 'add', 'README.md');
+    git(separate, 'commit', '-qm', 'start');
+    expect(run(['--env', 'dev', '--out', separate]).code).toBe(0);
+    git(separate, 'checkout', '-q', 'main');
+    git(separate, 'merge', '-q', 'scaffold/dev');
+    rmSync(join(separate, 'overlays/dev/README.md'));
+    symlinkSync('../../gitmeta/description', join(separate, 'overlays/dev/README.md'));
+    git(separate, 'add', '-A');
+    git(separate, 'commit', '-qm', 'a pull request');
+    const description = readFileSync(join(separate, 'gitmeta/description'), 'utf8');
+    refused(run(['--env', 'dev', '--force', '--host-path', '/srv/s', '--out', separate]), /symbolic link that leads out of the output directory/);
+    expect(readFileSync(join(separate, 'gitmeta/description'), 'utf8')).toBe(description);
+  });
+
+  it('names that look like temp files are a person\'s: kept, and a directory of such a name is no crash', () => {
+    const work = renderedRepo();
+    writeFileSync(join(work, 'overlays/dev/README.md.tmp-42'), 'mine\n');
+    mkdirSync(join(work, 'overlays/dev/kustomization.yaml.tmp-1'));
+    git(work, 'add', '-A');
+    git(work, 'commit', '-qm', 'a pull request');
+    const r = run(['--env', 'dev', '--host-path', '/srv/t', '--out', work]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(work, 'overlays/dev/README.md.tmp-42'), 'utf8')).toBe('mine\n');
+    consistent(work, 'dev');
+  });
+
+  it('something else at the lock\'s name is one line, never a hang', () => {
+    const work = renderedRepo();
+    const lock = join('/tmp', `minio-gitops-${createHash('sha256').update(realpathSync(work)).digest('hex').slice(0, 16)}.lock`);
+    mkdirSync(lock);
+    try {
+      const started = Date.now();
+      refused(run(['--env', 'dev', '--check', '--out', work], { MINIO_GITOPS_LOCK_WAIT_MS: '1000' }), /is in the way of this tool's lock/);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  });
+
+  it('an empty .git below the real repository (git uses the parent) is refused before anything is written', () => {
+    const work = teamRepo();
+    mkdirSync(join(work, 'deploy', '.git'), { recursive: true });
+    const before = state(work);
+    refused(run(['--env', 'dev', '--out', join(work, 'deploy')]), /git sees the repository at .* for .*deploy, where .*deploy\/\.git is/);
+    expect(state(work)).toEqual(before);
+  });
+
+  it('first runs whose TMPDIR differs on an output that is no repository yet take turns', async () => {
+    for (let round = 0; round < 3; round++) {
+      const out = join(tempDir(), 'new');
+      const results = await Promise.all(
+        [
+          [['--env', 'dev'], { TMPDIR: tempDir() }],
+          [['--env', 'prod', '--secrets', 'external'], { TMPDIR: tempDir() }],
+        ].map(
+          ([args, env]) =>
+            new Promise<{ code: number | null; stderr: string }>((resolve) => {
+              const child = spawn(join(REPO, 'node_modules/.bin/zx'), ['scaffold.ts', ...(args as string[]), '--out', out], { cwd: REPO, env: { ...process.env, ...(env as object) } });
+              let stderr = '';
+              child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+              child.on('close', (code) => resolve({ code, stderr }));
+            }),
+        ),
+      );
+      for (const r of results) expect(r.code, r.stderr).toBe(0);
+      const config = YAML.parse(readFileSync(join(out, 'scaffold.config.yaml'), 'utf8'));
+      expect(Object.keys(config.envs).sort()).toEqual(['dev', 'prod']);
+      consistent(out, 'dev');
+      consistent(out, 'prod');
+    }
+  }, 120_000);
 });
