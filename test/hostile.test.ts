@@ -386,6 +386,16 @@ describe('secrets and key locations in messages', () => {
   });
 });
 
+/** A run started in the background (for runs at the same time): its exit code and stderr. */
+function runAsync(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(join(REPO, 'node_modules/.bin/zx'), ['scaffold.ts', ...args], { cwd: REPO, env: { ...process.env, ...env } });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
 /** Starts a run and kills it with SIGKILL after `ms` (or when it pauses at the test hook). */
 async function killedRun(args: string[], ms: number, env: Record<string, string> = {}): Promise<void> {
   const child = spawn(join(REPO, 'node_modules/.bin/zx'), ['scaffold.ts', ...args], { cwd: REPO, env: { ...process.env, ...env } });
@@ -414,19 +424,7 @@ describe('overlapping runs and interruption', () => {
   it('parallel runs on one repository take turns: every run lands whole, the repository stays consistent', async () => {
     for (let round = 0; round < 2; round++) {
       const work = teamRepo();
-      const runs = [
-        ['--env', 'dev'],
-        ['--env', 'prod', '--secrets', 'external'],
-        ['--env', 'dev', '--host-path', '/srv/b'],
-      ].map(
-        (args) =>
-          new Promise<{ code: number | null; stderr: string }>((resolve) => {
-            const child = spawn(join(REPO, 'node_modules/.bin/zx'), ['scaffold.ts', ...args, '--out', work], { cwd: REPO, env: process.env });
-            let stderr = '';
-            child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-            child.on('close', (code) => resolve({ code, stderr }));
-          }),
-      );
+      const runs = [['--env', 'dev'], ['--env', 'prod', '--secrets', 'external'], ['--env', 'dev', '--host-path', '/srv/b']].map((args) => runAsync([...args, '--out', work]));
       const results = await Promise.all(runs);
       for (const r of results) expect(r.code, r.stderr).toBe(0);
       consistent(work, 'dev');
@@ -440,17 +438,7 @@ describe('overlapping runs and interruption', () => {
     const keyDir = tempDir();
     const keyFile = join(keyDir, 'keys.txt');
     const outs = [tempDir(), tempDir()];
-    const results = await Promise.all(
-      outs.map(
-        (out) =>
-          new Promise<{ code: number | null; stderr: string }>((resolve) => {
-            const child = spawn(join(REPO, 'node_modules/.bin/zx'), ['scaffold.ts', '--env', 'prod', '--out', out], { cwd: REPO, env: { ...process.env, SOPS_AGE_KEY_FILE: keyFile } });
-            let stderr = '';
-            child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-            child.on('close', (code) => resolve({ code, stderr }));
-          }),
-      ),
-    );
+    const results = await Promise.all(outs.map((out) => runAsync(['--env', 'prod', '--out', out], { SOPS_AGE_KEY_FILE: keyFile })));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const recipient = /# public key: (age1\S+)/.exec(readFileSync(keyFile, 'utf8'))![1];
     for (const out of outs) expect(readFileSync(join(out, '.sops.yaml'), 'utf8')).toContain(recipient);
@@ -609,20 +597,7 @@ describe('review findings (issue 12), kept fixed', () => {
   it('runs whose TMPDIR differs still take turns (a lock in the git directory too)', async () => {
     const work = renderedRepo();
     const tmp = tempDir();
-    const results = await Promise.all(
-      [
-        [['--env', 'dev', '--host-path', '/srv/a'], { TMPDIR: tmp }],
-        [['--env', 'dev', '--tls', 'on'], {}],
-      ].map(
-        ([args, env]) =>
-          new Promise<{ code: number | null; stderr: string }>((resolve) => {
-            const child = spawn(join(REPO, 'node_modules/.bin/zx'), ['scaffold.ts', ...(args as string[]), '--out', work], { cwd: REPO, env: { ...process.env, ...(env as object) } });
-            let stderr = '';
-            child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-            child.on('close', (code) => resolve({ code, stderr }));
-          }),
-      ),
-    );
+    const results = await Promise.all([runAsync(['--env', 'dev', '--host-path', '/srv/a', '--out', work], { TMPDIR: tmp }), runAsync(['--env', 'dev', '--tls', 'on', '--out', work])]);
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     consistent(work, 'dev');
   }, 120_000);
@@ -780,20 +755,10 @@ describe('second review findings (issue 12), kept fixed', () => {
   it('first runs whose TMPDIR differs on an output that is no repository yet take turns', async () => {
     for (let round = 0; round < 3; round++) {
       const out = join(tempDir(), 'new');
-      const results = await Promise.all(
-        [
-          [['--env', 'dev'], { TMPDIR: tempDir() }],
-          [['--env', 'prod', '--secrets', 'external'], { TMPDIR: tempDir() }],
-        ].map(
-          ([args, env]) =>
-            new Promise<{ code: number | null; stderr: string }>((resolve) => {
-              const child = spawn(join(REPO, 'node_modules/.bin/zx'), ['scaffold.ts', ...(args as string[]), '--out', out], { cwd: REPO, env: { ...process.env, ...(env as object) } });
-              let stderr = '';
-              child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-              child.on('close', (code) => resolve({ code, stderr }));
-            }),
-        ),
-      );
+      const results = await Promise.all([
+        runAsync(['--env', 'dev', '--out', out], { TMPDIR: tempDir() }),
+        runAsync(['--env', 'prod', '--secrets', 'external', '--out', out], { TMPDIR: tempDir() }),
+      ]);
       for (const r of results) expect(r.code, r.stderr).toBe(0);
       const config = YAML.parse(readFileSync(join(out, 'scaffold.config.yaml'), 'utf8'));
       expect(Object.keys(config.envs).sort()).toEqual(['dev', 'prod']);
