@@ -44,12 +44,18 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     }
     if (flags.out === '') fail('--out needs a directory; leave it out to write beside scaffold.ts');
     if ([flags.dryRun, flags.check].filter(Boolean).length > 1) fail('--dry-run and --check do not go together; choose one');
+    // A shell that did not expand ~, a value of spaces, a line break: typed by mistake, and
+    // resolved against the working directory they would land in someone's repository.
+    if (flags.out !== undefined && (flags.out.trim() === '' || /^~/.test(flags.out) || flags.out.startsWith('-') || /[\x00-\x1f\x7f]/.test(flags.out))) {
+      fail(`--out ${JSON.stringify(flags.out)} is ${flags.out.startsWith('~') ? 'a path starting with ~ that no shell expanded' : flags.out.trim() === '' ? 'blank' : flags.out.startsWith('-') ? 'a name that starts with -' : 'a path with a control character'}; give the directory as a plain path (e.g. --out "$HOME/src/storage-gitops")`);
+    }
     const root = resolve(flags.out ?? defaultOut);
     if (root.length > 3000 || root.split('/').some((part) => Buffer.byteLength(part) > 255)) fail(`--out is longer than a filesystem takes (a part over 255 bytes, or over 3000 in all); choose a shorter path`);
     // A dry run and a check only read: anyone with read access may run them, anywhere.
     const readOnly = flags.dryRun || flags.check;
     const repository = findRepository(root);
     if (!readOnly) {
+      if (lstatSync(root, { throwIfNoEntry: false })?.isSymbolicLink() && !existsSync(root)) fail(`--out ${root} is a symbolic link to nothing; point it at a directory, or remove the link`);
       checkOutputLocation(root);
       checkRepositoryState(root, repository);
       checkWritable(root);

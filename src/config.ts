@@ -7,6 +7,7 @@ import type { Document } from 'yaml';
 import type { Flags } from './args.ts';
 import { dataLayoutNotes, migrateDataLayout } from './consumers.ts';
 import { fail } from './errors.ts';
+import { RECORD_FILE } from './plan.ts';
 import { consumerNamespaceObjects } from './render/names.ts';
 import { commentBlock, toYaml } from './yaml.ts';
 import { parseUntrusted, yamlLib } from './yaml-lib.ts';
@@ -139,7 +140,13 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   // `envs:` with nothing under it is an empty map, in the file too (setIn needs a map).
   if (raw.envs === null) doc?.set('envs', doc.createNode({}));
   const envs = raw.envs ?? {};
-  if (!isMap(envs)) fail(`${CONFIG_FILE}: envs must be a map from env name to its settings`);
+  if (!isMap(envs)) fail(`${CONFIG_FILE}: envs must be a map from env name to its settings; restore it with git, or write each env's settings under envs.NAME`);
+  // An env whose files the record lists but the config no longer describes (a pull request
+  // emptied envs): rewriting the file without it would lose its settings for good.
+  const dropped = configText !== null ? (defaults.rendered ?? []).filter((name) => name !== env && !(name in envs)) : [];
+  if (dropped.length > 0) {
+    fail(`${CONFIG_FILE} has no settings for env ${dropped.join(', env ')}, whose files ${RECORD_FILE} lists; restore them (git log -p ${CONFIG_FILE}), or remove the env's files and their lines in ${RECORD_FILE} first`);
+  }
   // Every env in the file is checked, not only this run's: a broken file is reported now.
   const recorded: Record<string, Partial<EnvSettings>> = {};
   for (const [name, value] of Object.entries(envs)) {

@@ -342,7 +342,8 @@ export const checks = {
     const problem = typeof raw === 'string' ? repoURLProblem(raw) : 'shape';
     if (!problem) return raw as string;
     // Never the secret itself in a message: the part before @ and any query are masked.
-    const shown = typeof raw === 'string' ? JSON.stringify(redactURL(raw)) : show(raw);
+    // A value that is not a plain URL is not shown at all (a token may hide anywhere in it).
+    const shown = typeof raw === 'string' && problem !== 'shape' ? JSON.stringify(redactURL(raw)) : '(not shown)';
     // The origin remote is the default: a URL without credentials replaces it with --repo-url.
     const origin = where.startsWith('the origin remote');
     if (problem === 'credentials') {
@@ -355,7 +356,8 @@ export const checks = {
     // git's rules for a branch (git check-ref-format), within a set safe in YAML and shells.
     const parts = typeof raw === 'string' && raw.length <= 200 ? raw.split('/') : [];
     const ok = parts.length > 0 && parts.every((p) => /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(p) && !p.endsWith('.lock') && !p.endsWith('.'));
-    if (ok && !(raw as string).includes('..') && !(raw as string).startsWith('-')) return raw as string;
+    // HEAD and refs/... are no branch a GitRepository's ref.branch resolves.
+    if (ok && !(raw as string).includes('..') && !(raw as string).startsWith('-') && raw !== 'HEAD' && !(raw as string).startsWith('refs/')) return raw as string;
     return fail(`${where} ${show(raw)} is not a branch name; use letters, digits, '.', '_', '-' and '/' as git allows them (no '..', no part beginning with '.' or ending in '.lock'), e.g. main`);
   }) as Check<string>,
   clusters: ((raw, where) => {
@@ -407,7 +409,8 @@ export const checks = {
   }) as Check<string>,
   /** A host name in DNS (an ingress host, a certificate's name): labels of at most 63 characters. */
   hostName: ((raw, where) => {
-    if (typeof raw === 'string' && DNS_SUBDOMAIN.test(raw) && raw.split('.').every((label) => label.length <= 63)) return raw;
+    // An IP address is no Ingress host (the API server rejects it).
+    if (typeof raw === 'string' && DNS_SUBDOMAIN.test(raw) && raw.split('.').every((label) => label.length <= 63) && !/^[0-9.]+$/.test(raw)) return raw;
     return fail(`${where} ${show(raw)} is not a valid host name; use lower-case letters, digits, '-' and '.', at most 63 between dots, e.g. "minio.example.com"`);
   }) as Check<string>,
   /** MinIO's namespace: its own, never one of Kubernetes'. */

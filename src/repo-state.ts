@@ -5,6 +5,7 @@ import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fail } from './errors.ts';
+import { SYSTEM_DIRS } from './options.ts';
 import { isWithin, realPathOf } from './paths.ts';
 
 /**
@@ -118,8 +119,9 @@ const TREES = ['/etc', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '
 export function checkOutputLocation(root: string, home = homedir()): void {
   const real = realPathOf(root);
   const homes = [home, realPathOf(home)];
-  const secretTrees = ['.ssh', '.gnupg', '.config/sops', '.kube', '.aws'].flatMap((d) => homes.map((h) => join(h, d)));
+  const secretTrees = ['.ssh', '.gnupg', '.config', '.kube', '.aws', '.local', '.cache'].flatMap((d) => homes.map((h) => join(h, d)));
+  const trees = [...TREES, ...SYSTEM_DIRS.filter((d) => d !== '/root')];
   const refused =
-    EXACT.includes(real) || homes.includes(real) || [root, real].some((p) => TREES.some((t) => isWithin(t, p)) || secretTrees.some((t) => isWithin(t, p)));
+    EXACT.includes(real) || homes.includes(real) || [root, real].some((p) => trees.some((t) => isWithin(t, p)) || secretTrees.some((t) => isWithin(t, p)));
   if (refused) fail(`--out ${root} is ${real === '/' ? 'the filesystem root' : homes.includes(real) ? 'your home directory itself' : 'a system directory or one that holds others\' files'}; give the generated repository a directory of its own (e.g. --out ~/src/storage-gitops)`);
 }

@@ -1,7 +1,7 @@
 // Issue 12: safe under hostile input, git in any state, overlapping runs and interruption.
 // Every case runs the real command against a real git repository and compares the bytes,
 // modification times, refs, HEAD, index and stash before and after a refusal.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -766,4 +766,61 @@ describe('second review findings (issue 12), kept fixed', () => {
       consistent(out, 'prod');
     }
   }, 120_000);
+});
+
+describe('third review findings (issue 12), kept fixed', () => {
+  /** The command run from another working directory (where a relative --out resolves). */
+  const runIn = (cwd: string, args: string[], env: Record<string, string> = {}) => {
+    const r = spawnSync(join(REPO, 'node_modules/.bin/zx'), [join(REPO, 'scaffold.ts'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it('an --out that is blank, starts with an unexpanded ~ or with -, or holds a line break is refused (it would land in the working directory\'s repository)', () => {
+    const work = renderedRepo();
+    const before = state(work);
+    for (const out of [' ', '~/x', '-x', 'a\nb']) refused(runIn(work, ['--env', 'dev', `--out=${out}`]), /^error: --out .* is (blank|a path starting with ~|a name that starts with -|a path with a control character)/);
+    expect(state(work)).toEqual(before);
+  });
+
+  it('refuses ~/.config, ~/.local and container runtimes\' directories as --out; a dangling link is one line', () => {
+    const home = tempDir();
+    for (const out of [join(home, '.config'), join(home, '.local', 'share', 'x'), '/var/lib/docker/x']) {
+      refused(run(['--env', 'dev', '--out', out], { HOME: home }), /is a system directory or one that holds others' files/);
+    }
+    expect(existsSync(join(home, '.config'))).toBe(false);
+    const dir = tempDir();
+    symlinkSync(join(dir, 'nowhere'), join(dir, 'dangling'));
+    refused(run(['--env', 'dev', '--out', join(dir, 'dangling')]), /--out .* is a symbolic link to nothing/);
+  });
+
+  it('a repository URL that is not a plain URL is never shown in the message (a token may hide anywhere)', () => {
+    const out = tempDir();
+    writeFileSync(join(out, 'scaffold.config.yaml'), 'repoURL: ["https://u:TOKEN42@github.com/x.git"]\n');
+    const r = run(['--env', 'dev', '--out', out]);
+    refused(r, /repoURL \(not shown\) is not a git repository URL/);
+    expect(r.stderr).not.toContain('TOKEN42');
+    for (const url of ['https://u:TOKEN42＠github.com/x.git', 'https://github.com%40TOKEN42/x.git']) {
+      const f = run(['--env', 'dev', '--repo-url', url, '--out', tempDir()]);
+      expect(f.code).toBe(2);
+      expect(f.stderr).not.toContain('TOKEN42');
+    }
+  });
+
+  it('a config whose envs lost an env the record lists is refused, not rewritten without it', () => {
+    const work = renderedRepo('dev');
+    expect(run(['--env', 'prod', '--secrets', 'external', '--out', work]).code).toBe(0);
+    const config = join(work, 'scaffold.config.yaml');
+    writeFileSync(config, readFileSync(config, 'utf8').replace(/^envs:[\s\S]*$/m, 'envs: null\n'));
+    git(work, 'add', '-A');
+    git(work, 'commit', '-qm', 'a pull request');
+    const before = state(work);
+    refused(run(['--env', 'dev', '--out', work]), /scaffold\.config\.yaml has no settings for env prod, whose files scaffold\.lock\.yaml lists/);
+    expect(state(work)).toEqual(before);
+  });
+
+  it('values the cluster or the engine would reject: an IP address as ingress host, HEAD or refs/... as revision', () => {
+    refused(run(['--env', 'prod', '--api-host', '10.0.0.1', '--out', tempDir()]), /--api-host "10\.0\.0\.1" is not a valid host name/);
+    refused(run(['--env', 'dev', '--revision', 'HEAD', '--out', tempDir()]), /--revision "HEAD" is not a branch name/);
+    refused(run(['--env', 'dev', '--revision', 'refs/heads/main', '--out', tempDir()]), /--revision "refs\/heads\/main" is not a branch name/);
+  });
 });
