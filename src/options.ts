@@ -343,7 +343,7 @@ export const checks = {
     if (!problem) return raw as string;
     // Never the secret itself in a message: the part before @ and any query are masked.
     // A value that is not a plain URL is not shown at all (a token may hide anywhere in it).
-    const shown = typeof raw === 'string' && problem !== 'shape' ? JSON.stringify(redactURL(raw)) : '(not shown)';
+    const shown = typeof raw === 'string' && /^[\x20-\x7e]*$/.test(raw) && !raw.includes('%') ? JSON.stringify(redactURL(raw)) : '(not shown)';
     // The origin remote is the default: a URL without credentials replaces it with --repo-url.
     const origin = where.startsWith('the origin remote');
     if (problem === 'credentials') {
