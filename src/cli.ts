@@ -55,7 +55,7 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     const readOnly = flags.dryRun || flags.check;
     const repository = findRepository(root);
     if (!readOnly) {
-      if (lstatSync(root, { throwIfNoEntry: false })?.isSymbolicLink() && !existsSync(root)) fail(`--out ${root} is a symbolic link to nothing; point it at a directory, or remove the link`);
+      if (isDanglingLink(root)) fail(`--out ${root} is a symbolic link to nothing; point it at a directory, or remove the link`);
       checkOutputLocation(root);
       checkRepositoryState(root, repository);
       checkWritable(root);
@@ -242,6 +242,14 @@ function uncommittedOf(root: string, prefix: string, paths: Set<string>): string
   const r = spawnSync('git', ['-C', root, 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', '.'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   if (r.status !== 0) return [];
   return r.stdout.split('\0').filter(Boolean).map((line) => line.slice(3)).map((p) => (p.startsWith(prefix) ? p.slice(prefix.length) : p)).filter((p) => paths.has(p)).sort();
+}
+
+function isDanglingLink(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() === true && !existsSync(path);
+  } catch {
+    return false; // a part of the path is a file: the writability check says so
+  }
 }
 
 /** Removes what a refused run created: the repository it initialised, the directories it made. */

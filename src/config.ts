@@ -141,12 +141,6 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   if (raw.envs === null) doc?.set('envs', doc.createNode({}));
   const envs = raw.envs ?? {};
   if (!isMap(envs)) fail(`${CONFIG_FILE}: envs must be a map from env name to its settings; restore it with git, or write each env's settings under envs.NAME`);
-  // An env whose files the record lists but the config no longer describes (a pull request
-  // emptied envs): rewriting the file without it would lose its settings for good.
-  const dropped = configText !== null ? (defaults.rendered ?? []).filter((name) => name !== env && !(name in envs)) : [];
-  if (dropped.length > 0) {
-    fail(`${CONFIG_FILE} has no settings for env ${dropped.join(', env ')}, whose files ${RECORD_FILE} lists; restore them (git log -p ${CONFIG_FILE}), or remove the env's files and their lines in ${RECORD_FILE} first`);
-  }
   // Every env in the file is checked, not only this run's: a broken file is reported now.
   const recorded: Record<string, Partial<EnvSettings>> = {};
   for (const [name, value] of Object.entries(envs)) {
@@ -164,6 +158,12 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
     recorded[name].consumerNames ??= defaults.rendered?.includes(name) ? 'legacy' : 'per-env';
   }
 
+  // An env whose files the record lists but the config no longer describes (a pull request
+  // emptied envs): rewriting the file without it would lose its settings for good.
+  const dropped = configText !== null ? (defaults.rendered ?? []).filter((name) => name !== env && !(name in envs)) : [];
+  if (dropped.length > 0) {
+    fail(`${CONFIG_FILE} has no settings for env ${dropped.join(', env ')}, whose files ${RECORD_FILE} lists; restore them (git log -p ${CONFIG_FILE}), or remove the env's files and their lines in ${RECORD_FILE} first`);
+  }
   const before = recorded[env];
   const flagProfile = flags.settings.profile && ENV_FIELDS.profile(flags.settings.profile.raw, flags.settings.profile.flag);
   const profile = flagProfile || before?.profile || envProfile(env, undefined, '');
