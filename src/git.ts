@@ -130,8 +130,9 @@ export async function prepareRepository(input: RepositoryInput): Promise<GitRun>
     for (let i = 0; i + 2 < attrs.length; i += 3) if (!['unspecified', 'unset'].includes(attrs[i + 2]!) && !bent.includes(attrs[i]!)) bent.push(attrs[i]!);
     if (bent.length > 0) fail(`git attributes (filter, working-tree-encoding or ident in .gitattributes) would change what is committed for ${bent.slice(0, 3).join(', ')}${bent.length > 3 ? ', ...' : ''}; remove those attributes for the generated files and re-run`);
   }
-  const head = (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).catch(() => '')).trim() || null;
-  const branch = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
+  // A repository this run made has no commit, and is on main (git init above).
+  const head = created ? null : (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).catch(() => '')).trim() || null;
+  const branch = created ? 'main' : (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
   if (!branch && head && committing) notes.push(`HEAD was detached at ${head.slice(0, 12)}: the run's branch starts there; open its pull request into the branch that commit belongs to`);
   // An unborn branch (no commits yet) is still the branch to return to.
   return { git, root, prefix, leftovers, previousBranch: branch || null, head, notes, created };
@@ -152,6 +153,7 @@ export async function ensureBase(run: GitRun): Promise<void> {
  */
 export async function branchMove(run: GitRun, branch: string): Promise<'current' | 'new' | 'restart'> {
   if (run.previousBranch === branch) return 'current';
+  if (run.created) return 'new'; // a repository this run made has no other branch
   const exists = (await run.git.raw(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).catch(() => '')).trim();
   if (!exists) return 'new';
   // Checked out in another worktree: moving it there would pull that work tree's HEAD away.
@@ -192,7 +194,10 @@ export async function commitPaths(run: GitRun, paths: string[], message: string)
   if (present.length > 0) await git.raw(['add', '-A', '-f', '--sparse', '--', ...present]);
   if (process.env.MINIO_GITOPS_TEST_PAUSE_AFTER === 'add') pauseForTest(); // test/hostile.test.ts: a run killed between add and commit
   // Only what differs from HEAD: a file an interrupted run made and this run removed is in neither.
-  const staged = (await git.raw(['diff', '--no-relative', '--no-renames', '--cached', '--name-only', '-z', '--', ...unique])).split('\0').filter(Boolean);
+  // (In a repository this run made, everything added is new.)
+  const staged = run.created
+    ? present.map((p) => run.prefix + p.slice(':(literal)'.length))
+    : (await git.raw(['diff', '--no-relative', '--no-renames', '--cached', '--name-only', '-z', '--', ...unique])).split('\0').filter(Boolean);
   if (staged.length === 0) return null;
   await git.raw(['commit', '-q', '-m', message, '--', ...staged.map((p) => `:(top,literal)${p}`)]);
   return (await git.revparse(['--short', 'HEAD'])).trim();
