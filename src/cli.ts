@@ -11,7 +11,7 @@ import { lockRepository } from './lock.ts';
 import { realPathOf } from './paths.ts';
 import { DELETED, formatRecord, RECORD_FILE, sha256, type PendingWrites } from './plan.ts';
 import { planRun } from './plan-run.ts';
-import { checkOutputLocation, checkRepositoryState, commonGitDir, findRepository, GIT_LOCATION_VARIABLES } from './repo-state.ts';
+import { checkOutputLocation, checkRepositoryState, commonGitDir, findRepository, GIT_LOCATION_VARIABLES, type Repository } from './repo-state.ts';
 import { commitMessage, nextSteps, printPlanDiff, printSummary, secretsReport, summaryLine, warnings, type Io, type Summary } from './report.ts';
 
 export type { Io } from './report.ts';
@@ -53,18 +53,23 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
     if (root.length > 3000 || root.split('/').some((part) => Buffer.byteLength(part) > 255)) fail(`--out is longer than a filesystem takes (a part over 255 bytes, or over 3000 in all); choose a shorter path`);
     // A dry run and a check only read: anyone with read access may run them, anywhere.
     const readOnly = flags.dryRun || flags.check;
-    const repository = findRepository(root);
     if (!readOnly) {
       if (isDanglingLink(root)) fail(`--out ${root} is a symbolic link to nothing; point it at a directory, or remove the link`);
       checkOutputLocation(root);
-      checkRepositoryState(root, repository);
-      checkWritable(root);
     }
     // One run at a time per repository: a second one waits, then refuses.
-    const release = lockRepository(realPathOf(repository?.top ?? root), repository ? commonGitDir(repository) : null, readOnly);
+    const seen = findRepository(root);
+    const release = lockRepository(realPathOf(seen?.top ?? root), seen ? commonGitDir(seen) : null, readOnly);
     try {
       for (let attempt = 0; ; attempt++) {
-        const code = await run(flags, root, readOnly, io);
+        // Looked at under the lock (a run before may have made the repository meanwhile), and
+        // again on a retry (the first attempt may have made it).
+        const repository = findRepository(root);
+        if (!readOnly && attempt === 0) {
+          checkRepositoryState(root, repository);
+          checkWritable(root);
+        }
+        const code = await run(flags, root, readOnly, io, repository);
         if (code !== RETRY) return code;
         if (attempt > 0) fail('another run keeps creating the age key file at the same time as this one; re-run');
       }
@@ -95,10 +100,10 @@ function gitReason(error: unknown): string {
   return redactCredentials(said.find((l) => /^(fatal|error):/.test(l)) ?? said.find((l) => /^hint:/.test(l)) ?? said.at(-1) ?? 'unknown error');
 }
 
-async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promise<number | typeof RETRY> {
+async function run(flags: Flags, root: string, readOnly: boolean, io: Io, found: Repository | null): Promise<number | typeof RETRY> {
   const now = new Date();
   // A dry run and a check show hand edits in their plan instead of refusing.
-  const { out, options, notes, secrets, plan, record, pending, toolWrites, finalRecord, merged, isRepo } = await planRun(root, readOnly ? { ...flags, force: true } : flags, now);
+  const { out, options, notes, secrets, plan, record, pending, toolWrites, finalRecord, merged, isRepo, repository } = await planRun(root, readOnly ? { ...flags, force: true } : flags, now, found);
   const changes = plan.entries.filter((e) => e.action !== 'unchanged');
 
   if (flags.check) {
@@ -152,12 +157,11 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io): Promi
   let branch: string | null = null;
   try {
     repo = git
-      ? await git.prepareRepository({ root, top: findRepository(root)?.top ?? root, isRepo, prefix: options.repoPath, entries: plan.entries, merged, toolWrites, managed: [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE], committing: !flags.noCommit })
+      ? await git.prepareRepository({ root, top: repository?.top ?? root, isRepo, prefix: options.repoPath, entries: plan.entries, merged, toolWrites, managed: [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE], committing: !flags.noCommit })
       : null;
     if (git && repo && flags.push && !(await git.hasOrigin(repo))) fail('--push needs an origin remote; add one (git remote add origin URL), or leave out --push');
     branch = git && repo && branchName && (changes.length > 0 || repo.leftovers.length > 0) ? branchName : null;
     const move = git && repo && branch ? await git.branchMove(repo, branch) : null;
-    const repository = findRepository(root);
     if (branch && repository && existsSync(join(commonGitDir(repository), 'refs', 'heads', `${branch}.lock`))) {
       fail(`another git command is changing branch ${branch}, or one was stopped and left ${join(commonGitDir(repository), 'refs', 'heads', `${branch}.lock`)}; wait for it, or if no git is running delete that file`);
     }

@@ -98,8 +98,7 @@ function withPendingWrites(record: GeneratedRecord, pending: PendingWrites, disk
 }
 
 /** Everything up to the plan: no file is written here. */
-export async function planRun(root: string, flags: Flags, now = new Date()) {
-  const repo = findRepository(root);
+export async function planRun(root: string, flags: Flags, now = new Date(), repo: Repository | null = findRepository(root)) {
   const out = new OutputRoot(root, repo ? [repo.gitDir, commonGitDir(repo)] : []);
   const configBefore = readText(out.at(CONFIG_FILE));
   // The record first: the envs already rendered here keep their consumers' names (config.ts),
@@ -186,6 +185,7 @@ export async function planRun(root: string, flags: Flags, now = new Date()) {
     finalRecord: { files: plan.record, sealed: sealedAfter },
     merged,
     isRepo: top !== null,
+    repository: repo,
     plan: { ...plan, entries: [...plan.entries, recordEntry] },
   };
 }
