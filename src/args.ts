@@ -18,7 +18,8 @@ export const SETTING_FLAGS: Record<string, SettingFlag> = {
   replicas: { setting: 'replicas', value: 'N', help: '1 = standalone Deployment; 4..16 = erasure-coded StatefulSet (prod: 4)' },
   storage: { setting: 'storage', value: 'hostpath|pvc', help: 'node directory (dev) or PersistentVolumeClaims (prod)' },
   'host-path': { setting: 'hostPath', value: 'PATH', help: `node directory for hostpath storage (default /mnt/disk1/data): absolute and normalised, of letters, digits, '.', '_', '-' and '/'; not / nor in ${SYSTEM_DIRS.join(', ')}, nor exactly ${SHARED_DIRS.join(', ')}` },
-  size: { setting: 'size', value: 'SIZE', help: 'volume size per server for pvc storage, 1Mi to 1Pi, e.g. 8Gi' },
+  size: { setting: 'size', value: 'SIZE', help: "volume size per server for pvc storage, 1Mi to 1Pi, e.g. 8Gi (the first pool's)" },
+  pools: { setting: 'pools', value: 'NxSIZE,...', help: 'every server pool, the first one first, e.g. 4x8Gi,4x20Gi: adds capacity to an erasure-coded env as a new pool (docs/operations.md)' },
   'storage-class': { setting: 'storageClass', value: 'NAME', help: "StorageClass for pvc storage (default: the cluster's default)" },
   secrets: { setting: 'secrets', value: 'plain|sops|external', help: 'fixed dev credentials in a plain Secret (dev), generated ones SOPS-encrypted in sealed/ENV (prod), or an ExternalSecret' },
   'secret-store': { setting: 'secretStore', value: 'NAME', help: 'External Secrets store to read from (default aws-secrets-manager)' },
@@ -46,6 +47,7 @@ export const SETTING_FLAGS: Record<string, SettingFlag> = {
   'iceberg-version': { setting: 'global.icebergVersion', value: 'X.Y.Z', help: 'Iceberg release of the iceberg-spark consumers (default 1.10.1)' },
   'catalog-image': { setting: 'global.catalogImage', value: 'IMAGE', help: "image of the env's Iceberg REST catalog servers (default: Iceberg's own for --iceberg-version)" },
   'mc-image': { setting: 'global.mcImage', value: 'IMAGE', help: 'mc image of the bucket bootstrap Job, pinned by tag or digest' },
+  'kubectl-image': { setting: 'global.kubectlImage', value: 'IMAGE', help: 'kubectl image of the restarter Job of erasure-coded envs, pinned by tag or digest' },
   image: { setting: 'global.image', value: 'IMAGE', help: 'MinIO server image, pinned by tag or digest (shared by all envs)' },
 };
 
@@ -62,6 +64,8 @@ export interface Flags {
   /** The branch to commit on (default scaffold/<env>). */
   branch?: string;
   noCommit: boolean;
+  /** --leave-data-behind: the person knows a layout change leaves the env's data in its old volumes. */
+  leaveDataBehind: boolean;
   push: boolean;
   json: boolean;
   help: boolean;
@@ -79,6 +83,7 @@ const RUN_FLAGS = {
   force: { type: 'boolean' },
   branch: { type: 'string' },
   'no-commit': { type: 'boolean' },
+  'leave-data-behind': { type: 'boolean' },
   push: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -124,6 +129,7 @@ export function parseFlags(argv: string[]): Flags {
     force: values.force === true,
     branch: values.branch as string | undefined,
     noCommit: values['no-commit'] === true,
+    leaveDataBehind: values['leave-data-behind'] === true,
     push: values.push === true,
     json: values.json === true,
     help: values.help === true,
@@ -175,6 +181,7 @@ export function helpText(): string {
     ['--branch NAME', 'commit on this branch (default scaffold/ENV, created from HEAD)'],
     ['--no-commit', 'leave the changes uncommitted on the current branch'],
     ['--push', 'push the branch to origin after committing'],
+    ['--leave-data-behind', "allow a change that points an existing env at new, empty volumes (namespace, storage, standalone/erasure coded); the old data stays where it is (docs/operations.md)"],
     ['--json', 'print the summary as one JSON object'],
     ['--age-recipient AGE1...', 'encrypt sealed secrets to this age recipient (repeatable; recorded in .sops.yaml)'],
     ['--rotate NAME|all', "generate new values for a sealed credential: root, console, a consumer's name, or all (repeatable)"],

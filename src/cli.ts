@@ -103,7 +103,7 @@ function gitReason(error: unknown): string {
 async function run(flags: Flags, root: string, readOnly: boolean, io: Io, found: Repository | null): Promise<number | typeof RETRY> {
   const now = new Date();
   // A dry run and a check show hand edits in their plan instead of refusing.
-  const { out, options, notes, secrets, plan, record, pending, toolWrites, finalRecord, merged, isRepo, repository } = await planRun(root, readOnly ? { ...flags, force: true } : flags, now, found);
+  const { out, options, notes, secrets, plan, record, pending, toolWrites, finalRecord, layoutsBefore, merged, isRepo, repository } = await planRun(root, readOnly ? { ...flags, force: true } : flags, now, found);
   const changes = plan.entries.filter((e) => e.action !== 'unchanged');
 
   if (flags.check) {
@@ -187,7 +187,7 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io, found:
   const writing: PendingWrites = { ...pending, ...Object.fromEntries(changes.filter((e) => e.path !== RECORD_FILE).map((e) => [e.path, e.after === null ? DELETED : sha256(e.after)])) };
   if (changes.length > 0) {
     const recordEntry = plan.entries.find((e) => e.path === RECORD_FILE)!;
-    writeAtomic(out.at(RECORD_FILE), formatRecord(record, writing, finalRecord.sealed));
+    writeAtomic(out.at(RECORD_FILE), formatRecord(record, writing, finalRecord.sealed, layoutsBefore));
     applyPlan(out, plan.entries.filter((e) => e !== recordEntry), [CONFIG_FILE, SOPS_CONFIG_FILE]);
     writeAtomic(out.at(RECORD_FILE), recordEntry.after!);
   }
@@ -199,7 +199,7 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io, found:
     } catch (error) {
       if (!isGitError(error)) throw error;
       // Written, not committed: the record says so, for the next run (with any flags) to commit.
-      writeAtomic(out.at(RECORD_FILE), formatRecord(finalRecord.files, writing, finalRecord.sealed));
+      writeAtomic(out.at(RECORD_FILE), formatRecord(finalRecord.files, writing, finalRecord.sealed, finalRecord.layouts));
       // Exit 4, not 2: the files are written (2 says nothing changed).
       io.err(`error: the commit on branch ${branch} failed: ${gitReason(error)}; the files are written and uncommitted: fix that, then re-run \`npx zx scaffold.ts --env ${options.env}\` (it commits them), or commit them yourself\n`);
       return COMMIT_FAILED;

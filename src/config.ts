@@ -18,6 +18,7 @@ import {
   defaultGlobal,
   ENV_FIELDS,
   GLOBAL_FIELDS,
+  parsePoolsFlag,
   PROFILES,
   profileDefaults,
   type EnvSettings,
@@ -41,6 +42,8 @@ export interface Resolved {
   /** The config file's new text; identical to the input when nothing changed. */
   configText: string;
   notes: string[];
+  /** The env's settings as the config held them before this run (undefined: not in it). */
+  previous?: EnvSettings;
 }
 
 type Raw = Record<string, unknown>;
@@ -177,6 +180,12 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   if (before?.consumerNames) settings.consumerNames = before.consumerNames;
   for (const [key, { flag, raw: value }] of Object.entries(flags.settings)) {
     if (key.startsWith('global.') || key === 'profile') continue;
+    if (key === 'pools') {
+      const other = [flags.settings.replicas?.flag, flags.settings.size?.flag].filter(Boolean);
+      if (other.length > 0) fail(`${flag} sets every pool's servers and size, the first one's too, and ${other.join(' and ')} set${other.length === 1 ? 's' : ''} the first one's; give ${flag} alone`);
+      Object.assign(settings, parsePoolsFlag(value, flag));
+      continue;
+    }
     const field = key as keyof EnvSettings;
     (settings as unknown as Raw)[field] = ENV_FIELDS[field](value, flag);
   }
@@ -194,7 +203,9 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   notes.push(...dataLayoutNotes(`env ${env}`, settings.consumers));
 
   const configTextOut = doc ? updateConfig(doc, configText!, migrated, global, env, settings) : newConfig(global, env, settings);
-  return { options: { env, global, settings, repoPath: '' }, configText: configTextOut, notes };
+  const previousProfile = before?.profile ?? envProfile(env, undefined, '');
+  const previous = before && previousProfile ? ({ ...profileDefaults(previousProfile, env), ...before, profile: previousProfile } as EnvSettings) : undefined;
+  return { options: { env, global, settings, repoPath: '' }, configText: configTextOut, notes, previous };
 }
 
 /**
@@ -246,9 +257,14 @@ function ordered<S extends object>(values: S, table: object): Partial<S> {
   return Object.fromEntries(Object.keys(table).map((key) => [key, values[key as keyof S]])) as Partial<S>;
 }
 
+/** An env's settings as the file keeps them: `pools` only once the env has more than one. */
+function envEntry(settings: EnvSettings): Partial<EnvSettings> {
+  return Object.fromEntries(Object.entries(ordered(settings, ENV_FIELDS)).filter(([key, value]) => key !== 'pools' || (value as unknown[]).length > 0));
+}
+
 /** A first config file, written with the own emitter (no parser needed). */
 function newConfig(global: GlobalSettings, env: string, settings: EnvSettings): string {
-  return `${commentBlock(CONFIG_HEADER)}\n${toYaml({ ...ordered(global, GLOBAL_FIELDS), envs: { [env]: ordered(settings, ENV_FIELDS) } })}`;
+  return `${commentBlock(CONFIG_HEADER)}\n${toYaml({ ...ordered(global, GLOBAL_FIELDS), envs: { [env]: envEntry(settings) } })}`;
 }
 
 function updateConfig(doc: Document, original: string, migrated: boolean, global: GlobalSettings, env: string, settings: EnvSettings): string {
@@ -270,6 +286,13 @@ function updateConfig(doc: Document, original: string, migrated: boolean, global
     changed = true;
   };
   for (const key of Object.keys(GLOBAL_FIELDS) as (keyof GlobalSettings)[]) set([key], global[key]);
-  for (const key of Object.keys(ENV_FIELDS) as (keyof EnvSettings)[]) set(['envs', env, key], settings[key]);
+  const entry = envEntry(settings);
+  for (const key of Object.keys(ENV_FIELDS) as (keyof EnvSettings)[]) {
+    if (key in entry) set(['envs', env, key], entry[key]);
+    else if (doc.hasIn(['envs', env, key])) {
+      doc.deleteIn(['envs', env, key]);
+      changed = true;
+    }
+  }
   return changed ? sameLineEnds(original, doc.toString({ lineWidth: 0 })) : original;
 }

@@ -29,6 +29,8 @@ export interface GlobalSettings {
   image: string;
   /** mc client image of the bucket bootstrap Job, pinned by tag or digest. */
   mcImage: string;
+  /** kubectl image of the restarter Job (erasure-coded envs), pinned by tag or digest. */
+  kubectlImage: string;
   /** Flink version of the consumers: decides the checkpoint key names and the S3 plugin jar. */
   flinkVersion: string;
   /** Flink image of flink-operator consumers ("" = flink:<flinkVersion>). */
@@ -57,13 +59,24 @@ export interface GlobalSettings {
   revision: string;
 }
 
+/** A server pool added to an erasure-coded env after its first (replicas × size). */
+export interface PoolSettings {
+  servers: number;
+  /** Volume size per server of this pool. */
+  size: string;
+}
+
 export interface EnvSettings {
   profile: Profile;
   namespace: string;
+  /** Servers of the first pool (1: standalone). */
   replicas: number;
   storage: 'hostpath' | 'pvc';
   hostPath: string;
+  /** Volume size per server of the first pool. */
   size: string;
+  /** The pools added since the first, in order (MinIO expands by pools, never by re-striping one). */
+  pools: PoolSettings[];
   storageClass: string;
   secrets: SecretsMode;
   secretStore: string;
@@ -108,6 +121,10 @@ export interface Options {
   repoPath: string;
   /** A fingerprint of the sealed consumer credentials (sops mode), so a rotation re-runs the bootstrap Job. */
   sealedChecksum?: string;
+  /** A fingerprint of the sealed root credentials (sops mode): a rotation restarts the servers. */
+  rootChecksum?: string;
+  /** Per pool, the volume size its claim template was first rendered with (it cannot change). */
+  claimSizes?: string[];
 }
 
 /** The issuer value that makes the overlay bring its own private CA (cert-manager). */
@@ -118,6 +135,9 @@ export const SELF_SIGNED_ISSUER = 'self-signed';
 export const DEFAULT_MINIO_IMAGE = 'quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z';
 // The last mc release published on quay.io (the September server release has no mc).
 export const DEFAULT_MC_IMAGE = 'quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z';
+// Kubernetes' own kubectl image (registry.k8s.io/kubectl, published with every release
+// since 1.28; no shell): the restarter Job runs one kubectl command.
+export const DEFAULT_KUBECTL_IMAGE = 'registry.k8s.io/kubectl:v1.36.1';
 // The last 1.x line: the renamed execution.checkpointing.* keys, supported by CMF and the
 // operator. 1.20.0 is the release whose artifacts the tests resolve from Maven Central.
 export const DEFAULT_FLINK_VERSION = '1.20.0';
@@ -134,6 +154,7 @@ export function defaultGlobal(): GlobalSettings {
   return {
     image: DEFAULT_MINIO_IMAGE,
     mcImage: DEFAULT_MC_IMAGE,
+    kubectlImage: DEFAULT_KUBECTL_IMAGE,
     flinkVersion: DEFAULT_FLINK_VERSION,
     flinkImage: '',
     sparkVersion: DEFAULT_SPARK_VERSION,
@@ -154,6 +175,7 @@ export function profileDefaults(profile: Profile, env: string): EnvSettings {
   const common = {
     profile,
     hostPath: '/mnt/disk1/data',
+    pools: [] as PoolSettings[],
     storageClass: '',
     secretStore: 'aws-secrets-manager',
     secretStoreKind: 'ClusterSecretStore',
@@ -398,6 +420,17 @@ export const checks = {
     if (n > 16) return fail(`${where} ${typeof raw === 'string' ? raw : n}: one erasure set holds at most 16 servers; use 4 to 16`);
     return n;
   }) as Check<number>,
+  /** The pools added to the first: a list of {servers, size}. */
+  pools: ((raw, where) => {
+    if (!Array.isArray(raw)) return fail(`${where} must be a list of the pools added to the first one, each {servers: N, size: SIZE}; write it e.g. as [{servers: 4, size: 8Gi}]`);
+    if (raw.length > MAX_POOLS - 1) fail(`${where} lists ${raw.length} pools; this tool takes at most ${MAX_POOLS} pools per env (the first and ${MAX_POOLS - 1} added)`);
+    return raw.map((p, i) => {
+      const at = `${where}[${i}]`;
+      if (!p || typeof p !== 'object' || Array.isArray(p)) return fail(`${at} must be a map {servers: N, size: SIZE}, e.g. {servers: 4, size: 8Gi}`);
+      for (const key of Object.keys(p)) if (key !== 'servers' && key !== 'size') fail(`${at}.${key} is not a known setting; use servers and size`);
+      return { servers: poolServers((p as Record<string, unknown>).servers, `${at}.servers`), size: checks.byteSize((p as Record<string, unknown>).size, `${at}.size`) };
+    });
+  }) as Check<PoolSettings[]>,
   text: ((raw, where) => {
     if (typeof raw === 'string' && raw.trim() !== '' && !/[\x00-\x1f\x7f]/.test(raw)) return raw;
     return fail(`${where} must be a non-empty single-line string; write it as text on one line`);
@@ -439,13 +472,40 @@ export const checks = {
   image: ((raw, where) => {
     const ok = typeof raw === 'string' && /^[a-z0-9]([a-z0-9._\-/:]*[a-z0-9])?(:[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/.test(raw);
     if (ok && !raw.endsWith(':latest')) return raw;
-    return fail(`${where} ${show(raw)} must be an image pinned by tag or digest (not latest); use e.g. ${/mc-?image/i.test(where) ? DEFAULT_MC_IMAGE : /flink-?image/i.test(where) ? `flink:${DEFAULT_FLINK_VERSION}` : /catalog-?image/i.test(where) ? `docker.io/apache/iceberg-rest-fixture:${DEFAULT_ICEBERG_VERSION}` : DEFAULT_MINIO_IMAGE}`);
+    return fail(`${where} ${show(raw)} must be an image pinned by tag or digest (not latest); use e.g. ${/mc-?image/i.test(where) ? DEFAULT_MC_IMAGE : /kubectl-?image/i.test(where) ? DEFAULT_KUBECTL_IMAGE : /flink-?image/i.test(where) ? `flink:${DEFAULT_FLINK_VERSION}` : /catalog-?image/i.test(where) ? `docker.io/apache/iceberg-rest-fixture:${DEFAULT_ICEBERG_VERSION}` : DEFAULT_MINIO_IMAGE}`);
   }) as Check<string>,
   nodeLabel: ((raw, where) => {
     if (typeof raw === 'string' && /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?=[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(raw)) return raw;
     return fail(`${where} ${show(raw)} is not a node label; use key=value, e.g. node-type=storage`);
   }) as Check<string>,
 };
+
+/** The most pools an env may have: MinIO has no limit; past this, a second env serves better. */
+export const MAX_POOLS = 16;
+
+/** The servers of a pool: one erasure set of 4 to 16 (one drive each). */
+function poolServers(raw: unknown, where: string): number {
+  const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 4 && n <= 16) return n;
+  return fail(`${where} ${show(raw)} is not a pool's server count: a pool is one erasure set of 4 to 16 servers (one drive each); use 4 to 16`);
+}
+
+/**
+ * --pools 4x8Gi,4x20Gi: every pool of the env, the first one first (it sets replicas and
+ * size, the rest become `pools`). Declarative, so the same command twice adds nothing.
+ */
+export function parsePoolsFlag(raw: string, where: string): { replicas: number; size: string; pools: PoolSettings[] } {
+  const parts = raw.split(',').map((p) => p.trim());
+  const example = 'e.g. 4x8Gi,4x20Gi (the first pool as it is, then the pools added)';
+  if (parts.length > MAX_POOLS) fail(`${where} lists ${parts.length} pools; this tool takes at most ${MAX_POOLS}`);
+  const pools = parts.map((part, i) => {
+    const m = /^(\d+)x(.+)$/.exec(part);
+    if (!m) return fail(`${where} ${show(part)} is not a pool; write each pool as SERVERSxSIZE, ${example}`);
+    return { servers: poolServers(m[1], `${where} pool ${i + 1}`), size: checks.byteSize(m[2], `${where} pool ${i + 1} size`) };
+  });
+  const [first, ...rest] = pools as [PoolSettings, ...PoolSettings[]];
+  return { replicas: first.servers, size: first.size, pools: rest };
+}
 
 export type FieldTable<S> = { [K in keyof S]: Check<S[K]> };
 
@@ -481,6 +541,7 @@ function resourcesCheck(raw: unknown, where: string): Resources {
 export const GLOBAL_FIELDS: FieldTable<GlobalSettings> = {
   image: checks.image,
   mcImage: checks.image,
+  kubectlImage: checks.image,
   flinkVersion: checks.flinkVersion,
   flinkImage: ((raw, where) => (raw === '' ? '' : checks.image(raw, where))) as Check<string>,
   sparkVersion: checks.sparkVersion,
@@ -511,6 +572,7 @@ export const ENV_FIELDS: FieldTable<EnvSettings> = {
   storage: checks.oneOf(['hostpath', 'pvc']),
   hostPath: checks.hostPath,
   size: checks.byteSize,
+  pools: checks.pools,
   storageClass: checks.optionalDnsName,
   secrets: checks.oneOf(SECRETS_MODES),
   secretStore: checks.dnsName,
@@ -578,6 +640,9 @@ export function checkCombination(env: string, s: EnvSettings, global: GlobalSett
   }
   if (s.storage === 'hostpath' && s.replicas > 1) {
     fail(`env ${env}: hostpath storage works only with 1 replica (one node's disk), not ${s.replicas}; use --storage pvc for an erasure-coded StatefulSet, or --replicas 1`);
+  }
+  if (s.pools.length > 0 && s.replicas === 1) {
+    fail(`env ${env}: pools expand an erasure-coded env, and this one is a single server (replicas 1); remove pools from scaffold.config.yaml, or see docs/operations.md (Changing the layout) to move to an erasure-coded env`);
   }
   if (s.secrets === 'plain' && s.profile !== 'dev') {
     fail(`env ${env}: --secrets plain would commit credentials in plaintext, which only a dev-profile env may do; use --secrets sops or --secrets external`);

@@ -10,6 +10,9 @@ import { CONFIG_FILE, resolveOptions, SOPS_CONFIG_FILE } from './config.ts';
 import { OutputRoot } from './paths.ts';
 import { commonGitDir, findRepository, type Repository } from './repo-state.ts';
 import { fail } from './errors.ts';
+import { day2Notes, layoutOf, restartNote } from './day2.ts';
+import { ROOT_SECRET } from './render/names.ts';
+import { serverConfigHash } from './render/overlay.ts';
 import { DELETED, formatRecord, makePlan, parseRecord, RECORD_FILE, sha256, type GeneratedRecord, type PendingWrites, type PlanEntry } from './plan.ts';
 import { combine } from './render/files.ts';
 import { ownedPrefixes, renderTree } from './render/index.ts';
@@ -97,6 +100,16 @@ function withPendingWrites(record: GeneratedRecord, pending: PendingWrites, disk
   return out;
 }
 
+/**
+ * A fingerprint of the sealed root credentials: their encrypted values, which change only
+ * when the values do (new recipients re-wrap the data key and keep them). MinIO reads the
+ * root credentials only at start, so a rotation restarts the servers through this.
+ */
+function rootChecksum(sealed: { path: string; content: string }[], env: string): string | undefined {
+  const root = sealed.find((f) => f.path === `sealed/${env}/${ROOT_SECRET}.yaml`);
+  return root ? createHash('sha256').update(root.content.split(/^sops:/m)[0]!).digest('hex').slice(0, 16) : undefined;
+}
+
 /** Everything up to the plan: no file is written here. */
 export async function planRun(root: string, flags: Flags, now = new Date(), repo: Repository | null = findRepository(root)) {
   const out = new OutputRoot(root, repo ? [repo.gitDir, commonGitDir(repo)] : []);
@@ -104,7 +117,7 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
   // The record first: the envs already rendered here keep their consumers' names (config.ts),
   // and sealing compares its fingerprints of the sealed files' public values.
   const recordBefore = readText(out.at(RECORD_FILE));
-  const { files: recorded, pending, sealed: sealedBefore } = parseRecord(recordBefore);
+  const { files: recorded, pending, sealed: sealedBefore, layouts: layoutsBefore } = parseRecord(recordBefore);
   const rendered = [...new Set(Object.keys(recorded).flatMap((path) => /^overlays\/([^/]+)\//.exec(path)?.[1] ?? []))];
   const resolved = resolveOptions(configBefore, flags, { repoURL: originRemote(root, repo), revision: baseBranch(repo), rendered });
   const { configText, notes } = resolved;
@@ -117,7 +130,14 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
   notes.push(...(secrets.notes ?? []));
   const mirrors = secrets.files.filter((f) => f.path.startsWith(`sealed/${options.env}/bootstrap/`));
   const sealedChecksum = mirrors.length > 0 ? createHash('sha256').update(mirrors.map((f) => f.content).join('\0')).digest('hex').slice(0, 16) : undefined;
-  const desired = combine(renderTree({ ...options, sealedChecksum }), secrets.files);
+  // Day-2: the env's data layout as the last run left it (the record; for an env rendered
+  // before the record kept layouts, its settings in the config before this run).
+  const previousLayout = layoutsBefore[options.env] ?? (rendered.includes(options.env) && resolved.previous ? layoutOf(resolved.previous) : undefined);
+  const layout = layoutOf(options.settings, previousLayout);
+  notes.push(...day2Notes(options.env, previousLayout, layout, flags.leaveDataBehind));
+  const desired = combine(renderTree({ ...options, sealedChecksum, rootChecksum: rootChecksum(secrets.files, options.env), claimSizes: layout.pools.map((p) => p.claimSize) }), secrets.files);
+  layout.config = serverConfigHash({ ...options, rootChecksum: rootChecksum(secrets.files, options.env), claimSizes: layout.pools.map((p) => p.claimSize) });
+  notes.push(...restartNote(options.env, previousLayout, layout, layout.config));
   const paths = new Set([...desired.map((f) => f.path), ...Object.keys(recorded), ...Object.keys(pending)]);
   const disk = new Map([...paths].map((p) => [p, readGenerated(out.at(p))]));
   const record = withPendingWrites(recorded, pending, disk);
@@ -161,7 +181,8 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
   // The fingerprints of other envs stay; this env's are the ones its sealing knows now.
   const owned = ownedPrefixes(options.env);
   const sealedAfter = { ...Object.fromEntries(Object.entries(sealedBefore).filter(([path]) => !owned.some((prefix) => path.startsWith(prefix)))), ...secrets.fingerprints };
-  const recordAfter = formatRecord(plan.record, {}, sealedAfter);
+  const layoutsAfter = { ...layoutsBefore, [options.env]: layout };
+  const recordAfter = formatRecord(plan.record, {}, sealedAfter, layoutsAfter);
   const recordEntry: PlanEntry = {
     path: RECORD_FILE,
     action: recordBefore === recordAfter ? 'unchanged' : recordBefore === null ? 'create' : 'update',
@@ -182,7 +203,8 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
     record,
     pending,
     toolWrites,
-    finalRecord: { files: plan.record, sealed: sealedAfter },
+    finalRecord: { files: plan.record, sealed: sealedAfter, layouts: layoutsAfter },
+    layoutsBefore,
     merged,
     isRepo: top !== null,
     repository: repo,

@@ -78,6 +78,7 @@ function checkReferences(c: Combo, objs: Obj[]): void {
     const headless = find(objs, 'Service', 'minio-hl')[0] as unknown as { spec: { clusterIP: string; publishNotReadyAddresses: boolean } };
     expect(headless.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
     expect(volume('data')).toBeUndefined();
+    checkRestarter(objs, ns, workload!, Number(c.replicas));
   } else if (c.storage === 'hostpath') {
     expect(volume('data')).toEqual({ name: 'data', hostPath: { path: '/mnt/disk1/data', type: 'DirectoryOrCreate' } });
   } else {
@@ -163,9 +164,47 @@ function secretKeys(objs: Obj[], namespace: string, secret: string): string[] {
   return external ? [...external.spec.data.map((d) => d.secretKey), ...Object.keys(external.spec.target.template?.data ?? {})] : [];
 }
 
+/**
+ * Erasure-coded servers restart together: the StatefulSet updates OnDelete, and the
+ * restarter Job deletes the servers whose configuration label is not the template's, as
+ * its own ServiceAccount, which may list pods and delete the servers by name, nothing else.
+ */
+function checkRestarter(objs: Obj[], ns: string, workload: Workload, replicas: number): void {
+  const spec = workload.spec as unknown as { updateStrategy: { type: string }; podManagementPolicy: string };
+  expect(spec.updateStrategy).toEqual({ type: 'OnDelete' });
+  expect(spec.podManagementPolicy).toBe('Parallel');
+  const hash = workload.spec.template.metadata.labels['minio-gitops.io/config'];
+  expect(hash).toMatch(/^[0-9a-f]{16}$/);
+  const job = find(objs, 'Job', 'minio-restarter')[0] as unknown as { spec: { template: { metadata: { labels: Record<string, string> }; spec: { serviceAccountName: string; automountServiceAccountToken?: boolean; containers: { image: string; args: string[] }[] } } } };
+  const pod = job.spec.template;
+  expect(pod.spec.serviceAccountName).toBe('minio-restarter');
+  expect(pod.spec.automountServiceAccountToken).not.toBe(false);
+  const args = pod.spec.containers[0]!.args;
+  expect(args.slice(0, 2)).toEqual(['delete', 'pod']);
+  expect(args[args.indexOf('--namespace') + 1]).toBe(ns);
+  const selector = args[args.indexOf('--selector') + 1]!;
+  expect(selector.split(',')).toContain(`minio-gitops.io/config!=${hash}`);
+  // The selector's equality terms pick the server pods, never the Job's own.
+  const terms = Object.fromEntries(selector.split(',').filter((t) => !t.includes('!=')).map((t) => t.split('=') as [string, string]));
+  expect(matches(terms, workload.spec.template.metadata.labels)).toBe(true);
+  expect(matches(terms, pod.metadata.labels)).toBe(false);
+  const role = find(objs, 'Role', 'minio-restarter')[0] as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[] };
+  expect(role.rules).toEqual([
+    { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+    { apiGroups: [''], resources: ['pods'], verbs: ['delete'], resourceNames: Array.from({ length: replicas }, (_, i) => `minio-${i}`) },
+  ]);
+  expect(find(objs, 'RoleBinding', 'minio-restarter')[0]).toMatchObject({ subjects: [{ kind: 'ServiceAccount', name: 'minio-restarter', namespace: ns }] });
+  const policy = find(objs, 'NetworkPolicy', 'minio-restarter')[0] as unknown as Policy & { spec: { egress: object[]; ingress?: object[] } };
+  expect(matches(policy.spec.podSelector.matchLabels, pod.metadata.labels)).toBe(true);
+  expect(policy.spec.ingress).toBeUndefined();
+  expect(policy.spec.egress).toEqual([{ ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] }]);
+}
+
 function checkBootstrap(c: Combo, objs: Obj[], ns: string, produced: Set<string>, serverLabels: Record<string, string>): void {
-  const [job, ...more] = find(objs, 'Job') as Job[];
+  const [job, ...more] = find(objs, 'Job', 'minio-bootstrap') as Job[];
   expect(more).toHaveLength(0);
+  // Besides it, only the restarter of erasure-coded servers.
+  expect(find(objs, 'Job').map((j) => j.metadata.name).sort()).toEqual(c.replicas === '1' ? ['minio-bootstrap'] : ['minio-bootstrap', 'minio-restarter']);
   const pod = job!.spec.template;
   // The credentials and the CA are mounted 0440: readable by the pod's group only.
   expect((pod.spec as unknown as { securityContext: { runAsUser: number; fsGroup: number } }).securityContext).toMatchObject({ runAsUser: 1000, fsGroup: 1000 });

@@ -171,15 +171,15 @@ describe('the record of sealed files\' public values', () => {
 
   it('round-trips, sorted; without fingerprints the record is byte for byte the earlier format', () => {
     const text = formatRecord(files, {}, sealed);
-    expect(parseRecord(text)).toEqual({ files, pending: {}, sealed });
+    expect(parseRecord(text)).toEqual({ files, pending: {}, sealed, layouts: {} });
     expect(text.indexOf('sealed/prod/a.yaml')).toBeLessThan(text.indexOf('sealed/prod/z.yaml'));
     expect(text.indexOf('A_KEY')).toBeLessThan(text.indexOf('b.key'));
     const old = formatRecord(files);
     expect(old).toBe(formatRecord(files, {}, {}));
     expect(old).not.toMatch(/sealed/);
     expect(old.split('\n').filter((l) => l.startsWith('#'))).toHaveLength(2);
-    expect(parseRecord(old)).toEqual({ files, pending: {}, sealed: {} });
-    expect(parseRecord(formatRecord(files, { 'base/a': sha256('A2'), 'base/b': 'deleted' }, sealed))).toEqual({ files, pending: { 'base/a': sha256('A2'), 'base/b': 'deleted' }, sealed });
+    expect(parseRecord(old)).toEqual({ files, pending: {}, sealed: {}, layouts: {} });
+    expect(parseRecord(formatRecord(files, { 'base/a': sha256('A2'), 'base/b': 'deleted' }, sealed))).toEqual({ files, pending: { 'base/a': sha256('A2'), 'base/b': 'deleted' }, sealed, layouts: {} });
     // Records of earlier versions list the pending paths only.
     expect(parseRecord(`files: {}\npending:\n  - base/a\n`).pending).toEqual({ 'base/a': '' });
   });

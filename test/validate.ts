@@ -13,6 +13,7 @@ import { Job } from 'kubernetes-models/batch/v1';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { Certificate, Issuer, ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import { ExternalSecret } from '@kubernetes-models/external-secrets/external-secrets.io/v1';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
@@ -42,6 +43,8 @@ const MODELS: Record<string, { model?: new (data: never) => Model; core?: string
   'networking.k8s.io/v1/Ingress': { model: Ingress, core: 'V1Ingress' },
   'networking.k8s.io/v1/NetworkPolicy': { model: NetworkPolicy, core: 'V1NetworkPolicy' },
   'policy/v1/PodDisruptionBudget': { model: PodDisruptionBudget, core: 'V1PodDisruptionBudget' },
+  'rbac.authorization.k8s.io/v1/Role': { model: Role, core: 'V1Role' },
+  'rbac.authorization.k8s.io/v1/RoleBinding': { model: RoleBinding, core: 'V1RoleBinding' },
   'cert-manager.io/v1/Certificate': { model: Certificate, crd: 'certificates.cert-manager.io' },
   'cert-manager.io/v1/Issuer': { model: Issuer, crd: 'issuers.cert-manager.io' },
   'cert-manager.io/v1/ClusterIssuer': { model: ClusterIssuer, crd: 'clusterissuers.cert-manager.io' },

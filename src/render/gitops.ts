@@ -11,6 +11,7 @@ import type { Options } from '../options.ts';
 import type { GeneratedFile } from './files.ts';
 import { kustomization, yamlFile } from './files.ts';
 import { APP, consumerNamespaces, labels } from './names.ts';
+import { grownPools } from './pools.ts';
 import { hasTrustStep, hasTruststore, ownsCa } from './trust.ts';
 
 export const ARGOCD_NAMESPACE = 'argocd';
@@ -37,7 +38,10 @@ export function namespacedKinds(o: Options): GroupKind[] {
     { group: 'networking.k8s.io', kind: 'NetworkPolicy' },
     { group: 'policy', kind: 'PodDisruptionBudget' },
   ];
-  if (s.replicas === 1 && s.storage === 'pvc') kinds.push({ group: '', kind: 'PersistentVolumeClaim' });
+  // The standalone server's claim, and the claims of an erasure-coded pool grown since it was made.
+  if ((s.replicas === 1 && s.storage === 'pvc') || grownPools(o).length > 0) kinds.push({ group: '', kind: 'PersistentVolumeClaim' });
+  // The restarter of the erasure-coded servers: its Role and RoleBinding (its Job is below).
+  if (s.replicas > 1) kinds.push({ group: 'rbac.authorization.k8s.io', kind: 'Role' }, { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' });
   if (s.secrets !== 'external') kinds.push({ group: '', kind: 'Secret' });
   if (s.secrets === 'external') kinds.push({ group: 'external-secrets.io', kind: 'ExternalSecret' });
   if (s.tls) kinds.push({ group: 'cert-manager.io', kind: 'Certificate' });

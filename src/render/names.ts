@@ -63,14 +63,27 @@ export function serviceHosts(namespace: string, distributed: boolean): string[] 
   return distributed ? [...names, `*.${HEADLESS_SERVICE}.${namespace}.svc.cluster.local`] : names;
 }
 
+/** One server pool: its StatefulSet's name (the first pool's is `minio`) and server count. */
+export interface PoolRef {
+  statefulSet: string;
+  servers: number;
+}
+
+/** The StatefulSet of pool `index` (0-based): the first keeps the name it always had. */
+export function poolStatefulSet(index: number): string {
+  return index === 0 ? APP : `${APP}-pool-${index + 1}`;
+}
+
 /**
- * The MINIO_VOLUMES value: one local directory, or every server of the StatefulSet by
- * its stable DNS name. The namespace is written out, not taken from another env var:
- * a strategic merge may reorder env entries, and $(VAR) only sees the ones before it.
+ * The MINIO_VOLUMES value: one local directory, or every server of every pool by its
+ * stable DNS name, pool after pool (MinIO takes one argument per pool, in the order the
+ * pools were added). The namespace is written out, not taken from another env var: a
+ * strategic merge may reorder env entries, and $(VAR) only sees the ones before it.
  */
-export function minioVolumes(replicas: number, tls: boolean, namespace: string): string {
-  if (replicas === 1) return DATA_DIR;
-  return `${tls ? 'https' : 'http'}://${APP}-{0...${replicas - 1}}.${HEADLESS_SERVICE}.${namespace}.svc.cluster.local${DATA_DIR}`;
+export function minioVolumes(pools: PoolRef[], tls: boolean, namespace: string): string {
+  if (pools.length === 1 && pools[0]!.servers === 1) return DATA_DIR;
+  const scheme = tls ? 'https' : 'http';
+  return pools.map((p) => `${scheme}://${p.statefulSet}-{0...${p.servers - 1}}.${HEADLESS_SERVICE}.${namespace}.svc.cluster.local${DATA_DIR}`).join(' ');
 }
 
 /** Where a generated file says it came from, and that hand edits belong in the config. */

@@ -19,12 +19,16 @@ import {
   minioVolumes,
   ROOT_SECRET,
   PREREQUISITE,
+  selectorLabels,
   serviceHosts,
   TLS_SECRET,
 } from './names.ts';
 import { serviceMonitor } from './base.ts';
 import { fixedSalt, htpasswd } from './sealed.ts';
-import { dataClaimTemplate } from './workload.ts';
+import { dataClaimTemplate, podTemplateOf, statefulSet } from './workload.ts';
+import { CONFIG_LABEL, restarter } from './restart.ts';
+import { grownPools, serverPools, type Pool } from './pools.ts';
+import { createHash } from 'node:crypto';
 import { ingressControllerPolicy, s3ClientsPolicy } from './network.ts';
 import { externalSecret, plainSecret } from './secrets.ts';
 import { issuerRef, renderTrust } from './trust.ts';
@@ -32,6 +36,13 @@ import { issuerRef, renderTrust } from './trust.ts';
 /** Development credentials of plain mode: fixed, so the dev overlay is reproducible. */
 export const DEV_CREDENTIALS = { rootUser: DEV_ROOT_USER, rootPassword: 'dev-password-change-me' };
 const DEV_CONSOLE_USER = 'admin';
+
+/** Annotations that keep an object holding data from being pruned or deleted by the engine. */
+export const KEEP = { 'kustomize.toolkit.fluxcd.io/prune': 'disabled', 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' };
+/** The patches of the servers' pod template, which every pool's StatefulSet gets. */
+const ALL_POOLS = ['patch-server.yaml', 'patch-tls.yaml'];
+const SERVER_SELECTOR = 'app.kubernetes.io/name=minio,app.kubernetes.io/component=server';
+const claimsFile = (statefulSet: string) => `persistentvolumeclaims-${statefulSet}.yaml`;
 
 export function isDistributed(o: Options): boolean {
   return o.settings.replicas > 1;
@@ -55,16 +66,55 @@ function privilegedNamespacePatch() {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: APP, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } };
 }
 
-function serverPatch(o: Options) {
+/** What the servers' pod template holds in this env, before its config label. */
+function serverPatchBody(o: Options) {
   const s = o.settings;
-  const env: object[] = [{ name: 'MINIO_VOLUMES', value: minioVolumes(s.replicas, s.tls, s.namespace) }];
+  const env: object[] = [{ name: 'MINIO_VOLUMES', value: minioVolumes(serverPools(o), s.tls, s.namespace) }];
   if (s.ingress) env.push({ name: 'MINIO_BROWSER_REDIRECT_URL', value: `${s.tls ? 'https' : 'http'}://${s.consoleHost}` });
-  return podPatch(o, { containers: [{ name: APP, env, resources: s.resources }] }, isDistributed(o) ? { replicas: s.replicas } : {});
+  return podPatch(o, { containers: [{ name: APP, env, resources: s.resources }] });
+}
+
+/**
+ * The servers' configuration as one short hash: the shared pod template, every patch of
+ * it, and the root credentials (MinIO reads them only at start). The pod template carries
+ * it as CONFIG_LABEL; the restarter Job replaces every server whose label differs.
+ */
+export function serverConfigHash(o: Options): string {
+  const parts = [podTemplateOf(o.global, isDistributed(o)), serverPatchBody(o), o.settings.tls ? tlsPatch(o) : null, isDistributed(o) ? null : storagePatch(o), o.rootChecksum ?? null];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}
+
+function serverPatch(o: Options) {
+  const patch = serverPatchBody(o);
+  return { ...patch, spec: { template: { metadata: { labels: { [CONFIG_LABEL]: serverConfigHash(o) } }, ...patch.spec.template } } };
+}
+
+/** A pool added after the first: its own StatefulSet, from the base's pod template (the overlay's patches apply to it too). */
+function addedPool(o: Options, pool: Pool) {
+  return statefulSet(o.global, { name: pool.statefulSet, number: pool.number, servers: pool.servers, claim: dataClaimTemplate(pool.claimSize, o.settings.storageClass) });
+}
+
+/**
+ * The claims of a pool whose size grew since its StatefulSet was made: the claim template
+ * cannot change, so the engine patches the claims (named as the StatefulSet names them)
+ * and the storage driver expands the volumes. Never pruned: they hold the data.
+ */
+function grownClaims(o: Options, pool: Pool) {
+  const { spec } = dataClaimTemplate(pool.size, o.settings.storageClass);
+  return Array.from({ length: pool.servers }, (_, i) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: `data-${pool.statefulSet}-${i}`, labels: selectorLabels, annotations: KEEP },
+    spec,
+  }));
 }
 
 function storagePatch(o: Options) {
   const s = o.settings;
-  if (isDistributed(o)) return { ...serverRef(o), spec: { volumeClaimTemplates: [dataClaimTemplate(s.size, s.storageClass)] } };
+  if (isDistributed(o)) {
+    const first = serverPools(o)[0]!;
+    return { ...serverRef(o), spec: { replicas: first.servers, volumeClaimTemplates: [dataClaimTemplate(first.claimSize, s.storageClass)] } };
+  }
   const source =
     s.storage === 'hostpath'
       ? { hostPath: { path: s.hostPath, type: 'DirectoryOrCreate' } }
@@ -75,7 +125,7 @@ function storagePatch(o: Options) {
 
 function standaloneClaim(o: Options) {
   const { spec } = dataClaimTemplate(o.settings.size, o.settings.storageClass);
-  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: metadata(DATA_CLAIM, 'server'), spec };
+  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: metadata(DATA_CLAIM, 'server', { annotations: KEEP }), spec };
 }
 
 function tlsPatch(o: Options) {
@@ -204,7 +254,10 @@ export function renderOverlay(o: Options): GeneratedFile[] {
     ...(s.tls ? { 'certificate.yaml': serverCertificate(o) } : {}),
     ...(s.ingress ? ingresses(o) : {}),
     ...(s.ingress && s.tls ? { 'certificate-ingress.yaml': ingressCertificate(o) } : {}),
+    ...(distributed ? restarter(o, serverConfigHash(o), serverPools(o)) : {}),
+    ...Object.fromEntries(serverPools(o).slice(1).map((p) => [`statefulset-${p.statefulSet}.yaml`, addedPool(o, p)])),
   };
+  const claims = grownPools(o);
   const patches: Record<string, object> = {
     ...(s.storage === 'hostpath' ? { 'patch-namespace.yaml': privilegedNamespacePatch() } : {}),
     'patch-server.yaml': serverPatch(o),
@@ -217,14 +270,17 @@ export function renderOverlay(o: Options): GeneratedFile[] {
   return [
     ...trust,
     ...Object.entries({ ...resources, ...patches }).map(([name, obj]) => yamlFile(`${dir}/${name}`, obj, scope)),
+    ...claims.map((p) => yamlFile(`${dir}/${claimsFile(p.statefulSet)}`, grownClaims(o, p), scope)),
     // Everything of the env in one build: what Argo CD syncs (waves and the PostSync hook
     // order it); Flux applies the three directories as three steps.
     kustomization(top, scope, { resources: [...(trust.length > 0 ? ['trust'] : []), 'minio', 'bootstrap', ...(hasConsumers ? ['consumers'] : [])] }),
     kustomization(dir, scope, {
       namespace: s.namespace,
-      resources: [`../../../base/${distributed ? 'distributed' : 'standalone'}`, ...(s.secrets === 'sops' ? [`../../../sealed/${o.env}`] : []), ...Object.keys(resources)],
+      resources: [`../../../base/${distributed ? 'distributed' : 'standalone'}`, ...(s.secrets === 'sops' ? [`../../../sealed/${o.env}`] : []), ...Object.keys(resources), ...claims.map((p) => claimsFile(p.statefulSet))],
       ...(s.monitoring ? { components: ['../../../base/components/monitoring'] } : {}),
-      patches: Object.keys(patches).map((path) => ({ path })),
+      // The pod template's patches go to every pool's StatefulSet; the first pool's own
+      // (patch-storage: its servers and claims) to it alone, by name.
+      patches: Object.keys(patches).map((path) => (distributed && ALL_POOLS.includes(path) ? { path, target: { group: 'apps', version: 'v1', kind: 'StatefulSet', labelSelector: SERVER_SELECTOR } } : { path })),
     }),
     { path: `${top}/README.md`, content: renderEnvReadme(o) },
   ];

@@ -66,7 +66,7 @@ function podTemplate(global: GlobalSettings, replicas: number, extraVolumes: obj
           args: ['server', '--address', `:${API_PORT}`, '--console-address', `:${CONSOLE_PORT}`, '--certs-dir', CERTS_DIR, '$(MINIO_VOLUMES)'],
           env: [
             // Every overlay sets the real value (its namespace, replicas and scheme).
-            { name: 'MINIO_VOLUMES', value: minioVolumes(replicas, false, APP) },
+            { name: 'MINIO_VOLUMES', value: minioVolumes([{ statefulSet: APP, servers: replicas }], false, APP) },
             { name: 'MINIO_ROOT_USER', valueFrom: { secretKeyRef: { name: ROOT_SECRET, key: 'rootUser' } } },
             { name: 'MINIO_ROOT_PASSWORD', valueFrom: { secretKeyRef: { name: ROOT_SECRET, key: 'rootPassword' } } },
             { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
@@ -114,22 +114,35 @@ export function deployment(global: GlobalSettings): V1Deployment {
   };
 }
 
-export function statefulSet(global: GlobalSettings): V1StatefulSet {
+/** The label that tells the pods of a pool added to the first apart (its StatefulSet's selector). */
+export const POOL_LABEL = 'minio-gitops.io/pool';
+
+/**
+ * The servers of one pool. Erasure-coded servers wait for each other, so they start all at
+ * once (Parallel). They never roll one by one: at start-up each server checks that at least
+ * half of its peers run the same binary, command line and MINIO_* settings, so one server
+ * restarted with a new configuration never becomes ready and a rolling update stops there.
+ * OnDelete, and the restarter Job (restart.ts) replaces every server together instead.
+ * The first pool's StatefulSet is in the base (named minio, selected by the two selector
+ * labels, as it always was); a pool added later carries its number in its selector.
+ */
+export function statefulSet(global: GlobalSettings, pool?: { name: string; number: number; servers: number; claim: object }): V1StatefulSet {
+  const poolLabels = pool ? { [POOL_LABEL]: String(pool.number) } : {};
+  const template = podTemplate(global, BASE_DISTRIBUTED_REPLICAS, []);
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: metadata(APP, 'server'),
+    metadata: pool ? { name: pool.name, labels: { ...labels('server'), ...poolLabels } } : metadata(APP, 'server'),
     spec: {
-      replicas: BASE_DISTRIBUTED_REPLICAS,
+      replicas: pool?.servers ?? BASE_DISTRIBUTED_REPLICAS,
       serviceName: HEADLESS_SERVICE,
-      // Erasure-coded servers wait for each other: start them all at once.
       podManagementPolicy: 'Parallel',
-      updateStrategy: { type: 'RollingUpdate' },
-      selector: { matchLabels: selectorLabels },
-      template: podTemplate(global, BASE_DISTRIBUTED_REPLICAS, []),
-      volumeClaimTemplates: [dataClaimTemplate('8Gi', '')],
+      updateStrategy: { type: 'OnDelete' },
+      selector: { matchLabels: { ...selectorLabels, ...poolLabels } },
+      template: { ...template, metadata: { labels: { ...template.metadata!.labels, ...poolLabels } } },
+      volumeClaimTemplates: [pool?.claim ?? dataClaimTemplate('8Gi', '')],
     },
-  };
+  } as V1StatefulSet;
 }
 
 export function dataClaimTemplate(size: string, storageClass: string) {
@@ -141,4 +154,9 @@ export function dataClaimTemplate(size: string, storageClass: string) {
       resources: { requests: { storage: size } },
     },
   };
+}
+
+/** The base's pod template of the servers, standalone or erasure coded. */
+export function podTemplateOf(global: GlobalSettings, distributed: boolean): V1PodTemplateSpec {
+  return (distributed ? statefulSet(global) : deployment(global)).spec!.template;
 }

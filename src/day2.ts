@@ -1,0 +1,127 @@
+// Day-2 changes: what a run may change in an env that already exists, compared with what
+// the last run rendered (the record keeps it, see Layout). MinIO and Kubernetes allow
+// growth in two ways only: a new server pool (MinIO never re-stripes a pool over more
+// servers: its drives would not be found and the servers would wait for a quorum forever),
+// and larger volumes (a claim can grow, never shrink, and a StatefulSet's claim template
+// cannot change). Changes that point the servers at new, empty volumes (another namespace,
+// storage kind, class, node directory, standalone <-> erasure coded) leave the data behind:
+// refused unless the person says so. Pure: layouts in, notes out (or a refusal).
+import { fail } from './errors.ts';
+import { quantityValue, type EnvSettings } from './options.ts';
+import { DATA_CLAIM, poolStatefulSet } from './render/names.ts';
+
+/** What an env's data lives on, as the record keeps it per env. */
+export interface Layout {
+  namespace: string;
+  storage: 'hostpath' | 'pvc';
+  /** hostpath only. */
+  hostPath?: string;
+  storageClass: string;
+  /** Every pool, the first first: a standalone env has one pool of 1 server. */
+  pools: { servers: number; size: string; claimSize: string }[];
+  /** The servers' configuration hash the last run rendered (render/overlay.ts), if known. */
+  config?: string;
+}
+
+const OPERATIONS = 'docs/operations.md';
+
+/** The layout of `s`; an existing pool keeps the claim size it was made with. */
+export function layoutOf(s: EnvSettings, before?: Layout): Layout {
+  const pools = [{ servers: s.replicas, size: s.size }, ...s.pools].map((p, i) => {
+    const old = before?.pools[i];
+    // A claim template cannot shrink or grow: the pool keeps the one it was made with.
+    const kept = old && old.servers === p.servers && before!.storage === s.storage && before!.namespace === s.namespace && before!.storageClass === s.storageClass;
+    return { servers: p.servers, size: p.size, claimSize: kept ? old.claimSize : p.size };
+  });
+  return {
+    namespace: s.namespace,
+    storage: s.storage,
+    ...(s.storage === 'hostpath' ? { hostPath: s.hostPath } : {}),
+    storageClass: s.storage === 'pvc' ? s.storageClass : '',
+    pools,
+  };
+}
+
+const range = (n: number) => (n === 1 ? '0' : `{0..${n - 1}}`);
+
+/** Where an env's data is, for a person: the claims, or the node directory. */
+function dataOf(l: Layout): string {
+  if (l.storage === 'hostpath') return `the node directory ${l.hostPath} (hostPath)`;
+  if (l.pools[0]!.servers === 1) return `the claim ${DATA_CLAIM} (${l.pools[0]!.size}) in namespace ${l.namespace}`;
+  const claims = l.pools.map((p, i) => `data-${poolStatefulSet(i)}-${range(p.servers)}`).join(', ');
+  return `the ${l.pools.reduce((n, p) => n + p.servers, 0)} claims ${claims} in namespace ${l.namespace}`;
+}
+
+const kind = (l: Layout) => (l.pools[0]!.servers === 1 ? `a single server on ${l.storage}` : `${l.pools.reduce((n, p) => n + p.servers, 0)} erasure-coded servers`);
+
+/** The changes that point the servers at other volumes than the ones holding the data. */
+function strandingChanges(before: Layout, after: Layout): string[] {
+  const changes: string[] = [];
+  if (before.namespace !== after.namespace) changes.push(`namespace ${before.namespace} -> ${after.namespace}`);
+  if (before.storage !== after.storage) changes.push(`storage ${before.storage} -> ${after.storage}`);
+  else if (before.storage === 'hostpath' && before.hostPath !== after.hostPath) changes.push(`hostPath ${before.hostPath} -> ${after.hostPath}`);
+  else if (before.storage === 'pvc' && before.storageClass !== after.storageClass) changes.push(`storageClass ${before.storageClass || '(default)'} -> ${after.storageClass || '(default)'}`);
+  const standalone = (l: Layout) => l.pools[0]!.servers === 1;
+  if (standalone(before) !== standalone(after)) changes.push(`${kind(before)} -> ${kind(after)}`);
+  return changes;
+}
+
+/**
+ * What the change from `before` (the last run's layout, undefined for a new env) to
+ * `after` does, as notes for the summary; a change MinIO or Kubernetes cannot make fails
+ * with the way to do it instead.
+ */
+export function day2Notes(env: string, before: Layout | undefined, after: Layout, leaveDataBehind: boolean): string[] {
+  if (!before) return [];
+  const notes: string[] = [];
+  const stranding = strandingChanges(before, after);
+  if (stranding.length > 0) {
+    if (!leaveDataBehind) {
+      fail(`env ${env}: ${stranding.join(', ')} points the servers at new, empty volumes and leaves the data in ${dataOf(before)} behind; copy it first (a second env with the new layout, mc mirror, then switch: ${OPERATIONS}, Changing the layout), or re-run with --leave-data-behind if it may stay there`);
+    }
+    notes.push(`env ${env}: ${stranding.join(', ')}: the servers start on new, empty volumes; the data stays in ${dataOf(before)} (not deleted; copy it with mc mirror, ${OPERATIONS})`);
+    return notes;
+  }
+  const erasureCoded = before.pools[0]!.servers > 1;
+  for (const [i, old] of before.pools.entries()) {
+    const now = after.pools[i];
+    const name = erasureCoded ? `pool ${i + 1} (StatefulSet ${poolStatefulSet(i)})` : `the server's volume`;
+    if (!now) {
+      const gone = before.pools.slice(i).map((_, j) => `pool ${i + j + 1}`).join(', ');
+      if (!leaveDataBehind) {
+        fail(`env ${env}: removing ${gone} would take its servers and their data away; decommission it first (mc admin decommission start, until mc admin decommission status says Complete: ${OPERATIONS}, Removing a pool), then re-run with --leave-data-behind`);
+      }
+      notes.push(`env ${env}: ${gone} removed (StatefulSet${i + 1 < before.pools.length ? 's' : ''} ${before.pools.slice(i).map((_, j) => poolStatefulSet(i + j)).join(', ')}); its claims stay until you delete them (${OPERATIONS}, Removing a pool)`);
+      break;
+    }
+    if (now.servers !== old.servers) {
+      if (now.servers < old.servers) {
+        fail(`env ${env}: ${name} has ${old.servers} servers holding data, and a pool never loses servers (MinIO would not find its drives and never start); keep ${old.servers}, or move the data to a new env (${OPERATIONS}, Changing the layout)`);
+      }
+      const pools = [...after.pools.slice(0, i), old, ...after.pools.slice(i + 1)].map((p) => `${p.servers}x${p.size}`);
+      fail(`env ${env}: ${name} has ${old.servers} servers holding data, and MinIO cannot spread a pool over ${now.servers} (the servers would not find their drives and never start); add the capacity as a new pool instead: --pools ${[...pools, `${Math.max(4, now.servers - old.servers)}x${now.size}`].join(',')} (${OPERATIONS}, Adding a pool)`);
+    }
+    if (before.storage === 'hostpath') continue; // the node's directory has no size here
+    if (quantityValue(now.size) < quantityValue(old.size)) {
+      fail(`env ${env}: ${name}'s volumes are ${old.size} and cannot shrink to ${now.size} (Kubernetes never shrinks a claim); keep ${old.size} or more, or move the data to a new env (${OPERATIONS}, Changing the layout)`);
+    }
+    if (before.storage === 'pvc' && quantityValue(now.size) > quantityValue(old.size)) {
+      const claims = erasureCoded ? `its ${now.servers} claims data-${poolStatefulSet(i)}-${range(now.servers)}` : `the claim ${DATA_CLAIM}`;
+      notes.push(`env ${env}: ${name} grows ${old.size} -> ${now.size}: the engine patches ${claims} and the storage driver expands the volumes, if the StorageClass allows it (allowVolumeExpansion: true; otherwise the claims are refused: ${OPERATIONS}, Growing volumes)`);
+    }
+  }
+  for (const [i, p] of after.pools.entries()) {
+    if (i < before.pools.length) continue;
+    notes.push(`env ${env}: new pool ${i + 1} of ${p.servers} servers (StatefulSet ${poolStatefulSet(i)}, ${p.servers} x ${p.size}); the existing data stays in its pools, new objects go mostly to the pool with the most free space`);
+  }
+  return notes;
+}
+
+/** The summary line of a change to the servers' configuration (their pods restart). */
+export function restartNote(env: string, before: Layout | undefined, after: Layout, config: string): string[] {
+  if (!before || before.config === config) return [];
+  const servers = after.pools.reduce((n, p) => n + p.servers, 0);
+  if (after.pools[0]!.servers === 1) return [`env ${env}: the server restarts (its configuration changed)`];
+  const why = before.config ? 'their configuration changed' : 'this version of the tool labels their configuration';
+  return [`env ${env}: all ${servers} servers restart together (${why}; MinIO's servers start only with peers of the same configuration): a short outage once the engine syncs`];
+}
