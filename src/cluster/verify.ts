@@ -9,6 +9,7 @@ import { CONSUMER_SECRET_KEYS } from '../render/consumers.ts';
 import { ARGOCD_NAMESPACE, FLUX_NAMESPACE } from '../render/gitops.ts';
 import { hasTrustStep, hasTruststore, TRUSTSTORE_KEY, trustBundleName } from '../render/trust.ts';
 import { flinkKeys } from '../flink.ts';
+import { CONFIG_LABEL, outdatedServers, RESTARTER } from '../render/restart.ts';
 import { APP, BOOTSTRAP, consumerObject, consumerSecret, TLS_SECRET } from '../render/names.ts';
 import type { Io } from '../report.ts';
 import { ApiRefused, type Api, type Obj } from './kube.ts';
@@ -87,9 +88,13 @@ function engineNext(o: Options, step = ''): string {
 
 /** Ready as `kubectl rollout status` means it: the new spec observed, every replica updated and ready. */
 async function workload(c: Context): Promise<CheckResult[]> {
-  // MinIO's own, by name and namespace: the build also holds the catalog servers' Deployments.
-  const w = c.objects.find((o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet') && o.metadata.name === APP && o.metadata.namespace === c.options.settings.namespace);
-  if (!w) return [];
+  // MinIO's own (every pool's StatefulSet), by name and namespace: the build also holds the catalog servers' Deployments.
+  const ns = c.options.settings.namespace;
+  const servers = c.objects.filter((o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet') && o.metadata.namespace === ns && (o.metadata.name === APP || o.metadata.name.startsWith(`${APP}-pool-`)));
+  return (await Promise.all(servers.map((w) => serverWorkload(c, w)))).flat();
+}
+
+async function serverWorkload(c: Context, w: Obj): Promise<CheckResult[]> {
   const ns = w.metadata.namespace!;
   const name = `${w.kind.toLowerCase()}/${w.metadata.name}`;
   const check = `MinIO ${name}`;
@@ -107,6 +112,7 @@ async function workload(c: Context): Promise<CheckResult[]> {
     }
     if (!stale && !updating && ready >= want) return [pass(check, `${ready}/${want} replicas ready`)];
     const detail = stale ? 'a new version is not rolled out yet' : updating ? `rolling out: ${s.updatedReplicas ?? 0}/${want} updated, ${ready} ready` : `${ready}/${want} replicas ready`;
+    if (w.kind === 'StatefulSet' && !stale && updating) return [stuckRollout(check, detail, live, w)];
     return [
       failed(
         check,
@@ -116,6 +122,23 @@ async function workload(c: Context): Promise<CheckResult[]> {
       ),
     ];
   });
+}
+
+/**
+ * Servers on an old configuration: MinIO's servers start only beside peers of the same
+ * configuration, so they must all restart at once. With OnDelete (this tool's StatefulSets)
+ * the restarter Job does it; a StatefulSet still rolling one by one (applied by an earlier
+ * version) is stuck at its first restarted server. Either way: delete every outdated server.
+ */
+function stuckRollout(check: string, detail: string, live: Obj, w: Obj): CheckResult {
+  const ns = w.metadata.namespace!;
+  const hash = (w.spec?.template?.metadata?.labels as Record<string, string> | undefined)?.[CONFIG_LABEL];
+  const onDelete = live.spec?.updateStrategy?.type === 'OnDelete';
+  const selector = hash ? outdatedServers(hash) : `app.kubernetes.io/name=${APP},app.kubernetes.io/component=server`;
+  const diagnosis = onDelete
+    ? `servers still run the old configuration: the restarter Job ${RESTARTER} replaces them all at once after the engine applies a change, and it has not run or failed (kubectl -n ${ns} logs job/${RESTARTER})`
+    : "the rolling update is stuck: MinIO's servers refuse a peer with another configuration at start-up, so the first restarted server never becomes ready; restart them all at once";
+  return failed(check, detail, diagnosis, `kubectl -n ${ns} delete pod -l '${selector}'`);
 }
 
 async function endpoints(c: Context): Promise<CheckResult[]> {

@@ -19,6 +19,7 @@ import {
   syncWave,
   WAVES,
 } from './names.ts';
+import { KEEP } from './names.ts';
 import { networkPolicies } from './network.ts';
 import { deployment, statefulSet } from './workload.ts';
 
@@ -33,13 +34,17 @@ function service(name: string, component: string, port: number, portName: string
   };
 }
 
-/** The Namespace at Pod Security `restricted`; an overlay renames it to its namespace. */
+/**
+ * The Namespace at Pod Security `restricted`; an overlay renames it to its namespace. Never
+ * pruned or deleted by the engine: deleting it would delete the servers' claims with it (an
+ * env moved to another namespace leaves its data behind, never destroys it).
+ */
 function namespace() {
   const level = (mode: string) => ({ [`pod-security.kubernetes.io/${mode}`]: 'restricted', [`pod-security.kubernetes.io/${mode}-version`]: 'latest' });
   return {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { name: APP, labels: { ...labels('namespace'), ...level('enforce'), ...level('warn'), ...level('audit') }, annotations: syncWave(WAVES.namespace) },
+    metadata: { name: APP, labels: { ...labels('namespace'), ...level('enforce'), ...level('warn'), ...level('audit') }, annotations: { ...syncWave(WAVES.namespace), ...KEEP } },
   };
 }
 

@@ -12,7 +12,7 @@ import type { ConsumerSettings } from '../consumers.ts';
 import { warehouseLocation } from '../consumers.ts';
 import type { Options } from '../options.ts';
 import { catalogImage } from '../options.ts';
-import { API_PORT, catalogClaim, consumerObject, consumerSecret, RESTRICTED_CONTAINER, S3_REGION, s3Endpoint, selectorLabels, syncWave, WAVES } from './names.ts';
+import { API_PORT, catalogClaim, consumerObject, consumerSecret, KEEP, RESTRICTED_CONTAINER, S3_REGION, s3Endpoint, selectorLabels, syncWave, WAVES } from './names.ts';
 import { TRUST_MOUNT, trustJavaOptions, trustVolume } from './trust.ts';
 
 export const CATALOG_PORT = 8181;
@@ -120,7 +120,7 @@ export function catalogObjects(o: Options, name: string, c: ConsumerSettings): R
       kind: 'PersistentVolumeClaim',
       // The catalog's only copy: never pruned or deleted by the engine (a renamed or removed
       // consumer leaves it behind, to delete by hand).
-      metadata: { ...meta(id, c, '-data'), annotations: { ...meta(id, c).annotations, 'kustomize.toolkit.fluxcd.io/prune': 'disabled', 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' } },
+      metadata: { ...meta(id, c, '-data'), annotations: { ...meta(id, c).annotations, ...KEEP } },
       spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: c.size } }, ...(o.settings.storageClass ? { storageClassName: o.settings.storageClass } : {}) },
     },
     [`deployment-${name}.yaml`]: deployment,

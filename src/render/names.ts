@@ -30,6 +30,9 @@ export const RESTRICTED_CONTAINER = {
 /** Selector labels: stable for the life of the objects, so never more than these two. */
 export const selectorLabels = { 'app.kubernetes.io/name': APP, 'app.kubernetes.io/instance': APP };
 
+/** Annotations that keep an object holding data from being pruned or deleted by the engine. */
+export const KEEP = { 'kustomize.toolkit.fluxcd.io/prune': 'disabled', 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' };
+
 export const BOOTSTRAP = 'minio-bootstrap';
 /** Labels of the bootstrap Job's pods: not the server's selector, so no Service routes to them. */
 export const bootstrapSelector = { 'app.kubernetes.io/name': BOOTSTRAP, 'app.kubernetes.io/instance': APP };

@@ -11,6 +11,7 @@ import { renderEnvReadme } from './readme.ts';
 import {
   APP,
   BASIC_AUTH_SECRET,
+  KEEP,
   CONSOLE_SERVICE,
   consumerNamespaces,
   DATA_CLAIM,
@@ -37,8 +38,6 @@ import { issuerRef, renderTrust } from './trust.ts';
 export const DEV_CREDENTIALS = { rootUser: DEV_ROOT_USER, rootPassword: 'dev-password-change-me' };
 const DEV_CONSOLE_USER = 'admin';
 
-/** Annotations that keep an object holding data from being pruned or deleted by the engine. */
-export const KEEP = { 'kustomize.toolkit.fluxcd.io/prune': 'disabled', 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' };
 /** The patches of the servers' pod template, which every pool's StatefulSet gets. */
 const ALL_POOLS = ['patch-server.yaml', 'patch-tls.yaml'];
 const SERVER_SELECTOR = 'app.kubernetes.io/name=minio,app.kubernetes.io/component=server';
