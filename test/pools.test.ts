@@ -5,7 +5,8 @@
 // boot. It grows by adding a server pool: a second argument in MINIO_VOLUMES, formatted on
 // its own, while the first pool keeps its data where it is.
 //
-// The test renders MINIO_VOLUMES with the tool's own code (minioVolumes, poolStatefulSet)
+// The test takes MINIO_VOLUMES from a real run and kustomize build (a prod env, then the
+// same with `--pools 4x8Gi,4x8Gi`; the refused naive value from the tool's own minioVolumes)
 // and maps it to drive directories the way the tests map one pool (a server's /data is one
 // drive directory; the servers of a pool become the ellipsis MinIO expands), so it breaks
 // when the rendering changes. Then, on one set of directories:
@@ -21,6 +22,8 @@ import { join, relative } from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
 import { DATA_DIR, HEADLESS_SERVICE, minioVolumes, poolStatefulSet, type PoolRef } from '../src/render/names.ts';
 import { ROOT } from './minio.ts';
+import { run } from './run.ts';
+import { build } from './scaffolded.ts';
 import { freePort, needTool, tempDir } from './tools.ts';
 
 const NAMESPACE = 'minio';
@@ -49,6 +52,23 @@ function expand(pattern: string): string[] {
   const m = /^(.*)\{0\.\.\.(\d+)\}(.*)$/.exec(pattern);
   if (!m) throw new Error(`no ellipsis in ${pattern}`);
   return Array.from({ length: Number(m[2]) + 1 }, (_, i) => `${m[1]}${i}${m[3]}`);
+}
+
+/** MINIO_VOLUMES of a real run and build: a prod env (plain http) as first made, then after `--pools 4x8Gi,4x8Gi`. */
+function renderedVolumes(ctx: { skip: (note?: string) => void }): string[] {
+  const out = tempDir('minio-gitops-pools-env-');
+  const volumes = () => {
+    const sts = build(ctx, out, 'overlays/prod/minio').find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'minio')!;
+    return (sts.spec.template.spec.containers[0].env as { name: string; value?: string }[]).find((e) => e.name === 'MINIO_VOLUMES')!.value!;
+  };
+  const scaffold = (...args: string[]) => {
+    const r = run(['--env', 'prod', '--secrets', 'external', '--tls', 'off', '--ingress', 'off', '--no-commit', ...args, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+  };
+  scaffold();
+  const first = volumes();
+  scaffold('--pools', '4x8Gi,4x8Gi');
+  return [first, volumes()];
 }
 
 it('maps the rendered MINIO_VOLUMES to one local drive pattern per pool, in order', () => {
@@ -169,9 +189,13 @@ it('adds a server pool where re-striping the first pool cannot boot (real MinIO)
       .map((l) => JSON.parse(l).key as string)
       .sort();
 
-  const firstPool = localVolumes(minioVolumes(FIRST_POOL, false, NAMESPACE), drives, NAMESPACE);
+  // The values the tool renders: a prod env as first made, then with a pool added (the
+  // naive layout is what --replicas 8 would render, which the tool refuses).
+  const rendered = renderedVolumes(ctx);
+  expect(rendered).toEqual([minioVolumes(FIRST_POOL, false, NAMESPACE), minioVolumes(TWO_POOLS, false, NAMESPACE)]);
+  const firstPool = localVolumes(rendered[0]!, drives, NAMESPACE);
   const naive = localVolumes(minioVolumes(NAIVE, false, NAMESPACE), drives, NAMESPACE);
-  const twoPools = localVolumes(minioVolumes(TWO_POOLS, false, NAMESPACE), drives, NAMESPACE);
+  const twoPools = localVolumes(rendered[1]!, drives, NAMESPACE);
   expect(firstPool).toHaveLength(1);
   expect(twoPools).toHaveLength(2);
   expect(twoPools[0]).toBe(firstPool[0]); // the first pool keeps its drives, in the same order
