@@ -101,13 +101,16 @@ function withPendingWrites(record: GeneratedRecord, pending: PendingWrites, disk
 }
 
 /**
- * A fingerprint of the sealed root credentials: their encrypted values, which change only
- * when the values do (new recipients re-wrap the data key and keep them). MinIO reads the
+ * A fingerprint of the sealed root credentials: the encrypted values of rootUser and
+ * rootPassword, which change only when the values do (new recipients re-wrap the data key
+ * and keep them; another key a person adds is no credential MinIO reads). MinIO reads the
  * root credentials only at start, so a rotation restarts the servers through this.
  */
 function rootChecksum(sealed: { path: string; content: string }[], env: string): string | undefined {
   const root = sealed.find((f) => f.path === `sealed/${env}/${ROOT_SECRET}.yaml`);
-  return root ? createHash('sha256').update(root.content.split(/^sops:/m)[0]!).digest('hex').slice(0, 16) : undefined;
+  if (!root) return undefined;
+  const values = ['rootUser', 'rootPassword'].map((key) => new RegExp(`^\\s+${key}:\\s*(\\S+)\\s*$`, 'm').exec(root.content)?.[1] ?? '');
+  return createHash('sha256').update(values.join('\n')).digest('hex').slice(0, 16);
 }
 
 /** Everything up to the plan: no file is written here. */
@@ -124,19 +127,20 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
   const top = repo?.top ?? null;
   const options = { ...resolved.options, repoPath: top && top !== root ? `${relative(top, root)}/` : '' };
   if (!options.global.repoURL) notes.push(`no repository URL (no --repo-url, none in ${CONFIG_FILE}, no origin remote): clusters/${options.env}/ (the ${options.global.gitops} manifests) is not rendered; pass --repo-url URL`);
+  // Day-2, before any key is made: the env's data layout as the last run left it (the
+  // record; for an env rendered before the record kept layouts, its config before this run).
+  const previousLayout = layoutsBefore[options.env] ?? (rendered.includes(options.env) && resolved.previous ? layoutOf(resolved.previous) : undefined);
+  const layout = layoutOf(options.settings, previousLayout);
+  notes.push(...day2Notes(options.env, previousLayout, layout, flags.leaveDataBehind));
   // age and sops code loads only for envs that seal secrets (or to refuse sops flags).
   const needsSealing = options.settings.secrets === 'sops' || flags.rotate.length > 0 || flags.ageRecipients.length > 0;
   const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(out, options, flags, now, sealedBefore) : { files: [], generated: [], recipients: [] };
   notes.push(...(secrets.notes ?? []));
   const mirrors = secrets.files.filter((f) => f.path.startsWith(`sealed/${options.env}/bootstrap/`));
   const sealedChecksum = mirrors.length > 0 ? createHash('sha256').update(mirrors.map((f) => f.content).join('\0')).digest('hex').slice(0, 16) : undefined;
-  // Day-2: the env's data layout as the last run left it (the record; for an env rendered
-  // before the record kept layouts, its settings in the config before this run).
-  const previousLayout = layoutsBefore[options.env] ?? (rendered.includes(options.env) && resolved.previous ? layoutOf(resolved.previous) : undefined);
-  const layout = layoutOf(options.settings, previousLayout);
-  notes.push(...day2Notes(options.env, previousLayout, layout, flags.leaveDataBehind));
-  const desired = combine(renderTree({ ...options, sealedChecksum, rootChecksum: rootChecksum(secrets.files, options.env), claimSizes: layout.pools.map((p) => p.claimSize) }), secrets.files);
-  layout.config = serverConfigHash({ ...options, rootChecksum: rootChecksum(secrets.files, options.env), claimSizes: layout.pools.map((p) => p.claimSize) });
+  const rendering = { ...options, sealedChecksum, rootChecksum: rootChecksum(secrets.files, options.env), claimSizes: layout.pools.map((p) => p.claimSize) };
+  const desired = combine(renderTree(rendering), secrets.files);
+  layout.config = serverConfigHash(rendering);
   notes.push(...restartNote(options.env, previousLayout, layout, layout.config));
   const paths = new Set([...desired.map((f) => f.path), ...Object.keys(recorded), ...Object.keys(pending)]);
   const disk = new Map([...paths].map((p) => [p, readGenerated(out.at(p))]));

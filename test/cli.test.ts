@@ -239,7 +239,8 @@ describe('runs', () => {
         Object.entries(s)
           // The sealed files hold new random values, and the Job's checksum follows them.
           .filter(([p]) => !/^sealed\/prod\/(.*\/)?minio-|^scaffold\.lock\.yaml$|^overlays\/prod\/bootstrap\/patch-job\.yaml$/.test(p))
-          .map(([p, v]) => [p, v.content]),
+          // The servers' configuration label (and the restarter's selector) carries a checksum of the random root credentials.
+          .map(([p, v]) => [p, v.content.replace(/(minio-gitops\.io\/config(?:: |!=))[0-9a-f]{16}/g, '$1HASH')]),
       );
     expect(Object.keys(contents(snapshot(a)))).toContain('sealed/prod/kustomization.yaml');
     expect(contents(snapshot(a))).toEqual(contents(snapshot(b)));
@@ -328,7 +329,7 @@ describe('runs', () => {
     const out = scaffolded(['--env', 'dev']);
     const config = read(out, 'scaffold.config.yaml').replace('envs:', '# our team settings\nenvs:');
     writeFileSync(join(out, 'scaffold.config.yaml'), config);
-    expect(run(['--env', 'dev', '--host-path', '/srv/minio', '--out', out]).code).toBe(0);
+    expect(run(['--env', 'dev', '--host-path', '/srv/minio', '--leave-data-behind', '--out', out]).code).toBe(0);
     const after = read(out, 'scaffold.config.yaml');
     expect(after).toContain('# our team settings');
     expect(after).toContain('hostPath: /srv/minio');
@@ -415,12 +416,13 @@ describe('runs', () => {
     const before = snapshot(out);
     const r2 = run(['--env', 'prod', '--size', '50Gi', '--dry-run', '--out', out]);
     expect(r2.code).toBe(0);
-    expect(r2.stdout).toMatch(/^update overlays\/prod\/minio\/patch-storage\.yaml$/m);
-    expect(r2.stdout).toMatch(/^-\s+storage: 8Gi$/m);
+    // Larger volumes: the claims themselves, the claim template (patch-storage) stays.
+    expect(r2.stdout).toMatch(/^create overlays\/prod\/minio\/persistentvolumeclaims-minio\.yaml$/m);
+    expect(r2.stdout).not.toMatch(/^update overlays\/prod\/minio\/patch-storage\.yaml$/m);
     expect(r2.stdout).toMatch(/^\+\s+storage: 50Gi$/m);
     expect(r2.stdout).toMatch(/^update scaffold\.config\.yaml$/m);
     expect(r2.stdout).toMatch(/^update overlays\/prod\/README\.md$/m);
-    expect(r2.stdout).toMatch(/0 created, 4 updated, 0 deleted/);
+    expect(r2.stdout).toMatch(/1 created, 4 updated, 0 deleted/);
     expect(snapshot(out)).toEqual(before);
   });
 
@@ -440,7 +442,7 @@ describe('runs', () => {
     writeFileSync(join(out, 'overlays/dev/NOTES.md'), 'a file of ours\n');
     expect(existsSync(join(out, 'overlays/dev/minio/persistentvolumeclaim.yaml'))).toBe(true);
     const prodBefore = Object.entries(snapshot(out)).filter(([p]) => p.startsWith('overlays/prod/'));
-    const r = run(['--env', 'dev', '--storage', 'hostpath', '--tls', 'off', '--branch', 'work', '--out', out]);
+    const r = run(['--env', 'dev', '--storage', 'hostpath', '--tls', 'off', '--leave-data-behind', '--branch', 'work', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     for (const gone of ['minio/persistentvolumeclaim.yaml', 'minio/patch-tls.yaml', 'minio/certificate.yaml', 'trust/certificate-ca.yaml', 'trust/clusterissuer-ca.yaml', 'trust/issuer-selfsigned.yaml', 'trust/bundle.yaml', 'trust/kustomization.yaml']) {
       expect(existsSync(join(out, 'overlays/dev', gone)), gone).toBe(false);
@@ -458,23 +460,23 @@ describe('runs', () => {
     const edited = read(out, 'overlays/prod/minio/patch-server.yaml').replace('cpu: 500m', 'cpu: 750m');
     writeFileSync(join(out, 'overlays/prod/minio/patch-server.yaml'), edited);
     const before = snapshot(out);
-    const r = run(['--env', 'prod', '--replicas', '8', '--out', out]);
+    const r = run(['--env', 'prod', '--console-host', 'console.example.com', '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/a generated file was edited by hand or not written by minio-gitops: overlays\/prod\/minio\/patch-server\.yaml; move the change into scaffold\.config\.yaml .* or re-run with --force/);
     expect(snapshot(out)).toEqual(before);
 
     // --force does not take an uncommitted edit: git has no copy of it, it would be lost.
-    const uncommitted = run(['--env', 'prod', '--replicas', '8', '--force', '--out', out]);
+    const uncommitted = run(['--env', 'prod', '--console-host', 'console.example.com', '--force', '--out', out]);
     expect(uncommitted.code).toBe(2);
     expect(uncommitted.stderr).toMatch(/^error: uncommitted changes in files this run would change: overlays\/prod\/minio\/patch-server\.yaml; commit or stash them first/);
     expect(snapshot(out)).toEqual(before);
 
     git(out, 'commit', '-qam', 'a hand edit');
-    const forced = run(['--env', 'prod', '--replicas', '8', '--force', '--out', out]);
+    const forced = run(['--env', 'prod', '--console-host', 'console.example.com', '--force', '--out', out]);
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toContain('~ overlays/prod/minio/patch-server.yaml  (hand edit overwritten: --force)');
-    expect(read(out, 'overlays/prod/minio/patch-server.yaml')).toContain('replicas: 8');
+    expect(read(out, 'overlays/prod/minio/patch-server.yaml')).toContain('https://console.example.com');
     expect(read(out, 'overlays/prod/minio/patch-server.yaml')).not.toContain('750m');
   });
 

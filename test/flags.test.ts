@@ -139,8 +139,9 @@ describe('sizes beyond any disk', () => {
   ]);
 
   it('ordinary sizes are kept: 8Gi, 1Ti, 500G, and 1Pi itself', () => {
-    const out = scaffolded();
     for (const size of ['8Gi', '1Ti', '500G', '1Pi']) {
+      // A new env each time: an existing one's volumes never shrink (test/day2-cli.test.ts).
+      const out = tempDir();
       const r = run(['--env', 'prod', '--size', size, '--out', out]);
       expect(r.code, r.stderr).toBe(0);
       expect(readFileSync(join(out, 'overlays/prod/minio/patch-storage.yaml'), 'utf8')).toContain(`storage: ${size}`);
@@ -261,7 +262,7 @@ describe('--host-path: a plain node directory of its own', () => {
   it('/mnt/disk1/data, /srv/minio, /data/minio and /var/lib/minio are accepted', () => {
     const out = scaffolded();
     for (const path of ['/mnt/disk1/data', '/srv/minio', '/data/minio', '/var/lib/minio']) {
-      const r = run(['--env', 'dev', '--host-path', path, '--out', out]);
+      const r = run(['--env', 'dev', '--host-path', path, '--leave-data-behind', '--out', out]);
       expect(r.code, r.stderr).toBe(0);
       expect(readFileSync(join(out, 'overlays/dev/minio/patch-storage.yaml'), 'utf8')).toContain(`path: ${path}`);
     }

@@ -95,7 +95,7 @@ describe('untrusted files in the repository', () => {
       writeFileSync(record, YAML.stringify(doc));
       git(work, 'commit', '-qam', 'a pull request');
       const before = state(work);
-      for (const mode of [[], ['--check'], ['--dry-run'], ['--host-path', '/srv/minio']]) {
+      for (const mode of [[], ['--check'], ['--dry-run'], ['--leave-data-behind', '--host-path', '/srv/minio']]) {
         refused(run(['--env', 'dev', ...mode, '--out', work]), /scaffold\.lock\.yaml names .* not a path inside the output/);
       }
       expect(state(work)).toEqual(before);
@@ -125,7 +125,7 @@ describe('untrusted files in the repository', () => {
     symlinkSync(target, join(work2, 'scaffold.config.yaml'));
     git(work2, 'add', '-A');
     git(work2, 'commit', '-qm', 'a pull request');
-    refused(run(['--env', 'dev', '--host-path', '/srv/minio', '--out', work2]), /scaffold\.config\.yaml: .* leads out of the output directory/);
+    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/minio', '--out', work2]), /scaffold\.config\.yaml: .* leads out of the output directory/);
     expect(readFileSync(target, 'utf8')).toBe('export A=1\n');
   });
 
@@ -136,7 +136,7 @@ describe('untrusted files in the repository', () => {
     symlinkSync('config/scaffold.yaml', join(work, 'scaffold.config.yaml'));
     git(work, 'add', '-A');
     git(work, 'commit', '-qm', 'config elsewhere');
-    const r = run(['--env', 'dev', '--host-path', '/srv/minio', '--out', work]);
+    const r = run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/minio', '--out', work]);
     expect(r.code, r.stderr).toBe(0);
     expect(readlinkSync(join(work, 'scaffold.config.yaml'))).toBe('config/scaffold.yaml');
     expect(readFileSync(join(work, 'config/scaffold.yaml'), 'utf8')).toMatch(/hostPath: \/srv\/minio/);
@@ -145,7 +145,7 @@ describe('untrusted files in the repository', () => {
     const config = join(crlf, 'scaffold.config.yaml');
     writeFileSync(config, readFileSync(config, 'utf8').replace(/\n/g, '\r\n'));
     git(crlf, 'commit', '-qam', 'CRLF');
-    const again = run(['--env', 'dev', '--host-path', '/srv/minio', '--out', crlf]);
+    const again = run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/minio', '--out', crlf]);
     expect(again.code, again.stderr).toBe(0);
     const text = readFileSync(config, 'utf8');
     expect(text).toMatch(/hostPath: \/srv\/minio\r\n/);
@@ -219,8 +219,8 @@ describe('git in any state', () => {
   it.for(['merge', 'rebase', 'cherry-pick', 'revert'] as const)('refuses to run during a %s, and touches nothing', (operation) => {
     const work = conflicted(operation);
     const before = state(work);
-    refused(run(['--env', 'dev', '--host-path', '/srv/minio', '--out', work]), new RegExp(`a ${operation === 'rebase' ? 'rebase' : operation} .*is in progress; finish it`));
-    refused(run(['--env', 'dev', '--host-path', '/srv/minio', '--no-commit', '--out', work]), /is in progress/);
+    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/minio', '--out', work]), new RegExp(`a ${operation === 'rebase' ? 'rebase' : operation} .*is in progress; finish it`));
+    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/minio', '--no-commit', '--out', work]), /is in progress/);
     expect(state(work)).toEqual(before);
   });
 
@@ -230,7 +230,7 @@ describe('git in any state', () => {
     git(work, 'commit', '-qam', 'two');
     git(work, 'bisect', 'start', 'HEAD', 'HEAD~2');
     const before = state(work);
-    refused(run(['--env', 'dev', '--host-path', '/srv/minio', '--out', work]), /a bisect is in progress; end it \(git bisect reset\)/);
+    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/minio', '--out', work]), /a bisect is in progress; end it \(git bisect reset\)/);
     expect(state(work)).toEqual(before);
 
     const bare = tempDir();
@@ -251,7 +251,7 @@ describe('git in any state', () => {
   it('a detached HEAD gets its branch from there, with a note; a default branch other than main is the base', () => {
     const work = renderedRepo();
     git(work, 'checkout', '-q', '--detach', 'HEAD');
-    const r = run(['--env', 'dev', '--host-path', '/srv/minio', '--out', work]);
+    const r = run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/minio', '--out', work]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/note: HEAD was detached at [0-9a-f]{12}: the run's branch starts there/);
     expect(git(work, 'branch', '--show-current')).toBe('scaffold/dev');
@@ -283,14 +283,14 @@ describe('git in any state', () => {
     for (const how of ['merge', 'squash'] as const) {
       const work = teamRepo();
       expect(run(['--env', 'dev', '--out', work]).code).toBe(0);
-      expect(run(['--env', 'dev', '--host-path', '/srv/a', '--out', work]).code).toBe(0); // two commits on the branch
+      expect(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/a', '--out', work]).code).toBe(0); // two commits on the branch
       git(work, 'checkout', '-q', 'main');
       if (how === 'merge') git(work, 'merge', '-q', '--no-ff', '-m', 'Merge pull request', 'scaffold/dev');
       else {
         git(work, 'merge', '-q', '--squash', 'scaffold/dev');
         git(work, 'commit', '-qm', 'Squashed pull request');
       }
-      const again = run(['--env', 'dev', '--host-path', '/srv/b', '--out', work]);
+      const again = run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/b', '--out', work]);
       expect(again.code, again.stderr).toBe(0);
       expect(git(work, 'branch', '--show-current')).toBe('scaffold/dev');
       expect(git(work, 'rev-list', '--count', 'main..scaffold/dev')).toBe('1');
@@ -300,7 +300,7 @@ describe('git in any state', () => {
     expect(run(['--env', 'dev', '--out', work]).code).toBe(0);
     git(work, 'checkout', '-q', 'main');
     const before = state(work);
-    refused(run(['--env', 'dev', '--host-path', '/srv/b', '--out', work]), /branch scaffold\/dev already exists with 1 commit\(s\) whose changes are not in HEAD/);
+    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/b', '--out', work]), /branch scaffold\/dev already exists with 1 commit\(s\) whose changes are not in HEAD/);
     expect(state(work)).toEqual(before);
   });
 });
@@ -333,7 +333,7 @@ describe('where it writes', () => {
     const patch = join(plain, 'overlays/dev/minio/patch-storage.yaml');
     writeFileSync(patch, `${readFileSync(patch, 'utf8')}# mine\n`);
     const before = state(plain);
-    refused(run(['--env', 'dev', '--no-commit', '--force', '--host-path', '/srv/x', '--out', plain]), /--force would overwrite or delete overlays\/dev\/minio\/patch-storage\.yaml, and .* is not in a git repository/);
+    refused(run(['--env', 'dev', '--no-commit', '--force', '--leave-data-behind', '--host-path', '/srv/x', '--out', plain]), /--force would overwrite or delete overlays\/dev\/minio\/patch-storage\.yaml, and .* is not in a git repository/);
     expect(state(plain)).toEqual(before);
 
     const work = renderedRepo();
@@ -344,7 +344,7 @@ describe('where it writes', () => {
     const ignored = join(work, 'overlays/dev/minio/patch-storage.yaml');
     writeFileSync(ignored, `${readFileSync(ignored, 'utf8')}# mine\n`);
     const gitBefore = state(work);
-    refused(run(['--env', 'dev', '--force', '--host-path', '/srv/x', '--out', work]), /which git has no copy of \(untracked or ignored\)/);
+    refused(run(['--env', 'dev', '--force', '--leave-data-behind', '--host-path', '/srv/x', '--out', work]), /which git has no copy of \(untracked or ignored\)/);
     expect(state(work)).toEqual(gitBefore);
   });
 
@@ -369,14 +369,14 @@ describe('secrets and key locations in messages', () => {
     const check = run(['--env', 'prod', '--check', '--out', work], { SOPS_AGE_KEY_FILE: other });
     expect(check.code, check.stderr + check.stdout).toBe(0);
     // A writing run needs the key, and says where it looked.
-    refused(run(['--env', 'prod', '--namespace', 'minio-two', '--out', work], { SOPS_AGE_KEY_FILE: other }), new RegExp(`none of the age keys here opens it \\(SOPS_AGE_KEY, or the key file ${other.replace(/[.]/g, '\\.')} \\(SOPS_AGE_KEY_FILE\\)\\)`));
+    refused(run(['--env', 'prod', '--namespace', 'minio-two', '--leave-data-behind', '--out', work], { SOPS_AGE_KEY_FILE: other }), new RegExp(`none of the age keys here opens it \\(SOPS_AGE_KEY, or the key file ${other.replace(/[.]/g, '\\.')} \\(SOPS_AGE_KEY_FILE\\)\\)`));
     // Nothing to re-encrypt: a run without a recipient's key changes nothing and succeeds.
     const same = run(['--env', 'prod', '--out', work], { SOPS_AGE_KEY_FILE: other });
     expect(same.code, same.stderr).toBe(0);
     expect(same.stdout).toMatch(/nothing changed: no commit/);
     const xdg = tempDir();
     const withoutFile = { ...process.env, XDG_CONFIG_HOME: xdg, SOPS_AGE_KEY_FILE: '' };
-    const r = run(['--env', 'prod', '--namespace', 'minio-two', '--out', work], withoutFile as Record<string, string>);
+    const r = run(['--env', 'prod', '--namespace', 'minio-two', '--leave-data-behind', '--out', work], withoutFile as Record<string, string>);
     refused(r, /no age key is available/);
     expect(r.stderr).toContain(`the key file ${join(xdg, 'sops/age/keys.txt')}`);
     // A relative XDG_CONFIG_HOME, which sops does not accept: said, not guessed.
@@ -424,7 +424,7 @@ describe('overlapping runs and interruption', () => {
   it('parallel runs on one repository take turns: every run lands whole, the repository stays consistent', async () => {
     for (let round = 0; round < 2; round++) {
       const work = teamRepo();
-      const runs = [['--env', 'dev'], ['--env', 'prod', '--secrets', 'external'], ['--env', 'dev', '--host-path', '/srv/b']].map((args) => runAsync([...args, '--out', work]));
+      const runs = [['--env', 'dev'], ['--env', 'prod', '--secrets', 'external'], ['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/b']].map((args) => runAsync([...args, '--out', work]));
       const results = await Promise.all(runs);
       for (const r of results) expect(r.code, r.stderr).toBe(0);
       consistent(work, 'dev');
@@ -448,7 +448,7 @@ describe('overlapping runs and interruption', () => {
     // Seeded, bounded: a few kill points between writes and a few by time (git add, commit).
     let seed = Number(process.env.KILL_SEED ?? 12);
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed / 2 ** 31);
-    const flagSets = [['--host-path', '/srv/a'], ['--storage', 'pvc', '--tls', 'on'], ['--tls', 'off', '--storage', 'hostpath'], ['--ingress', 'on']];
+    const flagSets = [['--leave-data-behind', '--host-path', '/srv/a'], ['--storage', 'pvc', '--tls', 'on', '--leave-data-behind'], ['--tls', 'off', '--storage', 'hostpath', '--leave-data-behind'], ['--ingress', 'on']];
     const work = renderedRepo();
     const deadline = Date.now() + 150_000;
     for (let i = 0; i < 8 && Date.now() < deadline; i++) {
@@ -474,7 +474,7 @@ describe('overlapping runs and interruption', () => {
     const check = run(['--env', 'dev', '--check', '--out', work]);
     expect(check.code, check.stdout).toBe(1);
     expect(check.stdout).toMatch(/file\(s\) the tool wrote are not committed/);
-    const r = run(['--env', 'dev', '--host-path', '/srv/other', '--out', work]);
+    const r = run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/other', '--out', work]);
     expect(r.code, r.stderr).toBe(0);
     consistent(work, 'dev');
     expect(git(work, 'ls-files', 'overlays/dev/minio/patch-tls.yaml')).toBe('');
@@ -491,7 +491,7 @@ describe('overlapping runs and interruption', () => {
     expect(check.code).toBe(1);
     expect(check.stdout).toMatch(/a run stopped before it finished/);
     rmSync(join(work, '.git/hooks/pre-commit'));
-    const r = run(['--env', 'dev', '--host-path', '/srv/other', '--out', work]);
+    const r = run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/other', '--out', work]);
     expect(r.code, r.stderr).toBe(0);
     consistent(work, 'dev');
     expect(existsSync(join(work, 'overlays/dev/minio/patch-tls.yaml'))).toBe(false);
@@ -528,7 +528,7 @@ describe('review findings (issue 12), kept fixed', () => {
     const empty = tempDir();
     for (const env of [{ GIT_DIR: join(victim, '.git') }, { GIT_WORK_TREE: empty }, { GIT_INDEX_FILE: join(tempDir(), 'index') }] as Record<string, string>[]) {
       const work = renderedRepo();
-      const r = run(['--env', 'dev', '--host-path', '/srv/gw', '--out', work], env);
+      const r = run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/gw', '--out', work], env);
       expect(r.code, r.stderr).toBe(0);
       consistent(work, 'dev');
       expect(git(work, 'ls-files').split('\n').length).toBeGreaterThan(40);
@@ -547,7 +547,7 @@ describe('review findings (issue 12), kept fixed', () => {
     git(work, 'add', '-A');
     git(work, 'commit', '-qm', 'a pull request');
     const before = state(work);
-    refused(run(['--env', 'dev', '--host-path', '/srv/q', '--out', work]), /symbolic link that leads out of the output directory/);
+    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/q', '--out', work]), /symbolic link that leads out of the output directory/);
     expect(state(work)).toEqual(before);
   });
 
@@ -560,7 +560,7 @@ describe('review findings (issue 12), kept fixed', () => {
     for (let pid = process.pid; pid < process.pid + 300; pid++) symlinkSync(victim, join(work, `scaffold.lock.yaml.tmp-${pid}`));
     git(work, 'add', '-A');
     git(work, 'commit', '-qm', 'a pull request');
-    const r = run(['--env', 'dev', '--host-path', '/srv/y', '--out', work]);
+    const r = run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/y', '--out', work]);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(victim, 'utf8')).toBe('precious\n');
   });
@@ -583,12 +583,12 @@ describe('review findings (issue 12), kept fixed', () => {
     git(work, 'merge', '-q', '--ff-only', 'scaffold/dev');
     await killedRun(['--env', 'prod', '--secrets', 'external', '--out', work], 60_000, { MINIO_GITOPS_TEST_PAUSE_AFTER: '12' });
     const before = state(work);
-    refused(run(['--env', 'dev', '--host-path', '/srv/x', '--out', work]), /a run for env prod stopped before it finished \(12 file\(s\) written and not committed/);
+    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/x', '--out', work]), /a run for env prod stopped before it finished \(12 file\(s\) written and not committed/);
     expect(state(work)).toEqual(before);
-    const finish = run(['--env', 'prod', '--secrets', 'external', '--namespace', 'minio-p2', '--out', work]);
+    const finish = run(['--env', 'prod', '--secrets', 'external', '--namespace', 'minio-p2', '--leave-data-behind', '--out', work]);
     expect(finish.code, finish.stderr).toBe(0);
     consistent(work, 'prod');
-    const dev = run(['--env', 'dev', '--host-path', '/srv/x', '--out', work]);
+    const dev = run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/x', '--out', work]);
     expect(dev.code, dev.stderr).toBe(0);
     consistent(work, 'dev');
     consistent(work, 'prod');
@@ -597,7 +597,7 @@ describe('review findings (issue 12), kept fixed', () => {
   it('runs whose TMPDIR differs still take turns (a lock in the git directory too)', async () => {
     const work = renderedRepo();
     const tmp = tempDir();
-    const results = await Promise.all([runAsync(['--env', 'dev', '--host-path', '/srv/a', '--out', work], { TMPDIR: tmp }), runAsync(['--env', 'dev', '--tls', 'on', '--out', work])]);
+    const results = await Promise.all([runAsync(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/a', '--out', work], { TMPDIR: tmp }), runAsync(['--env', 'dev', '--tls', 'on', '--out', work])]);
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     consistent(work, 'dev');
   }, 120_000);
@@ -607,13 +607,13 @@ describe('review findings (issue 12), kept fixed', () => {
     const other = join(tempDir(), 'other');
     git(work, 'worktree', 'add', '-q', other, 'scaffold/dev');
     const before = state(work);
-    refused(run(['--env', 'dev', '--host-path', '/srv/w', '--out', work]), /branch scaffold\/dev is checked out in the worktree .*other; run there, or pass --branch NAME/);
+    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/w', '--out', work]), /branch scaffold\/dev is checked out in the worktree .*other; run there, or pass --branch NAME/);
     expect(state(work)).toEqual(before);
 
     const locked = renderedRepo();
     writeFileSync(join(locked, '.git/index.lock'), '');
     const lockedBefore = state(locked);
-    refused(run(['--env', 'dev', '--host-path', '/srv/w', '--out', locked]), /another git command is running, or one was stopped and left \.git\/index\.lock/);
+    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/w', '--out', locked]), /another git command is running, or one was stopped and left \.git\/index\.lock/);
     expect(state(locked)).toEqual(lockedBefore);
   });
 
@@ -632,7 +632,7 @@ describe('review findings (issue 12), kept fixed', () => {
     const config = join(work, 'scaffold.config.yaml');
     writeFileSync(config, `\uFEFF${readFileSync(config, 'utf8')}`);
     git(work, 'commit', '-qam', 'BOM');
-    const r = run(['--env', 'dev', '--host-path', '/srv/bom', '--out', work]);
+    const r = run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/bom', '--out', work]);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(config, 'utf8').startsWith('\uFEFF')).toBe(true);
 
@@ -660,7 +660,7 @@ describe('second review findings (issue 12), kept fixed', () => {
     git(work, 'add', '.gitattributes');
     git(work, 'commit', '-qm', 'a pull request');
     const before = state(work);
-    refused(run(['--env', 'dev', '--replicas', '4', '--storage', 'pvc', '--out', work]), /git attributes \(filter, working-tree-encoding or ident in \.gitattributes\) would change what is committed/);
+    refused(run(['--env', 'dev', '--replicas', '4', '--storage', 'pvc', '--leave-data-behind', '--out', work]), /git attributes \(filter, working-tree-encoding or ident in \.gitattributes\) would change what is committed/);
     expect(state(work)).toEqual(before);
   });
 
@@ -672,7 +672,7 @@ describe('second review findings (issue 12), kept fixed', () => {
     expect(readFileSync(join(clone, 'overlays/dev/kustomization.yaml'), 'utf8')).toContain('\r\n');
     const check = run(['--env', 'dev', '--check', '--out', clone]);
     expect(check.code, check.stdout).toBe(0);
-    const r = run(['--env', 'dev', '--host-path', '/srv/crlf', '--out', clone]);
+    const r = run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/crlf', '--out', clone]);
     expect(r.code, r.stderr).toBe(0);
     expect(git(clone, 'status', '--porcelain')).toBe('');
     expect(run(['--env', 'dev', '--check', '--out', clone]).code).toBe(0);
@@ -683,7 +683,7 @@ describe('second review findings (issue 12), kept fixed', () => {
       const work = renderedRepo();
       git(work, 'update-index', flag, 'overlays/dev/minio/kustomization.yaml');
       const before = state(work);
-      refused(run(['--env', 'dev', '--replicas', '4', '--storage', 'pvc', '--out', work]), /git is told to ignore changes to overlays\/dev\/minio\/kustomization\.yaml/);
+      refused(run(['--env', 'dev', '--replicas', '4', '--storage', 'pvc', '--leave-data-behind', '--out', work]), /git is told to ignore changes to overlays\/dev\/minio\/kustomization\.yaml/);
       expect(state(work)).toEqual(before);
     }
   });
@@ -698,7 +698,7 @@ describe('second review findings (issue 12), kept fixed', () => {
     git(work, 'add', '-A');
     git(work, 'commit', '-qm', 'a pull request');
     const before = state(work);
-    refused(run(['--env', 'dev', '--force', '--replicas', '4', '--storage', 'pvc', '--out', work]), /--force would write through the symbolic link overlays\/dev\/minio\/patch-server\.yaml/);
+    refused(run(['--env', 'dev', '--force', '--replicas', '4', '--storage', 'pvc', '--leave-data-behind', '--out', work]), /--force would write through the symbolic link overlays\/dev\/minio\/patch-server\.yaml/);
     expect(state(work)).toEqual(before);
     expect(readFileSync(join(work, 'private/notes.txt'), 'utf8')).toBe('only copy\n');
 
@@ -715,7 +715,7 @@ describe('second review findings (issue 12), kept fixed', () => {
     git(separate, 'add', '-A');
     git(separate, 'commit', '-qm', 'a pull request');
     const description = readFileSync(join(separate, 'gitmeta/description'), 'utf8');
-    refused(run(['--env', 'dev', '--force', '--host-path', '/srv/s', '--out', separate]), /symbolic link that leads out of the output directory/);
+    refused(run(['--env', 'dev', '--force', '--leave-data-behind', '--host-path', '/srv/s', '--out', separate]), /symbolic link that leads out of the output directory/);
     expect(readFileSync(join(separate, 'gitmeta/description'), 'utf8')).toBe(description);
   });
 
@@ -725,7 +725,7 @@ describe('second review findings (issue 12), kept fixed', () => {
     mkdirSync(join(work, 'overlays/dev/kustomization.yaml.tmp-1'));
     git(work, 'add', '-A');
     git(work, 'commit', '-qm', 'a pull request');
-    const r = run(['--env', 'dev', '--host-path', '/srv/t', '--out', work]);
+    const r = run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/t', '--out', work]);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(work, 'overlays/dev/README.md.tmp-42'), 'utf8')).toBe('mine\n');
     consistent(work, 'dev');

@@ -73,3 +73,4 @@ fi
 . "$root/tools/install-flink.sh"
 . "$root/tools/install-spark.sh"
 . "$root/tools/install-basic-auth.sh"
+. "$root/tools/install-kubectl.sh"

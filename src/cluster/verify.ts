@@ -106,7 +106,10 @@ async function serverWorkload(c: Context, w: Obj): Promise<CheckResult[]> {
     const s = live.status ?? {};
     const ready = s.readyReplicas ?? 0;
     const stale = (s.observedGeneration ?? 0) < (live.metadata.generation ?? 0);
-    const updating = (s.updatedReplicas ?? 0) < want || (w.kind === 'StatefulSet' && s.updateRevision && s.currentRevision !== s.updateRevision);
+    // An OnDelete StatefulSet's currentRevision never advances (kubernetes#73492, still so in
+    // 1.36): its pods are all on the new template when updatedReplicas counts them all.
+    const onDelete = live.spec?.updateStrategy?.type === 'OnDelete';
+    const updating = (s.updatedReplicas ?? 0) < want || (w.kind === 'StatefulSet' && !onDelete && s.updateRevision && s.currentRevision !== s.updateRevision);
     if ((live.spec?.replicas ?? 1) !== want) {
       return [failed(check, `${live.spec?.replicas ?? 1} replicas, the env configures ${want}`, 'someone scaled it by hand; the engine will put it back on its next sync (self-heal)', engineNext(c.options, 'minio'))];
     }
