@@ -15,7 +15,7 @@ interface SettingFlag {
 export const SETTING_FLAGS: Record<string, SettingFlag> = {
   profile: { setting: 'profile', value: 'dev|prod', help: 'defaults to use for a new env (required unless the env is dev or prod)' },
   namespace: { setting: 'namespace', value: 'NAME', help: 'namespace MinIO runs in (dev: minio-dev, prod: minio)' },
-  replicas: { setting: 'replicas', value: 'N', help: '1 = standalone Deployment; 4..16 = erasure-coded StatefulSet (prod: 4)' },
+  replicas: { setting: 'replicas', value: 'N', help: '1 = standalone Deployment; 4..16 = erasure-coded StatefulSet (prod: 4); fixed once the env holds data (add capacity with --pools)' },
   storage: { setting: 'storage', value: 'hostpath|pvc', help: 'node directory (dev) or PersistentVolumeClaims (prod)' },
   'host-path': { setting: 'hostPath', value: 'PATH', help: `node directory for hostpath storage (default /mnt/disk1/data): absolute and normalised, of letters, digits, '.', '_', '-' and '/'; not / nor in ${SYSTEM_DIRS.join(', ')}, nor exactly ${SHARED_DIRS.join(', ')}` },
   size: { setting: 'size', value: 'SIZE', help: "volume size per server for pvc storage, 1Mi to 1Pi, e.g. 8Gi (the first pool's)" },

@@ -2,7 +2,7 @@
 // compare. Reads only; nothing is written here (the disk edge for planning).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readGenerated, readText } from './apply.ts';
 import type { Flags } from './args.ts';

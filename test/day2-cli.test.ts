@@ -7,36 +7,17 @@
 // that says what the engine will do. The cluster side is test/day2.test.ts, MinIO's side
 // test/pools.test.ts.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { run, snapshot } from './run.ts';
-import { needTool, tempDir } from './tools.ts';
+import { expectRefused, git, run, scaffoldedTrees, snapshot } from './run.ts';
+import { needTool } from './tools.ts';
 
 type Obj = { kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any };
 
-function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });
-}
-
-// A prod env (4 servers, sealed credentials, TLS) and a dev env, made once and copied per case.
-let base = '';
-beforeAll(() => {
-  base = mkdtempSync(join(tmpdir(), 'minio-gitops-day2-'));
-  for (const env of ['dev', 'prod']) {
-    const r = run(['--env', env, '--out', base]);
-    if (r.code !== 0) throw new Error(`scaffolding ${env} failed: ${r.stderr}`);
-  }
-});
-afterAll(() => rmSync(base, { recursive: true, force: true }));
-
-function scaffolded(): string {
-  const out = tempDir();
-  cpSync(base, out, { recursive: true });
-  return out;
-}
+// One scaffold with both envs, copied for each case.
+const scaffolded = scaffoldedTrees('minio-gitops-day2-');
 
 function setConfig(out: string, path: string, value: unknown) {
   const file = join(out, 'scaffold.config.yaml');
@@ -44,15 +25,6 @@ function setConfig(out: string, path: string, value: unknown) {
   doc.setIn(path.split('.'), value);
   writeFileSync(file, doc.toString());
   git(out, 'commit', '-qam', 'edit the config');
-}
-
-function expectRefused(r: ReturnType<typeof run>, message: RegExp) {
-  expect(r.code, r.stderr).toBe(2);
-  expect(r.stdout).toBe('');
-  expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
-  expect(r.stderr).toMatch(/^error: [^\n]+; [^\n]+\n$/);
-  expect(r.stderr).not.toMatch(/\bat .*:\d+:\d+/);
-  expect(r.stderr).toMatch(message);
 }
 
 function build(ctx: { skip: (note?: string) => void }, out: string, env: string): Obj[] {

@@ -1,9 +1,11 @@
 // Running the command as a person does (`zx scaffold.ts ...`, a real process) and taking
 // snapshots of a tree, for before/after comparisons.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { REPO } from './tools.ts';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { REPO, tempDir } from './tools.ts';
 
 const ZX = join(REPO, 'node_modules', '.bin', 'zx');
 
@@ -28,3 +30,40 @@ export function snapshot(dir: string): Record<string, { content: string; mtimeNs
   return out;
 }
 
+
+/** git in `dir`, as a test's person (name and email set). */
+export function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });
+}
+
+/**
+ * One scaffold with the dev and prod envs for a whole test file, made once; the function it
+ * returns gives each case its own copy (a real tree, so "nothing changed" covers existing
+ * files, the config and the record).
+ */
+export function scaffoldedTrees(prefix: string): () => string {
+  let base = '';
+  beforeAll(() => {
+    base = mkdtempSync(join(tmpdir(), prefix));
+    for (const env of ['dev', 'prod']) {
+      const r = run(['--env', env, '--out', base]);
+      if (r.code !== 0) throw new Error(`scaffolding ${env} failed: ${r.stderr}`);
+    }
+  });
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+  return () => {
+    const out = tempDir();
+    cpSync(base, out, { recursive: true });
+    return out;
+  };
+}
+
+/** The promise for bad input: exit 2, nothing on stdout, one line `error: ...; fix`, no stack. */
+export function expectRefused(r: ReturnType<typeof run>, message: RegExp): void {
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stdout).toBe('');
+  expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
+  expect(r.stderr).toMatch(/^error: [^\n]+; [^\n]+\n$/);
+  expect(r.stderr).not.toMatch(/\bat .*:\d+:\d+/);
+  expect(r.stderr).toMatch(message);
+}
