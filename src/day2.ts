@@ -19,8 +19,10 @@ export interface Layout {
   storageClass: string;
   /** Every pool, the first first: a standalone env has one pool of 1 server. */
   pools: { servers: number; size: string; claimSize: string }[];
-  /** The servers' configuration hash the last run rendered (render/overlay.ts), if known. */
+  /** The hash of the env's patches of the servers the last run rendered (render/overlay.ts), if known. */
   config?: string;
+  /** The hash of the base's pod template it was rendered with (render/workload.ts), if known. */
+  base?: string;
 }
 
 const OPERATIONS = 'docs/operations.md';
@@ -118,10 +120,23 @@ export function day2Notes(env: string, before: Layout | undefined, after: Layout
 }
 
 /** The summary line of a change to the servers' configuration (their pods restart). */
-export function restartNote(env: string, before: Layout | undefined, after: Layout, config: string): string[] {
-  if (!before || before.config === config) return [];
-  const servers = after.pools.reduce((n, p) => n + p.servers, 0);
-  if (after.pools[0]!.servers === 1) return [`env ${env}: the server restarts (its configuration changed)`];
+export function restartNote(env: string, before: Layout | undefined, after: Layout): string[] {
+  if (!before) return [];
+  const changed = before.config !== after.config || (before.base !== undefined && before.base !== after.base);
+  if (!changed) return [];
   const why = before.config ? 'their configuration changed' : 'this version of the tool labels their configuration';
-  return [`env ${env}: all ${servers} servers restart together (${why}; MinIO's servers start only with peers of the same configuration): a short outage once the engine syncs`];
+  return [serversRestart(env, after, why)];
+}
+
+/** The other envs' servers, which a change of the shared base restarts too (their restarters, with their next sync). */
+export function sharedBaseNotes(env: string, layouts: Record<string, Layout>, base: { standalone: string; distributed: string }): string[] {
+  return Object.entries(layouts)
+    .filter(([name, l]) => name !== env && l.base !== undefined && l.base !== base[l.pools[0]!.servers === 1 ? 'standalone' : 'distributed'])
+    .map(([name, l]) => serversRestart(name, l, `base/ changes for every env; merge this before env ${name}'s next change`));
+}
+
+function serversRestart(env: string, l: Layout, why: string): string {
+  const servers = l.pools.reduce((n, p) => n + p.servers, 0);
+  if (l.pools[0]!.servers === 1) return `env ${env}: the server restarts (${why})`;
+  return `env ${env}: all ${servers} servers restart together (${why}; MinIO's servers start only with peers of the same configuration): a short outage once the engine syncs`;
 }

@@ -10,7 +10,8 @@ import { CONFIG_FILE, resolveOptions, SOPS_CONFIG_FILE } from './config.ts';
 import { OutputRoot } from './paths.ts';
 import { commonGitDir, findRepository, type Repository } from './repo-state.ts';
 import { fail } from './errors.ts';
-import { day2Notes, layoutOf, restartNote } from './day2.ts';
+import { day2Notes, layoutOf, restartNote, sharedBaseNotes, type Layout } from './day2.ts';
+import { baseTemplateHash } from './render/workload.ts';
 import { ROOT_SECRET } from './render/names.ts';
 import { serverConfigHash } from './render/overlay.ts';
 import { DELETED, formatRecord, makePlan, parseRecord, RECORD_FILE, sha256, type GeneratedRecord, type PendingWrites, type PlanEntry } from './plan.ts';
@@ -140,8 +141,12 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
   const sealedChecksum = mirrors.length > 0 ? createHash('sha256').update(mirrors.map((f) => f.content).join('\0')).digest('hex').slice(0, 16) : undefined;
   const rendering = { ...options, sealedChecksum, rootChecksum: rootChecksum(secrets.files, options.env), claimSizes: layout.pools.map((p) => p.claimSize) };
   const desired = combine(renderTree(rendering), secrets.files);
+  // The servers' hashes: the env's patches, and the base's pod template, which every env
+  // shares (a change of it restarts the other envs' servers too: noted, and recorded).
+  const bases = { standalone: baseTemplateHash(options.global, false), distributed: baseTemplateHash(options.global, true) };
   layout.config = serverConfigHash(rendering);
-  notes.push(...restartNote(options.env, previousLayout, layout, layout.config));
+  layout.base = bases[options.settings.replicas === 1 ? 'standalone' : 'distributed'];
+  notes.push(...restartNote(options.env, previousLayout, layout), ...sharedBaseNotes(options.env, layoutsBefore, bases));
   const paths = new Set([...desired.map((f) => f.path), ...Object.keys(recorded), ...Object.keys(pending)]);
   const disk = new Map([...paths].map((p) => [p, readGenerated(out.at(p))]));
   const record = withPendingWrites(recorded, pending, disk);
@@ -185,7 +190,8 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
   // The fingerprints of other envs stay; this env's are the ones its sealing knows now.
   const owned = ownedPrefixes(options.env);
   const sealedAfter = { ...Object.fromEntries(Object.entries(sealedBefore).filter(([path]) => !owned.some((prefix) => path.startsWith(prefix)))), ...secrets.fingerprints };
-  const layoutsAfter = { ...layoutsBefore, [options.env]: layout };
+  const sharedBase = (l: Layout) => ({ ...l, base: bases[l.pools[0]!.servers === 1 ? 'standalone' : 'distributed'] });
+  const layoutsAfter = { ...Object.fromEntries(Object.entries(layoutsBefore).map(([name, l]) => [name, l.base === undefined ? l : sharedBase(l)])), [options.env]: layout };
   const recordAfter = formatRecord(plan.record, {}, sealedAfter, layoutsAfter);
   const recordEntry: PlanEntry = {
     path: RECORD_FILE,

@@ -97,7 +97,7 @@ function isLayout(l: unknown): boolean {
   if (l.storage !== 'pvc' && l.storage !== 'hostpath') return false;
   if (l.hostPath !== undefined && (typeof l.hostPath !== 'string' || !/^\/[A-Za-z0-9._/-]{0,1023}$/.test(l.hostPath))) return false;
   if (typeof l.storageClass !== 'string' || l.storageClass.length > 253) return false;
-  if (l.config !== undefined && (typeof l.config !== 'string' || !/^[0-9a-f]{16}$/.test(l.config))) return false;
+  for (const hash of [l.config, l.base]) if (hash !== undefined && (typeof hash !== 'string' || !/^[0-9a-f]{16}$/.test(hash))) return false;
   const pools = l.pools;
   return Array.isArray(pools) && pools.length >= 1 && pools.length <= 64 && pools.every((p) => isMap(p) && Number.isInteger(p.servers) && (p.servers as number) >= 1 && (p.servers as number) <= 1024 && size(p.size) && size(p.claimSize));
 }

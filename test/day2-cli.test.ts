@@ -32,7 +32,8 @@ function build(ctx: { skip: (note?: string) => void }, out: string, env: string)
   return YAML.parseAllDocuments(execFileSync(kustomize, ['build', join(out, 'overlays', env, 'minio')], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
 }
 const find = (objs: Obj[], kind: string, name?: string) => objs.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
-const configLabel = (o: Obj) => o.spec.template.metadata.labels['minio-gitops.io/config'] as string;
+/** The servers' configuration labels: the base's pod template hash and the env's. */
+const configLabel = (o: Obj) => ['minio-gitops.io/base', 'minio-gitops.io/config'].map((l) => o.spec.template.metadata.labels[l] as string).join('/');
 
 function ok(r: ReturnType<typeof run>) {
   expect(r.code, r.stderr).toBe(0);
@@ -110,7 +111,7 @@ describe('allowed changes render what the cluster accepts', () => {
     // Everything but the pod template's MINIO_VOLUMES and configuration label stays.
     const strip = (o: Obj) => {
       const c = structuredClone(o);
-      delete c.spec.template.metadata.labels['minio-gitops.io/config'];
+      delete c.spec.template.metadata.labels['minio-gitops.io/config']; // the env's hash: MINIO_VOLUMES is in it
       c.spec.template.spec.containers[0].env = c.spec.template.spec.containers[0].env.filter((e: { name: string }) => e.name !== 'MINIO_VOLUMES');
       return c;
     };
@@ -183,6 +184,31 @@ describe('allowed changes render what the cluster accepts', () => {
     const rest = ok(run(['--env', 'prod', '--age-recipient', 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p', '--age-recipient', readFileSync(process.env.SOPS_AGE_KEY_FILE!, 'utf8').match(/age1[0-9a-z]+/)![0], '--out', out]));
     expect(rest.stderr).not.toMatch(/restart/);
     expect(label()).toBe(seen.at(-1));
+  });
+
+  it('a change of the shared base (the image, from one env) restarts every env: each build has the new hash in its pods and its restarter; the run says so', (ctx) => {
+    const out = scaffolded();
+    ok(run(['--env', 'stage', '--profile', 'prod', '--namespace', 'minio-stage', '--out', out]));
+    const jobArgs = (objs: Obj[]) => {
+      const spec = find(objs, 'Job', 'minio-restarter')[0]!.spec.template.spec;
+      return [...spec.initContainers, ...spec.containers].map((c: { args: string[] }) => c.args[c.args.indexOf('--selector') + 1]);
+    };
+    const before = build(ctx, out, 'stage');
+    const r = ok(run(['--env', 'prod', '--image', 'quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z', '--out', out]));
+    expect(r.stderr).toMatch(/note: env prod: all 4 servers restart together \(their configuration changed/);
+    expect(r.stderr).toMatch(/note: env stage: all 4 servers restart together \(base\/ changes for every env/);
+    expect(r.stderr).toMatch(/note: env dev: the server restarts \(base\/ changes for every env/);
+    // env stage, not re-rendered: its servers' template and its restarter follow the base.
+    const after = build(ctx, out, 'stage');
+    const [old, now] = [find(before, 'StatefulSet', 'minio')[0]!, find(after, 'StatefulSet', 'minio')[0]!];
+    expect(now.spec.template.spec.containers[0].image).toBe('quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z');
+    const base = now.spec.template.metadata.labels['minio-gitops.io/base'];
+    expect(base).not.toBe(old.spec.template.metadata.labels['minio-gitops.io/base']);
+    expect(jobArgs(after)[0]).toMatch(new RegExp(`,minio-gitops\\.io/base!=${base}$`));
+    expect(jobArgs(after)).not.toEqual(jobArgs(before));
+    // ... and stage's own run has nothing left to do for its servers (its README names the image).
+    const stage = run(['--env', 'stage', '--check', '--out', out]);
+    expect([...stage.stdout.matchAll(/^(?:update|create|delete) (\S+)$/gm)].map((m) => m[1])).toEqual(['overlays/stage/README.md', 'scaffold.lock.yaml']);
   });
 
   it('--leave-data-behind lets a stranding change through and says where the data stays', () => {

@@ -18,8 +18,7 @@
 //    API server's dry run against the applied env (its claims Bound, on a StorageClass that
 //    allows expansion); a changed claim template (the negative control) does not. Then the
 //    pool is added for real: both StatefulSets ready, the restarter replaces the first pool.
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
@@ -27,25 +26,19 @@ import YAML from 'yaml';
 import { main } from '../src/cli.ts';
 import { fileControlPlane, type ControlPlane } from './controlplane.ts';
 import { run } from './run.ts';
+import { kubectl, needKubectl, restarterCommand, serviceAccountKubeconfig, type Kubectl } from './restarter.ts';
 import { build, type Obj } from './scaffolded.ts';
-import { needTool, REPO, tempDir, unavailable } from './tools.ts';
+import { needTool, tempDir } from './tools.ts';
 
-const KUBECTL = join(REPO, '.tools', 'bin', 'kubectl');
 const MANAGER = 'flux-like';
 const NEW_IMAGE = 'quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z';
 const CONFIG_LABEL = 'minio-gitops.io/config';
+const BASE_LABEL = 'minio-gitops.io/base';
+/** The servers' configuration as their labels say it: the base's pod template hash and the env's. */
+const hashOf = (labels: Record<string, string> | undefined) => `${labels?.[BASE_LABEL] ?? ''}/${labels?.[CONFIG_LABEL] ?? ''}`;
 const SERVERS = 'app.kubernetes.io/name=minio,app.kubernetes.io/instance=minio,app.kubernetes.io/component=server';
 /** The flags that leave the env needing no CRD (cert-manager, Ingress, ServiceMonitor). */
 const NO_CRDS = ['--tls', 'off', '--ingress', 'off', '--monitoring', 'off'];
-
-type Ctx = { skip: (note?: string) => void };
-
-/** The pinned kubectl (tools/install-kubectl.sh), its version: or skip (locally) / fail (CI). */
-function needKubectl(ctx: Ctx): { path: string; version: string } {
-  const stamp = join(REPO, '.tools', 'bin', '.kubectl.version');
-  if (existsSync(KUBECTL) && existsSync(stamp)) return { path: KUBECTL, version: readFileSync(stamp, 'utf8').trim().split('-')[0]! };
-  return unavailable(ctx, 'the pinned kubectl is not in .tools/bin: run `bash tools/install.sh` (needs Go)');
-}
 
 const needCluster = fileControlPlane({
   prefix: 'minio-gitops-day2-',
@@ -103,24 +96,6 @@ const find = (objs: Obj[], kind: string, name: string) => {
 };
 const toYaml = (objs: Obj[]) => objs.map((o) => YAML.stringify(o)).join('---\n');
 
-interface Kubectl {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The pinned kubectl with a kubeconfig (as KUBECONFIG, so the args stay as given), stdin optional. */
-function kubectl(kubeconfig: string, args: string[], input?: string, home?: string): Kubectl {
-  const r = spawnSync(KUBECTL, args, {
-    input,
-    encoding: 'utf8',
-    timeout: 120_000,
-    env: { PATH: process.env.PATH ?? '', HOME: home ?? tempDir('minio-gitops-kubectl-home-'), KUBECONFIG: kubeconfig },
-  });
-  if (r.error) throw r.error;
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 /** Server-side apply as the engine does it (optionally a server dry run). */
 function apply(cp: ControlPlane, objs: Obj[], dryRun = false): Kubectl {
   return kubectl(cp.kubeconfig, ['apply', '--server-side', `--field-manager=${MANAGER}`, '--force-conflicts', ...(dryRun ? ['--dry-run=server'] : []), '-f', '-'], toYaml(objs));
@@ -176,52 +151,6 @@ async function serverPods(cp: ControlPlane, namespace: string, selector = SERVER
   return (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
 }
 
-/** A kubeconfig that authenticates as a ServiceAccount, with a token from the TokenRequest API. */
-async function serviceAccountKubeconfig(cp: ControlPlane, namespace: string, name: string): Promise<string> {
-  const core = cp.kc.makeApiClient(k8s.CoreV1Api);
-  const tr = await core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences: [], expirationSeconds: 600 } } });
-  const token = tr.status!.token;
-  expect(token).toMatch(/^ey/);
-  const file = join(tempDir('minio-gitops-sa-'), 'kubeconfig');
-  writeFileSync(
-    file,
-    YAML.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'test', cluster: { server: cp.server, 'certificate-authority-data': cp.kc.getCurrentCluster()!.caData } }],
-      users: [{ name, user: { token } }],
-      contexts: [{ name: 'test', context: { cluster: 'test', user: name } }],
-      'current-context': 'test',
-    }),
-  );
-  return file;
-}
-
-/**
- * The restarter Job's kubectl command, from the build: its args as rendered, its HOME. Paths
- * under the pod's /tmp (an emptyDir the Job mounts there: asserted) live in a temp dir here.
- */
-function restarterCommand(objs: Obj[]): { args: string[]; image: string; run: (kubeconfig: string) => Kubectl } {
-  const job = find(objs, 'Job', 'minio-restarter');
-  const pod = job.spec.template.spec;
-  expect(pod.serviceAccountName).toBe('minio-restarter');
-  const [container] = pod.containers as { image: string; args: string[]; command?: string[]; env?: { name: string; value: string }[]; volumeMounts: { name: string; mountPath: string }[] }[];
-  expect(container!.command).toBeUndefined();
-  const tmp = container!.volumeMounts.find((m) => m.mountPath === '/tmp');
-  expect(tmp, 'the Job mounts a writable /tmp').toBeDefined();
-  expect((pod.volumes as { name: string; emptyDir?: object }[]).find((v) => v.name === tmp!.name)?.emptyDir).toBeDefined();
-  expect(container!.env).toContainEqual({ name: 'HOME', value: '/tmp' });
-  const args = container!.args;
-  return {
-    args,
-    image: container!.image,
-    run: (kubeconfig) => {
-      const podTmp = tempDir('minio-gitops-restarter-tmp-');
-      return kubectl(kubeconfig, args.map((a) => a.replace(/^(--[a-z-]+=)\/tmp\//, `$1${podTmp}/`)), undefined, podTmp);
-    },
-  };
-}
-
 type PodEvent = { type: string; uid: string; name: string; ready: boolean; deleting: boolean; image: string; config: string };
 
 /** Every event of the namespace's pods from now on, in the API server's order (one watch). */
@@ -241,7 +170,7 @@ async function watchPods(cp: ControlPlane, namespace: string): Promise<{ events:
         ready: isReady(p),
         deleting: p.metadata!.deletionTimestamp !== undefined,
         image: p.spec!.containers[0]!.image!,
-        config: p.metadata!.labels?.[CONFIG_LABEL] ?? '',
+        config: hashOf(p.metadata!.labels),
       }),
     (err) => (failed = err),
   );
@@ -282,8 +211,8 @@ describe('Day-2 changes of an erasure-coded env on a real control plane', () => 
     expect(sts0.spec.updateStrategy).toEqual({ type: 'OnDelete' });
     expect(sts0.spec.podManagementPolicy).toBe('Parallel');
     const oldImage = sts0.spec.template.spec.containers[0].image as string;
-    const oldHash = sts0.spec.template.metadata.labels[CONFIG_LABEL] as string;
-    expect(oldHash).toMatch(/^[0-9a-f]{16}$/);
+    const oldHash = hashOf(sts0.spec.template.metadata.labels);
+    expect(oldHash).toMatch(/^[0-9a-f]{16}\/[0-9a-f]{16}$/);
     expect(oldImage).not.toBe(NEW_IMAGE);
     // The pinned kubectl is the Kubernetes of the Job's image.
     expect(restarterCommand(first).image).toBe(`registry.k8s.io/kubectl:${version}`);
@@ -292,7 +221,7 @@ describe('Day-2 changes of an erasure-coded env on a real control plane', () => 
     await statefulSet(cp, ns, 'minio', 'with 4 ready servers', allReady(4));
     const before = await serverPods(cp, ns);
     expect(before.map((p) => p.metadata!.name)).toEqual(['minio-0', 'minio-1', 'minio-2', 'minio-3']);
-    expect(before.every((p) => p.spec!.containers[0]!.image === oldImage && p.metadata!.labels![CONFIG_LABEL] === oldHash && isReady(p))).toBe(true);
+    expect(before.every((p) => p.spec!.containers[0]!.image === oldImage && hashOf(p.metadata!.labels) === oldHash && isReady(p))).toBe(true);
     // The Job's pod (kwok completes it) gets the ServiceAccount's token: neither its pod nor its ServiceAccount opts out.
     const jobPod = await until('the first restarter Job pod', 60, async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/name=minio-restarter' })).items[0]);
     expect(jobPod.spec!.serviceAccountName).toBe('minio-restarter');
@@ -309,17 +238,21 @@ describe('Day-2 changes of an erasure-coded env on a real control plane', () => 
     scaffolder(out, '--env', 'prod', '--image', NEW_IMAGE);
     const second = build(ctx, out, 'overlays/prod/minio');
     const sts1 = find(second, 'StatefulSet', 'minio');
-    const newHash = sts1.spec.template.metadata.labels[CONFIG_LABEL] as string;
+    const newHash = hashOf(sts1.spec.template.metadata.labels);
+    const [newBase, newConfig] = newHash.split('/') as [string, string];
     expect(sts1.spec.template.spec.containers[0].image).toBe(NEW_IMAGE);
-    expect(newHash).toMatch(/^[0-9a-f]{16}$/);
+    expect(newHash).toMatch(/^[0-9a-f]{16}\/[0-9a-f]{16}$/);
     expect(newHash).not.toBe(oldHash);
+    // The image is the base's: its hash changes, the env's does not.
+    expect(newConfig).toBe(oldHash.split('/')[1]);
+    expect(newBase).not.toBe(oldHash.split('/')[0]);
     await applyBuild(cp, second);
     const pending = await statefulSet(cp, ns, 'minio', 'seeing the new template', (s) => s.status?.updateRevision !== undefined && s.status.updateRevision !== s.status.currentRevision);
     // OnDelete: a few seconds later, the same pods, the old image and label, all still ready.
     await new Promise((r) => setTimeout(r, 5000));
     const kept = await serverPods(cp, ns);
     expect(kept.map((p) => p.metadata!.uid)).toEqual(before.map((p) => p.metadata!.uid));
-    expect(kept.every((p) => p.spec!.containers[0]!.image === oldImage && p.metadata!.labels![CONFIG_LABEL] === oldHash && isReady(p) && !p.metadata!.deletionTimestamp)).toBe(true);
+    expect(kept.every((p) => p.spec!.containers[0]!.image === oldImage && hashOf(p.metadata!.labels) === oldHash && isReady(p) && !p.metadata!.deletionTimestamp)).toBe(true);
     const waiting = await statefulSet(cp, ns, 'minio', 'still at the old revision', () => true);
     expect(waiting.status!.updateRevision).toBe(pending.status!.updateRevision);
     expect(waiting.status!.currentRevision).not.toBe(waiting.status!.updateRevision);
@@ -328,14 +261,14 @@ describe('Day-2 changes of an erasure-coded env on a real control plane', () => 
     // The applied Job is the one rendered (recreated with the new hash).
     const appliedJob = await cp.kc.makeApiClient(k8s.BatchV1Api).readNamespacedJob({ name: 'minio-restarter', namespace: ns });
     const restart = restarterCommand(second);
-    expect(appliedJob.spec!.template.spec!.containers[0]!.args).toEqual(restart.args);
-    expect(restart.args.join(' ')).toContain(`${CONFIG_LABEL}!=${newHash}`);
+    expect([...(appliedJob.spec!.template.spec!.initContainers ?? []), ...appliedJob.spec!.template.spec!.containers].map((c) => c.args)).toEqual(restart.args);
+    expect(restart.args.map((a) => a[a.indexOf('--selector') + 1])).toEqual([`${SERVERS},${BASE_LABEL}!=${newBase}`, `${SERVERS},${CONFIG_LABEL}!=${newConfig}`]);
     mark('image bump applied, servers kept (OnDelete)');
     // verify names the servers left on the old configuration, and the command that frees them.
     const stuck = await serverCheck(cp, out);
     expect(stuck).toMatchObject({ status: 'fail', detail: 'rolling out: 0/4 updated, 4 ready' });
     expect(stuck.diagnosis).toMatch(/servers still run the old configuration: the restarter Job minio-restarter replaces them all at once/);
-    expect(stuck.next).toBe(`kubectl -n ${ns} delete pod -l '${SERVERS},${CONFIG_LABEL}!=${newHash}'`);
+    expect(stuck.next).toBe(`kubectl -n ${ns} delete pod -l '${SERVERS},${BASE_LABEL}!=${newBase}' && kubectl -n ${ns} delete pod -l '${SERVERS},${CONFIG_LABEL}!=${newConfig}'`);
 
     // The restarter: the Job's args, as its ServiceAccount, one call.
     const watch = await watchPods(cp, ns);
@@ -361,7 +294,7 @@ describe('Day-2 changes of an erasure-coded env on a real control plane', () => 
     expect(await serverCheck(cp, out)).toMatchObject({ status: 'pass', detail: '4/4 replicas ready' });
     expect(now.map((p) => p.metadata!.name)).toEqual(['minio-0', 'minio-1', 'minio-2', 'minio-3']);
     expect(now.some((p) => oldUids.has(p.metadata!.uid!))).toBe(false);
-    expect(now.every((p) => p.spec!.containers[0]!.image === NEW_IMAGE && p.metadata!.labels![CONFIG_LABEL] === newHash)).toBe(true);
+    expect(now.every((p) => p.spec!.containers[0]!.image === NEW_IMAGE && hashOf(p.metadata!.labels) === newHash)).toBe(true);
     expect(now.map((p) => p.metadata!.labels!['controller-revision-hash'])).toEqual(Array(4).fill(after.status!.updateRevision));
     expect(before.map((p) => p.metadata!.labels!['controller-revision-hash'])).toEqual(Array(4).fill(waiting.status!.currentRevision));
     console.log(`after the restart: status.currentRevision ${after.status!.currentRevision}, updateRevision ${after.status!.updateRevision} (OnDelete: kubernetes/kubernetes#73492)`);
@@ -494,7 +427,7 @@ describe('Day-2 changes of an erasure-coded env on a real control plane', () => 
         expect(r.stdout, c.name).toContain(`${o.kind === 'StatefulSet' ? 'statefulset.apps' : 'persistentvolumeclaim'}/${o.metadata.name} serverside-applied (server dry run)`);
       }
       // The Job: its template carries the configuration's hash; a changed one is recreated (force), never updated.
-      const restarts = find(c.objs, 'StatefulSet', 'minio').spec.template.metadata.labels[CONFIG_LABEL] !== sts0.spec.template.metadata.labels[CONFIG_LABEL];
+      const restarts = hashOf(find(c.objs, 'StatefulSet', 'minio').spec.template.metadata.labels) !== hashOf(sts0.spec.template.metadata.labels);
       expect(restarts, c.name).toBe(c !== size);
       expect(job.code === 0, `${c.name}: ${job.stderr}`).toBe(!restarts);
       if (job.code !== 0) {
@@ -517,7 +450,7 @@ describe('Day-2 changes of an erasure-coded env on a real control plane', () => 
     // The pool for real: both StatefulSets ready, then the restarter replaces the first pool's servers.
     const before = await serverPods(cp, ns);
     await applyBuild(cp, pools!.objs);
-    const newHash = pool2.spec.template.metadata.labels[CONFIG_LABEL] as string;
+    const newHash = hashOf(pool2.spec.template.metadata.labels);
     await statefulSet(cp, ns, 'minio-pool-2', 'with 4 ready servers', rolledOut(4));
     // The first pool's StatefulSet selects the new pool's pods too (its selector cannot change) but owns only its own.
     const waiting = await statefulSet(cp, ns, 'minio', 'seeing the new template', (s) => s.status?.updateRevision !== s.status?.currentRevision);
@@ -530,7 +463,7 @@ describe('Day-2 changes of an erasure-coded env on a real control plane', () => 
     const rolled = await statefulSet(cp, ns, 'minio', 'rolled out to the new revision', rolledOut(4));
     const all = await until('8 ready servers of the new configuration', 60, async () => {
       const pods = await serverPods(cp, ns);
-      return pods.length === 8 && pods.every((p) => isReady(p) && p.metadata!.labels![CONFIG_LABEL] === newHash && !p.metadata!.deletionTimestamp) ? pods : undefined;
+      return pods.length === 8 && pods.every((p) => isReady(p) && hashOf(p.metadata!.labels) === newHash && !p.metadata!.deletionTimestamp) ? pods : undefined;
     });
     const pool2Set = await statefulSet(cp, ns, 'minio-pool-2', 'rolled out', rolledOut(4));
     for (const p of all) expect(p.metadata!.labels!['controller-revision-hash'], p.metadata!.name).toBe((p.metadata!.name!.startsWith('minio-pool-2-') ? pool2Set : rolled).status!.updateRevision);

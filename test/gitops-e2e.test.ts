@@ -26,6 +26,7 @@ import { needCertManager, startCertManager } from './certmanager.ts';
 import { needControlPlane, startControlPlane, type ControlPlane } from './controlplane.ts';
 import { FLUX_NAMESPACE, gitopsVersions, needFlux, startFlux, type Proc } from './flux.ts';
 import { gitRepository, startGitServer } from './gitserver.ts';
+import { needKubectl, restarterCommand, serviceAccountKubeconfig } from './restarter.ts';
 import { needTool, REPO, tempDir, unavailable } from './tools.ts';
 
 /** Where cert-manager and trust-manager are installed (the env's trustNamespace). */
@@ -104,6 +105,7 @@ describe.each(['prod', 'dev'])('GitOps end to end, env %s (default options): Flu
     const fluxBin = needFlux(ctx);
     const cmBin = needCertManager(ctx);
     const kubectlBin = needTool(ctx, 'kubectl');
+    needKubectl(ctx); // the pinned one plays the restarter Job's command
     const sops = needTool(ctx, 'sops');
     const kustomize = needTool(ctx, 'kustomize');
     // The consumers' and monitoring CRDs the env renders (FlinkEnvironment: ours; ServiceMonitor, FlinkDeployment: tools/install-crds.sh).
@@ -352,7 +354,7 @@ describe.each(['prod', 'dev'])('GitOps end to end, env %s (default options): Flu
       return live;
     };
     await expectWorkload();
-    const job = all().find((o) => o.kind === 'Job')!;
+    const job = all().find((o) => o.kind === 'Job' && o.metadata.name === 'minio-bootstrap')!;
     const jobComplete = async () => {
       const live = await read('batch/v1', 'Job', job.metadata.name, job.metadata.namespace);
       return condition(live, 'Complete')?.status === 'True' ? live : undefined;
@@ -418,7 +420,7 @@ describe.each(['prod', 'dev'])('GitOps end to end, env %s (default options): Flu
       const oldInventories = (await Promise.all(oldSteps.map(async (s) => inventory(await kustomization(s.name))))).flat();
       const uids = new Map<string, string>();
       for (const [id, o] of oldObjects) uids.set(id, (await read(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace))!.metadata.uid!);
-      const oldJob = all().find((o) => o.kind === 'Job')!;
+      const oldJob = all().find((o) => o.kind === 'Job' && o.metadata.name === 'minio-bootstrap')!;
       const oldJobUid = uids.get(idOf(oldJob))!;
       const secretsBefore = secrets;
       const oldSha = sha;
@@ -438,6 +440,32 @@ describe.each(['prod', 'dev'])('GitOps end to end, env %s (default options): Flu
       if (clustersChanged) kubectl('apply', '-k', join(work, 'clusters', env));
       for (const m of deletions) kubectl(...m[1]!.split(' '), '--timeout=120s');
       reconcileSource();
+      // An erasure-coded env's servers restart together (docs/operations.md): Flux applies the
+      // StatefulSet, which replaces no pod by itself (OnDelete), and recreates the restarter Job
+      // with the new configuration hash (force); kwok runs no container, so its command is
+      // played here exactly as rendered, as its ServiceAccount: it deletes every server at once.
+      // The step is Ready only once they are all back on the new template (its CEL health check).
+      const configOf = (o: Obj | undefined) => ['minio-gitops.io/base', 'minio-gitops.io/config'].map((l) => o?.spec.template.metadata?.labels?.[l] ?? '').join('/');
+      const servers = all().find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'minio');
+      const restarter = all().find((o) => o.kind === 'Job' && o.metadata.name === 'minio-restarter');
+      const restarted = Boolean(servers && restarter && configOf(servers) !== configOf([...oldObjects.values()].find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'minio')));
+      if (restarted) {
+        const args = JSON.stringify(restarter!.spec.template.spec.containers[0].args);
+        await until(`${label}: the restarter Job recreated by Flux with the new hash, and complete`, 120, async () => {
+          const live = await read('batch/v1', 'Job', 'minio-restarter', envNamespace);
+          return live && JSON.stringify(live.spec.template.spec.containers[0].args) === args && condition(live, 'Complete')?.status === 'True' ? live : undefined;
+        }, diagnose, checkAlive);
+        const stale = await until(`${label}: the StatefulSet's new template observed`, 60, async () => {
+          const live = await read(servers!.apiVersion, servers!.kind, 'minio', envNamespace);
+          return live && live.status?.observedGeneration === live.metadata.generation && configOf(live) === configOf(servers) ? live : undefined;
+        }, diagnose, checkAlive);
+        expect(stale.status?.updatedReplicas ?? 0, `${label}: OnDelete: no server replaced before the restarter`).toBe(0);
+        const ran = restarterCommand(all()).run(await serviceAccountKubeconfig(cp, envNamespace, 'minio-restarter'));
+        expect(ran.code, ran.stderr).toBe(0);
+        const deleted = [...ran.stdout.matchAll(/^pod "([^"]+)" deleted/gm)].map((m) => m[1]).sort();
+        expect(deleted, `${label}: the restarter deleted every server`).toEqual(Array.from({ length: servers!.spec.replicas }, (_, i) => `minio-${i}`));
+      }
+
       const after = await allReady(label, sha, 240);
       for (const m of deletions) expect(await kustomization(m[2]!), `${label}: ${m[2]} deleted`).toBeUndefined();
       await expectInventories(label);
@@ -457,7 +485,7 @@ describe.each(['prod', 'dev'])('GitOps end to end, env %s (default options): Flu
       }
 
       // The bootstrap Job: run again when its inputs changed (a new Job, complete, with the new template), else untouched.
-      const job = all().find((o) => o.kind === 'Job')!;
+      const job = all().find((o) => o.kind === 'Job' && o.metadata.name === 'minio-bootstrap')!;
       const rerun = JSON.stringify(job.spec.template) !== JSON.stringify(oldJob.spec.template);
       const liveJob = await until(`${label}: the bootstrap Job ${rerun ? 're-run and ' : ''}complete`, 120, async () => {
         const live = await jobComplete();
@@ -481,7 +509,7 @@ describe.each(['prod', 'dev'])('GitOps end to end, env %s (default options): Flu
       timings[`${label}: merged, applied, checked`] = (Date.now() - began) / 1000;
       lap = Date.now();
       const changed = Object.keys({ ...secrets, ...secretsBefore }).filter((k) => JSON.stringify(secrets[k]) !== JSON.stringify(secretsBefore[k])).sort();
-      return { removed, rerun, changed, oldObjects, liveWorkload, notes: r.stderr };
+      return { removed, rerun, changed, oldObjects, liveWorkload, notes: r.stderr, restarted };
     };
     /** What a TLS change shows in the server's pod: its volumes, their mounts and its environment. */
     const shape = (w: Obj) => {
@@ -520,8 +548,11 @@ describe.each(['prod', 'dev'])('GitOps end to end, env %s (default options): Flu
     }
 
     // Turning TLS off: Flux prunes exactly what the env no longer renders (the trust step's objects on its deletion, the servers' Certificates), the TLS patch's fields go.
-    const { removed, rerun, oldObjects, liveWorkload, notes } = await pullRequest('--tls off', ['--tls', 'off']);
+    const { removed, rerun, oldObjects, liveWorkload, notes, restarted } = await pullRequest('--tls off', ['--tls', 'off']);
     expect(tls).toBe(false);
+    // The scheme of the servers' endpoints changed: an erasure-coded env's servers restart together, through the restarter.
+    expect(restarted).toBe(serverWorkload.kind === 'StatefulSet');
+    expect(notes).toMatch(serverWorkload.kind === 'StatefulSet' ? /all 4 servers restart together/ : /the server restarts/);
     expect(kindsOf(removed, tlsKinds), 'every Certificate, issuer and Bundle pruned').toEqual(kindsOf([...oldObjects.keys()], tlsKinds));
     expect(kindsOf(removed, ['Certificate']).length).toBeGreaterThanOrEqual(2);
     expect(rerun).toBe(true);

@@ -173,21 +173,29 @@ function checkRestarter(objs: Obj[], ns: string, workload: Workload, replicas: n
   const spec = workload.spec as unknown as { updateStrategy: { type: string }; podManagementPolicy: string };
   expect(spec.updateStrategy).toEqual({ type: 'OnDelete' });
   expect(spec.podManagementPolicy).toBe('Parallel');
-  const hash = workload.spec.template.metadata.labels['minio-gitops.io/config'];
-  expect(hash).toMatch(/^[0-9a-f]{16}$/);
-  const job = find(objs, 'Job', 'minio-restarter')[0] as unknown as { spec: { template: { metadata: { labels: Record<string, string> }; spec: { serviceAccountName: string; automountServiceAccountToken?: boolean; containers: { image: string; args: string[] }[] } } } };
+  const labels = workload.spec.template.metadata.labels;
+  const hashes = ['minio-gitops.io/base', 'minio-gitops.io/config'].map((l) => [l, labels[l]!] as const);
+  for (const [, hash] of hashes) expect(hash).toMatch(/^[0-9a-f]{16}$/);
+  type Container = { name: string; image: string; args: string[] };
+  const job = find(objs, 'Job', 'minio-restarter')[0] as unknown as { spec: { template: { metadata: { labels: Record<string, string> }; spec: { serviceAccountName: string; automountServiceAccountToken?: boolean; initContainers: Container[]; containers: Container[] } } } };
   const pod = job.spec.template;
   expect(pod.spec.serviceAccountName).toBe('minio-restarter');
   expect(pod.spec.automountServiceAccountToken).not.toBe(false);
-  const args = pod.spec.containers[0]!.args;
-  expect(args.slice(0, 2)).toEqual(['delete', 'pod']);
-  expect(args[args.indexOf('--namespace') + 1]).toBe(ns);
-  const selector = args[args.indexOf('--selector') + 1]!;
-  expect(selector.split(',')).toContain(`minio-gitops.io/config!=${hash}`);
-  // The selector's equality terms pick the server pods, never the Job's own.
-  const terms = Object.fromEntries(selector.split(',').filter((t) => !t.includes('!=')).map((t) => t.split('=') as [string, string]));
-  expect(matches(terms, workload.spec.template.metadata.labels)).toBe(true);
-  expect(matches(terms, pod.metadata.labels)).toBe(false);
+  // One kubectl command per hash (the base's first), each deleting the servers whose label differs, in the pod's own namespace.
+  const commands = [...pod.spec.initContainers, ...pod.spec.containers];
+  expect(commands.map((c) => c.name)).toEqual(['outdated-base', 'outdated-config']);
+  for (const [i, c] of commands.entries()) {
+    expect(c.args.slice(0, 2)).toEqual(['delete', 'pod']);
+    expect(c.args).not.toContain('--namespace');
+    const selector = c.args[c.args.indexOf('--selector') + 1]!;
+    const [label, hash] = hashes[i]!;
+    expect(selector.split(',')).toContain(`${label}!=${hash}`);
+    // The selector's equality terms pick the server pods, never the Job's own.
+    const terms = Object.fromEntries(selector.split(',').filter((t) => !t.includes('!=')).map((t) => t.split('=') as [string, string]));
+    expect(matches(terms, labels)).toBe(true);
+    expect(matches(terms, pod.metadata.labels)).toBe(false);
+  }
+  expect(find(objs, 'ServiceAccount', 'minio-restarter')).toHaveLength(1);
   const role = find(objs, 'Role', 'minio-restarter')[0] as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[] };
   expect(role.rules).toEqual([
     { apiGroups: [''], resources: ['pods'], verbs: ['list'] },

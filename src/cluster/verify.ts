@@ -10,6 +10,7 @@ import { ARGOCD_NAMESPACE, FLUX_NAMESPACE } from '../render/gitops.ts';
 import { hasTrustStep, hasTruststore, TRUSTSTORE_KEY, trustBundleName } from '../render/trust.ts';
 import { flinkKeys } from '../flink.ts';
 import { CONFIG_LABEL, outdatedServers, RESTARTER } from '../render/restart.ts';
+import { BASE_LABEL } from '../render/workload.ts';
 import { APP, BOOTSTRAP, consumerObject, consumerSecret, TLS_SECRET } from '../render/names.ts';
 import type { Io } from '../report.ts';
 import { ApiRefused, type Api, type Obj } from './kube.ts';
@@ -135,13 +136,15 @@ async function serverWorkload(c: Context, w: Obj): Promise<CheckResult[]> {
  */
 function stuckRollout(check: string, detail: string, live: Obj, w: Obj): CheckResult {
   const ns = w.metadata.namespace!;
-  const hash = (w.spec?.template?.metadata?.labels as Record<string, string> | undefined)?.[CONFIG_LABEL];
+  const labels = (w.spec?.template?.metadata?.labels ?? {}) as Record<string, string>;
   const onDelete = live.spec?.updateStrategy?.type === 'OnDelete';
-  const selector = hash ? outdatedServers(hash) : `app.kubernetes.io/name=${APP},app.kubernetes.io/component=server`;
+  // The servers whose base or env hash is not the template's (the restarter's two commands).
+  const selectors = [BASE_LABEL, CONFIG_LABEL].flatMap((label) => (labels[label] ? [outdatedServers(label, labels[label])] : []));
+  const command = (selectors.length > 0 ? selectors : [`app.kubernetes.io/name=${APP},app.kubernetes.io/component=server`]).map((selector) => `kubectl -n ${ns} delete pod -l '${selector}'`).join(' && ');
   const diagnosis = onDelete
     ? `servers still run the old configuration: the restarter Job ${RESTARTER} replaces them all at once after the engine applies a change, and it has not run or failed (kubectl -n ${ns} logs job/${RESTARTER})`
     : "the rolling update is stuck: MinIO's servers refuse a peer with another configuration at start-up, so the first restarted server never becomes ready; restart them all at once";
-  return failed(check, detail, diagnosis, `kubectl -n ${ns} delete pod -l '${selector}'`);
+  return failed(check, detail, diagnosis, command);
 }
 
 async function endpoints(c: Context): Promise<CheckResult[]> {

@@ -21,7 +21,8 @@ import {
 } from './names.ts';
 import { KEEP } from './names.ts';
 import { networkPolicies } from './network.ts';
-import { deployment, statefulSet } from './workload.ts';
+import { restarterBase } from './restart.ts';
+import { baseTemplateHash, deployment, statefulSet } from './workload.ts';
 
 const HEADER = 'shared by every env';
 
@@ -81,6 +82,7 @@ export function renderBase(global: GlobalSettings): GeneratedFile[] {
     publishNotReadyAddresses: true,
   });
   headless.metadata.labels = labels('headless');
+  const restarter = restarterBase(global, baseTemplateHash(global, true));
 
   return [
     ...Object.entries(common).map(([name, obj]) => yamlFile(`base/common/${name}`, obj, HEADER)),
@@ -89,7 +91,8 @@ export function renderBase(global: GlobalSettings): GeneratedFile[] {
     kustomization('base/standalone', HEADER, { resources: ['../common', 'deployment.yaml'] }),
     yamlFile('base/distributed/statefulset.yaml', statefulSet(global), HEADER),
     yamlFile('base/distributed/service-headless.yaml', headless, HEADER),
-    kustomization('base/distributed', HEADER, { resources: ['../common', 'statefulset.yaml', 'service-headless.yaml'] }),
+    ...Object.entries(restarter).map(([name, obj]) => yamlFile(`base/distributed/${name}`, obj, HEADER)),
+    kustomization('base/distributed', HEADER, { resources: ['../common', 'statefulset.yaml', 'service-headless.yaml', ...Object.keys(restarter)] }),
     yamlFile('base/components/monitoring/servicemonitor.yaml', serviceMonitor(global), HEADER),
     yamlFile('base/components/monitoring/kustomization.yaml', { apiVersion: 'kustomize.config.k8s.io/v1alpha1', kind: 'Component', resources: ['servicemonitor.yaml'] }, HEADER),
   ];

@@ -164,7 +164,20 @@ function gitRepository(o: Options) {
 }
 
 /** One Flux Kustomization: a step of the env, applied after `dependsOn`. */
-function fluxKustomization(o: Options, step: { name: string; path: string; dependsOn?: string; wait: boolean }) {
+/**
+ * Ready for an erasure-coded server only with every server ready on the current template.
+ * Flux's built-in check (kstatus) takes an OnDelete StatefulSet as ready at once, so the step
+ * would be Ready, and the bucket bootstrap start, while the restarter is still replacing the
+ * servers; a CEL check of the StatefulSet's own counts replaces it (its currentRevision is
+ * no help: Kubernetes never advances it for OnDelete, kubernetes#73492).
+ */
+const STATEFULSET_READY = {
+  apiVersion: 'apps/v1',
+  kind: 'StatefulSet',
+  current: 'has(status.observedGeneration) && status.observedGeneration == metadata.generation && has(status.readyReplicas) && status.readyReplicas == spec.replicas && has(status.updatedReplicas) && status.updatedReplicas == spec.replicas',
+};
+
+function fluxKustomization(o: Options, step: { name: string; path: string; dependsOn?: string; wait: boolean; statefulSets?: boolean }) {
   return {
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
     kind: 'Kustomization',
@@ -178,6 +191,7 @@ function fluxKustomization(o: Options, step: { name: string; path: string; depen
       prune: true,
       ...(step.dependsOn ? { dependsOn: [{ name: step.dependsOn }] } : {}),
       wait: step.wait,
+      ...(step.statefulSets ? { healthCheckExprs: [STATEFULSET_READY] } : {}),
       ...(o.settings.secrets === 'sops' ? { decryption: { provider: 'sops', secretRef: { name: 'sops-age' } } } : {}),
     },
   };
@@ -191,7 +205,7 @@ function fluxKustomizations(o: Options): Record<string, object> {
     // The CA first: the servers' certificate is issued by it.
     ...(hasTrustStep(o) ? { 'kustomization-minio-trust.yaml': fluxKustomization(o, { name: trust, path: `overlays/${o.env}/trust`, wait: true }) } : {}),
     // Ready only when every object is: the servers, their certificates and secrets.
-    'kustomization-minio.yaml': fluxKustomization(o, { name: server, path: `overlays/${o.env}/minio`, ...(hasTrustStep(o) ? { dependsOn: trust } : {}), wait: true }),
+    'kustomization-minio.yaml': fluxKustomization(o, { name: server, path: `overlays/${o.env}/minio`, ...(hasTrustStep(o) ? { dependsOn: trust } : {}), wait: true, statefulSets: o.settings.replicas > 1 }),
     // Ready when the Job has completed: the buckets and users exist.
     'kustomization-minio-bootstrap.yaml': fluxKustomization(o, { name: bootstrap, path: `overlays/${o.env}/bootstrap`, dependsOn: server, wait: true }),
     // Flink and Spark objects have no status Flux can wait on: applied in order, not awaited.

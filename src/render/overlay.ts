@@ -26,8 +26,8 @@ import {
 } from './names.ts';
 import { serviceMonitor } from './base.ts';
 import { fixedSalt, htpasswd } from './sealed.ts';
-import { dataClaimTemplate, podTemplateOf, statefulSet } from './workload.ts';
-import { CONFIG_LABEL, restarter } from './restart.ts';
+import { dataClaimTemplate, statefulSet } from './workload.ts';
+import { CONFIG_LABEL, restarterOverlay } from './restart.ts';
 import { grownPools, serverPools, type Pool } from './pools.ts';
 import { createHash } from 'node:crypto';
 import { ingressControllerPolicy, s3ClientsPolicy } from './network.ts';
@@ -74,12 +74,13 @@ function serverPatchBody(o: Options) {
 }
 
 /**
- * The servers' configuration as one short hash: the shared pod template, every patch of
- * it, and the root credentials (MinIO reads them only at start). The pod template carries
- * it as CONFIG_LABEL; the restarter Job replaces every server whose label differs.
+ * The env's part of the servers' configuration as one short hash: every patch of the pod
+ * template, and the root credentials (MinIO reads them only at start). The pod template
+ * carries it as CONFIG_LABEL (the base's own part is BASE_LABEL, workload.ts); the
+ * restarter Job replaces every server whose labels differ.
  */
 export function serverConfigHash(o: Options): string {
-  const parts = [podTemplateOf(o.global, isDistributed(o)), serverPatchBody(o), o.settings.tls ? tlsPatch(o) : null, isDistributed(o) ? null : storagePatch(o), o.rootChecksum ?? null];
+  const parts = [serverPatchBody(o), o.settings.tls ? tlsPatch(o) : null, isDistributed(o) ? null : storagePatch(o), o.rootChecksum ?? null];
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
 }
 
@@ -253,7 +254,7 @@ export function renderOverlay(o: Options): GeneratedFile[] {
     ...(s.tls ? { 'certificate.yaml': serverCertificate(o) } : {}),
     ...(s.ingress ? ingresses(o) : {}),
     ...(s.ingress && s.tls ? { 'certificate-ingress.yaml': ingressCertificate(o) } : {}),
-    ...(distributed ? restarter(o, serverConfigHash(o), serverPools(o)) : {}),
+    ...(distributed ? restarterOverlay(o, serverConfigHash(o), serverPools(o)).resources : {}),
     ...Object.fromEntries(serverPools(o).slice(1).map((p) => [`statefulset-${p.statefulSet}.yaml`, addedPool(o, p)])),
   };
   const claims = grownPools(o);
@@ -262,6 +263,7 @@ export function renderOverlay(o: Options): GeneratedFile[] {
     'patch-server.yaml': serverPatch(o),
     'patch-storage.yaml': storagePatch(o),
     ...(s.tls ? { 'patch-tls.yaml': tlsPatch(o) } : {}),
+    ...(distributed ? { 'patch-restarter.yaml': restarterOverlay(o, serverConfigHash(o), serverPools(o)).patch } : {}),
     ...(s.tls && s.monitoring ? { 'patch-servicemonitor-tls.yaml': serviceMonitorTlsPatch(o) } : {}),
   };
   const hasConsumers = Object.keys(s.consumers).length > 0;

@@ -1,6 +1,7 @@
 // The MinIO server workload: one pod template, wrapped as a standalone Deployment or an
 // erasure-coded StatefulSet. Env-specific values (storage, TLS, replicas, resources) are
 // placeholders here that the overlay patches; the base stays the same for every env.
+import { createHash } from 'node:crypto';
 import type { V1Deployment, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
 import type { GlobalSettings } from '../options.ts';
 import {
@@ -29,7 +30,19 @@ const probe = (path: string, periodSeconds: number, failureThreshold: number) =>
   failureThreshold,
 });
 
+/**
+ * The pod template of the servers, labelled with a hash of itself (BASE_LABEL): it is
+ * shared by every env, so when a run for one env changes it (the image), every env's
+ * servers see the change in their label and every env's restarter, in the base too, in
+ * its arguments (restart.ts).
+ */
 function podTemplate(global: GlobalSettings, replicas: number, extraVolumes: object[]): V1PodTemplateSpec {
+  const template = unlabelledPodTemplate(global, replicas, extraVolumes);
+  const hash = createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 16);
+  return { ...template, metadata: { labels: { ...template.metadata!.labels, [BASE_LABEL]: hash } } };
+}
+
+function unlabelledPodTemplate(global: GlobalSettings, replicas: number, extraVolumes: object[]): V1PodTemplateSpec {
   const [nodeLabelKey, nodeLabelValue] = global.storageNodeLabel.split('=') as [string, string];
   return {
     metadata: { labels: labels('server') },
@@ -112,6 +125,14 @@ export function deployment(global: GlobalSettings): V1Deployment {
       template: podTemplate(global, 1, [{ name: 'data', emptyDir: {} }]),
     },
   };
+}
+
+/** The pod-template label holding a hash of the base's pod template (shared by every env). */
+export const BASE_LABEL = 'minio-gitops.io/base';
+
+/** The base's pod template hash, for the restarter and the record. */
+export function baseTemplateHash(global: GlobalSettings, distributed: boolean): string {
+  return podTemplateOf(global, distributed).metadata!.labels![BASE_LABEL]!;
 }
 
 /** The label that tells the pods of a pool added to the first apart (its StatefulSet's selector). */
