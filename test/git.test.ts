@@ -50,9 +50,10 @@ describe.each(['flux', 'argocd'])('the review cycle with %s', (engine) => {
 
     const second = run(['--env', 'prod', '--size', '20Gi', '--out', work]);
     expect(second.code, second.stderr).toBe(0);
-    expect(files(git(work, 'show', '--name-only', '--format=', 'HEAD'))).toEqual(['overlays/prod/README.md', 'overlays/prod/minio/patch-storage.yaml', 'scaffold.config.yaml', 'scaffold.lock.yaml']);
-    expect(git(work, 'show', 'HEAD', '--', 'overlays/prod/minio/patch-storage.yaml')).toMatch(/^-\s+storage: 8Gi$[\s\S]*^\+\s+storage: 20Gi$/m);
-    expect(git(work, 'log', '-1', '--format=%B')).toMatch(/scaffold\(prod\): 0 created, 4 updated, 0 deleted\n\nenv prod \(profile prod\): replicas=4 storage=pvc size=20Gi/);
+    // Larger volumes: the claims themselves (the claim template cannot change); Argo CD's project admits them.
+    expect(files(git(work, 'show', '--name-only', '--format=', 'HEAD'))).toEqual([...(engine === 'argocd' ? ['clusters/prod/appproject.yaml'] : []), 'overlays/prod/README.md', 'overlays/prod/minio/kustomization.yaml', 'overlays/prod/minio/persistentvolumeclaims-minio.yaml', 'scaffold.config.yaml', 'scaffold.lock.yaml']);
+    expect(git(work, 'show', 'HEAD', '--', 'overlays/prod/minio/persistentvolumeclaims-minio.yaml')).toMatch(/^\+\s+name: data-minio-0$[\s\S]*^\+\s+storage: 20Gi$/m);
+    expect(git(work, 'log', '-1', '--format=%B')).toMatch(new RegExp(`scaffold\\(prod\\): 1 created, ${engine === 'argocd' ? 5 : 4} updated, 0 deleted\\n\\nenv prod \\(profile prod\\): replicas=4 storage=pvc size=20Gi`));
   });
 });
 
@@ -78,7 +79,7 @@ describe('git', () => {
     const { work, origin } = teamRepo();
     expect(run(['--env', 'dev', '--out', work]).code).toBe(0);
     expect(git(origin, 'branch', '--list', 'scaffold/dev')).toBe('');
-    expect(run(['--env', 'dev', '--host-path', '/srv/minio', '--push', '--out', work]).code).toBe(0);
+    expect(run(['--env', 'dev', '--host-path', '/srv/minio', '--leave-data-behind', '--push', '--out', work]).code).toBe(0);
     expect(git(origin, 'rev-parse', 'scaffold/dev')).toBe(git(work, 'rev-parse', 'HEAD'));
   });
 
@@ -93,11 +94,11 @@ describe('git', () => {
     git(work, 'commit', '-qm', 'a hand edit'); // committed: only --force would take it
     writeFileSync(join(work, 'notes.txt'), 'untracked, not ours\n');
     const before = snapshot(work);
-    const r = run(['--env', 'dev', '--host-path', '/srv/minio', '--out', work]);
+    const r = run(['--env', 'dev', '--host-path', '/srv/minio', '--leave-data-behind', '--out', work]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/edited by hand or not written by minio-gitops: overlays\/dev\/minio\/patch-storage\.yaml/);
     writeFileSync(join(work, 'overlays/dev/minio/patch-storage.yaml'), readFileSync(join(work, 'overlays/dev/minio/patch-storage.yaml'), 'utf8') + '# more\n');
-    const dirty = run(['--env', 'dev', '--host-path', '/srv/minio', '--force', '--out', work]);
+    const dirty = run(['--env', 'dev', '--host-path', '/srv/minio', '--leave-data-behind', '--force', '--out', work]);
     expect(dirty.code).toBe(2);
     expect(dirty.stderr).toMatch(/^error: uncommitted changes in files this run would change: overlays\/dev\/minio\/patch-storage\.yaml; commit or stash them first/);
     expect(snapshot(work)['notes.txt']).toEqual(before['notes.txt']);
@@ -108,10 +109,10 @@ describe('git', () => {
     const { work } = teamRepo();
     expect(run(['--env', 'dev', '--out', work]).code).toBe(0);
     git(work, 'checkout', '-q', 'main');
-    const r = run(['--env', 'dev', '--host-path', '/srv/minio', '--out', work]);
+    const r = run(['--env', 'dev', '--host-path', '/srv/minio', '--leave-data-behind', '--out', work]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: branch scaffold\/dev already exists with 1 commit\(s\) whose changes are not in HEAD; check it out to add to it \(git checkout scaffold\/dev\), merge its pull request first, or pass --branch NAME\n$/);
-    expect(run(['--env', 'dev', '--host-path', '/srv/minio', '--branch', 'scaffold/dev-hostpath', '--out', work]).code).toBe(0);
+    expect(run(['--env', 'dev', '--host-path', '/srv/minio', '--leave-data-behind', '--branch', 'scaffold/dev-hostpath', '--out', work]).code).toBe(0);
     expect(git(work, 'branch', '--show-current')).toBe('scaffold/dev-hostpath');
   });
 });
@@ -130,7 +131,7 @@ describe('--check', () => {
     const before = snapshot(out);
     const drift = run(['--env', 'prod', '--check', '--out', out]);
     expect(drift.code).toBe(1);
-    expect(drift.stdout).toMatch(/^update overlays\/prod\/minio\/patch-storage\.yaml$/m);
+    expect(drift.stdout).toMatch(/^create overlays\/prod\/minio\/persistentvolumeclaims-minio\.yaml$/m);
     expect(drift.stdout).toMatch(/^\+\s+storage: 9Gi$/m);
     expect(drift.stdout).toMatch(/is not what scaffold\.config\.yaml renders: .*; run `npx zx scaffold\.ts --env prod` and commit/);
     expect(snapshot(out)).toEqual(before);
@@ -168,12 +169,12 @@ describe('a run killed in the middle of its writes', () => {
     // The finished run, for comparison: the same change made without interruption.
     const reference = tempDir();
     expect(run(['--env', 'dev', '--out', reference]).code).toBe(0);
-    expect(run(['--env', 'dev', '--storage', 'pvc', '--tls', 'on', '--out', reference]).code).toBe(0);
+    expect(run(['--env', 'dev', '--storage', 'pvc', '--tls', 'on', '--leave-data-behind', '--out', reference]).code).toBe(0);
 
     const out = tempDir();
     expect(run(['--env', 'dev', '--out', out]).code).toBe(0);
     const before = snapshot(out);
-    const child = spawn(join(REPO, 'node_modules/.bin/zx'), ['scaffold.ts', '--env', 'dev', '--storage', 'pvc', '--tls', 'on', '--out', out], {
+    const child = spawn(join(REPO, 'node_modules/.bin/zx'), ['scaffold.ts', '--env', 'dev', '--storage', 'pvc', '--tls', 'on', '--leave-data-behind', '--out', out], {
       cwd: REPO,
       env: { ...process.env, MINIO_GITOPS_TEST_PAUSE_AFTER: '4' },
     });
@@ -205,7 +206,7 @@ describe('a run killed in the middle of its writes', () => {
     expect(Object.keys(recordMiddle.pending)).toContain('overlays/dev/minio/patch-tls.yaml');
     expect(recordBefore.pending).toBeUndefined();
 
-    const rerun = run(['--env', 'dev', '--storage', 'pvc', '--tls', 'on', '--out', out]);
+    const rerun = run(['--env', 'dev', '--storage', 'pvc', '--tls', 'on', '--leave-data-behind', '--out', out]);
     expect(rerun.code, rerun.stderr).toBe(0);
     const done = snapshot(out);
     expect(Object.fromEntries(Object.entries(done).map(([p, v]) => [p, v.content]))).toEqual(Object.fromEntries(Object.entries(after).map(([p, v]) => [p, v.content])));
@@ -266,7 +267,7 @@ describe('review findings, kept fixed', () => {
   it('a re-run on the branch points at its pull request, not at itself', () => {
     const { work } = teamRepo();
     expect(run(['--env', 'dev', '--out', work]).code).toBe(0);
-    const again = run(['--env', 'dev', '--host-path', '/srv/minio', '--out', work]);
+    const again = run(['--env', 'dev', '--host-path', '/srv/minio', '--leave-data-behind', '--out', work]);
     expect(again.stdout).toContain('git push -u origin scaffold/dev    # then open or update the pull request of scaffold/dev');
     expect(again.stdout).not.toContain('into scaffold/dev');
   });

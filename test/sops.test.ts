@@ -234,7 +234,7 @@ describe('scaffold --secrets sops', () => {
     expect(r.code, r.stderr).toBe(0);
     const changed = Object.keys(snapshot(out)).filter((p) => snapshot(out)[p]!.content !== before[p]?.content);
     // The servers' configuration label carries a checksum of the root credentials: they restart with the new ones.
-    expect(changed.sort()).toEqual(['overlays/prod/minio/job-restart.yaml', 'overlays/prod/minio/patch-server.yaml', 'scaffold.lock.yaml', 'sealed/prod/minio-root-credentials.yaml']);
+    expect(changed.sort()).toEqual(['overlays/prod/minio/patch-restarter.yaml', 'overlays/prod/minio/patch-server.yaml', 'scaffold.lock.yaml', 'sealed/prod/minio-root-credentials.yaml']);
     const valuesAfter = sealedValues(sops, out, key);
     expect(valuesAfter['sealed/prod/minio-root-credentials.yaml']!.rootPassword).not.toBe(valuesBefore['sealed/prod/minio-root-credentials.yaml']!.rootPassword);
     expect(valuesAfter['sealed/prod/minio-root-credentials.yaml']!.rootUser).not.toBe(valuesBefore['sealed/prod/minio-root-credentials.yaml']!.rootUser);
