@@ -95,8 +95,9 @@ describe('Argo CD + SOPS env: apply --server-dry-run and verify against a real k
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as DryRunReport;
     expect(report.results.filter((x) => x.result !== 'accepted')).toEqual([]);
+    // The servers, the bootstrap and restarter Jobs, the catalog server: each also as its Pod.
     const workloads = objects.filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind)).length;
-    expect(workloads).toBe(3);
+    expect(workloads).toBe(4);
     expect(report.accepted).toBe(objects.length + workloads);
     for (const s of secrets) expect(report.results).toContainEqual({ object: `Secret/${s.metadata.namespace}/${s.metadata.name}`, result: 'accepted' });
     expect(snapshot(out)).toEqual(before);
