@@ -236,6 +236,13 @@ describe('Day-2 changes of an erasure-coded env on a real control plane', () => 
 
     // The image bump, applied as the engine does.
     scaffolder(out, '--env', 'prod', '--image', NEW_IMAGE);
+    // The tool's own server dry run of the change: the StatefulSet's update accepted, the
+    // restarter Job (whose template cannot change) accepted as the new Job the engine makes.
+    let dryRun = '';
+    await main(['apply', '--env', 'prod', '--server-dry-run', '--json', '--out', out, '--kubeconfig', cp.kubeconfig], out, { out: (t) => (dryRun += t), err: () => {} });
+    const results = (JSON.parse(dryRun) as { results: { object: string; result: string; message?: string }[] }).results;
+    expect(results.find((x) => x.object === `StatefulSet/${ns}/minio`)).toEqual({ object: `StatefulSet/${ns}/minio`, result: 'accepted' });
+    expect(results.find((x) => x.object === `Job/${ns}/minio-restarter`)).toMatchObject({ result: 'accepted', message: expect.stringMatching(/^replaced by the engine/) });
     const second = build(ctx, out, 'overlays/prod/minio');
     const sts1 = find(second, 'StatefulSet', 'minio');
     const newHash = hashOf(sts1.spec.template.metadata.labels);

@@ -38,6 +38,25 @@ function podFor(o: Obj): Obj {
   };
 }
 
+/**
+ * A Job the engines replace instead of updating (its template cannot change): Flux with
+ * its force annotation, Argo CD as a hook deleted before it is created again.
+ */
+function replacedByEngine(o: Obj): boolean {
+  const a = o.metadata.annotations ?? {};
+  return o.kind === 'Job' && (a['kustomize.toolkit.fluxcd.io/force'] === 'enabled' || a['argocd.argoproj.io/hook-delete-policy'] === 'BeforeHookCreation');
+}
+
+/** Such a Job as the engine sends it: created anew (dry run, under another name, as the live one still holds its own). */
+async function asReplacement(api: Api, o: Obj): Promise<DryRunResult> {
+  const collection = await api.path(o.apiVersion, o.kind, undefined, o.metadata.namespace);
+  const copy = { ...o, metadata: { ...o.metadata, name: `${o.metadata.name}-dry-run` } };
+  const r = await api.request('POST', `${collection}?${QUERY}&fieldValidation=Strict`, copy);
+  return r.status < 300
+    ? { object: id(o), result: 'accepted', message: 'replaced by the engine (a Job\'s template cannot change in place): accepted as a new Job' }
+    : { object: id(o), result: 'rejected', message: statusMessage(r) };
+}
+
 export async function serverDryRun(api: Api, objects: Obj[]): Promise<DryRunResult[]> {
   const built = new Map(objects.filter((o) => o.kind === 'Namespace').map((o) => [o.metadata.name, o]));
   const live = new Map<string, Obj | undefined>();
@@ -60,7 +79,10 @@ export async function serverDryRun(api: Api, objects: Obj[]): Promise<DryRunResu
       continue;
     }
     const r = await api.request('PATCH', `${path}?${QUERY}&force=true&fieldValidation=Strict`, o, 'application/apply-patch+yaml');
-    results.push(r.status < 300 ? { object: id(o), result: 'accepted' } : { object: id(o), result: 'rejected', message: statusMessage(r) });
+    if (r.status >= 300 && replacedByEngine(o) && /field is immutable/.test(statusMessage(r))) {
+      results.push(await asReplacement(api, o));
+      if (results.at(-1)!.result !== 'accepted') continue;
+    } else results.push(r.status < 300 ? { object: id(o), result: 'accepted' } : { object: id(o), result: 'rejected', message: statusMessage(r) });
     if (!WORKLOADS.includes(o.kind) || r.status >= 300) continue;
     // The check runs at the namespace's live level; a build that relabels it is judged after.
     const was = live.get(ns!)?.metadata.labels?.[ENFORCE];
