@@ -7,6 +7,7 @@
 // storage kind, class, node directory, standalone <-> erasure coded) leave the data behind:
 // refused unless the person says so. Pure: layouts in, notes out (or a refusal).
 import { fail } from './errors.ts';
+import { parseUntrusted } from './yaml-lib.ts';
 import { quantityValue, type EnvSettings } from './options.ts';
 import { DATA_CLAIM, poolStatefulSet } from './render/names.ts';
 
@@ -39,9 +40,48 @@ export function layoutOf(s: EnvSettings, before?: Layout): Layout {
     namespace: s.namespace,
     storage: s.storage,
     ...(s.storage === 'hostpath' ? { hostPath: s.hostPath } : {}),
-    storageClass: s.storage === 'pvc' ? s.storageClass : '',
+    storageClass: s.storageClass,
     pools,
   };
+}
+
+/**
+ * The layout an env was last rendered with, read back from its own rendered files (those
+ * the record says the tool wrote, unedited), for an env whose record predates layouts: its
+ * settings in the config may have been edited since, and what was rendered is what runs.
+ * `text` gives a recorded file's content, or null; undefined when the files do not tell.
+ */
+export function layoutFromFiles(env: string, text: (path: string) => string | null): Layout | undefined {
+  const dir = `overlays/${env}/minio`;
+  const parse = (name: string) => {
+    const t = text(`${dir}/${name}`);
+    if (t === null) return undefined;
+    try {
+      return parseUntrusted(t, name, '').value as any;
+    } catch {
+      return undefined;
+    }
+  };
+  const kustomization = parse('kustomization.yaml');
+  const server = parse('patch-server.yaml');
+  const storage = parse('patch-storage.yaml');
+  const env0 = server?.spec?.template?.spec?.containers?.[0]?.env as { name: string; value?: string }[] | undefined;
+  const volumes = env0?.find((e) => e.name === 'MINIO_VOLUMES')?.value;
+  const namespace = kustomization?.namespace;
+  if (typeof namespace !== 'string' || typeof volumes !== 'string' || !storage) return undefined;
+  if (volumes === '/data') {
+    const source = (storage.spec?.template?.spec?.volumes ?? [])[0] ?? {};
+    if (source.hostPath?.path) return { namespace, storage: 'hostpath', hostPath: String(source.hostPath.path), storageClass: '', pools: [{ servers: 1, size: '0', claimSize: '0' }] };
+    const claim = parse('persistentvolumeclaim.yaml')?.spec;
+    const size = claim?.resources?.requests?.storage;
+    if (typeof size !== 'string') return undefined;
+    return { namespace, storage: 'pvc', storageClass: claim.storageClassName ?? '', pools: [{ servers: 1, size, claimSize: size }] };
+  }
+  const template = storage.spec?.volumeClaimTemplates?.[0]?.spec;
+  const size = template?.resources?.requests?.storage;
+  const servers = volumes.split(' ').map((v) => /^https?:\/\/[a-z0-9-]+-\{0\.\.\.(\d+)\}\./.exec(v)?.[1]);
+  if (typeof size !== 'string' || servers.length !== 1 || servers[0] === undefined) return undefined;
+  return { namespace, storage: 'pvc', storageClass: template.storageClassName ?? '', pools: [{ servers: Number(servers[0]) + 1, size, claimSize: size }] };
 }
 
 const range = (n: number) => (n === 1 ? '0' : `{0..${n - 1}}`);
@@ -62,7 +102,6 @@ function strandingChanges(before: Layout, after: Layout): string[] {
   if (before.namespace !== after.namespace) changes.push(`namespace ${before.namespace} -> ${after.namespace}`);
   if (before.storage !== after.storage) changes.push(`storage ${before.storage} -> ${after.storage}`);
   else if (before.storage === 'hostpath' && before.hostPath !== after.hostPath) changes.push(`hostPath ${before.hostPath} -> ${after.hostPath}`);
-  else if (before.storage === 'pvc' && before.storageClass !== after.storageClass) changes.push(`storageClass ${before.storageClass || '(default)'} -> ${after.storageClass || '(default)'}`);
   const standalone = (l: Layout) => l.pools[0]!.servers === 1;
   if (standalone(before) !== standalone(after)) changes.push(`${kind(before)} -> ${kind(after)}`);
   return changes;
@@ -73,9 +112,15 @@ function strandingChanges(before: Layout, after: Layout): string[] {
  * `after` does, as notes for the summary; a change MinIO or Kubernetes cannot make fails
  * with the way to do it instead.
  */
-export function day2Notes(env: string, before: Layout | undefined, after: Layout, leaveDataBehind: boolean): string[] {
+export function day2Notes(env: string, before: Layout | undefined, after: Layout, leaveDataBehind: boolean, catalogClaims: string[] = []): string[] {
   if (!before) return [];
   const notes: string[] = [];
+  // A claim keeps the class it was made with: the API server refuses the change (a
+  // StatefulSet's claim template, a claim object), with or without the data behind.
+  const claims = [...(before.storage === 'pvc' && after.storage === 'pvc' && before.namespace === after.namespace ? [dataOf(before)] : []), ...catalogClaims.map((c) => `the catalog claim ${c}`)];
+  if (before.storageClass !== after.storageClass && claims.length > 0) {
+    fail(`env ${env}: storageClass ${before.storageClass || '(default)'} -> ${after.storageClass || '(default)'} cannot apply to ${claims.join(' and ')}: a claim keeps the class it was made with (Kubernetes refuses the change); keep ${before.storageClass ? before.storageClass : 'the default (storageClass "")'}, or move the data to a new env with the new class (${OPERATIONS}, Changing the layout)`);
+  }
   const stranding = strandingChanges(before, after);
   if (stranding.length > 0) {
     if (!leaveDataBehind) {

@@ -136,7 +136,7 @@ export const DEFAULT_MINIO_IMAGE = 'quay.io/minio/minio:RELEASE.2025-09-07T16-13
 // The last mc release published on quay.io (the September server release has no mc).
 export const DEFAULT_MC_IMAGE = 'quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z';
 // Kubernetes' own kubectl image (registry.k8s.io/kubectl, published with every release
-// since 1.28; no shell): the restarter Job runs one kubectl command.
+// since 1.28; a distroless go-runner base, no shell): the restarter Job runs kubectl only.
 export const DEFAULT_KUBECTL_IMAGE = 'registry.k8s.io/kubectl:v1.36.1';
 // The last 1.x line: the renamed execution.checkpointing.* keys, supported by CMF and the
 // operator. 1.20.0 is the release whose artifacts the tests resolve from Maven Central.

@@ -6,13 +6,14 @@ import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readGenerated, readText } from './apply.ts';
 import type { Flags } from './args.ts';
+import type { EnvSettings } from './options.ts';
 import { CONFIG_FILE, resolveOptions, SOPS_CONFIG_FILE } from './config.ts';
 import { OutputRoot } from './paths.ts';
 import { commonGitDir, findRepository, type Repository } from './repo-state.ts';
 import { fail } from './errors.ts';
-import { day2Notes, layoutOf, restartNote, sharedBaseNotes, type Layout } from './day2.ts';
+import { day2Notes, layoutFromFiles, layoutOf, restartNote, sharedBaseNotes, type Layout } from './day2.ts';
 import { baseTemplateHash } from './render/workload.ts';
-import { ROOT_SECRET } from './render/names.ts';
+import { catalogClaim, ROOT_SECRET } from './render/names.ts';
 import { serverConfigHash } from './render/overlay.ts';
 import { DELETED, formatRecord, makePlan, parseRecord, RECORD_FILE, sha256, type GeneratedRecord, type PendingWrites, type PlanEntry } from './plan.ts';
 import { combine } from './render/files.ts';
@@ -129,10 +130,18 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
   const options = { ...resolved.options, repoPath: top && top !== root ? `${relative(top, root)}/` : '' };
   if (!options.global.repoURL) notes.push(`no repository URL (no --repo-url, none in ${CONFIG_FILE}, no origin remote): clusters/${options.env}/ (the ${options.global.gitops} manifests) is not rendered; pass --repo-url URL`);
   // Day-2, before any key is made: the env's data layout as the last run left it (the
-  // record; for an env rendered before the record kept layouts, its config before this run).
-  const previousLayout = layoutsBefore[options.env] ?? (rendered.includes(options.env) && resolved.previous ? layoutOf(resolved.previous) : undefined);
+  // record; for an env rendered before the record kept layouts, its rendered files, else
+  // its config before this run).
+  const unedited = (path: string) => {
+    const text = readGenerated(out.at(path));
+    return text !== null && recorded[path] === sha256(text) ? text : null;
+  };
+  const previousLayout = layoutsBefore[options.env] ?? (rendered.includes(options.env) ? (layoutFromFiles(options.env, unedited) ?? (resolved.previous && layoutOf(resolved.previous))) : undefined);
   const layout = layoutOf(options.settings, previousLayout);
-  notes.push(...day2Notes(options.env, previousLayout, layout, flags.leaveDataBehind));
+  // The catalog servers' claims that stay (in the same namespace, same name): their class cannot change either.
+  const catalogs = (s?: EnvSettings) => (s ? Object.entries(s.consumers).filter(([, c]) => c.kind === 'iceberg-catalog').map(([name, c]) => `${c.namespace}/${catalogClaim({ ...options, settings: s }, name)}`) : []);
+  const keptCatalogs = previousLayout ? catalogs(resolved.previous).filter((c) => catalogs(options.settings).includes(c)) : [];
+  notes.push(...day2Notes(options.env, previousLayout, layout, flags.leaveDataBehind, keptCatalogs));
   // age and sops code loads only for envs that seal secrets (or to refuse sops flags).
   const needsSealing = options.settings.secrets === 'sops' || flags.rotate.length > 0 || flags.ageRecipients.length > 0;
   const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(out, options, flags, now, sealedBefore) : { files: [], generated: [], recipients: [] };

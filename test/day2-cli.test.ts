@@ -57,7 +57,9 @@ describe('refused: changes MinIO or Kubernetes cannot make (exit 2, nothing chan
     ['--pools with --replicas', null, ['--env', 'prod', '--pools', '4x8Gi,4x8Gi', '--replicas', '4'], /--pools sets every pool's servers and size.*give --pools alone/],
     ['pools on a standalone env', (out) => setConfig(out, 'envs.dev.pools', [{ servers: 4, size: '8Gi' }]), ['--env', 'dev'], /pools expand an erasure-coded env, and this one is a single server/],
     ['another namespace', null, ['--env', 'prod', '--namespace', 'minio-new'], /namespace minio -> minio-new points the servers at new, empty volumes and leaves the data in the 4 claims data-minio-\{0\.\.3\} in namespace minio behind.*--leave-data-behind/],
-    ['another storage class', null, ['--env', 'prod', '--storage-class', 'fast'], /storageClass \(default\) -> fast points the servers at new, empty volumes/],
+    ['another storage class', null, ['--env', 'prod', '--storage-class', 'fast'], /storageClass \(default\) -> fast cannot apply to the 4 claims data-minio-\{0\.\.3\} in namespace minio and the catalog claim analytics\/minio-iceberg-data: a claim keeps the class it was made with/],
+    ['another storage class, even leaving the data behind', null, ['--env', 'prod', '--storage-class', 'fast', '--leave-data-behind'], /cannot apply to the 4 claims/],
+    ['another storage class for the catalog claim of a hostPath env', null, ['--env', 'dev', '--storage-class', 'fast', '--leave-data-behind'], /storageClass \(default\) -> fast cannot apply to the catalog claim analytics\/minio-dev-iceberg-data/],
     ['erasure coded to standalone', null, ['--env', 'prod', '--replicas', '1'], /4 erasure-coded servers -> a single server on pvc.*data-minio-\{0\.\.3\}/],
     ['standalone to erasure coded', null, ['--env', 'dev', '--replicas', '4', '--storage', 'pvc'], /storage hostpath -> pvc, a single server on hostpath -> 4 erasure-coded servers.*the node directory \/mnt\/disk1\/data/],
     ['another hostPath', null, ['--env', 'dev', '--host-path', '/srv/minio'], /hostPath \/mnt\/disk1\/data -> \/srv\/minio.*leaves the data in the node directory \/mnt\/disk1\/data/],
@@ -220,7 +222,7 @@ describe('allowed changes render what the cluster accepts', () => {
     expect(ns.metadata.annotations).toMatchObject({ 'kustomize.toolkit.fluxcd.io/prune': 'disabled', 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' });
   });
 
-  it('an env rendered before the record kept layouts is compared with its config', () => {
+  it('an env rendered before the record kept layouts is compared with what was rendered', () => {
     const out = scaffolded();
     const file = join(out, 'scaffold.lock.yaml');
     const record = YAML.parse(readFileSync(file, 'utf8'));
@@ -229,5 +231,13 @@ describe('allowed changes render what the cluster accepts', () => {
     git(out, 'commit', '-qam', 'a record of an earlier version');
     expectRefused(run(['--env', 'prod', '--replicas', '8', '--out', out]), /has 4 servers holding data/);
     expectRefused(run(['--env', 'prod', '--namespace', 'other', '--out', out]), /leaves the data in the 4 claims/);
+    // What was rendered decides, not the config: edited by hand (and committed), it is refused the same.
+    setConfig(out, 'envs.prod.replicas', 8);
+    expectRefused(run(['--env', 'prod', '--out', out]), /pool 1 \(StatefulSet minio\) has 4 servers holding data, and MinIO cannot spread a pool over 8/);
+    setConfig(out, 'envs.prod.replicas', 4);
+    setConfig(out, 'envs.prod.size', '4Gi');
+    expectRefused(run(['--env', 'prod', '--out', out]), /volumes are 8Gi and cannot shrink to 4Gi/);
+    setConfig(out, 'envs.dev.hostPath', '/srv/elsewhere');
+    expectRefused(run(['--env', 'dev', '--out', out]), /hostPath \/mnt\/disk1\/data -> \/srv\/elsewhere/);
   });
 });

@@ -18,6 +18,7 @@
 //    API server's dry run against the applied env (its claims Bound, on a StorageClass that
 //    allows expansion); a changed claim template (the negative control) does not. Then the
 //    pool is added for real: both StatefulSets ready, the restarter replaces the first pool.
+import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,7 +29,7 @@ import { fileControlPlane, type ControlPlane } from './controlplane.ts';
 import { run } from './run.ts';
 import { kubectl, needKubectl, restarterCommand, serviceAccountKubeconfig, type Kubectl } from './restarter.ts';
 import { build, type Obj } from './scaffolded.ts';
-import { needTool, tempDir } from './tools.ts';
+import { needTool, REPO, tempDir } from './tools.ts';
 
 const MANAGER = 'flux-like';
 const NEW_IMAGE = 'quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z';
@@ -227,6 +228,13 @@ describe('Day-2 changes of an erasure-coded env on a real control plane', () => 
     expect(jobPod.spec!.serviceAccountName).toBe('minio-restarter');
     expect(jobPod.spec!.volumes?.some((v) => v.projected?.sources?.some((s) => s.serviceAccountToken))).toBe(true);
     mark('first build applied, 4 servers ready');
+    // The env README's wait for the servers (rollout status knows no OnDelete StatefulSet), as a person runs it.
+    const readme = readFileSync(join(out, 'overlays/prod/README.md'), 'utf8');
+    const waitLine = /^kubectl -n \S+ wait statefulset\/minio .*$/m.exec(readme)?.[0];
+    expect(waitLine).toBeDefined();
+    const waited = spawnSync('bash', ['-c', waitLine!], { encoding: 'utf8', timeout: 60_000, env: { PATH: `${join(REPO, '.tools', 'bin')}:${process.env.PATH}`, KUBECONFIG: cp.kubeconfig, HOME: tempDir() } });
+    expect(waited.status, waited.stderr).toBe(0);
+    expect(waited.stdout).toMatch(/statefulset.apps\/minio condition met/);
 
     // The restarter's token, and what it does on an up-to-date env: nothing.
     const restarterKubeconfig = await serviceAccountKubeconfig(cp, ns, 'minio-restarter');

@@ -13,6 +13,7 @@ import type { ConsumerSettings } from '../consumers.ts';
 import { shellQuote as q } from './shell.ts';
 import { serverPools } from './pools.ts';
 import { CONFIG_LABEL, RESTARTER } from './restart.ts';
+import { BASE_LABEL } from './workload.ts';
 
 /**
  * The age key file as sops finds it, as one shell word (double quotes: the variables expand,
@@ -250,8 +251,12 @@ export function renderEnvReadme(o: Options): string {
       ? `kustomize build --enable-alpha-plugins --enable-exec ${q(`overlays/${o.env}`)}   # review everything that will be applied (ksops and the age key needed; see Credentials)`
       : `kubectl kustomize ${q(`overlays/${o.env}`)}          # review everything that will be applied`,
     ...(hasTrustStep(o) ? [applyPart('trust')] : []),
+    ...(distributed ? [`kubectl -n ${q(ns)} delete job ${RESTARTER} --ignore-not-found   # again after a change: the restarter Job is made anew (its template cannot change)`] : []),
     applyPart('minio'),
-    `kubectl -n ${q(ns)} rollout status ${q(`${distributed ? 'statefulset' : 'deployment'}/${APP}`)}`,
+    // rollout status knows no OnDelete StatefulSet: wait for each pool's servers to be ready.
+    ...(distributed
+      ? serverPools(o).map((p) => `kubectl -n ${q(ns)} wait ${q(`statefulset/${p.statefulSet}`)} --for=jsonpath='{.status.readyReplicas}'=${p.servers} --timeout=10m`)
+      : [`kubectl -n ${q(ns)} rollout status ${q(`deployment/${APP}`)}`]),
     applyPart('bootstrap'),
     `kubectl -n ${q(ns)} wait --for=condition=complete ${q(`job/${BOOTSTRAP}`)} --timeout=10m`,
     applyPart('consumers'),
@@ -322,8 +327,8 @@ export function renderEnvReadme(o: Options): string {
       `Each server has its own PVC (\`data-STATEFULSET-N\`), one pool per StatefulSet: ${serverPools(o).map((p) => `\`${p.statefulSet}\` (${p.servers} × ${p.size})`).join(', ')}.`,
       '',
       `- **More capacity:** add a pool, never servers to a pool (MinIO cannot re-stripe one): \`npx zx scaffold.ts --env ${q(o.env)} --pools ${[...serverPools(o).map((p) => `${p.servers}x${p.size}`), `4x${s.size}`].join(',')}\`.`,
-      `- **Larger volumes:** re-run with a larger \`--size\` (or a pool's \`size\` in \`scaffold.config.yaml\`). The claim templates keep the size each pool was made with (a StatefulSet's claim templates cannot change); the overlay lists the claims with the new size and the engine patches them. The StorageClass must allow expansion (\`allowVolumeExpansion: true\`).`,
-      `- **Configuration changes** (image, TLS, hosts, any \`MINIO_*\` setting, root credentials): every server restarts at once. MinIO's servers start only beside peers of the same configuration, so the StatefulSets update \`OnDelete\` and the Job \`${RESTARTER}\` deletes the servers whose label \`${CONFIG_LABEL}\` differs from the template's. A stuck one: \`npx zx scaffold.ts verify --env ${q(o.env)}\` names it and the command that frees it.`,
+      `- **Growing volumes:** re-run with a larger \`--size\` (or a pool's \`size\` in \`scaffold.config.yaml\`). The claim templates keep the size each pool was made with (a StatefulSet's claim templates cannot change); the overlay lists the claims with the new size and the engine patches them. The StorageClass must allow expansion (\`allowVolumeExpansion: true\`).`,
+      `- **Configuration changes** (image, TLS, hosts, any \`MINIO_*\` setting, root credentials): every server restarts at once. MinIO's servers start only beside peers of the same configuration, so the StatefulSets update \`OnDelete\` and the Job \`${RESTARTER}\` deletes the servers whose labels \`${BASE_LABEL}\` or \`${CONFIG_LABEL}\` differ from the template's. A stuck one: \`npx zx scaffold.ts verify --env ${q(o.env)}\` names it and the command that frees it.`,
       '',
       'The steps, and the changes the scaffolder refuses (they would strand the data): `docs/operations.md` of minio-gitops.',
       '',

@@ -9,12 +9,12 @@
 // the StatefulSet controller starts them again (Parallel) from the new template, and they
 // agree. It lives in the base with the base's hash, so a change of the base (made by a run
 // for any env) changes every env's Job; the overlay patches in the env's hash.
-// Kubernetes' own kubectl image (no shell): one kubectl command per hash, in the pod's own
-// namespace (in-cluster kubectl's default). It may list the env's pods and delete the
-// servers, by name, nothing else; it reaches only the API server. Argo CD runs it after
-// each sync (a PostSync hook, before the bucket bootstrap); Flux applies it with the
-// StatefulSets and recreates it when a hash changes (force). With nothing outdated it
-// deletes nothing.
+// Kubernetes' own kubectl image (kubectl on a distroless go-runner base, no shell): one
+// kubectl command per hash, in the pod's own namespace (in-cluster kubectl's default). It
+// may list the env's pods and delete the servers, by name, nothing else; it reaches only
+// the API server. Argo CD runs it after each sync (a PostSync hook, before the bucket
+// bootstrap); Flux applies it with the StatefulSets and recreates it when a hash changes
+// (force). With nothing outdated it deletes nothing.
 import type { GlobalSettings, Options } from '../options.ts';
 import { APP, labels, metadata, RESTRICTED_CONTAINER, syncWave, WAVES } from './names.ts';
 import { BASE_LABEL } from './workload.ts';
