@@ -24,17 +24,27 @@ export interface Layout {
   config?: string;
   /** The hash of the base's pod template it was rendered with (render/workload.ts), if known. */
   base?: string;
+  /** Pools removed from the end, by StatefulSet: their claims stay in the cluster, with this size. */
+  removed?: Record<string, { servers: number; size: string }>;
 }
 
 const OPERATIONS = 'docs/operations.md';
 
 /** The layout of `s`; an existing pool keeps the claim size it was made with. */
 export function layoutOf(s: EnvSettings, before?: Layout): Layout {
+  const same = before && before.storage === s.storage && before.namespace === s.namespace && before.storageClass === s.storageClass;
+  // What was removed from the end before, and what this change removes: their claims stay.
+  const removed: Record<string, { servers: number; size: string }> = same ? { ...before.removed } : {};
+  if (same) for (const [i, p] of before.pools.entries()) if (i >= 1 + s.pools.length) removed[poolStatefulSet(i)] = { servers: p.servers, size: p.size };
   const pools = [{ servers: s.replicas, size: s.size }, ...s.pools].map((p, i) => {
     const old = before?.pools[i];
     // A claim template cannot shrink or grow: the pool keeps the one it was made with.
-    const kept = old && old.servers === p.servers && before!.storage === s.storage && before!.namespace === s.namespace && before!.storageClass === s.storageClass;
-    return { servers: p.servers, size: p.size, claimSize: kept ? old.claimSize : p.size };
+    if (same && old && old.servers === p.servers) return { servers: p.servers, size: p.size, claimSize: old.claimSize };
+    // A pool added again where one was removed: its StatefulSet finds that pool's claims (if
+    // they were not deleted), of their size; a larger size is applied to them as growth.
+    const left = removed[poolStatefulSet(i)];
+    delete removed[poolStatefulSet(i)];
+    return { servers: p.servers, size: p.size, claimSize: left && quantityValue(left.size) < quantityValue(p.size) ? left.size : p.size };
   });
   return {
     namespace: s.namespace,
@@ -42,6 +52,7 @@ export function layoutOf(s: EnvSettings, before?: Layout): Layout {
     ...(s.storage === 'hostpath' ? { hostPath: s.hostPath } : {}),
     storageClass: s.storageClass,
     pools,
+    ...(Object.keys(removed).length > 0 ? { removed } : {}),
   };
 }
 
@@ -159,7 +170,9 @@ export function day2Notes(env: string, before: Layout | undefined, after: Layout
   }
   for (const [i, p] of after.pools.entries()) {
     if (i < before.pools.length) continue;
-    notes.push(`env ${env}: new pool ${i + 1} of ${p.servers} servers (StatefulSet ${poolStatefulSet(i)}, ${p.servers} x ${p.size}); the existing data stays in its pools, new objects go mostly to the pool with the most free space`);
+    const left = before.removed?.[poolStatefulSet(i)];
+    const reused = left ? `; it finds the claims data-${poolStatefulSet(i)}-${range(left.servers)} of the pool removed before, if they are still there (${left.size} each${quantityValue(p.size) > quantityValue(left.size) ? `, grown to ${p.size}` : ''}; delete them first for new ones)` : '';
+    notes.push(`env ${env}: new pool ${i + 1} of ${p.servers} servers (StatefulSet ${poolStatefulSet(i)}, ${p.servers} x ${p.size}); the existing data stays in its pools, new objects go mostly to the pool with the most free space${reused}`);
   }
   return notes;
 }

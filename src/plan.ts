@@ -99,6 +99,8 @@ function isLayout(l: unknown): boolean {
   if (typeof l.storageClass !== 'string' || l.storageClass.length > 253) return false;
   for (const hash of [l.config, l.base]) if (hash !== undefined && (typeof hash !== 'string' || !/^[0-9a-f]{16}$/.test(hash))) return false;
   const pools = l.pools;
+  const removed = l.removed ?? {};
+  if (!isMap(removed) || !Object.entries(removed).every(([name, p]) => /^minio-pool-\d{1,2}$/.test(name) && isMap(p) && Number.isInteger(p.servers) && (p.servers as number) >= 1 && (p.servers as number) <= 1024 && size(p.size))) return false;
   return Array.isArray(pools) && pools.length >= 1 && pools.length <= 64 && pools.every((p) => isMap(p) && Number.isInteger(p.servers) && (p.servers as number) >= 1 && (p.servers as number) <= 1024 && size(p.size) && size(p.claimSize));
 }
 

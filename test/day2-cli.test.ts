@@ -213,6 +213,22 @@ describe('allowed changes render what the cluster accepts', () => {
     expect([...stage.stdout.matchAll(/^(?:update|create|delete) (\S+)$/gm)].map((m) => m[1])).toEqual(['overlays/stage/README.md', 'scaffold.lock.yaml']);
   });
 
+  it('a pool removed (after its decommission) and added again finds its old claims: a larger size grows them', (ctx) => {
+    const out = scaffolded();
+    ok(run(['--env', 'prod', '--pools', '4x8Gi,4x16Gi', '--out', out]));
+    const removed = ok(run(['--env', 'prod', '--pools', '4x8Gi', '--leave-data-behind', '--out', out]));
+    expect(removed.stderr).toMatch(/pool 2 removed \(StatefulSet minio-pool-2\); its claims stay until you delete them/);
+    expect(YAML.parse(readFileSync(join(out, 'scaffold.lock.yaml'), 'utf8')).layouts.prod.removed).toEqual({ 'minio-pool-2': { servers: 4, size: '16Gi' } });
+    const again = ok(run(['--env', 'prod', '--pools', '4x8Gi,4x20Gi', '--out', out]));
+    expect(again.stderr).toMatch(/new pool 2 of 4 servers .*; it finds the claims data-minio-pool-2-\{0\.\.3\} of the pool removed before, if they are still there \(16Gi each, grown to 20Gi; delete them first for new ones\)/);
+    const objs = build(ctx, out, 'prod');
+    expect(find(objs, 'StatefulSet', 'minio-pool-2')[0]!.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('16Gi');
+    expect(find(objs, 'PersistentVolumeClaim').map((c) => `${c.metadata.name}=${c.spec.resources.requests.storage}`).sort()).toEqual(['data-minio-pool-2-0=20Gi', 'data-minio-pool-2-1=20Gi', 'data-minio-pool-2-2=20Gi', 'data-minio-pool-2-3=20Gi']);
+    const record = YAML.parse(readFileSync(join(out, 'scaffold.lock.yaml'), 'utf8')).layouts.prod;
+    expect(record.removed).toBeUndefined();
+    expect(record.pools[1]).toEqual({ servers: 4, size: '20Gi', claimSize: '16Gi' });
+  });
+
   it('--leave-data-behind lets a stranding change through and says where the data stays', () => {
     const out = scaffolded();
     const r = ok(run(['--env', 'prod', '--namespace', 'minio-new', '--leave-data-behind', '--out', out]));
