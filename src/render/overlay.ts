@@ -244,6 +244,8 @@ export function renderOverlay(o: Options): GeneratedFile[] {
   const dir = `${top}/minio`;
   const scope = `env ${o.env}`;
   const distributed = isDistributed(o);
+  const pools = serverPools(o);
+  const restarter = distributed ? restarterOverlay(o, serverConfigHash(o), pools) : undefined;
 
   const s3Clients = [...new Set([...consumerNamespaces(o), ...(s.monitoring ? [o.global.monitoringNamespace] : [])])].sort();
   const resources: Record<string, object> = {
@@ -254,8 +256,8 @@ export function renderOverlay(o: Options): GeneratedFile[] {
     ...(s.tls ? { 'certificate.yaml': serverCertificate(o) } : {}),
     ...(s.ingress ? ingresses(o) : {}),
     ...(s.ingress && s.tls ? { 'certificate-ingress.yaml': ingressCertificate(o) } : {}),
-    ...(distributed ? restarterOverlay(o, serverConfigHash(o), serverPools(o)).resources : {}),
-    ...Object.fromEntries(serverPools(o).slice(1).map((p) => [`statefulset-${p.statefulSet}.yaml`, addedPool(o, p)])),
+    ...restarter?.resources,
+    ...Object.fromEntries(pools.slice(1).map((p) => [`statefulset-${p.statefulSet}.yaml`, addedPool(o, p)])),
   };
   const claims = grownPools(o);
   const patches: Record<string, object> = {
@@ -263,7 +265,7 @@ export function renderOverlay(o: Options): GeneratedFile[] {
     'patch-server.yaml': serverPatch(o),
     'patch-storage.yaml': storagePatch(o),
     ...(s.tls ? { 'patch-tls.yaml': tlsPatch(o) } : {}),
-    ...(distributed ? { 'patch-restarter.yaml': restarterOverlay(o, serverConfigHash(o), serverPools(o)).patch } : {}),
+    ...(restarter ? { 'patch-restarter.yaml': restarter.patch } : {}),
     ...(s.tls && s.monitoring ? { 'patch-servicemonitor-tls.yaml': serviceMonitorTlsPatch(o) } : {}),
   };
   const hasConsumers = Object.keys(s.consumers).length > 0;
