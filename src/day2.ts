@@ -39,7 +39,7 @@ export function layoutOf(s: EnvSettings, before?: Layout): Layout {
   const pools = [{ servers: s.replicas, size: s.size }, ...s.pools].map((p, i) => {
     const old = before?.pools[i];
     // A claim template cannot shrink or grow: the pool keeps the one it was made with.
-    if (same && old && old.servers === p.servers) return { servers: p.servers, size: p.size, claimSize: old.claimSize };
+    if (same && old && old.servers === p.servers && s.storage === 'pvc') return { servers: p.servers, size: p.size, claimSize: old.claimSize };
     // A pool added again where one was removed: its StatefulSet finds that pool's claims (if
     // they were not deleted), of their size; a larger size is applied to them as growth.
     const left = removed[poolStatefulSet(i)];
@@ -58,9 +58,9 @@ export function layoutOf(s: EnvSettings, before?: Layout): Layout {
 
 /**
  * The layout an env was last rendered with, read back from its own rendered files (those
- * the record says the tool wrote, unedited), for an env whose record predates layouts: its
- * settings in the config may have been edited since, and what was rendered is what runs.
- * `text` gives a recorded file's content, or null; undefined when the files do not tell.
+ * the record says the tool wrote, unedited): what was rendered is what runs, while the
+ * config (and the record, untrusted input too) may have been edited since. `text` gives a
+ * recorded file's content, or null; undefined when the files do not tell.
  */
 export function layoutFromFiles(env: string, text: (path: string) => string | null): Layout | undefined {
   const dir = `overlays/${env}/minio`;
@@ -73,26 +73,30 @@ export function layoutFromFiles(env: string, text: (path: string) => string | nu
       return undefined;
     }
   };
-  const kustomization = parse('kustomization.yaml');
-  const server = parse('patch-server.yaml');
+  const namespace = parse('kustomization.yaml')?.namespace;
+  const server = parse('patch-server.yaml')?.spec?.template?.spec?.containers?.[0]?.env as { name: string; value?: string }[] | undefined;
+  const volumes = server?.find((e) => e.name === 'MINIO_VOLUMES')?.value;
   const storage = parse('patch-storage.yaml');
-  const env0 = server?.spec?.template?.spec?.containers?.[0]?.env as { name: string; value?: string }[] | undefined;
-  const volumes = env0?.find((e) => e.name === 'MINIO_VOLUMES')?.value;
-  const namespace = kustomization?.namespace;
   if (typeof namespace !== 'string' || typeof volumes !== 'string' || !storage) return undefined;
   if (volumes === '/data') {
     const source = (storage.spec?.template?.spec?.volumes ?? [])[0] ?? {};
     if (source.hostPath?.path) return { namespace, storage: 'hostpath', hostPath: String(source.hostPath.path), storageClass: '', pools: [{ servers: 1, size: '0', claimSize: '0' }] };
     const claim = parse('persistentvolumeclaim.yaml')?.spec;
     const size = claim?.resources?.requests?.storage;
-    if (typeof size !== 'string') return undefined;
-    return { namespace, storage: 'pvc', storageClass: claim.storageClassName ?? '', pools: [{ servers: 1, size, claimSize: size }] };
+    return typeof size === 'string' ? { namespace, storage: 'pvc', storageClass: claim.storageClassName ?? '', pools: [{ servers: 1, size, claimSize: size }] } : undefined;
   }
-  const template = storage.spec?.volumeClaimTemplates?.[0]?.spec;
-  const size = template?.resources?.requests?.storage;
-  const servers = volumes.split(' ').map((v) => /^https?:\/\/[a-z0-9-]+-\{0\.\.\.(\d+)\}\./.exec(v)?.[1]);
-  if (typeof size !== 'string' || servers.length !== 1 || servers[0] === undefined) return undefined;
-  return { namespace, storage: 'pvc', storageClass: template.storageClassName ?? '', pools: [{ servers: Number(servers[0]) + 1, size, claimSize: size }] };
+  // Each pool: its servers from MINIO_VOLUMES, its claim template from its own patch, a
+  // larger size from the claims rendered for it.
+  const pools = volumes.split(' ').map((v, i) => {
+    const servers = /^https?:\/\/([a-z0-9-]+)-\{0\.\.\.(\d+)\}\./.exec(v);
+    const template = (i === 0 ? storage : parse(`pool-${i + 1}/patch-pool.yaml`))?.spec?.volumeClaimTemplates?.[0]?.spec;
+    const claimSize = template?.resources?.requests?.storage;
+    if (!servers || servers[1] !== poolStatefulSet(i) || typeof claimSize !== 'string') return undefined;
+    const grown = /^\s+storage: (\S+)$/m.exec(text(`${dir}/persistentvolumeclaims-${servers[1]}.yaml`) ?? '')?.[1];
+    return { servers: Number(servers[2]) + 1, size: grown ?? claimSize, claimSize, storageClass: template.storageClassName ?? '' };
+  });
+  if (pools.some((p) => p === undefined)) return undefined;
+  return { namespace, storage: 'pvc', storageClass: pools[0]!.storageClass, pools: pools.map((p) => ({ servers: p!.servers, size: p!.size, claimSize: p!.claimSize })) };
 }
 
 const range = (n: number) => (n === 1 ? '0' : `{0..${n - 1}}`);
@@ -171,7 +175,11 @@ export function day2Notes(env: string, before: Layout | undefined, after: Layout
   for (const [i, p] of after.pools.entries()) {
     if (i < before.pools.length) continue;
     const left = before.removed?.[poolStatefulSet(i)];
-    const reused = left ? `; it finds the claims data-${poolStatefulSet(i)}-${range(left.servers)} of the pool removed before, if they are still there (${left.size} each${quantityValue(p.size) > quantityValue(left.size) ? `, grown to ${p.size}` : ''}; delete them first for new ones)` : '';
+    // Its StatefulSet would mount that pool's claims, formatted for its old server count.
+    if (left && left.servers !== p.servers && !leaveDataBehind) {
+      fail(`env ${env}: pool ${i + 1} was removed with ${left.servers} servers, and its claims data-${poolStatefulSet(i)}-${range(left.servers)} (its formatted drives) may still be there for a new pool ${i + 1} of ${p.servers} to mount, which MinIO would not start from; add it with ${left.servers} servers, or delete those claims first and re-run with --leave-data-behind`);
+    }
+    const reused = left && left.servers === p.servers ? `; it finds the claims data-${poolStatefulSet(i)}-${range(left.servers)} of the pool removed before, if they are still there (${left.size} each${quantityValue(p.size) > quantityValue(left.size) ? `, grown to ${p.size}` : ''}; delete them first for new ones)` : '';
     notes.push(`env ${env}: new pool ${i + 1} of ${p.servers} servers (StatefulSet ${poolStatefulSet(i)}, ${p.servers} x ${p.size}); the existing data stays in its pools, new objects go mostly to the pool with the most free space${reused}`);
   }
   return notes;

@@ -136,7 +136,10 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
     const text = readGenerated(out.at(path));
     return text !== null && recorded[path] === sha256(text) ? text : null;
   };
-  const previousLayout = layoutsBefore[options.env] ?? (rendered.includes(options.env) ? (layoutFromFiles(options.env, unedited) ?? (resolved.previous && layoutOf(resolved.previous))) : undefined);
+  // The rendered files first (what runs), then the record (its removed pools and hashes kept), then the config.
+  const recordedLayout = layoutsBefore[options.env];
+  const renderedLayout = rendered.includes(options.env) ? layoutFromFiles(options.env, unedited) : undefined;
+  const previousLayout = renderedLayout ? { ...recordedLayout, ...renderedLayout } : (recordedLayout ?? (rendered.includes(options.env) && resolved.previous ? layoutOf(resolved.previous) : undefined));
   const layout = layoutOf(options.settings, previousLayout);
   // The catalog servers' claims that stay (in the same namespace, same name): their class cannot change either.
   const catalogs = (s?: EnvSettings) => (s ? Object.entries(s.consumers).filter(([, c]) => c.kind === 'iceberg-catalog').map(([name, c]) => `${c.namespace}/${catalogClaim({ ...options, settings: s }, name)}`) : []);

@@ -87,6 +87,26 @@ describe('refused: changes MinIO or Kubernetes cannot make (exit 2, nothing chan
     expect(snapshot(out)).toEqual(before);
   });
 
+  it('the rendered files outweigh a record edited by hand: a claim size or a server count there changes nothing', () => {
+    const out = scaffolded();
+    const file = join(out, 'scaffold.lock.yaml');
+    const record = YAML.parse(readFileSync(file, 'utf8'));
+    record.layouts.prod.pools[0] = { servers: 8, size: '8Gi', claimSize: '2Gi' };
+    writeFileSync(file, YAML.stringify(record));
+    git(out, 'commit', '-qam', 'a record edited by hand');
+    const r = ok(run(['--env', 'prod', '--out', out]));
+    // The claim template stays as rendered (no immutable change), no claims to grow.
+    expect(readFileSync(join(out, 'overlays/prod/minio/patch-storage.yaml'), 'utf8')).toMatch(/storage: 8Gi/);
+    expect(r.stdout).not.toMatch(/persistentvolumeclaims|patch-storage/);
+    expect(YAML.parse(readFileSync(file, 'utf8')).layouts.prod.pools[0]).toEqual({ servers: 4, size: '8Gi', claimSize: '8Gi' });
+    // ... and 8 servers in the record do not let 8 in the config through.
+    record.layouts.prod.pools[0] = { servers: 8, size: '8Gi', claimSize: '8Gi' };
+    writeFileSync(file, YAML.stringify(record));
+    git(out, 'commit', '-qam', 'the record edited again');
+    setConfig(out, 'envs.prod.replicas', 8);
+    expectRefused(run(['--env', 'prod', '--out', out]), /has 4 servers holding data, and MinIO cannot spread a pool over 8/);
+  });
+
   it('--check and --dry-run refuse the same way, and the record is untrusted input (a damaged layout is refused)', () => {
     const out = scaffolded();
     for (const mode of ['--check', '--dry-run']) expectRefused(run(['--env', 'prod', '--replicas', '8', mode, '--out', out]), /cannot spread a pool over 8/);
@@ -191,6 +211,7 @@ describe('allowed changes render what the cluster accepts', () => {
   it('a change of the shared base (the image, from one env) restarts every env: each build has the new hash in its pods and its restarter; the run says so', (ctx) => {
     const out = scaffolded();
     ok(run(['--env', 'stage', '--profile', 'prod', '--namespace', 'minio-stage', '--out', out]));
+    ok(run(['--env', 'stage', '--pools', '4x8Gi,4x8Gi', '--out', out])); // an added pool too: built from the base
     const jobArgs = (objs: Obj[]) => {
       const spec = find(objs, 'Job', 'minio-restarter')[0]!.spec.template.spec;
       return [...spec.initContainers, ...spec.containers].map((c: { args: string[] }) => c.args[c.args.indexOf('--selector') + 1]);
@@ -198,14 +219,17 @@ describe('allowed changes render what the cluster accepts', () => {
     const before = build(ctx, out, 'stage');
     const r = ok(run(['--env', 'prod', '--image', 'quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z', '--out', out]));
     expect(r.stderr).toMatch(/note: env prod: all 4 servers restart together \(their configuration changed/);
-    expect(r.stderr).toMatch(/note: env stage: all 4 servers restart together \(base\/ changes for every env/);
+    expect(r.stderr).toMatch(/note: env stage: all 8 servers restart together \(base\/ changes for every env/);
     expect(r.stderr).toMatch(/note: env dev: the server restarts \(base\/ changes for every env/);
     // env stage, not re-rendered: its servers' template and its restarter follow the base.
     const after = build(ctx, out, 'stage');
     const [old, now] = [find(before, 'StatefulSet', 'minio')[0]!, find(after, 'StatefulSet', 'minio')[0]!];
-    expect(now.spec.template.spec.containers[0].image).toBe('quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z');
     const base = now.spec.template.metadata.labels['minio-gitops.io/base'];
     expect(base).not.toBe(old.spec.template.metadata.labels['minio-gitops.io/base']);
+    // Every pool's servers: the new image and base hash (no env keeps a copy of the base).
+    expect(find(after, 'StatefulSet').map((o) => `${o.metadata.name} ${o.spec.template.spec.containers[0].image} ${o.spec.template.metadata.labels['minio-gitops.io/base']}`)).toEqual(
+      ['minio', 'minio-pool-2'].map((name) => `${name} quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z ${base}`),
+    );
     expect(jobArgs(after)[0]).toMatch(new RegExp(`,minio-gitops\\.io/base!=${base}$`));
     expect(jobArgs(after)).not.toEqual(jobArgs(before));
     // ... and stage's own run has nothing left to do for its servers (its README names the image).
@@ -226,6 +250,11 @@ describe('allowed changes render what the cluster accepts', () => {
     expect(find(objs, 'PersistentVolumeClaim').map((c) => `${c.metadata.name}=${c.spec.resources.requests.storage}`).sort()).toEqual(['data-minio-pool-2-0=20Gi', 'data-minio-pool-2-1=20Gi', 'data-minio-pool-2-2=20Gi', 'data-minio-pool-2-3=20Gi']);
     const record = YAML.parse(readFileSync(join(out, 'scaffold.lock.yaml'), 'utf8')).layouts.prod;
     expect(record.removed).toBeUndefined();
+    // Added again with another server count, it would mount the old pool's formatted drives: refused.
+    const other = scaffolded();
+    ok(run(['--env', 'prod', '--pools', '4x8Gi,4x16Gi', '--out', other]));
+    ok(run(['--env', 'prod', '--pools', '4x8Gi', '--leave-data-behind', '--out', other]));
+    expectRefused(run(['--env', 'prod', '--pools', '4x8Gi,8x16Gi', '--out', other]), /pool 2 was removed with 4 servers, and its claims data-minio-pool-2-\{0\.\.3\} \(its formatted drives\) may still be there for a new pool 2 of 8 to mount/);
     expect(record.pools[1]).toEqual({ servers: 4, size: '20Gi', claimSize: '16Gi' });
   });
 

@@ -230,11 +230,13 @@ describe('Day-2 changes of an erasure-coded env on a real control plane', () => 
     mark('first build applied, 4 servers ready');
     // The env README's wait for the servers (rollout status knows no OnDelete StatefulSet), as a person runs it.
     const readme = readFileSync(join(out, 'overlays/prod/README.md'), 'utf8');
-    const waitLine = /^kubectl -n \S+ wait statefulset\/minio .*$/m.exec(readme)?.[0];
-    expect(waitLine).toBeDefined();
-    const waited = spawnSync('bash', ['-c', waitLine!], { encoding: 'utf8', timeout: 60_000, env: { PATH: `${join(REPO, '.tools', 'bin')}:${process.env.PATH}`, KUBECONFIG: cp.kubeconfig, HOME: tempDir() } });
-    expect(waited.status, waited.stderr).toBe(0);
-    expect(waited.stdout).toMatch(/statefulset.apps\/minio condition met/);
+    const waitLines = [...readme.matchAll(/^kubectl -n \S+ wait statefulset\/minio .*$/gm)].map((m) => m[0]);
+    expect(waitLines.map((l) => /\{\.status\.(\w+)\}/.exec(l)?.[1])).toEqual(['updatedReplicas', 'readyReplicas']);
+    for (const line of waitLines) {
+      const waited = spawnSync('bash', ['-c', line], { encoding: 'utf8', timeout: 60_000, env: { PATH: `${join(REPO, '.tools', 'bin')}:${process.env.PATH}`, KUBECONFIG: cp.kubeconfig, HOME: tempDir() } });
+      expect(waited.status, waited.stderr).toBe(0);
+      expect(waited.stdout).toMatch(/statefulset.apps\/minio condition met/);
+    }
 
     // The restarter's token, and what it does on an up-to-date env: nothing.
     const restarterKubeconfig = await serviceAccountKubeconfig(cp, ns, 'minio-restarter');
@@ -251,6 +253,7 @@ describe('Day-2 changes of an erasure-coded env on a real control plane', () => 
     const results = (JSON.parse(dryRun) as { results: { object: string; result: string; message?: string }[] }).results;
     expect(results.find((x) => x.object === `StatefulSet/${ns}/minio`)).toEqual({ object: `StatefulSet/${ns}/minio`, result: 'accepted' });
     expect(results.find((x) => x.object === `Job/${ns}/minio-restarter`)).toMatchObject({ result: 'accepted', message: expect.stringMatching(/^replaced by the engine/) });
+    expect(results.find((x) => x.object === `pod template of Job/${ns}/minio-restarter`)).toEqual({ object: `pod template of Job/${ns}/minio-restarter`, result: 'accepted' });
     const second = build(ctx, out, 'overlays/prod/minio');
     const sts1 = find(second, 'StatefulSet', 'minio');
     const newHash = hashOf(sts1.spec.template.metadata.labels);

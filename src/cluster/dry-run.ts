@@ -79,11 +79,14 @@ export async function serverDryRun(api: Api, objects: Obj[]): Promise<DryRunResu
       continue;
     }
     const r = await api.request('PATCH', `${path}?${QUERY}&force=true&fieldValidation=Strict`, o, 'application/apply-patch+yaml');
-    if (r.status >= 300 && replacedByEngine(o) && /field is immutable/.test(statusMessage(r))) {
-      results.push(await asReplacement(api, o));
-      if (results.at(-1)!.result !== 'accepted') continue;
-    } else results.push(r.status < 300 ? { object: id(o), result: 'accepted' } : { object: id(o), result: 'rejected', message: statusMessage(r) });
-    if (!WORKLOADS.includes(o.kind) || r.status >= 300) continue;
+    const result: DryRunResult =
+      r.status < 300
+        ? { object: id(o), result: 'accepted' }
+        : replacedByEngine(o) && /field is immutable/.test(statusMessage(r))
+          ? await asReplacement(api, o)
+          : { object: id(o), result: 'rejected', message: statusMessage(r) };
+    results.push(result);
+    if (!WORKLOADS.includes(o.kind) || result.result !== 'accepted') continue;
     // The check runs at the namespace's live level; a build that relabels it is judged after.
     const was = live.get(ns!)?.metadata.labels?.[ENFORCE];
     const will = built.get(ns!)?.metadata.labels?.[ENFORCE];

@@ -1,7 +1,8 @@
 // base/: what every env shares, from the global settings only.
 //   base/common/                 Namespace, ServiceAccount, Services, NetworkPolicies, PDB
 //   base/standalone/             common + a one-server Deployment
-//   base/distributed/            common + an erasure-coded StatefulSet and its headless Service
+//   base/server/                 the erasure-coded servers' StatefulSet (every pool's)
+//   base/distributed/            common + server + its headless Service and restarter
 //   base/components/monitoring/  a Kustomize Component with the ServiceMonitor
 // An overlay picks one of standalone / distributed and patches in its env's values.
 import type { GlobalSettings } from '../options.ts';
@@ -89,10 +90,13 @@ export function renderBase(global: GlobalSettings): GeneratedFile[] {
     kustomization('base/common', HEADER, { resources: Object.keys(common) }),
     yamlFile('base/standalone/deployment.yaml', deployment(global), HEADER),
     kustomization('base/standalone', HEADER, { resources: ['../common', 'deployment.yaml'] }),
-    yamlFile('base/distributed/statefulset.yaml', statefulSet(global), HEADER),
+    // The servers' StatefulSet alone: the first pool's, and each added pool's (an overlay's
+    // pool-N/ renames and relabels it), so a change of the base reaches every pool of every env.
+    yamlFile('base/server/statefulset.yaml', statefulSet(global), HEADER),
+    kustomization('base/server', HEADER, { resources: ['statefulset.yaml'] }),
     yamlFile('base/distributed/service-headless.yaml', headless, HEADER),
     ...Object.entries(restarter).map(([name, obj]) => yamlFile(`base/distributed/${name}`, obj, HEADER)),
-    kustomization('base/distributed', HEADER, { resources: ['../common', 'statefulset.yaml', 'service-headless.yaml', ...Object.keys(restarter)] }),
+    kustomization('base/distributed', HEADER, { resources: ['../common', '../server', 'service-headless.yaml', ...Object.keys(restarter)] }),
     yamlFile('base/components/monitoring/servicemonitor.yaml', serviceMonitor(global), HEADER),
     yamlFile('base/components/monitoring/kustomization.yaml', { apiVersion: 'kustomize.config.k8s.io/v1alpha1', kind: 'Component', resources: ['servicemonitor.yaml'] }, HEADER),
   ];

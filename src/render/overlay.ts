@@ -26,7 +26,7 @@ import {
 } from './names.ts';
 import { serviceMonitor } from './base.ts';
 import { fixedSalt, htpasswd } from './sealed.ts';
-import { dataClaimTemplate, statefulSet } from './workload.ts';
+import { dataClaimTemplate, POOL_LABEL } from './workload.ts';
 import { CONFIG_LABEL, restarterOverlay } from './restart.ts';
 import { grownPools, serverPools, type Pool } from './pools.ts';
 import { createHash } from 'node:crypto';
@@ -38,9 +38,17 @@ import { issuerRef, renderTrust } from './trust.ts';
 export const DEV_CREDENTIALS = { rootUser: DEV_ROOT_USER, rootPassword: 'dev-password-change-me' };
 const DEV_CONSOLE_USER = 'admin';
 
-/** The patches of the servers' pod template, which every pool's StatefulSet gets. */
-const ALL_POOLS = ['patch-server.yaml', 'patch-tls.yaml'];
 const SERVER_SELECTOR = 'app.kubernetes.io/name=minio,app.kubernetes.io/component=server';
+/**
+ * The StatefulSets a patch of an erasure-coded env goes to, by label (every pool's is the
+ * base's minio, renamed: a name would match them all): the pod template's patches to every
+ * pool, the first pool's own (its servers and claims) to the one without a pool number.
+ */
+const POOL_PATCHES: Record<string, string> = {
+  'patch-server.yaml': SERVER_SELECTOR,
+  'patch-tls.yaml': SERVER_SELECTOR,
+  'patch-storage.yaml': `${SERVER_SELECTOR},!${POOL_LABEL}`,
+};
 const claimsFile = (statefulSet: string) => `persistentvolumeclaims-${statefulSet}.yaml`;
 
 export function isDistributed(o: Options): boolean {
@@ -89,10 +97,34 @@ function serverPatch(o: Options) {
   return { ...patch, spec: { template: { metadata: { labels: { [CONFIG_LABEL]: serverConfigHash(o) } }, ...patch.spec.template } } };
 }
 
-/** A pool added after the first: its own StatefulSet, from the base's pod template (the overlay's patches apply to it too). */
-function addedPool(o: Options, pool: Pool) {
-  return statefulSet(o.global, { name: pool.statefulSet, number: pool.number, servers: pool.servers, claim: dataClaimTemplate(pool.claimSize, o.settings.storageClass) });
+/**
+ * A pool added after the first: overlays/<env>/minio/pool-N/, the base's StatefulSet
+ * (base/server) renamed minio-pool-N, its number in its labels and selector, its own
+ * servers and claim template. Built from the base, not copied: a change of the base (a run
+ * for any env) reaches it; the overlay's patches of the pod template apply to it too.
+ */
+function addedPool(o: Options, pool: Pool): GeneratedFile[] {
+  const dir = `overlays/${o.env}/minio/${poolDir(pool)}`;
+  const scope = `env ${o.env}`;
+  // The pool's number in its labels, its selector and its pods' labels, nowhere else (the
+  // servers keep spreading over nodes as one set: the anti-affinity stays the base's).
+  const number = { [POOL_LABEL]: String(pool.number) };
+  const patch = {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: APP, labels: number },
+    spec: { replicas: pool.servers, selector: { matchLabels: number }, template: { metadata: { labels: number } }, volumeClaimTemplates: [dataClaimTemplate(pool.claimSize, o.settings.storageClass)] },
+  };
+  return [
+    yamlFile(`${dir}/patch-pool.yaml`, patch, scope),
+    kustomization(dir, scope, {
+      resources: ['../../../../base/server'],
+      nameSuffix: pool.statefulSet.slice(APP.length),
+      patches: [{ path: 'patch-pool.yaml', target: { group: 'apps', version: 'v1', kind: 'StatefulSet' } }],
+    }),
+  ];
 }
+const poolDir = (pool: Pool) => `pool-${pool.number}`;
 
 /**
  * The claims of a pool whose size grew since its StatefulSet was made: the claim template
@@ -257,7 +289,6 @@ export function renderOverlay(o: Options): GeneratedFile[] {
     ...(s.ingress ? ingresses(o) : {}),
     ...(s.ingress && s.tls ? { 'certificate-ingress.yaml': ingressCertificate(o) } : {}),
     ...restarter?.resources,
-    ...Object.fromEntries(pools.slice(1).map((p) => [`statefulset-${p.statefulSet}.yaml`, addedPool(o, p)])),
   };
   const claims = grownPools(o);
   const patches: Record<string, object> = {
@@ -274,16 +305,18 @@ export function renderOverlay(o: Options): GeneratedFile[] {
     ...trust,
     ...Object.entries({ ...resources, ...patches }).map(([name, obj]) => yamlFile(`${dir}/${name}`, obj, scope)),
     ...claims.map((p) => yamlFile(`${dir}/${claimsFile(p.statefulSet)}`, grownClaims(o, p), scope)),
+    ...pools.slice(1).flatMap((p) => addedPool(o, p)),
     // Everything of the env in one build: what Argo CD syncs (waves and the PostSync hook
     // order it); Flux applies the three directories as three steps.
     kustomization(top, scope, { resources: [...(trust.length > 0 ? ['trust'] : []), 'minio', 'bootstrap', ...(hasConsumers ? ['consumers'] : [])] }),
     kustomization(dir, scope, {
       namespace: s.namespace,
-      resources: [`../../../base/${distributed ? 'distributed' : 'standalone'}`, ...(s.secrets === 'sops' ? [`../../../sealed/${o.env}`] : []), ...Object.keys(resources), ...claims.map((p) => claimsFile(p.statefulSet))],
+      resources: [`../../../base/${distributed ? 'distributed' : 'standalone'}`, ...(s.secrets === 'sops' ? [`../../../sealed/${o.env}`] : []), ...Object.keys(resources), ...claims.map((p) => claimsFile(p.statefulSet)), ...pools.slice(1).map(poolDir)],
       ...(s.monitoring ? { components: ['../../../base/components/monitoring'] } : {}),
-      // The pod template's patches go to every pool's StatefulSet; the first pool's own
-      // (patch-storage: its servers and claims) to it alone, by name.
-      patches: Object.keys(patches).map((path) => (distributed && ALL_POOLS.includes(path) ? { path, target: { group: 'apps', version: 'v1', kind: 'StatefulSet', labelSelector: SERVER_SELECTOR } } : { path })),
+      patches: Object.keys(patches).map((path) => {
+        if (!distributed || !POOL_PATCHES[path]) return { path };
+        return { path, target: { group: 'apps', version: 'v1', kind: 'StatefulSet', labelSelector: POOL_PATCHES[path] } };
+      }),
     }),
     { path: `${top}/README.md`, content: renderEnvReadme(o) },
   ];

@@ -253,9 +253,10 @@ export function renderEnvReadme(o: Options): string {
     ...(hasTrustStep(o) ? [applyPart('trust')] : []),
     ...(distributed ? [`kubectl -n ${q(ns)} delete job ${RESTARTER} --ignore-not-found   # again after a change: the restarter Job is made anew (its template cannot change)`] : []),
     applyPart('minio'),
-    // rollout status knows no OnDelete StatefulSet: wait for each pool's servers to be ready.
+    // rollout status knows no OnDelete StatefulSet: wait for each pool's servers to be on the
+    // new template (the restarter replaces them), then ready.
     ...(distributed
-      ? serverPools(o).map((p) => `kubectl -n ${q(ns)} wait ${q(`statefulset/${p.statefulSet}`)} --for=jsonpath='{.status.readyReplicas}'=${p.servers} --timeout=10m`)
+      ? serverPools(o).flatMap((p) => ['updatedReplicas', 'readyReplicas'].map((field) => `kubectl -n ${q(ns)} wait ${q(`statefulset/${p.statefulSet}`)} --for=jsonpath='{.status.${field}}'=${p.servers} --timeout=10m`))
       : [`kubectl -n ${q(ns)} rollout status ${q(`deployment/${APP}`)}`]),
     applyPart('bootstrap'),
     `kubectl -n ${q(ns)} wait --for=condition=complete ${q(`job/${BOOTSTRAP}`)} --timeout=10m`,

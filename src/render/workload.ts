@@ -144,26 +144,25 @@ export const POOL_LABEL = 'minio-gitops.io/pool';
  * half of its peers run the same binary, command line and MINIO_* settings, so one server
  * restarted with a new configuration never becomes ready and a rolling update stops there.
  * OnDelete, and the restarter Job (restart.ts) replaces every server together instead.
- * The first pool's StatefulSet is in the base (named minio, selected by the two selector
- * labels, as it always was); a pool added later carries its number in its selector.
+ * Every pool's StatefulSet is this one: the first pool's as it is (named minio, selected by
+ * the two selector labels, as it always was), a pool added later renamed and carrying its
+ * number in its selector (POOL_LABEL, overlay.ts).
  */
-export function statefulSet(global: GlobalSettings, pool?: { name: string; number: number; servers: number; claim: object }): V1StatefulSet {
-  const poolLabels = pool ? { [POOL_LABEL]: String(pool.number) } : {};
-  const template = podTemplate(global, BASE_DISTRIBUTED_REPLICAS, []);
+export function statefulSet(global: GlobalSettings): V1StatefulSet {
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: pool ? { name: pool.name, labels: { ...labels('server'), ...poolLabels } } : metadata(APP, 'server'),
+    metadata: metadata(APP, 'server'),
     spec: {
-      replicas: pool?.servers ?? BASE_DISTRIBUTED_REPLICAS,
+      replicas: BASE_DISTRIBUTED_REPLICAS,
       serviceName: HEADLESS_SERVICE,
       podManagementPolicy: 'Parallel',
       updateStrategy: { type: 'OnDelete' },
-      selector: { matchLabels: { ...selectorLabels, ...poolLabels } },
-      template: { ...template, metadata: { labels: { ...template.metadata!.labels, ...poolLabels } } },
-      volumeClaimTemplates: [pool?.claim ?? dataClaimTemplate('8Gi', '')],
+      selector: { matchLabels: selectorLabels },
+      template: podTemplate(global, BASE_DISTRIBUTED_REPLICAS, []),
+      volumeClaimTemplates: [dataClaimTemplate('8Gi', '')],
     },
-  } as V1StatefulSet;
+  };
 }
 
 export function dataClaimTemplate(size: string, storageClass: string) {
