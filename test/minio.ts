@@ -50,7 +50,7 @@ export async function startMinio(ctx: { skip: (note?: string) => void }, opts: {
   args.push(opts.drives > 1 ? join(dir, `drive{1...${opts.drives}}`) : join(dir, 'drive'));
   // MINIO_CI_CD: drives on the root disk are allowed (test machines have one disk).
   const server = spawn(minio, args, {
-    env: { PATH: process.env.PATH ?? '', HOME: dir, MINIO_ROOT_USER: ROOT.user, MINIO_ROOT_PASSWORD: ROOT.password, MINIO_CI_CD: 'on', MINIO_BROWSER: 'off' },
+    env: { PATH: process.env.PATH ?? '', HOME: dir, MINIO_ROOT_USER: ROOT.user, MINIO_ROOT_PASSWORD: ROOT.password, MINIO_CI_CD: 'on', MINIO_BROWSER: 'off', AWS_EC2_METADATA_DISABLED: 'true' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -93,7 +93,7 @@ async function startServer(minio: string, volumes: string[], home: string): Prom
   const [port, consolePort] = [await freePort(), await freePort()];
   // MINIO_CI_CD: drives on the root disk are allowed (test machines have one disk).
   const proc = spawn(minio, ['server', '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, ...volumes], {
-    env: { PATH: process.env.PATH ?? '', HOME: home, MINIO_ROOT_USER: ROOT.user, MINIO_ROOT_PASSWORD: ROOT.password, MINIO_CI_CD: 'on', MINIO_BROWSER: 'off' },
+    env: { PATH: process.env.PATH ?? '', HOME: home, MINIO_ROOT_USER: ROOT.user, MINIO_ROOT_PASSWORD: ROOT.password, MINIO_CI_CD: 'on', MINIO_BROWSER: 'off', AWS_EC2_METADATA_DISABLED: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
