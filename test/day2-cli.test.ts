@@ -191,7 +191,7 @@ describe('allowed changes render what the cluster accepts', () => {
     expect(record.layouts.prod.pools).toEqual([{ servers: 4, size: '20Gi', claimSize: '8Gi' }, { servers: 4, size: '32Gi', claimSize: '16Gi' }]);
   });
 
-  it('every change the servers must restart for changes their label, and only those: image, TLS, ingress host, resources, root rotation', (ctx) => {
+  it('every change the servers must restart for changes their label, and only those: image, TLS, ingress host, root rotation', (ctx) => {
     const out = scaffolded();
     const label = () => configLabel(find(build(ctx, out, 'prod'), 'StatefulSet', 'minio')[0]!);
     const seen = [label()];
