@@ -30,6 +30,23 @@ export interface Layout {
 
 const OPERATIONS = 'docs/operations.md';
 
+/** A single server (one pool of 1), not erasure coded. */
+export const isStandalone = (l: Layout) => l.pools[0]!.servers === 1;
+const serverCount = (l: Layout) => l.pools.reduce((n, p) => n + p.servers, 0);
+
+/** The base's pod template hash a layout's servers get (the Deployment's or the StatefulSet's). */
+export const baseOf = (l: Layout, bases: { standalone: string; distributed: string }) => bases[isStandalone(l) ? 'standalone' : 'distributed'];
+
+/**
+ * The layout an env was last rendered with: its rendered files (what runs), with what only
+ * the record knows (removed pools, hashes); else the record; else, for an env rendered
+ * before the record kept layouts whose files were edited, its config before the run.
+ */
+export function lastLayout(recorded: Layout | undefined, fromFiles: Layout | undefined, fromConfig: () => Layout | undefined): Layout | undefined {
+  if (fromFiles) return { ...recorded, ...fromFiles };
+  return recorded ?? fromConfig();
+}
+
 /** The layout of `s`; an existing pool keeps the claim size it was made with. */
 export function layoutOf(s: EnvSettings, before?: Layout): Layout {
   const same = before && before.storage === s.storage && before.namespace === s.namespace && before.storageClass === s.storageClass;
@@ -104,12 +121,12 @@ const range = (n: number) => (n === 1 ? '0' : `{0..${n - 1}}`);
 /** Where an env's data is, for a person: the claims, or the node directory. */
 function dataOf(l: Layout): string {
   if (l.storage === 'hostpath') return `the node directory ${l.hostPath} (hostPath)`;
-  if (l.pools[0]!.servers === 1) return `the claim ${DATA_CLAIM} (${l.pools[0]!.size}) in namespace ${l.namespace}`;
+  if (isStandalone(l)) return `the claim ${DATA_CLAIM} (${l.pools[0]!.size}) in namespace ${l.namespace}`;
   const claims = l.pools.map((p, i) => `data-${poolStatefulSet(i)}-${range(p.servers)}`).join(', ');
-  return `the ${l.pools.reduce((n, p) => n + p.servers, 0)} claims ${claims} in namespace ${l.namespace}`;
+  return `the ${serverCount(l)} claims ${claims} in namespace ${l.namespace}`;
 }
 
-const kind = (l: Layout) => (l.pools[0]!.servers === 1 ? `a single server on ${l.storage}` : `${l.pools.reduce((n, p) => n + p.servers, 0)} erasure-coded servers`);
+const kind = (l: Layout) => (isStandalone(l) ? `a single server on ${l.storage}` : `${serverCount(l)} erasure-coded servers`);
 
 /** The changes that point the servers at other volumes than the ones holding the data. */
 function strandingChanges(before: Layout, after: Layout): string[] {
@@ -117,8 +134,7 @@ function strandingChanges(before: Layout, after: Layout): string[] {
   if (before.namespace !== after.namespace) changes.push(`namespace ${before.namespace} -> ${after.namespace}`);
   if (before.storage !== after.storage) changes.push(`storage ${before.storage} -> ${after.storage}`);
   else if (before.storage === 'hostpath' && before.hostPath !== after.hostPath) changes.push(`hostPath ${before.hostPath} -> ${after.hostPath}`);
-  const standalone = (l: Layout) => l.pools[0]!.servers === 1;
-  if (standalone(before) !== standalone(after)) changes.push(`${kind(before)} -> ${kind(after)}`);
+  if (isStandalone(before) !== isStandalone(after)) changes.push(`${kind(before)} -> ${kind(after)}`);
   return changes;
 }
 
@@ -144,7 +160,7 @@ export function day2Notes(env: string, before: Layout | undefined, after: Layout
     notes.push(`env ${env}: ${stranding.join(', ')}: the servers start on new, empty volumes; the data stays in ${dataOf(before)} (not deleted; copy it with mc mirror, ${OPERATIONS})`);
     return notes;
   }
-  const erasureCoded = before.pools[0]!.servers > 1;
+  const erasureCoded = !isStandalone(before);
   for (const [i, old] of before.pools.entries()) {
     const now = after.pools[i];
     const name = erasureCoded ? `pool ${i + 1} (StatefulSet ${poolStatefulSet(i)})` : `the server's volume`;
@@ -197,12 +213,11 @@ export function restartNote(env: string, before: Layout | undefined, after: Layo
 /** The other envs' servers, which a change of the shared base restarts too (their restarters, with their next sync). */
 export function sharedBaseNotes(env: string, layouts: Record<string, Layout>, base: { standalone: string; distributed: string }): string[] {
   return Object.entries(layouts)
-    .filter(([name, l]) => name !== env && l.base !== undefined && l.base !== base[l.pools[0]!.servers === 1 ? 'standalone' : 'distributed'])
+    .filter(([name, l]) => name !== env && l.base !== undefined && l.base !== baseOf(l, base))
     .map(([name, l]) => serversRestart(name, l, `base/ changes for every env; merge this before env ${name}'s next change`));
 }
 
 function serversRestart(env: string, l: Layout, why: string): string {
-  const servers = l.pools.reduce((n, p) => n + p.servers, 0);
-  if (l.pools[0]!.servers === 1) return `env ${env}: the server restarts (${why})`;
-  return `env ${env}: all ${servers} servers restart together (${why}; MinIO's servers start only with peers of the same configuration): a short outage once the engine syncs`;
+  if (isStandalone(l)) return `env ${env}: the server restarts (${why})`;
+  return `env ${env}: all ${serverCount(l)} servers restart together (${why}; MinIO's servers start only with peers of the same configuration): a short outage once the engine syncs`;
 }

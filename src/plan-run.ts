@@ -11,7 +11,7 @@ import { CONFIG_FILE, resolveOptions, SOPS_CONFIG_FILE } from './config.ts';
 import { OutputRoot } from './paths.ts';
 import { commonGitDir, findRepository, type Repository } from './repo-state.ts';
 import { fail } from './errors.ts';
-import { day2Notes, layoutFromFiles, layoutOf, restartNote, sharedBaseNotes, type Layout } from './day2.ts';
+import { baseOf, day2Notes, lastLayout, layoutFromFiles, layoutOf, restartNote, sharedBaseNotes } from './day2.ts';
 import { baseTemplateHash } from './render/workload.ts';
 import { catalogClaim, ROOT_SECRET } from './render/names.ts';
 import { serverConfigHash } from './render/overlay.ts';
@@ -129,17 +129,13 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
   const top = repo?.top ?? null;
   const options = { ...resolved.options, repoPath: top && top !== root ? `${relative(top, root)}/` : '' };
   if (!options.global.repoURL) notes.push(`no repository URL (no --repo-url, none in ${CONFIG_FILE}, no origin remote): clusters/${options.env}/ (the ${options.global.gitops} manifests) is not rendered; pass --repo-url URL`);
-  // Day-2, before any key is made: the env's data layout as the last run left it (the
-  // record; for an env rendered before the record kept layouts, its rendered files, else
-  // its config before this run).
+  // Day-2, before any key is made: the env's data layout as the last run left it (day2.ts).
   const unedited = (path: string) => {
     const text = readGenerated(out.at(path));
     return text !== null && recorded[path] === sha256(text) ? text : null;
   };
-  // The rendered files first (what runs), then the record (its removed pools and hashes kept), then the config.
-  const recordedLayout = layoutsBefore[options.env];
-  const renderedLayout = rendered.includes(options.env) ? layoutFromFiles(options.env, unedited) : undefined;
-  const previousLayout = renderedLayout ? { ...recordedLayout, ...renderedLayout } : (recordedLayout ?? (rendered.includes(options.env) && resolved.previous ? layoutOf(resolved.previous) : undefined));
+  const wasRendered = rendered.includes(options.env);
+  const previousLayout = lastLayout(layoutsBefore[options.env], wasRendered ? layoutFromFiles(options.env, unedited) : undefined, () => (wasRendered && resolved.previous ? layoutOf(resolved.previous) : undefined));
   const layout = layoutOf(options.settings, previousLayout);
   // The catalog servers' claims that stay (in the same namespace, same name): their class cannot change either.
   const catalogs = (s?: EnvSettings) => (s ? Object.entries(s.consumers).filter(([, c]) => c.kind === 'iceberg-catalog').map(([name, c]) => `${c.namespace}/${catalogClaim({ ...options, settings: s }, name)}`) : []);
@@ -157,7 +153,7 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
   // shares (a change of it restarts the other envs' servers too: noted, and recorded).
   const bases = { standalone: baseTemplateHash(options.global, false), distributed: baseTemplateHash(options.global, true) };
   layout.config = serverConfigHash(rendering);
-  layout.base = bases[options.settings.replicas === 1 ? 'standalone' : 'distributed'];
+  layout.base = baseOf(layout, bases);
   notes.push(...restartNote(options.env, previousLayout, layout), ...sharedBaseNotes(options.env, layoutsBefore, bases));
   const paths = new Set([...desired.map((f) => f.path), ...Object.keys(recorded), ...Object.keys(pending)]);
   const disk = new Map([...paths].map((p) => [p, readGenerated(out.at(p))]));
@@ -202,8 +198,8 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
   // The fingerprints of other envs stay; this env's are the ones its sealing knows now.
   const owned = ownedPrefixes(options.env);
   const sealedAfter = { ...Object.fromEntries(Object.entries(sealedBefore).filter(([path]) => !owned.some((prefix) => path.startsWith(prefix)))), ...secrets.fingerprints };
-  const sharedBase = (l: Layout) => ({ ...l, base: bases[l.pools[0]!.servers === 1 ? 'standalone' : 'distributed'] });
-  const layoutsAfter = { ...Object.fromEntries(Object.entries(layoutsBefore).map(([name, l]) => [name, l.base === undefined ? l : sharedBase(l)])), [options.env]: layout };
+  // Every env now has this base (base/ is shared); an env whose base was never recorded keeps none.
+  const layoutsAfter = { ...Object.fromEntries(Object.entries(layoutsBefore).map(([name, l]) => [name, l.base === undefined ? l : { ...l, base: baseOf(l, bases) }])), [options.env]: layout };
   const recordAfter = formatRecord(plan.record, {}, sealedAfter, layoutsAfter);
   const recordEntry: PlanEntry = {
     path: RECORD_FILE,

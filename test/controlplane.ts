@@ -21,6 +21,7 @@
 // - startControlPlane(dir, opts): one control plane in `dir`; the caller calls stop();
 // - fileControlPlane(opts): one for a whole test file, as fileCluster in test/cluster.ts;
 // - statusWriters(o): who wrote an object's status subresource (its managedFields);
+// - until(what, seconds, check, diagnose?, alive?): a bounded poll, for the tests' waits;
 // - ControlPlane.pause(component): SIGSTOP a component (resume() sends SIGCONT), to see a
 //   state the controllers would otherwise leave at once (a spec change not yet observed).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -352,4 +353,30 @@ export function fileControlPlane(opts: { prefix: string; available?: () => boole
     if (!cp) throw new Error(`the control plane did not start: ${setupError}`);
     return cp;
   };
+}
+
+/**
+ * Polls `check` (bounded in count and time) until it returns a value; on timeout the last
+ * state and `diagnose()`. `alive` throws when a process it depends on has exited: no use
+ * waiting then.
+ */
+export async function until<T>(what: string, seconds: number, check: () => Promise<T | undefined>, diagnose: () => Promise<string> = async () => '', alive: () => void = () => {}): Promise<T> {
+  const began = Date.now();
+  let last = '';
+  for (let i = 0; i < seconds * 4 + 1; i++) {
+    try {
+      alive();
+    } catch (error) {
+      throw new Error(`${what}: ${(error as Error).message}\n${await diagnose().catch((e) => String(e))}`, { cause: error });
+    }
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (Date.now() - began > seconds * 1000) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what}: not reached in ${seconds} s${last ? ` (last error: ${last})` : ''}\n${await diagnose().catch((e) => String(e))}`);
 }

@@ -25,7 +25,7 @@ import { describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { main } from '../src/cli.ts';
-import { fileControlPlane, type ControlPlane } from './controlplane.ts';
+import { fileControlPlane, until, type ControlPlane } from './controlplane.ts';
 import { run } from './run.ts';
 import { kubectl, needKubectl, restarterCommand, serviceAccountKubeconfig, type Kubectl } from './restarter.ts';
 import { build, type Obj } from './scaffolded.ts';
@@ -51,22 +51,6 @@ const needCluster = fileControlPlane({
   },
 });
 
-/** Polls `check` (bounded in count and time) until it returns a value; the last state in the error. */
-async function until<T>(what: string, seconds: number, check: () => Promise<T | undefined>, state: () => Promise<string> = async () => ''): Promise<T> {
-  const began = Date.now();
-  let last = '';
-  for (let i = 0; i < seconds * 5 + 1; i++) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    if (Date.now() - began > seconds * 1000) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what}: not reached in ${seconds} s${last ? ` (last error: ${last})` : ''}: ${await state().catch((e) => String(e))}`);
-}
 
 /** The scaffolder as a person runs it (a real process), in `out`. */
 function scaffolder(out: string, ...flags: string[]): string {

@@ -23,7 +23,7 @@ import * as k8s from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { main } from '../src/cli.ts';
 import { needCertManager, startCertManager } from './certmanager.ts';
-import { needControlPlane, startControlPlane, type ControlPlane } from './controlplane.ts';
+import { needControlPlane, startControlPlane, until, type ControlPlane } from './controlplane.ts';
 import { FLUX_NAMESPACE, gitopsVersions, needFlux, startFlux, type Proc } from './flux.ts';
 import { gitRepository, startGitServer } from './gitserver.ts';
 import { needKubectl, restarterCommand, serviceAccountKubeconfig } from './restarter.ts';
@@ -59,32 +59,6 @@ const show = (id: string) => {
   return `${kind}${group ? `.${group}` : ''} ${ns ? `${ns}/` : ''}${name}`;
 };
 const decode = (data: Record<string, string> | undefined) => Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-
-/**
- * Polls `check` (bounded in count and time) until it returns a value; on timeout the last
- * state and `diagnose()`. `alive` throws when a process it depends on has exited: no use
- * waiting then.
- */
-async function until<T>(what: string, seconds: number, check: () => Promise<T | undefined>, diagnose: () => Promise<string>, alive: () => void = () => {}): Promise<T> {
-  const began = Date.now();
-  let last = '';
-  for (let i = 0; i < seconds * 4 + 1; i++) {
-    try {
-      alive();
-    } catch (error) {
-      throw new Error(`${what}: ${(error as Error).message}\n${await diagnose().catch((e) => String(e))}`, { cause: error });
-    }
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    if (Date.now() - began > seconds * 1000) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what}: not reached in ${seconds} s${last ? ` (last error: ${last})` : ''}\n${await diagnose().catch((e) => String(e))}`);
-}
 
 interface Step {
   name: string;

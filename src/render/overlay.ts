@@ -92,9 +92,9 @@ export function serverConfigHash(o: Options): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
 }
 
-function serverPatch(o: Options) {
+function serverPatch(o: Options, configHash: string) {
   const patch = serverPatchBody(o);
-  return { ...patch, spec: { template: { metadata: { labels: { [CONFIG_LABEL]: serverConfigHash(o) } }, ...patch.spec.template } } };
+  return { ...patch, spec: { template: { metadata: { labels: { [CONFIG_LABEL]: configHash } }, ...patch.spec.template } } };
 }
 
 /**
@@ -277,7 +277,8 @@ export function renderOverlay(o: Options): GeneratedFile[] {
   const scope = `env ${o.env}`;
   const distributed = isDistributed(o);
   const pools = serverPools(o);
-  const restarter = distributed ? restarterOverlay(o, serverConfigHash(o), pools) : undefined;
+  const configHash = serverConfigHash(o);
+  const restarter = distributed ? restarterOverlay(o, configHash, pools) : undefined;
 
   const s3Clients = [...new Set([...consumerNamespaces(o), ...(s.monitoring ? [o.global.monitoringNamespace] : [])])].sort();
   const resources: Record<string, object> = {
@@ -293,7 +294,7 @@ export function renderOverlay(o: Options): GeneratedFile[] {
   const claims = grownPools(o);
   const patches: Record<string, object> = {
     ...(s.storage === 'hostpath' ? { 'patch-namespace.yaml': privilegedNamespacePatch() } : {}),
-    'patch-server.yaml': serverPatch(o),
+    'patch-server.yaml': serverPatch(o, configHash),
     'patch-storage.yaml': storagePatch(o),
     ...(s.tls ? { 'patch-tls.yaml': tlsPatch(o) } : {}),
     ...(restarter ? { 'patch-restarter.yaml': restarter.patch } : {}),
