@@ -1,7 +1,6 @@
 // The run up to its plan: read the config, the disk, the record and the keys, render, and
 // compare. Reads only; nothing is written here (the disk edge for planning).
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readGenerated, readText } from './apply.ts';
@@ -15,6 +14,7 @@ import { baseOf, day2Notes, lastLayout, layoutFromFiles, layoutOf, restartNote, 
 import { baseTemplateHash } from './render/workload.ts';
 import { catalogClaim, ROOT_SECRET } from './render/names.ts';
 import { serverConfigHash } from './render/overlay.ts';
+import { shortHash } from './render/hash.ts';
 import { DELETED, formatRecord, makePlan, parseRecord, RECORD_FILE, sha256, type GeneratedRecord, type PendingWrites, type PlanEntry } from './plan.ts';
 import { combine } from './render/files.ts';
 import { ownedPrefixes, renderTree } from './render/index.ts';
@@ -112,7 +112,7 @@ function rootChecksum(sealed: { path: string; content: string }[], env: string):
   const root = sealed.find((f) => f.path === `sealed/${env}/${ROOT_SECRET}.yaml`);
   if (!root) return undefined;
   const values = ['rootUser', 'rootPassword'].map((key) => new RegExp(`^\\s+${key}:\\s*(\\S+)\\s*$`, 'm').exec(root.content)?.[1] ?? '');
-  return createHash('sha256').update(values.join('\n')).digest('hex').slice(0, 16);
+  return shortHash(values.join('\n'));
 }
 
 /** Everything up to the plan: no file is written here. */
@@ -146,7 +146,7 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
   const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(out, options, flags, now, sealedBefore) : { files: [], generated: [], recipients: [] };
   notes.push(...(secrets.notes ?? []));
   const mirrors = secrets.files.filter((f) => f.path.startsWith(`sealed/${options.env}/bootstrap/`));
-  const sealedChecksum = mirrors.length > 0 ? createHash('sha256').update(mirrors.map((f) => f.content).join('\0')).digest('hex').slice(0, 16) : undefined;
+  const sealedChecksum = mirrors.length > 0 ? shortHash(mirrors.map((f) => f.content).join('\0')) : undefined;
   const rendering = { ...options, sealedChecksum, rootChecksum: rootChecksum(secrets.files, options.env), claimSizes: layout.pools.map((p) => p.claimSize) };
   const desired = combine(renderTree(rendering), secrets.files);
   // The servers' hashes: the env's patches, and the base's pod template, which every env

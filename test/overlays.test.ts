@@ -12,6 +12,7 @@ import { kustomizeBuilders, needCrds, needTool, tempDir } from './tools.ts';
 import { parseAllYaml, validateObject, type Obj } from './validate.ts';
 import { build, fluxDecrypt } from './scaffolded.ts';
 import { allCombos, argv, refusal, type Combo } from './combos.ts';
+import { SHORT_HASH } from '../src/render/hash.ts';
 
 const combos = allCombos();
 const valid = combos.filter((c) => !refusal(c));
@@ -175,7 +176,7 @@ function checkRestarter(objs: Obj[], ns: string, workload: Workload, replicas: n
   expect(spec.podManagementPolicy).toBe('Parallel');
   const labels = workload.spec.template.metadata.labels;
   const hashes = ['minio-gitops.io/base', 'minio-gitops.io/config'].map((l) => [l, labels[l]!] as const);
-  for (const [, hash] of hashes) expect(hash).toMatch(/^[0-9a-f]{16}$/);
+  for (const [, hash] of hashes) expect(hash).toMatch(SHORT_HASH);
   type Container = { name: string; image: string; args: string[] };
   const job = find(objs, 'Job', 'minio-restarter')[0] as unknown as { spec: { template: { metadata: { labels: Record<string, string> }; spec: { serviceAccountName: string; automountServiceAccountToken?: boolean; initContainers: Container[]; containers: Container[] } } } };
   const pod = job.spec.template;

@@ -6,6 +6,7 @@ import { resolveOptions } from '../src/config.ts';
 import { UsageError } from '../src/errors.ts';
 import { makePlan, sha256, type PlanInput } from '../src/plan.ts';
 import { toYaml } from '../src/yaml.ts';
+import { SHORT_HASH, shortHash } from '../src/render/hash.ts';
 import { formatRecord, parseRecord } from '../src/plan.ts';
 import { htpasswd, type SealedSecretSpec } from '../src/render/sealed.ts';
 import { fingerprint, publicValues } from '../src/sealed.ts';
@@ -31,6 +32,18 @@ describe('toYaml', () => {
     const doc = { [value as string]: value, list: [value, { nested: value }] };
     const text = toYaml(doc);
     for (const version of ['1.1', '1.2'] as const) expect(YAML.parse(text, { version }), `${version}:\n${text}`).toEqual(doc);
+  });
+
+  // kustomize writes a string back unquoted when Go cannot hold it as a number (123e456),
+  // and a YAML 1.2 reader of its build takes that for Infinity: the hashes in labels and
+  // annotations must read as strings even unquoted.
+  it('short hashes read as strings even when a writer leaves them unquoted', () => {
+    for (let i = 0; i < 20000; i++) {
+      const hash = shortHash(String(i));
+      expect(hash).toMatch(SHORT_HASH);
+      for (const version of ['1.1', '1.2'] as const) expect(YAML.parse(`x: ${hash}`, { version }), hash).toEqual({ x: hash });
+    }
+    expect(new Set(Array.from({ length: 1000 }, (_, i) => shortHash(String(i)))).size).toBe(1000);
   });
 
   it('writes numbers, booleans, null, empty maps and lists, and nested lists', () => {

@@ -6,7 +6,6 @@
 //   iceberg-catalog            the env's Iceberg REST catalog server (catalog.ts)
 // The same credentials sit in the MinIO namespace for the bootstrap Job (a mirror Secret):
 // a Secret cannot be read across namespaces.
-import { createHash } from 'node:crypto';
 import type { ConsumerSettings } from '../consumers.ts';
 import type { Options } from '../options.ts';
 import { catalogObjects } from './catalog.ts';
@@ -15,6 +14,7 @@ import { flinkDeployment, flinkEnvironment } from './flink.ts';
 import { consumerMirrorSecret, consumerSecret, S3_REGION, s3Endpoint, syncWave, WAVES } from './names.ts';
 import { externalSecret, plainSecret } from './secrets.ts';
 import { sparkConfigMap } from './spark.ts';
+import { shortHash } from './hash.ts';
 
 /** The two values the bootstrap Job's copy holds (and mounts as files of these names). */
 export const CREDENTIAL_KEYS = ['s3.access-key', 's3.secret-key'] as const;
@@ -70,7 +70,7 @@ export function consumerCredentials(o: Options, side: 'bootstrap' | 'consumers')
 export function plainCredentialsChecksum(o: Options): string {
   if (o.settings.secrets !== 'plain') return '';
   const all = Object.entries(o.settings.consumers).map(([name, c]) => [name, devConsumerCredentials(name, c)]);
-  return createHash('sha256').update(JSON.stringify(all)).digest('hex').slice(0, 16);
+  return shortHash(JSON.stringify(all));
 }
 
 /** What wires one consumer to S3, by kind: file name -> object. */

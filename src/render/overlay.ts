@@ -29,7 +29,7 @@ import { fixedSalt, htpasswd } from './sealed.ts';
 import { dataClaimTemplate, POOL_LABEL } from './workload.ts';
 import { CONFIG_LABEL, restarterOverlay } from './restart.ts';
 import { grownPools, serverPools, type Pool } from './pools.ts';
-import { createHash } from 'node:crypto';
+import { shortHash } from './hash.ts';
 import { ingressControllerPolicy, s3ClientsPolicy } from './network.ts';
 import { externalSecret, plainSecret } from './secrets.ts';
 import { issuerRef, renderTrust } from './trust.ts';
@@ -89,7 +89,7 @@ function serverPatchBody(o: Options) {
  */
 export function serverConfigHash(o: Options): string {
   const parts = [serverPatchBody(o), o.settings.tls ? tlsPatch(o) : null, isDistributed(o) ? null : storagePatch(o), o.rootChecksum ?? null];
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+  return shortHash(JSON.stringify(parts));
 }
 
 function serverPatch(o: Options, configHash: string) {

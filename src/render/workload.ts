@@ -1,9 +1,9 @@
 // The MinIO server workload: one pod template, wrapped as a standalone Deployment or an
 // erasure-coded StatefulSet. Env-specific values (storage, TLS, replicas, resources) are
 // placeholders here that the overlay patches; the base stays the same for every env.
-import { createHash } from 'node:crypto';
 import type { V1Deployment, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
 import type { GlobalSettings } from '../options.ts';
+import { shortHash } from './hash.ts';
 import {
   API_PORT,
   APP,
@@ -38,7 +38,7 @@ const probe = (path: string, periodSeconds: number, failureThreshold: number) =>
  */
 function podTemplate(global: GlobalSettings, replicas: number, extraVolumes: object[]): V1PodTemplateSpec {
   const template = unlabelledPodTemplate(global, replicas, extraVolumes);
-  const hash = createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 16);
+  const hash = shortHash(JSON.stringify(template));
   return { ...template, metadata: { labels: { ...template.metadata!.labels, [BASE_LABEL]: hash } } };
 }
 
