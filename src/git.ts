@@ -95,7 +95,8 @@ export async function prepareRepository(input: RepositoryInput): Promise<GitRun>
   const deletions = [...dirty.keys()].filter((p) => (dirty.get(p)!.working_dir === 'D' || dirty.get(p)!.index === 'D') && !toolWrites.has(p));
   if (deletions.length > 0) {
     const committed = await git.show([`HEAD:${prefix}${RECORD_FILE}`]).catch(() => null);
-    const files: Record<string, string> = committed ? parseRecord(committed).files : {};
+    // A damaged record in HEAD names none (the person deleted it and re-runs with --force, as told).
+    const files: Record<string, string> = committed ? committedFiles(committed) : {};
     for (const p of deletions) if (files[p] && !entries.some((e) => e.path === p && e.after !== null)) toolWrites.add(p);
   }
   const blocking = entries.filter((e) => e.action !== 'unchanged' && !merged.includes(e.path) && dirty.has(e.path) && !toolWrites.has(e.path)).map((e) => e.path);
@@ -228,5 +229,14 @@ export async function pushBranch(run: GitRun, branch: string): Promise<string | 
       ...lines.filter((l) => /^fatal:/.test(l)),
     ].slice(0, 3);
     return redactCredentials((reason.length > 0 ? reason : lines.slice(0, 1)).join(' / '));
+  }
+}
+
+/** The files a committed record names, or none when it is damaged. */
+function committedFiles(text: string): Record<string, string> {
+  try {
+    return parseRecord(text).files;
+  } catch {
+    return {};
   }
 }
