@@ -25,7 +25,7 @@
 // - ControlPlane.pause(component): SIGSTOP a component (resume() sends SIGCONT), to see a
 //   state the controllers would otherwise leave at once (a spec change not yet observed).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
@@ -276,6 +276,13 @@ export async function startControlPlane(dir: string, opts: { bin?: ControlPlaneB
     run('kube-scheduler', ['--kubeconfig', scheduler, '--leader-elect=false', '--bind-address', '127.0.0.1', '--secure-port', '0']);
     const stages = STAGE_FILES.map((f) => join(KWOK_STAGES, f));
     mkdirSync(join(dir, 'kwok'), { recursive: true });
+    // The nodes' capacity as a kubelet reports it, local ephemeral storage included: kwok's
+    // default has none, and the scheduler would then refuse every pod that requests some.
+    const initialize = readFileSync(join(KWOK_STAGES, 'node-initialize.yaml'), 'utf8');
+    const withStorage = initialize.replace(/^( +)pods: 1M$/gm, '$1pods: 1M\n$1ephemeral-storage: 1Ti');
+    if (withStorage.split('ephemeral-storage: 1Ti').length !== 3) throw new Error(`kwok's node-initialize.yaml has not the default capacity and allocatable this test extends (pods: 1M): ${KWOK_STAGES}`);
+    writeFileSync(join(dir, 'kwok', 'node-initialize.yaml'), withStorage);
+    stages[STAGE_FILES.indexOf('node-initialize.yaml')] = join(dir, 'kwok', 'node-initialize.yaml');
     writeFileSync(join(dir, 'kwok', 'volume-stages.yaml'), volumeStages());
     stages.push(join(dir, 'kwok', 'volume-stages.yaml'));
     // HOME is kwok's own directory, so no ~/.kwok/kwok.yaml of the user's is read.

@@ -33,12 +33,16 @@ export interface Minio {
   /** The environment the bootstrap script runs with (PATH with mc, root credentials). */
   env: Record<string, string>;
   ca?: string;
+  /** The directory of its drives (and mc's config), for a restart on the same data (`dir`). */
+  dir: string;
+  /** Stops the server and waits until it has exited. */
+  stop: () => Promise<void>;
 }
 
-export async function startMinio(ctx: { skip: (note?: string) => void }, opts: { drives: number; tls?: boolean }): Promise<Minio> {
+export async function startMinio(ctx: { skip: (note?: string) => void }, opts: { drives: number; tls?: boolean; env?: Record<string, string>; dir?: string }): Promise<Minio> {
   const minio = needTool(ctx, 'minio');
   const mcPath = needTool(ctx, 'mc');
-  const dir = tempDir('minio-gitops-s3-');
+  const dir = opts.dir ?? tempDir('minio-gitops-s3-');
   const [port, consolePort] = [await freePort(), await freePort()];
   const args = ['server', '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`];
   let ca: string | undefined;
@@ -50,14 +54,17 @@ export async function startMinio(ctx: { skip: (note?: string) => void }, opts: {
   args.push(opts.drives > 1 ? join(dir, `drive{1...${opts.drives}}`) : join(dir, 'drive'));
   // MINIO_CI_CD: drives on the root disk are allowed (test machines have one disk).
   const server = spawn(minio, args, {
-    env: { PATH: process.env.PATH ?? '', HOME: dir, MINIO_ROOT_USER: ROOT.user, MINIO_ROOT_PASSWORD: ROOT.password, MINIO_CI_CD: 'on', MINIO_BROWSER: 'off', AWS_EC2_METADATA_DISABLED: 'true' },
+    env: { PATH: process.env.PATH ?? '', HOME: dir, MINIO_ROOT_USER: ROOT.user, MINIO_ROOT_PASSWORD: ROOT.password, MINIO_CI_CD: 'on', MINIO_BROWSER: 'off', AWS_EC2_METADATA_DISABLED: 'true', ...opts.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   server.stderr.on('data', (d) => (stderr += String(d)));
-  onTestFinished(() => {
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  const stop = async () => {
     server.kill('SIGKILL');
-  });
+    await exited;
+  };
+  onTestFinished(stop);
 
   const endpoint = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const mcConfig = join(dir, 'mc');
@@ -80,6 +87,6 @@ export async function startMinio(ctx: { skip: (note?: string) => void }, opts: {
     await new Promise((r) => setTimeout(r, 250));
   }
   const bin = join(mcPath, '..');
-  return { endpoint, mc, tryMc, ca, env: { PATH: `${bin}:${process.env.PATH}`, MINIO_ROOT_USER: ROOT.user, MINIO_ROOT_PASSWORD: ROOT.password, HOME: dir } };
+  return { endpoint, mc, tryMc, ca, dir, stop, env: { PATH: `${bin}:${process.env.PATH}`, MINIO_ROOT_USER: ROOT.user, MINIO_ROOT_PASSWORD: ROOT.password, HOME: dir } };
 }
 

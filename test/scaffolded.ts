@@ -74,8 +74,16 @@ export function jobInputs(ctx: { skip: (note?: string) => void }, out: string, e
   }
   expect(script).not.toBe('');
   const credentials = join(dir, 'credentials');
-  for (const o of objs.filter((x) => x.kind === 'Secret' && x.metadata.name.startsWith('minio-consumer-'))) {
-    writeCredentials(credentials, o.metadata.name.slice('minio-consumer-'.length), o.stringData!);
+  // The Job's projected credentials volume, item by item, from the Secrets of the build.
+  const job = objs.find((x) => x.kind === 'Job')!;
+  const volume = job.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'credentials');
+  for (const { secret } of volume?.projected.sources ?? []) {
+    const values = objs.find((x) => x.kind === 'Secret' && x.metadata.name === secret.name)?.stringData;
+    if (!values) throw new Error(`the Job mounts Secret ${secret.name}, which the build lacks`);
+    for (const item of secret.items) {
+      mkdirSync(join(credentials, item.path, '..'), { recursive: true });
+      writeFileSync(join(credentials, item.path), values[item.key]!);
+    }
   }
   return { script, configDir, credentials, objs };
 }
@@ -94,4 +102,25 @@ export function secretValues(objs: Obj[], namespace: string, name: string): Reco
   const secret = objs.find((o) => o.kind === 'Secret' && o.metadata.name === name && o.metadata.namespace === namespace);
   if (!secret?.stringData) throw new Error(`no plain Secret ${namespace}/${name} in the build`);
   return secret.stringData;
+}
+
+type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
+
+/**
+ * The settings a test MinIO must share with the built servers (the KMS key, the metrics
+ * auth, the audit webhook), as the kubelet gives them: Secret keys read from the build
+ * (sealed ones decrypted), $(VAR) references expanded from the variables before.
+ */
+export function serverEnv(objs: Obj[]): Record<string, string> {
+  const server = objs.find((o) => o.kind === 'StatefulSet' || o.kind === 'Deployment');
+  if (!server) throw new Error('no MinIO server in the build');
+  const env: Record<string, string> = {};
+  for (const e of server.spec.template.spec.containers[0].env as EnvVar[]) {
+    const ref = e.valueFrom?.secretKeyRef;
+    if (ref) {
+      const secret = objs.find((o) => o.kind === 'Secret' && o.metadata.name === ref.name);
+      if (secret) env[e.name] = secretValues(objs, secret.metadata.namespace!, ref.name)[ref.key]!;
+    } else if (e.value !== undefined) env[e.name] = e.value.replace(/\$\((\w+)\)/g, (whole, name: string) => env[name] ?? whole);
+  }
+  return Object.fromEntries(Object.entries(env).filter(([k]) => /^MINIO_(KMS|PROMETHEUS|AUDIT)_/.test(k)));
 }
