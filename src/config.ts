@@ -194,6 +194,15 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
     const given = flags.settings[key];
     if (given && !settings.tls) fail(`${given.flag} applies only with TLS on, and env ${env} has TLS off (the consumers reach MinIO over http); drop ${given.flag}, or add --tls on`);
   }
+  // Spreading places the servers of an erasure-coded env; a single server has none to place.
+  // A value the file holds from before is dropped when this run's flags make the env standalone.
+  if (settings.replicas === 1) {
+    const given = flags.settings.spread;
+    if (given) fail(`${given.flag} applies only to an erasure-coded env (it places the servers on nodes), and env ${env} is a single server (replicas 1) with nothing to spread; drop ${given.flag}`);
+    if (kept.spread !== undefined && !flags.settings.replicas) {
+      fail(`${CONFIG_FILE}: envs.${env}.spread applies only to an erasure-coded env, and env ${env} is a single server (replicas 1); remove spread from envs.${env}`);
+    }
+  }
   checkGlobal(global);
   checkCombination(env, settings, global);
   notes.push(...sharedObjects(env, settings, global, recorded));
@@ -205,6 +214,12 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   const configTextOut = doc ? updateConfig(doc, configText!, migrated, global, env, settings) : newConfig(global, env, settings);
   const previousProfile = before?.profile ?? envProfile(env, undefined, '');
   const previous = before && previousProfile ? ({ ...profileDefaults(previousProfile, env), ...before, profile: previousProfile } as EnvSettings) : undefined;
+  // An erasure-coded env rendered before the spread setting: its servers only preferred
+  // separate nodes, and the default now enforces it (and restarts them, with the new template).
+  if (previous && defaults.rendered?.includes(env) && previous.replicas > 1 && settings.replicas > 1 && before?.spread === undefined && !flags.settings.spread) {
+    const most = Math.max(settings.replicas, ...settings.pools.map((p) => p.servers));
+    notes.push(`env ${env}: spread host is the new default: no two servers of a pool on one node, enforced by the scheduler, and every server restarts once with it; a cluster with fewer than ${most} nodes the servers may run on leaves some Pending, so keep the old placement there with --spread none (docs/hardening.md, Spreading)`);
+  }
   return { options: { env, global, settings, repoPath: '' }, configText: configTextOut, notes, previous };
 }
 
@@ -257,9 +272,11 @@ function ordered<S extends object>(values: S, table: object): Partial<S> {
   return Object.fromEntries(Object.keys(table).map((key) => [key, values[key as keyof S]])) as Partial<S>;
 }
 
-/** An env's settings as the file keeps them: `pools` only once the env has more than one. */
+/** An env's settings as the file keeps them: `pools` only once the env has more than one, `spread` only for an erasure-coded env. */
 function envEntry(settings: EnvSettings): Partial<EnvSettings> {
-  return Object.fromEntries(Object.entries(ordered(settings, ENV_FIELDS)).filter(([key, value]) => key !== 'pools' || (value as unknown[]).length > 0));
+  return Object.fromEntries(
+    Object.entries(ordered(settings, ENV_FIELDS)).filter(([key, value]) => (key !== 'pools' || (value as unknown[]).length > 0) && (key !== 'spread' || settings.replicas > 1)),
+  );
 }
 
 /** A first config file, written with the own emitter (no parser needed). */

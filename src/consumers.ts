@@ -24,6 +24,8 @@ export interface BucketSettings {
   versioning: boolean;
   /** Hard quota such as 100GiB; "" for none. */
   quota: string;
+  /** Default encryption (SSE-S3) of new objects; absent: on when the env has a KMS. */
+  encryption?: boolean;
 }
 
 export interface ConsumerSettings {
@@ -115,8 +117,8 @@ export function checkBuckets(raw: unknown, where: string): Record<string, Bucket
     if (problem) fail(`${where}: bucket name ${show(name)} ${problem} (S3 naming rules); rename it, e.g. flink-checkpoints`);
     const at = `${where}.${name}`;
     const v = value ?? {};
-    if (!isMap(v)) fail(`${at} must be a map with prefixes, lifecycle, versioning and quota`);
-    known(v, ['prefixes', 'lifecycle', 'versioning', 'quota'], at);
+    if (!isMap(v)) fail(`${at} must be a map with prefixes, lifecycle, versioning, quota and encryption`);
+    known(v, ['prefixes', 'lifecycle', 'versioning', 'quota', 'encryption'], at);
     const list = (key: string) => {
       const l = v[key] ?? [];
       if (!Array.isArray(l)) fail(`${at}.${key} must be a list`);
@@ -138,12 +140,16 @@ export function checkBuckets(raw: unknown, where: string): Record<string, Bucket
       fail(`${at}.quota ${show(quota)} is not a size; use a whole number with KiB, MiB, GiB, TiB or PiB, e.g. 100GiB, or "" for none`);
     }
     out[name] = { prefixes, lifecycle, versioning: v.versioning === undefined ? false : flag(v.versioning, `${at}.versioning`), quota: quota as string };
+    if (v.encryption !== undefined) out[name].encryption = flag(v.encryption, `${at}.encryption`);
   }
   return out;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const RESERVED = ['root', 'console', 'all'];
+const RESERVED = ['root', 'console', 'metrics', 'kms', 'audit', 'all'];
+
+/** The MinIO user whose token reads the metrics (render/metrics.ts): no consumer's. */
+export const METRICS_USER = 'minio-metrics';
 // MinIO access keys: at least 3 characters; kept to a set that needs no quoting anywhere.
 const USER = /^[a-z0-9][a-z0-9._-]{2,63}$/;
 // A Flink duration as people write it in flinkConfiguration: 60s, 5min, 1h, 500ms.
@@ -292,6 +298,7 @@ export function checkDataLayout(where: string, buckets: Record<string, BucketSet
       if (!buckets[grantBucket(grant)]) fail(`${where}: consumer ${name} uses bucket ${grantBucket(grant)}, which is not among the buckets (${Object.keys(buckets).join(', ') || 'none'}); add it under buckets, or fix the name`);
     }
     if (c.user === reservedUser) fail(`${where}: consumer ${name} would be MinIO user ${c.user}, the root user of this env; give it its own user`);
+    if (c.user === METRICS_USER) fail(`${where}: consumer ${name} would be MinIO user ${c.user}, the user that reads the metrics; give it its own user`);
     const other = users.get(c.user);
     if (other) fail(`${where}: consumers ${other} and ${name} are both MinIO user ${c.user}; give each consumer its own user (a shared user would share its permissions)`);
     users.set(c.user, name);

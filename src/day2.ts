@@ -26,6 +26,8 @@ export interface Layout {
   base?: string;
   /** Pools removed from the end, by StatefulSet: their claims stay in the cluster, with this size. */
   removed?: Record<string, { servers: number; size: string }>;
+  /** With a KMS: where its key comes from (the secrets mode). What it encrypted needs that very key. */
+  kms?: 'plain' | 'sops' | 'external';
 }
 
 const OPERATIONS = 'docs/operations.md';
@@ -70,7 +72,24 @@ export function layoutOf(s: EnvSettings, before?: Layout): Layout {
     storageClass: s.storageClass,
     pools,
     ...(Object.keys(removed).length > 0 ? { removed } : {}),
+    ...(s.kms === 'static' ? { kms: s.secrets } : {}),
   };
+}
+
+/**
+ * The KMS key cannot change once the env has one: every object it encrypted, and the MinIO
+ * users made while it was on (MinIO encrypts its IAM data with it), need that key. Turning
+ * the KMS off or taking the key from elsewhere (another secrets mode) is refused unless
+ * the person says the data may be lost, or has moved the key there (--leave-data-behind).
+ */
+function kmsNotes(env: string, before: Layout, after: Layout, leaveDataBehind: boolean): string[] {
+  if (!before.kms || before.kms === after.kms) return [];
+  const change = after.kms ? `--secrets ${after.kms} takes the KMS key from ${after.kms === 'sops' ? 'a new sealed file' : after.kms === 'external' ? 'the external store' : 'the fixed dev Secret'} instead of ${before.kms === 'sops' ? `sealed/${env}/minio-kms-key.yaml` : before.kms === 'external' ? 'the external store' : 'the fixed dev Secret'}` : '--kms none turns encryption at rest off';
+  const lost = 'every object the key encrypted, and every MinIO user made since, would be unreadable';
+  if (!leaveDataBehind) {
+    fail(`env ${env}: ${change}, and without the same key ${lost}; keep it, or move the data to a new env first (mc mirror: docs/hardening.md, Encryption at rest), or, once the same key is in place (or the data may go), re-run with --leave-data-behind`);
+  }
+  return [`env ${env}: ${change}; without the same key ${lost} (--leave-data-behind)`];
 }
 
 /**
@@ -152,6 +171,7 @@ export function day2Notes(env: string, before: Layout | undefined, after: Layout
   if (before.storageClass !== after.storageClass && claims.length > 0) {
     fail(`env ${env}: storageClass ${before.storageClass || '(default)'} -> ${after.storageClass || '(default)'} cannot apply to ${claims.join(' and ')}: a claim keeps the class it was made with (Kubernetes refuses the change); keep ${before.storageClass ? before.storageClass : 'the default (storageClass "")'}, or move the data to a new env with the new class (${OPERATIONS}, Changing the layout)`);
   }
+  notes.push(...kmsNotes(env, before, after, leaveDataBehind));
   const stranding = strandingChanges(before, after);
   if (stranding.length > 0) {
     if (!leaveDataBehind) {

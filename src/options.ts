@@ -16,6 +16,12 @@ export const GITOPS_ENGINES = ['flux', 'argocd'] as const;
 /** How the consumers' JVMs come to trust the servers' CA (with TLS on). */
 export const TRUSTSTORES = ['trust-manager', 'none'] as const;
 export const CONSUMER_NAMES = ['per-env', 'legacy'] as const;
+/** How the metrics endpoints authenticate: MinIO's bearer token (JWT), or none. */
+export const METRICS_AUTH = ['jwt', 'public'] as const;
+/** Encryption at rest: MinIO's built-in KMS with one static key, or none. */
+export const KMS_MODES = ['static', 'none'] as const;
+/** How an erasure-coded env's servers must spread: one per node, also evenly over zones, or only preferably (none). */
+export const SPREAD_MODES = ['host', 'zone', 'none'] as const;
 /** Spark lines with an Iceberg runtime, and their Scala version (Spark 4 is Scala 2.13 only). */
 export const SPARK_LINES: Record<string, string> = { '3.4': '2.12', '3.5': '2.12', '4.0': '2.13' };
 
@@ -97,6 +103,19 @@ export interface EnvSettings {
   apiHost: string;
   consoleHost: string;
   monitoring: boolean;
+  /** jwt: the metrics need a bearer token (the ServiceMonitor's, from a user that may read metrics only); public: anyone in reach. */
+  metricsAuth: (typeof METRICS_AUTH)[number];
+  /** static: a generated key (MINIO_KMS_SECRET_KEY) seals every object of an encrypted bucket (docs/hardening.md). */
+  kms: (typeof KMS_MODES)[number];
+  /** Where MinIO posts its audit log (http or https URL), or "" for none. */
+  auditWebhook: string;
+  /**
+   * Erasure-coded envs: host, each pool's servers on distinct nodes (enforced; a server that
+   * finds no free node stays Pending); zone, also evenly over the zones; none, only the
+   * preferred anti-affinity (for clusters with fewer nodes than servers). Not recorded for a
+   * single server.
+   */
+  spread: (typeof SPREAD_MODES)[number];
   /** Argo CD clusters (names) to deploy to; more than one renders an ApplicationSet. */
   clusters: string[];
   resources: Resources;
@@ -190,6 +209,9 @@ export function profileDefaults(profile: Profile, env: string): EnvSettings {
     clusters: [] as string[],
     apiHost: `minio.${env}.local`,
     consoleHost: `minio-console.${env}.local`,
+    metricsAuth: 'jwt',
+    auditWebhook: '',
+    spread: 'host',
     buckets: defaultBuckets(),
     consumers: defaultConsumers(),
     consumerNames: 'per-env',
@@ -205,6 +227,7 @@ export function profileDefaults(profile: Profile, env: string): EnvSettings {
       tls: false,
       ingress: false,
       monitoring: false,
+      kms: 'none',
       resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
     };
   }
@@ -218,6 +241,7 @@ export function profileDefaults(profile: Profile, env: string): EnvSettings {
     tls: true,
     ingress: true,
     monitoring: true,
+    kms: 'static',
     resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } },
   };
 }
@@ -435,6 +459,17 @@ export const checks = {
     if (typeof raw === 'string' && raw.trim() !== '' && !/[\x00-\x1f\x7f]/.test(raw)) return raw;
     return fail(`${where} must be a non-empty single-line string; write it as text on one line`);
   }) as Check<string>,
+  /** A webhook's URL: http(s), a host, no credentials or query (a token belongs in a Secret), or "" for none. */
+  webhookURL: ((raw, where) => {
+    if (raw === '' || raw === null || raw === undefined) return '';
+    // Printable ASCII (MinIO refuses other host names), no $ (the kubelet would expand $(VAR)
+    // in the servers' environment), well-formed % escapes (MinIO refuses others), a port
+    // a NetworkPolicy can name.
+    const shape = typeof raw === 'string' && raw.length <= 2048 && /^https?:\/\/[\x21-\x7e]+$/.test(raw) && !/[@?#$]/.test(raw) && !/%(?![0-9A-Fa-f]{2})/.test(raw);
+    const url = shape ? URL.parse(raw as string) : null;
+    if (url && url.hostname !== '' && url.port !== '0' && !url.username && !url.password) return raw as string;
+    return fail(`${where} is not an http or https URL without credentials or query; use e.g. http://audit-receiver.logging.svc:8080/minio (the token is generated and sealed, never in the URL)`);
+  }) as Check<string>,
   /** A key in an external secret store (AWS, Vault, GCP, Azure): path segments, an optional leading '/'. */
   remoteKey: ((raw, where) => {
     if (typeof raw === 'string' && raw.length <= 512 && /^\/?[A-Za-z0-9_+=@-][A-Za-z0-9._+=@-]*(\/[A-Za-z0-9_+=@-][A-Za-z0-9._+=@-]*)*$/.test(raw)) return raw;
@@ -590,6 +625,10 @@ export const ENV_FIELDS: FieldTable<EnvSettings> = {
   apiHost: checks.hostName,
   consoleHost: checks.hostName,
   monitoring: checks.onOff,
+  metricsAuth: checks.oneOf(METRICS_AUTH),
+  kms: checks.oneOf(KMS_MODES),
+  auditWebhook: checks.webhookURL,
+  spread: checks.oneOf(SPREAD_MODES),
   clusters: checks.clusters,
   resources: resourcesCheck,
   buckets: checkBuckets,
@@ -649,6 +688,9 @@ export function checkCombination(env: string, s: EnvSettings, global: GlobalSett
   }
   // The plain-mode root user is fixed; a generated one (root-...) cannot match a consumer user.
   checkDataLayout(`env ${env}`, s.buckets, s.consumers, s.replicas, s.secrets === 'plain' ? DEV_ROOT_USER : '');
+  for (const [name, b] of Object.entries(s.buckets)) {
+    if (b.encryption && s.kms === 'none') fail(`env ${env}: bucket ${name} has encryption: true, and the env's MinIO has no KMS to keep the key (kms: none); add --kms static, or set encryption: false for it in scaffold.config.yaml`);
+  }
   if (s.ingress && s.apiHost === s.consoleHost) {
     fail(`env ${env}: the API and console ingress hosts are both ${s.apiHost}; give them different names with --api-host and --console-host`);
   }

@@ -15,6 +15,7 @@ import { baseTemplateHash } from './render/workload.ts';
 import { catalogClaim, ROOT_SECRET } from './render/names.ts';
 import { serverConfigHash } from './render/overlay.ts';
 import { shortHash } from './render/hash.ts';
+import { AUDIT_SECRET } from './render/audit.ts';
 import { DELETED, formatRecord, makePlan, parseRecord, RECORD_FILE, sha256, type GeneratedRecord, type PendingWrites, type PlanEntry } from './plan.ts';
 import { combine } from './render/files.ts';
 import { ownedPrefixes, renderTree } from './render/index.ts';
@@ -103,15 +104,22 @@ function withPendingWrites(record: GeneratedRecord, pending: PendingWrites, disk
 }
 
 /**
- * A fingerprint of the sealed root credentials: the encrypted values of rootUser and
- * rootPassword, which change only when the values do (new recipients re-wrap the data key
- * and keep them; another key a person adds is no credential MinIO reads). MinIO reads the
- * root credentials only at start, so a rotation restarts the servers through this.
+ * A fingerprint of the sealed values the servers read at start: the encrypted rootUser and
+ * rootPassword, and the audit webhook's token. They change only when the values do (new
+ * recipients re-wrap the data key and keep them; another key a person adds is nothing
+ * MinIO reads), so a rotation restarts the servers through this.
  */
 function rootChecksum(sealed: { path: string; content: string }[], env: string): string | undefined {
-  const root = sealed.find((f) => f.path === `sealed/${env}/${ROOT_SECRET}.yaml`);
-  if (!root) return undefined;
-  const values = ['rootUser', 'rootPassword'].map((key) => new RegExp(`^\\s+${key}:\\s*(\\S+)\\s*$`, 'm').exec(root.content)?.[1] ?? '');
+  const read = [
+    [ROOT_SECRET, ['rootUser', 'rootPassword']],
+    [AUDIT_SECRET, ['token']],
+  ] as const;
+  const values: string[] = [];
+  for (const [name, keys] of read) {
+    const file = sealed.find((f) => f.path === `sealed/${env}/${name}.yaml`);
+    if (file) values.push(...keys.map((key) => new RegExp(`^\\s+${key}:\\s*(\\S+)\\s*$`, 'm').exec(file.content)?.[1] ?? ''));
+    else if (name === ROOT_SECRET) return undefined;
+  }
   return shortHash(values.join('\n'));
 }
 

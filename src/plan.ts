@@ -98,7 +98,9 @@ function isLayout(l: unknown): boolean {
   if (l.storage !== 'pvc' && l.storage !== 'hostpath') return false;
   if (l.hostPath !== undefined && (typeof l.hostPath !== 'string' || !/^\/[A-Za-z0-9._/-]{0,1023}$/.test(l.hostPath))) return false;
   if (typeof l.storageClass !== 'string' || l.storageClass.length > 253) return false;
-  for (const hash of [l.config, l.base]) if (hash !== undefined && (typeof hash !== 'string' || !SHORT_HASH.test(hash))) return false;
+  // Hex hashes are an earlier version's: read as a configuration that differs (one restart).
+  for (const hash of [l.config, l.base]) if (hash !== undefined && (typeof hash !== 'string' || !(SHORT_HASH.test(hash) || /^[0-9a-f]{16}$/.test(hash)))) return false;
+  if (l.kms !== undefined && l.kms !== 'plain' && l.kms !== 'sops' && l.kms !== 'external') return false;
   const pools = l.pools;
   const removed = l.removed ?? {};
   if (!isMap(removed) || !Object.entries(removed).every(([name, p]) => /^minio-pool-\d{1,2}$/.test(name) && isMap(p) && Number.isInteger(p.servers) && (p.servers as number) >= 1 && (p.servers as number) <= 1024 && size(p.size))) return false;

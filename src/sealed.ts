@@ -24,7 +24,8 @@ import { fail } from './errors.ts';
 import type { Options } from './options.ts';
 import type { SealedRecord } from './plan.ts';
 import type { GeneratedFile } from './render/files.ts';
-import { sealedSecretSpecs, secretDocument, type SealedSecretSpec } from './render/sealed.ts';
+import { sealedSecretSpecs, secretDocument, type GeneratedKind, type SealedSecretSpec } from './render/sealed.ts';
+import { KMS_KEY_NAME, kmsKeyProblem } from './render/kms.ts';
 import { SOPS_CONFIG_FILE } from './config.ts';
 import { coveringRule, withRecipients } from './sops-config.ts';
 import { encryptDocument, rewrapDocument, unwrapDataKey, verifyDocument, type SopsMetadata } from './sops.ts';
@@ -79,13 +80,15 @@ const SHAPES = {
   password: { prefix: '', length: 40, alphabet: `${ALPHABET}ABCDEFGHIJKLMNOPQRSTUVWXYZ` },
 };
 
-function generate(kind: 'user' | 'password'): string {
+function generate(kind: GeneratedKind): string {
+  if (kind === 'kms-key') return `${KMS_KEY_NAME}:${randomBytes(32).toString('base64')}`;
   const shape = SHAPES[kind];
   return shape.prefix + randomString(shape.length, shape.alphabet);
 }
 
 /** A fixed value of a generated one's shape; the `second` one differs from the first in every random character. */
-function standIn(kind: 'user' | 'password', key: string, second: boolean): string {
+function standIn(kind: GeneratedKind, key: string, second: boolean): string {
+  if (kind === 'kms-key') return `${KMS_KEY_NAME}:${createHash('sha256').update(`${key}${second ? '\0' : ''}`).digest('base64')}`;
   const { prefix, length, alphabet } = SHAPES[kind];
   const bytes = createHash('sha512').update(key).digest().subarray(0, length);
   return prefix + [...bytes].map((b) => alphabet[(b + (second ? alphabet.length >> 1 : 0)) % alphabet.length]).join('');
@@ -141,6 +144,9 @@ function valuesFor(spec: SealedSecretSpec, kept: Record<string, unknown> | undef
   const base: Record<string, string> = { ...spec.fixed };
   for (const [key, kind] of Object.entries(spec.generated)) {
     const old = kept?.[key];
+    // A key someone edited into something MinIO refuses would keep every server from starting.
+    const problem = kind === 'kms-key' && typeof old === 'string' ? kmsKeyProblem(old) : undefined;
+    if (problem) fail(`${spec.path}: its ${key} ${problem}; restore the file with git (git log -p ${spec.path}), or put the key back with sops`);
     if (typeof old === 'string' && old !== '') base[key] = old;
     else {
       base[key] = generate(kind);
@@ -211,6 +217,9 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
     const recipientsKept = existing !== undefined && sameSet(existing.doc.sops.age.map((a) => a.recipient), input.recipients);
 
     const recorded = input.recorded?.[spec.path];
+    if (spec.keep && text === null && recorded !== undefined) {
+      fail(`${spec.path} is gone, and a new key would leave every object the old one encrypted unreadable; restore it with git (git checkout HEAD~ -- ${spec.path}, or from your backup of the key)`);
+    }
     let content: string;
     if (existing && !existing.opened) {
       // Without a key the values cannot be read, so the file can only stay as it is.
@@ -242,6 +251,7 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
       const kept = original ? Object.fromEntries(Object.keys(spec.generated).map((k) => [k, original[k]])) : (existing?.opened?.plaintext.stringData as Record<string, unknown> | undefined);
       const { values, fresh } = valuesFor(spec, kept);
       if (fresh && !generated.includes(spec.credential)) generated.push(spec.credential);
+      if (fresh && spec.keep) notes.push(`${spec.path} holds a new KMS key, which encrypts every object at rest and is never replaced: keep a copy outside the cluster and this repository (sops -d ${spec.path}); losing it loses the data`);
       valuesByPath.set(spec.path, values);
       const doc = secretDocument(spec, values);
       if (existing?.opened && isDeepStrictEqual(existing.opened.plaintext, doc)) {
@@ -278,10 +288,14 @@ export async function planSecrets(root: OutputRoot, options: Options, flags: Fla
     return { files: [], generated: [], notes: [], recipients: [] };
   }
   const known = [...new Set(specs.map((s) => s.credential))];
+  const kept = specs.filter((s) => s.keep).map((s) => s.credential);
   for (const name of flags.rotate) {
-    if (name !== 'all' && !known.includes(name)) fail(`--rotate ${name}: env ${options.env} has no such credential; use one of: ${[...known, 'all'].join(', ')}`);
+    if (name !== 'all' && !known.includes(name)) fail(`--rotate ${name}: env ${options.env} has no such credential; use one of: ${[...known.filter((k) => !kept.includes(k)), 'all'].join(', ')}`);
   }
-  const rotate = new Set(flags.rotate.includes('all') ? known : flags.rotate);
+  const refused = flags.rotate.find((name) => kept.includes(name));
+  if (refused) fail(`--rotate ${refused}: the KMS key cannot be replaced, because every object it encrypted would be unreadable with a new one; see docs/hardening.md (Encryption at rest) for moving to a new key`);
+  // `all` is every credential that can be made anew: not the KMS key.
+  const rotate = new Set(flags.rotate.includes('all') ? known.filter((name) => !kept.includes(name)) : flags.rotate);
   const flagRecipients = flags.ageRecipients.map((r) => checkRecipient(r, '--age-recipient'));
 
   const sopsBefore = readText(root.at(SOPS_CONFIG_FILE));

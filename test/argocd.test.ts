@@ -78,7 +78,7 @@ describe('Argo CD + SOPS env: apply --server-dry-run and verify against a real k
 
     // The sealed Secrets as the real sops opens each file (MAC checked), in the build decrypted.
     const sealedFiles = execFileSync('find', [join(out, 'sealed', 'prod'), '-name', '*.yaml', '!', '-name', 'kustomization.yaml', '!', '-name', 'secret-generator.yaml'], { encoding: 'utf8' }).trim().split('\n');
-    expect(sealedFiles).toHaveLength(8); // root, console basic auth, and each default consumer's two
+    expect(sealedFiles).toHaveLength(10); // root, the KMS key, console basic auth, the metrics user's, and each default consumer's two
     const secrets = objects.filter((o) => o.kind === 'Secret');
     expect(secrets.map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort()).toHaveLength(sealedFiles.length);
     for (const file of sealedFiles) {

@@ -113,6 +113,15 @@ describe('bad input: one line naming the problem and the fix, exit 2, nothing ch
     ['a CA secret on an env without TLS', ['--env', 'dev', '--ca-secret', 'corp-ca'], /--ca-secret applies only with TLS on/],
     ['an unknown truststore', ['--env', 'prod', '--truststore', 'jks'], /--truststore "jks" is not allowed; use one of: trust-manager, none/],
     ['your own issuer with no CA for the truststore', ['--env', 'prod', '--issuer', 'corp-ca'], /env prod: the consumers' truststore needs the CA of issuer corp-ca; name the Secret holding it .* with --ca-secret NAME, or use --truststore none/],
+    // Spreading places an erasure-coded env's servers: a single server has none to place.
+    ['the spreading opt-out on a single-server env', ['--env', 'dev', '--spread', 'none'], /^error: --spread applies only to an erasure-coded env \(it places the servers on nodes\), and env dev is a single server \(replicas 1\) with nothing to spread; drop --spread$/m],
+    ['zone spreading on a single-server env', ['--env', 'dev', '--spread', 'zone'], /--spread applies only to an erasure-coded env .* env dev is a single server .*; drop --spread/],
+    ['spreading in the file for a single-server env', ['--env', 'dev'], /scaffold\.config\.yaml: envs\.dev\.spread applies only to an erasure-coded env, and env dev is a single server \(replicas 1\); remove spread from envs\.dev/, (out) => {
+      const doc = YAML.parseDocument(readFileSync(join(out, 'scaffold.config.yaml'), 'utf8'));
+      doc.setIn(['envs', 'dev', 'spread'], 'none');
+      writeFileSync(join(out, 'scaffold.config.yaml'), doc.toString());
+    }],
+    ['an unknown spreading', ['--env', 'prod', '--spread', 'rack'], /--spread "rack" is not allowed; use one of: host, zone, none/],
     // Envs on one cluster: what an env puts in a consumer's namespace is named <MinIO namespace>-...
     ['a consumer whose objects would get too long a name', ['--env', 'dev'], /env dev: consumer stream-processing-jobs-of-the-payments-team-in-eu-west-1's objects would be named minio-dev-stream-processing-jobs-of-the-payments-team-in-eu-west-1, longer than Kubernetes allows \(63 characters\); shorten the consumer's name or the namespace/, dataLayout('consumers:\n      stream-processing-jobs-of-the-payments-team-in-eu-west-1: {namespace: el-demo, kind: flink-cmf, buckets: [flink]}')],
     ['a catalog server whose Service would begin with a digit', ['--env', 'dev', '--namespace', '0-minio'], /env dev: consumer iceberg's Service would be named 0-minio-iceberg, and a Service's name must begin with a letter; use a namespace that begins with one/],

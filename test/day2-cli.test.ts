@@ -7,12 +7,13 @@
 // that says what the engine will do. The cluster side is test/day2.test.ts, MinIO's side
 // test/pools.test.ts.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { expectRefused, git, run, scaffoldedTrees, snapshot } from './run.ts';
 import { needTool } from './tools.ts';
+import { SHORT_HASH } from '../src/render/hash.ts';
 
 type Obj = { kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any };
 
@@ -118,6 +119,23 @@ describe('refused: changes MinIO or Kubernetes cannot make (exit 2, nothing chan
       expectRefused(run(['--env', 'prod', '--out', out]), /scaffold\.lock\.yaml is damaged/);
       expect(snapshot(out)).toEqual(before);
     }
+    // The way out the message gives works even when the damaged record was committed.
+    git(out, 'commit', '-qam', 'a damaged record');
+    rmSync(file);
+    ok(run(['--env', 'prod', '--out', out, '--force']));
+    expect(YAML.parse(readFileSync(file, 'utf8')).layouts.prod.pools).toEqual(record.layouts.prod.pools);
+  });
+
+  it('a record of the earlier format (hex hashes) is read: one restart, nothing refused', () => {
+    const out = scaffolded();
+    const file = join(out, 'scaffold.lock.yaml');
+    const record = YAML.parse(readFileSync(file, 'utf8'));
+    record.layouts.prod.config = '85ef301d873473fd';
+    writeFileSync(file, YAML.stringify(record));
+    git(out, 'commit', '-qam', 'the record as an earlier version wrote it');
+    const r = ok(run(['--env', 'prod', '--out', out]));
+    expect(r.stderr).toMatch(/note: env prod: all 4 servers restart together/);
+    expect(YAML.parse(readFileSync(file, 'utf8')).layouts.prod.config).toMatch(SHORT_HASH);
   });
 });
 
@@ -143,9 +161,13 @@ describe('allowed changes render what the cluster accepts', () => {
     expect(pool.spec.updateStrategy).toEqual({ type: 'OnDelete' });
     expect(pool.spec.selector.matchLabels).toEqual({ ...old.spec.selector.matchLabels, 'minio-gitops.io/pool': '2' });
     expect(pool.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('16Gi');
-    // The pool's pod template is the first pool's, but for its pool label.
-    const podOf = (o: Obj) => ({ ...o.spec.template, metadata: { labels: { ...o.spec.template.metadata.labels, 'minio-gitops.io/pool': undefined } } });
+    // The pool's pod template is the first pool's, but for its pool label and the pods its
+    // spreading counts: each pool's own (src/render/spread.ts).
+    const podOf = (o: Obj) => ({ ...o.spec.template, metadata: { labels: { ...o.spec.template.metadata.labels, 'minio-gitops.io/pool': undefined } }, spec: { ...o.spec.template.spec, topologySpreadConstraints: undefined } });
     expect(JSON.parse(JSON.stringify(podOf(pool)))).toEqual(JSON.parse(JSON.stringify(podOf(now))));
+    const spread = (o: Obj) => o.spec.template.spec.topologySpreadConstraints as { labelSelector: object }[];
+    expect(spread(now).map((c) => c.labelSelector)).toEqual([{ matchLabels: old.spec.selector.matchLabels, matchExpressions: [{ key: 'minio-gitops.io/pool', operator: 'DoesNotExist' }] }]);
+    expect(spread(pool)).toEqual(spread(now).map((c) => ({ ...c, labelSelector: { matchLabels: pool.spec.selector.matchLabels } })));
     const volumes = (o: Obj) => o.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'MINIO_VOLUMES').value;
     expect(volumes(old)).toBe('https://minio-{0...3}.minio-hl.minio.svc.cluster.local/data');
     expect(volumes(now)).toBe('https://minio-{0...3}.minio-hl.minio.svc.cluster.local/data https://minio-pool-2-{0...3}.minio-hl.minio.svc.cluster.local/data');

@@ -25,6 +25,7 @@ import { describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { main } from '../src/cli.ts';
+import { SERVER_SCRATCH } from '../src/render/workload.ts';
 import { fileControlPlane, until, type ControlPlane } from './controlplane.ts';
 import { run } from './run.ts';
 import { kubectl, needKubectl, restarterCommand, serviceAccountKubeconfig, type Kubectl } from './restarter.ts';
@@ -411,13 +412,23 @@ describe('Day-2 changes of an erasure-coded env on a real control plane', () => 
     const pool2 = find(pools!.objs, 'StatefulSet', 'minio-pool-2');
     const poolTemplate = structuredClone(pool2.spec.template);
     delete poolTemplate.metadata.labels['minio-gitops.io/pool'];
+    // Each pool spreads its own servers over the nodes (spread.ts): the selectors differ.
+    const firstTemplate = structuredClone(find(pools!.objs, 'StatefulSet', 'minio').spec.template);
+    const selectors = [poolTemplate, firstTemplate].map((t) => t.spec.topologySpreadConstraints.map((c: { labelSelector: object }) => c.labelSelector));
+    expect(selectors[0]).toEqual([expect.objectContaining({ matchLabels: expect.objectContaining({ 'minio-gitops.io/pool': '2' }) })]);
+    expect(selectors[1]).toEqual([expect.objectContaining({ matchExpressions: [{ key: 'minio-gitops.io/pool', operator: 'DoesNotExist' }] })]);
+    for (const t of [poolTemplate, firstTemplate]) delete t.spec.topologySpreadConstraints;
     // The overlay's patches reach the added pool: its servers are the first pool's, configuration and all.
-    expect(poolTemplate).toEqual(find(pools!.objs, 'StatefulSet', 'minio').spec.template);
+    expect(poolTemplate).toEqual(firstTemplate);
     expect(pool2.spec.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'expandable', resources: { requests: { storage: '8Gi' } } });
     expect(find(pools!.objs, 'Role', 'minio-restarter')).toMatchObject({ rules: expect.arrayContaining([expect.objectContaining({ verbs: ['delete'], resourceNames: [0, 1, 2, 3].flatMap((i) => [`minio-${i}`]).concat([0, 1, 2, 3].map((i) => `minio-pool-2-${i}`)) })]) });
     const grownClaims = size!.objs.filter((o) => o.kind === 'PersistentVolumeClaim');
     expect(grownClaims.map((o) => `${o.metadata.name} ${o.spec.resources.requests.storage}`)).toEqual([0, 1, 2, 3].map((i) => `data-minio-${i} 20Gi`));
-    expect(find(resources!.objs, 'StatefulSet', 'minio').spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '750m', memory: '2Gi' }, limits: { cpu: '3', memory: '6Gi' } });
+    // The env's cpu and memory, and the base's ephemeral-storage (merged in, whatever the env's resources).
+    expect(find(resources!.objs, 'StatefulSet', 'minio').spec.template.spec.containers[0].resources).toEqual({
+      requests: { cpu: '750m', memory: '2Gi', 'ephemeral-storage': SERVER_SCRATCH.request },
+      limits: { cpu: '3', memory: '6Gi', 'ephemeral-storage': SERVER_SCRATCH.limit },
+    });
 
     for (const c of changes) {
       const { r, job } = dryRun(c.objs);

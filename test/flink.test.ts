@@ -15,7 +15,7 @@ import { main } from '../src/cli.ts';
 import { FLINK_LINES } from '../src/flink.ts';
 import { type FlinkCheckResult, FLINK_KEY_VERSIONS, flinkKeyCheck, javaOptsToArgs, needFlink, POD_TRUSTSTORE, probeS3, runFlinkCheck } from './flink.ts';
 import { startMinio, type Minio } from './minio.ts';
-import { build, secretValues, jobInputs, runBootstrap, scaffold, type Obj } from './scaffolded.ts';
+import { build, secretValues, serverEnv, jobInputs, runBootstrap, scaffold, type Obj } from './scaffolded.ts';
 import { renderedTruststores } from './trust.ts';
 import { tempDir } from './tools.ts';
 
@@ -98,9 +98,10 @@ function report(label: string, r: FlinkCheckResult, wallMs: number): void {
 /** Scaffolds the lab env, starts MinIO and runs the rendered bootstrap: the consumers' users exist. */
 async function bootstrappedLab(ctx: { skip: (note?: string) => void }, tls: boolean) {
   needFlink(ctx);
-  const m = await startMinio(ctx, { drives: 4, tls });
-  // With TLS the env has the prod profile: sealed credentials (decrypted as Flux does), TLS, the rest of prod.
+  // With TLS the env has the prod profile: sealed credentials (decrypted as Flux does), TLS,
+  // the rest of prod (the KMS key too: the buckets are encrypted at rest).
   const out = scaffold(tls ? CONFIG.replace('profile: dev', 'profile: prod') : CONFIG, '--env', 'lab');
+  const m = await startMinio(ctx, { drives: 4, tls, env: serverEnv(build(ctx, out, 'overlays/lab/minio')) });
   const job = jobInputs(ctx, out, 'lab');
   const r = runBootstrap(m, job, tls ? ['--ca', m.ca!] : []);
   expect(r.code, r.stderr).toBe(0);

@@ -218,6 +218,10 @@ export const GOOD: Record<string, string[]> = {
   truststore: ['trust-manager', 'none'],
   'ca-secret': ['', 'my-ca-secret'],
   monitoring: ['on', 'off'],
+  'metrics-auth': ['jwt', 'public'],
+  kms: ['static', 'none'],
+  'audit-webhook': ['', 'http://audit.logging.svc:8080/minio', 'https://audit.example.com/in'],
+  spread: ['host', 'zone', 'none'],
   'repo-url': ['https://example.com/r.git', 'git@github.com:o/r.git', 'ssh://git@h.example/r', ''],
   revision: ['main', 'release/1', 'v1.2'],
   'consumer-names': ['per-env', 'legacy'],
@@ -259,6 +263,10 @@ export const BAD: Record<string, string[]> = {
   truststore: ['system', ''],
   'ca-secret': ['Secret'],
   monitoring: ['1'],
+  'metrics-auth': ['none', 'JWT', ''],
+  kms: ['kes', 'on', ''],
+  'audit-webhook': ['ftp://x', 'https://u:p@h/x', 'https://h/x?t=1', 'h.example', 'http://'],
+  spread: ['rack', 'Host', ''],
   'repo-url': ['file:///tmp/x', 'ftp://x', '/local/path', 'https://a b'],
   revision: ['a..b', '-main', 'with space', ''],
   'consumer-names': ['perenv', ''],
@@ -272,17 +280,17 @@ export const BAD: Record<string, string[]> = {
   image: ['minio/minio', 'minio:latest', 'a@sha256:short'],
   branch: ['a..b', '-x', 'with space', 'main', 'scaffold/dev', 'HEAD', '@', 'a.lock', 'x/'],
   'age-recipient': ['age1xyz', KEY.recipient.toUpperCase(), 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake', `${KEY.recipient},${OTHER_KEY.recipient}`, ` ${KEY.recipient}`],
-  rotate: ['nobody', 'ROOT', ''],
+  rotate: ['nobody', 'ROOT', '', 'kms'],
 };
 
 export const SETTING_FLAG_NAMES = [
   'profile', 'namespace', 'replicas', 'storage', 'host-path', 'size', 'storage-class', 'secrets', 'secret-store', 'secret-store-kind',
   'remote-key', 'tls', 'issuer', 'issuer-kind', 'ingress', 'ingress-issuer', 'ingress-issuer-kind', 'ingress-class', 'api-host',
-  'console-host', 'truststore', 'ca-secret', 'monitoring', 'repo-url', 'revision', 'consumer-names', 'clusters', 'gitops',
+  'console-host', 'truststore', 'ca-secret', 'monitoring', 'metrics-auth', 'kms', 'audit-webhook', 'spread', 'repo-url', 'revision', 'consumer-names', 'clusters', 'gitops',
   'flink-version', 'spark-version', 'iceberg-version', 'catalog-image', 'mc-image', 'image',
 ];
  /** Flags whose good values go with any env. */
-const SAFE_FLAGS = ['size', 'storage-class', 'secret-store', 'secret-store-kind', 'remote-key', 'ingress-class', 'monitoring', 'repo-url', 'revision', 'gitops', 'flink-version', 'catalog-image', 'mc-image', 'image', 'consumer-names', 'host-path', 'api-host', 'console-host', 'namespace', 'clusters'];
+const SAFE_FLAGS = ['size', 'storage-class', 'secret-store', 'secret-store-kind', 'remote-key', 'ingress-class', 'monitoring', 'metrics-auth', 'audit-webhook', 'repo-url', 'revision', 'gitops', 'flink-version', 'catalog-image', 'mc-image', 'image', 'consumer-names', 'host-path', 'api-host', 'console-host', 'namespace', 'clusters'];
 /** Settings that go together. */
 const PRESETS: string[][] = [
   ['--storage', 'pvc', '--replicas', '4'],

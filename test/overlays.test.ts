@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli.ts';
 import { kustomizeBuilders, needCrds, needTool, tempDir } from './tools.ts';
-import { parseAllYaml, validateObject, type Obj } from './validate.ts';
+import { parseAllYaml, scratchProblems, validateObject, type Obj } from './validate.ts';
 import { build, fluxDecrypt } from './scaffolded.ts';
 import { allCombos, argv, refusal, type Combo } from './combos.ts';
 import { SHORT_HASH } from '../src/render/hash.ts';
@@ -62,6 +62,16 @@ function checkReferences(c: Combo, objs: Obj[]): void {
   const pod = workload!.spec.template;
   const container = pod.spec.containers[0]!;
   expect(matches(workload!.spec.selector.matchLabels, pod.metadata.labels)).toBe(true);
+  // Every Secret the servers read (root credentials, the KMS key, the audit token) is in the
+  // build, as a Secret or as an ExternalSecret's target, with the key they read.
+  for (const e of (container as unknown as { env: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[] }).env) {
+    const ref = e.valueFrom?.secretKeyRef;
+    if (!ref) continue;
+    const secret = mine.find((o) => o.kind === 'Secret' && o.metadata.name === ref.name) as unknown as { stringData?: Record<string, string>; data?: Record<string, string> } | undefined;
+    const external = mine.find((o) => o.kind === 'ExternalSecret' && (o as unknown as { spec: { target: { name: string } } }).spec.target.name === ref.name) as unknown as { spec: { data: { secretKey: string }[] } } | undefined;
+    const keys = secret ? Object.keys({ ...secret.stringData, ...secret.data }) : (external?.spec.data.map((d) => d.secretKey) ?? []);
+    expect(keys, `${e.name} reads ${ref.name}/${ref.key}`).toContain(ref.key);
+  }
 
   // Every Service, PDB and the MinIO NetworkPolicy select the server pods.
   for (const svc of find(mine, 'Service')) expect(matches((svc as unknown as { spec: { selector: Record<string, string> } }).spec.selector, pod.metadata.labels)).toBe(true);
@@ -131,17 +141,20 @@ function checkReferences(c: Combo, objs: Obj[]): void {
     expect(find(objs, 'Certificate', `${ns}-ca`)).toMatchObject([{ metadata: { namespace: 'cert-manager' }, spec: { isCA: true, secretName: `${ns}-ca`, privateKey: { rotationPolicy: 'Never' } } }]);
     expect(volume('certs')).toMatchObject({ secret: { secretName: 'minio-tls' } });
   } else {
-    expect(volume('certs')).toEqual({ name: 'certs', emptyDir: {} });
+    expect(volume('certs')).toEqual({ name: 'certs', emptyDir: { sizeLimit: '1Mi' } });
   }
 
   // Ingress and monitoring.
-  expect(find(objs, 'Ingress')).toHaveLength(c.extras === 'on' ? 2 : 0);
+  // The API's, the console's, and the API host's metrics paths refused to every client.
+  expect(find(objs, 'Ingress').map((i) => i.metadata.name).sort()).toEqual(c.extras === 'on' ? ['minio-api', 'minio-api-metrics', 'minio-console'] : []);
   const monitors = find(objs, 'ServiceMonitor') as unknown as { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { scheme: string }[] } }[];
   expect(monitors).toHaveLength(c.extras === 'on' ? 1 : 0);
   if (monitors[0]) {
     const selected = find(objs, 'Service').filter((s) => matches(monitors[0]!.spec.selector.matchLabels, (s.metadata as unknown as { labels: Record<string, string> }).labels));
     expect(selected.map((s) => s.metadata.name)).toEqual(['minio']);
     expect(monitors[0].spec.endpoints.map((e) => e.scheme)).toEqual([scheme.toLowerCase(), scheme.toLowerCase()]);
+    // Every scrape sends the metrics user's token, from a Secret the env has.
+    for (const e of monitors[0].spec.endpoints as unknown as { authorization: unknown }[]) expect(e.authorization).toEqual({ type: 'Bearer', credentials: { name: 'minio-metrics-credentials', key: 'token' } });
   }
 
   // Images are pinned.
@@ -236,9 +249,11 @@ function checkBootstrap(c: Combo, objs: Obj[], ns: string, produced: Set<string>
   const config = configMaps.get(pod.spec.volumes.find((v) => v.name === 'config')!.configMap!.name)!;
   for (const [, file] of config['bootstrap.conf']!.matchAll(/^(?:policy|lifecycle) \S+ (\S+\.json)$/gm)) expect(Object.keys(config)).toContain(file);
   const users = [...config['bootstrap.conf']!.matchAll(/^user (\S+) /gm)].map((m) => m[1]);
-  expect(users).toEqual(['flink', 'spark', 'iceberg']);
+  // With monitoring (extras), the metrics user too, whose token the ServiceMonitor sends.
+  const named = c.extras === 'on' ? ['flink', 'spark', 'iceberg', 'metrics'] : ['flink', 'spark', 'iceberg'];
+  expect(users).toEqual(named);
   const projected = pod.spec.volumes.find((v) => v.name === 'credentials')!.projected!.sources.flatMap((s) => s.secret.items.map((i) => i.path));
-  expect(projected.sort()).toEqual(['flink/s3.access-key', 'flink/s3.secret-key', 'iceberg/s3.access-key', 'iceberg/s3.secret-key', 'spark/s3.access-key', 'spark/s3.secret-key']);
+  expect(projected.sort()).toEqual(named.flatMap((n) => [`${n}/s3.access-key`, `${n}/s3.secret-key`]).sort());
   // The Job reaches the servers, and they let it in.
   const policy = find(objs, 'NetworkPolicy', 'minio-bootstrap')[0] as unknown as Policy;
   expect(matches(policy.spec.podSelector.matchLabels, pod.metadata.labels)).toBe(true);
@@ -399,6 +414,8 @@ describe('option combinations', () => {
     const objs = builds[0]!.objs;
 
     expect(objs.flatMap(validateObject)).toEqual([]);
+    // Bounded scratch space: every emptyDir has a sizeLimit, every container ephemeral-storage requests and limits.
+    expect(scratchProblems(objs)).toEqual([]);
     checkReferences(c, objs);
 
     const violations = podSecurityViolations(psaCheck, objs);
@@ -483,5 +500,24 @@ describe('the checks themselves', () => {
     const cert = { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'c' }, spec: { secretName: 's', issuerRef: { name: 'i' }, dnsName: ['x'] } } as unknown as Obj;
     expect(validateObject(cert).join('\n')).toMatch(/\.spec\.dnsName: unknown field/);
     expect(podSecurityViolations(psaCheck, [deployment])).not.toEqual([]);
+  });
+
+  it('flag unbounded scratch space: an emptyDir without sizeLimit, a container without ephemeral-storage, in every kind of pod spec', () => {
+    const bounded = { requests: { 'ephemeral-storage': '16Mi' }, limits: { 'ephemeral-storage': '64Mi' } };
+    const spec = (resources: object | undefined, emptyDir: object) => ({ containers: [{ name: 'c', image: 'i:1', ...(resources ? { resources } : {}) }], volumes: [{ name: 'tmp', emptyDir }] });
+    const objs = (s: object) =>
+      [
+        { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: { template: { spec: s } } },
+        { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'cj' }, spec: { jobTemplate: { spec: { template: { spec: s } } } } },
+        { apiVersion: 'flink.apache.org/v1beta1', kind: 'FlinkDeployment', metadata: { name: 'f' }, spec: { taskManager: { podTemplate: { spec: s } } } },
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm' }, data: { 'pod-template.yaml': JSON.stringify({ apiVersion: 'v1', kind: 'Pod', spec: s }) } },
+      ] as unknown as Obj[];
+    expect(scratchProblems(objs(spec(bounded, { sizeLimit: '32Mi' })))).toEqual([]);
+    expect(scratchProblems(objs(spec(bounded, {})))).toHaveLength(4);
+    expect(scratchProblems(objs(spec(undefined, { sizeLimit: '32Mi' })))).toHaveLength(8);
+    expect(scratchProblems(objs(spec({ requests: { 'ephemeral-storage': '1Gi' }, limits: { 'ephemeral-storage': '64Mi' } }, { sizeLimit: '32Mi' })))[0]).toMatch(/above its limit/);
+    expect(scratchProblems(objs(spec(bounded, { sizeLimit: '1Gi' })))[0]).toMatch(/may hold more than/);
+    // A memory-backed emptyDir counts against memory, not the disk.
+    expect(scratchProblems(objs(spec(bounded, { medium: 'Memory', sizeLimit: '1Gi' })))).toEqual([]);
   });
 });

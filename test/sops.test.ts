@@ -11,6 +11,7 @@ import YAML from 'yaml';
 import { decryptArmored, encryptArmored, generateIdentity, isRecipient, recipientOf } from '../src/age.ts';
 import { verifyHtpasswd } from '../src/render/sealed.ts';
 import { encryptDocument, rewrapDocument, unwrapDataKey, verifyDocument } from '../src/sops.ts';
+import { metricsToken } from '../src/render/metrics.ts';
 import { run, snapshot } from './run.ts';
 import { needTool, tempDir } from './tools.ts';
 
@@ -172,19 +173,25 @@ describe('scaffold --secrets sops', () => {
     execFileSync('git', ['init', '-q', out]);
     const first = run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], env);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/generated new credentials: root, console, flink, spark, iceberg/);
+    expect(first.stdout).toMatch(/generated new credentials: root, kms, console, flink, spark, iceberg, metrics \(/);
 
     const values = sealedValues(sops, out, key);
     expect(Object.keys(values).sort()).toEqual([
       'sealed/prod/bootstrap/minio-consumer-flink.yaml',
       'sealed/prod/bootstrap/minio-consumer-iceberg.yaml',
       'sealed/prod/bootstrap/minio-consumer-spark.yaml',
+      'sealed/prod/bootstrap/minio-metrics-credentials.yaml',
       'sealed/prod/consumers/minio-s3-credentials-flink.yaml',
       'sealed/prod/consumers/minio-s3-credentials-iceberg.yaml',
       'sealed/prod/consumers/minio-s3-credentials-spark.yaml',
       'sealed/prod/minio-console-basic-auth.yaml',
+      'sealed/prod/minio-kms-key.yaml',
       'sealed/prod/minio-root-credentials.yaml',
     ]);
+    expect(values['sealed/prod/minio-kms-key.yaml']).toEqual({ kmsSecretKey: expect.stringMatching(/^minio-kms:[A-Za-z0-9+/]{43}=$/) });
+    // The metrics user's: a generated secret key, and the token made from it.
+    const metrics = values['sealed/prod/bootstrap/minio-metrics-credentials.yaml']!;
+    expect(metrics).toEqual({ 's3.access-key': 'minio-metrics', 's3.secret-key': expect.stringMatching(/^[A-Za-z0-9]{40}$/), token: metricsToken('minio-metrics', metrics['s3.secret-key']!) });
     // A consumer's two Secrets (its namespace, and MinIO's for the bootstrap) hold one credential.
     for (const c of ['flink', 'spark', 'iceberg']) {
       const mirror = values[`sealed/prod/bootstrap/minio-consumer-${c}.yaml`]!;
@@ -206,7 +213,7 @@ describe('scaffold --secrets sops', () => {
     expect(verifyHtpasswd(consoleAuth.auth!, 'admin', consoleAuth.password!)).toBe(true);
 
     const secrets = Object.values(values)
-      .flatMap((v) => Object.entries(v).filter(([k]) => k !== 's3.endpoint').map(([, value]) => value))
+      .flatMap((v) => Object.entries(v).filter(([k]) => k !== 's3.endpoint' && k !== 's3.access-key').map(([, value]) => value))
       .filter((v) => v.length >= 12);
     // The scaffolder committed its files (branch scaffold/prod): its history must hold no value.
     expect(execFileSync('git', ['-C', out, 'branch', '--show-current'], { encoding: 'utf8' }).trim()).toBe('scaffold/prod');
@@ -338,7 +345,7 @@ describe('scaffold --secrets sops', () => {
     }
     const note = (file: string, why: string) => `${file} must be encrypted anew (${why}), which needs its values, and no age key is available here: a holder of the age key must run \`npx zx scaffold.ts --env prod\` and commit`;
     const sealed = Object.keys(before).filter((f) => f.startsWith('sealed/prod/') && !f.endsWith('/kustomization.yaml'));
-    expect(sealed).toHaveLength(8); // root, console, and each default consumer's Secret and its copy for the Job
+    expect(sealed).toHaveLength(10); // root, KMS key, console, metrics, and each default consumer's Secret and its copy for the Job
     expect(notes.map((n) => n.split(' ')[0]).sort()).toEqual(sealed.sort());
     expect(notes).toContain(note('sealed/prod/minio-root-credentials.yaml', 'its metadata.namespace changes'));
     expect(notes).toContain(note('sealed/prod/minio-console-basic-auth.yaml', 'its metadata.namespace changes'));
@@ -385,7 +392,7 @@ describe('scaffold --secrets sops', () => {
       apiVersion: 'viaduct.ai/v1',
       kind: 'ksops',
       metadata: { name: 'minio-sealed-secrets', annotations: { 'config.kubernetes.io/function': 'exec:\n  path: ksops\n' } },
-      files: ['./minio-root-credentials.yaml', './minio-console-basic-auth.yaml'],
+      files: ['./minio-root-credentials.yaml', './minio-kms-key.yaml', './minio-console-basic-auth.yaml'],
     });
     expect(readFileSync(join(out, 'overlays/prod/README.md'), 'utf8')).toMatch(/--enable-alpha-plugins --enable-exec/);
   });
@@ -411,7 +418,7 @@ describe('bad input for sealed secrets: one line, exit 2, nothing changed', () =
       writeFileSync(file, text.replace(values[0]![2]!, 'TMP').replace(values[1]![2]!, values[0]![2]!).replace('TMP', values[1]![2]!));
       return { args: ['--env', 'prod'], env: { SOPS_AGE_KEY_FILE: a.file } };
     }, /fails its integrity check \(the value at stringData\.root(User|Password) does not decrypt\)/],
-    ['--rotate of an unknown credential', ({ a }) => ({ args: ['--env', 'prod', '--rotate', 'admin'], env: { SOPS_AGE_KEY_FILE: a.file } }), /--rotate admin: env prod has no such credential; use one of: root, console, flink, spark, iceberg, all/],
+    ['--rotate of an unknown credential', ({ a }) => ({ args: ['--env', 'prod', '--rotate', 'admin'], env: { SOPS_AGE_KEY_FILE: a.file } }), /--rotate admin: env prod has no such credential; use one of: root, console, flink, spark, iceberg, metrics, all/],
     ['--rotate for an env without sealed secrets', ({ a }) => ({ args: ['--env', 'dev', '--rotate', 'root'], env: { SOPS_AGE_KEY_FILE: a.file } }), /--rotate works on SOPS-sealed credentials, but env dev uses --secrets plain; use --secrets sops/],
   ];
 

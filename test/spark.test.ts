@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import YAML from 'yaml';
 import { ROOT, startMinio, type Minio } from './minio.ts';
-import { build, secretValues, jobInputs, runBootstrap, scaffold, type Obj } from './scaffolded.ts';
+import { build, secretValues, serverEnv, jobInputs, runBootstrap, scaffold, type Obj } from './scaffolded.ts';
 import { needCatalogServer, needSpark, runSparkIceberg, startCatalogServer, type CatalogServer } from './spark.ts';
 import { needTool, tempDir } from './tools.ts';
 import { renderedTruststores } from './trust.ts';
@@ -179,10 +179,10 @@ async function scenario(ctx: { skip: (note?: string) => void }, opts: { tls: boo
   const phases: Phase[] = [];
   const began = Date.now();
   const dir = tempDir('minio-gitops-spark-test-');
-  const m = await timed(phases, 'start MinIO', () => startMinio(ctx, { drives: 4, tls: opts.tls }));
+  // lab: the config above; prod: the default prod render (sealed credentials, TLS, the KMS key), exactly.
+  const out = scaffold(opts.env === 'lab' ? CONFIG : '', '--env', opts.env, ...(opts.tls && opts.env === 'lab' ? ['--tls', 'on'] : []));
+  const m = await timed(phases, 'start MinIO', () => startMinio(ctx, { drives: 4, tls: opts.tls, env: serverEnv(build(ctx, out, `overlays/${opts.env}/minio`)) }));
   const r = await timed(phases, 'scaffold, and the rendered bootstrap: buckets, users, policies', () => {
-    // lab: the config above; prod: the default prod render (sealed credentials, TLS), exactly.
-    const out = scaffold(opts.env === 'lab' ? CONFIG : '', '--env', opts.env, ...(opts.tls && opts.env === 'lab' ? ['--tls', 'on'] : []));
     const boot = runBootstrap(m, jobInputs(ctx, out, opts.env), opts.tls ? ['--ca', m.ca!] : []);
     expect(boot.code, boot.stderr).toBe(0);
     return { out, ...rendered(build(ctx, out, `overlays/${opts.env}/consumers`), opts.env === 'lab' ? LAB_NAMESPACE : 'minio') };

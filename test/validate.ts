@@ -21,6 +21,7 @@ import { Application, ApplicationSet, AppProject } from '@kubernetes-models/argo
 import { GitRepository } from '@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1';
 import { Kustomization } from '@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1';
 import { REPO } from './tools.ts';
+import { quantityValue } from '../src/options.ts';
 
 type Obj = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string } };
 interface Model { validate(): void }
@@ -155,4 +156,72 @@ export function parseAllYaml(text: string): unknown[] {
     if (doc.errors.length > 0) throw doc.errors[0];
     return doc.toJS();
   });
+}
+
+type ScratchContainer = { name: string; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } };
+type ScratchPodSpec = { containers?: ScratchContainer[]; initContainers?: ScratchContainer[]; volumes?: { name: string; emptyDir?: { medium?: string; sizeLimit?: string } | null }[] };
+type PodTemplate = { spec?: ScratchPodSpec } | undefined;
+
+/**
+ * Every pod spec a rendered object carries, with where: a workload's pod template, a Pod, a
+ * CronJob's, the Flink operator's and Confluent's pod templates (the common one and the
+ * JobManager's and TaskManager's), and a Pod shipped as YAML in a ConfigMap (Spark's).
+ */
+export function podSpecs(obj: Obj): { where: string; spec: ScratchPodSpec }[] {
+  const where = `${obj.kind}/${obj.metadata?.name}`;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const o = obj as any;
+  const flink = (spec: any, path: string): [string, PodTemplate][] => [
+    [`${path}.podTemplate`, spec?.podTemplate],
+    [`${path}.jobManager.podTemplate`, spec?.jobManager?.podTemplate],
+    [`${path}.taskManager.podTemplate`, spec?.taskManager?.podTemplate],
+  ];
+  let found: [string, PodTemplate][] = [];
+  if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController'].includes(obj.kind)) found = [['spec.template', o.spec?.template]];
+  else if (obj.kind === 'CronJob') found = [['spec.jobTemplate.spec.template', o.spec?.jobTemplate?.spec?.template]];
+  else if (obj.kind === 'Pod') found = [['', o]];
+  else if (obj.kind === 'FlinkDeployment') found = flink(o.spec, 'spec');
+  else if (obj.kind === 'FlinkEnvironment') found = flink(o.spec?.flinkApplicationDefaults?.spec, 'spec.flinkApplicationDefaults.spec');
+  else if (obj.kind === 'ConfigMap') {
+    for (const [key, value] of Object.entries((o.data ?? {}) as Record<string, string>)) {
+      if (!/\.ya?ml$/.test(key)) continue;
+      for (const doc of parseAllYaml(value)) {
+        if ((doc as { kind?: string })?.kind === 'Pod') found.push([`data.${key}`, doc as PodTemplate]);
+      }
+    }
+  }
+  return found.filter(([, t]) => t?.spec).map(([path, t]) => ({ where: path ? `${where} ${path}` : where, spec: t!.spec! }));
+}
+
+/**
+ * Unbounded scratch space in the objects' pod specs: an emptyDir without a sizeLimit, a
+ * container or init container without ephemeral-storage requests and limits (or a request
+ * above its limit), and a pod whose containers' limits together are less than its disk
+ * emptyDirs may hold (the kubelet counts those against the pod's limit). Empty means bounded.
+ */
+export function scratchProblems(objs: Obj[]): string[] {
+  const problems: string[] = [];
+  for (const obj of objs) {
+    for (const { where, spec } of podSpecs(obj)) {
+      let onDisk = 0;
+      for (const v of spec.volumes ?? []) {
+        if (!v.emptyDir) continue;
+        const limit = v.emptyDir.sizeLimit;
+        if (!limit) problems.push(`${where}: emptyDir ${v.name} has no sizeLimit`);
+        else if (v.emptyDir.medium !== 'Memory') onDisk += quantityValue(limit);
+      }
+      let limits = 0;
+      for (const c of [...(spec.initContainers ?? []).map((x) => ({ ...x, init: true })), ...(spec.containers ?? []).map((x) => ({ ...x, init: false }))]) {
+        const what = `${where}: ${c.init ? 'init container' : 'container'} ${c.name}`;
+        const request = c.resources?.requests?.['ephemeral-storage'];
+        const limit = c.resources?.limits?.['ephemeral-storage'];
+        if (!request) problems.push(`${what} requests no ephemeral-storage`);
+        if (!limit) problems.push(`${what} has no ephemeral-storage limit`);
+        if (request && limit && !(quantityValue(request) <= quantityValue(limit))) problems.push(`${what} requests ephemeral-storage ${request}, above its limit ${limit}`);
+        if (limit && !c.init) limits += quantityValue(limit);
+      }
+      if (onDisk > 0 && limits > 0 && onDisk > limits) problems.push(`${where}: its emptyDirs on disk may hold more than its containers' ephemeral-storage limits allow`);
+    }
+  }
+  return problems;
 }

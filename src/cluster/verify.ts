@@ -121,7 +121,7 @@ async function serverWorkload(c: Context, w: Obj): Promise<CheckResult[]> {
       failed(
         check,
         detail,
-        want > 1 ? 'an erasure-coded set needs its servers to find each other; a pending or crashing server keeps the others waiting (a PVC not bound, a wrong certificate)' : 'the server is not ready (a PVC not bound, a hostPath not owned by uid 1000, wrong credentials or certificate)',
+        want > 1 ? 'an erasure-coded set needs its servers to find each other; a pending or crashing server keeps the others waiting (a PVC not bound, a wrong certificate, or fewer free nodes than a pool has servers: spreading is enforced, add nodes or use --spread none)' : 'the server is not ready (a PVC not bound, a hostPath not owned by uid 1000, wrong credentials or certificate)',
         `kubectl -n ${ns} describe pods -l app.kubernetes.io/name=${APP} && kubectl -n ${ns} logs ${name} --tail=50`,
       ),
     ];

@@ -12,6 +12,8 @@ import type { GlobalSettings, Options } from '../options.ts';
 import { kustomization, yamlFile, type GeneratedFile } from './files.ts';
 import { API_PORT, APP, BOOTSTRAP, bootstrapSelector, consumerMirrorSecret, generatedHeader, RESTRICTED_CONTAINER, labels, ROOT_SECRET, RUN_AS, s3Endpoint, selectorLabels, syncWave, TLS_SECRET, WAVES } from './names.ts';
 import { consumerCredentials, CREDENTIAL_KEYS, plainCredentialsChecksum } from './consumers.ts';
+import { bucketEncryption } from './kms.ts';
+import { hasMetricsCredentials, METRICS_CREDENTIAL, METRICS_POLICY, METRICS_SECRET, metricsCredentialObjects, metricsPolicy } from './metrics.ts';
 
 export const SCRIPT_FILE = 'bootstrap-minio.sh';
 const SCRIPT_CONFIG_MAP = 'minio-bootstrap-script';
@@ -96,11 +98,18 @@ export function bootstrapConfig(o: Options): Record<string, string> {
     } else lines.push(`lifecycle ${name} none`);
     lines.push(`versioning ${name} ${b.versioning ? 'on' : 'off'}`);
     lines.push(`quota ${name} ${b.quota || 'none'}`);
+    const encryption = bucketEncryption(o, b);
+    if (encryption) lines.push(`encryption ${name} ${encryption}`);
   }
   for (const [name, c] of Object.entries(s.consumers)) {
     files[`policy-${name}.json`] = consumerPolicy(c);
     lines.push(`policy ${policyName(name)} policy-${name}.json`);
     lines.push(`user ${name} ${policyName(name)}`);
+  }
+  if (hasMetricsCredentials(o)) {
+    files[`policy-${METRICS_CREDENTIAL}.json`] = metricsPolicy();
+    lines.push(`policy ${METRICS_POLICY} policy-${METRICS_CREDENTIAL}.json`);
+    lines.push(`user ${METRICS_CREDENTIAL} ${METRICS_POLICY}`);
   }
   files['bootstrap.conf'] = `${lines.join('\n')}\n`;
   return files;
@@ -151,7 +160,8 @@ function job(global: GlobalSettings) {
                 { name: 'HOME', value: '/tmp' },
                 { name: 'TMPDIR', value: '/tmp' },
               ],
-              resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+              // ephemeral-storage: only its log is on the node's disk (/tmp is in memory).
+              resources: { requests: { cpu: '50m', memory: '64Mi', 'ephemeral-storage': '16Mi' }, limits: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '64Mi' } },
               securityContext: RESTRICTED_CONTAINER,
               volumeMounts: [
                 { name: 'script', mountPath: '/scripts', readOnly: true },
@@ -212,16 +222,18 @@ function jobPatch(o: Options) {
   const env: object[] = [{ name: 'MINIO_ENDPOINT', value: s3Endpoint(o) }];
   const mounts: object[] = [];
   const volumes: object[] = [];
-  const consumers = Object.keys(s.consumers);
-  if (consumers.length > 0) {
+  // Each consumer's credentials, and the metrics user's, under the name bootstrap.conf gives it.
+  const sources = Object.keys(s.consumers).map((name) => [name, consumerMirrorSecret(name)] as const);
+  if (hasMetricsCredentials(o)) sources.push([METRICS_CREDENTIAL, METRICS_SECRET]);
+  if (sources.length > 0) {
     mounts.push({ name: 'credentials', mountPath: CREDENTIALS_DIR, readOnly: true });
     volumes.push({
       name: 'credentials',
       projected: {
         defaultMode: 0o440,
-        sources: consumers.map((name) => ({
+        sources: sources.map(([name, secret]) => ({
           secret: {
-            name: consumerMirrorSecret(name),
+            name: secret,
             items: CREDENTIAL_KEYS.map((key) => ({ key, path: `${name}/${key}` })),
           },
         })),
@@ -255,14 +267,15 @@ export function renderBootstrapOverlay(o: Options): GeneratedFile[] {
   const dir = `overlays/${o.env}/bootstrap`;
   const scope = `env ${o.env}, bucket bootstrap`;
   const config = bootstrapConfig(o);
-  const credentials = consumerCredentials(o, 'bootstrap');
+  const credentials = { ...consumerCredentials(o, 'bootstrap'), ...metricsCredentialObjects(o) };
+  const sealed = s.secrets === 'sops' && (Object.keys(s.consumers).length > 0 || hasMetricsCredentials(o));
   return [
     ...Object.entries(config).map(([name, content]) => ({ path: `${dir}/${name}`, content })),
     ...Object.entries(credentials).map(([name, obj]) => yamlFile(`${dir}/${name}`, obj, scope)),
     yamlFile(`${dir}/patch-job.yaml`, jobPatch(o), scope),
     kustomization(dir, scope, {
       namespace: s.namespace,
-      resources: ['../../../base/bootstrap', ...(s.secrets === 'sops' && Object.keys(s.consumers).length > 0 ? [`../../../sealed/${o.env}/bootstrap`] : []), ...Object.keys(credentials)],
+      resources: ['../../../base/bootstrap', ...(sealed ? [`../../../sealed/${o.env}/bootstrap`] : []), ...Object.keys(credentials)],
       configMapGenerator: [{ name: CONFIG_MAP, files: Object.keys(config).sort(), options: { labels: labels('bootstrap') } }],
       patches: [{ path: 'patch-job.yaml' }],
     }),

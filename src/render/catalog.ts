@@ -90,9 +90,12 @@ export function catalogObjects(o: Options, name: string, c: ConsumerSettings): R
               ports: [{ name: 'http', containerPort: CATALOG_PORT, protocol: 'TCP' }],
               env,
               startupProbe: { ...probe, failureThreshold: 30 },
-              livenessProbe: probe,
+              // Alive while it accepts connections; ready while it answers the catalog API. One
+              // probe for both would restart a server that is only slow to answer.
+              livenessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
               readinessProbe: probe,
-              resources: { requests: { cpu: '100m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+              // ephemeral-storage: /tmp (at most 256Mi, below) and its log; the catalog's database is on its volume.
+              resources: { requests: { cpu: '100m', memory: '512Mi', 'ephemeral-storage': '128Mi' }, limits: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '512Mi' } },
               securityContext: RESTRICTED_CONTAINER,
               volumeMounts: [
                 { name: 'data', mountPath: DATA_DIR },

@@ -17,6 +17,9 @@ import { TRUST_MOUNT, trustJavaOptions, trustVolume } from './trust.ts';
 /** Checkpoints kept: the latest to restore from, and two older ones in case it is damaged. */
 export const RETAINED_CHECKPOINTS = 3;
 
+/** The Flink pods' ephemeral-storage (see podTemplate). */
+export const FLINK_SCRATCH = { request: '1Gi', limit: '8Gi' } as const;
+
 /** The keys of the consumer's Secret the pods get as environment variables. */
 const AWS_ENV = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'];
 
@@ -53,6 +56,12 @@ function podTemplate(o: Options, name: string) {
       { name: 'ENABLE_BUILT_IN_PLUGINS', value: `flink-s3-fs-presto-${o.global.flinkVersion}.jar` },
       ...AWS_ENV.map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: consumerSecret(o, name), key } } })),
     ],
+    // Flink sets cpu and memory (jobManager/taskManager resources) and keeps the template's
+    // other resources. On the node's disk: RocksDB's working copy of the state (io.tmp.dirs,
+    // /tmp), the blob cache and the logs. A job with more state than this raises the limit
+    // in its own podTemplate; at the limit the kubelet evicts the pod, and the job restarts
+    // from its last checkpoint.
+    resources: { requests: { 'ephemeral-storage': FLINK_SCRATCH.request }, limits: { 'ephemeral-storage': FLINK_SCRATCH.limit } },
     ...(trusted ? { volumeMounts: [TRUST_MOUNT] } : {}),
   };
   return { spec: { containers: [container], ...(trusted ? { volumes: [trustVolume(o)] } : {}) } };

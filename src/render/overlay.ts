@@ -30,6 +30,10 @@ import { dataClaimTemplate, POOL_LABEL } from './workload.ts';
 import { CONFIG_LABEL, restarterOverlay } from './restart.ts';
 import { grownPools, serverPools, type Pool } from './pools.ts';
 import { shortHash } from './hash.ts';
+import { spreadConstraints } from './spread.ts';
+import { METRICS_PATHS, metricsAuthorization } from './metrics.ts';
+import { kmsEnv, kmsSecretObjects } from './kms.ts';
+import { auditEgressPolicy, auditEnv, auditSecretObjects } from './audit.ts';
 import { ingressControllerPolicy, s3ClientsPolicy } from './network.ts';
 import { externalSecret, plainSecret } from './secrets.ts';
 import { issuerRef, renderTrust } from './trust.ts';
@@ -48,6 +52,7 @@ const POOL_PATCHES: Record<string, string> = {
   'patch-server.yaml': SERVER_SELECTOR,
   'patch-tls.yaml': SERVER_SELECTOR,
   'patch-storage.yaml': `${SERVER_SELECTOR},!${POOL_LABEL}`,
+  'patch-spread.yaml': `${SERVER_SELECTOR},!${POOL_LABEL}`,
 };
 const claimsFile = (statefulSet: string) => `persistentvolumeclaims-${statefulSet}.yaml`;
 
@@ -78,6 +83,8 @@ function serverPatchBody(o: Options) {
   const s = o.settings;
   const env: object[] = [{ name: 'MINIO_VOLUMES', value: minioVolumes(serverPools(o), s.tls, s.namespace) }];
   if (s.ingress) env.push({ name: 'MINIO_BROWSER_REDIRECT_URL', value: `${s.tls ? 'https' : 'http'}://${s.consoleHost}` });
+  if (s.metricsAuth === 'public') env.push({ name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' });
+  env.push(...kmsEnv(o), ...auditEnv(o));
   return podPatch(o, { containers: [{ name: APP, env, resources: s.resources }] });
 }
 
@@ -88,7 +95,10 @@ function serverPatchBody(o: Options) {
  * restarter Job replaces every server whose labels differ.
  */
 export function serverConfigHash(o: Options): string {
-  const parts = [serverPatchBody(o), o.settings.tls ? tlsPatch(o) : null, isDistributed(o) ? null : storagePatch(o), o.rootChecksum ?? null];
+  const parts: unknown[] = [serverPatchBody(o), o.settings.tls ? tlsPatch(o) : null, isDistributed(o) ? null : storagePatch(o), o.rootChecksum ?? null];
+  // Every pool's spreading (spread.ts), only when there is any: an env without keeps its hash.
+  const spread = serverPools(o).map((p) => spreadConstraints(o, p));
+  if (spread.some((c) => c.length > 0)) parts.push(spread);
   return shortHash(JSON.stringify(parts));
 }
 
@@ -106,14 +116,14 @@ function serverPatch(o: Options, configHash: string) {
 function addedPool(o: Options, pool: Pool): GeneratedFile[] {
   const dir = `overlays/${o.env}/minio/${poolDir(pool)}`;
   const scope = `env ${o.env}`;
-  // The pool's number in its labels, its selector and its pods' labels, nowhere else (the
-  // servers keep spreading over nodes as one set: the anti-affinity stays the base's).
+  // The pool's number in its labels, its selector and its pods' labels (the preferred
+  // anti-affinity stays the base's, over every server), and in its enforced spreading.
   const number = { [POOL_LABEL]: String(pool.number) };
   const patch = {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     metadata: { name: APP, labels: number },
-    spec: { replicas: pool.servers, selector: { matchLabels: number }, template: { metadata: { labels: number } }, volumeClaimTemplates: [dataClaimTemplate(pool.claimSize, o.settings.storageClass)] },
+    spec: { replicas: pool.servers, selector: { matchLabels: number }, template: { metadata: { labels: number }, ...spreadSpec(o, pool) }, volumeClaimTemplates: [dataClaimTemplate(pool.claimSize, o.settings.storageClass)] },
   };
   return [
     yamlFile(`${dir}/patch-pool.yaml`, patch, scope),
@@ -125,6 +135,12 @@ function addedPool(o: Options, pool: Pool): GeneratedFile[] {
   ];
 }
 const poolDir = (pool: Pool) => `pool-${pool.number}`;
+
+/** A pool's spreading as a pod template spec to patch in, or nothing (spread.ts). */
+function spreadSpec(o: Options, pool: Pool): { spec?: object } {
+  const constraints = spreadConstraints(o, pool);
+  return constraints.length > 0 ? { spec: { topologySpreadConstraints: constraints } } : {};
+}
 
 /**
  * The claims of a pool whose size grew since its StatefulSet was made: the claim template
@@ -211,18 +227,42 @@ function ingressCertificate(o: Options) {
   return certificate(INGRESS_TLS_SECRET, [s.apiHost, s.consoleHost], issuer);
 }
 
-function ingress(o: Options, name: string, host: string, service: string, port: string, annotations: Record<string, string>) {
+/** The name ingress-nginx verifies a Service's certificate for: its in-cluster name, one of the certificate's (serviceHosts). */
+function backendTlsName(service: string, namespace: string): string {
+  return `${service}.${namespace}.svc`;
+}
+
+/**
+ * With TLS, ingress-nginx speaks https to the servers and verifies their certificate
+ * (proxy_ssl_verify): against ca.crt of the servers' own Secret (ingress-nginx takes it
+ * only as namespace/name, and only from the Ingress's namespace), for the Service's name,
+ * sent as SNI too. Because that Secret also holds tls.crt and tls.key, ingress-nginx
+ * presents them as its client certificate; MinIO requires none and serves the requests
+ * as usual (test/ingress-backend.test.ts runs both through a real nginx).
+ */
+function backendTls(o: Options, service: string): Record<string, string> {
+  const ns = o.settings.namespace;
+  return {
+    'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS',
+    'nginx.ingress.kubernetes.io/proxy-ssl-verify': 'on',
+    'nginx.ingress.kubernetes.io/proxy-ssl-secret': `${ns}/${TLS_SECRET}`,
+    'nginx.ingress.kubernetes.io/proxy-ssl-name': backendTlsName(service, ns),
+    'nginx.ingress.kubernetes.io/proxy-ssl-server-name': 'on',
+  };
+}
+
+function ingress(o: Options, name: string, host: string, service: string, port: string, annotations: Record<string, string>, paths = ['/']) {
   const s = o.settings;
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
     metadata: metadata(name, 'ingress', {
-      annotations: { ...annotations, ...(s.tls ? { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' } : {}) },
+      annotations: { ...annotations, ...(s.tls ? backendTls(o, service) : {}) },
     }),
     spec: {
       ingressClassName: s.ingressClass,
       ...(s.tls ? { tls: [{ hosts: [host], secretName: INGRESS_TLS_SECRET }] } : {}),
-      rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { name: port } } } }] } }],
+      rules: [{ host, http: { paths: paths.map((path) => ({ path, pathType: 'Prefix', backend: { service: { name: service, port: { name: port } } } })) } }],
     },
   };
 }
@@ -235,6 +275,10 @@ function ingresses(o: Options): Record<string, object> {
       'nginx.ingress.kubernetes.io/proxy-body-size': '0',
       'nginx.ingress.kubernetes.io/proxy-request-buffering': 'off',
     }),
+    // The metrics paths of the same host, refused to every client address (403), whatever
+    // the metrics' own auth: ingress-nginx merges the two Ingresses into one server, and
+    // the longer prefix wins. Prometheus scrapes the servers inside the cluster.
+    'ingress-api-metrics.yaml': ingress(o, `${APP}-api-metrics`, s.apiHost, APP, 'api', { 'nginx.ingress.kubernetes.io/denylist-source-range': '0.0.0.0/0,::/0' }, METRICS_PATHS),
     'ingress-console.yaml': ingress(o, CONSOLE_SERVICE, s.consoleHost, CONSOLE_SERVICE, 'console', {
       'nginx.ingress.kubernetes.io/auth-type': 'basic',
       'nginx.ingress.kubernetes.io/auth-secret': BASIC_AUTH_SECRET,
@@ -255,19 +299,26 @@ function credentials(o: Options): Record<string, object> {
     return {
       'secret-root-credentials.yaml': plainSecret(ROOT_SECRET, DEV_CREDENTIALS),
       ...(s.ingress ? { 'secret-console-basic-auth.yaml': plainSecret(BASIC_AUTH_SECRET, { auth }) } : {}),
+      ...kmsSecretObjects(o),
+      ...auditSecretObjects(o),
     };
   }
   return {
     'externalsecret-root-credentials.yaml': externalSecret(o, ROOT_SECRET, { rootUser: 'rootUser', rootPassword: 'rootPassword' }),
     ...(s.ingress ? { 'externalsecret-console-basic-auth.yaml': externalSecret(o, BASIC_AUTH_SECRET, { auth: 'consoleBasicAuth' }) } : {}),
+    ...kmsSecretObjects(o),
+    ...auditSecretObjects(o),
   };
 }
 
-function serviceMonitorTlsPatch(o: Options) {
+/** The env's scrape: https with the servers' CA, and the metrics user's bearer token. */
+function serviceMonitorPatch(o: Options) {
   const { apiVersion, kind, metadata: meta, spec } = serviceMonitor(o.global);
-  const tlsConfig = { ca: { secret: { name: TLS_SECRET, key: 'ca.crt' } }, serverName: `${APP}.${o.settings.namespace}.svc` };
+  const tls = o.settings.tls ? { scheme: 'https', tlsConfig: { ca: { secret: { name: TLS_SECRET, key: 'ca.crt' } }, serverName: `${APP}.${o.settings.namespace}.svc` } } : {};
+  const authorization = metricsAuthorization(o);
+  if (!o.settings.tls && !authorization) return undefined;
   // Lists of custom resources are replaced whole by a patch, so every endpoint is here.
-  return { apiVersion, kind, metadata: { name: meta.name }, spec: { endpoints: spec.endpoints.map((e) => ({ ...e, scheme: 'https', tlsConfig })) } };
+  return { apiVersion, kind, metadata: { name: meta.name }, spec: { endpoints: spec.endpoints.map((e) => ({ ...e, ...tls, ...(authorization ? { authorization } : {}) })) } };
 }
 
 export function renderOverlay(o: Options): GeneratedFile[] {
@@ -284,6 +335,7 @@ export function renderOverlay(o: Options): GeneratedFile[] {
   const resources: Record<string, object> = {
     ...(s3Clients.length > 0 ? { 'networkpolicy-s3-clients.yaml': s3ClientsPolicy(s3Clients) } : {}),
     ...(s.ingress ? { 'networkpolicy-ingress-controller.yaml': ingressControllerPolicy(o.global) } : {}),
+    ...auditEgressPolicy(o),
     ...(!distributed && s.storage === 'pvc' ? { 'persistentvolumeclaim.yaml': standaloneClaim(o) } : {}),
     ...credentials(o),
     ...(s.tls ? { 'certificate.yaml': serverCertificate(o) } : {}),
@@ -292,14 +344,18 @@ export function renderOverlay(o: Options): GeneratedFile[] {
     ...restarter?.resources,
   };
   const claims = grownPools(o);
+  const firstSpread = distributed ? spreadSpec(o, pools[0]!).spec : undefined;
   const patches: Record<string, object> = {
     ...(s.storage === 'hostpath' ? { 'patch-namespace.yaml': privilegedNamespacePatch() } : {}),
     'patch-server.yaml': serverPatch(o, configHash),
     'patch-storage.yaml': storagePatch(o),
+    // The first pool's spreading; each added pool's is in its own patch-pool.yaml.
+    ...(firstSpread ? { 'patch-spread.yaml': podPatch(o, firstSpread) } : {}),
     ...(s.tls ? { 'patch-tls.yaml': tlsPatch(o) } : {}),
     ...(restarter ? { 'patch-restarter.yaml': restarter.patch } : {}),
-    ...(s.tls && s.monitoring ? { 'patch-servicemonitor-tls.yaml': serviceMonitorTlsPatch(o) } : {}),
   };
+  const scrape = s.monitoring ? serviceMonitorPatch(o) : undefined;
+  if (scrape) patches['patch-servicemonitor.yaml'] = scrape;
   const hasConsumers = Object.keys(s.consumers).length > 0;
   const trust = renderTrust(o);
   return [

@@ -14,6 +14,11 @@ import { shellQuote as q } from './shell.ts';
 import { serverPools } from './pools.ts';
 import { CONFIG_LABEL, RESTARTER } from './restart.ts';
 import { BASE_LABEL } from './workload.ts';
+import { ZONE_KEY } from './spread.ts';
+import { hasKms, KMS_KEY_NAME, KMS_SECRET, KMS_SECRET_KEY } from './kms.ts';
+import { hasMetricsCredentials, METRICS_CREDENTIAL, METRICS_SECRET } from './metrics.ts';
+import { AUDIT_SECRET, hasAudit } from './audit.ts';
+import { METRICS_USER } from '../consumers.ts';
 
 /**
  * The age key file as sops finds it, as one shell word (double quotes: the variables expand,
@@ -28,6 +33,22 @@ function credentialsSummary(o: Options): string {
   return `ExternalSecret from ${s.secretStoreKind} \`${s.secretStore}\`, key \`${s.remoteKey}\``;
 }
 
+/** What the env does beyond the basics, and how to turn each off (docs/hardening.md has the detail). */
+function hardeningSection(o: Options): string[] {
+  const s = o.settings;
+  const items = [
+    hasKms(o)
+      ? `- **Encryption at rest**: MinIO's built-in KMS with one key (Secret \`${KMS_SECRET}\`); the bootstrap gives every bucket default encryption (SSE-S3) unless it says \`encryption: false\`. Without the key every encrypted object is lost: keep a copy outside the cluster. It is never replaced; \`--kms none\` is refused once the env has it.`
+      : '- **Encryption at rest**: off (`--kms none`); `--kms static` gives the servers a key and the buckets default encryption.',
+    hasAudit(o)
+      ? `- **Audit log**: one event per API call to \`${s.auditWebhook}\`, with \`Authorization: Bearer\` and the token of Secret \`${AUDIT_SECRET}\` (configure the receiver with the same). Events are kept in memory only while the receiver is down.`
+      : '- **Audit log**: off; `--audit-webhook URL` sends it to a receiver.',
+    ...(s.tls && s.ingress ? ["- **Verified backends**: the ingress controller checks the servers' certificate (`proxy-ssl-verify`, the CA of `minio-tls`)."] : []),
+    '- **Bounded scratch space**: every emptyDir has a `sizeLimit`, every container requests and limits `ephemeral-storage`.',
+  ];
+  return ['## Hardening', '', ...items, '', 'See docs/hardening.md in minio-gitops for how each is proven and how to change it.', ''];
+}
+
 function sopsSection(o: Options): string[] {
   const s = o.settings;
   const dir = `sealed/${o.env}`;
@@ -38,12 +59,18 @@ function sopsSection(o: Options): string[] {
     '```sh',
     `sops -d ${q(root)}                     # read (needs your age key: SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt)`,
     `sops ${q(root)}                        # edit in $EDITOR; the scaffolder keeps your values`,
-    `npx zx scaffold.ts --env ${q(o.env)} --rotate root     # new root credentials (--rotate ${s.ingress ? 'console, ' : ''}a consumer's name, or all)`,
+    `npx zx scaffold.ts --env ${q(o.env)} --rotate root     # new root credentials (--rotate ${s.ingress ? 'console, ' : ''}${hasMetricsCredentials(o) ? 'metrics, ' : ''}${hasAudit(o) ? 'audit, ' : ''}a consumer's name, or all)`,
     `npx zx scaffold.ts --env ${q(o.env)} --age-recipient age1... --age-recipient age1...   # change who can read them`,
     '```',
     '',
     `Changing the recipients re-wraps the data key only (like \`sops updatekeys\`): the values stay. A rotation changes the servers' configuration label (a checksum of the sealed root credentials is part of it), so after the merge the engine restarts them with the new credentials${s.replicas > 1 ? ' (all together, through the restarter Job)' : ''}: no manual restart.`,
     '',
+    ...(hasKms(o)
+      ? [
+          `\`${dir}/${KMS_SECRET}.yaml\` holds the key that encrypts every object at rest. It is never rotated (\`--rotate all\` leaves it), and without it the data is lost: keep a copy outside the cluster and this repository (\`sops -d ${q(`${dir}/${KMS_SECRET}.yaml`)}\` into your vault). See docs/hardening.md in minio-gitops.`,
+          '',
+        ]
+      : []),
     ...(o.global.gitops === 'flux'
       ? [
           'Flux decrypts the Secrets after its kustomize build. Give it the age key once, and enable decryption on the Kustomization that applies this overlay:',
@@ -197,6 +224,22 @@ function consumersSection(o: Options): string[] {
   return out.length > 0 ? ['## Consumers', '', ...out] : [];
 }
 
+/** Enforced spreading (spread.ts) needs a node per server of the largest pool. */
+function spreadPrerequisite(o: Options): string {
+  const most = Math.max(...serverPools(o).map((p) => p.servers));
+  const zones = o.settings.spread === 'zone' ? `, spread evenly over the zones in the nodes' label \`${ZONE_KEY}\` (a node without it takes no server)` : '';
+  return `at least ${most} nodes the servers may run on: each pool's servers run one per node (\`spread: ${o.settings.spread}\`)${zones}; a server that finds no free node stays Pending (see Storage)`;
+}
+
+function spreadBullet(o: Options): string {
+  const s = o.settings;
+  const env = q(o.env);
+  if (s.spread === 'none') {
+    return `- **Spreading over nodes** (\`spread: none\`): the servers only prefer separate nodes, so a node may hold two servers of a pool, and losing it can stop the pool's writes (EC:2 on 4 servers keeps writing with one server down, not two). Once the cluster has a node per server: \`npx zx scaffold.ts --env ${env} --spread host\`.`;
+  }
+  return `- **Spreading over nodes** (\`spread: ${s.spread}\`): no two servers of a pool share a node${s.spread === 'zone' ? ', and each pool is spread evenly over the zones' : ''}, enforced by the scheduler (topologySpreadConstraints, \`DoNotSchedule\`): a server that finds no free node stays Pending (\`kubectl describe pod\` says \`didn't match pod topology spread constraints\`) until a node is added. On a cluster with fewer nodes than servers: \`npx zx scaffold.ts --env ${env} --spread none\` (the servers then only prefer separate nodes)${s.spread === 'host' ? `; over zones too: \`--spread zone\`` : ''}.`;
+}
+
 export function renderEnvReadme(o: Options): string {
   const s = o.settings;
   const ns = s.namespace;
@@ -210,6 +253,7 @@ export function renderEnvReadme(o: Options): string {
 
   const prerequisites = [
     ksops ? '`kubectl` >= 1.27 with `kustomize` (v5) and `ksops` (v4) on the PATH to apply by hand (see Apply), or Argo CD pointed at this directory' : '`kubectl` >= 1.27 (built-in kustomize v5), or Argo CD / Flux pointed at this directory',
+    ...(distributed && s.spread !== 'none' ? [spreadPrerequisite(o)] : []),
     ...(s.tls ? [`cert-manager (the \`cert-manager.io/v1\` CRDs and controller), with its cluster resource namespace \`${o.global.trustNamespace}\`${ownsCa(o) ? ': the private CA lives there' : ''}`] : []),
     ...(hasTruststore(o) ? [`trust-manager (\`trust.cert-manager.io/v1alpha1\` Bundle) with trust namespace \`${o.global.trustNamespace}\` and its default CA package (the Helm chart's default, \`defaultPackage.enabled: true\`; the Bundle uses \`useDefaultCAs\`)`] : []),
     ...(s.secrets === 'sops' ? [o.global.gitops === 'flux' ? 'Flux, with SOPS decryption and the age key in the `sops-age` Secret (see Credentials)' : 'Argo CD with KSOPS on the repo-server and the age key (see Credentials)'] : []),
@@ -275,10 +319,11 @@ export function renderEnvReadme(o: Options): string {
     `- S3 API inside the cluster: \`${scheme}://${APP}.${ns}.svc.cluster.local:${API_PORT}\` (path-style access)`,
     `- Console: \`kubectl -n ${q(ns)} port-forward ${q(`svc/${CONSOLE_SERVICE}`)} ${CONSOLE_PORT}\`, then ${scheme}://localhost:${CONSOLE_PORT}`,
     ...(s.ingress ? [`- From outside: ${scheme}://${s.apiHost} (API) and ${scheme}://${s.consoleHost} (console, behind basic auth)`] : []),
-    `- Metrics: \`/minio/v2/metrics/cluster\` and \`/minio/v2/metrics/node\` on port ${API_PORT}, no token needed (\`MINIO_PROMETHEUS_AUTH_TYPE=public\`)${s.monitoring ? '. The ServiceMonitor scrapes both from every server, so each cluster-wide series comes once per server: aggregate with `max` in queries. If your Prometheus selects ServiceMonitors by label (kube-prometheus-stack: `release`), set `serviceMonitorLabels` in `scaffold.config.yaml`' : ''}`,
+    `- Metrics: \`/minio/v2/metrics/cluster\` and \`/minio/v2/metrics/node\` on port ${API_PORT}, ${s.metricsAuth === 'public' ? 'no token needed (`MINIO_PROMETHEUS_AUTH_TYPE=public`)' : `with a bearer token (\`MINIO_PROMETHEUS_AUTH_TYPE=jwt\`)${hasMetricsCredentials(o) ? `: the ServiceMonitor sends the token of the MinIO user \`${METRICS_USER}\`, which may read metrics and nothing else (Secret \`${METRICS_SECRET}\`, key \`token\`)` : ''}; another scraper gets one from \`mc admin prometheus generate ALIAS\``}${s.ingress ? '. The public API Ingress refuses the metrics paths (403)' : ''}${s.monitoring ? '. The ServiceMonitor scrapes both from every server, so each cluster-wide series comes once per server: aggregate with `max` in queries. If your Prometheus selects ServiceMonitors by label (kube-prometheus-stack: `release`), set `serviceMonitorLabels` in `scaffold.config.yaml`' : ''}`,
     '',
     `Port ${API_PORT} is open to the consumer namespaces (${consumerNamespaces(o).map((n) => `\`${n}\``).join(', ') || 'none'})${s.monitoring ? `, Prometheus (\`${o.global.monitoringNamespace}\`)` : ''}, the bootstrap Job and the other servers${s.ingress ? `; ports ${API_PORT} and ${CONSOLE_PORT} to the ingress controller (\`${o.global.ingressNamespace}\`)` : ''}. Every other connection is denied by the NetworkPolicies. A consumer added under \`envs.${o.env}.consumers\` in \`scaffold.config.yaml\` gets its namespace in.`,
     '',
+    ...hardeningSection(o),
     '## Credentials',
     '',
   ];
@@ -298,6 +343,19 @@ export function renderEnvReadme(o: Options): string {
       '- `rootUser`: the MinIO root user (at least 3 characters)',
       '- `rootPassword`: the root password (at least 8 characters; generate it, e.g. `openssl rand -base64 32`)',
       ...(s.ingress ? ['- `consoleBasicAuth`: an htpasswd line for the console ingress, e.g. the output of `htpasswd -nbB admin PASSWORD`'] : []),
+      ...(hasKms(o) ? [`- \`${KMS_SECRET_KEY}\`: the KMS key, \`${KMS_KEY_NAME}:\` and 32 random bytes in base64 (\`echo ${KMS_KEY_NAME}:$(openssl rand -base64 32)\`). Never change it: what it encrypted needs it. Keep a copy elsewhere`] : []),
+      ...(hasAudit(o) ? ['- `auditWebhookToken`: the bearer token of the audit receiver (e.g. `openssl rand -hex 20`); after a change, restart the servers as below'] : []),
+      ...(hasMetricsCredentials(o)
+        ? [
+            '',
+            `And under the key \`${s.remoteKey}/${METRICS_CREDENTIAL}\`, for the MinIO user \`${METRICS_USER}\` that the bootstrap Job makes and whose token the ServiceMonitor sends: \`secretKey\` (e.g. \`openssl rand -hex 20\`) and \`token\`, made from it offline (the alias is never contacted):`,
+            '',
+            '```sh',
+            `mc alias set --api s3v4 metrics https://unused ${METRICS_USER} SECRET_KEY`,
+            'mc admin prometheus generate metrics     # prints bearer_token: TOKEN',
+            '```',
+          ]
+        : []),
       '',
       distributed
         ? `After changing them in the store, restart every server at once (MinIO reads the root credentials only at start; the StatefulSets update OnDelete, so \`rollout restart\` alone restarts none): \`kubectl -n ${q(ns)} delete pod -l ${q(`app.kubernetes.io/name=${APP},app.kubernetes.io/component=server`)}\`.`
@@ -329,6 +387,7 @@ export function renderEnvReadme(o: Options): string {
       '',
       `- **More capacity:** add a pool, never servers to a pool (MinIO cannot re-stripe one): \`npx zx scaffold.ts --env ${q(o.env)} --pools ${[...serverPools(o).map((p) => `${p.servers}x${p.size}`), `4x${s.size}`].join(',')}\`.`,
       `- **Growing volumes:** re-run with a larger \`--size\` (or a pool's \`size\` in \`scaffold.config.yaml\`). The claim templates keep the size each pool was made with (a StatefulSet's claim templates cannot change); the overlay lists the claims with the new size and the engine patches them. The StorageClass must allow expansion (\`allowVolumeExpansion: true\`).`,
+      spreadBullet(o),
       `- **Configuration changes** (image, TLS, hosts, any \`MINIO_*\` setting, root credentials): every server restarts at once. MinIO's servers start only beside peers of the same configuration, so the StatefulSets update \`OnDelete\` and the Job \`${RESTARTER}\` deletes the servers whose labels \`${BASE_LABEL}\` or \`${CONFIG_LABEL}\` differ from the template's. A stuck one: \`npx zx scaffold.ts verify --env ${q(o.env)}\` names it and the command that frees it.`,
       '',
       'The steps, and the changes the scaffolder refuses (they would strand the data): `docs/operations.md` of minio-gitops.',

@@ -56,7 +56,8 @@ function kubectl(global: GlobalSettings, name: string, args: string[]) {
     imagePullPolicy: 'IfNotPresent',
     args,
     env: [{ name: 'HOME', value: '/tmp' }],
-    resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+    // ephemeral-storage: only its log is on the node's disk (/tmp is in memory).
+    resources: { requests: { cpu: '10m', memory: '32Mi', 'ephemeral-storage': '16Mi' }, limits: { cpu: '200m', memory: '128Mi', 'ephemeral-storage': '64Mi' } },
     securityContext: RESTRICTED_CONTAINER,
     volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
   };

@@ -7,7 +7,14 @@ import type { Options } from '../options.ts';
 import type { GeneratedFile } from './files.ts';
 import { kustomization, yamlFile } from './files.ts';
 import { consumerSecretValues } from './consumers.ts';
+import { METRICS_USER } from '../consumers.ts';
+import { AUDIT_CREDENTIAL, AUDIT_SECRET, hasAudit } from './audit.ts';
+import { hasKms, KMS_CREDENTIAL, KMS_SECRET, KMS_SECRET_KEY } from './kms.ts';
+import { hasMetricsCredentials, METRICS_CREDENTIAL, METRICS_SECRET, metricsToken } from './metrics.ts';
 import { BASIC_AUTH_SECRET, consumerMirrorSecret, consumerSecret, labels, ROOT_SECRET, s3Endpoint, syncWave, WAVES } from './names.ts';
+
+/** What a generated value is: a user name, a password, or a KMS key (kms.ts). */
+export type GeneratedKind = 'user' | 'password' | 'kms-key';
 
 export interface SealedSecretSpec {
   /** The name --rotate takes. */
@@ -19,7 +26,12 @@ export interface SealedSecretSpec {
   namespace: string;
   labels: Record<string, string>;
   /** Values made once and kept until rotated: a user name or a password. */
-  generated: Record<string, 'user' | 'password'>;
+  generated: Record<string, GeneratedKind>;
+  /**
+   * Never made anew once made (the KMS key: what it sealed is unreadable without it): not
+   * rotated, and a file the record lists that is gone is restored, not replaced.
+   */
+  keep?: boolean;
   fixed: Record<string, string>;
   /**
    * Values computed from the others on every run (kept consistent after an edit). `kept` is
@@ -120,6 +132,8 @@ export function sealedSecretSpecs(o: Options): SealedSecretSpec[] {
   const specs: SealedSecretSpec[] = [
     { ...common, credential: 'root', path: `${dir}/${ROOT_SECRET}.yaml`, name: ROOT_SECRET, generated: { rootUser: 'user', rootPassword: 'password' }, fixed: {} },
   ];
+  if (hasAudit(o)) specs.push({ ...common, credential: AUDIT_CREDENTIAL, path: `${dir}/${AUDIT_SECRET}.yaml`, name: AUDIT_SECRET, generated: { token: 'password' }, fixed: {} });
+  if (hasKms(o)) specs.push({ ...common, credential: KMS_CREDENTIAL, path: `${dir}/${KMS_SECRET}.yaml`, name: KMS_SECRET, generated: { [KMS_SECRET_KEY]: 'kms-key' }, fixed: {}, keep: true });
   if (s.ingress) {
     specs.push({
       ...common,
@@ -139,6 +153,18 @@ export function sealedSecretSpecs(o: Options): SealedSecretSpec[] {
     const values = { generated: { 's3.secret-key': 'password' as const }, fixed: { 's3.access-key': c.user } };
     specs.push({ ...common, ...values, credential: name, path: primary, name: consumerSecret(o, name), namespace: c.namespace, wave: WAVES.consumers, derived: (v) => consumerSecretValues(s3Endpoint(o), v['s3.access-key']!, v['s3.secret-key']!) });
     specs.push({ ...common, ...values, credential: name, path: `${dir}/bootstrap/${consumerMirrorSecret(name)}.yaml`, name: consumerMirrorSecret(name), copyOf: primary });
+  }
+  // The metrics user's: with the bootstrap's inputs, so a rotation re-runs the Job.
+  if (hasMetricsCredentials(o)) {
+    specs.push({
+      ...common,
+      credential: METRICS_CREDENTIAL,
+      path: `${dir}/bootstrap/${METRICS_SECRET}.yaml`,
+      name: METRICS_SECRET,
+      generated: { 's3.secret-key': 'password' },
+      fixed: { 's3.access-key': METRICS_USER },
+      derived: (v) => ({ token: metricsToken(v['s3.access-key']!, v['s3.secret-key']!) }),
+    });
   }
   return specs;
 }

@@ -23,6 +23,13 @@ const SPARK_UID = 185;
 // Ivy's cache for spark.jars.packages: the images' spark user has no home (/nonexistent).
 const IVY_DIR = '/tmp/.ivy2';
 export const SPARK_CATALOG = 'iceberg';
+/**
+ * The driver's and executors' ephemeral-storage (Spark sets their cpu and memory and keeps
+ * the template's other resources). On the node's disk: shuffle files and spills (the
+ * emptyDir volumes Spark adds for spark.local.dir), the jars of spark.jars.packages in the
+ * Ivy cache, and the logs. A job that shuffles more raises the limit in its own template.
+ */
+const SPARK_SCRATCH = { requests: { 'ephemeral-storage': '1Gi' }, limits: { 'ephemeral-storage': '16Gi' } };
 
 /** The Maven coordinates of the Iceberg runtime for the Spark line, and the AWS bundle S3FileIO needs. */
 export function icebergPackages(o: Options): string[] {
@@ -84,7 +91,7 @@ export function sparkPodTemplate(o: Options, name: string) {
     spec: {
       // runAsNonRoot with a user name in the image fails (the kubelet cannot verify it): give the number.
       securityContext: { runAsNonRoot: true, runAsUser: SPARK_UID, runAsGroup: SPARK_UID, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [{ name: 'spark', env, securityContext: container, ...(trusted ? { volumeMounts: [TRUST_MOUNT] } : {}) }],
+      containers: [{ name: 'spark', env, resources: SPARK_SCRATCH, securityContext: container, ...(trusted ? { volumeMounts: [TRUST_MOUNT] } : {}) }],
       ...(trusted ? { volumes: [trustVolume(o)] } : {}),
     },
   };

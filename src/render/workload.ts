@@ -20,6 +20,14 @@ import {
   selectorLabels,
 } from './names.ts';
 
+/**
+ * The server's scratch space on the node: /tmp at most `tmp`, and the container's
+ * ephemeral-storage (its log, /tmp and the certs directory) requested and limited; the
+ * limit leaves room for /tmp full plus the log, so the kubelet evicts a server only when
+ * something writes far more than it should.
+ */
+export const SERVER_SCRATCH = { tmp: '512Mi', request: '256Mi', limit: '1Gi' } as const;
+
 /** The replica count the distributed base starts with (the smallest erasure set). */
 export const BASE_DISTRIBUTED_REPLICAS = 4;
 
@@ -82,7 +90,8 @@ function unlabelledPodTemplate(global: GlobalSettings, replicas: number, extraVo
             { name: 'MINIO_VOLUMES', value: minioVolumes([{ statefulSet: APP, servers: replicas }], false, APP) },
             { name: 'MINIO_ROOT_USER', valueFrom: { secretKeyRef: { name: ROOT_SECRET, key: 'rootUser' } } },
             { name: 'MINIO_ROOT_PASSWORD', valueFrom: { secretKeyRef: { name: ROOT_SECRET, key: 'rootPassword' } } },
-            { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
+            // Metrics need a bearer token (MinIO's default, said here): an env may opt out (overlay.ts).
+            { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'jwt' },
           ],
           ports: [
             { name: 'api', containerPort: API_PORT, protocol: 'TCP' },
@@ -91,7 +100,13 @@ function unlabelledPodTemplate(global: GlobalSettings, replicas: number, extraVo
           startupProbe: probe('/minio/health/live', 5, 60),
           livenessProbe: probe('/minio/health/live', 10, 6),
           readinessProbe: probe('/minio/health/ready', 10, 3),
-          resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+          // The overlay sets cpu and memory (the env's `resources`); ephemeral-storage stays
+          // this, merged in: what the server writes on the node besides its drives is its log
+          // (the kubelet keeps about 50Mi of rotated log per container) and /tmp (below).
+          resources: {
+            requests: { cpu: '100m', memory: '256Mi', 'ephemeral-storage': SERVER_SCRATCH.request },
+            limits: { cpu: '1', memory: '1Gi', 'ephemeral-storage': SERVER_SCRATCH.limit },
+          },
           securityContext: RESTRICTED_CONTAINER,
           volumeMounts: [
             { name: 'data', mountPath: DATA_DIR },
@@ -104,8 +119,9 @@ function unlabelledPodTemplate(global: GlobalSettings, replicas: number, extraVo
         ...extraVolumes,
         // Replaced by the TLS patch with the certificate; empty and writable otherwise,
         // because the server creates its CAs directory there at start.
-        { name: 'certs', emptyDir: {} },
-        { name: 'tmp', emptyDir: {} },
+        { name: 'certs', emptyDir: { sizeLimit: '1Mi' } },
+        // Scratch for the server's temporary files and for tools run in its pod.
+        { name: 'tmp', emptyDir: { sizeLimit: SERVER_SCRATCH.tmp } },
       ],
     },
   } as V1PodTemplateSpec;
@@ -122,7 +138,7 @@ export function deployment(global: GlobalSettings): V1Deployment {
       strategy: { type: 'Recreate' },
       selector: { matchLabels: selectorLabels },
       // The data volume is a placeholder that every overlay replaces (hostPath or PVC).
-      template: podTemplate(global, 1, [{ name: 'data', emptyDir: {} }]),
+      template: podTemplate(global, 1, [{ name: 'data', emptyDir: { sizeLimit: '1Gi' } }]),
     },
   };
 }
