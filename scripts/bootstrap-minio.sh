@@ -3,9 +3,9 @@
 # `npx zx scaffold.ts` instead of editing: a re-run refuses to overwrite hand edits.
 #
 # minio-gitops bucket bootstrap: makes a MinIO server hold exactly the configured buckets,
-# prefixes, lifecycle rules, versioning, quotas, consumer policies and users. Every step
-# reads the current state first and changes only what differs, so running it again
-# changes nothing, and a rotated credential is applied on the next run.
+# prefixes, lifecycle rules, versioning, quotas, default encryption, consumer policies and
+# users. Every step reads the current state first and changes only what differs, so
+# running it again changes nothing, and a rotated credential is applied on the next run.
 #
 # In the cluster the bootstrap Job runs it with the files mounted (see overlays/ENV/bootstrap).
 # By hand, against any MinIO:
@@ -163,6 +163,19 @@ ensure_quota() {
   fi
 }
 
+# ensure_encryption BUCKET sse-s3|off: the bucket's default encryption. SSE-S3 seals each
+# new object's key with the server's KMS key; objects written before stay as they are.
+ensure_encryption() {
+  info=$(mc encrypt info --json "minio/$1" 2>/dev/null) || info=
+  current=$(json_field "$info" algorithm)
+  case $2:$current in
+    sse-s3:AES256 | off:) say "encryption $1" "unchanged (${current:-off})" ;;
+    sse-s3:*) mc encrypt set sse-s3 "minio/$1" >/dev/null; did "encryption $1" "${current:-off} -> SSE-S3" ;;
+    off:*) mc encrypt clear "minio/$1" >/dev/null; did "encryption $1" "$current -> off" ;;
+    *) die "encryption $1: use sse-s3 or off, not '$2'" ;;
+  esac
+}
+
 ensure_policy() {
   desired=$(cat "$config/$2")
   info=$(mc admin policy info --json minio "$1" 2>/dev/null) || info=
@@ -255,6 +268,7 @@ while read -r verb a b c; do
     lifecycle) ensure_lifecycle "$a" "$b" ;;
     versioning) ensure_versioning "$a" "$b" ;;
     quota) ensure_quota "$a" "$b" ;;
+    encryption) ensure_encryption "$a" "$b" ;;
     policy) ensure_policy "$a" "$b" ;;
     user) ensure_user "$a" "$b" ;;
     *) die "$config/bootstrap.conf: unknown line '$verb $a $b $c'" ;;
