@@ -89,7 +89,8 @@ function kmsNotes(env: string, before: Layout, after: Layout, leaveDataBehind: b
   if (!leaveDataBehind) {
     fail(`env ${env}: ${change}, and without the same key ${lost}; keep it, or move the data to a new env first (mc mirror: docs/hardening.md, Encryption at rest), or, once the same key is in place (or the data may go), re-run with --leave-data-behind`);
   }
-  return [`env ${env}: ${change}; without the same key ${lost} (--leave-data-behind)`];
+  const history = before.kms === 'sops' ? `; the key stays in git history (git log -p sealed/${env}/minio-kms-key.yaml): restore that file before turning the KMS on again` : '';
+  return [`env ${env}: ${change}; without the same key ${lost} (--leave-data-behind)${history}`];
 }
 
 /**

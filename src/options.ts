@@ -467,7 +467,12 @@ export const checks = {
     // a NetworkPolicy can name.
     const shape = typeof raw === 'string' && raw.length <= 2048 && /^https?:\/\/[\x21-\x7e]+$/.test(raw) && !/[@?#$]/.test(raw) && !/%(?![0-9A-Fa-f]{2})/.test(raw);
     const url = shape ? URL.parse(raw as string) : null;
-    if (url && url.hostname !== '' && url.port !== '0' && !url.username && !url.password) return raw as string;
+    // The host as written (URL would turn 1.2.3 into 1.2.0.3, which MinIO's Go would not):
+    // DNS labels, an IPv4 or a bracketed IPv6 address.
+    const host = (raw as string).replace(/^https?:\/\//, '').split(/[/:]/)[0]!;
+    const label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+    const named = url?.hostname === host && (/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.split('.').every((l) => label.test(l)));
+    if (url && (named || url.hostname.startsWith('[')) && url.port !== '0' && !url.username && !url.password) return raw as string;
     return fail(`${where} is not an http or https URL without credentials or query; use e.g. http://audit-receiver.logging.svc:8080/minio (the token is generated and sealed, never in the URL)`);
   }) as Check<string>,
   /** A key in an external secret store (AWS, Vault, GCP, Azure): path segments, an optional leading '/'. */

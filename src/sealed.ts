@@ -47,6 +47,8 @@ export interface SealInput {
   check?: { env: string };
   /** The fingerprints of public values in the record (see SealedRecord): path -> key -> sha256. */
   recorded?: SealedRecord;
+  /** Whether the env's rendered servers read a Secret of this name (a key they depend on). */
+  inUse?: (name: string) => boolean;
 }
 
 export interface Sealed {
@@ -118,8 +120,13 @@ export function keySources(): string {
   return `SOPS_AGE_KEY, or the key file ${ageKeyFile()}${process.env.SOPS_AGE_KEY_FILE ? ' (SOPS_AGE_KEY_FILE)' : ''}`;
 }
 
+/** How a sealed file nobody can open is made again: new values, or for the KMS key, its copy. */
+function recreate(spec: SealedSecretSpec): string {
+  return spec.keep ? `put the KMS key back from your copy of it (sops ${spec.path}): a new one would leave the encrypted data unreadable` : `re-create it with --rotate ${spec.credential} (new values)`;
+}
+
 async function openExisting(spec: SealedSecretSpec, text: string, identities: string[]): Promise<Existing> {
-  const rotate = `re-create it with --rotate ${spec.credential} (new values)`;
+  const rotate = recreate(spec);
   const fix = `restore it with git, or ${rotate}`;
   const doc = parseUntrusted(text, spec.path, fix).value as Existing['doc'];
   const age = doc?.sops?.age;
@@ -145,7 +152,8 @@ function valuesFor(spec: SealedSecretSpec, kept: Record<string, unknown> | undef
   for (const [key, kind] of Object.entries(spec.generated)) {
     const old = kept?.[key];
     // A key someone edited into something MinIO refuses would keep every server from starting.
-    const problem = kind === 'kms-key' && typeof old === 'string' ? kmsKeyProblem(old) : undefined;
+    // One that is gone from a file that is there is no key to make anew (spec.keep).
+    const problem = kind !== 'kms-key' ? undefined : typeof old === 'string' ? kmsKeyProblem(old) : kept !== undefined ? 'is missing' : undefined;
     if (problem) fail(`${spec.path}: its ${key} ${problem}; restore the file with git (git log -p ${spec.path}), or put the key back with sops`);
     if (typeof old === 'string' && old !== '') base[key] = old;
     else {
@@ -217,7 +225,8 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
     const recipientsKept = existing !== undefined && sameSet(existing.doc.sops.age.map((a) => a.recipient), input.recipients);
 
     const recorded = input.recorded?.[spec.path];
-    if (spec.keep && text === null && recorded !== undefined) {
+    // Gone, though the record lists it or the servers read it: restored, never replaced.
+    if (spec.keep && text === null && (recorded !== undefined || input.inUse?.(spec.name))) {
       fail(`${spec.path} is gone, and a new key would leave every object the old one encrypted unreadable; restore it with git (git checkout HEAD~ -- ${spec.path}, or from your backup of the key)`);
     }
     let content: string;
@@ -238,7 +247,7 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
         if (input.check) content = needsKeyHolder(input.check, spec.path, why, existing.text, notes);
         // The values stay: loading the key is the fix. New values (--rotate) only when the key is lost, and the recipients change with it.
         else if (recipientsKept) fail(`${spec.path} must be encrypted anew (${why}), which needs its values, and ${noKey(input.identities)}; load the key of one of its recipients (${theirs}), or have a holder of that key run this`);
-        else fail(`${spec.path} must be encrypted anew (${why}), which needs its values, and ${noKey(input.identities)}; load the key of one of its recipients (${theirs}), or, if that key is lost, re-create it with --rotate ${spec.credential} (new values)`);
+        else fail(`${spec.path} must be encrypted anew (${why}), which needs its values, and ${noKey(input.identities)}; load the key of one of its recipients (${theirs}), or, if that key is lost, ${recreate(spec)}`);
       } else content = existing.text;
       if (recorded) fingerprints[spec.path] = recorded;
     } else if (spec.copyOf !== undefined && original === undefined && input.check) {
@@ -248,10 +257,11 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
       if (spec.copyOf !== undefined && original === undefined) {
         fail(`${spec.path} must repeat the values of ${spec.copyOf}, which cannot be read without an age key (${keySources()}); load the key, or re-create both with --rotate ${spec.credential}`);
       }
-      const kept = original ? Object.fromEntries(Object.keys(spec.generated).map((k) => [k, original[k]])) : (existing?.opened?.plaintext.stringData as Record<string, unknown> | undefined);
+      // A file that opened keeps its values (none, if its stringData is gone).
+      const kept = original ? Object.fromEntries(Object.keys(spec.generated).map((k) => [k, original[k]])) : existing?.opened ? ((existing.opened.plaintext.stringData ?? {}) as Record<string, unknown>) : undefined;
       const { values, fresh } = valuesFor(spec, kept);
       if (fresh && !generated.includes(spec.credential)) generated.push(spec.credential);
-      if (fresh && spec.keep) notes.push(`${spec.path} holds a new KMS key, which encrypts every object at rest and is never replaced: keep a copy outside the cluster and this repository (sops -d ${spec.path}); losing it loses the data`);
+      if (fresh && spec.keep) notes.push(`${spec.path} holds a new KMS key, which encrypts every object at rest and is never replaced: keep a copy outside the cluster and this repository (sops -d ${spec.path}); losing it loses the data (if the env had a key before, restore that file from git history instead)`);
       valuesByPath.set(spec.path, values);
       const doc = secretDocument(spec, values);
       if (existing?.opened && isDeepStrictEqual(existing.opened.plaintext, doc)) {
@@ -328,6 +338,7 @@ export async function planSecrets(root: OutputRoot, options: Options, flags: Fla
   if (flagRecipients.length > 0 && sealedExist && mine.length > 0 && !mine.some((r) => recipients.includes(r)) && !sameSet(recipients, rule.recipients)) {
     fail(`none of your age keys (${mine.join(', ')}) is among the new recipients, so you could no longer decrypt sealed/${options.env}/; pass your own recipient too (--age-recipient ${mine[0]} --age-recipient ...)`);
   }
-  const sealed = await sealSecrets({ root, specs, recipients, identities, rotate, now, encryptedRegex: rule.encryptedRegex, recorded, ...(flags.check ? { check: { env: options.env } } : {}) });
+  const inUse = (name: string) => readText(root.at(`overlays/${options.env}/minio/patch-server.yaml`))?.includes(`name: ${name}`) ?? false;
+  const sealed = await sealSecrets({ root, specs, recipients, identities, rotate, now, encryptedRegex: rule.encryptedRegex, recorded, inUse, ...(flags.check ? { check: { env: options.env } } : {}) });
   return { ...sealed, recipients, newKey, sopsConfig: { before: sopsBefore, after: withRecipients(sopsBefore, rule, recipients) } };
 }

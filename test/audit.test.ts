@@ -83,14 +83,15 @@ describe('the audit log (real MinIO posting to a receiver here)', () => {
   });
 
   it.for([
-    ['http://receiver.logging.svc:8080/minio', { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'logging' } } }, 8080],
-    ['https://receiver.logging.svc.cluster.local/minio', { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'logging' } } }, 443],
+    // A Service: its namespace, any port (the receiver pod's port is not the URL's).
+    ['http://receiver.logging.svc:8080/minio', { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'logging' } } }, undefined],
+    ['https://receiver.logging.svc.cluster.local/minio', { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'logging' } } }, undefined],
     ['https://[fd00::7]:9443/minio', { ipBlock: { cidr: 'fd00::7/128' } }, 9443],
     ['http://audit.example.com/minio', undefined, 80],
-  ] as const)('the servers may reach %s on its port only, and only there when the URL says where', ([url, peer, port]) => {
+  ] as const)('the servers may reach %s, and only there when the URL says where', ([url, peer, port]) => {
     const out = scaffold(CONFIG, '--env', 'lab', '--audit-webhook', url, '--kms', 'none');
     const policy = YAML.parse(readFileSync(join(out, 'overlays/lab/minio/networkpolicy-audit-webhook.yaml'), 'utf8'));
-    expect(policy.spec.egress).toEqual([{ ...(peer ? { to: [peer] } : {}), ports: [{ protocol: 'TCP', port }] }]);
+    expect(policy.spec.egress).toEqual([{ ...(peer ? { to: [peer] } : {}), ...(port ? { ports: [{ protocol: 'TCP', port }] } : {}) }]);
   });
 
   it.for([
@@ -102,6 +103,10 @@ describe('the audit log (real MinIO posting to a receiver here)', () => {
     ['https://audit.example.com/%zz', 'an escape MinIO refuses'],
     ['https://äudit.example.com/minio', 'a host MinIO refuses'],
     ['https://audit.example.com/$(MINIO_KMS_SECRET_KEY)', 'a reference the kubelet would expand'],
+    ['http://-bad-.example.com/minio', 'a label that is no DNS label'],
+    ['http://audit_log.example.com/minio', 'an underscore'],
+    ['http://1.2.3/minio', 'an address URL and Go read differently'],
+    ['http://Audit.example.com/minio', 'capitals'],
   ])('refuses an audit URL with %s (%s): one line, exit 2, nothing changed, no token echoed', ([url]) => {
     const out = tempDir();
     writeFileSync(join(out, 'scaffold.config.yaml'), CONFIG);

@@ -133,6 +133,30 @@ describe('the KMS key: bad input and loss, one line, exit 2, nothing changed', (
     expect(snapshot(out)).toEqual(before);
   });
 
+  it('a key gone with its lines in the record, or with the whole record, is not replaced either: the servers still read it', () => {
+    const { out, env } = prepared();
+    rmSync(join(out, 'sealed/lab/minio-kms-key.yaml'));
+    const record = join(out, 'scaffold.lock.yaml');
+    writeFileSync(record, readFileSync(record, 'utf8').split('\n').filter((l) => !l.includes('minio-kms-key.yaml')).join('\n'));
+    const before = snapshot(out);
+    expectRefused(run(['--env', 'lab', '--out', out], env), /^error: sealed\/lab\/minio-kms-key\.yaml is gone/);
+    expect(snapshot(out)).toEqual(before);
+    rmSync(record);
+    git(out, 'commit', '-qam', 'the record and the key file deleted');
+    expectRefused(run(['--env', 'lab', '--out', out, '--force'], env), /^error: sealed\/lab\/minio-kms-key\.yaml is gone/);
+  });
+
+  it('a key removed from its file (with sops) is not made anew', (ctx) => {
+    const sops = needTool(ctx, 'sops');
+    const { out, env } = prepared();
+    const file = join(out, 'sealed/lab/minio-kms-key.yaml');
+    execFileSync(sops, ['unset', file, '["stringData"]["kmsSecretKey"]'], { env: { ...process.env, ...env } });
+    git(out, 'commit', '-qam', 'the key removed');
+    const before = snapshot(out);
+    expectRefused(run(['--env', 'lab', '--out', out], env), /^error: sealed\/lab\/minio-kms-key\.yaml: its kmsSecretKey is missing; restore the file with git/);
+    expect(snapshot(out)).toEqual(before);
+  });
+
   it('a key edited (with sops) into one MinIO would refuse', (ctx) => {
     const sops = needTool(ctx, 'sops');
     const { out, env } = prepared();

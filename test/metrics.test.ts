@@ -78,21 +78,34 @@ describe('metrics behind the bearer token (real MinIO, rendered bootstrap and Se
   });
 
   // ingress-nginx merges the Ingresses of one host into one server and routes a request to
-  // the longest matching Prefix path (Kubernetes' Ingress rules); the check follows that.
+  // the longest matching Prefix path (Kubernetes' Ingress rules); the check follows that
+  // model (no ingress controller runs here). Whatever the controller, the metrics paths'
+  // backend is a Service without endpoints; ingress-nginx also refuses every client first.
   it.for([
     ['jwt', []],
     ['public', ['--metrics-auth', 'public']],
-  ] as const)('the public API Ingress refuses every metrics path to every client (%s)', ([, flags], ctx) => {
+    ['a controller other than ingress-nginx', ['--ingress-class', 'traefik']],
+  ] as const)('the public API Ingress sends no metrics path to the servers (%s)', ([, flags], ctx) => {
     const out = scaffold(CONFIG, '--env', 'lab', ...flags);
-    const ingresses = build(ctx, out, 'overlays/lab/minio').filter((o) => o.kind === 'Ingress');
+    const objs = build(ctx, out, 'overlays/lab/minio');
+    const ingresses = objs.filter((o) => o.kind === 'Ingress');
     const host = 'minio.lab.local';
-    const routes = ingresses.flatMap((i) => i.spec.rules.filter((r: { host: string }) => r.host === host).flatMap((r: { http: { paths: { path: string }[] } }) => r.http.paths.map((p) => ({ path: p.path, ingress: i }))));
+    type Path = { path: string; backend: { service: { name: string } } };
+    const routes = ingresses.flatMap((i) => i.spec.rules.filter((r: { host: string }) => r.host === host).flatMap((r: { http: { paths: Path[] } }) => r.http.paths.map((p) => ({ ...p, ingress: i }))));
     const route = (path: string) => routes.filter((r) => path === r.path || path.startsWith(r.path.endsWith('/') ? r.path : `${r.path}/`)).sort((a, b) => b.path.length - a.path.length)[0]!;
+    const services = new Map(objs.filter((o) => o.kind === 'Service').map((o) => [o.metadata.name, o]));
     for (const path of [...METRICS, '/minio/v2/metrics/resource', '/minio/metrics/v3/cluster/erasure-set']) {
-      const annotations = route(path).ingress.metadata.annotations ?? {};
-      expect(annotations['nginx.ingress.kubernetes.io/denylist-source-range'], path).toBe('0.0.0.0/0,::/0');
+      const r = route(path);
+      expect(r.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/denylist-source-range'], path).toBe('0.0.0.0/0,::/0');
+      const backend = services.get(r.backend.service.name)!;
+      expect(backend.spec.selector, `${path} -> Service ${r.backend.service.name}`).toBeUndefined();
+      expect(objs.some((o) => o.kind === 'Endpoints' || o.kind === 'EndpointSlice')).toBe(false);
     }
     // S3 requests still reach the servers, health checks too.
-    for (const path of ['/flink/checkpoints/x', '/minio/health/live', '/']) expect(route(path).ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/denylist-source-range'], path).toBeUndefined();
+    for (const path of ['/flink/checkpoints/x', '/minio/health/live', '/']) {
+      const r = route(path);
+      expect(r.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/denylist-source-range'], path).toBeUndefined();
+      expect(services.get(r.backend.service.name)!.spec.selector, path).toMatchObject({ 'app.kubernetes.io/name': 'minio' });
+    }
   });
 });

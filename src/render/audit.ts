@@ -38,9 +38,11 @@ export function auditSecretObjects(o: Options): Record<string, object> {
 }
 
 /**
- * The servers' way out to the receiver, on its port: to the receiver's namespace when the
- * URL names a Service (NAME.NAMESPACE.svc[.cluster.local]), to its address when it is one;
- * otherwise to any address (a NetworkPolicy cannot name a host outside the cluster).
+ * The servers' way out to the receiver: to the receiver's namespace when the URL names a
+ * Service (NAME.NAMESPACE.svc[.cluster.local]), on any port, since a NetworkPolicy sees the
+ * pod's port after the Service's translation, which the URL does not tell; to its address
+ * and port when it is an IP address; otherwise to any address on the URL's port (a
+ * NetworkPolicy cannot name a host outside the cluster).
  */
 export function auditEgressPolicy(o: Options): Record<string, object> {
   if (!hasAudit(o)) return {};
@@ -60,7 +62,7 @@ export function auditEgressPolicy(o: Options): Record<string, object> {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
       metadata: metadata('minio-audit-webhook', 'network'),
-      spec: { podSelector: { matchLabels: selectorLabels }, policyTypes: ['Egress'], egress: [{ ...(to ? { to } : {}), ports: [{ protocol: 'TCP', port }] }] },
+      spec: { podSelector: { matchLabels: selectorLabels }, policyTypes: ['Egress'], egress: [service ? { to } : { ...(to ? { to } : {}), ports: [{ protocol: 'TCP', port }] }] },
     },
   };
 }

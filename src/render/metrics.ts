@@ -23,6 +23,9 @@ export const METRICS_POLICY = 'minio-gitops-metrics';
  */
 export const METRICS_PATHS = ['/minio/prometheus', '/minio/v2/metrics', '/minio/metrics'];
 
+/** The Service without endpoints (no selector) that the public Ingress sends them to (overlay.ts). */
+export const METRICS_REFUSED = 'minio-metrics-refused';
+
 // The token never expires in practice: MinIO's own `mc admin prometheus generate` makes
 // tokens valid for 100 years. A fixed expiry (2100-01-01) keeps the token a function of the
 // user's credentials, so a re-run writes the same bytes; --rotate metrics makes a new one.

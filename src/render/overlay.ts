@@ -9,6 +9,7 @@ import type { GeneratedFile } from './files.ts';
 import { kustomization, yamlFile } from './files.ts';
 import { renderEnvReadme } from './readme.ts';
 import {
+  API_PORT,
   APP,
   BASIC_AUTH_SECRET,
   KEEP,
@@ -31,7 +32,7 @@ import { CONFIG_LABEL, restarterOverlay } from './restart.ts';
 import { grownPools, serverPools, type Pool } from './pools.ts';
 import { shortHash } from './hash.ts';
 import { spreadConstraints } from './spread.ts';
-import { METRICS_PATHS, metricsAuthorization } from './metrics.ts';
+import { METRICS_PATHS, METRICS_REFUSED, metricsAuthorization } from './metrics.ts';
 import { kmsEnv, kmsSecretObjects } from './kms.ts';
 import { auditEgressPolicy, auditEnv, auditSecretObjects } from './audit.ts';
 import { ingressControllerPolicy, s3ClientsPolicy } from './network.ts';
@@ -267,6 +268,22 @@ function ingress(o: Options, name: string, host: string, service: string, port: 
   };
 }
 
+/**
+ * The API host's metrics paths, never served, whatever the metrics' own auth: a second
+ * Ingress for the host holds them, and the longer prefix wins (ingress-nginx merges the
+ * two into one server; other controllers order rules by length too). Its backend is a
+ * Service without endpoints, so any controller answers 503; ingress-nginx refuses every
+ * client address first (403). Prometheus scrapes the servers inside the cluster.
+ */
+function metricsRefusal(o: Options): Record<string, object> {
+  const refusing = ingress(o, `${APP}-api-metrics`, o.settings.apiHost, METRICS_REFUSED, 'api', {}, METRICS_PATHS);
+  const annotations = { 'nginx.ingress.kubernetes.io/denylist-source-range': '0.0.0.0/0,::/0' };
+  return {
+    'ingress-api-metrics.yaml': { ...refusing, metadata: metadata(`${APP}-api-metrics`, 'ingress', { annotations }) },
+    'service-metrics-refused.yaml': { apiVersion: 'v1', kind: 'Service', metadata: metadata(METRICS_REFUSED, 'ingress'), spec: { ports: [{ name: 'api', port: API_PORT, protocol: 'TCP' }] } },
+  };
+}
+
 function ingresses(o: Options): Record<string, object> {
   const s = o.settings;
   return {
@@ -275,10 +292,7 @@ function ingresses(o: Options): Record<string, object> {
       'nginx.ingress.kubernetes.io/proxy-body-size': '0',
       'nginx.ingress.kubernetes.io/proxy-request-buffering': 'off',
     }),
-    // The metrics paths of the same host, refused to every client address (403), whatever
-    // the metrics' own auth: ingress-nginx merges the two Ingresses into one server, and
-    // the longer prefix wins. Prometheus scrapes the servers inside the cluster.
-    'ingress-api-metrics.yaml': ingress(o, `${APP}-api-metrics`, s.apiHost, APP, 'api', { 'nginx.ingress.kubernetes.io/denylist-source-range': '0.0.0.0/0,::/0' }, METRICS_PATHS),
+    ...metricsRefusal(o),
     'ingress-console.yaml': ingress(o, CONSOLE_SERVICE, s.consoleHost, CONSOLE_SERVICE, 'console', {
       'nginx.ingress.kubernetes.io/auth-type': 'basic',
       'nginx.ingress.kubernetes.io/auth-secret': BASIC_AUTH_SECRET,

@@ -38,7 +38,7 @@ function hardeningSection(o: Options): string[] {
   const s = o.settings;
   const items = [
     hasKms(o)
-      ? `- **Encryption at rest**: MinIO's built-in KMS with one key (Secret \`${KMS_SECRET}\`); the bootstrap gives every bucket default encryption (SSE-S3) unless it says \`encryption: false\`. Without the key every encrypted object is lost: keep a copy outside the cluster. It is never replaced; \`--kms none\` is refused once the env has it.`
+      ? `- **Encryption at rest**: MinIO's built-in KMS with one key (Secret \`${KMS_SECRET}\`); the bootstrap gives every bucket default encryption (SSE-S3) unless it says \`encryption: false\`. ${s.secrets === 'plain' ? 'The dev key is fixed and public: it protects nothing, it only exercises the setup.' : 'Without the key every encrypted object is lost: keep a copy outside the cluster.'} It is never replaced; \`--kms none\` is refused once the env has it.`
       : '- **Encryption at rest**: off (`--kms none`); `--kms static` gives the servers a key and the buckets default encryption.',
     hasAudit(o)
       ? `- **Audit log**: one event per API call to \`${s.auditWebhook}\`, with \`Authorization: Bearer\` and the token of Secret \`${AUDIT_SECRET}\` (configure the receiver with the same). Events are kept in memory only while the receiver is down.`
