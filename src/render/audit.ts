@@ -4,7 +4,7 @@
 // dev; external mode reads it from the store); the receiver is configured with the same.
 import type { Options } from '../options.ts';
 import { metadata, selectorLabels } from './names.ts';
-import { externalSecret, plainSecret } from './secrets.ts';
+import { modeSecret } from './secrets.ts';
 
 /** The Secret in MinIO's namespace with the token (key `token`). */
 export const AUDIT_SECRET = 'minio-audit-webhook';
@@ -31,10 +31,7 @@ export function auditEnv(o: Options): object[] {
 
 /** The token's Secret for plain and external mode (sops mode seals it in sealed/<env>/): file name -> object. */
 export function auditSecretObjects(o: Options): Record<string, object> {
-  if (!hasAudit(o)) return {};
-  if (o.settings.secrets === 'plain') return { 'secret-audit-webhook.yaml': plainSecret(AUDIT_SECRET, { token: DEV_TOKEN }) };
-  if (o.settings.secrets === 'external') return { 'externalsecret-audit-webhook.yaml': externalSecret(o, AUDIT_SECRET, { token: 'auditWebhookToken' }) };
-  return {};
+  return hasAudit(o) ? modeSecret(o, 'audit-webhook', AUDIT_SECRET, { token: DEV_TOKEN }, { token: 'auditWebhookToken' }) : {};
 }
 
 /**

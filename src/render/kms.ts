@@ -5,7 +5,7 @@
 // bucket's default encryption (bootstrap.conf: `encryption <bucket> sse-s3|off`).
 import type { BucketSettings } from '../consumers.ts';
 import type { Options } from '../options.ts';
-import { externalSecret, plainSecret } from './secrets.ts';
+import { modeSecret } from './secrets.ts';
 
 /** The Secret in MinIO's namespace that holds the key (key kmsSecretKey). */
 export const KMS_SECRET = 'minio-kms-key';
@@ -49,8 +49,5 @@ export function kmsEnv(o: Options): object[] {
 
 /** The key's Secret for plain and external mode (sops mode seals it in sealed/<env>/): file name -> object. */
 export function kmsSecretObjects(o: Options): Record<string, object> {
-  if (!hasKms(o)) return {};
-  if (o.settings.secrets === 'plain') return { 'secret-kms-key.yaml': plainSecret(KMS_SECRET, { [KMS_SECRET_KEY]: DEV_KEY }) };
-  if (o.settings.secrets === 'external') return { 'externalsecret-kms-key.yaml': externalSecret(o, KMS_SECRET, { [KMS_SECRET_KEY]: KMS_SECRET_KEY }) };
-  return {};
+  return hasKms(o) ? modeSecret(o, 'kms-key', KMS_SECRET, { [KMS_SECRET_KEY]: DEV_KEY }, { [KMS_SECRET_KEY]: KMS_SECRET_KEY }) : {};
 }

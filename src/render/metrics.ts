@@ -7,7 +7,7 @@
 import { createHmac } from 'node:crypto';
 import { METRICS_USER } from '../consumers.ts';
 import type { Options } from '../options.ts';
-import { plainSecret, externalSecret } from './secrets.ts';
+import { modeSecret } from './secrets.ts';
 
 /** The Secret in MinIO's namespace: s3.access-key and s3.secret-key (the bootstrap's), token (Prometheus'). */
 export const METRICS_SECRET = 'minio-metrics-credentials';
@@ -68,13 +68,9 @@ export function metricsSecretValues(user: string, secret: string): Record<string
  */
 export function metricsCredentialObjects(o: Options): Record<string, object> {
   if (!hasMetricsCredentials(o)) return {};
-  if (o.settings.secrets === 'plain') return { 'secret-metrics-credentials.yaml': plainSecret(METRICS_SECRET, metricsSecretValues(METRICS_USER, DEV_SECRET)) };
-  if (o.settings.secrets === 'external') {
-    // The store holds the secret key and the token made from it (docs/security.md says how).
-    const fromStore = { 's3.secret-key': 'secretKey', token: 'token' };
-    return { 'externalsecret-metrics-credentials.yaml': externalSecret(o, METRICS_SECRET, fromStore, `${o.settings.remoteKey}/${METRICS_CREDENTIAL}`, undefined, { 's3.access-key': METRICS_USER }) };
-  }
-  return {};
+  // The store holds the secret key and the token made from it (docs/hardening.md says how).
+  const fromStore = { 's3.secret-key': 'secretKey', token: 'token' };
+  return modeSecret(o, 'metrics-credentials', METRICS_SECRET, metricsSecretValues(METRICS_USER, DEV_SECRET), fromStore, `${o.settings.remoteKey}/${METRICS_CREDENTIAL}`, { 's3.access-key': METRICS_USER });
 }
 
 /** The ServiceMonitor endpoints' authorization: the token from the metrics Secret. */

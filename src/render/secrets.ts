@@ -31,3 +31,15 @@ export function externalSecret(o: Options, name: string, keys: Record<string, st
     },
   };
 }
+
+/**
+ * One of the env's own Secrets in plain files, as its secrets mode has it: `plain` values
+ * in a Secret (dev), or an ExternalSecret reading `fromStore` (Secret key -> property of
+ * `remoteKey`, with `fixed` values merged in); sops mode seals it instead (sealed.ts).
+ * File name -> object.
+ */
+export function modeSecret(o: Options, file: string, name: string, plain: Record<string, string>, fromStore: Record<string, string>, remoteKey?: string, fixed?: Record<string, string>): Record<string, object> {
+  if (o.settings.secrets === 'plain') return { [`secret-${file}.yaml`]: plainSecret(name, plain) };
+  if (o.settings.secrets === 'external') return { [`externalsecret-${file}.yaml`]: externalSecret(o, name, fromStore, remoteKey, undefined, fixed) };
+  return {};
+}
