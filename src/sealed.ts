@@ -267,7 +267,9 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
       if (existing?.opened && isDeepStrictEqual(existing.opened.plaintext, doc)) {
         content = recipientsKept ? existing.text : rewrapDocument(existing.doc, existing.opened.dataKey, input.recipients);
       } else {
-        content = encryptDocument(doc, input.recipients, input.now, input.encryptedRegex);
+        // Same recipients: the data key and the ciphertext of unchanged values stay.
+        const previous = existing?.opened && recipientsKept ? { doc: existing.doc as unknown as Record<string, unknown>, dataKey: existing.opened.dataKey } : undefined;
+        content = encryptDocument(doc, input.recipients, input.now, input.encryptedRegex, previous);
       }
       fingerprints[spec.path] = fingerprint(spec);
     }

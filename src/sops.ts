@@ -98,24 +98,54 @@ export function sopsTimestamp(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** A sealed file that is encrypted anew: its data key and values, to keep what did not change. */
+export interface PreviousSeal {
+  doc: Record<string, unknown>;
+  dataKey: Uint8Array;
+}
+
 /**
- * Encrypts a document for the age recipients with a new data key: the text of a sops
- * YAML file that `sops -d` decrypts and verifies. `now` is the lastmodified time.
+ * Encrypts a document for the age recipients: the text of a sops YAML file that `sops -d`
+ * decrypts and verifies. `now` is the lastmodified time. With `previous` (the same
+ * recipients: a removed one must not keep the key), its data key and its age stanzas are
+ * kept, and so is the ciphertext of every value that did not change, as `sops edit` keeps
+ * the key: a reviewer's diff then shows which values changed. Otherwise a new data key.
  */
-export function encryptDocument(doc: Yamlable, recipients: string[], now: Date, encryptedRegex = K8S_ENCRYPTED_REGEX): string {
+export function encryptDocument(doc: Yamlable, recipients: string[], now: Date, encryptedRegex = K8S_ENCRYPTED_REGEX, previous?: PreviousSeal): string {
   if (recipients.length === 0) throw new Error('sops needs at least one age recipient');
-  const dataKey = randomBytes(32);
+  const dataKey = previous?.dataKey ?? randomBytes(32);
   const regex = new RegExp(encryptedRegex);
+  const kept = new Map<string, string[]>();
+  if (previous) {
+    const { sops: _metadata, ...body } = previous.doc;
+    walk(body, [], /$^/, false, (value, path) => {
+      if (typeof value === 'string' && ENC.test(value)) kept.set(aadOf(path), [...(kept.get(aadOf(path)) ?? []), value]);
+      return value;
+    });
+  }
+  /** The earlier ciphertext of this value, when there was exactly one at its path and it holds the same plaintext. */
+  const reuse = (bytes: Buffer, type: string, aad: string): string | undefined => {
+    const [old, ...more] = kept.get(aad) ?? [];
+    if (!old || more.length > 0) return undefined;
+    try {
+      const was = decryptBytes(old, dataKey, aad);
+      return was.type === type && was.bytes.equals(bytes) ? old : undefined;
+    } catch {
+      return undefined;
+    }
+  };
   const mac = createHash('sha512');
   const encrypted = walk(doc, [], regex, false, (value, path, encrypt) => {
     const { bytes, type } = plaintextOf(value);
     mac.update(bytes);
     // sops leaves empty strings as they are.
-    return encrypt && value !== '' ? encryptBytes(bytes, type, dataKey, aadOf(path)) : value;
+    if (!encrypt || value === '') return value;
+    return reuse(bytes, type, aadOf(path)) ?? encryptBytes(bytes, type, dataKey, aadOf(path));
   }) as Yamlable;
   const lastmodified = sopsTimestamp(now);
+  const stanzas = (previous?.doc.sops as SopsMetadata | undefined)?.age;
   const sops: SopsMetadata = {
-    age: wrapDataKey(dataKey, recipients),
+    age: previous && stanzas ? stanzas : wrapDataKey(dataKey, recipients),
     lastmodified,
     mac: encryptBytes(Buffer.from(mac.digest('hex').toUpperCase()), 'str', dataKey, lastmodified),
     encrypted_regex: encryptedRegex,
