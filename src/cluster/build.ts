@@ -9,10 +9,10 @@ import { availableIdentities } from '../age-keys.ts';
 import { fail } from '../errors.ts';
 import { unwrapDataKey, verifyDocument, type SopsMetadata } from '../sops.ts';
 import { yamlLib } from '../yaml-lib.ts';
-import { id, type Obj } from './kube.ts';
+import { id, type Obj } from './objects.ts';
 
 /**
- * Everything overlays/<env> builds (kubectl's kustomize, as a user runs it), as plain
+ * Everything overlays/<env> (or `path`, e.g. clusters/<env>) builds (kubectl's kustomize, as a user runs it), as plain
  * JSON. With `decrypt`, sealed Secrets are opened with the available age key, as Flux does
  * after its build; without, they stay as built (verify needs no values).
  *
@@ -28,11 +28,11 @@ import { id, type Obj } from './kube.ts';
  * sealed file the build reaches must be in the repository, symlinks resolved. The copy
  * keeps symlinks as they are, so kustomize judges them as it would in the user's tree.
  */
-export async function builtObjects(root: string, env: string, decrypt: boolean): Promise<Obj[]> {
-  const dir = join(root, 'overlays', env);
+export async function builtObjects(root: string, env: string, decrypt: boolean, path = `overlays/${env}`): Promise<Obj[]> {
+  const dir = join(root, path);
   if (!existsSync(join(dir, 'kustomization.yaml'))) fail(`${dir} has no kustomization.yaml: env ${env} is not rendered in ${root}; run \`npx zx scaffold.ts --env ${env}\` first, or pass --out`);
   const repo = realpathSync(root);
-  const overlay = repoPath(repo, repo, `overlays/${env}`)!;
+  const overlay = repoPath(repo, repo, path)!;
   const tree = kustomizations(repo, overlay);
   const sealed = [...tree.values()].flatMap((k) => k.ksops.flatMap((g) => g.files));
   if (decrypt) for (const file of sealed) checkSealedFile(repo, file);

@@ -9,12 +9,11 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { fail, UsageError } from '../errors.ts';
-import type { SopsMetadata } from '../sops.ts';
+import type { Obj } from './objects.ts';
 
 export { k8s };
+export { id, type Obj } from './objects.ts';
 
-/** A Kubernetes object as plain JSON. */
-export type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number }; spec?: any; status?: any; data?: Record<string, string>; binaryData?: Record<string, string>; stringData?: Record<string, string>; sops?: SopsMetadata };
 
 /** The kubeconfig (--kubeconfig, else KUBECONFIG, else ~/.kube/config) at --context. */
 export function loadKubeConfig(file: string | undefined, context: string | undefined): k8s.KubeConfig {
@@ -134,4 +133,3 @@ export async function makeApi(kc: k8s.KubeConfig): Promise<Api> {
   return { server, request, path, read };
 }
 
-export const id = (o: Obj) => `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
