@@ -37,6 +37,8 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
       return await runClusterCommand(argv[0] as 'verify', argv.slice(1), defaultOut, io);
     }
     for (const name of GIT_LOCATION_VARIABLES) delete process.env[name];
+    // diff builds two commits of the env and compares them: its code loads only for it.
+    if (argv[0] === 'diff') return await (await import('./diff/command.ts')).runDiff(argv.slice(1), defaultOut, io);
     const flags = parseFlags(argv);
     if (flags.help) {
       io.out(helpText());

@@ -1,0 +1,218 @@
+// What a reviewer must not miss in a change of the built objects, each as one line:
+// deletions by prune, changes the API server refuses or that force a re-create, volume
+// sizes, the servers of an erasure-coded set, Pod Security levels, NetworkPolicy openings,
+// RBAC and AppProject widening, who can decrypt sealed values. Pure; reads fields only,
+// never prints a value of a Secret.
+import { isDeepStrictEqual } from 'node:util';
+import type { Obj } from '../cluster/objects.ts';
+import type { ObjectChange } from './compare.ts';
+
+export type Category = 'prune' | 'immutable' | 'volume' | 'servers' | 'pod-security' | 'network' | 'rbac' | 'sealed';
+
+export interface Highlight {
+  category: Category;
+  object: string;
+  message: string;
+}
+
+const group = (o: Obj) => (o.apiVersion?.includes('/') ? o.apiVersion.split('/')[0]! : '');
+const is = (o: Obj | undefined, g: string, kind: string) => o !== undefined && o.kind === kind && group(o) === g;
+const annotation = (o: Obj, name: string) => o.metadata?.annotations?.[name];
+const json = (v: unknown) => JSON.stringify(v);
+
+/** Prune is off for the object itself (Flux's and Argo CD's annotations). */
+function pruneDisabled(o: Obj): boolean {
+  return annotation(o, 'kustomize.toolkit.fluxcd.io/prune') === 'disabled' || /(^|,)\s*Prune=false\s*(,|$)/.test(annotation(o, 'argocd.argoproj.io/sync-options') ?? '');
+}
+
+/** The engine deletes and re-creates the object on a change (Flux force, an Argo CD hook or Replace). */
+function replacedByEngine(o: Obj): string | undefined {
+  if (annotation(o, 'kustomize.toolkit.fluxcd.io/force') === 'enabled') return 'Flux re-creates it (kustomize.toolkit.fluxcd.io/force)';
+  if (annotation(o, 'argocd.argoproj.io/hook')) return 'Argo CD re-creates it (a hook)';
+  if (/(^|,)\s*(Replace|Force)=true/.test(annotation(o, 'argocd.argoproj.io/sync-options') ?? '')) return 'Argo CD replaces it (sync option)';
+  return undefined;
+}
+
+/** Which top-level spec fields changed. */
+function changedSpecFields(a: Obj, b: Obj): string[] {
+  const [x, y] = [(a.spec ?? {}) as Record<string, unknown>, (b.spec ?? {}) as Record<string, unknown>];
+  return [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => !isDeepStrictEqual(x[k], y[k])).sort();
+}
+
+// The spec fields the API server lets an update change; every other one it refuses.
+const STATEFULSET_MUTABLE = new Set(['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds', 'revisionHistoryLimit']);
+const JOB_IMMUTABLE = new Set(['template', 'selector', 'completions', 'completionMode', 'podFailurePolicy', 'manualSelector', 'backoffLimitPerIndex', 'podReplacementPolicy']);
+const PVC_MUTABLE = new Set(['resources', 'volumeAttributesClassName']);
+
+/** The fields of a change the API server refuses to update in place. */
+function immutableFields(a: Obj, b: Obj): string[] {
+  const spec = changedSpecFields(a, b).map((f) => `spec.${f}`);
+  const specOnly = (keep: (f: string) => boolean) => spec.filter((f) => keep(f.slice(5)));
+  if (is(b, 'apps', 'StatefulSet')) return specOnly((f) => !STATEFULSET_MUTABLE.has(f));
+  if (['Deployment', 'DaemonSet', 'ReplicaSet'].some((k) => is(b, 'apps', k))) return specOnly((f) => f === 'selector');
+  if (is(b, 'batch', 'Job')) return specOnly((f) => JOB_IMMUTABLE.has(f));
+  if (is(b, '', 'PersistentVolumeClaim')) {
+    const other = specOnly((f) => !PVC_MUTABLE.has(f));
+    const limits = !isDeepStrictEqual(a.spec?.resources?.limits, b.spec?.resources?.limits) ? ['spec.resources.limits'] : [];
+    return [...other, ...limits];
+  }
+  // A Service's cluster IP is fixed once allocated (headless, None, included).
+  if (is(b, '', 'Service')) return specOnly((f) => f === 'clusterIP' || f === 'clusterIPs');
+  if ((is(b, '', 'Secret') || is(b, '', 'ConfigMap')) && (a as { immutable?: boolean }).immutable === true) {
+    return ['data', 'stringData', 'binaryData'].filter((f) => !isDeepStrictEqual((a as Record<string, unknown>)[f], (b as Record<string, unknown>)[f]));
+  }
+  if (is(b, 'rbac.authorization.k8s.io', 'RoleBinding') || is(b, 'rbac.authorization.k8s.io', 'ClusterRoleBinding')) {
+    return isDeepStrictEqual((a as { roleRef?: unknown }).roleRef, (b as { roleRef?: unknown }).roleRef) ? [] : ['roleRef'];
+  }
+  return [];
+}
+
+const UNITS: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+/** A Kubernetes quantity in bytes (or units), NaN when it is not one. */
+export function quantity(q: unknown): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(String(q ?? ''));
+  return m ? Number(m[1]) * UNITS[m[2] ?? '']! : Number.NaN;
+}
+
+function sizeChange(what: string, a: unknown, b: unknown): string | undefined {
+  if (a === b || a === undefined || b === undefined) return undefined;
+  const [x, y] = [quantity(a), quantity(b)];
+  if (y < x) return `${what} shrinks ${a} → ${b}: Kubernetes refuses to shrink a volume`;
+  return `${what} grows ${a} → ${b}: its StorageClass must allow volume expansion (allowVolumeExpansion: true)`;
+}
+
+/** A MinIO server set: a StatefulSet whose pods run the MinIO server image. */
+function isMinioServers(o: Obj | undefined): boolean {
+  if (!is(o, 'apps', 'StatefulSet')) return false;
+  const containers = (o!.spec?.template?.spec?.containers ?? []) as { image?: string; args?: unknown[] }[];
+  return containers.some((c) => /(^|\/)minio\/minio[:@]|(^|\/)minio:/.test(c.image ?? '') && (c.args ?? []).includes('server'));
+}
+
+const PSA = /^pod-security\.kubernetes\.io\/(enforce|audit|warn)$/;
+const LEVELS = ['privileged', 'baseline', 'restricted'];
+
+function podSecurity(c: ObjectChange, a: Obj | undefined, b: Obj | undefined): Highlight[] {
+  if (!is(b ?? a, '', 'Namespace')) return [];
+  const la = (a?.metadata?.labels ?? {}) as Record<string, string>;
+  const lb = (b?.metadata?.labels ?? {}) as Record<string, string>;
+  const modes = [...new Set([...Object.keys(la), ...Object.keys(lb)].filter((k) => PSA.test(k)))].sort();
+  return modes.flatMap((mode) => {
+    const [x, y] = [la[mode], lb[mode]];
+    if (x === y || !a || !b) return [];
+    const weaker = y === undefined || LEVELS.indexOf(y) < LEVELS.indexOf(x ?? 'privileged');
+    const name = mode.split('/')[1];
+    return [{ category: 'pod-security' as const, object: c.label, message: `Pod Security ${name} ${x ?? '(none)'} → ${y ?? '(none)'}${weaker ? ': weaker, pods may run with more privileges' : ': stricter, pods that do not meet it are refused'}` }];
+  });
+}
+
+type Rule = Record<string, unknown>;
+
+/** A label selector as a person writes it: `a=b, c in (d, e)`; `{}` selects everything. */
+function selector(s: unknown): string {
+  const sel = (s ?? {}) as { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+  const parts = [
+    ...Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`),
+    ...(sel.matchExpressions ?? []).map((e) => `${e.key} ${e.operator.toLowerCase()}${e.values ? ` (${e.values.join(', ')})` : ''}`),
+  ];
+  return parts.length === 0 ? 'all' : parts.join(', ');
+}
+function describePeers(rule: Rule, direction: 'ingress' | 'egress'): string {
+  const peers = (rule[direction === 'ingress' ? 'from' : 'to'] ?? []) as Rule[];
+  const ports = (rule.ports ?? []) as Rule[];
+  const who = peers.length === 0 ? 'anywhere' : peers.map((p) => (p.ipBlock ? `ipBlock ${(p.ipBlock as Rule).cidr}` : [p.namespaceSelector ? `namespaces [${selector(p.namespaceSelector)}]` : '', p.podSelector ? `pods [${selector(p.podSelector)}]` : ''].filter(Boolean).join(' ') || 'anywhere')).join(', ');
+  const where = ports.length === 0 ? 'all ports' : ports.map((p) => `${p.protocol ?? 'TCP'} ${p.port ?? 'any'}${p.endPort ? `-${p.endPort}` : ''}`).join(', ');
+  return `${direction === 'ingress' ? 'from' : 'to'} ${who} on ${where}`;
+}
+
+function networkOpenings(c: ObjectChange, a: Obj | undefined, b: Obj | undefined): Highlight[] {
+  if (!is(b ?? a, 'networking.k8s.io', 'NetworkPolicy')) return [];
+  const out: Highlight[] = [];
+  const push = (message: string) => out.push({ category: 'network', object: c.label, message });
+  if (!b) {
+    push('removed: the pods it selected lose what it allowed or denied; with no other policy selecting them, all their traffic is allowed');
+    return out;
+  }
+  for (const direction of ['ingress', 'egress'] as const) {
+    const old = ((a?.spec?.[direction] ?? []) as Rule[]);
+    for (const rule of (b.spec?.[direction] ?? []) as Rule[]) {
+      if (!old.some((r) => isDeepStrictEqual(r, rule))) push(`allows ${direction} ${describePeers(rule, direction)}`);
+    }
+  }
+  const typesA = (a?.spec?.policyTypes ?? []) as string[];
+  const typesB = (b.spec?.policyTypes ?? []) as string[];
+  for (const t of typesA.filter((t) => !typesB.includes(t))) push(`no longer restricts ${t.toLowerCase()} traffic (policyTypes lost ${t})`);
+  if (a && !isDeepStrictEqual(a.spec?.podSelector, b.spec?.podSelector)) push(`applies to other pods now: [${selector(a.spec?.podSelector)}] → [${selector(b.spec?.podSelector)}]`);
+  return out;
+}
+
+const newEntries = (a: unknown, b: unknown) => ((Array.isArray(b) ? b : []) as unknown[]).filter((x) => !((Array.isArray(a) ? a : []) as unknown[]).some((y) => isDeepStrictEqual(x, y)));
+
+function rbacWidening(c: ObjectChange, a: Obj | undefined, b: Obj | undefined): Highlight[] {
+  if (!b) return [];
+  const push = (message: string): Highlight => ({ category: 'rbac', object: c.label, message });
+  const g = 'rbac.authorization.k8s.io';
+  if (is(b, g, 'Role') || is(b, g, 'ClusterRole')) {
+    return newEntries((a as { rules?: unknown })?.rules, (b as { rules?: unknown }).rules).map((r) => {
+      const rule = r as Rule;
+      const list = (k: string) => ((rule[k] ?? []) as string[]).join(',');
+      const wild = ['verbs', 'resources', 'apiGroups'].some((k) => ((rule[k] ?? []) as string[]).includes('*'));
+      return push(`grants ${list('verbs')} on ${list('resources') || list('nonResourceURLs')}${rule.resourceNames ? ` (${list('resourceNames')})` : ''}${list('apiGroups') ? ` in API groups ${list('apiGroups')}` : ''}${wild ? ': a wildcard' : ''}`);
+    });
+  }
+  if (is(b, g, 'RoleBinding') || is(b, g, 'ClusterRoleBinding')) {
+    const subjects = newEntries((a as { subjects?: unknown })?.subjects, (b as { subjects?: unknown }).subjects).map((s) => push(`binds ${(b as { roleRef?: Rule }).roleRef?.name} to ${(s as Rule).kind} ${(s as Rule).namespace ? `${(s as Rule).namespace}/` : ''}${(s as Rule).name}`));
+    return subjects;
+  }
+  if (is(b, 'argoproj.io', 'AppProject')) {
+    const widen = ['sourceRepos', 'destinations', 'clusterResourceWhitelist', 'namespaceResourceWhitelist', 'sourceNamespaces', 'roles'].flatMap((f) => newEntries(a?.spec?.[f], b.spec?.[f]).map((x) => push(`${f} gains ${json(x)}`)));
+    const unblock = ['clusterResourceBlacklist', 'namespaceResourceBlacklist'].flatMap((f) => newEntries(b.spec?.[f], a?.spec?.[f]).map((x) => push(`${f} loses ${json(x)}`)));
+    return [...widen, ...unblock];
+  }
+  return [];
+}
+
+function forChange(c: ObjectChange): Highlight[] {
+  const { before: a, after: b } = c;
+  const out: Highlight[] = [];
+  const push = (category: Category, message: string) => out.push({ category, object: c.label, message });
+  if (c.change === 'removed') {
+    if (pruneDisabled(a!)) push('prune', 'removed from the repository but left in the cluster (prune is disabled for it): delete it by hand once it is not needed');
+    else push('prune', `deleted from the cluster by the engine's prune${is(a, '', 'PersistentVolumeClaim') || is(a, '', 'Namespace') ? ', and its data with it' : ''}`);
+  }
+  if (c.change === 'changed') {
+    const fields = immutableFields(a!, b!);
+    if (fields.length > 0) {
+      const replaced = replacedByEngine(b!);
+      const what = fields.join(', ');
+      if (replaced) push('immutable', `${what} change${fields.length > 1 ? '' : 's'}, which cannot be updated in place: ${replaced}`);
+      else if (is(b, 'apps', 'StatefulSet')) push('immutable', `${what} change${fields.length > 1 ? '' : 's'}, which the API server refuses to update: the sync fails until the StatefulSet is deleted with --cascade=orphan (its pods and claims stay) and re-created; the claims do not follow a new claim template`);
+      else push('immutable', `${what} change${fields.length > 1 ? '' : 's'}, which the API server refuses to update: the sync fails until the object is deleted and re-created`);
+    }
+    if (is(b, '', 'PersistentVolumeClaim')) {
+      const m = sizeChange('the volume', a!.spec?.resources?.requests?.storage, b!.spec?.resources?.requests?.storage);
+      if (m) push('volume', m);
+    }
+    if (is(b, 'apps', 'StatefulSet')) {
+      for (const t of (b!.spec?.volumeClaimTemplates ?? []) as Obj[]) {
+        const old = ((a!.spec?.volumeClaimTemplates ?? []) as Obj[]).find((x) => x.metadata?.name === t.metadata?.name);
+        const m = old && sizeChange(`claim template ${t.metadata?.name}`, old.spec?.resources?.requests?.storage, t.spec?.resources?.requests?.storage);
+        if (m) push('volume', m);
+      }
+    }
+    if (isMinioServers(b) && isMinioServers(a) && a!.spec?.replicas !== b!.spec?.replicas) {
+      push('servers', `the servers of an erasure-coded set change (${a!.spec?.replicas ?? 1} → ${b!.spec?.replicas ?? 1}): MinIO refuses to start on a changed set; add capacity as a new server pool (--pools)`);
+    }
+  }
+  if (c.change === 'added' && isMinioServers(b)) push('servers', `a new set of ${b!.spec?.replicas ?? 1} MinIO servers (a server pool): every server restarts with the new MINIO_VOLUMES`);
+  if (c.change === 'removed' && isMinioServers(a)) push('servers', 'a set of MinIO servers (a server pool) goes: its data is lost unless it was decommissioned first (mc admin decommission)');
+  out.push(...podSecurity(c, a, b), ...networkOpenings(c, a, b), ...rbacWidening(c, a, b));
+  if (c.recipients && (c.recipients.added.length > 0 || c.recipients.removed.length > 0) && a && b) {
+    push('sealed', `who can decrypt it changes: ${[...c.recipients.added.map((r) => `+${r}`), ...c.recipients.removed.map((r) => `-${r}`)].join(' ')}`);
+  }
+  return out;
+}
+
+/** The highlights of a comparison, in the order of its changes. */
+export function highlights(changes: ObjectChange[]): Highlight[] {
+  return changes.flatMap(forChange);
+}
