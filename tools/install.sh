@@ -74,3 +74,5 @@ fi
 . "$root/tools/install-spark.sh"
 . "$root/tools/install-basic-auth.sh"
 . "$root/tools/install-kubectl.sh"
+# actionlint, kubeconform and the offline schemas that check the generated CI workflow.
+. "$root/tools/install-ci.sh"
