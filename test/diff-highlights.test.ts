@@ -62,6 +62,12 @@ describe('diff highlights', () => {
     expect(flagged([pvc('8Gi')], [pvc('20Gi')])).toEqual(['volume: PersistentVolumeClaim minio/data: the volume grows 8Gi → 20Gi: its StorageClass must allow volume expansion (allowVolumeExpansion: true)']);
     expect(flagged([pvc('8Gi')], [pvc('8000Mi')])).toEqual(['volume: PersistentVolumeClaim minio/data: the volume shrinks 8Gi → 8000Mi: Kubernetes refuses to shrink a volume']);
     expect(flagged([pvc('8Gi')], [pvc('8Gi', { storageClassName: 'fast' })])).toEqual([expect.stringMatching(/spec\.storageClassName changes, which the API server refuses/)]);
+    // A StatefulSet's claim the repository starts to hold (growth of an erasure-coded pool): it exists already.
+    const claim = { ...pvc('16Gi'), metadata: { name: 'data-minio-0', namespace: 'minio' } } as Obj;
+    const sets = [servers(4, '8Gi')];
+    expect(highlights(compareBuilds(sets, [...sets, claim]).changes, [...sets, claim]).map((h) => h.message)).toEqual([expect.stringMatching(/^the claim of StatefulSet minio\/minio exists in the cluster already: the engine sets its request to 16Gi \(its template asks 8Gi\)/)]);
+    const other = { ...claim, metadata: { name: 'data-minio-x', namespace: 'minio' } } as Obj;
+    expect(highlights(compareBuilds(sets, [...sets, other]).changes, [...sets, other])).toEqual([]);
     expect(quantity('1.5Gi')).toBe(1.5 * 2 ** 30);
     expect(quantity('10G')).toBe(1e10);
     expect(Number.isNaN(quantity('ten'))).toBe(true);

@@ -166,7 +166,7 @@ export async function runDiff(argv: string[], defaultOut: string, io: Io): Promi
   const notes = [...(before ? [] : [`env ${env} is not rendered at ${base.ref}: every object is new`]), ...(after ? [] : [`env ${env} is not rendered in the working tree: every object goes`])];
   const comparison = compareBuilds(before ?? [], after ?? []);
   const shownSources = sources.filter((s) => existsSync(join(root, s, 'kustomization.yaml')));
-  const report = { env, base, sources: shownSources.length > 0 ? shownSources : [sources[0]!], comparison, highlights: highlights(comparison.changes), notes };
+  const report = { env, base, sources: shownSources.length > 0 ? shownSources : [sources[0]!], comparison, highlights: highlights(comparison.changes, after ?? []), notes };
   io.out(formatReport(report, format));
   return comparison.changes.length === 0 ? 0 : 1;
 }

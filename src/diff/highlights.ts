@@ -171,7 +171,23 @@ function rbacWidening(c: ObjectChange, a: Obj | undefined, b: Obj | undefined): 
   return [];
 }
 
-function forChange(c: ObjectChange): Highlight[] {
+/**
+ * A claim the repository starts to hold that a StatefulSet made from its claim template
+ * (`<template>-<statefulset>-<ordinal>`): it exists in the cluster already, and the engine
+ * patches it. Returns the StatefulSet and the template's size.
+ */
+function claimOfStatefulSet(claim: Obj, objects: Obj[]): { sts: Obj; size: unknown } | undefined {
+  for (const sts of objects.filter((o) => is(o, 'apps', 'StatefulSet') && o.metadata?.namespace === claim.metadata?.namespace)) {
+    for (const t of (sts.spec?.volumeClaimTemplates ?? []) as Obj[]) {
+      const prefix = `${t.metadata?.name}-${sts.metadata?.name}-`;
+      const name = claim.metadata?.name ?? '';
+      if (name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length))) return { sts, size: t.spec?.resources?.requests?.storage };
+    }
+  }
+  return undefined;
+}
+
+function forChange(c: ObjectChange, objects: Obj[]): Highlight[] {
   const { before: a, after: b } = c;
   const out: Highlight[] = [];
   const push = (category: Category, message: string) => out.push({ category, object: c.label, message });
@@ -203,6 +219,11 @@ function forChange(c: ObjectChange): Highlight[] {
       push('servers', `the servers of an erasure-coded set change (${a!.spec?.replicas ?? 1} → ${b!.spec?.replicas ?? 1}): MinIO refuses to start on a changed set; add capacity as a new server pool (--pools)`);
     }
   }
+  if (c.change === 'added' && is(b, '', 'PersistentVolumeClaim')) {
+    const owner = claimOfStatefulSet(b!, objects);
+    const size = b!.spec?.resources?.requests?.storage;
+    if (owner) push('volume', `the claim of ${owner.sts.kind} ${owner.sts.metadata?.namespace}/${owner.sts.metadata?.name} exists in the cluster already: the engine sets its request to ${size}${owner.size !== size ? ` (its template asks ${owner.size})` : ''}; a larger size grows it if its StorageClass allows volume expansion, a smaller one is refused`);
+  }
   if (c.change === 'added' && isMinioServers(b)) push('servers', `a new set of ${b!.spec?.replicas ?? 1} MinIO servers (a server pool): every server restarts with the new MINIO_VOLUMES`);
   if (c.change === 'removed' && isMinioServers(a)) push('servers', 'a set of MinIO servers (a server pool) goes: its data is lost unless it was decommissioned first (mc admin decommission)');
   out.push(...podSecurity(c, a, b), ...networkOpenings(c, a, b), ...rbacWidening(c, a, b));
@@ -212,7 +233,7 @@ function forChange(c: ObjectChange): Highlight[] {
   return out;
 }
 
-/** The highlights of a comparison, in the order of its changes. */
-export function highlights(changes: ObjectChange[]): Highlight[] {
-  return changes.flatMap(forChange);
+/** The highlights of a comparison, in the order of its changes; `objects` is the new build. */
+export function highlights(changes: ObjectChange[], objects: Obj[] = []): Highlight[] {
+  return changes.flatMap((c) => forChange(c, objects));
 }
