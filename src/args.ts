@@ -46,6 +46,7 @@ export const SETTING_FLAGS: Record<string, SettingFlag> = {
   'consumer-names': { setting: 'consumerNames', value: 'per-env|legacy', help: "names in the consumers' namespaces: per-env (default) carry MinIO's namespace; legacy, kept by envs rendered before, the consumer's alone (docs/consumers.md, Names)" },
   clusters: { setting: 'clusters', value: 'A,B', help: 'Argo CD clusters to deploy to; two or more render an ApplicationSet' },
   gitops: { setting: 'global.gitops', value: 'flux|argocd', help: 'engine that syncs the repository; decides how sealed secrets are decrypted (default flux)' },
+  ci: { setting: 'global.ci', value: 'github|gitlab|none', help: "pull-request workflow for the repository: checks, validates and comments the diff of every env (default github; docs/ci.md); written only when the output is the repository's top" },
   'flink-version': { setting: 'global.flinkVersion', value: 'X.Y.Z', help: 'Flink version of the consumers: checkpoint key names and S3 plugin jar (default 1.20.0)' },
   'spark-version': { setting: 'global.sparkVersion', value: 'X.Y', help: 'Spark line of the iceberg-spark consumers: the Iceberg runtime jar (default 3.5)' },
   'iceberg-version': { setting: 'global.icebergVersion', value: 'X.Y.Z', help: 'Iceberg release of the iceberg-spark consumers (default 1.10.1)' },
@@ -207,6 +208,9 @@ export function helpText(): string {
     '  verify --env NAME [--wait 5m] [--json]      check the env in the cluster; exit 0 all pass, 1 a check failed',
     '  apply --env NAME --server-dry-run [--json]  server-side dry run of everything the env builds; exit 1 if rejected',
     '  console --env NAME [--port 9090]           port-forward to the MinIO console until Ctrl-C',
+    '',
+    'Review (offline, for pull requests; diff --help says more):',
+    '  diff --env NAME [--base REF] [--format text|markdown|json]  what the change does to the built objects; exit 0 none, 1 changes',
     '',
   ].join('\n');
 }

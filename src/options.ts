@@ -13,6 +13,8 @@ export type Profile = (typeof PROFILES)[number];
 export const SECRETS_MODES = ['plain', 'sops', 'external'] as const;
 export type SecretsMode = (typeof SECRETS_MODES)[number];
 export const GITOPS_ENGINES = ['flux', 'argocd'] as const;
+/** The CI workflow written for the repository's pull requests (render/ci.ts), or none. */
+export const CI_PROVIDERS = ['github', 'gitlab', 'none'] as const;
 /** How the consumers' JVMs come to trust the servers' CA (with TLS on). */
 export const TRUSTSTORES = ['trust-manager', 'none'] as const;
 export const CONSUMER_NAMES = ['per-env', 'legacy'] as const;
@@ -63,6 +65,8 @@ export interface GlobalSettings {
   repoURL: string;
   /** The branch the engine follows. */
   revision: string;
+  /** The pull-request workflow written for the repository (GitHub Actions, GitLab CI), or none. */
+  ci: (typeof CI_PROVIDERS)[number];
 }
 
 /** A server pool added to an erasure-coded env after its first (replicas × size). */
@@ -187,6 +191,7 @@ export function defaultGlobal(): GlobalSettings {
     gitops: 'flux',
     repoURL: '',
     revision: 'main',
+    ci: 'github',
   };
 }
 
@@ -603,6 +608,7 @@ export const GLOBAL_FIELDS: FieldTable<GlobalSettings> = {
   gitops: checks.oneOf(GITOPS_ENGINES),
   repoURL: checks.repoURL,
   revision: checks.revision,
+  ci: checks.oneOf(CI_PROVIDERS),
 };
 
 export const ENV_FIELDS: FieldTable<EnvSettings> = {

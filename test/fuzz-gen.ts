@@ -227,6 +227,7 @@ export const GOOD: Record<string, string[]> = {
   'consumer-names': ['per-env', 'legacy'],
   clusters: ['a,b', 'eu-1', '', 'a, b ,c'],
   gitops: ['flux', 'argocd'],
+  ci: ['github', 'gitlab', 'none'],
   'flink-version': ['1.20.0', '1.18.1', '1.19.2', '2.0.0', '2.1.0'],
   'spark-version': ['3.5', '3.4', '4.0'],
   'iceberg-version': ['1.10.1', '1.9.2', '1.10.0'],
@@ -272,6 +273,7 @@ export const BAD: Record<string, string[]> = {
   'consumer-names': ['perenv', ''],
   clusters: ['a,a', 'A', ',,', 'a b'],
   gitops: ['fluxcd', 'argo'],
+  ci: ['GitHub', 'jenkins', ''],
   'flink-version': ['1.17.0', '1.20', '3.0.0', '1.20.0.1'],
   'spark-version': ['3.3', '3', '3.50'],
   'iceberg-version': ['1.8.0', '2.0.0', '1.10'],
@@ -286,11 +288,11 @@ export const BAD: Record<string, string[]> = {
 export const SETTING_FLAG_NAMES = [
   'profile', 'namespace', 'replicas', 'storage', 'host-path', 'size', 'storage-class', 'secrets', 'secret-store', 'secret-store-kind',
   'remote-key', 'tls', 'issuer', 'issuer-kind', 'ingress', 'ingress-issuer', 'ingress-issuer-kind', 'ingress-class', 'api-host',
-  'console-host', 'truststore', 'ca-secret', 'monitoring', 'metrics-auth', 'kms', 'audit-webhook', 'spread', 'repo-url', 'revision', 'consumer-names', 'clusters', 'gitops',
+  'console-host', 'truststore', 'ca-secret', 'monitoring', 'metrics-auth', 'kms', 'audit-webhook', 'spread', 'repo-url', 'revision', 'consumer-names', 'clusters', 'gitops', 'ci',
   'flink-version', 'spark-version', 'iceberg-version', 'catalog-image', 'mc-image', 'image',
 ];
  /** Flags whose good values go with any env. */
-const SAFE_FLAGS = ['size', 'storage-class', 'secret-store', 'secret-store-kind', 'remote-key', 'ingress-class', 'monitoring', 'metrics-auth', 'audit-webhook', 'repo-url', 'revision', 'gitops', 'flink-version', 'catalog-image', 'mc-image', 'image', 'consumer-names', 'host-path', 'api-host', 'console-host', 'namespace', 'clusters'];
+const SAFE_FLAGS = ['size', 'storage-class', 'secret-store', 'secret-store-kind', 'remote-key', 'ingress-class', 'monitoring', 'metrics-auth', 'audit-webhook', 'repo-url', 'revision', 'gitops', 'ci', 'flink-version', 'catalog-image', 'mc-image', 'image', 'consumer-names', 'host-path', 'api-host', 'console-host', 'namespace', 'clusters'];
 /** Settings that go together. */
 const PRESETS: string[][] = [
   ['--storage', 'pvc', '--replicas', '4'],

@@ -2,6 +2,7 @@
 import type { Options } from '../options.ts';
 import { renderBase } from './base.ts';
 import { renderBootstrapBase, renderBootstrapOverlay } from './bootstrap.ts';
+import { CI_FILES, renderCi } from './ci.ts';
 import { renderConsumers } from './consumers.ts';
 import { combine, type GeneratedFile } from './files.ts';
 import { renderGitops } from './gitops.ts';
@@ -10,9 +11,9 @@ import { renderSealed } from './sealed.ts';
 
 export type { GeneratedFile } from './files.ts';
 
-/** Directories a run for `env` owns: it may create, update and delete files only here. */
+/** Directories (and the CI files) a run for `env` owns: it may create, update and delete files only here. */
 export function ownedPrefixes(env: string): string[] {
-  return ['base/', 'scripts/', `overlays/${env}/`, `sealed/${env}/`, `clusters/${env}/`];
+  return ['base/', 'scripts/', `overlays/${env}/`, `sealed/${env}/`, `clusters/${env}/`, ...CI_FILES];
 }
 
 /** Every file but the encrypted Secrets, which sealed.ts makes from sealedSecretSpecs. */
@@ -25,5 +26,6 @@ export function renderTree(options: Options): GeneratedFile[] {
     renderConsumers(options),
     renderSealed(options),
     renderGitops(options),
+    renderCi(options),
   );
 }
