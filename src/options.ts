@@ -5,7 +5,6 @@
 import { checkBuckets, checkConsumers, checkDataLayout, defaultBuckets, defaultConsumers, type BucketSettings, type ConsumerSettings } from './consumers.ts';
 import { fail, show } from './errors.ts';
 import { FLINK_LINES, flinkLine } from './flink.ts';
-import { consumerObject } from './render/names.ts';
 
 export const PROFILES = ['dev', 'prod'] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -718,4 +717,17 @@ export function checkCombination(env: string, s: EnvSettings, global: GlobalSett
       fail(`env ${env}: the consumers' truststore needs the CA of issuer ${s.issuer}; name the Secret holding it (key tls.crt, e.g. a CA ClusterIssuer's spec.ca.secretName) in namespace ${global.trustNamespace} with --ca-secret NAME, or use --truststore none if the consumers' JVMs already trust it`);
     }
   }
+}
+
+/**
+ * What the env puts in a consumer's namespace carries MinIO's namespace in its name, as a
+ * Helm release's objects carry the release name: two envs on one cluster (their MinIO in
+ * namespaces of their own) may serve consumers in the same namespace without rendering
+ * the same object twice. The name of a consumer's workload (FlinkEnvironment,
+ * FlinkDeployment, catalog server) and the prefix of its other objects. An env rendered
+ * before these names keeps its own (consumerNames: legacy): renaming a Flink job or a
+ * catalog server loses its state, so only the person switches it.
+ */
+export function consumerObject(o: Options, consumer: string): string {
+  return o.settings.consumerNames === 'legacy' ? consumer : `${o.settings.namespace}-${consumer}`;
 }

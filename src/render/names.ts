@@ -1,6 +1,6 @@
 // Names, labels and ports that the rendered objects share. One place, so a Service, its
 // selector, the NetworkPolicies and the ServiceMonitor cannot drift apart.
-import type { Options } from '../options.ts';
+import { consumerObject, type Options } from '../options.ts';
 
 export const APP = 'minio';
 export const HEADLESS_SERVICE = 'minio-hl';
@@ -104,18 +104,8 @@ export function consumerNamespaces(o: Options): string[] {
   return [...new Set(Object.values(o.settings.consumers).map((c) => c.namespace))].sort();
 }
 
-/**
- * What the env puts in a consumer's namespace carries MinIO's namespace in its name, as a
- * Helm release's objects carry the release name: two envs on one cluster (their MinIO in
- * namespaces of their own) may serve consumers in the same namespace without rendering
- * the same object twice. The name of a consumer's workload (FlinkEnvironment,
- * FlinkDeployment, catalog server) and the prefix of its other objects. An env rendered
- * before these names keeps its own (consumerNames: legacy): renaming a Flink job or a
- * catalog server loses its state, so only the person switches it.
- */
-export function consumerObject(o: Options, consumer: string): string {
-  return o.settings.consumerNames === 'legacy' ? consumer : `${o.settings.namespace}-${consumer}`;
-}
+// consumerObject lives with the settings, which check the names it makes.
+export { consumerObject } from '../options.ts';
 
 /** A consumer's credentials Secret in its own namespace (the seed's minio-s3-credentials, one per consumer). */
 export function consumerSecret(o: Options, consumer: string): string {

@@ -4,7 +4,6 @@
 // changing one setting changes one file. Which base it builds on follows from the replica
 // count. bootstrap/ and consumers/ are rendered by bootstrap.ts and consumers.ts.
 import type { Options } from '../options.ts';
-import { DEV_ROOT_USER } from '../options.ts';
 import type { GeneratedFile } from './files.ts';
 import { kustomization, yamlFile } from './files.ts';
 import { renderEnvReadme } from './readme.ts';
@@ -36,11 +35,10 @@ import { METRICS_PATHS, METRICS_REFUSED, metricsAuthorization } from './metrics.
 import { kmsEnv, kmsSecretObjects } from './kms.ts';
 import { auditEgressPolicy, auditEnv, auditSecretObjects } from './audit.ts';
 import { ingressControllerPolicy, s3ClientsPolicy } from './network.ts';
-import { externalSecret, plainSecret } from './secrets.ts';
+import { DEV_CREDENTIALS, externalSecret, plainSecret } from './secrets.ts';
 import { issuerRef, renderTrust } from './trust.ts';
 
 /** Development credentials of plain mode: fixed, so the dev overlay is reproducible. */
-export const DEV_CREDENTIALS = { rootUser: DEV_ROOT_USER, rootPassword: 'dev-password-change-me' };
 const DEV_CONSOLE_USER = 'admin';
 
 const SERVER_SELECTOR = 'app.kubernetes.io/name=minio,app.kubernetes.io/component=server';

@@ -3,7 +3,7 @@ import type { Options } from '../options.ts';
 import { policyName } from './bootstrap.ts';
 import { catalogImage, SELF_SIGNED_ISSUER } from '../options.ts';
 import { API_PORT, APP, BASIC_AUTH_SECRET, BOOTSTRAP, CONSOLE_PORT, CONSOLE_SERVICE, consumerNamespaces, consumerObject, consumerSecret, INGRESS_TLS_SECRET, ROOT_SECRET, RUN_AS, s3Endpoint, sparkDefaultsName, TLS_SECRET } from './names.ts';
-import { DEV_CREDENTIALS } from './overlay.ts';
+import { DEV_CREDENTIALS } from './secrets.ts';
 import { CA_BUNDLE_KEY, caName, hasTrustStep, hasTruststore, ownsCa, TRUST_DIR, trustBundleName, trustJavaOptions, TRUSTSTORE_KEY, TRUSTSTORE_PASSWORD } from './trust.ts';
 import { flinkKeys } from '../flink.ts';
 import { RETAINED_CHECKPOINTS } from './flink.ts';

@@ -1,7 +1,10 @@
 // The two ways a Secret is rendered in plain files: a plain Secret (dev) and an
 // ExternalSecret that reads a store (sops mode seals Secrets in sealed/<env>/ instead).
-import type { Options } from '../options.ts';
+import { DEV_ROOT_USER, type Options } from '../options.ts';
 import { metadata, PREREQUISITE } from './names.ts';
+
+/** The fixed root credentials of a plain (dev) env, shown in its README. */
+export const DEV_CREDENTIALS = { rootUser: DEV_ROOT_USER, rootPassword: 'dev-password-change-me' };
 
 /** A plain Secret; `meta` adds a namespace or a later sync wave. */
 export function plainSecret(name: string, stringData: Record<string, string>, meta: Record<string, unknown> = PREREQUISITE) {
