@@ -2,6 +2,7 @@
 // minio-gitops: `npx zx scaffold.ts --env NAME [options]`, see --help and README.md.
 // Kept thin: it finds its own arguments (zx puts its own options before the script path)
 // and hands them to src/cli.ts. Output lands beside this file unless --out says otherwise.
+import { existsSync, realpathSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +13,10 @@ import { fileURLToPath } from 'node:url';
 module.enableCompileCache?.();
 const { main } = await import('./src/cli.ts');
 
+// Node runs the script by its real path; the arguments may name it through a symlink.
 const self = fileURLToPath(import.meta.url);
-const at = process.argv.findIndex((arg, i) => i > 0 && resolve(arg) === self);
+const isSelf = (arg: string) => resolve(arg) === self || (arg.endsWith('.ts') && existsSync(arg) && realpathSync(arg) === self);
+const at = process.argv.findIndex((arg, i) => i > 0 && isSelf(arg));
 const code = await main(process.argv.slice(at > 0 ? at + 1 : 2), dirname(self));
 // Exit now rather than idle while V8 finishes a garbage collection nobody needs (about
 // 15 ms); but first let stdout and stderr drain: writes to a pipe are asynchronous, and
