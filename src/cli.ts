@@ -37,8 +37,18 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
       return await runClusterCommand(argv[0] as 'verify', argv.slice(1), defaultOut, io);
     }
     for (const name of GIT_LOCATION_VARIABLES) delete process.env[name];
-    // diff builds two commits of the env and compares them: its code loads only for it.
-    if (argv[0] === 'diff') return await (await import('./diff/command.ts')).runDiff(argv.slice(1), defaultOut, io);
+    // diff builds two commits of the env and compares them: its code loads only for it. Its
+    // exit code 1 means "changes", so anything unforeseen must end in 2, never in 1.
+    if (argv[0] === 'diff') {
+      const { runDiff } = await import('./diff/command.ts');
+      try {
+        return await runDiff(argv.slice(1), defaultOut, io);
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        io.err(`error: diff failed unexpectedly (${redactCredentials(String((error as Error)?.message ?? error).split('\n')[0]!)}); report it with the command you ran\n`);
+        return 2;
+      }
+    }
     const flags = parseFlags(argv);
     if (flags.help) {
       io.out(helpText());

@@ -223,6 +223,10 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
     const original = spec.copyOf === undefined ? undefined : valuesByPath.get(spec.copyOf);
     const existing = text !== null && !rotate ? await openExisting(spec, text, input.identities) : undefined;
     const recipientsKept = existing !== undefined && sameSet(existing.doc.sops.age.map((a) => a.recipient), input.recipients);
+    // A rotation makes new values, and keeps the data key (and the ciphertext of the values
+    // that stay, such as an endpoint) when the file opens, as for any other change.
+    const rotated = text !== null && rotate ? await openExisting(spec, text, input.identities).catch(() => undefined) : undefined;
+    const rotatedKept = rotated?.opened && sameSet(rotated.doc.sops.age.map((a) => a.recipient), input.recipients) ? rotated : undefined;
 
     const recorded = input.recorded?.[spec.path];
     // Gone, though the record lists it or the servers read it: restored, never replaced.
@@ -268,7 +272,8 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
         content = recipientsKept ? existing.text : rewrapDocument(existing.doc, existing.opened.dataKey, input.recipients);
       } else {
         // Same recipients: the data key and the ciphertext of unchanged values stay.
-        const previous = existing?.opened && recipientsKept ? { doc: existing.doc as unknown as Record<string, unknown>, dataKey: existing.opened.dataKey } : undefined;
+        const sealedBefore = existing?.opened && recipientsKept ? existing : rotatedKept;
+        const previous = sealedBefore?.opened ? { doc: sealedBefore.doc as unknown as Record<string, unknown>, dataKey: sealedBefore.opened.dataKey } : undefined;
         content = encryptDocument(doc, input.recipients, input.now, input.encryptedRegex, previous);
       }
       fingerprints[spec.path] = fingerprint(spec);

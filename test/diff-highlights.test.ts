@@ -9,8 +9,8 @@ import { highlights, quantity } from '../src/diff/highlights.ts';
 const obj = (apiVersion: string, kind: string, name: string, rest: Record<string, unknown> = {}, namespace: string | null = 'minio'): Obj =>
   ({ apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}), ...((rest.metadata as object) ?? {}) }, ...Object.fromEntries(Object.entries(rest).filter(([k]) => k !== 'metadata')) }) as Obj;
 
-function flagged(before: Obj[], after: Obj[]): string[] {
-  return highlights(compareBuilds(before, after).changes).map((h) => `${h.category}: ${h.object}: ${h.message}`);
+function flagged(before: Obj[], after: Obj[], engine?: 'flux' | 'argocd'): string[] {
+  return highlights(compareBuilds(before, after).changes, { before, after, ...(engine ? { engine } : {}) }).map((h) => `${h.category}: ${h.object}: ${h.message}`);
 }
 
 const pvc = (size: string, extra: Record<string, unknown> = {}) => obj('v1', 'PersistentVolumeClaim', 'data', { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: size } }, ...extra } });
@@ -40,6 +40,12 @@ describe('diff highlights', () => {
     expect(flagged([job('mc:1', { 'kustomize.toolkit.fluxcd.io/force': 'enabled' })], [job('mc:2', { 'kustomize.toolkit.fluxcd.io/force': 'enabled' })])).toEqual([expect.stringMatching(/spec\.template changes, .*Flux re-creates it/)]);
     expect(flagged([job('mc:1', { 'argocd.argoproj.io/hook': 'Sync' })], [job('mc:2', { 'argocd.argoproj.io/hook': 'Sync' })])).toEqual([expect.stringMatching(/Argo CD re-creates it \(a hook\)/)]);
     expect(flagged([job('mc:1')], [job('mc:2')])).toEqual([expect.stringMatching(/API server refuses to update: the sync fails until the object is deleted/)]);
+    // Both engines' annotations (the base carries both): the env's engine is named.
+    const both = { 'kustomize.toolkit.fluxcd.io/force': 'enabled', 'argocd.argoproj.io/hook': 'PostSync' };
+    expect(flagged([job('mc:1', both)], [job('mc:2', both)], 'argocd')).toEqual([expect.stringMatching(/Argo CD re-creates it \(a hook\)/)]);
+    expect(flagged([job('mc:1', both)], [job('mc:2', both)], 'flux')).toEqual([expect.stringMatching(/Flux re-creates it/)]);
+    const typed = (type: string) => obj('v1', 'Secret', 't', { type, stringData: { a: 'x' } });
+    expect(flagged([typed('Opaque')], [typed('kubernetes.io/tls')])).toEqual([expect.stringMatching(/^immutable: Secret minio\/t: type changes/)]);
     // backoffLimit may change in place
     const j = job('mc:1');
     expect(flagged([j], [{ ...j, spec: { ...j.spec, backoffLimit: 5 } }])).toEqual([]);
@@ -65,9 +71,9 @@ describe('diff highlights', () => {
     // A StatefulSet's claim the repository starts to hold (growth of an erasure-coded pool): it exists already.
     const claim = { ...pvc('16Gi'), metadata: { name: 'data-minio-0', namespace: 'minio' } } as Obj;
     const sets = [servers(4, '8Gi')];
-    expect(highlights(compareBuilds(sets, [...sets, claim]).changes, [...sets, claim]).map((h) => h.message)).toEqual([expect.stringMatching(/^the claim of StatefulSet minio\/minio exists in the cluster already: the engine sets its request to 16Gi \(its template asks 8Gi\)/)]);
+    expect(highlights(compareBuilds(sets, [...sets, claim]).changes, { before: sets, after: [...sets, claim] }).map((h) => h.message)).toEqual([expect.stringMatching(/^the claim of StatefulSet minio\/minio exists in the cluster already: the engine sets its request to 16Gi \(its template asks 8Gi\)/)]);
     const other = { ...claim, metadata: { name: 'data-minio-x', namespace: 'minio' } } as Obj;
-    expect(highlights(compareBuilds(sets, [...sets, other]).changes, [...sets, other])).toEqual([]);
+    expect(highlights(compareBuilds(sets, [...sets, other]).changes, { before: sets, after: [...sets, other] })).toEqual([]);
     expect(quantity('1.5Gi')).toBe(1.5 * 2 ** 30);
     expect(quantity('10G')).toBe(1e10);
     expect(Number.isNaN(quantity('ten'))).toBe(true);
@@ -78,6 +84,8 @@ describe('diff highlights', () => {
     const pool2 = { ...servers(4), metadata: { name: 'minio-pool-2', namespace: 'minio' } } as Obj;
     expect(flagged([servers(4)], [servers(4), pool2])).toEqual([expect.stringMatching(/^servers: StatefulSet minio\/minio-pool-2: a new set of 4 MinIO servers/)]);
     expect(flagged([servers(4), pool2], [servers(4)])).toEqual(expect.arrayContaining([expect.stringMatching(/^servers: .*decommissioned first/)]));
+    // A first deployment restarts nothing.
+    expect(flagged([], [servers(4)])).toEqual([]);
     const other = servers(1);
     other.spec.template.spec.containers[0].image = 'postgres:17';
     expect(flagged([other], [{ ...other, spec: { ...other.spec, replicas: 3 } }])).toEqual([]);
@@ -96,7 +104,14 @@ describe('diff highlights', () => {
     const anywhere = { ports: [{ protocol: 'TCP', port: 9000 }] };
     expect(flagged([np([rule])], [np([rule, anywhere])])).toEqual(['network: NetworkPolicy minio/minio: allows ingress from anywhere on TCP 9000']);
     expect(flagged([np([rule, anywhere])], [np([rule])])).toEqual([]);
-    expect(flagged([np([rule])], [])).toEqual(expect.arrayContaining([expect.stringMatching(/^network: .*removed: .*all their traffic is allowed/)]));
+    expect(flagged([np([rule])], [])).toEqual(expect.arrayContaining([expect.stringMatching(/^network: .*removed: no other policy selects its pods/)]));
+    // Another policy still isolates the same pods: removing this one's allows narrows.
+    const deny = obj('networking.k8s.io/v1', 'NetworkPolicy', 'default-deny', { spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } });
+    expect(flagged([np([rule]), deny], [deny]).filter((h) => h.startsWith('network'))).toEqual([]);
+    // A namespace list that shrinks narrows; one that grows opens.
+    const from = (names: string[]) => ({ from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: names }] } }], ports: [{ protocol: 'TCP', port: 9000 }] });
+    expect(flagged([np([from(['a', 'b', 'monitoring'])])], [np([from(['a', 'b'])])])).toEqual([]);
+    expect(flagged([np([from(['a', 'b'])])], [np([from(['a', 'b', 'monitoring'])])])).toEqual(['network: NetworkPolicy minio/minio: allows ingress from namespaces [kubernetes.io/metadata.name in (a, b, monitoring)] on TCP 9000']);
     expect(flagged([np([rule])], [np([rule], ['Ingress'])])).toEqual(['network: NetworkPolicy minio/minio: no longer restricts egress traffic (policyTypes lost Egress)']);
     expect(flagged([np([rule])], [np([rule], undefined, { matchLabels: { app: 'x' } })])).toEqual(['network: NetworkPolicy minio/minio: applies to other pods now: [all] → [app=x]']);
   });
@@ -106,6 +121,10 @@ describe('diff highlights', () => {
     const list = { apiGroups: [''], resources: ['pods'], verbs: ['list'] };
     expect(flagged([role([list])], [role([list, { apiGroups: ['*'], resources: ['*'], verbs: ['*'] }])])).toEqual(['rbac: Role minio/restarter: grants * on * in API groups *: a wildcard']);
     expect(flagged([role([list, { apiGroups: [''], resources: ['secrets'], verbs: ['get'] }])], [role([list])])).toEqual([]);
+    // Fewer names, or a rule an old one covers, grants nothing new.
+    const del = (names: string[]) => ({ apiGroups: [''], resources: ['pods'], verbs: ['delete'], resourceNames: names });
+    expect(flagged([role([del(['minio-0', 'minio-1', 'minio-pool-2-0'])])], [role([del(['minio-0', 'minio-1'])])])).toEqual([]);
+    expect(flagged([role([del(['minio-0'])])], [role([del(['minio-0', 'minio-pool-2-0'])])])).toEqual(['rbac: Role minio/restarter: grants delete on pods (minio-0,minio-pool-2-0)']);
     const binding = (subjects: unknown[]) => obj('rbac.authorization.k8s.io/v1', 'RoleBinding', 'restarter', { roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'restarter' }, subjects });
     const sa = { kind: 'ServiceAccount', name: 'restarter', namespace: 'minio' };
     expect(flagged([binding([sa])], [binding([sa, { kind: 'Group', name: 'system:authenticated' }])])).toEqual(['rbac: RoleBinding minio/restarter: binds restarter to Group system:authenticated']);
@@ -114,6 +133,24 @@ describe('diff highlights', () => {
       'rbac: AppProject argocd/minio-prod: sourceRepos gains "*"',
       'rbac: AppProject argocd/minio-prod: namespaceResourceBlacklist loses {"group":"","kind":"ResourceQuota"}',
     ]);
+  });
+
+  it("the engine's own sources: a Flux Kustomization's path or prune, an Argo CD Application's source", () => {
+    const ks = (path: string, prune: boolean) => obj('kustomize.toolkit.fluxcd.io/v1', 'Kustomization', 'minio-prod', { spec: { path, prune, interval: '10m', sourceRef: { kind: 'GitRepository', name: 'minio-gitops' } } }, 'flux-system');
+    expect(flagged([ks('./overlays/prod/minio', true)], [ks('./overlays/evil', false)])).toEqual([
+      'engine: Kustomization flux-system/minio-prod: spec.path changes ("./overlays/prod/minio" → "./overlays/evil"): the engine builds, syncs or prunes differently from the next sync on',
+      'engine: Kustomization flux-system/minio-prod: spec.prune changes (true → false): the engine builds, syncs or prunes differently from the next sync on',
+    ]);
+    expect(flagged([ks('./a', true)], [{ ...ks('./a', true), metadata: { name: 'minio-prod', namespace: 'flux-system', labels: { x: 'y' } } } as Obj])).toEqual([]);
+    const app = (repoURL: string) => obj('argoproj.io/v1alpha1', 'Application', 'minio-prod', { spec: { project: 'minio-prod', source: { repoURL, path: 'overlays/prod', targetRevision: 'main' } } }, 'argocd');
+    expect(flagged([app('https://git.example.com/a.git')], [app('https://evil.example.com/a.git')])).toEqual([expect.stringMatching(/^engine: Application argocd\/minio-prod: spec\.source changes/)]);
+  });
+
+  it('a Secret in plain text beside sealed ones is flagged', () => {
+    const sealed = obj('v1', 'Secret', 'root', { stringData: { a: 'ENC[AES256_GCM,data:eA==,iv:aXY=,tag:dGFn,type:str]' }, sops: { age: [{ recipient: 'age1a', enc: 'x' }], mac: 'm', lastmodified: 't' } });
+    const plain = obj('v1', 'Secret', 'extra', { stringData: { token: 'not-shown' } });
+    expect(flagged([sealed], [sealed, plain])).toEqual(['sealed: Secret minio/extra: holds its values in plain text in the repository, while the env seals its other Secrets: seal it (sops), or move it to the env\'s secret store']);
+    expect(flagged([], [plain])).toEqual([]);
   });
 
   it('sealed values: statuses by ciphertext, new recipients flagged, nothing of a value shown', () => {

@@ -219,8 +219,8 @@ describe('diff of the built objects between a base commit and the working tree',
     const r = run(['diff', '--env', 'prod', '--out', out, '--base', base, '--format', 'json'], { SOPS_AGE_KEY_FILE: join(tempDir(), 'none.txt') });
     expect(r.code, r.stderr).toBe(1);
     const rep = JSON.parse(r.stdout) as Report & { sources: string[] };
-    expect(rep.sources).toEqual(['overlays/prod', 'clusters/prod']);
-    expect(object(rep, 'Secret', 'minio-metrics-credentials').secrets).toEqual({ 's3.access-key': 'changed', 's3.secret-key': 'changed', token: 'changed' });
+    expect(rep.sources).toEqual(['clusters/prod', 'overlays/prod']);
+    expect(object(rep, 'Secret', 'minio-metrics-credentials').secrets).toEqual({ 's3.access-key': 'unchanged', 's3.secret-key': 'changed', token: 'changed' });
     expect(names(rep, 'removed')).toEqual(expect.arrayContaining(['Ingress minio/minio-api', 'Ingress minio/minio-console']));
     expect(paths(object(rep, 'AppProject', 'minio-prod'))).toEqual(expect.arrayContaining([expect.stringMatching(/^spec\.namespaceResourceWhitelist/)]));
     expectNoValue([r.stdout], values);
@@ -245,6 +245,103 @@ describe('diff of the built objects between a base commit and the working tree',
     const r = diff(out, 'prod', '--base', 'HEAD');
     expectRefused(r, /Secret\/minio\/minio-root-credentials is sealed but its stringData\.rootPassword is not encrypted/);
     expect(r.stderr).not.toContain('hunter2');
+  });
+
+  it('a rotation keeps the ciphertext of what stays: only the rotated values show as changed', (ctx) => {
+    const out = scaffolded();
+    const base = head(out);
+    scaffold(out, '--env', 'prod', '--rotate', 'flink');
+    const rep = report(ctx, out, 'prod', base);
+    const changed = (name: string) => Object.entries(rep.objects.find((o) => o.kind === 'Secret' && o.name === name)!.secrets!).filter(([, s]) => s !== 'unchanged').map(([k]) => k);
+    expect(changed('minio-s3-credentials-flink')).toEqual(['AWS_SECRET_ACCESS_KEY', 's3.secret-key']);
+    expect(changed('minio-consumer-flink')).toEqual(['s3.secret-key']);
+  });
+
+  it('Flux builds each Kustomization path on its own: a patch above them hides nothing; an object built twice is refused', (ctx) => {
+    const out = tempDir();
+    scaffold(out, '--env', 'prod', '--repo-url', 'https://git.example.com/platform/storage.git');
+    const base = head(out);
+    const policy = join(out, 'overlays/prod/minio/networkpolicy-s3-clients.yaml');
+    writeFileSync(policy, readFileSync(policy, 'utf8').replace(/\n {2}ingress:\n[\s\S]*$/, '\n  ingress:\n    - {}\n'));
+    // A patch in overlays/prod (which Flux never builds) that would put the old rules back.
+    const top = join(out, 'overlays/prod/kustomization.yaml');
+    const original = YAML.parse(execFileSync('git', ['-C', out, 'show', `${base}:overlays/prod/minio/networkpolicy-s3-clients.yaml`], { encoding: 'utf8' }));
+    writeFileSync(top, `${readFileSync(top, 'utf8')}patches:\n  - target: {kind: NetworkPolicy, name: minio-s3-clients}\n    patch: |\n      - op: replace\n        path: /spec/ingress\n        value: ${JSON.stringify(original.spec.ingress)}\n`);
+    const rep = report(ctx, out, 'prod', base) as Report & { sources: string[] };
+    expect(rep.sources).toEqual(['clusters/prod', 'overlays/prod/minio', 'overlays/prod/bootstrap', 'overlays/prod/consumers', 'overlays/prod/trust']);
+    expect(rep.highlights).toContainEqual(expect.objectContaining({ category: 'network', object: 'NetworkPolicy minio/minio-s3-clients', message: 'allows ingress from anywhere on all ports' }));
+    // The same object in clusters/prod as well.
+    execFileSync('git', ['-C', out, 'checkout', '-q', '--', '.']);
+    const clusters = join(out, 'clusters/prod/kustomization.yaml');
+    const copy = YAML.parse(readFileSync(policy, 'utf8'));
+    copy.metadata.namespace = 'minio';
+    writeFileSync(join(out, 'clusters/prod/copy.yaml'), YAML.stringify(copy));
+    writeFileSync(clusters, readFileSync(clusters, 'utf8').replace('resources:\n', 'resources:\n  - copy.yaml\n'));
+    expectRefused(diff(out, 'prod', '--base', base), /NetworkPolicy\/minio\/minio-s3-clients is built by both clusters\/prod and overlays\/prod\/minio/);
+  });
+
+  it('a sealed file committed decrypted is refused; a Secret\'s values never show, whatever their shape or annotation', (ctx) => {
+    const sops = needTool(ctx, 'sops');
+    const out = scaffolded();
+    const file = join(out, 'sealed/prod/minio-root-credentials.yaml');
+    const plain = execFileSync(sops, ['-d', file], { encoding: 'utf8' });
+    writeFileSync(file, plain);
+    const r = diff(out, 'prod', '--base', 'HEAD');
+    expectRefused(r, /Secret\/minio\/minio-root-credentials was sealed and is in plain text now/);
+    const password = (YAML.parse(plain) as { stringData: Record<string, string> }).stringData.rootPassword!;
+    expect(r.stderr).not.toContain(password);
+    // A Secret with kubectl's last-applied annotation, and one whose data is not a map.
+    const dev = scaffolded();
+    const base = head(dev);
+    const extra = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'extra', namespace: 'minio-dev', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"stringData":{"token":"LASTAPPLIED-SECRET-1"}}' } }, stringData: { token: 'LASTAPPLIED-SECRET-1' } };
+    const odd = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'odd', namespace: 'minio-dev' }, stringData: 'STRINGSECRET-2' };
+    writeFileSync(join(dev, 'overlays/dev/extra.yaml'), `${YAML.stringify(extra)}---\n${YAML.stringify(odd)}`);
+    const k = join(dev, 'overlays/dev/kustomization.yaml');
+    writeFileSync(k, readFileSync(k, 'utf8').replace('resources:\n', 'resources:\n  - extra.yaml\n'));
+    const outputs = ['text', 'markdown', 'json'].map((f) => diff(dev, 'dev', '--base', base, '--format', f).stdout);
+    for (const text of outputs) expect(text).not.toMatch(/LASTAPPLIED-SECRET-1|STRINGSECRET-2/);
+    expect(outputs[0]).toContain('+ added Secret minio-dev/extra');
+  });
+
+  it('line-end conversion of the working tree applies to the base too: no false change', (ctx) => {
+    needTool(ctx, 'kubectl');
+    const out = scaffolded();
+    writeFileSync(join(out, '.gitattributes'), '*.conf text eol=crlf\n');
+    git(out, 'add', '.gitattributes');
+    git(out, 'commit', '-qm', 'eol');
+    rmSync(join(out, 'overlays/dev/bootstrap/bootstrap.conf'));
+    git(out, 'checkout', '--', 'overlays/dev/bootstrap/bootstrap.conf');
+    expect(readFileSync(join(out, 'overlays/dev/bootstrap/bootstrap.conf'), 'utf8')).toContain('\r\n');
+    const r = diff(out, 'dev', '--base', 'HEAD');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+
+  it('a damaged base tree (a link and a directory of one name) is refused and nothing is written through the link', (ctx) => {
+    needTool(ctx, 'kubectl');
+    const out = scaffolded();
+    const target = tempDir();
+    const blob = execFileSync('git', ['-C', out, 'hash-object', '-w', '--stdin'], { input: 'pwned\n', encoding: 'utf8' }).trim();
+    const link = execFileSync('git', ['-C', out, 'hash-object', '-w', '--stdin'], { input: target, encoding: 'utf8' }).trim();
+    const inner = execFileSync('git', ['-C', out, 'mktree'], { input: `100644 blob ${blob}\tevil.txt\n`, encoding: 'utf8' }).trim();
+    const listing = execFileSync('git', ['-C', out, 'ls-tree', 'HEAD'], { encoding: 'utf8' });
+    const tree = execFileSync('git', ['-C', out, 'mktree', '--missing'], { input: `${listing}120000 blob ${link}\tx\n040000 tree ${inner}\tx\n`, encoding: 'utf8' }).trim();
+    const commit = execFileSync('git', ['-C', out, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit-tree', tree, '-m', 'damaged'], { encoding: 'utf8' }).trim();
+    expectRefused(diff(out, 'dev', '--base', commit), /holds "x\/evil\.txt" under the symbolic link "x"/);
+    expect(readdirSync(target)).toEqual([]);
+  });
+
+  it('--max-chars keeps the headline, the highlights and the table', (ctx) => {
+    const out = scaffolded();
+    const base = head(out);
+    scaffold(out, '--env', 'prod', '--tls', 'off');
+    needTool(ctx, 'kubectl');
+    const full = diff(out, 'prod', '--base', base, '--format', 'markdown');
+    const cut = diff(out, 'prod', '--base', base, '--format', 'markdown', '--max-chars', '6000');
+    expect(full.stdout.length).toBeGreaterThan(6000);
+    expect(cut.stdout.length).toBeLessThanOrEqual(6000);
+    expect(cut.stdout).toContain('**Look at these first**');
+    expect(cut.stdout).toMatch(/left out to keep the comment within its size/);
+    expectRefused(diff(out, 'prod', '--max-chars', '12'), /--max-chars "12" is not a whole number of at least 1000/);
   });
 
   it('bad input: one line, exit 2', (ctx) => {

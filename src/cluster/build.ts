@@ -2,12 +2,12 @@
 // kubectl's kustomize, and for Argo CD + SOPS without the KSOPS exec plugin; sealed
 // Secrets decrypted in-process with the available age key, as Flux does.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { availableIdentities } from '../age-keys.ts';
 import { fail } from '../errors.ts';
 import { unwrapDataKey, verifyDocument, type SopsMetadata } from '../sops.ts';
+import { makeTempDir, removeTempDir } from '../temp.ts';
 import { yamlLib } from '../yaml-lib.ts';
 import { id, type Obj } from './objects.ts';
 
@@ -39,13 +39,13 @@ export async function builtObjects(root: string, env: string, decrypt: boolean, 
   const copy = sealed.length > 0 ? copyWithoutKsops(repo, tree) : undefined;
   let stdout: string;
   try {
-    const r = spawnSync('kubectl', ['kustomize', copy ? join(copy, relative(repo, overlay)) : dir], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const r = spawnSync('kubectl', ['kustomize', copy ? join(copy, relative(repo, overlay)) : dir], { encoding: 'utf8', maxBuffer: MAX_BUILD });
+    if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOBUFS') fail(`the build of ${dir} is larger than ${MAX_BUILD >> 20} MiB, far beyond what an env holds; look for a large file the kustomization includes`);
     if (r.error) fail(`kubectl is needed to build ${dir} (${r.error.message}); install kubectl >= 1.27`);
-    const last = r.stderr.trim().split('\n').pop() ?? '';
-    if (r.status !== 0) fail(`kubectl kustomize ${dir}${copy ? ' (KSOPS generators as plain resources)' : ''} failed: ${copy ? last.split(copy).join(repo) : last}`);
+    if (r.status !== 0) fail(`kubectl kustomize ${dir}${copy ? ' (KSOPS generators as plain resources)' : ''} failed: ${kubectlError(copy ? r.stderr.split(copy).join(repo) : r.stderr)}; fix the kustomization (kubectl kustomize ${dir} shows the whole error)`);
     stdout = r.stdout;
   } finally {
-    if (copy) rmSync(copy, { recursive: true, force: true });
+    if (copy) removeTempDir(copy);
   }
   const objects = yamlLib().parseAllDocuments(stdout).map((d) => d.toJS() as Obj).filter(Boolean);
   if ([...tree.values()].some((k) => k.ksops.length > 0)) refuseUnlisted(repo, env, tree, sealed, objects);
@@ -71,6 +71,19 @@ export async function builtObjects(root: string, env: string, decrypt: boolean, 
     out.push(plain);
   }
   return out;
+}
+
+/** The most a build may print: an env is a few hundred KiB. */
+const MAX_BUILD = 256 << 20;
+
+/** kubectl's error in one line: its log prefixes (time, pid, file) dropped, its lines joined, at most 400 characters. */
+function kubectlError(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.replace(/^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+\s+\S+\]\s*/, '').trim())
+    .filter(Boolean);
+  const text = lines.join(' ').replace(/\s+/g, ' ');
+  return text.length > 400 ? `${text.slice(0, 400)}...` : text || 'no message';
 }
 
 const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
@@ -165,7 +178,7 @@ function kustomizations(repo: string, dir: string, seen = new Map<string, Kustom
  * is copied into it, where kustomize may read it.
  */
 function copyWithoutKsops(repo: string, tree: Map<string, Kustomization>): string {
-  const copy = realpathSync(mkdtempSync(join(tmpdir(), 'minio-gitops-build-')));
+  const copy = makeTempDir('minio-gitops-build-');
   try {
     const dirs = [...tree.keys()];
     for (const d of dirs.filter((d) => !dirs.some((o) => o !== d && within(o, d)))) {
@@ -186,7 +199,7 @@ function copyWithoutKsops(repo: string, tree: Map<string, Kustomization>): strin
       writeFileSync(join(copy, relative(repo, k.file)), yamlLib().stringify(doc));
     }
   } catch (error) {
-    rmSync(copy, { recursive: true, force: true });
+    removeTempDir(copy);
     throw error;
   }
   return copy;

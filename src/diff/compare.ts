@@ -48,6 +48,7 @@ export interface Comparison {
 export const REDACTED = '(secret value not shown)';
 export const ENCRYPTED = '(encrypted)';
 const ENC = /^ENC\[AES256_GCM,/;
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0]! : '');
@@ -73,8 +74,15 @@ const sha = (v: BinaryLike) => createHash('sha256').update(v).digest('hex');
 function secretFingerprints(o: Obj): Map<string, string> {
   const out = new Map<string, string>();
   if (isSecret(o)) {
-    for (const [k, v] of Object.entries(o.data ?? {})) out.set(k, ENC.test(String(v)) ? String(v) : sha(Buffer.from(String(v), 'base64')));
-    for (const [k, v] of Object.entries(o.stringData ?? {})) out.set(k, ENC.test(String(v)) ? String(v) : sha(String(v)));
+    for (const field of ['data', 'stringData'] as const) {
+      const values = o[field] as unknown;
+      // Not a map (a string, a list): the API server refuses it; still nothing of it is shown.
+      if (values !== undefined && !isMap(values)) out.set(`(${field})`, sha(JSON.stringify(values)));
+      if (!isMap(values)) continue;
+      for (const [k, v] of Object.entries(values)) out.set(k, ENC.test(String(v)) ? String(v) : field === 'data' ? sha(Buffer.from(String(v), 'base64')) : sha(String(v)));
+    }
+    const applied = o.metadata?.annotations?.[LAST_APPLIED];
+    if (applied !== undefined) out.set(`(annotation ${LAST_APPLIED})`, sha(applied));
   } else {
     for (const [path, v] of flatten(withoutSops(o))) if (typeof v === 'string' && ENC.test(v)) out.set(path, v);
   }
@@ -94,7 +102,10 @@ export function redact(o: Obj): Obj {
   if (isSecret(o)) {
     for (const field of ['data', 'stringData'] as const) {
       if (isMap(out[field])) out[field] = Object.fromEntries(Object.keys(out[field]).map((k) => [k, REDACTED]));
+      else if (out[field] !== undefined) (out as Record<string, unknown>)[field] = REDACTED;
     }
+    // kubectl's record of the last apply holds the whole Secret, values included.
+    if (out.metadata?.annotations?.[LAST_APPLIED] !== undefined) out.metadata.annotations[LAST_APPLIED] = REDACTED;
   }
   if (o.sops) (out as Record<string, unknown>).sops = { recipients: recipientsOf(o) };
   return out;

@@ -22,7 +22,7 @@ export interface DiffReport {
 export type Format = 'text' | 'markdown' | 'json';
 export const FORMATS: Format[] = ['text', 'markdown', 'json'];
 
-/** A GitHub comment holds 65,536 characters; the workflow joins several envs into one. */
+/** A GitHub comment holds 65,536 characters; the workflow gives each env its share (--max-chars). */
 const MARKDOWN_BUDGET = 40_000;
 
 const short = (commit: string | null) => (commit ? commit.slice(0, 12) : 'nothing');
@@ -80,6 +80,13 @@ function bodyLines(c: ObjectChange): string[] {
 
 const SIGN = { added: '+', removed: '-', changed: '~' } as const;
 
+/**
+ * Control characters in what a repository supplies (names, values) shown as escapes, so
+ * that a terminal prints them rather than obeys them (an escape sequence could erase the
+ * highlights); line breaks and tabs stay.
+ */
+const inert = (text: string) => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 export function formatText(r: DiffReport): string {
   const out = [headline(r)];
   for (const note of r.notes) out.push(`note: ${note}`);
@@ -91,7 +98,7 @@ export function formatText(r: DiffReport): string {
     out.push('', `${SIGN[c.change]} ${c.change} ${c.label}${c.change === 'changed' ? ` (${c.apiVersion})` : ''}`);
     out.push(...bodyLines(c).map((l) => `    ${l}`));
   }
-  return `${out.join('\n')}\n`;
+  return inert(`${out.join('\n')}\n`);
 }
 
 /** Text a pull request supplies, made inert in markdown and HTML (and in a table cell). */
@@ -128,7 +135,7 @@ function what(c: ObjectChange): string {
 
 export const MARKER = (env: string) => `<!-- minio-gitops diff env=${env} -->`;
 
-export function formatMarkdown(r: DiffReport): string {
+export function formatMarkdown(r: DiffReport, budget = MARKDOWN_BUDGET): string {
   const k = counts(r.comparison);
   const out = [MARKER(r.env), `### env \`${r.env}\`: ${r.comparison.changes.length === 0 ? 'no change in the built objects' : `${k.changed} changed, ${k.added} added, ${k.removed} removed`}`, ''];
   out.push(`Built from ${r.sources.map((s) => `\`${s}\``).join(' and ')} at \`${short(r.base.commit)}\`${r.base.commit?.startsWith(r.base.ref) ? '' : ` (${html(r.base.ref)})`} and in this branch, as the GitOps engine builds them; ${k.unchanged} objects unchanged. Secret values are never shown.`);
@@ -138,21 +145,32 @@ export function formatMarkdown(r: DiffReport): string {
     for (const h of r.highlights) out.push(`- :warning: ${code(h.object)}: ${html(h.message)}`);
   }
   if (r.comparison.changes.length === 0) return `${out.join('\n')}\n`;
+  const run = `run \`npx zx scaffold.ts diff --env ${r.env}\` to see them`;
+  // The headline and highlights always; the table's rows and the details while they fit.
+  const reserve = 400;
+  let used = out.join('\n').length + reserve;
   out.push('', '| | object | what |', '| --- | --- | --- |');
-  for (const c of r.comparison.changes) out.push(`| ${c.change} | ${code(c.label)} | ${html(what(c))} |`);
+  let rows = 0;
+  for (const c of r.comparison.changes) {
+    const row = `| ${c.change} | ${code(c.label)} | ${html(what(c))} |`;
+    if (used + row.length + 1 > budget) break;
+    used += row.length + 1;
+    out.push(row);
+    rows++;
+  }
+  if (rows < r.comparison.changes.length) out.push('', `${r.comparison.changes.length - rows} more object${r.comparison.changes.length - rows === 1 ? '' : 's'} left out of the table to keep the comment within its size: ${run}.`);
   out.push('');
-  let used = out.join('\n').length;
   let left = 0;
   for (const c of r.comparison.changes) {
     const section = ['<details>', `<summary>${c.change} ${code(c.label)}</summary>`, '', diffBlock(c), '', '</details>'].join('\n');
-    if (used + section.length > MARKDOWN_BUDGET) {
+    if (used + section.length + 1 > budget) {
       left++;
       continue;
     }
-    used += section.length;
+    used += section.length + 1;
     out.push(section);
   }
-  if (left > 0) out.push('', `The details of ${left} object${left === 1 ? '' : 's'} are left out to keep the comment within GitHub's size limit: run \`npx zx scaffold.ts diff --env ${r.env}\` to see them.`);
+  if (left > 0) out.push('', `The details of ${left} object${left === 1 ? '' : 's'} are left out to keep the comment within its size: ${run}.`);
   return `${out.join('\n')}\n`;
 }
 
@@ -179,6 +197,6 @@ export function formatJson(r: DiffReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
-export function formatReport(r: DiffReport, format: Format): string {
-  return format === 'json' ? formatJson(r) : format === 'markdown' ? formatMarkdown(r) : formatText(r);
+export function formatReport(r: DiffReport, format: Format, maxChars?: number): string {
+  return format === 'json' ? formatJson(r) : format === 'markdown' ? formatMarkdown(r, maxChars) : formatText(r);
 }

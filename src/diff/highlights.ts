@@ -7,7 +7,14 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Obj } from '../cluster/objects.ts';
 import type { ObjectChange } from './compare.ts';
 
-export type Category = 'prune' | 'immutable' | 'volume' | 'servers' | 'pod-security' | 'network' | 'rbac' | 'sealed';
+export type Category = 'prune' | 'immutable' | 'volume' | 'servers' | 'pod-security' | 'network' | 'rbac' | 'sealed' | 'engine';
+
+/** Both builds, and the engine that applies them (from clusters/<env>, else the config). */
+export interface Context {
+  before: Obj[];
+  after: Obj[];
+  engine?: 'flux' | 'argocd';
+}
 
 export interface Highlight {
   category: Category;
@@ -26,10 +33,10 @@ function pruneDisabled(o: Obj): boolean {
 }
 
 /** The engine deletes and re-creates the object on a change (Flux force, an Argo CD hook or Replace). */
-function replacedByEngine(o: Obj): string | undefined {
-  if (annotation(o, 'kustomize.toolkit.fluxcd.io/force') === 'enabled') return 'Flux re-creates it (kustomize.toolkit.fluxcd.io/force)';
-  if (annotation(o, 'argocd.argoproj.io/hook')) return 'Argo CD re-creates it (a hook)';
-  if (/(^|,)\s*(Replace|Force)=true/.test(annotation(o, 'argocd.argoproj.io/sync-options') ?? '')) return 'Argo CD replaces it (sync option)';
+function replacedByEngine(o: Obj, engine: Context['engine']): string | undefined {
+  if (engine !== 'argocd' && annotation(o, 'kustomize.toolkit.fluxcd.io/force') === 'enabled') return 'Flux re-creates it (kustomize.toolkit.fluxcd.io/force)';
+  if (engine !== 'flux' && annotation(o, 'argocd.argoproj.io/hook')) return 'Argo CD re-creates it (a hook)';
+  if (engine !== 'flux' && /(^|,)\s*(Replace|Force)=true/.test(annotation(o, 'argocd.argoproj.io/sync-options') ?? '')) return 'Argo CD replaces it (sync option)';
   return undefined;
 }
 
@@ -58,6 +65,7 @@ function immutableFields(a: Obj, b: Obj): string[] {
   }
   // A Service's cluster IP is fixed once allocated (headless, None, included).
   if (is(b, '', 'Service')) return specOnly((f) => f === 'clusterIP' || f === 'clusterIPs');
+  if (is(b, '', 'Secret') && (a as { type?: unknown }).type !== (b as { type?: unknown }).type) return ['type'];
   if ((is(b, '', 'Secret') || is(b, '', 'ConfigMap')) && (a as { immutable?: boolean }).immutable === true) {
     return ['data', 'stringData', 'binaryData'].filter((f) => !isDeepStrictEqual((a as Record<string, unknown>)[f], (b as Record<string, unknown>)[f]));
   }
@@ -124,35 +132,82 @@ function describePeers(rule: Rule, direction: 'ingress' | 'egress'): string {
   return `${direction === 'ingress' ? 'from' : 'to'} ${who} on ${where}`;
 }
 
-function networkOpenings(c: ObjectChange, a: Obj | undefined, b: Obj | undefined): Highlight[] {
+/** `In` lists of a selector's expressions, and the selector without them. */
+function splitIn(sel: unknown): { rest: unknown; values: Map<string, string[]> } {
+  const s = structuredClone((sel ?? {}) as { matchExpressions?: { key: string; operator: string; values?: string[] }[] });
+  const values = new Map<string, string[]>();
+  for (const e of s.matchExpressions ?? []) {
+    if (e.operator === 'In') {
+      values.set(e.key, e.values ?? []);
+      e.values = [];
+    }
+  }
+  return { rest: s, values };
+}
+
+/** `narrow` selects no more than `wide`: equal, or equal but for `In` lists that are subsets. */
+function withinSelector(narrow: unknown, wide: unknown): boolean {
+  if (isDeepStrictEqual(narrow, wide)) return true;
+  const [n, w] = [splitIn(narrow), splitIn(wide)];
+  return isDeepStrictEqual(n.rest, w.rest) && [...n.values].every(([k, v]) => v.every((x) => (w.values.get(k) ?? []).includes(x)));
+}
+
+const withinPeer = (p: Rule, q: Rule) =>
+  isDeepStrictEqual(Object.keys(p).sort(), Object.keys(q).sort()) && Object.keys(p).every((k) => (k === 'namespaceSelector' || k === 'podSelector' ? withinSelector(p[k], q[k]) : isDeepStrictEqual(p[k], q[k])));
+
+/** A rule allows nothing the old rules did not: each of its peers and ports within one old rule's. */
+function withinRules(rule: Rule, old: Rule[], direction: 'ingress' | 'egress'): boolean {
+  const peers = (r: Rule) => (r[direction === 'ingress' ? 'from' : 'to'] ?? []) as Rule[];
+  const ports = (r: Rule) => (r.ports ?? []) as Rule[];
+  return old.some((o) => {
+    const peersIn = peers(o).length === 0 || (peers(rule).length > 0 && peers(rule).every((p) => peers(o).some((q) => withinPeer(p, q))));
+    const portsIn = ports(o).length === 0 || (ports(rule).length > 0 && ports(rule).every((p) => ports(o).some((q) => isDeepStrictEqual(p, q))));
+    return peersIn && portsIn;
+  });
+}
+
+function networkOpenings(c: ObjectChange, a: Obj | undefined, b: Obj | undefined, context: Context): Highlight[] {
   if (!is(b ?? a, 'networking.k8s.io', 'NetworkPolicy')) return [];
   const out: Highlight[] = [];
   const push = (message: string) => out.push({ category: 'network', object: c.label, message });
   if (!b) {
-    push('removed: the pods it selected lose what it allowed or denied; with no other policy selecting them, all their traffic is allowed');
+    // Another policy still selecting the same pods keeps them isolated: removing allows narrows.
+    const types = (p: Obj) => ((p.spec?.policyTypes ?? ['Ingress']) as string[]).slice().sort();
+    const still = context.after.some((p) => is(p, 'networking.k8s.io', 'NetworkPolicy') && p.metadata?.namespace === a!.metadata?.namespace && (isDeepStrictEqual(p.spec?.podSelector ?? {}, {}) || isDeepStrictEqual(p.spec?.podSelector, a!.spec?.podSelector)) && types(a!).every((t) => types(p).includes(t)));
+    if (!still) push('removed: no other policy selects its pods for the same traffic, so they may lose isolation (all traffic allowed)');
     return out;
   }
   for (const direction of ['ingress', 'egress'] as const) {
-    const old = ((a?.spec?.[direction] ?? []) as Rule[]);
+    const old = (a?.spec?.[direction] ?? []) as Rule[];
     for (const rule of (b.spec?.[direction] ?? []) as Rule[]) {
-      if (!old.some((r) => isDeepStrictEqual(r, rule))) push(`allows ${direction} ${describePeers(rule, direction)}`);
+      if (!withinRules(rule, old, direction) && !(c.change === 'added' && !(b.spec?.policyTypes ?? []).includes(direction === 'ingress' ? 'Ingress' : 'Egress'))) push(`allows ${direction} ${describePeers(rule, direction)}`);
     }
   }
   const typesA = (a?.spec?.policyTypes ?? []) as string[];
   const typesB = (b.spec?.policyTypes ?? []) as string[];
   for (const t of typesA.filter((t) => !typesB.includes(t))) push(`no longer restricts ${t.toLowerCase()} traffic (policyTypes lost ${t})`);
-  if (a && !isDeepStrictEqual(a.spec?.podSelector, b.spec?.podSelector)) push(`applies to other pods now: [${selector(a.spec?.podSelector)}] → [${selector(b.spec?.podSelector)}]`);
+  if (a && !isDeepStrictEqual(a.spec?.podSelector, b.spec?.podSelector) && !withinSelector(b.spec?.podSelector, a.spec?.podSelector)) push(`applies to other pods now: [${selector(a.spec?.podSelector)}] → [${selector(b.spec?.podSelector)}]`);
   return out;
 }
 
 const newEntries = (a: unknown, b: unknown) => ((Array.isArray(b) ? b : []) as unknown[]).filter((x) => !((Array.isArray(a) ? a : []) as unknown[]).some((y) => isDeepStrictEqual(x, y)));
+
+/** Every request `rule` allows, `wide` allows too (a `*` allows all; no resourceNames, every name). */
+function coversRule(wide: Rule, rule: Rule): boolean {
+  const list = (r: Rule, k: string) => (r[k] ?? []) as string[];
+  const within = (k: string) => list(wide, k).includes('*') || list(rule, k).every((x) => list(wide, k).includes(x));
+  const names = list(wide, 'resourceNames').length === 0 || (list(rule, 'resourceNames').length > 0 && within('resourceNames'));
+  return within('verbs') && within('apiGroups') && within('resources') && within('nonResourceURLs') && names;
+}
 
 function rbacWidening(c: ObjectChange, a: Obj | undefined, b: Obj | undefined): Highlight[] {
   if (!b) return [];
   const push = (message: string): Highlight => ({ category: 'rbac', object: c.label, message });
   const g = 'rbac.authorization.k8s.io';
   if (is(b, g, 'Role') || is(b, g, 'ClusterRole')) {
-    return newEntries((a as { rules?: unknown })?.rules, (b as { rules?: unknown }).rules).map((r) => {
+    const old = ((a as { rules?: unknown })?.rules ?? []) as Rule[];
+    const granted = newEntries(old, (b as { rules?: unknown }).rules).filter((r) => !old.some((o) => coversRule(o, r as Rule)));
+    return granted.map((r) => {
       const rule = r as Rule;
       const list = (k: string) => ((rule[k] ?? []) as string[]).join(',');
       const wild = ['verbs', 'resources', 'apiGroups'].some((k) => ((rule[k] ?? []) as string[]).includes('*'));
@@ -187,7 +242,7 @@ function claimOfStatefulSet(claim: Obj, objects: Obj[]): { sts: Obj; size: unkno
   return undefined;
 }
 
-function forChange(c: ObjectChange, objects: Obj[]): Highlight[] {
+function forChange(c: ObjectChange, context: Context): Highlight[] {
   const { before: a, after: b } = c;
   const out: Highlight[] = [];
   const push = (category: Category, message: string) => out.push({ category, object: c.label, message });
@@ -198,7 +253,7 @@ function forChange(c: ObjectChange, objects: Obj[]): Highlight[] {
   if (c.change === 'changed') {
     const fields = immutableFields(a!, b!);
     if (fields.length > 0) {
-      const replaced = replacedByEngine(b!);
+      const replaced = replacedByEngine(b!, context.engine);
       const what = fields.join(', ');
       if (replaced) push('immutable', `${what} change${fields.length > 1 ? '' : 's'}, which cannot be updated in place: ${replaced}`);
       else if (is(b, 'apps', 'StatefulSet')) push('immutable', `${what} change${fields.length > 1 ? '' : 's'}, which the API server refuses to update: the sync fails until the StatefulSet is deleted with --cascade=orphan (its pods and claims stay) and re-created; the claims do not follow a new claim template`);
@@ -220,20 +275,48 @@ function forChange(c: ObjectChange, objects: Obj[]): Highlight[] {
     }
   }
   if (c.change === 'added' && is(b, '', 'PersistentVolumeClaim')) {
-    const owner = claimOfStatefulSet(b!, objects);
+    const owner = claimOfStatefulSet(b!, context.after);
     const size = b!.spec?.resources?.requests?.storage;
     if (owner) push('volume', `the claim of ${owner.sts.kind} ${owner.sts.metadata?.namespace}/${owner.sts.metadata?.name} exists in the cluster already: the engine sets its request to ${size}${owner.size !== size ? ` (its template asks ${owner.size})` : ''}; a larger size grows it if its StorageClass allows volume expansion, a smaller one is refused`);
   }
-  if (c.change === 'added' && isMinioServers(b)) push('servers', `a new set of ${b!.spec?.replicas ?? 1} MinIO servers (a server pool): every server restarts with the new MINIO_VOLUMES`);
+  // A new pool beside running servers (a first deployment has none to restart).
+  if (c.change === 'added' && isMinioServers(b) && context.before.some(isMinioServers)) push('servers', `a new set of ${b!.spec?.replicas ?? 1} MinIO servers (a server pool): every server restarts with the new MINIO_VOLUMES`);
   if (c.change === 'removed' && isMinioServers(a)) push('servers', 'a set of MinIO servers (a server pool) goes: its data is lost unless it was decommissioned first (mc admin decommission)');
-  out.push(...podSecurity(c, a, b), ...networkOpenings(c, a, b), ...rbacWidening(c, a, b));
+  out.push(...podSecurity(c, a, b), ...networkOpenings(c, a, b, context), ...rbacWidening(c, a, b), ...engineChanges(c, a, b), ...plainValues(c, a, b, context));
   if (c.recipients && (c.recipients.added.length > 0 || c.recipients.removed.length > 0) && a && b) {
     push('sealed', `who can decrypt it changes: ${[...c.recipients.added.map((r) => `+${r}`), ...c.recipients.removed.map((r) => `-${r}`)].join(' ')}`);
   }
   return out;
 }
 
-/** The highlights of a comparison, in the order of its changes; `objects` is the new build. */
-export function highlights(changes: ObjectChange[], objects: Obj[] = []): Highlight[] {
-  return changes.flatMap((c) => forChange(c, objects));
+/** What the engine builds and from where: a change here changes what every later sync applies. */
+const ENGINE_FIELDS: [string, string, string[][]][] = [
+  ['kustomize.toolkit.fluxcd.io', 'Kustomization', [['spec', 'path'], ['spec', 'sourceRef'], ['spec', 'prune'], ['spec', 'targetNamespace'], ['spec', 'decryption'], ['spec', 'suspend']]],
+  ['source.toolkit.fluxcd.io', 'GitRepository', [['spec', 'url'], ['spec', 'ref'], ['spec', 'ignore'], ['spec', 'include']]],
+  ['argoproj.io', 'Application', [['spec', 'source'], ['spec', 'sources'], ['spec', 'project'], ['spec', 'destination'], ['spec', 'syncPolicy']]],
+  ['argoproj.io', 'ApplicationSet', [['spec', 'template'], ['spec', 'generators']]],
+];
+
+function engineChanges(c: ObjectChange, a: Obj | undefined, b: Obj | undefined): Highlight[] {
+  if (c.change !== 'changed') return [];
+  const entry = ENGINE_FIELDS.find(([g, k]) => is(b, g, k));
+  if (!entry) return [];
+  const at = (o: Obj, path: string[]) => path.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], o);
+  return entry[2]
+    .filter((path) => !isDeepStrictEqual(at(a!, path), at(b!, path)))
+    .map((path) => ({ category: 'engine' as const, object: c.label, message: `${path.join('.')} changes (${json(at(a!, path)) ?? '(none)'} → ${json(at(b!, path)) ?? '(none)'}): the engine builds, syncs or prunes differently from the next sync on` }));
+}
+
+/** A Secret whose values lie in the repository in plain text while the env's other Secrets are sealed. */
+function plainValues(c: ObjectChange, a: Obj | undefined, b: Obj | undefined, context: Context): Highlight[] {
+  if (!is(b, '', 'Secret') || b!.sops || c.change === 'removed') return [];
+  const hasValues = Object.keys((b as { data?: object }).data ?? {}).length + Object.keys((b as { stringData?: object }).stringData ?? {}).length > 0;
+  const sealedEnv = context.after.some((o) => o.sops);
+  if (!hasValues || !sealedEnv || (a && !a.sops && isDeepStrictEqual(a.data, b!.data) && isDeepStrictEqual(a.stringData, b!.stringData))) return [];
+  return [{ category: 'sealed', object: c.label, message: 'holds its values in plain text in the repository, while the env seals its other Secrets: seal it (sops), or move it to the env\'s secret store' }];
+}
+
+/** The highlights of a comparison, in the order of its changes. */
+export function highlights(changes: ObjectChange[], context: Context = { before: [], after: [] }): Highlight[] {
+  return changes.flatMap((c) => forChange(c, context));
 }
