@@ -9,7 +9,8 @@ import { CONFIG_FILE, SOPS_CONFIG_FILE } from './config.ts';
 import { fail, redactCredentials, UsageError } from './errors.ts';
 import { lockRepository } from './lock.ts';
 import { realPathOf } from './paths.ts';
-import { DELETED, formatRecord, RECORD_FILE, sha256, type PendingWrites } from './plan.ts';
+import { DELETED, formatRecord, RECORD_FILE, sha256, type PendingWrites, type PlanEntry } from './plan.ts';
+import type { Options } from './options.ts';
 import { planRun } from './plan-run.ts';
 import { checkOutputLocation, checkRepositoryState, commonGitDir, findRepository, GIT_LOCATION_VARIABLES, type Repository } from './repo-state.ts';
 import { commitMessage, nextSteps, printPlanDiff, printSummary, secretsReport, summaryLine, warnings, type Io, type Summary } from './report.ts';
@@ -152,6 +153,14 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io, found:
     return 0;
   }
 
+  // Nothing to write, nothing a run before left uncommitted, nothing to push: done, with
+  // one git status and without loading the git module (a re-run is the common case).
+  const candidates = new Set([...plan.entries.map((e) => e.path), CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE]);
+  if (isRepo && changes.length === 0 && Object.keys(pending).length === 0 && !flags.push && uncommittedOf(root, options.repoPath, candidates).length === 0) {
+    summarize(io, flags, options, plan.entries, { env: options.env, root, created: [], updated: [], deleted: [], unchanged: plan.entries.length, branch: null, previousBranch: null, commit: null, pushed: false, notes, warnings: warnings(options), secrets: secretsReport(options, secrets, false) });
+    return 0;
+  }
+
   checkPlanWritable(root, plan.entries);
   // Outside git, nothing keeps the old version of a file --force overwrites or deletes.
   if (!isRepo && plan.conflicts.length > 0) {
@@ -238,14 +247,19 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io, found:
     warnings: warnings(options),
     secrets: secretsReport(options, secrets, false),
   };
-  const summary: Summary = { ...partial, next: nextSteps(options, partial) };
-  if (flags.json) io.out(`${JSON.stringify(summary)}\n`);
-  else printSummary(io, summary, plan.entries);
+  summarize(io, flags, options, plan.entries, partial);
   if (pushRefused) {
     io.err(`error: the push of ${pushBranch} to origin was refused: ${pushRefused}; ${sha ? `the commit ${sha} is made: ` : ''}fix that and re-run with --push (it pushes what is not pushed)\n`);
     return PUSH_REFUSED;
   }
   return 0;
+}
+
+/** The run's summary, as JSON (--json) or for a person. */
+function summarize(io: Io, flags: Flags, options: Options, entries: PlanEntry[], partial: Omit<Summary, 'next'>): void {
+  const summary: Summary = { ...partial, next: nextSteps(options, partial) };
+  if (flags.json) io.out(`${JSON.stringify(summary)}\n`);
+  else printSummary(io, summary, entries);
 }
 
 /** Exit code of a run that committed but whose push was refused. */

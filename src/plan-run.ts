@@ -151,7 +151,7 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
   notes.push(...day2Notes(options.env, previousLayout, layout, flags.leaveDataBehind, keptCatalogs));
   // age and sops code loads only for envs that seal secrets (or to refuse sops flags).
   const needsSealing = options.settings.secrets === 'sops' || flags.rotate.length > 0 || flags.ageRecipients.length > 0;
-  const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(out, options, flags, now, sealedBefore) : { files: [], generated: [], recipients: [] };
+  const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(out, options, flags, now, sealedBefore, recorded) : { files: [], generated: [], recipients: [] };
   notes.push(...(secrets.notes ?? []));
   const mirrors = secrets.files.filter((f) => f.path.startsWith(`sealed/${options.env}/bootstrap/`));
   const sealedChecksum = mirrors.length > 0 ? shortHash(mirrors.map((f) => f.content).join('\0')) : undefined;

@@ -22,7 +22,7 @@ import { readGenerated, readText } from './apply.ts';
 import type { Flags } from './args.ts';
 import { fail } from './errors.ts';
 import type { Options } from './options.ts';
-import type { SealedRecord } from './plan.ts';
+import { sha256, type GeneratedRecord, type SealedRecord } from './plan.ts';
 import type { GeneratedFile } from './render/files.ts';
 import { sealedSecretSpecs, secretDocument, type GeneratedKind, type SealedSecretSpec } from './render/sealed.ts';
 import { KMS_KEY_NAME, kmsKeyProblem } from './render/kms.ts';
@@ -49,7 +49,14 @@ export interface SealInput {
   recorded?: SealedRecord;
   /** Whether the env's rendered servers read a Secret of this name (a key they depend on). */
   inUse?: (name: string) => boolean;
+  /** Whether a sealed file still holds what the tool wrote (its hash is the record's). */
+  unedited?: (path: string, text: string) => boolean;
+  /** Internal: compare without opening any file; a file that must change ends the attempt (NEEDS_KEY). */
+  unopened?: boolean;
 }
+
+/** A file must be encrypted anew: the attempt without opening files gives way to one with the key. */
+const NEEDS_KEY = Symbol('needs the key');
 
 export interface Sealed {
   files: GeneratedFile[];
@@ -210,7 +217,30 @@ function needsKeyHolder(check: { env: string }, path: string, why: string, text:
   return `# ${note}\n${text ?? ''}`;
 }
 
+/**
+ * When every sealed file of the env is as the tool wrote it and nothing is rotated, the
+ * files are compared as a machine without the key compares them (recipients, visible
+ * fields, the recorded fingerprints of the public values): nothing to open, decrypt or
+ * load for a re-run that changes nothing. A file that must change is then sealed with the
+ * key as usual. (A file edited with sops is opened: its derived values may be stale.)
+ */
 export async function sealSecrets(input: SealInput): Promise<Sealed> {
+  const untouched = input.unedited && input.rotate.size === 0 && input.specs.every((spec) => {
+    const text = readGenerated(input.root.at(spec.path));
+    // A record without the file's fingerprints (an earlier version's) gets them from the key.
+    return text !== null && input.recorded?.[spec.path] !== undefined && input.unedited!(spec.path, text);
+  });
+  if (untouched && !input.unopened) {
+    try {
+      return await sealEach({ ...input, identities: [], unopened: true });
+    } catch (error) {
+      if (error !== NEEDS_KEY) throw error;
+    }
+  }
+  return sealEach({ ...input, unopened: false });
+}
+
+async function sealEach(input: SealInput): Promise<Sealed> {
   const files: GeneratedFile[] = [];
   const generated: string[] = [];
   const notes: string[] = [];
@@ -242,6 +272,7 @@ export async function sealSecrets(input: SealInput): Promise<Sealed> {
       // A record of an earlier version has no fingerprint: nothing to compare (the next run with the key records one).
       const stale = recorded ? changedValues(recorded, fingerprint(spec)) : [];
       if (!recipientsKept || changed.length > 0 || stale.length > 0) {
+        if (input.unopened) throw NEEDS_KEY;
         const why = [
           ...(recipientsKept ? [] : ['its recipients change']),
           ...(changed.length > 0 ? [`its ${changed.join(', ')} change${changed.length > 1 ? '' : 's'}`] : []),
@@ -296,7 +327,7 @@ export interface SecretsPlan extends Sealed {
  * .sops.yaml, else the available keys, else a new key), the new .sops.yaml, and the
  * sealed files. Reads the disk and the environment; writes nothing.
  */
-export async function planSecrets(root: OutputRoot, options: Options, flags: Flags, now: Date, recorded: SealedRecord = {}): Promise<SecretsPlan> {
+export async function planSecrets(root: OutputRoot, options: Options, flags: Flags, now: Date, recorded: SealedRecord = {}, written: GeneratedRecord = {}): Promise<SecretsPlan> {
   const specs = sealedSecretSpecs(options);
   const where = `env ${options.env} uses --secrets ${options.settings.secrets}`;
   if (specs.length === 0) {
@@ -346,6 +377,7 @@ export async function planSecrets(root: OutputRoot, options: Options, flags: Fla
     fail(`none of your age keys (${mine.join(', ')}) is among the new recipients, so you could no longer decrypt sealed/${options.env}/; pass your own recipient too (--age-recipient ${mine[0]} --age-recipient ...)`);
   }
   const inUse = (name: string) => readText(root.at(`overlays/${options.env}/minio/patch-server.yaml`))?.includes(`name: ${name}`) ?? false;
-  const sealed = await sealSecrets({ root, specs, recipients, identities, rotate, now, encryptedRegex: rule.encryptedRegex, recorded, inUse, ...(flags.check ? { check: { env: options.env } } : {}) });
+  const unedited = (path: string, text: string) => written[path] === sha256(text);
+  const sealed = await sealSecrets({ root, specs, recipients, identities, rotate, now, encryptedRegex: rule.encryptedRegex, recorded, inUse, unedited, ...(flags.check ? { check: { env: options.env } } : {}) });
   return { ...sealed, recipients, newKey, sopsConfig: { before: sopsBefore, after: withRecipients(sopsBefore, rule, recipients) } };
 }
