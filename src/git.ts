@@ -36,7 +36,9 @@ const FALLBACK_IDENTITY = ['user.name=minio-gitops', 'user.email=minio-gitops@lo
 function gitAt(root: string, config: string[] = []): SimpleGit {
   // A push to a remote that wants a password fails at once instead of waiting for a prompt.
   process.env.GIT_TERMINAL_PROMPT ??= '0';
-  return simpleGit({ baseDir: root, config, allowEnvironment: Object.keys(process.env) } as Parameters<typeof simpleGit>[0]);
+  // No automatic maintenance after each of the run's commits (a process each): the person's
+  // next git command does it.
+  return simpleGit({ baseDir: root, config: ['maintenance.auto=false', ...config], allowEnvironment: Object.keys(process.env) } as Parameters<typeof simpleGit>[0]);
 }
 
 async function withIdentity(root: string, notes: string[]): Promise<SimpleGit> {
