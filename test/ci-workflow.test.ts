@@ -8,7 +8,7 @@
 // a stand-in `gh` (GitHub itself cannot run here) that keeps the comments in a JSON file.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -16,7 +16,7 @@ import { crdSchemaDir, kubeSchemaLocation, needKubeconform, runActionlint, valid
 import { expectRefused, git, run, scaffoldedTrees, snapshot } from './run.ts';
 import { needTool, REPO, tempDir, unavailable } from './tools.ts';
 import { helpText } from '../src/args.ts';
-import { ACTIONS, CI_TOOLS, COMMENT_MARKER, GITHUB_WORKFLOW, GITLAB_CI, GITLAB_IMAGE, renderCi } from '../src/render/ci.ts';
+import { ACTIONS, CI_TOOLS, COMMENT_BUDGET, COMMENT_MARKER, FORK_CONDITION, GITHUB_WORKFLOW, GITLAB_AFTER_SCRIPT, GITLAB_CI, GITLAB_IMAGE, GITLAB_SCRIPT, KUBERNETES_SCHEMA_VERSION, NODE_VERSION, renderCi } from '../src/render/ci.ts';
 
 type Ctx = { skip: (note?: string) => void };
 type Step = { name: string; uses?: string; if?: string; with?: Record<string, unknown>; env?: Record<string, string>; run?: string };
@@ -25,7 +25,6 @@ type Workflow = { on: unknown; permissions: unknown; concurrency: { group: strin
 const github = () => renderCi({ repoPath: '', global: { ci: 'github' } })[0]!.content;
 const gitlab = () => renderCi({ repoPath: '', global: { ci: 'gitlab' } })[0]!.content;
 const URL_REPO = 'https://git.example.com/team/storage.git';
-const FORK_CONDITION = 'github.event.pull_request.head.repo.full_name == github.repository';
 
 /** Every `uses:` line: a full 40-hex commit SHA and the release tag it is, in a comment. Returns the offending lines. */
 function unpinned(text: string): string[] {
@@ -50,7 +49,8 @@ describe('the rendered workflow files', () => {
     expect(new Set(pins)).toEqual(new Set(Object.values(ACTIONS).map((a) => `${a.action}@${a.sha} ${a.tag}`)));
 
     const wf = YAML.parse(text) as Workflow;
-    expect(wf.on).toEqual({ pull_request: { types: ['opened', 'synchronize', 'reopened'] } });
+    // edited: a pull request whose base branch changes is compared with its new base.
+    expect(wf.on).toEqual({ pull_request: { types: ['opened', 'synchronize', 'reopened', 'edited'] } });
     expect(wf.permissions).toEqual({});
     expect(Object.keys(wf.jobs)).toEqual(['review']);
     const job = wf.jobs.review!;
@@ -62,11 +62,24 @@ describe('the rendered workflow files', () => {
     for (const c of checkouts) expect(c.with?.['persist-credentials']).toBe(false);
     expect(checkouts[0]!.with?.['fetch-depth']).toBe(0);
     expect(checkouts[1]!.with).toMatchObject({ repository: '${{ vars.MINIO_GITOPS_REPOSITORY }}', ref: '${{ vars.MINIO_GITOPS_REF }}', path: '.minio-gitops' });
-    expect(checkouts[1]!.if).toBe("hashFiles('scaffold.ts') == '' && vars.MINIO_GITOPS_REPOSITORY != ''");
+    // The scaffolder the variables name is used even where scaffold.ts is at the top; never with an empty ref.
+    expect(checkouts[1]!.if).toBe(CHECKOUT_CONDITION);
+    // Node.js exact, and no package-manager cache (npm ci installs from the lock file alone).
+    const setupNode = job.steps.find((s) => s.uses?.startsWith('actions/setup-node@'))!;
+    expect(setupNode.with).toEqual({ 'node-version': NODE_VERSION, 'package-manager-cache': false });
+    expect(NODE_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
+    // The schemas of one Kubernetes release, which the default location serves (not master, which moves).
+    expect(job.env.KUBECONFORM_KUBERNETES_VERSION).toBe(KUBERNETES_SCHEMA_VERSION);
+    expect(KUBERNETES_SCHEMA_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(job.env.MINIO_GITOPS_COMMENT_BUDGET).toBe(String(COMMENT_BUDGET));
+    // Expressions reach the scripts through env: only, never inline; the head commit is the pull request's own.
+    for (const s of job.steps) expect(s.run ?? '', s.name).not.toContain('${{');
+    expect(job.env.MINIO_GITOPS_HEAD_SHA).toBe('${{ github.event.pull_request.head.sha }}');
     // No secret anywhere: the token is the job's own, for the comment step only.
     expect(text).not.toMatch(/secrets\./);
     expect(job.steps.filter((s) => JSON.stringify(s).includes('github.token')).map((s) => s.name)).toEqual(['Comment the diff on the pull request']);
-    expect(job.steps.at(-1)!.if).toBe(FORK_CONDITION);
+    // The comment step runs after a failed step too (not when cancelled), for a pull request of this repository.
+    expect(job.steps.at(-1)!.if).toBe(COMMENT_CONDITION);
   });
 
   it('GitHub: a broken variant is caught: a typo in an expression, a shell mistake, an unknown permission (actionlint), an action pinned by tag (the pin check)', (ctx) => {
@@ -82,17 +95,25 @@ describe('the rendered workflow files', () => {
   it("GitLab: valid against GitLab's CI schema, the image pinned by version, shellcheck-clean; an invalid variant is not valid", (ctx) => {
     const text = gitlab();
     expect(validateGitlabCi(ctx, text)).toEqual([]);
-    const doc = YAML.parse(text) as Record<string, { image: string; rules: unknown; variables: Record<string, string>; script: string[] }>;
+    const doc = YAML.parse(text) as Record<string, { image: string; rules: unknown; variables: Record<string, string>; script: string[]; after_script: string[] }>;
     const job = doc['minio-gitops']!;
     expect(job.image).toBe(GITLAB_IMAGE);
     expect(job.image).toMatch(/^node:24\.\d+\.\d+-bookworm$/);
     expect(job.rules).toEqual([{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"' }]);
-    expect(job.variables).toMatchObject({ GIT_DEPTH: '0', MINIO_GITOPS_DIFF_BASE: '$CI_MERGE_REQUEST_DIFF_BASE_SHA', KUBECTL_SHA256: CI_TOOLS.kubectl.sha256, KUBECONFORM_SHA256: CI_TOOLS.kubeconform.sha256 });
+    expect(job.variables).toMatchObject({ GIT_DEPTH: '0', KUBECTL_SHA256: CI_TOOLS.kubectl.sha256, KUBECONFORM_SHA256: CI_TOOLS.kubeconform.sha256, KUBECONFORM_KUBERNETES_VERSION: KUBERNETES_SCHEMA_VERSION });
+    // The base is chosen in the script (merged results: the target branch's commit), not by a variable.
+    expect(Object.keys(job.variables)).not.toContain('MINIO_GITOPS_DIFF_BASE');
+    // The note is written in after_script, which runs when the script failed too.
+    expect(job.script).toHaveLength(GITLAB_SCRIPT.length);
+    expect(job.after_script).toHaveLength(GITLAB_AFTER_SCRIPT.length);
+    expect(job.after_script.join('\n')).toContain('MINIO_GITOPS_NOTE_TOKEN');
     expect(text).toContain('MINIO_GITOPS_NOTE_TOKEN');
     expect(text).not.toContain('CI_JOB_TOKEN');
     // GitLab runs the script lines in one bash, with -e and pipefail.
     const script = `set -eo pipefail\n${job.script.join('\n')}`;
     expect(shellcheck(ctx, script)).toBe('');
+    // after_script: a new bash, with -e.
+    expect(shellcheck(ctx, `set -e\n${job.after_script.join('\n')}`)).toBe('');
     expect(shellcheck(ctx, script.replace('"$MINIO_GITOPS_REPOSITORY" "$MINIO_GITOPS_REF"', '$MINIO_GITOPS_REPOSITORY "$MINIO_GITOPS_REF"'))).toMatch(/SC2086/);
 
     const invalid = [
@@ -269,19 +290,60 @@ function scaffold(args: string[]) {
   if (r.code !== 0) throw new Error(`scaffold ${args.join(' ')} failed: ${r.stderr}`);
 }
 
+/** The base: envs (dev and prod by default) made by the scaffolder, merged into main and pushed; main checked out. */
+function baseRepo(engine: 'flux' | 'argocd', opts: { envs?: string[]; args?: string[] } = {}): string {
+  const work = teamRepo();
+  for (const env of opts.envs ?? ['dev', 'prod']) {
+    const profile = env === 'dev' || env === 'prod' ? [] : ['--profile', 'dev'];
+    scaffold(['--env', env, ...profile, '--gitops', engine, '--repo-url', URL_REPO, ...(opts.args ?? []), '--branch', 'scaffold/envs', '--out', work]);
+  }
+  git(work, 'checkout', '-q', 'main');
+  git(work, 'merge', '-q', '--ff-only', 'scaffold/envs');
+  git(work, 'push', '-q', 'origin', 'main');
+  return work;
+}
+
+/**
+ * An env removed by hand, as the scaffolder asks (it has no command for it): its files, its
+ * settings in scaffold.config.yaml and its lines in scaffold.lock.yaml. Not committed.
+ */
+function removeEnv(work: string, env: string) {
+  git(work, 'rm', '-r', '-q', '--ignore-unmatch', `overlays/${env}`, `clusters/${env}`, `sealed/${env}`);
+  const config = YAML.parseDocument(readFileSync(join(work, 'scaffold.config.yaml'), 'utf8'));
+  config.deleteIn(['envs', env]);
+  writeFileSync(join(work, 'scaffold.config.yaml'), config.toString());
+  const record = YAML.parseDocument(readFileSync(join(work, 'scaffold.lock.yaml'), 'utf8'));
+  const mine = new RegExp(`^(overlays|clusters|sealed)/${env}/`);
+  for (const section of ['files', 'sealed']) {
+    const map = record.get(section) as YAML.YAMLMap<YAML.Scalar<string>> | undefined;
+    for (const item of [...(map?.items ?? [])]) if (mine.test(String(item.key.value))) record.deleteIn([section, item.key.value]);
+  }
+  record.deleteIn(['layouts', env]);
+  writeFileSync(join(work, 'scaffold.lock.yaml'), record.toString());
+}
+
 /**
  * A pull request as the scaffolder makes it: the base (dev and prod, made by the scaffolder,
  * merged into main and pushed), then a head commit on branch pr/tls-off with prod's TLS off.
  */
 function pullRequest(engine: 'flux' | 'argocd'): string {
-  const work = teamRepo();
-  for (const env of ['dev', 'prod']) scaffold(['--env', env, '--gitops', engine, '--repo-url', URL_REPO, '--branch', 'scaffold/envs', '--out', work]);
-  git(work, 'checkout', '-q', 'main');
-  git(work, 'merge', '-q', '--ff-only', 'scaffold/envs');
-  git(work, 'push', '-q', 'origin', 'main');
+  const work = baseRepo(engine);
   scaffold(['--env', 'prod', '--tls', 'off', '--branch', 'pr/tls-off', '--out', work]);
   expect(git(work, 'rev-list', '--count', 'origin/main..HEAD').trim()).toBe('1');
   return work;
+}
+
+/**
+ * The checkout GitHub's runner makes of a pull request: a clone of the team's repository at
+ * GitHub's merge of the branch into main (refs/pull/N/merge), not at the branch's own head.
+ * Returns the clone and the branch's head commit (github.event.pull_request.head.sha).
+ */
+function mergeCheckout(work: string, branch: string): { dir: string; headSha: string } {
+  const dir = tempDir();
+  execFileSync('git', ['clone', '-q', work, dir]);
+  git(dir, 'checkout', '-q', '--detach', 'origin/main');
+  git(dir, 'merge', '-q', '--no-ff', '--no-edit', `origin/${branch}`);
+  return { dir, headSha: git(dir, 'rev-parse', `origin/${branch}`).trim() };
 }
 
 /**
@@ -333,6 +395,10 @@ if ((m = /^repos\/([^/]+\/[^/]+)\/issues\/(\d+)\/comments$/.exec(route)) && meth
 } else if (m && method === 'POST') {
   const c = { id: db.next++, repo: m[1], issue: Number(m[2]), body: fields.body, user: { login: 'github-actions[bot]', type: 'Bot' } };
   db.comments.push(c);
+  print([view(c)]);
+} else if ((m = /^repos\/([^/]+\/[^/]+)\/issues\/comments\/(\d+)$/.exec(route)) && method === 'GET') {
+  const c = db.comments.find((x) => x.repo === m[1] && x.id === Number(m[2]));
+  if (!c) fail('gh: Not Found (HTTP 404)');
   print([view(c)]);
 } else if ((m = /^repos\/([^/]+\/[^/]+)\/issues\/comments\/(\d+)$/.exec(route)) && method === 'PATCH') {
   const c = db.comments.find((x) => x.repo === m[1] && x.id === Number(m[2]));
@@ -424,36 +490,62 @@ interface StepRun {
   ms: number;
 }
 
+/** The repository variables as a repository that names its scaffolder sets them. */
+const VARS = { MINIO_GITOPS_REPOSITORY: 'acme/minio-gitops', MINIO_GITOPS_REF: 'v1.0.0' };
+const CHECKOUT_CONDITION = "vars.MINIO_GITOPS_REPOSITORY != '' && vars.MINIO_GITOPS_REF != ''";
+const COMMENT_CONDITION = `!cancelled() && ${FORK_CONDITION}`;
+
+interface JobOpts {
+  skip?: string[];
+  only?: string[];
+  env?: Record<string, string>;
+  ghState: string;
+  /** The repository variables the job gets (a fork's pull request gets none). */
+  vars?: { MINIO_GITOPS_REPOSITORY: string; MINIO_GITOPS_REF: string };
+  /** A pull request from a fork. */
+  fork?: boolean;
+  /** github.event.pull_request.head.sha (default: HEAD). */
+  headSha?: string;
+}
+
+/** Every process environment variable of a CI platform (when the tests run in CI), which the emulated job must not see. */
+function hostEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env as Record<string, string>).filter(([k]) => !/^(GITHUB_|RUNNER_|CI_|GITLAB_)/.test(k)));
+}
+
 /**
  * Runs the job's steps in order as GitHub's runner does: each `run:` as a script of
  * `bash --noprofile --norc -eo pipefail` in the checkout, with the job's and the step's env
  * (expressions filled in from `expressions`), GITHUB_ENV and GITHUB_PATH carried to the next
- * steps, and `if:` conditions from `conditions`. `uses:` steps are emulated: the pull
- * request's checkout is `repo` itself, the scaffolder's checkout is this checkout of the
- * scaffolder (a link to it as .minio-gitops/), setup-node is its pinned node
+ * steps, and `if:` conditions from `conditions`. After a step fails, only the steps whose
+ * `if:` runs after a failure (`!cancelled()`, `always()`) run. `uses:` steps are emulated:
+ * the pull request's checkout is `repo` itself, the scaffolder's checkout is this checkout of
+ * the scaffolder (a link to it as .minio-gitops/), setup-node is its pinned node
  * (node_modules/.bin). `skip` names `run:` steps not run (npm ci: the scaffolder's modules are
- * installed here already, and this checkout's must not be touched); `only`, the ones run. Stops at the first
- * failing step, as the runner does.
+ * installed here already, and this checkout's must not be touched); `only`, the ones run.
  */
-function runJob(repo: string, kit: ReturnType<typeof runnerKit>, opts: { skip?: string[]; only?: string[]; env?: Record<string, string>; ghState: string }) {
+function runJob(repo: string, kit: ReturnType<typeof runnerKit>, opts: JobOpts) {
   const wf = YAML.parse(readFileSync(join(repo, GITHUB_WORKFLOW), 'utf8')) as Workflow;
   const job = wf.jobs.review!;
   const temp = tempDir('minio-gitops-runner-');
   const files = { GITHUB_ENV: join(temp, 'env'), GITHUB_PATH: join(temp, 'path'), GITHUB_STEP_SUMMARY: join(temp, 'summary') };
   for (const f of Object.values(files)) writeFileSync(f, '');
+  const vars = opts.vars ?? (opts.fork ? { MINIO_GITOPS_REPOSITORY: '', MINIO_GITOPS_REF: '' } : VARS);
   const expressions: Record<string, string> = {
     'github.base_ref': 'main',
     'github.token': 'ghs_stand-in-token',
     'github.event.pull_request.number': '7',
+    'github.event.pull_request.head.sha': opts.headSha ?? git(repo, 'rev-parse', 'HEAD').trim(),
+    'github.event.pull_request.head.repo.full_name != github.repository': opts.fork ? 'true' : 'false',
     'github.workflow': 'minio-gitops',
-    'vars.MINIO_GITOPS_REPOSITORY': 'acme/minio-gitops',
-    'vars.MINIO_GITOPS_REF': 'v1.0.0',
+    'vars.MINIO_GITOPS_REPOSITORY': vars.MINIO_GITOPS_REPOSITORY,
+    'vars.MINIO_GITOPS_REF': vars.MINIO_GITOPS_REF,
   };
   const conditions: Record<string, boolean> = {
-    // This repository has no scaffold.ts at its top; the variables name the scaffolder.
-    "hashFiles('scaffold.ts') == '' && vars.MINIO_GITOPS_REPOSITORY != ''": !existsSync(join(repo, 'scaffold.ts')),
-    // A pull request from a branch of this repository (not a fork).
-    [FORK_CONDITION]: true,
+    [CHECKOUT_CONDITION]: vars.MINIO_GITOPS_REPOSITORY !== '' && vars.MINIO_GITOPS_REF !== '',
+    // After a failure too (not when cancelled); a pull request from a branch of this repository.
+    [COMMENT_CONDITION]: !opts.fork,
+    [FORK_CONDITION]: !opts.fork,
   };
   const fill = (value: string) =>
     value.replace(/\$\{\{\s*(.+?)\s*\}\}/g, (_, e: string) => {
@@ -461,7 +553,7 @@ function runJob(repo: string, kit: ReturnType<typeof runnerKit>, opts: { skip?: 
       return expressions[e]!;
     });
   const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
+    ...hostEnv(),
     ...Object.fromEntries(Object.entries(job.env).map(([k, v]) => [k, fill(v)])),
     ...kit.env,
     ...files,
@@ -483,7 +575,9 @@ function runJob(repo: string, kit: ReturnType<typeof runnerKit>, opts: { skip?: 
   delete env.no_proxy;
   delete env.SOPS_AGE_KEY;
   const steps: StepRun[] = [];
+  let failed = false;
   for (const [i, step] of job.steps.entries()) {
+    if (failed && !/(^|\W)(always|!cancelled|failure)\(\)/.test(step.if ?? '')) continue;
     if (step.if !== undefined) {
       if (!(step.if in conditions)) throw new Error(`the test knows no value for if: ${step.if}`);
       if (!conditions[step.if]) continue;
@@ -499,7 +593,7 @@ function runJob(repo: string, kit: ReturnType<typeof runnerKit>, opts: { skip?: 
     const t0 = Date.now();
     const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], { cwd: repo, env: { ...env, ...stepEnv }, encoding: 'utf8', timeout: 120_000 });
     steps.push({ name: step.name, code: r.status ?? -1, out: `${r.stdout}${r.stderr}`, ms: Date.now() - t0 });
-    if (r.status !== 0) break;
+    if (r.status !== 0) failed = true;
     for (const line of readFileSync(files.GITHUB_ENV, 'utf8').split('\n').filter(Boolean)) {
       const at = line.indexOf('=');
       env[line.slice(0, at)] = line.slice(at + 1);
@@ -511,7 +605,74 @@ function runJob(repo: string, kit: ReturnType<typeof runnerKit>, opts: { skip?: 
   return { steps, temp, env, summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'), work: env.MINIO_GITOPS_WORK ?? join(temp, 'minio-gitops') };
 }
 
+/**
+ * Runs GitLab's job as its runner does: the script's lines in one bash (-e, pipefail), in the
+ * checkout, with the job's variables and GitLab's predefined ones (`gitlab`), then the
+ * after_script's lines in a new bash with CI_JOB_STATUS. `skip` names script steps not run
+ * (by their ci-steps.sh names; fetch-scaffolder and install-scaffolder by default: the
+ * scaffolder is this checkout, linked as .minio-gitops/, with its modules installed).
+ */
+function runGitlabJob(repo: string, kit: ReturnType<typeof runnerKit>, gitlab: Record<string, string>, opts: { skip?: string[]; only?: string[]; link?: boolean } = {}) {
+  const doc = YAML.parse(readFileSync(join(repo, GITLAB_CI), 'utf8')) as Record<string, { variables: Record<string, string>; script: string[]; after_script: string[] }>;
+  const job = doc['minio-gitops']!;
+  expect(job.script).toHaveLength(GITLAB_SCRIPT.length);
+  const temp = tempDir('minio-gitops-gitlab-');
+  if (opts.link !== false && !existsSync(join(repo, '.minio-gitops'))) symlinkSync(REPO, join(repo, '.minio-gitops'));
+  const env: Record<string, string> = {
+    ...hostEnv(),
+    ...job.variables,
+    ...kit.env,
+    CI: 'true',
+    GITLAB_CI: 'true',
+    CI_PIPELINE_SOURCE: 'merge_request_event',
+    CI_PROJECT_DIR: repo,
+    CI_COMMIT_SHA: git(repo, 'rev-parse', 'HEAD').trim(),
+    CI_JOB_ID: '77',
+    CI_JOB_URL: 'https://gitlab.example.com/team/storage/-/jobs/77',
+    CI_MERGE_REQUEST_IID: '5',
+    MINIO_GITOPS_REPOSITORY: 'https://gitlab.example.com/tools/minio-gitops.git',
+    MINIO_GITOPS_REF: 'v1.0.0',
+    TMPDIR: temp,
+    SOPS_AGE_KEY_FILE: join(temp, 'no-key', 'keys.txt'),
+    PATH: `${kit.bin}:${process.env.PATH}`,
+    ...gitlab,
+  };
+  delete env.NO_PROXY;
+  delete env.no_proxy;
+  delete env.SOPS_AGE_KEY;
+  const skip = opts.skip ?? (opts.only ? [] : ['fetch-scaffolder', 'install-scaffolder']);
+  const lines = job.script.filter((_, i) => !skip.includes(GITLAB_SCRIPT[i]!) && (!opts.only || opts.only.includes(GITLAB_SCRIPT[i]!)));
+  const bash = (name: string, text: string, extra: Record<string, string> = {}) => {
+    const file = join(temp, name);
+    writeFileSync(file, text);
+    const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', file], { cwd: repo, env: { ...env, ...extra }, encoding: 'utf8', timeout: 300_000 });
+    return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+  };
+  const script = bash('script.sh', lines.join('\n'));
+  const after = bash('after-script.sh', job.after_script.join('\n'), { CI_JOB_STATUS: script.code === 0 ? 'success' : 'failed' });
+  return { script, after, work: join(temp, 'minio-gitops') };
+}
+
 const NO_NPM = ['Install the scaffolder'];
+
+/** The line between the note of a failed run and the diff of an earlier push, in the comment. */
+const STALE_MARKER = '<!-- minio-gitops earlier diff -->';
+
+/** A pull request's comments for the stand-in gh, none yet. */
+function newGh(comments: GhState['comments'] = []): string {
+  const file = join(tempDir(), 'gh.json');
+  writeFileSync(file, JSON.stringify({ next: 1000, comments, calls: [] } satisfies GhState));
+  return file;
+}
+const readGh = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as GhState;
+
+/** The one step that failed (by name), and its output. */
+function failed(r: { steps: StepRun[] }, name: string): string {
+  const bad = r.steps.filter((s) => s.code !== 0);
+  expect(bad.map((s) => s.name), bad.map((s) => s.out).join('\n')).toEqual([name]);
+  expect(bad[0]!.code, bad[0]!.out).toBe(1);
+  return bad[0]!.out;
+}
 
 /** Keys of Secrets that hold a secret (not an endpoint or a bucket name, which the diff may show). */
 const SECRET_KEY = /(user|password|access-key|secret-key|token|auth|key)$/i;
@@ -555,12 +716,17 @@ describe.each(['flux', 'argocd'] as const)("the workflow's steps in a real repos
     const repo = pullRequest(engine);
     const ghState = join(tempDir(), 'gh.json');
     // The pull request's conversation so far: 35 comments of people (a page of 30 and more),
-    // one of them quoting the marker, which is not the workflow's to update.
+    // one of them quoting the marker, and another bot's comment that starts with the marker:
+    // neither is the workflow's to update.
     const people = Array.from({ length: 35 }, (_, i) => ({ id: 100 + i, repo: 'acme/storage', issue: 7, body: i === 3 ? `${COMMENT_MARKER}\nquoted by a person` : `comment ${i}`, user: { login: `dev${i}`, type: 'User' } }));
-    writeFileSync(ghState, JSON.stringify({ next: 1000, comments: people, calls: [] } satisfies GhState));
+    const otherBot = { id: 200, repo: 'acme/storage', issue: 7, body: `${COMMENT_MARKER}\nanother bot's copy`, user: { login: 'renovate[bot]', type: 'Bot' } };
+    writeFileSync(ghState, JSON.stringify({ next: 1000, comments: [...people, otherBot], calls: [] } satisfies GhState));
 
-    const first = runJob(repo, kit, { skip: NO_NPM, ghState });
-    const ran = ['Locate the scaffolder', 'Install kubectl and kubeconform', 'Find the envs', 'Check each env', 'Build and validate each env', 'Diff each env', 'Comment the diff on the pull request'];
+    // GitHub checks out its merge of the branch into main; the comment names the branch's head.
+    const pr = mergeCheckout(repo, 'pr/tls-off');
+    expect(pr.headSha).not.toBe(git(pr.dir, 'rev-parse', 'HEAD').trim());
+    const first = runJob(pr.dir, kit, { skip: NO_NPM, ghState, headSha: pr.headSha });
+    const ran = ['Locate the scaffolder', 'Install kubectl and kubeconform', 'Find the envs', 'Check each env', 'Build and validate each env', 'Diff each env', 'Every env configured and rendered', 'Comment the diff on the pull request'];
     expectPassed(first.steps, ran);
     const out = (name: string) => first.steps.find((s) => s.name === name)!.out;
     console.log(`${engine}: ${first.steps.map((s) => `${s.name} ${s.ms} ms`).join(', ')}`);
@@ -569,7 +735,7 @@ describe.each(['flux', 'argocd'] as const)("the workflow's steps in a real repos
     expect(first.env.SCAFFOLD).toBe(join(REPO, 'scaffold.ts'));
     expect(readFileSync(kit.curlLog, 'utf8').trim().split('\n')).toEqual([kit.urls.kubectl, kit.urls.kubeconform]);
     expect(existsSync(join(first.work, 'bin', 'kubeconform'))).toBe(true);
-    expect(first.env.MINIO_GITOPS_ENVS).toBe('dev prod');
+    for (const list of ['CHECK', 'BUILD', 'DIFF']) expect(first.env[`MINIO_GITOPS_${list}_ENVS`]).toBe('dev prod');
     expect(out('Check each env')).toMatch(/env dev in .* is up to date[\s\S]*env prod in .* is up to date/);
     // Built and validated: every object against a schema (Kubernetes kinds and every CRD), none skipped.
     const built = [...out('Build and validate each env').matchAll(/^built (overlays|clusters)\/(dev|prod): (\d+) objects$/gm)];
@@ -586,7 +752,10 @@ describe.each(['flux', 'argocd'] as const)("the workflow's steps in a real repos
     expect(first.summary).toBe(comment);
     expect(comment.split('\n')[0]).toBe(COMMENT_MARKER);
     const base = git(repo, 'rev-parse', '--short=12', 'origin/main').trim();
-    expect(comment).toContain(`Compared with the merge base \`${base}\`, at \`${git(repo, 'rev-parse', '--short=12', 'HEAD').trim()}\`.`);
+    expect(comment).toContain(`Compared with \`${base}\`, at \`${pr.headSha.slice(0, 12)}\`.`);
+    expect(comment).not.toContain(git(pr.dir, 'rev-parse', '--short=12', 'HEAD').trim());
+    // Neither the scaffolder (the pinned one) nor the workflow changed: no warning.
+    expect(comment).not.toContain('[!WARNING]');
     expect(comment).toMatch(/^<!-- minio-gitops diff env=dev -->\n### env `dev`: no change/m);
     expect(comment).toMatch(/^<!-- minio-gitops diff env=prod -->\n### env `prod`: \d+ changed, 0 added, \d+ removed/m);
     expect(comment).toMatch(/removed \| <code>Certificate minio\/minio-tls<\/code>/);
@@ -602,44 +771,40 @@ describe.each(['flux', 'argocd'] as const)("the workflow's steps in a real repos
     // Posted as a new comment: the people's comments read through both pages first.
     let gh = JSON.parse(readFileSync(ghState, 'utf8')) as GhState;
     expect(gh.calls).toEqual(['GET repos/acme/storage/issues/7/comments', 'POST repos/acme/storage/issues/7/comments']);
-    const ours = () => gh.comments.filter((c) => c.user.type === 'Bot');
+    const ours = () => gh.comments.filter((c) => c.user.login === 'github-actions[bot]');
     expect(ours()).toHaveLength(1);
     expect(ours()[0]!.body).toBe(comment);
     const id = ours()[0]!.id;
 
     // The next push: prod's volumes grow (made by the scaffolder on the same branch), and the job runs again.
     scaffold(['--env', 'prod', '--size', '16Gi', '--branch', 'pr/tls-off', '--out', repo]);
-    const second = runJob(repo, kit, { skip: NO_NPM, ghState });
+    const pushed = mergeCheckout(repo, 'pr/tls-off');
+    const second = runJob(pushed.dir, kit, { skip: NO_NPM, ghState, headSha: pushed.headSha });
     expectPassed(second.steps, ran);
     gh = JSON.parse(readFileSync(ghState, 'utf8')) as GhState;
-    expect(gh.calls.slice(2)).toEqual(['GET repos/acme/storage/issues/7/comments', `PATCH repos/acme/storage/issues/comments/${id}`]);
+    expect(gh.calls.slice(2)).toEqual(['GET repos/acme/storage/issues/7/comments', `GET repos/acme/storage/issues/comments/${id}`, `PATCH repos/acme/storage/issues/comments/${id}`]);
     expect(ours()).toHaveLength(1);
     expect(ours()[0]!.id).toBe(id);
     expect(ours()[0]!.body).toBe(readFileSync(join(second.work, 'comment.md'), 'utf8'));
     expect(ours()[0]!.body).toMatch(/PersistentVolumeClaim minio\/data-minio-0[\s\S]*16Gi/);
+    expect(ours()[0]!.body).toContain(`at \`${pushed.headSha.slice(0, 12)}\`.`);
     expect(gh.comments.filter((c) => c.user.type === 'User')).toEqual(people);
+    expect(gh.comments.find((c) => c.id === otherBot.id)).toEqual(otherBot);
     expect(second.steps.at(-1)!.out).toContain(`updated comment ${id}`);
   });
 });
 
 describe("the workflow's steps fail when they must", () => {
-  it('a hand-edited generated file fails the check; an invalid object fails validation; a Kubernetes kind without a schema fails it; a custom resource without one is listed; a broken sealed file fails the diff (exit 2), and the comment is not posted', { timeout: 180_000 }, (ctx) => {
+  it('a hand-edited generated file fails the check (the comment then says the checks failed, with no diff); an invalid object fails validation; a Kubernetes kind without a schema fails it; a custom resource without one is listed; a broken sealed file fails the diff (exit 2), and the comment says so for its env', { timeout: 180_000 }, (ctx) => {
     const kit = runnerKit(ctx);
     const repo = pullRequest('flux');
-    const ghState = join(tempDir(), 'gh.json');
-    writeFileSync(ghState, JSON.stringify({ next: 1, comments: [], calls: [] } satisfies GhState));
+    const ghState = newGh();
     const copy = () => {
       const dir = tempDir();
       cpSync(repo, dir, { recursive: true });
       return dir;
     };
     const setup = ['Locate the scaffolder', 'Install kubectl and kubeconform', 'Find the envs'];
-    const failed = (r: ReturnType<typeof runJob>, name: string) => {
-      const last = r.steps.at(-1)!;
-      expect(last.name, last.out).toBe(name);
-      expect(last.code, last.out).toBe(1);
-      return last.out;
-    };
 
     // A hand edit in a generated file, committed: --check fails with its diff; nothing after it runs.
     const edited = copy();
@@ -647,7 +812,7 @@ describe("the workflow's steps fail when they must", () => {
     writeFileSync(patch, readFileSync(patch, 'utf8').replace(/^(\s+)- name: MINIO_/m, '$1- name: MINIO_API_REQUESTS_MAX\n$1  value: "1600"\n$1- name: MINIO_'));
     git(edited, 'commit', '-qam', 'more requests, by hand');
     const check = runJob(edited, kit, { skip: NO_NPM, ghState });
-    expect(check.steps.map((s) => s.name)).toEqual([...setup, 'Check each env']);
+    expect(check.steps.map((s) => s.name)).toEqual([...setup, 'Check each env', 'Comment the diff on the pull request']);
     expect(failed(check, 'Check each env')).toMatch(/MINIO_API_REQUESTS_MAX[\s\S]*error: the generated files of env\(s\) prod are not what scaffold\.config\.yaml renders/);
 
     // An unknown field in an object (the check would fail first: run the build alone).
@@ -676,12 +841,23 @@ describe("the workflow's steps fail when they must", () => {
     const sealed = join(broken, 'sealed', 'prod', 'minio-root-credentials.yaml');
     writeFileSync(sealed, readFileSync(sealed, 'utf8').replace(/^ {2}mac: .*\n/m, ''));
     git(broken, 'commit', '-qam', 'a broken sealed file');
-    const diff = runJob(broken, kit, { skip: [...NO_NPM, 'Check each env'], ghState });
+    const brokenGh = newGh();
+    const diff = runJob(broken, kit, { skip: [...NO_NPM, 'Check each env'], ghState: brokenGh });
     expect(failed(diff, 'Diff each env')).toMatch(/sealed but has no encrypted MAC[\s\S]*error: diff failed for env\(s\) prod/);
     const comment = readFileSync(join(diff.work, 'comment.md'), 'utf8');
     expect(comment).toMatch(/^<!-- minio-gitops diff env=dev -->$/m);
     expect(comment).toContain('**env prod**: the diff failed (exit 2)');
-    expect((JSON.parse(readFileSync(ghState, 'utf8')) as GhState).calls).toEqual([]);
+    // The comment step still ran, and posted this diff: dev's, and prod's failure.
+    expect(readGh(brokenGh).calls).toEqual(['GET repos/acme/storage/issues/7/comments', 'POST repos/acme/storage/issues/7/comments']);
+    expect(readGh(brokenGh).comments.map((c) => c.body)).toEqual([comment]);
+
+    // A failure before the diff (the check), with no comment before: a note, and no diff under it.
+    const checkGh = readGh(ghState);
+    const editedHead = git(edited, 'rev-parse', 'HEAD').trim();
+    expect(checkGh.calls).toEqual(['GET repos/acme/storage/issues/7/comments', 'POST repos/acme/storage/issues/7/comments']);
+    expect(checkGh.comments.map((c) => c.body)).toEqual([
+      `${COMMENT_MARKER}\n> [!CAUTION]\n> The checks failed at \`${editedHead}\`, before the diff was made: no diff. Why: https://github.com/acme/storage/actions/runs/1234\n${STALE_MARKER}\n`,
+    ]);
   });
 
   it('the install step refuses a download whose sha256 is not the pinned one', (ctx) => {
@@ -701,3 +877,297 @@ describe("the workflow's steps fail when they must", () => {
   });
 });
 
+
+describe("the workflow's envs: every env configured, rendered or removed", () => {
+  const ALL = ['Locate the scaffolder', 'Install kubectl and kubeconform', 'Find the envs', 'Check each env', 'Build and validate each env', 'Diff each env', 'Every env configured and rendered', 'Comment the diff on the pull request'];
+
+  it("quoted names (as a person writes them, and \"true\" and \"123\" as the scaffolder writes them) are found; an env the change removes is diffed (every object goes); the comment's budget is shared by the envs, each keeping its headline and table", { timeout: 240_000 }, (ctx) => {
+    const kit = runnerKit(ctx);
+    const work = baseRepo('flux', { envs: ['dev', 'prod', 'true', '123'] });
+    // The change: env 123 gets monitoring (by the scaffolder), prod goes, and a person quotes dev's name.
+    scaffold(['--env', '123', '--monitoring', 'on', '--branch', 'pr/envs', '--out', work]);
+    removeEnv(work, 'prod');
+    const configFile = join(work, 'scaffold.config.yaml');
+    writeFileSync(configFile, readFileSync(configFile, 'utf8').replace(/^ {2}dev:$/m, '  "dev":'));
+    git(work, 'commit', '-qam', 'prod goes; dev quoted');
+    const config = readFileSync(configFile, 'utf8');
+    for (const key of ['  "dev":', '  "true":', '  "123":']) expect(config).toContain(`\n${key}\n`);
+    expect(config).not.toMatch(/^ {2}"?prod"?:/m);
+
+    const gh = newGh();
+    const r = runJob(work, kit, { skip: NO_NPM, ghState: gh });
+    expectPassed(r.steps, ALL);
+    console.log(`envs: ${r.steps.map((s) => `${s.name} ${s.ms} ms`).join(', ')}`);
+    expect(r.env.MINIO_GITOPS_CHECK_ENVS).toBe('123 dev true');
+    expect(r.env.MINIO_GITOPS_BUILD_ENVS).toBe('123 dev true');
+    expect(r.env.MINIO_GITOPS_DIFF_ENVS).toBe('123 dev prod true');
+    expect(r.steps.find((s) => s.name === 'Check each env')!.out.match(/^env \S+ in .* is up to date$/gm)).toHaveLength(3);
+
+    const comment = readFileSync(join(r.work, 'comment.md'), 'utf8');
+    expect(readGh(gh).comments.map((c) => c.body)).toEqual([comment]);
+    expect(comment).toMatch(/^### env `dev`: no change/m);
+    expect(comment).toMatch(/^### env `true`: no change/m);
+    expect(comment).toMatch(/^### env `123`: \d+ changed, \d+ added, 0 removed/m);
+    const removed = Number(/^### env `prod`: 0 changed, 0 added, (\d+) removed$/m.exec(comment)?.[1]);
+    expect(removed).toBeGreaterThan(20);
+    expect(comment).toContain('env prod is not rendered in the working tree: every object goes');
+
+    // The budget: 60000 shared by 4 envs. Prod's whole diff is longer than its share, so its
+    // details are cut, but its headline, highlights and every row of its table are kept.
+    const share = COMMENT_BUDGET / 4;
+    const whole = run(['diff', '--env', 'prod', '--base', 'origin/main', '--format', 'markdown', '--out', work]);
+    expect(whole.code, whole.stderr).toBe(1);
+    expect(whole.stdout.length).toBeGreaterThan(share);
+    for (const env of ['123', 'dev', 'prod', 'true']) expect(readFileSync(join(r.work, `diff-${env}.md`), 'utf8').length, env).toBeLessThanOrEqual(share);
+    const prod = comment.slice(comment.indexOf('<!-- minio-gitops diff env=prod -->'));
+    expect(prod.match(/^\| removed \| <code>/gm)).toHaveLength(removed);
+    expect(prod).toContain('**Look at these first**');
+    expect(prod).toMatch(/The details of \d+ objects are left out/);
+    expect(comment.length).toBeLessThan(COMMENT_BUDGET + 1000);
+  });
+
+  it('an env configured but not rendered (its overlay and cluster removed) fails the job after the comment, which shows what goes; an overlay removed alone fails the diff (the engine would fail); an env rendered but not configured fails the job', { timeout: 240_000 }, (ctx) => {
+    const kit = runnerKit(ctx);
+    const work = baseRepo('flux');
+    git(work, 'checkout', '-q', '-b', 'pr/drop');
+    git(work, 'rm', '-r', '-q', 'overlays/prod', 'clusters/prod');
+    git(work, 'commit', '-qm', 'prod not rendered');
+    const gh = newGh();
+    const r = runJob(work, kit, { skip: NO_NPM, ghState: gh });
+    const problem = 'env prod is in scaffold.config.yaml but not rendered here (no overlays/prod/kustomization.yaml): run npx zx scaffold.ts --env prod and commit the result, or remove envs.prod from scaffold.config.yaml';
+    expect(failed(r, 'Every env configured and rendered')).toBe(`error: ${problem}\n`);
+    expect(r.steps.map((s) => s.name)).toEqual(ALL);
+    expect(r.env.MINIO_GITOPS_CHECK_ENVS).toBe('dev');
+    expect(r.env.MINIO_GITOPS_BUILD_ENVS).toBe('dev');
+    expect(r.env.MINIO_GITOPS_DIFF_ENVS).toBe('dev prod');
+    // The comment was posted: it says what does not agree, and what the cluster loses.
+    const comment = readFileSync(join(r.work, 'comment.md'), 'utf8');
+    expect(readGh(gh).comments.map((c) => c.body)).toEqual([comment]);
+    const caution = `> [!CAUTION]\n> The envs of scaffold.config.yaml and the rendered ones do not agree (this fails the job):\n> - ${problem}\n`;
+    expect(comment).toContain(caution);
+    expect(comment).toMatch(/^### env `prod`: 0 changed, 0 added, [1-9]\d* removed$/m);
+
+    // git rm -r overlays/prod alone: clusters/prod still has the engine build it, which would
+    // fail; diff says so (exit 2), and the comment, posted, says it too.
+    git(work, 'checkout', '-q', '-b', 'pr/overlay', 'main');
+    git(work, 'rm', '-r', '-q', 'overlays/prod');
+    git(work, 'commit', '-qm', 'prod overlay gone');
+    const aloneGh = newGh();
+    const alone = runJob(work, kit, { skip: [...NO_NPM, 'Build and validate each env'], ghState: aloneGh });
+    expect(failed(alone, 'Diff each env')).toMatch(/^error: in the working tree: the engine builds overlays\/prod\/minio \(as clusters\/prod says\), which has no kustomization\.yaml[\s\S]*error: diff failed for env\(s\) prod/m);
+    const posted = readGh(aloneGh).comments.map((c) => c.body);
+    expect(posted).toEqual([readFileSync(join(alone.work, 'comment.md'), 'utf8')]);
+    expect(posted[0]).toContain(caution);
+    expect(posted[0]).toContain('**env prod**: the diff failed (exit 2); the job log says why.');
+    expect(posted[0]).toMatch(/^### env `dev`: no change/m);
+
+    // Another change: an overlay copied to a new name, with no settings in scaffold.config.yaml.
+    git(work, 'checkout', '-q', '-b', 'pr/extra', 'main');
+    cpSync(join(work, 'overlays', 'dev'), join(work, 'overlays', 'extra'), { recursive: true });
+    git(work, 'add', 'overlays/extra');
+    git(work, 'commit', '-qm', 'an overlay of our own');
+    const extra = runJob(work, kit, { skip: [...NO_NPM, 'Check each env', 'Build and validate each env'], ghState: newGh() });
+    expect(failed(extra, 'Every env configured and rendered')).toBe('error: overlays/extra/ is here but env extra is not in scaffold.config.yaml: remove overlays/extra/ (and sealed/extra/), or put envs.extra back\n');
+    expect(extra.env.MINIO_GITOPS_CHECK_ENVS).toBe('dev prod');
+    expect(extra.env.MINIO_GITOPS_DIFF_ENVS).toBe('dev extra prod');
+    expect(readFileSync(join(extra.work, 'comment.md'), 'utf8')).toContain('env extra is not rendered at');
+  });
+
+  it('a name that is not a DNS label (a directory, or a key of scaffold.config.yaml) fails the envs step with one line', { timeout: 120_000 }, (ctx) => {
+    const kit = runnerKit(ctx);
+    const work = baseRepo('flux');
+    const only = ['Locate the scaffolder', 'Find the envs'];
+    git(work, 'checkout', '-q', '-b', 'pr/dir');
+    mkdirSync(join(work, 'overlays', 'Old_Prod'));
+    writeFileSync(join(work, 'overlays', 'Old_Prod', 'README.md'), 'kept for later\n');
+    git(work, 'add', 'overlays');
+    git(work, 'commit', '-qm', 'an old overlay');
+    const dir = runJob(work, kit, { only, ghState: newGh() });
+    expect(failed(dir, 'Find the envs')).toBe('error: env name "Old_Prod" (in overlays/ at HEAD) is not a DNS label (lower-case letters, digits and -, at most 63, starting and ending with a letter or digit); rename it\n');
+
+    git(work, 'checkout', '-q', '-b', 'pr/key', 'main');
+    const file = join(work, 'scaffold.config.yaml');
+    const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
+    doc.setIn(['envs', 'Staging'], doc.createNode({ profile: 'dev' }));
+    writeFileSync(file, doc.toString());
+    git(work, 'commit', '-qam', 'a new env, by hand');
+    const key = runJob(work, kit, { only, ghState: newGh() });
+    expect(failed(key, 'Find the envs')).toBe('error: env name "Staging" (in scaffold.config.yaml at HEAD) is not a DNS label (lower-case letters, digits and -, at most 63, starting and ending with a letter or digit); rename it\n');
+  });
+});
+
+describe("the workflow's comment when a later push fails", () => {
+  it('the comment is updated with a note (the head that failed, a link to the run) above the diff of the last push that passed; a push that passes again replaces it', { timeout: 240_000 }, (ctx) => {
+    const kit = runnerKit(ctx);
+    const work = pullRequest('flux');
+    const gh = newGh();
+    const steps = { skip: [...NO_NPM, 'Build and validate each env'], ghState: gh };
+    const push = () => {
+      const pr = mergeCheckout(work, 'pr/tls-off');
+      return { ...runJob(pr.dir, kit, { ...steps, headSha: pr.headSha }), headSha: pr.headSha };
+    };
+    const body = () => {
+      const comments = readGh(gh).comments;
+      expect(comments).toHaveLength(1);
+      return comments[0]!.body;
+    };
+    const note = (sha: string) => `${COMMENT_MARKER}\n> [!CAUTION]\n> The checks failed at \`${sha}\`; the diff below is from an earlier push. Why: https://github.com/acme/storage/actions/runs/1234\n${STALE_MARKER}\n`;
+
+    const first = push();
+    expect(first.steps.every((s) => s.code === 0)).toBe(true);
+    const passed = body();
+    expect(passed).toBe(readFileSync(join(first.work, 'comment.md'), 'utf8'));
+
+    // A hand edit pushed: the check fails, the diff is not made, the comment says so.
+    const patch = join(work, 'overlays', 'prod', 'minio', 'patch-server.yaml');
+    const original = readFileSync(patch, 'utf8');
+    writeFileSync(patch, original.replace(/^(\s+)- name: MINIO_/m, '$1- name: MINIO_API_REQUESTS_MAX\n$1  value: "1600"\n$1- name: MINIO_'));
+    git(work, 'commit', '-qam', 'more requests, by hand');
+    const second = push();
+    failed(second, 'Check each env');
+    expect(second.steps.map((s) => s.name).at(-1)).toBe('Comment the diff on the pull request');
+    const earlier = passed.slice(passed.indexOf('\n') + 1);
+    expect(body()).toBe(`${note(second.headSha)}${earlier}`);
+    // The diff under the note is the first push's (its head named in it).
+    expect(body()).toContain(`at \`${first.headSha.slice(0, 12)}\`.`);
+
+    // Another failing push: one note, for the new head, above the same earlier diff.
+    writeFileSync(patch, readFileSync(patch, 'utf8').replace('"1600"', '"3200"'));
+    git(work, 'commit', '-qam', 'even more');
+    const third = push();
+    failed(third, 'Check each env');
+    expect(body()).toBe(`${note(third.headSha)}${earlier}`);
+    expect(body().split('[!CAUTION]')).toHaveLength(2);
+
+    // Fixed: the diff of this push replaces the note.
+    writeFileSync(patch, original);
+    git(work, 'commit', '-qam', 'back to the rendered file');
+    const fourth = push();
+    expect(fourth.steps.filter((s) => s.code !== 0)).toEqual([]);
+    expect(body()).toBe(readFileSync(join(fourth.work, 'comment.md'), 'utf8'));
+    expect(body()).toContain(`at \`${fourth.headSha.slice(0, 12)}\`.`);
+    expect(body()).not.toContain('[!CAUTION]');
+    expect(readGh(gh).calls.filter((c) => c.startsWith('PATCH'))).toHaveLength(3);
+  });
+});
+
+describe('GitLab: the job as its runner runs it', () => {
+  it("a merged-results pipeline compares with the target branch's commit the merge was made on, not the merge base: the target branch's own changes are not in the diff; the note step runs after the script", { timeout: 240_000 }, (ctx) => {
+    const kit = runnerKit(ctx);
+    const work = baseRepo('flux', { args: ['--ci', 'gitlab'] });
+    expect(existsSync(join(work, GITLAB_CI))).toBe(true);
+    // The merge request: prod's volumes grow. Meanwhile on main: dev gets monitoring.
+    scaffold(['--env', 'prod', '--size', '16Gi', '--branch', 'mr/size', '--out', work]);
+    git(work, 'checkout', '-q', 'main');
+    scaffold(['--env', 'dev', '--monitoring', 'on', '--no-commit', '--out', work]);
+    git(work, 'add', '-A');
+    git(work, 'commit', '-qm', 'dev: monitoring');
+    const target = git(work, 'rev-parse', 'main').trim();
+    const source = git(work, 'rev-parse', 'mr/size').trim();
+    const mergeBase = git(work, 'merge-base', 'main', 'mr/size').trim();
+    expect(mergeBase).not.toBe(target);
+    // GitLab's merged result: the merge request merged into the target branch's head.
+    git(work, 'checkout', '-q', '--detach', 'main');
+    git(work, 'merge', '-q', '--no-ff', '--no-edit', 'mr/size');
+    const r = runGitlabJob(work, kit, { CI_MERGE_REQUEST_TARGET_BRANCH_SHA: target, CI_MERGE_REQUEST_DIFF_BASE_SHA: mergeBase, CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: source });
+    expect(r.script.code, r.script.out).toBe(0);
+    expect(r.script.out).toContain(`base: ${target}\n`);
+    const comment = readFileSync(join(r.work, 'comment.md'), 'utf8');
+    expect(comment).toContain(`Compared with \`${target.slice(0, 12)}\`, at \`${source.slice(0, 12)}\`.`);
+    expect(comment).toMatch(/^### env `dev`: no change/m);
+    expect(comment).toMatch(/^### env `prod`: \d+ changed/m);
+    expect(comment).toMatch(/PersistentVolumeClaim minio\/data-minio-0[\s\S]*16Gi/);
+    expect(r.after.code, r.after.out).toBe(0);
+    expect(r.after.out).toContain('MINIO_GITOPS_NOTE_TOKEN is not available to this pipeline');
+
+    // A merge request pipeline (not merged results): the merge base.
+    git(work, 'checkout', '-q', 'mr/size');
+    const plain = runGitlabJob(work, kit, { CI_MERGE_REQUEST_DIFF_BASE_SHA: mergeBase }, { only: ['locate', 'envs'] });
+    expect(plain.script.code, plain.script.out).toBe(0);
+    expect(plain.script.out).toContain(`base: ${mergeBase}\n`);
+  });
+});
+
+describe('the scaffolder the job runs', () => {
+  it('GitHub: a fork pull request without the repository variables fails with that reason; an empty MINIO_GITOPS_REF is refused; the pinned scaffolder is preferred over scaffold.ts at the top', { timeout: 120_000 }, (ctx) => {
+    const kit = runnerKit(ctx);
+    const work = pullRequest('flux');
+    const fork = runJob(work, kit, { skip: NO_NPM, ghState: newGh(), fork: true });
+    expect(fork.steps.map((s) => s.name)).toEqual(['Locate the scaffolder']);
+    expect(failed(fork, 'Locate the scaffolder')).toMatch(/^error: this pull request comes from a fork, and GitHub does not give a fork's pull request the repository's variables \(vars\.MINIO_GITOPS_REPOSITORY, vars\.MINIO_GITOPS_REF\)/);
+
+    const noRef = runJob(work, kit, { only: ['Locate the scaffolder'], ghState: newGh(), vars: { MINIO_GITOPS_REPOSITORY: 'acme/minio-gitops', MINIO_GITOPS_REF: '' } });
+    expect(existsSync(join(work, '.minio-gitops'))).toBe(false);
+    expect(failed(noRef, 'Locate the scaffolder')).toMatch(/^error: MINIO_GITOPS_REPOSITORY is set but MINIO_GITOPS_REF is empty; .*an unpinned default branch is never used/);
+
+    // A repository with a scaffold.ts of its own at the top, and the variables set: the pinned one runs.
+    writeFileSync(join(work, 'scaffold.ts'), '// not the scaffolder the variables name\n');
+    const pinned = runJob(work, kit, { only: ['Locate the scaffolder'], ghState: newGh() });
+    expect(pinned.steps.map((s) => s.code)).toEqual([0]);
+    expect(pinned.env.SCAFFOLD).toBe(join(REPO, 'scaffold.ts'));
+  });
+
+  it('GitLab: the scaffolder the variables name is fetched at its ref and preferred over scaffold.ts at the top; an empty MINIO_GITOPS_REF is refused before any fetch', { timeout: 120_000 }, (ctx) => {
+    const kit = runnerKit(ctx);
+    const tools = tempDir();
+    git(tools, 'init', '-q', '--initial-branch=main');
+    writeFileSync(join(tools, 'scaffold.ts'), '// the scaffolder at v9.9.9\n');
+    git(tools, 'add', 'scaffold.ts');
+    git(tools, 'commit', '-qm', 'release');
+    git(tools, 'tag', 'v9.9.9');
+    writeFileSync(join(tools, 'scaffold.ts'), '// the scaffolder after v9.9.9\n');
+    git(tools, 'commit', '-qam', 'unreleased');
+    const work = teamRepo();
+    writeFileSync(join(work, GITLAB_CI), gitlab());
+    writeFileSync(join(work, 'scaffold.ts'), '// this repository\'s own\n');
+    const only = ['fetch-scaffolder', 'locate'];
+    const r = runGitlabJob(work, kit, { MINIO_GITOPS_REPOSITORY: `file://${tools}`, MINIO_GITOPS_REF: 'v9.9.9' }, { only, link: false });
+    expect(r.script.code, r.script.out).toBe(0);
+    expect(r.script.out).toContain(`scaffolder: ${join(realpathSync(work), '.minio-gitops', 'scaffold.ts')}\n`);
+    expect(readFileSync(join(work, '.minio-gitops', 'scaffold.ts'), 'utf8')).toBe('// the scaffolder at v9.9.9\n');
+
+    rmSync(join(work, '.minio-gitops'), { recursive: true, force: true });
+    const empty = runGitlabJob(work, kit, { MINIO_GITOPS_REPOSITORY: `file://${tools}`, MINIO_GITOPS_REF: '' }, { only, link: false });
+    expect(empty.script.code).toBe(1);
+    expect(empty.script.out).toMatch(/^error: MINIO_GITOPS_REPOSITORY is set but MINIO_GITOPS_REF is empty; .*an unpinned default branch is never used/);
+    expect(existsSync(join(work, '.minio-gitops'))).toBe(false);
+  });
+
+  it("the comment warns first when the change touches the scaffolder that runs (the repository's own scaffold.ts and src/) or this workflow", { timeout: 180_000 }, (ctx) => {
+    const kit = runnerKit(ctx);
+    const work = baseRepo('flux');
+    // The default layout: the repository is the scaffolder's checkout (here scaffold.ts links to it, with its modules).
+    symlinkSync(join(REPO, 'scaffold.ts'), join(work, 'scaffold.ts'));
+    symlinkSync(join(REPO, 'node_modules'), join(work, 'node_modules'));
+    writeFileSync(join(work, '.git', 'info', 'exclude'), 'node_modules\n');
+    git(work, 'add', 'scaffold.ts');
+    git(work, 'commit', '-qm', 'the scaffolder');
+    git(work, 'push', '-q', 'origin', 'main');
+    git(work, 'checkout', '-q', '-b', 'pr/src');
+    mkdirSync(join(work, 'src'));
+    writeFileSync(join(work, 'src', 'notes.md'), 'a change to the scaffolder\n');
+    git(work, 'add', 'src');
+    git(work, 'commit', '-qm', 'the scaffolder changes');
+    const only = ['Locate the scaffolder', 'Install kubectl and kubeconform', 'Find the envs', 'Diff each env'];
+    const warning = `${COMMENT_MARKER}\n> [!WARNING]\n> This pull request changes the scaffolder or this workflow: the diff below is made by the changed code.\n\n## minio-gitops: what the cluster will receive\n`;
+    const comment = (r: ReturnType<typeof runJob>) => {
+      expect(r.steps.filter((s) => s.code !== 0).map((s) => s.out)).toEqual([]);
+      return readFileSync(join(r.work, 'comment.md'), 'utf8');
+    };
+
+    const own = runJob(work, kit, { only, ghState: newGh(), vars: { MINIO_GITOPS_REPOSITORY: '', MINIO_GITOPS_REF: '' } });
+    expect(own.env.SCAFFOLD).toBe(join(realpathSync(work), 'scaffold.ts'));
+    expect(comment(own).startsWith(warning)).toBe(true);
+
+    // The pinned scaffolder runs instead: the repository's src/ is not what runs, no warning.
+    const pinned = runJob(work, kit, { only, ghState: newGh() });
+    expect(pinned.env.SCAFFOLD).toBe(join(REPO, 'scaffold.ts'));
+    expect(comment(pinned)).toMatch(new RegExp(`^${COMMENT_MARKER}\\n## minio-gitops: what the cluster will receive\\n`));
+
+    // The workflow changed: a warning whichever scaffolder runs.
+    writeFileSync(join(work, GITHUB_WORKFLOW), `${readFileSync(join(work, GITHUB_WORKFLOW), 'utf8')}# one more line\n`);
+    git(work, 'commit', '-qam', 'the workflow changes');
+    const workflow = runJob(work, kit, { only, ghState: newGh() });
+    expect(comment(workflow).startsWith(warning)).toBe(true);
+  });
+});
