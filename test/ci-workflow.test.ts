@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { crdSchemaDir, kubeSchemaLocation, needKubeconform, runActionlint, validateGitlabCi } from './ci-tools.ts';
-import { expectRefused, git, run, scaffoldedTrees, snapshot } from './run.ts';
+import { expectRefused, git, run, scaffoldedTrees, snapshot, teamRepo as sharedTeamRepo } from './run.ts';
 import { needTool, REPO, tempDir, unavailable } from './tools.ts';
 import { helpText } from '../src/args.ts';
 import { ACTIONS, CI_TOOLS, COMMENT_BUDGET, COMMENT_MARKER, FORK_CONDITION, GITHUB_WORKFLOW, GITLAB_AFTER_SCRIPT, GITLAB_CI, GITLAB_IMAGE, GITLAB_SCRIPT, KUBERNETES_SCHEMA_VERSION, NODE_VERSION, renderCi } from '../src/render/ci.ts';
@@ -272,18 +272,7 @@ describe('--ci', () => {
 // ---- the workflow's steps, run as GitHub's runner runs them -----------------------------
 
 /** A team's repository: main with a README, pushed to a bare origin. */
-function teamRepo(): string {
-  const origin = tempDir();
-  git(origin, 'init', '-q', '--bare', '--initial-branch=main');
-  const work = tempDir();
-  git(work, 'init', '-q', '--initial-branch=main');
-  writeFileSync(join(work, 'README.md'), '# storage\n');
-  git(work, 'add', 'README.md');
-  git(work, 'commit', '-qm', 'start');
-  git(work, 'remote', 'add', 'origin', origin);
-  git(work, 'push', '-q', 'origin', 'main');
-  return work;
-}
+const teamRepo = () => sharedTeamRepo().work;
 
 function scaffold(args: string[]) {
   const r = run(args);

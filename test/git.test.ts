@@ -6,25 +6,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { run, snapshot } from './run.ts';
+import { run, snapshot, teamRepo } from './run.ts';
 import { REPO, tempDir } from './tools.ts';
 
 const git = (dir: string, ...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' }).trim();
 const files = (text: string) => text.split('\n').filter(Boolean).sort();
 
-/** A repository with a first commit on main and a bare origin, as a team's would be. */
-function teamRepo(): { work: string; origin: string } {
-  const origin = tempDir();
-  git(origin, 'init', '-q', '--bare', '--initial-branch=main');
-  const work = tempDir();
-  git(work, 'init', '-q', '--initial-branch=main');
-  writeFileSync(join(work, 'README.md'), '# storage\n');
-  git(work, 'add', 'README.md');
-  git(work, 'commit', '-qm', 'start');
-  git(work, 'remote', 'add', 'origin', origin);
-  git(work, 'push', '-q', 'origin', 'main');
-  return { work, origin };
-}
 
 describe.each(['flux', 'argocd'])('the review cycle with %s', (engine) => {
   it('scaffold prod, review the branch diff, change one option, re-scaffold, review the second diff', () => {

@@ -1,7 +1,7 @@
 // Running the command as a person does (`zx scaffold.ts ...`, a real process) and taking
 // snapshots of a tree, for before/after comparisons.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -66,4 +66,18 @@ export function expectRefused(r: ReturnType<typeof run>, message: RegExp): void 
   expect(r.stderr).toMatch(/^error: [^\n]+; [^\n]+\n$/);
   expect(r.stderr).not.toMatch(/\bat .*:\d+:\d+/);
   expect(r.stderr).toMatch(message);
+}
+
+/** A repository with a first commit on main and a bare origin, as a team's would be. */
+export function teamRepo(): { work: string; origin: string } {
+  const origin = tempDir();
+  git(origin, 'init', '-q', '--bare', '--initial-branch=main');
+  const work = tempDir();
+  git(work, 'init', '-q', '--initial-branch=main');
+  writeFileSync(join(work, 'README.md'), '# storage\n');
+  git(work, 'add', 'README.md');
+  git(work, 'commit', '-qm', 'start');
+  git(work, 'remote', 'add', 'origin', origin);
+  git(work, 'push', '-q', 'origin', 'main');
+  return { work, origin };
 }
