@@ -15,7 +15,8 @@ const { main } = await import('./src/cli.ts');
 
 // Node runs the script by its real path; the arguments may name it through a symlink.
 const self = fileURLToPath(import.meta.url);
-const isSelf = (arg: string) => resolve(arg) === self || (arg.endsWith('.ts') && existsSync(arg) && realpathSync(arg) === self);
+const isSelf = (arg: string) =>
+  resolve(arg) === self || (arg.endsWith('.ts') && existsSync(arg) && realpathSync(arg) === self);
 const at = process.argv.findIndex((arg, i) => i > 0 && isSelf(arg));
 const code = await main(process.argv.slice(at > 0 ? at + 1 : 2), dirname(self));
 // Exit now rather than idle while V8 finishes a garbage collection nobody needs (about

@@ -15,7 +15,9 @@ export function ageKeyFile(env: NodeJS.ProcessEnv = process.env): string {
   if (env.SOPS_AGE_KEY_FILE) return env.SOPS_AGE_KEY_FILE;
   // sops (Go's os.UserConfigDir) finds no key file under a relative XDG_CONFIG_HOME.
   if (env.XDG_CONFIG_HOME && !isAbsolute(env.XDG_CONFIG_HOME)) {
-    fail(`XDG_CONFIG_HOME is a relative path (${JSON.stringify(env.XDG_CONFIG_HOME)}), which sops does not accept for its age key file; make it absolute, or set SOPS_AGE_KEY_FILE`);
+    fail(
+      `XDG_CONFIG_HOME is a relative path (${JSON.stringify(env.XDG_CONFIG_HOME)}), which sops does not accept for its age key file; make it absolute, or set SOPS_AGE_KEY_FILE`,
+    );
   }
   return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'sops', 'age', 'keys.txt');
 }
@@ -28,13 +30,20 @@ export function availableIdentities(env: NodeJS.ProcessEnv = process.env): strin
   } catch {
     // no key file
   }
-  return sources.flatMap((text) => text.split(/\r?\n/).map((line) => line.trim()).filter((line) => IDENTITY.test(line)));
+  return sources.flatMap((text) =>
+    text
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => IDENTITY.test(line)),
+  );
 }
 
 /** Checks an age recipient as typed; `where` names its origin for the message. */
 export function checkRecipient(recipient: string, where: string): string {
   if (isRecipient(recipient) && recipient === recipient.toLowerCase()) return recipient;
-  return fail(`${where} ${JSON.stringify(recipient)} is not an age recipient (age1 followed by 58 characters); print yours with \`age-keygen -y KEYFILE\``);
+  return fail(
+    `${where} ${JSON.stringify(recipient)} is not an age recipient (age1 followed by 58 characters); print yours with \`age-keygen -y KEYFILE\``,
+  );
 }
 
 export function recipientsOf(identities: string[]): string[] {
@@ -75,7 +84,9 @@ export function saveIdentity(key: NewIdentity, now: Date): boolean {
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    return fail(`cannot write the new age key file ${key.path} (${(error as NodeJS.ErrnoException).code}); make its directory writable, or point SOPS_AGE_KEY_FILE elsewhere`);
+    return fail(
+      `cannot write the new age key file ${key.path} (${(error as NodeJS.ErrnoException).code}); make its directory writable, or point SOPS_AGE_KEY_FILE elsewhere`,
+    );
   } finally {
     rmSync(temp, { force: true });
   }

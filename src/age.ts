@@ -4,7 +4,19 @@
 // plaintext (its data key) encrypted to one recipient, armored, and the reverse.
 // test/sops.test.ts checks it against the real sops (Go age) both ways, and against the
 // age-encryption package.
-import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
 
 // ---- bech32 (BIP 173), for age1... recipients and AGE-SECRET-KEY-1... identities
 
@@ -21,7 +33,11 @@ function polymod(values: number[]): number {
   return chk >>> 0;
 }
 
-const hrpExpand = (hrp: string) => [...[...hrp].map((c) => c.charCodeAt(0) >> 5), 0, ...[...hrp].map((c) => c.charCodeAt(0) & 31)];
+const hrpExpand = (hrp: string) => [
+  ...[...hrp].map((c) => c.charCodeAt(0) >> 5),
+  0,
+  ...[...hrp].map((c) => c.charCodeAt(0) & 31),
+];
 
 function convertBits(data: Uint8Array | number[], from: number, to: number, pad: boolean): number[] | null {
   let acc = 0;
@@ -64,15 +80,17 @@ export function bech32Decode(text: string, hrp: string): Uint8Array | null {
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 
-const privateKey = (raw: Uint8Array) => createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, raw]), format: 'der', type: 'pkcs8' });
-const publicKey = (raw: Uint8Array) => createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+const privateKey = (raw: Uint8Array) =>
+  createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, raw]), format: 'der', type: 'pkcs8' });
+const publicKey = (raw: Uint8Array) =>
+  createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 const rawPublic = (key: KeyObject) => key.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length);
 
 const IDENTITY_HRP = 'AGE-SECRET-KEY-';
 
 function identityBytes(identity: string): Uint8Array {
   const raw = bech32Decode(identity, IDENTITY_HRP);
-  if (!raw || raw.length !== 32) throw new Error('not an age X25519 identity');
+  if (raw?.length !== 32) throw new Error('not an age X25519 identity');
   return raw;
 }
 
@@ -108,7 +126,10 @@ function open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): Buffer {
   return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]);
 }
 
-const headerMac = (fileKey: Uint8Array, header: string) => createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(header).digest();
+const headerMac = (fileKey: Uint8Array, header: string) =>
+  createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header'))
+    .update(header)
+    .digest();
 
 /** The one STREAM chunk of a payload below 64 KiB: counter 0, last-chunk flag set. */
 const LAST_CHUNK_NONCE = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
@@ -116,7 +137,7 @@ const LAST_CHUNK_NONCE = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 /** Encrypts a small plaintext (at most 64 KiB) to one X25519 recipient, ASCII-armored. */
 export function encryptArmored(plaintext: Uint8Array, recipient: string): string {
   const theirs = bech32Decode(recipient, 'age');
-  if (!theirs || theirs.length !== 32) throw new Error(`not an age X25519 recipient: ${recipient}`);
+  if (theirs?.length !== 32) throw new Error(`not an age X25519 recipient: ${recipient}`);
   if (plaintext.length > 64 * 1024) throw new Error('encryptArmored handles one STREAM chunk only');
   const fileKey = randomBytes(16);
   const ephemeral = generateKeyPairSync('x25519');
@@ -137,7 +158,9 @@ export function encryptArmored(plaintext: Uint8Array, recipient: string): string
  * is a recipient. Throws when the file is malformed or does not authenticate.
  */
 export function decryptArmored(armored: string, identities: string[]): Buffer | null {
-  const m = /-----BEGIN AGE ENCRYPTED FILE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END AGE ENCRYPTED FILE-----/.exec(armored);
+  const m = /-----BEGIN AGE ENCRYPTED FILE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END AGE ENCRYPTED FILE-----/.exec(
+    armored,
+  );
   if (!m) throw new Error('not an armored age file');
   const file = Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
   const end = file.indexOf('\n---');
@@ -152,7 +175,8 @@ export function decryptArmored(armored: string, identities: string[]): Buffer | 
     const args = lines[i]!.split(' ');
     let body = '';
     while (i + 1 < lines.length - 1 && !lines[i + 1]!.startsWith('-> ')) body += lines[++i];
-    if (args[1] === 'X25519' && args[2]) stanzas.push({ share: Buffer.from(args[2], 'base64'), body: Buffer.from(body, 'base64') });
+    if (args[1] === 'X25519' && args[2])
+      stanzas.push({ share: Buffer.from(args[2], 'base64'), body: Buffer.from(body, 'base64') });
   }
   for (const identity of identities) {
     const mine = privateKey(identityBytes(identity));
@@ -166,7 +190,8 @@ export function decryptArmored(armored: string, identities: string[]): Buffer | 
         continue; // another recipient's stanza
       }
       const expected = headerMac(fileKey, header);
-      if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) throw new Error('the age header MAC does not match');
+      if (mac.length !== expected.length || !timingSafeEqual(mac, expected))
+        throw new Error('the age header MAC does not match');
       const payload = file.subarray(headerEnd + 1);
       return open(hkdf(fileKey, payload.subarray(0, 16), 'payload'), LAST_CHUNK_NONCE, payload.subarray(16));
     }

@@ -1,7 +1,20 @@
 // The edge that touches the disk: reading what a plan needs, checking the output is
 // writable before anything is written, and carrying out a plan with atomic writes.
 import { randomBytes } from 'node:crypto';
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  unlinkSync,
+  type Stats,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fail } from './errors.ts';
 import type { OutputRoot } from './paths.ts';
@@ -29,7 +42,8 @@ export function readText(path: string): string | null {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
     if (code === 'EISDIR') fail(`${path} is a directory where a file belongs; move it away and re-run`);
-    if (code === 'ENOTDIR') fail(`a part of ${path} is a file where a directory belongs; move that file away and re-run`);
+    if (code === 'ENOTDIR')
+      fail(`a part of ${path} is a file where a directory belongs; move that file away and re-run`);
     if (code === 'EACCES' || code === 'EPERM') fail(`${path} cannot be read (${code}); fix its permissions and re-run`);
     throw error;
   }
@@ -41,18 +55,19 @@ export function readText(path: string): string | null {
  */
 export function readGenerated(path: string): string | null {
   const text = readText(path);
-  return text !== null && text.includes('\r\n') ? text.replace(/\r\n/g, '\n') : text;
+  return text?.includes('\r\n') ? text.replace(/\r\n/g, '\n') : text;
 }
 
 /** The directory itself if it exists, else its nearest existing ancestor. */
 function nearestExisting(dir: string, what: string): string {
   for (;;) {
-    let stat;
+    let stat: Stats;
     try {
       stat = statSync(dir);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOTDIR') fail(`${what} is not usable: a part of that path is a file; move it away or choose another directory`);
+      if (code === 'ENOTDIR')
+        fail(`${what} is not usable: a part of that path is a file; move it away or choose another directory`);
       if (code !== 'ENOENT') fail(`${what} is not usable (${code}); choose a directory you can write to`);
       const parent = dirname(dir);
       if (parent === dir) fail(`${what} is not usable; choose a directory you can write to`);
@@ -71,7 +86,9 @@ function probeWrite(dir: string, what: string): void {
     closeSync(openSync(probe, 'wx'));
     unlinkSync(probe);
   } catch (error) {
-    fail(`${what} is not writable (${(error as NodeJS.ErrnoException).code}); choose a directory you can write to, or fix its permissions`);
+    fail(
+      `${what} is not writable (${(error as NodeJS.ErrnoException).code}); choose a directory you can write to, or fix its permissions`,
+    );
   }
 }
 
@@ -114,7 +131,7 @@ export function writeAtomic(path: string, content: string, madeDirs = new Set<st
 }
 
 function removeEmptyParents(root: string, path: string): void {
-  for (let dir = dirname(path); dir.startsWith(root + '/') && dir !== root; dir = dirname(dir)) {
+  for (let dir = dirname(path); dir.startsWith(`${root}/`) && dir !== root; dir = dirname(dir)) {
     if (readdirSync(dir).length > 0) return;
     rmdirSync(dir);
   }
@@ -130,7 +147,10 @@ export function applyPlan(out: OutputRoot, entries: PlanEntry[], last: string[])
   removeStaleTemps(root, entries);
   const touched: string[] = [];
   const madeDirs = new Set<string>();
-  const ordered = [...entries.filter((e) => !last.includes(e.path)), ...last.flatMap((p) => entries.filter((e) => e.path === p))];
+  const ordered = [
+    ...entries.filter((e) => !last.includes(e.path)),
+    ...last.flatMap((p) => entries.filter((e) => e.path === p)),
+  ];
   for (const e of ordered) {
     if (e.action === 'unchanged') continue;
     // Checked again right before the write: no link on the way leads out of the output.
@@ -162,7 +182,8 @@ function removeStaleTemps(root: string, entries: PlanEntry[]): void {
       // Only this version's names (pid and random bytes), only files: a directory or a file of
       // a person's that merely looks like a temp is theirs.
       const m = /^(.*)\.tmp-\d+-[0-9a-f]{12}$/.exec(name);
-      if (m && names.has(join(dir, m[1]!)) && lstatSync(join(dir, name), { throwIfNoEntry: false })?.isFile()) unlinkSync(join(dir, name));
+      if (m && names.has(join(dir, m[1]!)) && lstatSync(join(dir, name), { throwIfNoEntry: false })?.isFile())
+        unlinkSync(join(dir, name));
     }
   }
 }

@@ -13,47 +13,179 @@ interface SettingFlag {
 
 /** Flags that set a recorded setting. Their values are checked by options.ts. */
 export const SETTING_FLAGS: Record<string, SettingFlag> = {
-  profile: { setting: 'profile', value: 'dev|prod', help: 'defaults to use for a new env (required unless the env is dev or prod)' },
+  profile: {
+    setting: 'profile',
+    value: 'dev|prod',
+    help: 'defaults to use for a new env (required unless the env is dev or prod)',
+  },
   namespace: { setting: 'namespace', value: 'NAME', help: 'namespace MinIO runs in (dev: minio-dev, prod: minio)' },
-  replicas: { setting: 'replicas', value: 'N', help: '1 = standalone Deployment; 4..16 = erasure-coded StatefulSet (prod: 4); fixed once the env holds data (add capacity with --pools)' },
+  replicas: {
+    setting: 'replicas',
+    value: 'N',
+    help: '1 = standalone Deployment; 4..16 = erasure-coded StatefulSet (prod: 4); fixed once the env holds data (add capacity with --pools)',
+  },
   storage: { setting: 'storage', value: 'hostpath|pvc', help: 'node directory (dev) or PersistentVolumeClaims (prod)' },
-  'host-path': { setting: 'hostPath', value: 'PATH', help: `node directory for hostpath storage (default /mnt/disk1/data): absolute and normalised, of letters, digits, '.', '_', '-' and '/'; not / nor in ${SYSTEM_DIRS.join(', ')}, nor exactly ${SHARED_DIRS.join(', ')}` },
-  size: { setting: 'size', value: 'SIZE', help: "volume size per server for pvc storage, 1Mi to 1Pi, e.g. 8Gi (the first pool's)" },
-  pools: { setting: 'pools', value: 'NxSIZE,...', help: 'every server pool, the first one first, e.g. 4x8Gi,4x20Gi: adds capacity to an erasure-coded env as a new pool (docs/operations.md)' },
-  'storage-class': { setting: 'storageClass', value: 'NAME', help: "StorageClass for pvc storage (default: the cluster's default)" },
-  secrets: { setting: 'secrets', value: 'plain|sops|external', help: 'fixed dev credentials in a plain Secret (dev), generated ones SOPS-encrypted in sealed/ENV (prod), or an ExternalSecret' },
-  'secret-store': { setting: 'secretStore', value: 'NAME', help: 'External Secrets store to read from (default aws-secrets-manager)' },
-  'secret-store-kind': { setting: 'secretStoreKind', value: 'KIND', help: 'SecretStore or ClusterSecretStore (default)' },
-  'remote-key': { setting: 'remoteKey', value: 'KEY', help: 'key of the credentials in the external store (default ENV/minio)' },
-  tls: { setting: 'tls', value: 'on|off', help: 'serve the S3 API and console over TLS from a cert-manager Certificate' },
-  issuer: { setting: 'issuer', value: 'NAME', help: 'cert-manager CA-type issuer for in-cluster names; self-signed (default) brings a private CA' },
+  'host-path': {
+    setting: 'hostPath',
+    value: 'PATH',
+    help: `node directory for hostpath storage (default /mnt/disk1/data): absolute and normalised, of letters, digits, '.', '_', '-' and '/'; not / nor in ${SYSTEM_DIRS.join(', ')}, nor exactly ${SHARED_DIRS.join(', ')}`,
+  },
+  size: {
+    setting: 'size',
+    value: 'SIZE',
+    help: "volume size per server for pvc storage, 1Mi to 1Pi, e.g. 8Gi (the first pool's)",
+  },
+  pools: {
+    setting: 'pools',
+    value: 'NxSIZE,...',
+    help: 'every server pool, the first one first, e.g. 4x8Gi,4x20Gi: adds capacity to an erasure-coded env as a new pool (docs/operations.md)',
+  },
+  'storage-class': {
+    setting: 'storageClass',
+    value: 'NAME',
+    help: "StorageClass for pvc storage (default: the cluster's default)",
+  },
+  secrets: {
+    setting: 'secrets',
+    value: 'plain|sops|external',
+    help: 'fixed dev credentials in a plain Secret (dev), generated ones SOPS-encrypted in sealed/ENV (prod), or an ExternalSecret',
+  },
+  'secret-store': {
+    setting: 'secretStore',
+    value: 'NAME',
+    help: 'External Secrets store to read from (default aws-secrets-manager)',
+  },
+  'secret-store-kind': {
+    setting: 'secretStoreKind',
+    value: 'KIND',
+    help: 'SecretStore or ClusterSecretStore (default)',
+  },
+  'remote-key': {
+    setting: 'remoteKey',
+    value: 'KEY',
+    help: 'key of the credentials in the external store (default ENV/minio)',
+  },
+  tls: {
+    setting: 'tls',
+    value: 'on|off',
+    help: 'serve the S3 API and console over TLS from a cert-manager Certificate',
+  },
+  issuer: {
+    setting: 'issuer',
+    value: 'NAME',
+    help: 'cert-manager CA-type issuer for in-cluster names; self-signed (default) brings a private CA',
+  },
   'issuer-kind': { setting: 'issuerKind', value: 'KIND', help: 'Issuer or ClusterIssuer (default) for --issuer NAME' },
   ingress: { setting: 'ingress', value: 'on|off', help: 'Ingresses for the API and the console (prod: on)' },
-  'ingress-issuer': { setting: 'ingressIssuer', value: 'NAME', help: "issuer of the ingress hosts' certificate, e.g. an ACME ClusterIssuer (default: --issuer)" },
-  'ingress-issuer-kind': { setting: 'ingressIssuerKind', value: 'KIND', help: 'Issuer or ClusterIssuer (default) for --ingress-issuer' },
-  'ingress-class': { setting: 'ingressClass', value: 'NAME', help: 'IngressClass (default nginx; basic auth needs ingress-nginx)' },
+  'ingress-issuer': {
+    setting: 'ingressIssuer',
+    value: 'NAME',
+    help: "issuer of the ingress hosts' certificate, e.g. an ACME ClusterIssuer (default: --issuer)",
+  },
+  'ingress-issuer-kind': {
+    setting: 'ingressIssuerKind',
+    value: 'KIND',
+    help: 'Issuer or ClusterIssuer (default) for --ingress-issuer',
+  },
+  'ingress-class': {
+    setting: 'ingressClass',
+    value: 'NAME',
+    help: 'IngressClass (default nginx; basic auth needs ingress-nginx)',
+  },
   'api-host': { setting: 'apiHost', value: 'HOST', help: 'external host name of the S3 API' },
   'console-host': { setting: 'consoleHost', value: 'HOST', help: 'external host name of the console' },
-  truststore: { setting: 'truststore', value: 'trust-manager|none', help: "with TLS: a trust-manager Bundle gives the consumers' JVMs the servers' CA (default), or none" },
-  'ca-secret': { setting: 'caSecret', value: 'NAME', help: 'with TLS and your own --issuer: the Secret in the trust namespace holding its CA (tls.crt)' },
+  truststore: {
+    setting: 'truststore',
+    value: 'trust-manager|none',
+    help: "with TLS: a trust-manager Bundle gives the consumers' JVMs the servers' CA (default), or none",
+  },
+  'ca-secret': {
+    setting: 'caSecret',
+    value: 'NAME',
+    help: 'with TLS and your own --issuer: the Secret in the trust namespace holding its CA (tls.crt)',
+  },
   monitoring: { setting: 'monitoring', value: 'on|off', help: 'ServiceMonitor for the Prometheus Operator (prod: on)' },
-  kms: { setting: 'kms', value: 'static|none', help: "encryption at rest: a generated key for MinIO's built-in KMS, and buckets encrypted by default (prod: static)" },
-  'audit-webhook': { setting: 'auditWebhook', value: 'URL', help: 'send the audit log (one event per API call) to this http(s) receiver, with a generated bearer token (docs/hardening.md); "" for none' },
-  'metrics-auth': { setting: 'metricsAuth', value: 'jwt|public', help: 'metrics endpoints need a bearer token, which the ServiceMonitor gets (default jwt), or answer anyone in reach (public)' },
-  spread: { setting: 'spread', value: 'host|zone|none', help: "erasure-coded envs: each pool's servers on distinct nodes, enforced (default host), also evenly over zones (zone), or only preferred (none, for fewer nodes than servers)" },
-  'repo-url': { setting: 'global.repoURL', value: 'URL', help: "repository the engine syncs, without credentials: ssh (deploy key) or https with the engine's Secret (default: the output's origin remote)" },
+  kms: {
+    setting: 'kms',
+    value: 'static|none',
+    help: "encryption at rest: a generated key for MinIO's built-in KMS, and buckets encrypted by default (prod: static)",
+  },
+  'audit-webhook': {
+    setting: 'auditWebhook',
+    value: 'URL',
+    help: 'send the audit log (one event per API call) to this http(s) receiver, with a generated bearer token (docs/hardening.md); "" for none',
+  },
+  'metrics-auth': {
+    setting: 'metricsAuth',
+    value: 'jwt|public',
+    help: 'metrics endpoints need a bearer token, which the ServiceMonitor gets (default jwt), or answer anyone in reach (public)',
+  },
+  spread: {
+    setting: 'spread',
+    value: 'host|zone|none',
+    help: "erasure-coded envs: each pool's servers on distinct nodes, enforced (default host), also evenly over zones (zone), or only preferred (none, for fewer nodes than servers)",
+  },
+  'repo-url': {
+    setting: 'global.repoURL',
+    value: 'URL',
+    help: "repository the engine syncs, without credentials: ssh (deploy key) or https with the engine's Secret (default: the output's origin remote)",
+  },
   revision: { setting: 'global.revision', value: 'BRANCH', help: 'branch the engine follows (default main)' },
-  'consumer-names': { setting: 'consumerNames', value: 'per-env|legacy', help: "names in the consumers' namespaces: per-env (default) carry MinIO's namespace; legacy, kept by envs rendered before, the consumer's alone (docs/consumers.md, Names)" },
-  clusters: { setting: 'clusters', value: 'A,B', help: 'Argo CD clusters to deploy to; two or more render an ApplicationSet' },
-  gitops: { setting: 'global.gitops', value: 'flux|argocd', help: 'engine that syncs the repository; decides how sealed secrets are decrypted (default flux)' },
-  ci: { setting: 'global.ci', value: 'github|gitlab|none', help: "pull-request workflow for the repository: checks, validates and comments the diff of every env (default github; docs/ci.md); written only when the output is the repository's top" },
-  'flink-version': { setting: 'global.flinkVersion', value: 'X.Y.Z', help: 'Flink version of the consumers: checkpoint key names and S3 plugin jar (default 1.20.0)' },
-  'spark-version': { setting: 'global.sparkVersion', value: 'X.Y', help: 'Spark line of the iceberg-spark consumers: the Iceberg runtime jar (default 3.5)' },
-  'iceberg-version': { setting: 'global.icebergVersion', value: 'X.Y.Z', help: 'Iceberg release of the iceberg-spark consumers (default 1.10.1)' },
-  'catalog-image': { setting: 'global.catalogImage', value: 'IMAGE', help: "image of the env's Iceberg REST catalog servers (default: Iceberg's own for --iceberg-version)" },
-  'mc-image': { setting: 'global.mcImage', value: 'IMAGE', help: 'mc image of the bucket bootstrap Job, pinned by tag or digest' },
-  'kubectl-image': { setting: 'global.kubectlImage', value: 'IMAGE', help: 'kubectl image of the restarter Job of erasure-coded envs, pinned by tag or digest' },
-  image: { setting: 'global.image', value: 'IMAGE', help: 'MinIO server image, pinned by tag or digest (shared by all envs)' },
+  'consumer-names': {
+    setting: 'consumerNames',
+    value: 'per-env|legacy',
+    help: "names in the consumers' namespaces: per-env (default) carry MinIO's namespace; legacy, kept by envs rendered before, the consumer's alone (docs/consumers.md, Names)",
+  },
+  clusters: {
+    setting: 'clusters',
+    value: 'A,B',
+    help: 'Argo CD clusters to deploy to; two or more render an ApplicationSet',
+  },
+  gitops: {
+    setting: 'global.gitops',
+    value: 'flux|argocd',
+    help: 'engine that syncs the repository; decides how sealed secrets are decrypted (default flux)',
+  },
+  ci: {
+    setting: 'global.ci',
+    value: 'github|gitlab|none',
+    help: "pull-request workflow for the repository: checks, validates and comments the diff of every env (default github; docs/ci.md); written only when the output is the repository's top",
+  },
+  'flink-version': {
+    setting: 'global.flinkVersion',
+    value: 'X.Y.Z',
+    help: 'Flink version of the consumers: checkpoint key names and S3 plugin jar (default 1.20.0)',
+  },
+  'spark-version': {
+    setting: 'global.sparkVersion',
+    value: 'X.Y',
+    help: 'Spark line of the iceberg-spark consumers: the Iceberg runtime jar (default 3.5)',
+  },
+  'iceberg-version': {
+    setting: 'global.icebergVersion',
+    value: 'X.Y.Z',
+    help: 'Iceberg release of the iceberg-spark consumers (default 1.10.1)',
+  },
+  'catalog-image': {
+    setting: 'global.catalogImage',
+    value: 'IMAGE',
+    help: "image of the env's Iceberg REST catalog servers (default: Iceberg's own for --iceberg-version)",
+  },
+  'mc-image': {
+    setting: 'global.mcImage',
+    value: 'IMAGE',
+    help: 'mc image of the bucket bootstrap Job, pinned by tag or digest',
+  },
+  'kubectl-image': {
+    setting: 'global.kubectlImage',
+    value: 'IMAGE',
+    help: 'kubectl image of the restarter Job of erasure-coded envs, pinned by tag or digest',
+  },
+  image: {
+    setting: 'global.image',
+    value: 'IMAGE',
+    help: 'MinIO server image, pinned by tag or digest (shared by all envs)',
+  },
 };
 
 export interface Flags {
@@ -95,14 +227,26 @@ const RUN_FLAGS = {
 } as const;
 
 export function parseFlags(argv: string[]): Flags {
-  const settingOptions = Object.fromEntries(Object.keys(SETTING_FLAGS).map((name) => [name, { type: 'string' as const }]));
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { ...RUN_FLAGS, ...settingOptions };
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: { ...RUN_FLAGS, ...settingOptions }, strict: true, allowPositionals: false, tokens: true });
-  } catch (error) {
-    return fail(describeParseError(error as Error & { code?: string }));
-  }
+  const settingOptions = Object.fromEntries(
+    Object.keys(SETTING_FLAGS).map((name) => [name, { type: 'string' as const }]),
+  );
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
+    ...RUN_FLAGS,
+    ...settingOptions,
+  };
+  const parsed = (() => {
+    try {
+      return parseArgs({
+        args: argv,
+        options: { ...RUN_FLAGS, ...settingOptions },
+        strict: true,
+        allowPositionals: false,
+        tokens: true,
+      });
+    } catch (error) {
+      return fail(describeParseError(error as Error & { code?: string }));
+    }
+  })();
   // parseArgs keeps the last of a repeated flag: a single-valued flag given twice with
   // different values is refused, since only the person knows which one was meant.
   const given = new Map<string, string[]>();
@@ -116,7 +260,9 @@ export function parseFlags(argv: string[]): Flags {
     if (values.length < 2) continue;
     const shown = values.map((v) => JSON.stringify(name === 'repo-url' ? redactURL(v) : v));
     const list = `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`;
-    fail(`--${name} is given ${values.length === 2 ? 'twice' : `${values.length} times`} with different values (${list}); give it once, with the value you mean`);
+    fail(
+      `--${name} is given ${values.length === 2 ? 'twice' : `${values.length} times`} with different values (${list}); give it once, with the value you mean`,
+    );
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const settings: Flags['settings'] = {};
@@ -150,14 +296,21 @@ function checkRunFlags(flags: Flags): void {
   // A push sends the commit the run makes: a run that makes none has nothing to push.
   const noCommit = flags.noCommit ? '--no-commit' : flags.dryRun ? '--dry-run' : flags.check ? '--check' : undefined;
   if (flags.push && noCommit) {
-    fail(`--push sends the commit a run makes, and ${noCommit} ${noCommit === '--no-commit' ? 'makes none' : 'writes and commits nothing'}; drop --push (or ${noCommit}${noCommit === '--no-commit' ? ', to commit and push' : ', to write, commit and push'})`);
+    fail(
+      `--push sends the commit a run makes, and ${noCommit} ${noCommit === '--no-commit' ? 'makes none' : 'writes and commits nothing'}; drop --push (or ${noCommit}${noCommit === '--no-commit' ? ', to commit and push' : ', to write, commit and push'})`,
+    );
   }
   if (flags.branch !== undefined) {
-    if (flags.noCommit) fail('--branch names the branch to commit on, and --no-commit makes no commit; drop --branch (or --no-commit, to commit on that branch)');
+    if (flags.noCommit)
+      fail(
+        '--branch names the branch to commit on, and --no-commit makes no commit; drop --branch (or --no-commit, to commit on that branch)',
+      );
     // git takes more (cli.ts asks git check-ref-format); the name is also printed in the
     // `git push -u origin BRANCH` the summary suggests, so it keeps to a shell-safe set.
     if (!/^[A-Za-z0-9._/-]{1,200}$/.test(flags.branch)) {
-      fail(`--branch ${JSON.stringify(flags.branch)} is not a branch name this tool takes; use letters, digits, '.', '_', '-' and '/' (at most 200), e.g. scaffold/prod`);
+      fail(
+        `--branch ${JSON.stringify(flags.branch)} is not a branch name this tool takes; use letters, digits, '.', '_', '-' and '/' (at most 200), e.g. scaffold/prod`,
+      );
     }
   }
 }
@@ -186,10 +339,16 @@ export function helpText(): string {
     ['--branch NAME', 'commit on this branch (default scaffold/ENV, created from HEAD)'],
     ['--no-commit', 'leave the changes uncommitted on the current branch'],
     ['--push', 'push the branch to origin after committing'],
-    ['--leave-data-behind', "allow a change that points an existing env at new, empty volumes (namespace, storage, standalone/erasure coded); the old data stays where it is (docs/operations.md)"],
+    [
+      '--leave-data-behind',
+      'allow a change that points an existing env at new, empty volumes (namespace, storage, standalone/erasure coded); the old data stays where it is (docs/operations.md)',
+    ],
     ['--json', 'print the summary as one JSON object'],
     ['--age-recipient AGE1...', 'encrypt sealed secrets to this age recipient (repeatable; recorded in .sops.yaml)'],
-    ['--rotate NAME|all', "generate new values for a sealed credential: root, console, metrics, audit, a consumer's name, or all (repeatable; never the KMS key, kms)"],
+    [
+      '--rotate NAME|all',
+      "generate new values for a sealed credential: root, console, metrics, audit, a consumer's name, or all (repeatable; never the KMS key, kms)",
+    ],
     ...Object.entries(SETTING_FLAGS).map(([name, f]): [string, string] => [`--${name} ${f.value}`, f.help]),
     ['-h, --help', 'this text'],
   ];

@@ -12,8 +12,25 @@ import { realPathOf } from './paths.ts';
 import { DELETED, formatRecord, RECORD_FILE, sha256, type PendingWrites, type PlanEntry } from './plan.ts';
 import type { Options } from './options.ts';
 import { planRun } from './plan-run.ts';
-import { checkOutputLocation, checkRepositoryState, commonGitDir, findRepository, GIT_LOCATION_VARIABLES, type Repository } from './repo-state.ts';
-import { commitMessage, nextSteps, printPlanDiff, printSummary, secretsReport, summaryLine, warnings, type Io, type Summary } from './report.ts';
+import {
+  checkOutputLocation,
+  checkRepositoryState,
+  commonGitDir,
+  findRepository,
+  GIT_LOCATION_VARIABLES,
+  type Repository,
+} from './repo-state.ts';
+import {
+  commitMessage,
+  nextSteps,
+  printPlanDiff,
+  printSummary,
+  secretsReport,
+  summaryLine,
+  warnings,
+  type Io,
+  type Summary,
+} from './report.ts';
 
 export type { Io } from './report.ts';
 
@@ -22,7 +39,8 @@ const processIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process
 /** A branch name git accepts (git check-ref-format), checked before git is touched. */
 function checkBranchName(branch: string): string {
   const r = spawnSync('git', ['check-ref-format', '--branch', branch], { stdio: 'ignore' });
-  if (r.status !== 0 || branch.startsWith('-')) fail(`--branch ${JSON.stringify(branch)} is not a branch name git accepts; use e.g. scaffold/prod`);
+  if (r.status !== 0 || branch.startsWith('-'))
+    fail(`--branch ${JSON.stringify(branch)} is not a branch name git accepts; use e.g. scaffold/prod`);
   return branch;
 }
 
@@ -46,7 +64,9 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
         return await runDiff(argv.slice(1), defaultOut, io);
       } catch (error) {
         if (error instanceof UsageError) throw error;
-        io.err(`error: diff failed unexpectedly (${redactCredentials(String((error as Error)?.message ?? error).split('\n')[0]!)}); report it with the command you ran\n`);
+        io.err(
+          `error: diff failed unexpectedly (${redactCredentials(String((error as Error)?.message ?? error).split('\n')[0]!)}); report it with the command you ran\n`,
+        );
         return 2;
       }
     }
@@ -56,18 +76,31 @@ export async function main(argv: string[], defaultOut: string, io: Io = processI
       return 0;
     }
     if (flags.out === '') fail('--out needs a directory; leave it out to write beside scaffold.ts');
-    if ([flags.dryRun, flags.check].filter(Boolean).length > 1) fail('--dry-run and --check do not go together; choose one');
+    if ([flags.dryRun, flags.check].filter(Boolean).length > 1)
+      fail('--dry-run and --check do not go together; choose one');
     // A shell that did not expand ~, a value of spaces, a line break: typed by mistake, and
     // resolved against the working directory they would land in someone's repository.
-    if (flags.out !== undefined && (flags.out.trim() === '' || /^~/.test(flags.out) || flags.out.startsWith('-') || /[\x00-\x1f\x7f]/.test(flags.out))) {
-      fail(`--out ${JSON.stringify(flags.out)} is ${flags.out.startsWith('~') ? 'a path starting with ~ that no shell expanded' : flags.out.trim() === '' ? 'blank' : flags.out.startsWith('-') ? 'a name that starts with -' : 'a path with a control character'}; give the directory as a plain path (e.g. --out "$HOME/src/storage-gitops")`);
+    if (
+      flags.out !== undefined &&
+      (flags.out.trim() === '' ||
+        /^~/.test(flags.out) ||
+        flags.out.startsWith('-') ||
+        /[\x00-\x1f\x7f]/.test(flags.out))
+    ) {
+      fail(
+        `--out ${JSON.stringify(flags.out)} is ${flags.out.startsWith('~') ? 'a path starting with ~ that no shell expanded' : flags.out.trim() === '' ? 'blank' : flags.out.startsWith('-') ? 'a name that starts with -' : 'a path with a control character'}; give the directory as a plain path (e.g. --out "$HOME/src/storage-gitops")`,
+      );
     }
     const root = resolve(flags.out ?? defaultOut);
-    if (root.length > 3000 || root.split('/').some((part) => Buffer.byteLength(part) > 255)) fail(`--out is longer than a filesystem takes (a part over 255 bytes, or over 3000 in all); choose a shorter path`);
+    if (root.length > 3000 || root.split('/').some((part) => Buffer.byteLength(part) > 255))
+      fail(
+        `--out is longer than a filesystem takes (a part over 255 bytes, or over 3000 in all); choose a shorter path`,
+      );
     // A dry run and a check only read: anyone with read access may run them, anywhere.
     const readOnly = flags.dryRun || flags.check;
     if (!readOnly) {
-      if (isDanglingLink(root)) fail(`--out ${root} is a symbolic link to nothing; point it at a directory, or remove the link`);
+      if (isDanglingLink(root))
+        fail(`--out ${root} is a symbolic link to nothing; point it at a directory, or remove the link`);
       checkOutputLocation(root);
     }
     // One run at a time per repository: a second one waits, then refuses.
@@ -109,20 +142,47 @@ function isGitError(error: unknown): boolean {
 
 /** git's own words, in one line and without credentials. */
 function gitReason(error: unknown): string {
-  const said = String((error as Error).message).split('\n').map((l) => l.trim()).filter(Boolean);
-  return redactCredentials(said.find((l) => /^(fatal|error):/.test(l)) ?? said.find((l) => /^hint:/.test(l)) ?? said.at(-1) ?? 'unknown error');
+  const said = String((error as Error).message)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return redactCredentials(
+    said.find((l) => /^(fatal|error):/.test(l)) ?? said.find((l) => /^hint:/.test(l)) ?? said.at(-1) ?? 'unknown error',
+  );
 }
 
-async function run(flags: Flags, root: string, readOnly: boolean, io: Io, found: Repository | null): Promise<number | typeof RETRY> {
+async function run(
+  flags: Flags,
+  root: string,
+  readOnly: boolean,
+  io: Io,
+  found: Repository | null,
+): Promise<number | typeof RETRY> {
   const now = new Date();
   // A dry run and a check show hand edits in their plan instead of refusing.
-  const { out, options, notes, secrets, plan, record, pending, toolWrites, finalRecord, layoutsBefore, merged, isRepo, repository } = await planRun(root, readOnly ? { ...flags, force: true } : flags, now, found);
+  const {
+    out,
+    options,
+    notes,
+    secrets,
+    plan,
+    record,
+    pending,
+    toolWrites,
+    finalRecord,
+    layoutsBefore,
+    merged,
+    isRepo,
+    repository,
+  } = await planRun(root, readOnly ? { ...flags, force: true } : flags, now, found);
   const changes = plan.entries.filter((e) => e.action !== 'unchanged');
 
   if (flags.check) {
     const stopped = Object.keys(pending);
     if (stopped.length > 0) {
-      io.out(`env ${options.env} in ${root}: a run stopped before it finished (${RECORD_FILE} lists ${stopped.length} file(s) it was writing, uncommitted); run \`npx zx scaffold.ts --env ${options.env}\` to finish and commit it\n`);
+      io.out(
+        `env ${options.env} in ${root}: a run stopped before it finished (${RECORD_FILE} lists ${stopped.length} file(s) it was writing, uncommitted); run \`npx zx scaffold.ts --env ${options.env}\` to finish and commit it\n`,
+      );
       return 1;
     }
     // The record is bookkeeping: a sealed file edited with sops changes only its hash.
@@ -131,7 +191,9 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io, found:
       // --no-commit): the tree matches the config, the repository does not yet.
       const uncommitted = isRepo ? uncommittedOf(root, options.repoPath, new Set(toolWrites)) : [];
       if (uncommitted.length > 0) {
-        io.out(`env ${options.env} in ${root}: ${uncommitted.length} file(s) the tool wrote are not committed (${uncommitted.slice(0, 3).join(', ')}${uncommitted.length > 3 ? ', ...' : ''}); run \`npx zx scaffold.ts --env ${options.env}\` to commit them, or commit them yourself\n`);
+        io.out(
+          `env ${options.env} in ${root}: ${uncommitted.length} file(s) the tool wrote are not committed (${uncommitted.slice(0, 3).join(', ')}${uncommitted.length > 3 ? ', ...' : ''}); run \`npx zx scaffold.ts --env ${options.env}\` to commit them, or commit them yourself\n`,
+        );
         return 1;
       }
       io.out(`env ${options.env} in ${root} is up to date\n`);
@@ -139,7 +201,9 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io, found:
     }
     await printPlanDiff(io, plan.entries);
     for (const note of notes) io.err(`note: ${note}\n`);
-    io.out(`env ${options.env} in ${root} is not what ${CONFIG_FILE} renders: ${summaryLine(plan)}; run \`npx zx scaffold.ts --env ${options.env}\` and commit\n`);
+    io.out(
+      `env ${options.env} in ${root} is not what ${CONFIG_FILE} renders: ${summaryLine(plan)}; run \`npx zx scaffold.ts --env ${options.env}\` and commit\n`,
+    );
     return 1;
   }
   if (flags.dryRun) {
@@ -156,19 +220,46 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io, found:
   // Nothing to write, nothing a run before left uncommitted, nothing to push: done, with
   // one git status and without loading the git module (a re-run is the common case).
   const candidates = new Set([...plan.entries.map((e) => e.path), CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE]);
-  if (isRepo && changes.length === 0 && Object.keys(pending).length === 0 && !flags.push && uncommittedOf(root, options.repoPath, candidates).length === 0) {
-    summarize(io, flags, options, plan.entries, { env: options.env, root, created: [], updated: [], deleted: [], unchanged: plan.entries.length, branch: null, previousBranch: null, commit: null, pushed: false, notes, warnings: warnings(options), secrets: secretsReport(options, secrets, false) });
+  if (
+    isRepo &&
+    changes.length === 0 &&
+    Object.keys(pending).length === 0 &&
+    !flags.push &&
+    uncommittedOf(root, options.repoPath, candidates).length === 0
+  ) {
+    summarize(io, flags, options, plan.entries, {
+      env: options.env,
+      root,
+      created: [],
+      updated: [],
+      deleted: [],
+      unchanged: plan.entries.length,
+      branch: null,
+      previousBranch: null,
+      commit: null,
+      pushed: false,
+      notes,
+      warnings: warnings(options),
+      secrets: secretsReport(options, secrets, false),
+    });
     return 0;
   }
 
   checkPlanWritable(root, plan.entries);
   // Outside git, nothing keeps the old version of a file --force overwrites or deletes.
   if (!isRepo && plan.conflicts.length > 0) {
-    fail(`--force would overwrite or delete ${plan.conflicts.join(', ')}, and ${root} is not in a git repository, so nothing keeps the old version; copy ${plan.conflicts.length === 1 ? 'it' : 'them'} away (or commit the output to git) and re-run`);
+    fail(
+      `--force would overwrite or delete ${plan.conflicts.join(', ')}, and ${root} is not in a git repository, so nothing keeps the old version; copy ${plan.conflicts.length === 1 ? 'it' : 'them'} away (or commit the output to git) and re-run`,
+    );
   }
   // --force replaces what a generated path holds; through a link it would write another file.
-  const forcedLinks = plan.entries.filter((e) => e.forced && lstatSync(join(root, e.path), { throwIfNoEntry: false })?.isSymbolicLink()).map((e) => e.path);
-  if (forcedLinks.length > 0) fail(`--force would write through the symbolic link${forcedLinks.length > 1 ? 's' : ''} ${forcedLinks.join(', ')} to another file; remove the link${forcedLinks.length > 1 ? 's' : ''} (git keeps them) and re-run`);
+  const forcedLinks = plan.entries
+    .filter((e) => e.forced && lstatSync(join(root, e.path), { throwIfNoEntry: false })?.isSymbolicLink())
+    .map((e) => e.path);
+  if (forcedLinks.length > 0)
+    fail(
+      `--force would write through the symbolic link${forcedLinks.length > 1 ? 's' : ''} ${forcedLinks.join(', ')} to another file; remove the link${forcedLinks.length > 1 ? 's' : ''} (git keeps them) and re-run`,
+    );
   // Git checks come before the first write; the branch is made once they all pass.
   const branchName = flags.noCommit ? null : checkBranchName(flags.branch ?? `scaffold/${options.env}`);
   // --no-commit outside a repository: plain files, no git at all (nor its module).
@@ -178,13 +269,26 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io, found:
   let branch: string | null = null;
   try {
     repo = git
-      ? await git.prepareRepository({ root, top: repository?.top ?? root, isRepo, prefix: options.repoPath, entries: plan.entries, merged, toolWrites, managed: [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE], committing: !flags.noCommit })
+      ? await git.prepareRepository({
+          root,
+          top: repository?.top ?? root,
+          isRepo,
+          prefix: options.repoPath,
+          entries: plan.entries,
+          merged,
+          toolWrites,
+          managed: [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE],
+          committing: !flags.noCommit,
+        })
       : null;
-    if (git && repo && flags.push && !(await git.hasOrigin(repo))) fail('--push needs an origin remote; add one (git remote add origin URL), or leave out --push');
+    if (git && repo && flags.push && !(await git.hasOrigin(repo)))
+      fail('--push needs an origin remote; add one (git remote add origin URL), or leave out --push');
     branch = git && repo && branchName && (changes.length > 0 || repo.leftovers.length > 0) ? branchName : null;
     const move = git && repo && branch ? await git.branchMove(repo, branch) : null;
     if (branch && repository && existsSync(join(commonGitDir(repository), 'refs', 'heads', `${branch}.lock`))) {
-      fail(`another git command is changing branch ${branch}, or one was stopped and left ${join(commonGitDir(repository), 'refs', 'heads', `${branch}.lock`)}; wait for it, or if no git is running delete that file`);
+      fail(
+        `another git command is changing branch ${branch}, or one was stopped and left ${join(commonGitDir(repository), 'refs', 'heads', `${branch}.lock`)}; wait for it, or if no git is running delete that file`,
+      );
     }
     // The key before any change: sealed files encrypted to a key that was never saved would
     // be lost. Another run may have made the key file meanwhile: then plan again with that key.
@@ -205,29 +309,59 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io, found:
   const leftovers = repo?.leftovers ?? [];
   // What this run changes goes into the record first (path -> what it writes), so that if
   // the run is stopped the next one knows which uncommitted files are its writes.
-  const writing: PendingWrites = { ...pending, ...Object.fromEntries(changes.filter((e) => e.path !== RECORD_FILE).map((e) => [e.path, e.after === null ? DELETED : sha256(e.after)])) };
+  const writing: PendingWrites = {
+    ...pending,
+    ...Object.fromEntries(
+      changes.filter((e) => e.path !== RECORD_FILE).map((e) => [e.path, e.after === null ? DELETED : sha256(e.after)]),
+    ),
+  };
   if (changes.length > 0) {
     const recordEntry = plan.entries.find((e) => e.path === RECORD_FILE)!;
     writeAtomic(out.at(RECORD_FILE), formatRecord(record, writing, finalRecord.sealed, layoutsBefore));
-    applyPlan(out, plan.entries.filter((e) => e !== recordEntry), [CONFIG_FILE, SOPS_CONFIG_FILE]);
+    applyPlan(
+      out,
+      plan.entries.filter((e) => e !== recordEntry),
+      [CONFIG_FILE, SOPS_CONFIG_FILE],
+    );
     writeAtomic(out.at(RECORD_FILE), recordEntry.after!);
   }
   let sha: string | null = null;
   if (git && repo && branch) {
     try {
       // The commit also takes what an interrupted run before it wrote but did not commit.
-      sha = await git.commitPaths(repo, [...changes.map((e) => e.path), ...leftovers], commitMessage(options, plan, leftovers.filter((p) => !changes.some((e) => e.path === p)), notes));
+      sha = await git.commitPaths(
+        repo,
+        [...changes.map((e) => e.path), ...leftovers],
+        commitMessage(
+          options,
+          plan,
+          leftovers.filter((p) => !changes.some((e) => e.path === p)),
+          notes,
+        ),
+      );
     } catch (error) {
       if (!isGitError(error)) throw error;
       // Written, not committed: the record says so, for the next run (with any flags) to commit.
-      writeAtomic(out.at(RECORD_FILE), formatRecord(finalRecord.files, writing, finalRecord.sealed, finalRecord.layouts));
+      writeAtomic(
+        out.at(RECORD_FILE),
+        formatRecord(finalRecord.files, writing, finalRecord.sealed, finalRecord.layouts),
+      );
       // Exit 4, not 2: the files are written (2 says nothing changed).
-      io.err(`error: the commit on branch ${branch} failed: ${gitReason(error)}; the files are written and uncommitted: fix that, then re-run \`npx zx scaffold.ts --env ${options.env}\` (it commits them), or commit them yourself\n`);
+      io.err(
+        `error: the commit on branch ${branch} failed: ${gitReason(error)}; the files are written and uncommitted: fix that, then re-run \`npx zx scaffold.ts --env ${options.env}\` (it commits them), or commit them yourself\n`,
+      );
       return COMMIT_FAILED;
     }
   }
   // A re-run with --push pushes what an earlier run committed and did not push.
-  const pushBranch = git && repo && branchName && flags.push ? (sha ? branchName : (await git.unpushed(repo, branchName)) ? branchName : null) : null;
+  const pushBranch =
+    git && repo && branchName && flags.push
+      ? sha
+        ? branchName
+        : (await git.unpushed(repo, branchName))
+          ? branchName
+          : null
+      : null;
   // A refused push leaves the commit made: exit 3 (not 2, which means nothing changed).
   const pushRefused = git && repo && pushBranch ? await git.pushBranch(repo, pushBranch) : null;
 
@@ -249,7 +383,9 @@ async function run(flags: Flags, root: string, readOnly: boolean, io: Io, found:
   };
   summarize(io, flags, options, plan.entries, partial);
   if (pushRefused) {
-    io.err(`error: the push of ${pushBranch} to origin was refused: ${pushRefused}; ${sha ? `the commit ${sha} is made: ` : ''}fix that and re-run with --push (it pushes what is not pushed)\n`);
+    io.err(
+      `error: the push of ${pushBranch} to origin was refused: ${pushRefused}; ${sha ? `the commit ${sha} is made: ` : ''}fix that and re-run with --push (it pushes what is not pushed)\n`,
+    );
     return PUSH_REFUSED;
   }
   return 0;
@@ -269,9 +405,19 @@ const COMMIT_FAILED = 4;
 
 /** The paths under `root` (relative to it) that git status lists, among `paths`. */
 function uncommittedOf(root: string, prefix: string, paths: Set<string>): string[] {
-  const r = spawnSync('git', ['-C', root, 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', '.'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const r = spawnSync(
+    'git',
+    ['-C', root, 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', '.'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   if (r.status !== 0) return [];
-  return r.stdout.split('\0').filter(Boolean).map((line) => line.slice(3)).map((p) => (p.startsWith(prefix) ? p.slice(prefix.length) : p)).filter((p) => paths.has(p)).sort();
+  return r.stdout
+    .split('\0')
+    .filter(Boolean)
+    .map((line) => line.slice(3))
+    .map((p) => (p.startsWith(prefix) ? p.slice(prefix.length) : p))
+    .filter((p) => paths.has(p))
+    .sort();
 }
 
 function isDanglingLink(path: string): boolean {

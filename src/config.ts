@@ -77,7 +77,11 @@ function unknownKeys(raw: Raw, known: readonly string[], where: string): void {
   }
 }
 
-function checkFields<S extends object>(raw: Raw, table: { [K in keyof S]: (v: unknown, w: string) => S[K] }, where: string): Partial<S> {
+function checkFields<S extends object>(
+  raw: Raw,
+  table: { [K in keyof S]: (v: unknown, w: string) => S[K] },
+  where: string,
+): Partial<S> {
   const out: Partial<S> = {};
   for (const key of Object.keys(table) as (keyof S & string)[]) {
     if (raw[key] !== undefined && raw[key] !== null) out[key] = table[key](raw[key], `${where}${key}`);
@@ -95,9 +99,15 @@ function envProfile(env: string, raw: Raw | undefined, where: string): Profile |
  * the config names the repository; `defaults.rendered`: the envs whose files the record
  * holds (both read at the edge, by the caller).
  */
-export function resolveOptions(configText: string | null, flags: Flags, defaults: { repoURL?: string; revision?: string; rendered?: string[] } = {}): Resolved {
+export function resolveOptions(
+  configText: string | null,
+  flags: Flags,
+  defaults: { repoURL?: string; revision?: string; rendered?: string[] } = {},
+): Resolved {
   if (!flags.env) {
-    fail('--env is required, e.g. `npx zx scaffold.ts --env dev`; write it after scaffold.ts (zx takes options written before the script as its own)');
+    fail(
+      '--env is required, e.g. `npx zx scaffold.ts --env dev`; write it after scaffold.ts (zx takes options written before the script as its own)',
+    );
   }
   const env = checks.dnsLabel(flags.env, '--env');
   const { doc, raw } = parseConfig(configText);
@@ -110,28 +120,43 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   if (migrated) {
     const old = raw.consumerNamespaces;
     if (!isDeepStrictEqual(Array.isArray(old) ? [...old].sort() : old, ['analytics', 'el-demo'])) {
-      fail(`${CONFIG_FILE}: consumerNamespaces ${JSON.stringify(old)} is replaced by each env's consumers, which also get a kind and their buckets; describe them under envs.NAME.consumers (see README, Buckets and consumers) and remove consumerNamespaces`);
+      fail(
+        `${CONFIG_FILE}: consumerNamespaces ${JSON.stringify(old)} is replaced by each env's consumers, which also get a kind and their buckets; describe them under envs.NAME.consumers (see README, Buckets and consumers) and remove consumerNamespaces`,
+      );
     }
     doc?.delete('consumerNamespaces');
     delete raw.consumerNamespaces;
-    notes.push(`${CONFIG_FILE}: consumerNamespaces [el-demo, analytics] is replaced by the default consumers in those namespaces (flink in el-demo, spark in analytics, under envs.NAME.consumers); removed it`);
+    notes.push(
+      `${CONFIG_FILE}: consumerNamespaces [el-demo, analytics] is replaced by the default consumers in those namespaces (flink in el-demo, spark in analytics, under envs.NAME.consumers); removed it`,
+    );
   }
   unknownKeys(raw, [...Object.keys(GLOBAL_FIELDS), 'envs'], `${CONFIG_FILE}: `);
-  const global: GlobalSettings = { ...defaultGlobal(), ...checkFields<GlobalSettings>(raw, GLOBAL_FIELDS, `${CONFIG_FILE}: `) };
+  const global: GlobalSettings = {
+    ...defaultGlobal(),
+    ...checkFields<GlobalSettings>(raw, GLOBAL_FIELDS, `${CONFIG_FILE}: `),
+  };
   // The origin remote is a default only when an engine could fetch it (not a local path).
-  if (!global.repoURL && !flags.settings['global.repoURL'] && defaults.repoURL && /^(https?|ssh):\/\/|^git@[^:\s]+:/.test(defaults.repoURL)) global.repoURL = checks.repoURL(defaults.repoURL, 'the origin remote (the default for --repo-url)');
+  if (
+    !global.repoURL &&
+    !flags.settings['global.repoURL'] &&
+    defaults.repoURL &&
+    /^(https?|ssh):\/\/|^git@[^:\s]+:/.test(defaults.repoURL)
+  )
+    global.repoURL = checks.repoURL(defaults.repoURL, 'the origin remote (the default for --repo-url)');
   // A repository whose default branch is not main: the engine follows that branch, unless told.
   if (raw.revision === undefined && defaults.revision && defaults.revision !== global.revision) {
     const revision = (() => {
       try {
-        return GLOBAL_FIELDS.revision(defaults.revision, 'the repository\'s default branch');
+        return GLOBAL_FIELDS.revision(defaults.revision, "the repository's default branch");
       } catch {
         return undefined; // a branch name the engines' field does not take: keep the default
       }
     })();
     if (revision) {
       global.revision = revision;
-      notes.push(`the engine follows branch ${revision}, the repository's default branch (--revision BRANCH to choose another)`);
+      notes.push(
+        `the engine follows branch ${revision}, the repository's default branch (--revision BRANCH to choose another)`,
+      );
     }
   }
   for (const [key, { flag, raw: value }] of Object.entries(flags.settings)) {
@@ -143,7 +168,10 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   // `envs:` with nothing under it is an empty map, in the file too (setIn needs a map).
   if (raw.envs === null) doc?.set('envs', doc.createNode({}));
   const envs = raw.envs ?? {};
-  if (!isMap(envs)) fail(`${CONFIG_FILE}: envs must be a map from env name to its settings; restore it with git, or write each env's settings under envs.NAME`);
+  if (!isMap(envs))
+    fail(
+      `${CONFIG_FILE}: envs must be a map from env name to its settings; restore it with git, or write each env's settings under envs.NAME`,
+    );
   // Every env in the file is checked, not only this run's: a broken file is reported now.
   const recorded: Record<string, Partial<EnvSettings>> = {};
   for (const [name, value] of Object.entries(envs)) {
@@ -163,17 +191,22 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
 
   // An env whose files the record lists but the config no longer describes (a pull request
   // emptied envs): rewriting the file without it would lose its settings for good.
-  const dropped = configText !== null ? (defaults.rendered ?? []).filter((name) => name !== env && !(name in envs)) : [];
+  const dropped =
+    configText !== null ? (defaults.rendered ?? []).filter((name) => name !== env && !(name in envs)) : [];
   if (dropped.length > 0) {
-    fail(`${CONFIG_FILE} has no settings for env ${dropped.join(', env ')}, whose files ${RECORD_FILE} lists; restore them (git log -p ${CONFIG_FILE}), or remove the env's files and their lines in ${RECORD_FILE} first`);
+    fail(
+      `${CONFIG_FILE} has no settings for env ${dropped.join(', env ')}, whose files ${RECORD_FILE} lists; restore them (git log -p ${CONFIG_FILE}), or remove the env's files and their lines in ${RECORD_FILE} first`,
+    );
   }
   const before = recorded[env];
-  const flagProfile = flags.settings.profile && ENV_FIELDS.profile(flags.settings.profile.raw, flags.settings.profile.flag);
+  const flagProfile =
+    flags.settings.profile && ENV_FIELDS.profile(flags.settings.profile.raw, flags.settings.profile.flag);
   const profile = flagProfile || before?.profile || envProfile(env, undefined, '');
   if (!profile) fail(`env ${env} is new: choose its defaults with --profile dev or --profile prod`);
   // A different profile for a recorded env starts again from that profile's defaults.
   const kept = before && (!flagProfile || flagProfile === before.profile) ? before : {};
-  if (before && kept !== before) notes.push(`env ${env} switched to the ${profile} profile: its settings restart from that profile's defaults`);
+  if (before && kept !== before)
+    notes.push(`env ${env} switched to the ${profile} profile: its settings restart from that profile's defaults`);
 
   const settings: EnvSettings = { ...profileDefaults(profile, env), ...kept, profile };
   // A new profile does not rename the consumers' objects (their state would not follow).
@@ -182,7 +215,10 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
     if (key.startsWith('global.') || key === 'profile') continue;
     if (key === 'pools') {
       const other = [flags.settings.replicas?.flag, flags.settings.size?.flag].filter(Boolean);
-      if (other.length > 0) fail(`${flag} sets every pool's servers and size, the first one's too, and ${other.join(' and ')} set${other.length === 1 ? 's' : ''} the first one's; give ${flag} alone`);
+      if (other.length > 0)
+        fail(
+          `${flag} sets every pool's servers and size, the first one's too, and ${other.join(' and ')} set${other.length === 1 ? 's' : ''} the first one's; give ${flag} alone`,
+        );
       Object.assign(settings, parsePoolsFlag(value, flag));
       continue;
     }
@@ -192,33 +228,61 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
   // Trust settings take effect only with TLS: a flag for them on a plain-http env is a mistake.
   for (const key of ['truststore', 'caSecret'] as const) {
     const given = flags.settings[key];
-    if (given && !settings.tls) fail(`${given.flag} applies only with TLS on, and env ${env} has TLS off (the consumers reach MinIO over http); drop ${given.flag}, or add --tls on`);
+    if (given && !settings.tls)
+      fail(
+        `${given.flag} applies only with TLS on, and env ${env} has TLS off (the consumers reach MinIO over http); drop ${given.flag}, or add --tls on`,
+      );
   }
   // Spreading places the servers of an erasure-coded env; a single server has none to place.
   // A value the file holds from before is dropped when this run's flags make the env standalone.
   if (settings.replicas === 1) {
     const given = flags.settings.spread;
-    if (given) fail(`${given.flag} applies only to an erasure-coded env (it places the servers on nodes), and env ${env} is a single server (replicas 1) with nothing to spread; drop ${given.flag}`);
+    if (given)
+      fail(
+        `${given.flag} applies only to an erasure-coded env (it places the servers on nodes), and env ${env} is a single server (replicas 1) with nothing to spread; drop ${given.flag}`,
+      );
     if (kept.spread !== undefined && !flags.settings.replicas) {
-      fail(`${CONFIG_FILE}: envs.${env}.spread applies only to an erasure-coded env, and env ${env} is a single server (replicas 1); remove spread from envs.${env}`);
+      fail(
+        `${CONFIG_FILE}: envs.${env}.spread applies only to an erasure-coded env, and env ${env} is a single server (replicas 1); remove spread from envs.${env}`,
+      );
     }
   }
   checkGlobal(global);
   checkCombination(env, settings, global);
   notes.push(...sharedObjects(env, settings, global, recorded));
-  if (before?.consumerNames && before.consumerNames !== settings.consumerNames && Object.keys(settings.consumers).length > 0) {
-    notes.push(`env ${env}: ${settings.consumerNames} names rename the objects in the consumers' namespaces, and their state does not follow: a Flink job under a renamed FlinkDeployment or FlinkEnvironment starts without its checkpoints unless started from a savepoint, a renamed catalog server with an empty catalog until its catalog.db is copied across; follow docs/consumers.md (Names) before this is merged`);
+  if (
+    before?.consumerNames &&
+    before.consumerNames !== settings.consumerNames &&
+    Object.keys(settings.consumers).length > 0
+  ) {
+    notes.push(
+      `env ${env}: ${settings.consumerNames} names rename the objects in the consumers' namespaces, and their state does not follow: a Flink job under a renamed FlinkDeployment or FlinkEnvironment starts without its checkpoints unless started from a savepoint, a renamed catalog server with an empty catalog until its catalog.db is copied across; follow docs/consumers.md (Names) before this is merged`,
+    );
   }
   notes.push(...dataLayoutNotes(`env ${env}`, settings.consumers));
 
-  const configTextOut = doc ? updateConfig(doc, configText!, migrated, global, env, settings) : newConfig(global, env, settings);
+  const configTextOut = doc
+    ? updateConfig(doc, configText!, migrated, global, env, settings)
+    : newConfig(global, env, settings);
   const previousProfile = before?.profile ?? envProfile(env, undefined, '');
-  const previous = before && previousProfile ? ({ ...profileDefaults(previousProfile, env), ...before, profile: previousProfile } as EnvSettings) : undefined;
+  const previous =
+    before && previousProfile
+      ? ({ ...profileDefaults(previousProfile, env), ...before, profile: previousProfile } as EnvSettings)
+      : undefined;
   // An erasure-coded env rendered before the spread setting: its servers only preferred
   // separate nodes, and the default now enforces it (and restarts them, with the new template).
-  if (previous && defaults.rendered?.includes(env) && previous.replicas > 1 && settings.replicas > 1 && before?.spread === undefined && !flags.settings.spread) {
+  if (
+    previous &&
+    defaults.rendered?.includes(env) &&
+    previous.replicas > 1 &&
+    settings.replicas > 1 &&
+    before?.spread === undefined &&
+    !flags.settings.spread
+  ) {
     const most = Math.max(settings.replicas, ...settings.pools.map((p) => p.servers));
-    notes.push(`env ${env}: spread host is the new default: no two servers of a pool on one node, enforced by the scheduler, and every server restarts once with it; a cluster with fewer than ${most} nodes the servers may run on leaves some Pending, so keep the old placement there with --spread none (docs/hardening.md, Spreading)`);
+    notes.push(
+      `env ${env}: spread host is the new default: no two servers of a pool on one node, enforced by the scheduler, and every server restarts once with it; a cluster with fewer than ${most} nodes the servers may run on leaves some Pending, so keep the old placement there with --spread none (docs/hardening.md, Spreading)`,
+    );
   }
   return { options: { env, global, settings, repoPath: '' }, configText: configTextOut, notes, previous };
 }
@@ -232,8 +296,14 @@ export function resolveOptions(configText: string | null, flags: Flags, defaults
  * each env's engine runs (an Argo CD Application without clusters goes to the cluster of
  * the Argo CD that syncs it, which may be one per cluster).
  */
-function sharedObjects(env: string, s: EnvSettings, global: GlobalSettings, recorded: Record<string, Partial<EnvSettings>>): string[] {
-  const objects = (name: string, settings: EnvSettings) => consumerNamespaceObjects({ env: name, global, settings, repoPath: '' });
+function sharedObjects(
+  env: string,
+  s: EnvSettings,
+  global: GlobalSettings,
+  recorded: Record<string, Partial<EnvSettings>>,
+): string[] {
+  const objects = (name: string, settings: EnvSettings) =>
+    consumerNamespaceObjects({ env: name, global, settings, repoPath: '' });
   const clashOf = (a: EnvSettings, name: string, b: EnvSettings) => {
     if (a.namespace === b.namespace) return `MinIO's objects in namespace ${a.namespace}`;
     const mine = new Set(objects(env, a));
@@ -252,7 +322,8 @@ function sharedObjects(env: string, s: EnvSettings, global: GlobalSettings, reco
       ...(s.consumerNames === 'legacy' && !clashOf(perEnv(s), name, other) ? [`env ${env}`] : []),
       ...(other.consumerNames === 'legacy' && !clashOf(s, name, perEnv(other)) ? [`env ${name}`] : []),
     ];
-    const both = s.consumerNames === 'legacy' && other.consumerNames === 'legacy' && !clashOf(perEnv(s), name, perEnv(other));
+    const both =
+      s.consumerNames === 'legacy' && other.consumerNames === 'legacy' && !clashOf(perEnv(s), name, perEnv(other));
     const fix =
       s.namespace === other.namespace
         ? 'give one of them another namespace (--namespace)'
@@ -260,9 +331,14 @@ function sharedObjects(env: string, s: EnvSettings, global: GlobalSettings, reco
           ? `switch ${switches.length > 0 ? switches.join(' or ') : `both env ${env} and env ${name}`} to per-env names (--consumer-names per-env; docs/consumers.md, Names)`
           : "rename one env's consumer";
     const cluster = s.clusters.find((c) => other.clusters.includes(c));
-    if (cluster) fail(`env ${env}: env ${name} also renders ${clash} on cluster ${cluster}, and the two would take over each other's objects; ${fix}`);
+    if (cluster)
+      fail(
+        `env ${env}: env ${name} also renders ${clash} on cluster ${cluster}, and the two would take over each other's objects; ${fix}`,
+      );
     if (s.clusters.length > 0 && other.clusters.length > 0) continue; // on different clusters, by name
-    notes.push(`env ${env}: env ${name} also renders ${clash}: keep the two on different clusters (on one they would take over each other's objects), or ${fix}`);
+    notes.push(
+      `env ${env}: env ${name} also renders ${clash}: keep the two on different clusters (on one they would take over each other's objects), or ${fix}`,
+    );
   }
   return notes;
 }
@@ -275,7 +351,10 @@ function ordered<S extends object>(values: S, table: object): Partial<S> {
 /** An env's settings as the file keeps them: `pools` only once the env has more than one, `spread` only for an erasure-coded env. */
 function envEntry(settings: EnvSettings): Partial<EnvSettings> {
   return Object.fromEntries(
-    Object.entries(ordered(settings, ENV_FIELDS)).filter(([key, value]) => (key !== 'pools' || (value as unknown[]).length > 0) && (key !== 'spread' || settings.replicas > 1)),
+    Object.entries(ordered(settings, ENV_FIELDS)).filter(
+      ([key, value]) =>
+        (key !== 'pools' || (value as unknown[]).length > 0) && (key !== 'spread' || settings.replicas > 1),
+    ),
   );
 }
 
@@ -284,7 +363,14 @@ function newConfig(global: GlobalSettings, env: string, settings: EnvSettings): 
   return `${commentBlock(CONFIG_HEADER)}\n${toYaml({ ...ordered(global, GLOBAL_FIELDS), envs: { [env]: envEntry(settings) } })}`;
 }
 
-function updateConfig(doc: Document, original: string, migrated: boolean, global: GlobalSettings, env: string, settings: EnvSettings): string {
+function updateConfig(
+  doc: Document,
+  original: string,
+  migrated: boolean,
+  global: GlobalSettings,
+  env: string,
+  settings: EnvSettings,
+): string {
   const YAML = yamlLib();
   let changed = migrated;
   // Maps are updated key by key, so a comment on an untouched key (a bucket, a consumer)
@@ -293,7 +379,8 @@ function updateConfig(doc: Document, original: string, migrated: boolean, global
     const current = doc.getIn(path, false);
     const currentJs = YAML.isNode(current) ? current.toJS(doc) : current;
     if (isDeepStrictEqual(currentJs, value)) return;
-    const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    const isMap = (v: unknown): v is Record<string, unknown> =>
+      typeof v === 'object' && v !== null && !Array.isArray(v);
     if (YAML.isMap(current) && isMap(value) && isMap(currentJs)) {
       for (const key of Object.keys(currentJs)) if (!(key in value)) doc.deleteIn([...path, key]);
       for (const [key, v] of Object.entries(value)) set([...path, key], v);

@@ -74,26 +74,48 @@ export function defaultBuckets(): Record<string, BucketSettings> {
 
 export function defaultConsumers(): Record<string, ConsumerSettings> {
   return {
-    flink: { namespace: 'el-demo', kind: 'flink-cmf', user: 'flink', buckets: ['flink'], checkpointInterval: DEFAULT_CHECKPOINT_INTERVAL },
-    spark: { namespace: 'analytics', kind: 'iceberg-spark', user: 'spark', buckets: ['datalake/warehouse/'], catalog: 'rest', catalogServer: 'iceberg' },
+    flink: {
+      namespace: 'el-demo',
+      kind: 'flink-cmf',
+      user: 'flink',
+      buckets: ['flink'],
+      checkpointInterval: DEFAULT_CHECKPOINT_INTERVAL,
+    },
+    spark: {
+      namespace: 'analytics',
+      kind: 'iceberg-spark',
+      user: 'spark',
+      buckets: ['datalake/warehouse/'],
+      catalog: 'rest',
+      catalogServer: 'iceberg',
+    },
     // The lake's Iceberg REST catalog, deployed with the env (Apache Iceberg's REST server).
-    iceberg: { namespace: 'analytics', kind: 'iceberg-catalog', user: 'iceberg', buckets: ['datalake/warehouse/'], size: DEFAULT_CATALOG_SIZE },
+    iceberg: {
+      namespace: 'analytics',
+      kind: 'iceberg-catalog',
+      user: 'iceberg',
+      buckets: ['datalake/warehouse/'],
+      size: DEFAULT_CATALOG_SIZE,
+    },
   };
 }
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function known(raw: Record<string, unknown>, keys: string[], where: string) {
-  for (const key of Object.keys(raw)) if (!keys.includes(key)) fail(`${where}.${key} is not a known setting; known: ${keys.join(', ')}`);
+  for (const key of Object.keys(raw))
+    if (!keys.includes(key)) fail(`${where}.${key} is not a known setting; known: ${keys.join(', ')}`);
 }
 
 /** The S3 bucket naming rules (AWS's, which MinIO enforces too). */
 export function bucketNameProblem(name: string): string | undefined {
   if (name.length < 3 || name.length > 63) return 'must be 3 to 63 characters long';
-  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return "may hold only lower-case letters, digits, '.' and '-', and must begin and end with a letter or digit";
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name))
+    return "may hold only lower-case letters, digits, '.' and '-', and must begin and end with a letter or digit";
   if (name.includes('..') || name.includes('.-') || name.includes('-.')) return "must not have '..', '.-' or '-.'";
   if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'must not look like an IP address';
-  if (name.startsWith('xn--') || name.startsWith('sthree-') || name.endsWith('-s3alias') || name.endsWith('--ol-s3')) return "must not begin with 'xn--' or 'sthree-' or end with '-s3alias' or '--ol-s3' (reserved)";
+  if (name.startsWith('xn--') || name.startsWith('sthree-') || name.endsWith('-s3alias') || name.endsWith('--ol-s3'))
+    return "must not begin with 'xn--' or 'sthree-' or end with '-s3alias' or '--ol-s3' (reserved)";
   return undefined;
 }
 
@@ -101,7 +123,9 @@ const PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*\/$/;
 
 function prefix(raw: unknown, where: string): string {
   if (typeof raw === 'string' && PREFIX.test(raw) && !raw.split('/').includes('..')) return raw;
-  return fail(`${where} ${show(raw)} is not a prefix; use path segments of letters, digits, '.', '_' and '-' ending in '/', e.g. checkpoints/`);
+  return fail(
+    `${where} ${show(raw)} is not a prefix; use path segments of letters, digits, '.', '_' and '-' ending in '/', e.g. checkpoints/`,
+  );
 }
 
 function flag(raw: unknown, where: string): boolean {
@@ -110,11 +134,13 @@ function flag(raw: unknown, where: string): boolean {
 }
 
 export function checkBuckets(raw: unknown, where: string): Record<string, BucketSettings> {
-  if (!isMap(raw)) return fail(`${where} must be a map from bucket name to its settings, e.g. {flink: {prefixes: [checkpoints/]}}`);
+  if (!isMap(raw))
+    return fail(`${where} must be a map from bucket name to its settings, e.g. {flink: {prefixes: [checkpoints/]}}`);
   const out: Record<string, BucketSettings> = {};
   for (const [name, value] of Object.entries(raw)) {
     const problem = bucketNameProblem(name);
-    if (problem) fail(`${where}: bucket name ${show(name)} ${problem} (S3 naming rules); rename it, e.g. flink-checkpoints`);
+    if (problem)
+      fail(`${where}: bucket name ${show(name)} ${problem} (S3 naming rules); rename it, e.g. flink-checkpoints`);
     const at = `${where}.${name}`;
     const v = value ?? {};
     if (!isMap(v)) fail(`${at} must be a map with prefixes, lifecycle, versioning, quota and encryption`);
@@ -131,15 +157,24 @@ export function checkBuckets(raw: unknown, where: string): Record<string, Bucket
       if (!isMap(r)) return fail(`${rat} must be a map like {prefix: logs/, expireDays: 7}`);
       known(r, ['prefix', 'expireDays'], rat);
       const days = r.expireDays;
-      if (typeof days !== 'number' || !Number.isInteger(days) || days < 1 || days > 36500) fail(`${rat}.expireDays ${show(days)} is not a number of days; use a whole number from 1, e.g. 7`);
+      if (typeof days !== 'number' || !Number.isInteger(days) || days < 1 || days > 36500)
+        fail(`${rat}.expireDays ${show(days)} is not a number of days; use a whole number from 1, e.g. 7`);
       return { prefix: prefix(r.prefix, `${rat}.prefix`), expireDays: days as number };
     });
-    if (new Set(lifecycle.map((r) => r.prefix)).size !== lifecycle.length) fail(`${at}.lifecycle has two rules for one prefix; keep one`);
+    if (new Set(lifecycle.map((r) => r.prefix)).size !== lifecycle.length)
+      fail(`${at}.lifecycle has two rules for one prefix; keep one`);
     const quota = v.quota ?? '';
     if (quota !== '' && !(typeof quota === 'string' && /^[1-9]\d*(KiB|MiB|GiB|TiB|PiB)$/.test(quota))) {
-      fail(`${at}.quota ${show(quota)} is not a size; use a whole number with KiB, MiB, GiB, TiB or PiB, e.g. 100GiB, or "" for none`);
+      fail(
+        `${at}.quota ${show(quota)} is not a size; use a whole number with KiB, MiB, GiB, TiB or PiB, e.g. 100GiB, or "" for none`,
+      );
     }
-    out[name] = { prefixes, lifecycle, versioning: v.versioning === undefined ? false : flag(v.versioning, `${at}.versioning`), quota: quota as string };
+    out[name] = {
+      prefixes,
+      lifecycle,
+      versioning: v.versioning === undefined ? false : flag(v.versioning, `${at}.versioning`),
+      quota: quota as string,
+    };
     if (v.encryption !== undefined) out[name].encryption = flag(v.encryption, `${at}.encryption`);
   }
   return out;
@@ -164,8 +199,10 @@ function catalogUrlProblem(uri: string, catalog: string): string | undefined {
   } catch {
     return 'is not a URL';
   }
-  if (!['http:', 'https:'].includes(url.protocol) || url.hostname === '' || /\s/.test(uri)) return 'is not an http(s) URL with a host';
-  if (url.username || url.password) return 'carries credentials; give the catalog its own authentication instead of putting a secret in the URL';
+  if (!['http:', 'https:'].includes(url.protocol) || url.hostname === '' || /\s/.test(uri))
+    return 'is not an http(s) URL with a host';
+  if (url.username || url.password)
+    return 'carries credentials; give the catalog its own authentication instead of putting a secret in the URL';
   return undefined;
 }
 
@@ -175,17 +212,23 @@ function checkConsumer(name: string, raw: unknown, where: string): ConsumerSetti
   // A key written with no value (null in YAML) is as good as left out.
   const value = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null));
   const kind = value.kind;
-  if (!(CONSUMER_KINDS as readonly unknown[]).includes(kind)) fail(`${at}.kind ${show(kind)} is not allowed; use one of: ${CONSUMER_KINDS.join(', ')}`);
+  if (!(CONSUMER_KINDS as readonly unknown[]).includes(kind))
+    fail(`${at}.kind ${show(kind)} is not allowed; use one of: ${CONSUMER_KINDS.join(', ')}`);
   const extra = KIND_FIELDS[kind as ConsumerKind];
   const misplaced = Object.keys(value).find((k) => Object.values(KIND_FIELDS).flat().includes(k) && !extra.includes(k));
   if (misplaced) fail(`${at}.${misplaced} does not apply to kind ${kind as string}; remove it`);
   known(value, ['namespace', 'kind', 'user', 'buckets', ...extra], at);
   const namespace = value.namespace;
-  if (typeof namespace !== 'string' || !DNS_LABEL.test(namespace)) fail(`${at}.namespace ${show(namespace)} is not a valid namespace name; use e.g. el-demo`);
+  if (typeof namespace !== 'string' || !DNS_LABEL.test(namespace))
+    fail(`${at}.namespace ${show(namespace)} is not a valid namespace name; use e.g. el-demo`);
   const user = value.user ?? name;
-  if (typeof user !== 'string' || !USER.test(user)) fail(`${at}.user ${show(user)} is not a MinIO user name; use 3 to 64 lower-case letters, digits, '.', '_' or '-', e.g. flink`);
+  if (typeof user !== 'string' || !USER.test(user))
+    fail(
+      `${at}.user ${show(user)} is not a MinIO user name; use 3 to 64 lower-case letters, digits, '.', '_' or '-', e.g. flink`,
+    );
   const buckets = value.buckets;
-  if (!Array.isArray(buckets) || buckets.length === 0) fail(`${at}.buckets must list the buckets (or bucket/prefix/) it may use, e.g. [flink]`);
+  if (!Array.isArray(buckets) || buckets.length === 0)
+    fail(`${at}.buckets must list the buckets (or bucket/prefix/) it may use, e.g. [flink]`);
   const grants = (buckets as unknown[]).map((b, i) => {
     if (typeof b !== 'string') return fail(`${at}.buckets[${i}] ${show(b)} must be a bucket name or bucket/prefix/`);
     const slash = b.indexOf('/');
@@ -193,53 +236,87 @@ function checkConsumer(name: string, raw: unknown, where: string): ConsumerSetti
     return b;
   });
   if (new Set(grants).size !== grants.length) fail(`${at}.buckets names one bucket twice; list each once`);
-  const consumer: ConsumerSettings = { namespace: namespace as string, kind: kind as ConsumerKind, user, buckets: grants };
+  const consumer: ConsumerSettings = {
+    namespace: namespace as string,
+    kind: kind as ConsumerKind,
+    user,
+    buckets: grants,
+  };
 
   if (kind === 'flink-cmf' || kind === 'flink-operator') {
     const interval = value.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL;
-    if (typeof interval !== 'string' || !DURATION.test(interval)) fail(`${at}.checkpointInterval ${show(interval)} is not a Flink duration; use e.g. 60s, 5min or 500ms`);
+    if (typeof interval !== 'string' || !DURATION.test(interval))
+      fail(`${at}.checkpointInterval ${show(interval)} is not a Flink duration; use e.g. 60s, 5min or 500ms`);
     consumer.checkpointInterval = interval as string;
   }
   if (kind === 'iceberg-catalog') {
     const size = value.size ?? DEFAULT_CATALOG_SIZE;
-    if (typeof size !== 'string' || !/^[1-9]\d*(Mi|Gi|Ti)$/.test(size)) fail(`${at}.size ${show(size)} is not a volume size; use e.g. 1Gi`);
+    if (typeof size !== 'string' || !/^[1-9]\d*(Mi|Gi|Ti)$/.test(size))
+      fail(`${at}.size ${show(size)} is not a volume size; use e.g. 1Gi`);
     consumer.size = size as string;
   }
   if (kind === 'iceberg-spark') {
     const catalog = value.catalog ?? 'rest';
-    if (!(CATALOGS as readonly unknown[]).includes(catalog)) fail(`${at}.catalog ${show(catalog)} is not allowed; use one of: ${CATALOGS.join(', ')}`);
+    if (!(CATALOGS as readonly unknown[]).includes(catalog))
+      fail(`${at}.catalog ${show(catalog)} is not allowed; use one of: ${CATALOGS.join(', ')}`);
     consumer.catalog = catalog as ConsumerSettings['catalog'];
     const { catalogUri: uri, catalogServer: server } = value;
     if (uri !== undefined) {
-      if (catalog === 'hadoop') fail(`${at}.catalogUri does not apply to a hadoop catalog (its warehouse is the bucket); remove it`);
+      if (catalog === 'hadoop')
+        fail(`${at}.catalogUri does not apply to a hadoop catalog (its warehouse is the bucket); remove it`);
       const problem = typeof uri === 'string' ? catalogUrlProblem(uri, catalog as string) : 'is not a string';
-      if (problem) fail(`${at}.catalogUri ${show(uri)} ${problem}; use ${catalog === 'jdbc' ? 'the JDBC URL, e.g. jdbc:postgresql://iceberg-db.analytics:5432/iceberg' : "your REST catalog's URL, e.g. https://catalog.example.com/api/catalog, or catalogServer for the env's own"}`);
+      if (problem)
+        fail(
+          `${at}.catalogUri ${show(uri)} ${problem}; use ${catalog === 'jdbc' ? 'the JDBC URL, e.g. jdbc:postgresql://iceberg-db.analytics:5432/iceberg' : "your REST catalog's URL, e.g. https://catalog.example.com/api/catalog, or catalogServer for the env's own"}`,
+        );
       consumer.catalogUri = uri as string;
     }
     if (server !== undefined) {
       if (catalog !== 'rest') fail(`${at}.catalogServer is for catalog: rest; remove it`);
-      if (typeof server !== 'string' || !DNS_LABEL.test(server)) fail(`${at}.catalogServer ${show(server)} must name a consumer of kind iceberg-catalog, e.g. iceberg`);
-      if (uri !== undefined) fail(`${at} has both catalogServer and catalogUri; keep catalogServer for the env's own catalog, or catalogUri for an external one`);
+      if (typeof server !== 'string' || !DNS_LABEL.test(server))
+        fail(`${at}.catalogServer ${show(server)} must name a consumer of kind iceberg-catalog, e.g. iceberg`);
+      if (uri !== undefined)
+        fail(
+          `${at} has both catalogServer and catalogUri; keep catalogServer for the env's own catalog, or catalogUri for an external one`,
+        );
       consumer.catalogServer = server as string;
     }
     if (value.warehouse !== undefined) {
       // The env's own catalog and the jdbc/hadoop ones take the warehouse from the grants.
-      if (catalog !== 'rest' || uri === undefined) fail(`${at}.warehouse is for an external REST catalog (catalog: rest with catalogUri), which names its warehouses itself; remove it`);
-      if (typeof value.warehouse !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._\/:-]*$/.test(value.warehouse)) fail(`${at}.warehouse ${show(value.warehouse)} is not a warehouse name; use the name your catalog server gives it, e.g. lakehouse`);
+      if (catalog !== 'rest' || uri === undefined)
+        fail(
+          `${at}.warehouse is for an external REST catalog (catalog: rest with catalogUri), which names its warehouses itself; remove it`,
+        );
+      if (typeof value.warehouse !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._/:-]*$/.test(value.warehouse))
+        fail(
+          `${at}.warehouse ${show(value.warehouse)} is not a warehouse name; use the name your catalog server gives it, e.g. lakehouse`,
+        );
       consumer.warehouse = value.warehouse as string;
     }
-    if (catalog === 'jdbc' && uri === undefined) fail(`${at}.catalogUri is missing: a jdbc catalog needs the JDBC URL of its database, e.g. jdbc:postgresql://iceberg-db.analytics:5432/iceberg`);
+    if (catalog === 'jdbc' && uri === undefined)
+      fail(
+        `${at}.catalogUri is missing: a jdbc catalog needs the JDBC URL of its database, e.g. jdbc:postgresql://iceberg-db.analytics:5432/iceberg`,
+      );
   }
   return consumer;
 }
 
 export function checkConsumers(raw: unknown, where: string): Record<string, ConsumerSettings> {
-  if (!isMap(raw)) return fail(`${where} must be a map from consumer name to its settings, e.g. {flink: {namespace: el-demo, kind: flink-cmf, buckets: [flink]}}`);
+  if (!isMap(raw))
+    return fail(
+      `${where} must be a map from consumer name to its settings, e.g. {flink: {namespace: el-demo, kind: flink-cmf, buckets: [flink]}}`,
+    );
   const out: Record<string, ConsumerSettings> = {};
   for (const [name, value] of Object.entries(raw)) {
-    if (!DNS_LABEL.test(name)) fail(`${where}: consumer name ${show(name)} is not a valid name; use lower-case letters, digits and '-', e.g. flink`);
+    if (!DNS_LABEL.test(name))
+      fail(
+        `${where}: consumer name ${show(name)} is not a valid name; use lower-case letters, digits and '-', e.g. flink`,
+      );
     // --rotate takes consumer names beside the server's credentials.
-    if (RESERVED.includes(name)) fail(`${where}: consumer name ${name} is reserved (--rotate ${name} means the server's credential); rename the consumer, e.g. ${name}-app`);
+    if (RESERVED.includes(name))
+      fail(
+        `${where}: consumer name ${name} is reserved (--rotate ${name} means the server's credential); rename the consumer, e.g. ${name}-app`,
+      );
     out[name] = checkConsumer(name, value, where);
   }
   // A REST catalog with neither a URL nor a server: the env's catalog server, when it has one.
@@ -247,7 +324,9 @@ export function checkConsumers(raw: unknown, where: string): Record<string, Cons
   for (const [name, c] of Object.entries(out)) {
     if (c.catalog !== 'rest' || c.catalogUri || c.catalogServer) continue;
     if (servers.length !== 1) {
-      fail(`${where}.${name} uses a REST catalog but names none: set catalogServer to ${servers.length > 1 ? `one of ${servers.join(', ')}` : "a consumer of kind iceberg-catalog (the env's own catalog server, e.g. iceberg: {namespace: analytics, kind: iceberg-catalog, buckets: [datalake/warehouse/]})"}, or catalogUri to your REST catalog`);
+      fail(
+        `${where}.${name} uses a REST catalog but names none: set catalogServer to ${servers.length > 1 ? `one of ${servers.join(', ')}` : "a consumer of kind iceberg-catalog (the env's own catalog server, e.g. iceberg: {namespace: analytics, kind: iceberg-catalog, buckets: [datalake/warehouse/]})"}, or catalogUri to your REST catalog`,
+      );
     }
     c.catalogServer = servers[0];
   }
@@ -272,7 +351,10 @@ export function checkpointLocation(c: ConsumerSettings): { bucket: string; prefi
 }
 
 /** Where a catalog server (or a hadoop catalog) keeps the warehouse: its first grant, or the bucket's first prefix. */
-export function warehouseLocation(c: ConsumerSettings, buckets: Record<string, BucketSettings>): { bucket: string; prefix: string } {
+export function warehouseLocation(
+  c: ConsumerSettings,
+  buckets: Record<string, BucketSettings>,
+): { bucket: string; prefix: string } {
   const grant = c.buckets[0]!;
   const bucket = grantBucket(grant);
   return { bucket, prefix: grantPrefix(grant) || (buckets[bucket]?.prefixes[0] ?? '') };
@@ -284,23 +366,41 @@ function covers(c: ConsumerSettings, bucket: string, prefix: string): boolean {
 }
 
 /** Rules across buckets, consumers and the server: named in `where` ("env prod"). */
-export function checkDataLayout(where: string, buckets: Record<string, BucketSettings>, consumers: Record<string, ConsumerSettings>, replicas: number, reservedUser: string): void {
+export function checkDataLayout(
+  where: string,
+  buckets: Record<string, BucketSettings>,
+  consumers: Record<string, ConsumerSettings>,
+  replicas: number,
+  reservedUser: string,
+): void {
   for (const [name, b] of Object.entries(buckets)) {
     if (b.versioning && replicas === 1) {
       // Current MinIO accepts versioning on one drive, but with no redundancy under it the
       // versions only multiply what a single disk failure loses: erasure-coded envs only.
-      fail(`${where}: bucket ${name} has versioning on, but a single MinIO server is not erasure coded (one drive, no redundancy); set versioning: false for it in scaffold.config.yaml, or run 4 or more servers (--replicas 4 --storage pvc)`);
+      fail(
+        `${where}: bucket ${name} has versioning on, but a single MinIO server is not erasure coded (one drive, no redundancy); set versioning: false for it in scaffold.config.yaml, or run 4 or more servers (--replicas 4 --storage pvc)`,
+      );
     }
   }
   const users = new Map<string, string>();
   for (const [name, c] of Object.entries(consumers)) {
     for (const grant of c.buckets) {
-      if (!buckets[grantBucket(grant)]) fail(`${where}: consumer ${name} uses bucket ${grantBucket(grant)}, which is not among the buckets (${Object.keys(buckets).join(', ') || 'none'}); add it under buckets, or fix the name`);
+      if (!buckets[grantBucket(grant)])
+        fail(
+          `${where}: consumer ${name} uses bucket ${grantBucket(grant)}, which is not among the buckets (${Object.keys(buckets).join(', ') || 'none'}); add it under buckets, or fix the name`,
+        );
     }
-    if (c.user === reservedUser) fail(`${where}: consumer ${name} would be MinIO user ${c.user}, the root user of this env; give it its own user`);
-    if (c.user === METRICS_USER) fail(`${where}: consumer ${name} would be MinIO user ${c.user}, the user that reads the metrics; give it its own user`);
+    if (c.user === reservedUser)
+      fail(`${where}: consumer ${name} would be MinIO user ${c.user}, the root user of this env; give it its own user`);
+    if (c.user === METRICS_USER)
+      fail(
+        `${where}: consumer ${name} would be MinIO user ${c.user}, the user that reads the metrics; give it its own user`,
+      );
     const other = users.get(c.user);
-    if (other) fail(`${where}: consumers ${other} and ${name} are both MinIO user ${c.user}; give each consumer its own user (a shared user would share its permissions)`);
+    if (other)
+      fail(
+        `${where}: consumers ${other} and ${name} are both MinIO user ${c.user}; give each consumer its own user (a shared user would share its permissions)`,
+      );
     users.set(c.user, name);
     if (isFlink(c)) {
       // Incremental RocksDB checkpoints keep referencing files in <dir>/<job>/shared/ that
@@ -308,16 +408,24 @@ export function checkDataLayout(where: string, buckets: Record<string, BucketSet
       const at = checkpointLocation(c);
       for (const rule of buckets[at.bucket]!.lifecycle) {
         if (at.prefix.startsWith(rule.prefix) || rule.prefix.startsWith(at.prefix)) {
-          fail(`${where}: bucket ${at.bucket} has a lifecycle rule on ${rule.prefix}, where consumer ${name} keeps incremental Flink checkpoints (${at.prefix}): they share files older than any age, so an expiry breaks restores (404 NoSuchKey); remove the rule (Flink deletes what no retained checkpoint needs, and MinIO aborts stale multipart uploads itself)`);
+          fail(
+            `${where}: bucket ${at.bucket} has a lifecycle rule on ${rule.prefix}, where consumer ${name} keeps incremental Flink checkpoints (${at.prefix}): they share files older than any age, so an expiry breaks restores (404 NoSuchKey); remove the rule (Flink deletes what no retained checkpoint needs, and MinIO aborts stale multipart uploads itself)`,
+          );
         }
       }
     }
     if (c.catalogServer) {
       const server = consumers[c.catalogServer];
-      if (!server || server.kind !== 'iceberg-catalog') fail(`${where}: consumer ${name} names catalogServer ${c.catalogServer}, which is not a consumer of kind iceberg-catalog in this env; add one, or fix the name`);
+      if (server?.kind !== 'iceberg-catalog')
+        fail(
+          `${where}: consumer ${name} names catalogServer ${c.catalogServer}, which is not a consumer of kind iceberg-catalog in this env; add one, or fix the name`,
+        );
       const wh = warehouseLocation(server, buckets);
       // Spark writes the data files itself, with its own user: it needs the warehouse.
-      if (!covers(c, wh.bucket, wh.prefix)) fail(`${where}: consumer ${name} cannot write the warehouse of its catalog server ${c.catalogServer} (s3://${wh.bucket}/${wh.prefix}); add ${wh.bucket}/${wh.prefix} to its buckets`);
+      if (!covers(c, wh.bucket, wh.prefix))
+        fail(
+          `${where}: consumer ${name} cannot write the warehouse of its catalog server ${c.catalogServer} (s3://${wh.bucket}/${wh.prefix}); add ${wh.bucket}/${wh.prefix} to its buckets`,
+        );
     }
   }
 }
@@ -326,7 +434,10 @@ export function checkDataLayout(where: string, buckets: Record<string, BucketSet
 export function dataLayoutNotes(where: string, consumers: Record<string, ConsumerSettings>): string[] {
   return Object.entries(consumers)
     .filter(([, c]) => c.catalog === 'hadoop')
-    .map(([name]) => `${where}: consumer ${name} uses a Hadoop catalog, which cannot commit atomically on S3 (concurrent writers can lose commits, as Iceberg's docs warn); prefer catalog: rest or jdbc`);
+    .map(
+      ([name]) =>
+        `${where}: consumer ${name} uses a Hadoop catalog, which cannot commit atomically on S3 (concurrent writers can lose commits, as Iceberg's docs warn); prefer catalog: rest or jdbc`,
+    );
 }
 
 // ---- former defaults, replaced in a recorded env when it is rendered again
@@ -346,34 +457,63 @@ export function migrateDataLayout(env: Record<string, unknown>, where: string): 
   const consumers = env.consumers;
   if (isMap(buckets) && isMap(buckets.flink) && Array.isArray(buckets.flink.lifecycle)) {
     const rules = buckets.flink.lifecycle as unknown[];
-    const kept = rules.filter((r) => !(isMap(r) && r.prefix === OLD_EXPIRY.prefix && r.expireDays === OLD_EXPIRY.expireDays && Object.keys(r).length === 2));
+    const kept = rules.filter(
+      (r) =>
+        !(
+          isMap(r) &&
+          r.prefix === OLD_EXPIRY.prefix &&
+          r.expireDays === OLD_EXPIRY.expireDays &&
+          Object.keys(r).length === 2
+        ),
+    );
     if (kept.length !== rules.length) {
       buckets.flink = { ...buckets.flink, lifecycle: kept };
-      notes.push(`${where}buckets.flink: removed the former default 7-day expiry of checkpoints/: incremental Flink checkpoints share older files, and expiring them breaks restores`);
+      notes.push(
+        `${where}buckets.flink: removed the former default 7-day expiry of checkpoints/: incremental Flink checkpoints share older files, and expiring them breaks restores`,
+      );
     }
   }
   if (isMap(consumers)) {
     for (const [name, c] of Object.entries(consumers)) {
-      if (!isMap(c) || c.kind !== 'iceberg-spark' || c.catalogUri !== oldCatalogUri(c.namespace) || (c.catalog ?? 'rest') !== 'rest') continue;
-      const server = Object.keys(consumers).find((n) => isMap(consumers[n]) && (consumers[n] as Record<string, unknown>).kind === 'iceberg-catalog');
+      if (
+        !isMap(c) ||
+        c.kind !== 'iceberg-spark' ||
+        c.catalogUri !== oldCatalogUri(c.namespace) ||
+        (c.catalog ?? 'rest') !== 'rest'
+      )
+        continue;
+      const server = Object.keys(consumers).find(
+        (n) => isMap(consumers[n]) && (consumers[n] as Record<string, unknown>).kind === 'iceberg-catalog',
+      );
       // The catalog server to add takes the first of these names that no consumer has,
       // as its name and as its MinIO user.
       const users = Object.entries(consumers).map(([n, x]) => (isMap(x) && typeof x.user === 'string' ? x.user : n));
-      const serverName = server ?? ['iceberg', 'iceberg-catalog', 'iceberg-rest'].find((n) => consumers[n] === undefined && !users.includes(n));
+      const serverName =
+        server ??
+        ['iceberg', 'iceberg-catalog', 'iceberg-rest'].find((n) => consumers[n] === undefined && !users.includes(n));
       if (!serverName) {
-        notes.push(`${where}consumers.${name}: catalogUri ${oldCatalogUri(c.namespace)} is the former default, which nothing deploys; add a consumer of kind iceberg-catalog and set catalogServer to it (docs/consumers.md)`);
+        notes.push(
+          `${where}consumers.${name}: catalogUri ${oldCatalogUri(c.namespace)} is the former default, which nothing deploys; add a consumer of kind iceberg-catalog and set catalogServer to it (docs/consumers.md)`,
+        );
         continue;
       }
       if (!server) {
-        const grant = (Array.isArray(c.buckets) ? c.buckets : []).find((g) => typeof g === 'string') as string | undefined;
+        const grant = (Array.isArray(c.buckets) ? c.buckets : []).find((g) => typeof g === 'string') as
+          | string
+          | undefined;
         const bucket = grant ? grantBucket(grant) : 'datalake';
-        const first = isMap(buckets) && isMap(buckets[bucket]) && Array.isArray(buckets[bucket].prefixes) ? (buckets[bucket].prefixes as unknown[])[0] : undefined;
+        const first =
+          isMap(buckets) && isMap(buckets[bucket]) && Array.isArray(buckets[bucket].prefixes)
+            ? (buckets[bucket].prefixes as unknown[])[0]
+            : undefined;
         const location = grant?.includes('/') ? grant : typeof first === 'string' ? `${bucket}/${first}` : bucket;
         consumers[serverName] = { namespace: c.namespace, kind: 'iceberg-catalog', buckets: [location] };
       }
       const { catalogUri: _, ...rest } = c;
       consumers[name] = { ...rest, catalogServer: serverName };
-      notes.push(`${where}consumers.${name}: the former default catalogUri ${oldCatalogUri(c.namespace)} named a service nothing deploys; it now uses the env's own Iceberg REST catalog, consumer ${serverName}${server ? '' : ' (added)'}`);
+      notes.push(
+        `${where}consumers.${name}: the former default catalogUri ${oldCatalogUri(c.namespace)} named a service nothing deploys; it now uses the env's own Iceberg REST catalog, consumer ${serverName}${server ? '' : ' (added)'}`,
+      );
     }
   }
   return notes;

@@ -44,7 +44,12 @@ const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(
  * (shared by runs whose TMPDIR differs). Waits up to `waitMs` for each. Returns the release.
  * A reader (`readOnly`) that cannot create a lock file (a read-only directory) reads without it.
  */
-export function lockRepository(top: string, gitDir: string | null, readOnly = false, waitMs = Number(process.env.MINIO_GITOPS_LOCK_WAIT_MS ?? 15_000)): () => void {
+export function lockRepository(
+  top: string,
+  gitDir: string | null,
+  readOnly = false,
+  waitMs = Number(process.env.MINIO_GITOPS_LOCK_WAIT_MS ?? 15_000),
+): () => void {
   const name = `minio-gitops-${createHash('sha256').update(top).digest('hex').slice(0, 16)}.lock`;
   // /tmp as well as TMPDIR: runs whose TMPDIR differs (sudo, a CI step) meet there even
   // before the repository (and its git directory) exists.
@@ -79,9 +84,13 @@ function takeLock(path: string, top: string, readOnly: boolean, waitMs: number):
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST' && readOnly) return () => {};
-      if (code !== 'EEXIST') return fail(`cannot take the lock ${path} for ${top} (${code}); check that its directory is writable`);
+      if (code !== 'EEXIST')
+        return fail(`cannot take the lock ${path} for ${top} (${code}); check that its directory is writable`);
       // Something else at the lock's name (a directory, a link): never this tool's lock.
-      if (!lstatSync(path, { throwIfNoEntry: false })?.isFile()) return fail(`${path} is in the way of this tool's lock for ${top} and is not a lock file it made; remove it and re-run`);
+      if (!lstatSync(path, { throwIfNoEntry: false })?.isFile())
+        return fail(
+          `${path} is in the way of this tool's lock for ${top} and is not a lock file it made; remove it and re-run`,
+        );
     }
     const holder = holderOf(path);
     // A killed run's lock: its process is gone (on this host; another host's cannot be
@@ -96,8 +105,12 @@ function takeLock(path: string, top: string, readOnly: boolean, waitMs: number):
       }
     }
     if (Date.now() >= deadline) {
-      const who = holder ? `pid ${holder.pid}${holder.host === me.host ? '' : ` on ${holder.host}`}, since ${holder.since}` : 'starting';
-      return fail(`another minio-gitops run (${who}) is working on ${top}; wait for it to finish and re-run (if no run is left, delete ${path})`);
+      const who = holder
+        ? `pid ${holder.pid}${holder.host === me.host ? '' : ` on ${holder.host}`}, since ${holder.since}`
+        : 'starting';
+      return fail(
+        `another minio-gitops run (${who}) is working on ${top}; wait for it to finish and re-run (if no run is left, delete ${path})`,
+      );
     }
     sleep(Math.min(100 + attempt * 10, 250));
   }

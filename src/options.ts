@@ -2,7 +2,15 @@
 // settings of one env, their profile defaults, and the rules that check them. The same
 // checks run on flags and on the config file, so a value is valid or not wherever it
 // comes from. Nothing here does I/O.
-import { checkBuckets, checkConsumers, checkDataLayout, defaultBuckets, defaultConsumers, type BucketSettings, type ConsumerSettings } from './consumers.ts';
+import {
+  checkBuckets,
+  checkConsumers,
+  checkDataLayout,
+  defaultBuckets,
+  defaultConsumers,
+  type BucketSettings,
+  type ConsumerSettings,
+} from './consumers.ts';
 import { fail, show } from './errors.ts';
 import { FLINK_LINES, flinkLine } from './flink.ts';
 
@@ -168,7 +176,8 @@ export const DEFAULT_SPARK_VERSION = '3.5';
 export const DEFAULT_ICEBERG_VERSION = '1.10.1';
 // Apache Iceberg's REST catalog server, the image the Iceberg project publishes with each
 // release: by default the release of the Spark consumers' jars (see render/catalog.ts).
-export const catalogImage = (g: GlobalSettings) => g.catalogImage || `docker.io/apache/iceberg-rest-fixture:${g.icebergVersion}`;
+export const catalogImage = (g: GlobalSettings) =>
+  g.catalogImage || `docker.io/apache/iceberg-rest-fixture:${g.icebergVersion}`;
 /** The root user of plain (dev) mode, fixed so the dev overlay is reproducible. */
 export const DEV_ROOT_USER = 'dev-admin';
 
@@ -259,8 +268,20 @@ const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-
 const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$/;
 
 const SUFFIX: Record<string, number> = {
-  '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  '': 1,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 };
 
 /** The number a quantity stands for (10Gi -> 10737418240), for comparisons. */
@@ -284,9 +305,31 @@ const MAX_MEMORY = '64Ti';
  * its data there, and the env README's `chown` would take the directory over.
  */
 export const SYSTEM_DIRS = [
-  '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/root', '/run', '/sbin', '/sys', '/usr',
-  '/var/run', '/var/lib/kubelet', '/var/lib/etcd', '/var/lib/containerd', '/var/lib/docker', '/var/lib/containers',
-  '/var/lib/cni', '/var/lib/rancher', '/var/lib/k0s', '/var/lib/minikube', '/opt/cni',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
+  '/var/run',
+  '/var/lib/kubelet',
+  '/var/lib/etcd',
+  '/var/lib/containerd',
+  '/var/lib/docker',
+  '/var/lib/containers',
+  '/var/lib/cni',
+  '/var/lib/rancher',
+  '/var/lib/k0s',
+  '/var/lib/minikube',
+  '/opt/cni',
 ];
 /** Directories that hold much else: refused themselves, while a directory in them is fine (/srv/minio). */
 export const SHARED_DIRS = ['/home', '/media', '/mnt', '/opt', '/srv', '/tmp', '/var', '/var/lib', '/var/tmp'];
@@ -308,8 +351,9 @@ export function redactURL(url: string): string {
 
 /** Why a repository URL cannot be used, or undefined: credentials in it, a query, or its shape. */
 function repoURLProblem(url: string): 'credentials' | 'query' | 'shape' | undefined {
-  const HOST = /^([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
-  const PATH = /^[A-Za-z0-9._~%+\/-]+$/;
+  const HOST =
+    /^([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+  const PATH = /^[A-Za-z0-9._~%+/-]+$/;
   const USER = /^[a-z_][a-z0-9._-]*$/;
   const full = /^(https?|ssh):\/\/([^/?#]*)(.*)$/s.exec(url);
   if (full) {
@@ -320,7 +364,8 @@ function repoURLProblem(url: string): 'credentials' | 'query' | 'shape' | undefi
     if (at >= 0 && (scheme !== 'ssh' || !USER.test(authority.slice(0, at)))) return 'credentials';
     if (url.length > 2048) return 'shape';
     if (/[?#]/.test(rest)) return 'query';
-    if (!HOST.test(authority.slice(at + 1)) || !rest.startsWith('/') || !PATH.test(rest) || rest === '/') return 'shape';
+    if (!HOST.test(authority.slice(at + 1)) || !rest.startsWith('/') || !PATH.test(rest) || rest === '/')
+      return 'shape';
     try {
       new URL(url);
     } catch {
@@ -343,8 +388,8 @@ function repoURLProblem(url: string): 'credentials' | 'query' | 'shape' | undefi
 
 /** Names beginning kube- are Kubernetes' own (kube-system, kube-public, kube-node-lease, ...). */
 const KUBERNETES_OWN = (name: string) => name.startsWith('kube-');
-const kubernetesOwns = (name: string) => `namespace ${name} belongs to Kubernetes, which reserves every name beginning kube- (kube-system, kube-public, kube-node-lease, ...)`;
-
+const kubernetesOwns = (name: string) =>
+  `namespace ${name} belongs to Kubernetes, which reserves every name beginning kube- (kube-system, kube-public, kube-node-lease, ...)`;
 
 export const checks = {
   oneOf<const V extends string>(values: readonly V[]): Check<V> {
@@ -355,11 +400,15 @@ export const checks = {
   },
   dnsLabel: ((raw, where) => {
     if (typeof raw === 'string' && DNS_LABEL.test(raw)) return raw;
-    return fail(`${where} ${show(raw)} is not a valid name; use lower-case letters, digits and '-', at most 63 characters, e.g. "staging"`);
+    return fail(
+      `${where} ${show(raw)} is not a valid name; use lower-case letters, digits and '-', at most 63 characters, e.g. "staging"`,
+    );
   }) as Check<string>,
   dnsName: ((raw, where) => {
     if (typeof raw === 'string' && DNS_SUBDOMAIN.test(raw)) return raw;
-    return fail(`${where} ${show(raw)} is not a valid DNS name; use lower-case letters, digits, '-' and '.', e.g. "minio.example.com"`);
+    return fail(
+      `${where} ${show(raw)} is not a valid DNS name; use lower-case letters, digits, '-' and '.', e.g. "minio.example.com"`,
+    );
   }) as Check<string>,
   optionalDnsName: ((raw, where) => {
     if (raw === '' || raw === null || raw === undefined) return '';
@@ -368,22 +417,35 @@ export const checks = {
   quantity: ((raw, where) => {
     if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return String(raw);
     if (typeof raw === 'string' && QUANTITY.test(raw)) return raw;
-    return fail(`${where} ${show(raw)} is not a Kubernetes quantity; use a number with a unit, e.g. 10Gi, 500Mi or 250m`);
+    return fail(
+      `${where} ${show(raw)} is not a Kubernetes quantity; use a number with a unit, e.g. 10Gi, 500Mi or 250m`,
+    );
   }) as Check<string>,
   byteSize: ((raw, where) => {
     const value = typeof raw === 'number' ? String(raw) : raw;
     const ok = typeof value === 'string' && /^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)$/.test(value);
     if (ok && quantityValue(value) > quantityValue(`1${MAX_VOLUME}`)) {
-      return fail(`${where} ${show(raw)} is more than 1${MAX_VOLUME}, the most this tool takes for one volume (no disk or cloud volume comes near it); use the size of one server's volume, e.g. 8Gi or 2Ti`);
+      return fail(
+        `${where} ${show(raw)} is more than 1${MAX_VOLUME}, the most this tool takes for one volume (no disk or cloud volume comes near it); use the size of one server's volume, e.g. 8Gi or 2Ti`,
+      );
     }
     if (ok && quantityValue(value) >= 1024 * 1024) return value;
-    return fail(`${where} ${show(raw)} is not a volume size; use a number with a byte unit of at least 1Mi, e.g. 8Gi or 500Gi`);
+    return fail(
+      `${where} ${show(raw)} is not a volume size; use a number with a byte unit of at least 1Mi, e.g. 8Gi or 500Gi`,
+    );
   }) as Check<string>,
   labels: ((raw, where) => {
-    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return fail(`${where} must be a map of label names to values; write it e.g. as {release: prometheus}`);
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+      return fail(`${where} must be a map of label names to values; write it e.g. as {release: prometheus}`);
     for (const [k, v] of Object.entries(raw)) {
-      const ok = /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(k) && typeof v === 'string' && /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(v);
-      if (!ok) fail(`${where}.${k} ${show(v)} is not a valid Kubernetes label; use name: value with letters, digits, '-', '_' and '.'`);
+      const ok =
+        /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(k) &&
+        typeof v === 'string' &&
+        /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(v);
+      if (!ok)
+        fail(
+          `${where}.${k} ${show(v)} is not a valid Kubernetes label; use name: value with letters, digits, '-', '_' and '.'`,
+        );
     }
     return raw as Record<string, string>;
   }) as Check<Record<string, string>>,
@@ -393,26 +455,56 @@ export const checks = {
     if (!problem) return raw as string;
     // Never the secret itself in a message: the part before @ and any query are masked.
     // A value that is not a plain URL is not shown at all (a token may hide anywhere in it).
-    const shown = typeof raw === 'string' && /^[\x20-\x7e]*$/.test(raw) && !raw.includes('%') ? JSON.stringify(redactURL(raw)) : '(not shown)';
+    const shown =
+      typeof raw === 'string' && /^[\x20-\x7e]*$/.test(raw) && !raw.includes('%')
+        ? JSON.stringify(redactURL(raw))
+        : '(not shown)';
     // The origin remote is the default: a URL without credentials replaces it with --repo-url.
     const origin = where.startsWith('the origin remote');
     if (problem === 'credentials') {
-      return fail(`${where} ${shown} carries credentials (before the @), which would be written into the repository in plain text; ${origin ? 'pass --repo-url with ' : 'use '}an ssh URL and a deploy key (ssh://git@host/org/repo.git or git@host:org/repo.git), or the https URL without credentials and give them to the engine in a Secret (Flux: the GitRepository's secretRef; Argo CD: a repository Secret)`);
+      return fail(
+        `${where} ${shown} carries credentials (before the @), which would be written into the repository in plain text; ${origin ? 'pass --repo-url with ' : 'use '}an ssh URL and a deploy key (ssh://git@host/org/repo.git or git@host:org/repo.git), or the https URL without credentials and give them to the engine in a Secret (Flux: the GitRepository's secretRef; Argo CD: a repository Secret)`,
+      );
     }
-    if (problem === 'query') return fail(`${where} ${shown} has a query or fragment (?...), which a repository URL has no use for and which may carry a token; ${origin ? 'pass --repo-url with' : 'use'} the URL without it`);
-    return fail(`${where} ${shown} is not a git repository URL; use https://host/org/repo.git, ssh://git@host/org/repo.git or git@host:org/repo.git${origin ? ' with --repo-url' : ''}`);
+    if (problem === 'query')
+      return fail(
+        `${where} ${shown} has a query or fragment (?...), which a repository URL has no use for and which may carry a token; ${origin ? 'pass --repo-url with' : 'use'} the URL without it`,
+      );
+    return fail(
+      `${where} ${shown} is not a git repository URL; use https://host/org/repo.git, ssh://git@host/org/repo.git or git@host:org/repo.git${origin ? ' with --repo-url' : ''}`,
+    );
   }) as Check<string>,
   revision: ((raw, where) => {
     // git's rules for a branch (git check-ref-format), within a set safe in YAML and shells.
     const parts = typeof raw === 'string' && raw.length <= 200 ? raw.split('/') : [];
-    const ok = parts.length > 0 && parts.every((p) => /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(p) && !p.endsWith('.lock') && !p.endsWith('.'));
+    const ok =
+      parts.length > 0 &&
+      parts.every((p) => /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(p) && !p.endsWith('.lock') && !p.endsWith('.'));
     // HEAD and refs/... are no branch a GitRepository's ref.branch resolves.
-    if (ok && !(raw as string).includes('..') && !(raw as string).startsWith('-') && raw !== 'HEAD' && !(raw as string).startsWith('refs/')) return raw as string;
-    return fail(`${where} ${show(raw)} is not a branch name; use letters, digits, '.', '_', '-' and '/' as git allows them (no '..', no part beginning with '.' or ending in '.lock'), e.g. main`);
+    if (
+      ok &&
+      !(raw as string).includes('..') &&
+      !(raw as string).startsWith('-') &&
+      raw !== 'HEAD' &&
+      !(raw as string).startsWith('refs/')
+    )
+      return raw as string;
+    return fail(
+      `${where} ${show(raw)} is not a branch name; use letters, digits, '.', '_', '-' and '/' as git allows them (no '..', no part beginning with '.' or ending in '.lock'), e.g. main`,
+    );
   }) as Check<string>,
   clusters: ((raw, where) => {
-    const list = typeof raw === 'string' ? raw.split(',').map((c) => c.trim()).filter(Boolean) : raw;
-    if (!Array.isArray(list)) return fail(`${where} must be a list of Argo CD cluster names; write it e.g. as ${where.startsWith('--') ? 'eu-1,us-1' : '[eu-1, us-1]'}`);
+    const list =
+      typeof raw === 'string'
+        ? raw
+            .split(',')
+            .map((c) => c.trim())
+            .filter(Boolean)
+        : raw;
+    if (!Array.isArray(list))
+      return fail(
+        `${where} must be a list of Argo CD cluster names; write it e.g. as ${where.startsWith('--') ? 'eu-1,us-1' : '[eu-1, us-1]'}`,
+      );
     const names = list.map((c, i) => checks.dnsName(c, `${where}[${i}]`));
     if (new Set(names).size !== names.length) fail(`${where} names a cluster twice; list each once`);
     return names;
@@ -420,15 +512,34 @@ export const checks = {
   /** A node directory for MinIO's data: absolute, plain (it is printed in a shell command), its own. */
   hostPath: ((raw, where) => {
     const example = 'e.g. /mnt/disk1/data or /srv/minio';
-    if (typeof raw !== 'string' || !raw.startsWith('/')) return fail(`${where} ${show(raw)} is not an absolute path; use a node path such as /mnt/disk1/data`);
-    if (!/^[A-Za-z0-9._/-]{1,1024}$/.test(raw)) return fail(`${where} ${show(raw)} may hold only letters, digits, '.', '_', '-' and '/' (at most 1024), no spaces, quotes or other signs; use a plain path, ${example}`);
-    if (raw === '/') return fail(`${where} "/" is the node's root directory; MinIO needs a directory of its own, ${example}`);
-    if (raw.endsWith('/') || raw.slice(1).split('/').some((part) => part === '' || part === '.' || part === '..')) {
-      return fail(`${where} ${show(raw)} is not a normalised path (no '.' or '..' parts, no '//', no '/' at the end); write the directory itself, ${example}`);
+    if (typeof raw !== 'string' || !raw.startsWith('/'))
+      return fail(`${where} ${show(raw)} is not an absolute path; use a node path such as /mnt/disk1/data`);
+    if (!/^[A-Za-z0-9._/-]{1,1024}$/.test(raw))
+      return fail(
+        `${where} ${show(raw)} may hold only letters, digits, '.', '_', '-' and '/' (at most 1024), no spaces, quotes or other signs; use a plain path, ${example}`,
+      );
+    if (raw === '/')
+      return fail(`${where} "/" is the node's root directory; MinIO needs a directory of its own, ${example}`);
+    if (
+      raw.endsWith('/') ||
+      raw
+        .slice(1)
+        .split('/')
+        .some((part) => part === '' || part === '.' || part === '..')
+    ) {
+      return fail(
+        `${where} ${show(raw)} is not a normalised path (no '.' or '..' parts, no '//', no '/' at the end); write the directory itself, ${example}`,
+      );
     }
     const system = SYSTEM_DIRS.find((dir) => raw === dir || raw.startsWith(`${dir}/`));
-    if (system) return fail(`${where} ${show(raw)} is ${raw === system ? '' : `inside ${system}, `}a directory of the node's system or of Kubernetes (refused: / and ${SYSTEM_DIRS.join(', ')}, and what is inside them), which MinIO's data and the README's chown would take over; use a directory of its own, ${example}`);
-    if (SHARED_DIRS.includes(raw)) return fail(`${where} ${show(raw)} holds much else (refused as a whole: ${SHARED_DIRS.join(', ')}), which MinIO's data and the README's chown would take over; use a directory of its own in it, ${example}`);
+    if (system)
+      return fail(
+        `${where} ${show(raw)} is ${raw === system ? '' : `inside ${system}, `}a directory of the node's system or of Kubernetes (refused: / and ${SYSTEM_DIRS.join(', ')}, and what is inside them), which MinIO's data and the README's chown would take over; use a directory of its own, ${example}`,
+      );
+    if (SHARED_DIRS.includes(raw))
+      return fail(
+        `${where} ${show(raw)} holds much else (refused as a whole: ${SHARED_DIRS.join(', ')}), which MinIO's data and the README's chown would take over; use a directory of its own in it, ${example}`,
+      );
     return raw;
   }) as Check<string>,
   onOff: ((raw, where) => {
@@ -445,18 +556,32 @@ export const checks = {
     if (n === 2 || n === 3) {
       return fail(`${where} ${n}: MinIO erasure coding needs at least 4 servers; use 1 (standalone) or 4 to 16`);
     }
-    if (n > 16) return fail(`${where} ${typeof raw === 'string' ? raw : n}: one erasure set holds at most 16 servers; use 4 to 16`);
+    if (n > 16)
+      return fail(
+        `${where} ${typeof raw === 'string' ? raw : n}: one erasure set holds at most 16 servers; use 4 to 16`,
+      );
     return n;
   }) as Check<number>,
   /** The pools added to the first: a list of {servers, size}. */
   pools: ((raw, where) => {
-    if (!Array.isArray(raw)) return fail(`${where} must be a list of the pools added to the first one, each {servers: N, size: SIZE}; write it e.g. as [{servers: 4, size: 8Gi}]`);
-    if (raw.length > MAX_POOLS - 1) fail(`${where} lists ${raw.length} pools; this tool takes at most ${MAX_POOLS} pools per env (the first and ${MAX_POOLS - 1} added)`);
+    if (!Array.isArray(raw))
+      return fail(
+        `${where} must be a list of the pools added to the first one, each {servers: N, size: SIZE}; write it e.g. as [{servers: 4, size: 8Gi}]`,
+      );
+    if (raw.length > MAX_POOLS - 1)
+      fail(
+        `${where} lists ${raw.length} pools; this tool takes at most ${MAX_POOLS} pools per env (the first and ${MAX_POOLS - 1} added)`,
+      );
     return raw.map((p, i) => {
       const at = `${where}[${i}]`;
-      if (!p || typeof p !== 'object' || Array.isArray(p)) return fail(`${at} must be a map {servers: N, size: SIZE}, e.g. {servers: 4, size: 8Gi}`);
-      for (const key of Object.keys(p)) if (key !== 'servers' && key !== 'size') fail(`${at}.${key} is not a known setting; use servers and size`);
-      return { servers: poolServers((p as Record<string, unknown>).servers, `${at}.servers`), size: checks.byteSize((p as Record<string, unknown>).size, `${at}.size`) };
+      if (!p || typeof p !== 'object' || Array.isArray(p))
+        return fail(`${at} must be a map {servers: N, size: SIZE}, e.g. {servers: 4, size: 8Gi}`);
+      for (const key of Object.keys(p))
+        if (key !== 'servers' && key !== 'size') fail(`${at}.${key} is not a known setting; use servers and size`);
+      return {
+        servers: poolServers((p as Record<string, unknown>).servers, `${at}.servers`),
+        size: checks.byteSize((p as Record<string, unknown>).size, `${at}.size`),
+      };
     });
   }) as Check<PoolSettings[]>,
   text: ((raw, where) => {
@@ -469,57 +594,103 @@ export const checks = {
     // Printable ASCII (MinIO refuses other host names), no $ (the kubelet would expand $(VAR)
     // in the servers' environment), well-formed % escapes (MinIO refuses others), a port
     // a NetworkPolicy can name.
-    const shape = typeof raw === 'string' && raw.length <= 2048 && /^https?:\/\/[\x21-\x7e]+$/.test(raw) && !/[@?#$]/.test(raw) && !/%(?![0-9A-Fa-f]{2})/.test(raw);
+    const shape =
+      typeof raw === 'string' &&
+      raw.length <= 2048 &&
+      /^https?:\/\/[\x21-\x7e]+$/.test(raw) &&
+      !/[@?#$]/.test(raw) &&
+      !/%(?![0-9A-Fa-f]{2})/.test(raw);
     const url = shape ? URL.parse(raw as string) : null;
     // The host as written (URL would turn 1.2.3 into 1.2.0.3, which MinIO's Go would not):
     // DNS labels, an IPv4 or a bracketed IPv6 address.
     const host = (raw as string).replace(/^https?:\/\//, '').split(/[/:]/)[0]!;
     const label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-    const named = url?.hostname === host && (/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.split('.').every((l) => label.test(l)));
-    if (url && (named || url.hostname.startsWith('[')) && url.port !== '0' && !url.username && !url.password) return raw as string;
-    return fail(`${where} is not an http or https URL without credentials or query; use e.g. http://audit-receiver.logging.svc:8080/minio (the token is generated and sealed, never in the URL)`);
+    const named =
+      url?.hostname === host && (/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.split('.').every((l) => label.test(l)));
+    if (url && (named || url.hostname.startsWith('[')) && url.port !== '0' && !url.username && !url.password)
+      return raw as string;
+    return fail(
+      `${where} is not an http or https URL without credentials or query; use e.g. http://audit-receiver.logging.svc:8080/minio (the token is generated and sealed, never in the URL)`,
+    );
   }) as Check<string>,
   /** A key in an external secret store (AWS, Vault, GCP, Azure): path segments, an optional leading '/'. */
   remoteKey: ((raw, where) => {
-    if (typeof raw === 'string' && raw.length <= 512 && /^\/?[A-Za-z0-9_+=@-][A-Za-z0-9._+=@-]*(\/[A-Za-z0-9_+=@-][A-Za-z0-9._+=@-]*)*$/.test(raw)) return raw;
-    return fail(`${where} ${show(raw)} is not a key of an external secret store; use path segments of letters, digits, '.', '_', '+', '=', '@' and '-' separated by '/', e.g. prod/minio`);
+    if (
+      typeof raw === 'string' &&
+      raw.length <= 512 &&
+      /^\/?[A-Za-z0-9_+=@-][A-Za-z0-9._+=@-]*(\/[A-Za-z0-9_+=@-][A-Za-z0-9._+=@-]*)*$/.test(raw)
+    )
+      return raw;
+    return fail(
+      `${where} ${show(raw)} is not a key of an external secret store; use path segments of letters, digits, '.', '_', '+', '=', '@' and '-' separated by '/', e.g. prod/minio`,
+    );
   }) as Check<string>,
   /** A host name in DNS (an ingress host, a certificate's name): labels of at most 63 characters. */
   hostName: ((raw, where) => {
     // An IP address is no Ingress host (the API server rejects it).
-    if (typeof raw === 'string' && DNS_SUBDOMAIN.test(raw) && raw.split('.').every((label) => label.length <= 63) && !/^[0-9.]+$/.test(raw)) return raw;
-    return fail(`${where} ${show(raw)} is not a valid host name; use lower-case letters, digits, '-' and '.', at most 63 between dots, e.g. "minio.example.com"`);
+    if (
+      typeof raw === 'string' &&
+      DNS_SUBDOMAIN.test(raw) &&
+      raw.split('.').every((label) => label.length <= 63) &&
+      !/^[0-9.]+$/.test(raw)
+    )
+      return raw;
+    return fail(
+      `${where} ${show(raw)} is not a valid host name; use lower-case letters, digits, '-' and '.', at most 63 between dots, e.g. "minio.example.com"`,
+    );
   }) as Check<string>,
   /** MinIO's namespace: its own, never one of Kubernetes'. */
   namespace: ((raw, where) => {
     const name: string = checks.dnsLabel(raw, where);
-    if (KUBERNETES_OWN(name)) fail(`${where}: ${kubernetesOwns(name)}, and MinIO's default-deny NetworkPolicy would cut off everything in it; choose another ${where.startsWith('--') ? 'with --namespace' : `there, e.g. minio`}`);
+    if (KUBERNETES_OWN(name))
+      fail(
+        `${where}: ${kubernetesOwns(name)}, and MinIO's default-deny NetworkPolicy would cut off everything in it; choose another ${where.startsWith('--') ? 'with --namespace' : `there, e.g. minio`}`,
+      );
     return name;
   }) as Check<string>,
   flinkVersion: ((raw, where) => {
     const value = typeof raw === 'number' ? String(raw) : raw;
-    if (typeof value !== 'string' || !/^\d+\.\d{1,2}\.\d{1,2}$/.test(value)) return fail(`${where} ${show(raw)} is not a Flink release; use major.minor.patch, e.g. ${DEFAULT_FLINK_VERSION}`);
+    if (typeof value !== 'string' || !/^\d+\.\d{1,2}\.\d{1,2}$/.test(value))
+      return fail(`${where} ${show(raw)} is not a Flink release; use major.minor.patch, e.g. ${DEFAULT_FLINK_VERSION}`);
     // The configuration keys differ between lines: only lines whose keys are known (and tested).
-    if (!flinkLine(value)) return fail(`${where} ${value} is a Flink line this tool does not know the configuration keys of; use a release of ${FLINK_LINES.join(', ')}, e.g. ${DEFAULT_FLINK_VERSION}`);
+    if (!flinkLine(value))
+      return fail(
+        `${where} ${value} is a Flink line this tool does not know the configuration keys of; use a release of ${FLINK_LINES.join(', ')}, e.g. ${DEFAULT_FLINK_VERSION}`,
+      );
     return value;
   }) as Check<string>,
   sparkVersion: ((raw, where) => {
     const value = typeof raw === 'number' ? raw.toFixed(1) : raw;
     if (typeof value === 'string' && SPARK_LINES[value]) return value;
-    return fail(`${where} ${show(raw)} is not a Spark line with an Iceberg runtime; use one of: ${Object.keys(SPARK_LINES).join(', ')}`);
+    return fail(
+      `${where} ${show(raw)} is not a Spark line with an Iceberg runtime; use one of: ${Object.keys(SPARK_LINES).join(', ')}`,
+    );
   }) as Check<string>,
   icebergVersion: ((raw, where) => {
     if (typeof raw === 'string' && /^1\.(9|1\d)\.\d{1,2}$/.test(raw)) return raw;
-    if (typeof raw === 'number') return fail(`${where} ${raw} is a number in YAML (it lost its last digits); quote the release, e.g. "${DEFAULT_ICEBERG_VERSION}"`);
-    return fail(`${where} ${show(raw)} is not an Iceberg 1.x release from 1.9.0 on (the REST catalog and Spark 3.5/4.0 runtimes this tool renders for); use e.g. ${DEFAULT_ICEBERG_VERSION}`);
+    if (typeof raw === 'number')
+      return fail(
+        `${where} ${raw} is a number in YAML (it lost its last digits); quote the release, e.g. "${DEFAULT_ICEBERG_VERSION}"`,
+      );
+    return fail(
+      `${where} ${show(raw)} is not an Iceberg 1.x release from 1.9.0 on (the REST catalog and Spark 3.5/4.0 runtimes this tool renders for); use e.g. ${DEFAULT_ICEBERG_VERSION}`,
+    );
   }) as Check<string>,
   image: ((raw, where) => {
-    const ok = typeof raw === 'string' && /^[a-z0-9]([a-z0-9._\-/:]*[a-z0-9])?(:[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/.test(raw);
+    const ok =
+      typeof raw === 'string' &&
+      /^[a-z0-9]([a-z0-9._\-/:]*[a-z0-9])?(:[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/.test(raw);
     if (ok && !raw.endsWith(':latest')) return raw;
-    return fail(`${where} ${show(raw)} must be an image pinned by tag or digest (not latest); use e.g. ${/mc-?image/i.test(where) ? DEFAULT_MC_IMAGE : /kubectl-?image/i.test(where) ? DEFAULT_KUBECTL_IMAGE : /flink-?image/i.test(where) ? `flink:${DEFAULT_FLINK_VERSION}` : /catalog-?image/i.test(where) ? `docker.io/apache/iceberg-rest-fixture:${DEFAULT_ICEBERG_VERSION}` : DEFAULT_MINIO_IMAGE}`);
+    return fail(
+      `${where} ${show(raw)} must be an image pinned by tag or digest (not latest); use e.g. ${/mc-?image/i.test(where) ? DEFAULT_MC_IMAGE : /kubectl-?image/i.test(where) ? DEFAULT_KUBECTL_IMAGE : /flink-?image/i.test(where) ? `flink:${DEFAULT_FLINK_VERSION}` : /catalog-?image/i.test(where) ? `docker.io/apache/iceberg-rest-fixture:${DEFAULT_ICEBERG_VERSION}` : DEFAULT_MINIO_IMAGE}`,
+    );
   }) as Check<string>,
   nodeLabel: ((raw, where) => {
-    if (typeof raw === 'string' && /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?=[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(raw)) return raw;
+    if (
+      typeof raw === 'string' &&
+      /^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?=[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(raw)
+    )
+      return raw;
     return fail(`${where} ${show(raw)} is not a node label; use key=value, e.g. node-type=storage`);
   }) as Check<string>,
 };
@@ -531,7 +702,9 @@ export const MAX_POOLS = 16;
 function poolServers(raw: unknown, where: string): number {
   const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
   if (typeof n === 'number' && Number.isInteger(n) && n >= 4 && n <= 16) return n;
-  return fail(`${where} ${show(raw)} is not a pool's server count: a pool is one erasure set of 4 to 16 servers (one drive each); use 4 to 16`);
+  return fail(
+    `${where} ${show(raw)} is not a pool's server count: a pool is one erasure set of 4 to 16 servers (one drive each); use 4 to 16`,
+  );
 }
 
 /**
@@ -545,7 +718,10 @@ export function parsePoolsFlag(raw: string, where: string): { replicas: number; 
   const pools = parts.map((part, i) => {
     const m = /^(\d+)x(.+)$/.exec(part);
     if (!m) return fail(`${where} ${show(part)} is not a pool; write each pool as SERVERSxSIZE, ${example}`);
-    return { servers: poolServers(m[1], `${where} pool ${i + 1}`), size: checks.byteSize(m[2], `${where} pool ${i + 1} size`) };
+    return {
+      servers: poolServers(m[1], `${where} pool ${i + 1}`),
+      size: checks.byteSize(m[2], `${where} pool ${i + 1} size`),
+    };
   });
   const [first, ...rest] = pools as [PoolSettings, ...PoolSettings[]];
   return { replicas: first.servers, size: first.size, pools: rest };
@@ -557,7 +733,10 @@ export type FieldTable<S> = { [K in keyof S]: Check<S[K]> };
 function letIn(who: string, example: string): Check<string> {
   return (raw, where) => {
     const name = checks.dnsLabel(raw, where);
-    if (KUBERNETES_OWN(name) && name !== 'kube-system') fail(`${where}: ${kubernetesOwns(name)}, and ${who} does not run there; name the namespace ${who} runs in, e.g. ${example} (or kube-system, where some platforms run it)`);
+    if (KUBERNETES_OWN(name) && name !== 'kube-system')
+      fail(
+        `${where}: ${kubernetesOwns(name)}, and ${who} does not run there; name the namespace ${who} runs in, e.g. ${example} (or kube-system, where some platforms run it)`,
+      );
     return name;
   };
 }
@@ -565,19 +744,31 @@ function letIn(who: string, example: string): Check<string> {
 function resourcesCheck(raw: unknown, where: string): Resources {
   const part = (key: 'requests' | 'limits') => {
     const value = (raw as Record<string, unknown> | null)?.[key] as Record<string, unknown> | undefined;
-    if (!value || typeof value !== 'object') return fail(`${where}.${key} must be a map with cpu and memory; write it e.g. as {cpu: 500m, memory: 1Gi}`);
+    if (!value || typeof value !== 'object')
+      return fail(`${where}.${key} must be a map with cpu and memory; write it e.g. as {cpu: 500m, memory: 1Gi}`);
     for (const extra of Object.keys(value)) {
-      if (extra !== 'cpu' && extra !== 'memory') fail(`${where}.${key}.${extra} is not a known setting; use cpu and memory`);
+      if (extra !== 'cpu' && extra !== 'memory')
+        fail(`${where}.${key}.${extra} is not a known setting; use cpu and memory`);
     }
     const cpu = checks.quantity(value.cpu, `${where}.${key}.cpu`);
     const memory = checks.quantity(value.memory, `${where}.${key}.memory`);
-    if (quantityValue(cpu) > MAX_CPU) fail(`${where}.${key}.cpu ${cpu} is more than any node has (this tool takes at most ${MAX_CPU} cores); use e.g. 500m or 2`);
-    if (quantityValue(memory) > quantityValue(MAX_MEMORY)) fail(`${where}.${key}.memory ${memory} is more than any node has (this tool takes at most ${MAX_MEMORY}); use e.g. 1Gi or 4Gi`);
+    if (quantityValue(cpu) > MAX_CPU)
+      fail(
+        `${where}.${key}.cpu ${cpu} is more than any node has (this tool takes at most ${MAX_CPU} cores); use e.g. 500m or 2`,
+      );
+    if (quantityValue(memory) > quantityValue(MAX_MEMORY))
+      fail(
+        `${where}.${key}.memory ${memory} is more than any node has (this tool takes at most ${MAX_MEMORY}); use e.g. 1Gi or 4Gi`,
+      );
     return { cpu, memory };
   };
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return fail(`${where} must be a map with requests and limits; write it e.g. as {requests: {cpu: 500m, memory: 1Gi}, limits: {cpu: "2", memory: 4Gi}}`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    return fail(
+      `${where} must be a map with requests and limits; write it e.g. as {requests: {cpu: 500m, memory: 1Gi}, limits: {cpu: "2", memory: 4Gi}}`,
+    );
   for (const extra of Object.keys(raw)) {
-    if (extra !== 'requests' && extra !== 'limits') fail(`${where}.${extra} is not a known setting; use requests and limits`);
+    if (extra !== 'requests' && extra !== 'limits')
+      fail(`${where}.${extra} is not a known setting; use requests and limits`);
   }
   return { requests: part('requests'), limits: part('limits') };
 }
@@ -594,7 +785,10 @@ export const GLOBAL_FIELDS: FieldTable<GlobalSettings> = {
   // cert-manager's cluster resource namespace: the env's private CA is made there.
   trustNamespace: ((raw, where) => {
     const name = checks.dnsLabel(raw, where);
-    if (KUBERNETES_OWN(name)) fail(`${where}: ${kubernetesOwns(name)}; the env's private CA is made in cert-manager's own namespace (its cluster resource namespace), e.g. cert-manager`);
+    if (KUBERNETES_OWN(name))
+      fail(
+        `${where}: ${kubernetesOwns(name)}; the env's private CA is made in cert-manager's own namespace (its cluster resource namespace), e.g. cert-manager`,
+      );
     return name;
   }) as Check<string>,
   // Namespaces let in to MinIO's ports (nothing is made there): kube-system is where the
@@ -645,7 +839,10 @@ export const ENV_FIELDS: FieldTable<EnvSettings> = {
   consumers: ((raw, where) => {
     const consumers = checkConsumers(raw, where);
     for (const [name, c] of Object.entries(consumers)) {
-      if (KUBERNETES_OWN(c.namespace)) fail(`${where}.${name}.namespace: ${kubernetesOwns(c.namespace)}; the consumer's Secret and workloads belong in a namespace of its own, e.g. el-demo`);
+      if (KUBERNETES_OWN(c.namespace))
+        fail(
+          `${where}.${name}.namespace: ${kubernetesOwns(c.namespace)}; the consumer's Secret and workloads belong in a namespace of its own, e.g. el-demo`,
+        );
     }
     return consumers;
   }) as Check<Record<string, ConsumerSettings>>,
@@ -658,63 +855,108 @@ const RESERVED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node
 export function checkGlobal(g: GlobalSettings): void {
   // Iceberg publishes a runtime for Spark 4.0 from 1.10.0 on (iceberg-spark-runtime-4.0_2.13).
   const [, minor] = g.icebergVersion.split('.').map(Number) as [number, number];
-  if (g.sparkVersion === '4.0' && minor < 10) fail(`icebergVersion ${g.icebergVersion} has no runtime for Spark 4.0 (iceberg-spark-runtime-4.0_2.13 starts at 1.10.0); use --iceberg-version ${DEFAULT_ICEBERG_VERSION}, or --spark-version 3.5`);
+  if (g.sparkVersion === '4.0' && minor < 10)
+    fail(
+      `icebergVersion ${g.icebergVersion} has no runtime for Spark 4.0 (iceberg-spark-runtime-4.0_2.13 starts at 1.10.0); use --iceberg-version ${DEFAULT_ICEBERG_VERSION}, or --spark-version 3.5`,
+    );
 }
 
 /** Rules that involve more than one setting. `where` names the env for the message. */
 export function checkCombination(env: string, s: EnvSettings, global: GlobalSettings): void {
   // The base denies all traffic in its namespace by default: it must own that namespace.
   if (RESERVED_NAMESPACES.includes(s.namespace) || KUBERNETES_OWN(s.namespace)) {
-    fail(`env ${env}: namespace ${s.namespace} belongs to Kubernetes, and MinIO's default-deny NetworkPolicy would cut off everything in it; choose another with --namespace`);
+    fail(
+      `env ${env}: namespace ${s.namespace} belongs to Kubernetes, and MinIO's default-deny NetworkPolicy would cut off everything in it; choose another with --namespace`,
+    );
   }
-  const shared = [...Object.values(s.consumers).map((c) => c.namespace), global.monitoringNamespace, global.ingressNamespace, global.trustNamespace];
+  const shared = [
+    ...Object.values(s.consumers).map((c) => c.namespace),
+    global.monitoringNamespace,
+    global.ingressNamespace,
+    global.trustNamespace,
+  ];
   if (shared.includes(s.namespace)) {
-    fail(`env ${env}: namespace ${s.namespace} is also a consumer, monitoring, ingress or cert-manager (trust) namespace, and MinIO's default-deny NetworkPolicy would cut off its other pods; give MinIO its own namespace with --namespace`);
+    fail(
+      `env ${env}: namespace ${s.namespace} is also a consumer, monitoring, ingress or cert-manager (trust) namespace, and MinIO's default-deny NetworkPolicy would cut off its other pods; give MinIO its own namespace with --namespace`,
+    );
   }
   for (const [name, c] of Object.entries(s.consumers)) {
     // Its objects are named <namespace>-<consumer> (names.ts), a label value and for a
     // catalog server a Service name: at most 63 characters, a Service's beginning with a
     // letter; the Flink operator refuses a FlinkDeployment over 45 or not beginning with one.
     const id = consumerObject({ env, global, settings: s, repoPath: '' }, name);
-    const [what, max] = c.kind === 'flink-operator' ? ['FlinkDeployment', 45] : c.kind === 'iceberg-catalog' ? ['Service', 63] : ['objects', 63];
-    const shorten = s.consumerNames === 'legacy' ? "shorten the consumer's name" : "shorten the consumer's name or the namespace (--namespace)";
-    if (id.length > max) fail(`env ${env}: consumer ${name}'s ${what} would be named ${id}, longer than ${c.kind === 'flink-operator' ? 'the Flink operator accepts' : 'Kubernetes allows'} (${max} characters); ${shorten}`);
-    if (what !== 'objects' && !/^[a-z]/.test(id)) fail(`env ${env}: consumer ${name}'s ${what} would be named ${id}, and a ${what}'s name must begin with a letter; ${s.consumerNames === 'legacy' ? 'rename the consumer' : 'use a namespace that begins with one (--namespace)'}`);
+    const [what, max] =
+      c.kind === 'flink-operator'
+        ? ['FlinkDeployment', 45]
+        : c.kind === 'iceberg-catalog'
+          ? ['Service', 63]
+          : ['objects', 63];
+    const shorten =
+      s.consumerNames === 'legacy'
+        ? "shorten the consumer's name"
+        : "shorten the consumer's name or the namespace (--namespace)";
+    if (id.length > max)
+      fail(
+        `env ${env}: consumer ${name}'s ${what} would be named ${id}, longer than ${c.kind === 'flink-operator' ? 'the Flink operator accepts' : 'Kubernetes allows'} (${max} characters); ${shorten}`,
+      );
+    if (what !== 'objects' && !/^[a-z]/.test(id))
+      fail(
+        `env ${env}: consumer ${name}'s ${what} would be named ${id}, and a ${what}'s name must begin with a letter; ${s.consumerNames === 'legacy' ? 'rename the consumer' : 'use a namespace that begins with one (--namespace)'}`,
+      );
   }
   for (const kind of ['cpu', 'memory'] as const) {
     const { requests, limits } = s.resources;
     if (quantityValue(requests[kind]) > quantityValue(limits[kind])) {
-      fail(`env ${env}: resources.requests.${kind} ${requests[kind]} is more than resources.limits.${kind} ${limits[kind]}; raise the limit or lower the request in scaffold.config.yaml`);
+      fail(
+        `env ${env}: resources.requests.${kind} ${requests[kind]} is more than resources.limits.${kind} ${limits[kind]}; raise the limit or lower the request in scaffold.config.yaml`,
+      );
     }
   }
   if (s.storage === 'hostpath' && s.replicas > 1) {
-    fail(`env ${env}: hostpath storage works only with 1 replica (one node's disk), not ${s.replicas}; use --storage pvc for an erasure-coded StatefulSet, or --replicas 1`);
+    fail(
+      `env ${env}: hostpath storage works only with 1 replica (one node's disk), not ${s.replicas}; use --storage pvc for an erasure-coded StatefulSet, or --replicas 1`,
+    );
   }
   if (s.pools.length > 0 && s.replicas === 1) {
-    fail(`env ${env}: pools expand an erasure-coded env, and this one is a single server (replicas 1); remove pools from scaffold.config.yaml, or see docs/operations.md (Changing the layout) to move to an erasure-coded env`);
+    fail(
+      `env ${env}: pools expand an erasure-coded env, and this one is a single server (replicas 1); remove pools from scaffold.config.yaml, or see docs/operations.md (Changing the layout) to move to an erasure-coded env`,
+    );
   }
   if (s.secrets === 'plain' && s.profile !== 'dev') {
-    fail(`env ${env}: --secrets plain would commit credentials in plaintext, which only a dev-profile env may do; use --secrets sops or --secrets external`);
+    fail(
+      `env ${env}: --secrets plain would commit credentials in plaintext, which only a dev-profile env may do; use --secrets sops or --secrets external`,
+    );
   }
   // The plain-mode root user is fixed; a generated one (root-...) cannot match a consumer user.
   checkDataLayout(`env ${env}`, s.buckets, s.consumers, s.replicas, s.secrets === 'plain' ? DEV_ROOT_USER : '');
   for (const [name, b] of Object.entries(s.buckets)) {
-    if (b.encryption && s.kms === 'none') fail(`env ${env}: bucket ${name} has encryption: true, and the env's MinIO has no KMS to keep the key (kms: none); add --kms static, or set encryption: false for it in scaffold.config.yaml`);
+    if (b.encryption && s.kms === 'none')
+      fail(
+        `env ${env}: bucket ${name} has encryption: true, and the env's MinIO has no KMS to keep the key (kms: none); add --kms static, or set encryption: false for it in scaffold.config.yaml`,
+      );
   }
   if (s.ingress && s.apiHost === s.consoleHost) {
-    fail(`env ${env}: the API and console ingress hosts are both ${s.apiHost}; give them different names with --api-host and --console-host`);
+    fail(
+      `env ${env}: the API and console ingress hosts are both ${s.apiHost}; give them different names with --api-host and --console-host`,
+    );
   }
   if (s.tls && s.truststore === 'none' && s.caSecret) {
-    fail(`env ${env}: caSecret ${s.caSecret} names the CA for trust-manager's truststore, and truststore is none; remove caSecret (--ca-secret ""), or use --truststore trust-manager`);
+    fail(
+      `env ${env}: caSecret ${s.caSecret} names the CA for trust-manager's truststore, and truststore is none; remove caSecret (--ca-secret ""), or use --truststore trust-manager`,
+    );
   }
   if (s.tls && s.truststore === 'trust-manager' && Object.keys(s.consumers).length > 0) {
     // trust-manager reads its sources from the trust namespace only: our own CA lives there;
     // the CA of a person's issuer must be named.
     if (s.issuer === SELF_SIGNED_ISSUER && s.caSecret) {
-      fail(`env ${env}: caSecret ${s.caSecret} is for your own --issuer; with --issuer self-signed the env makes its CA itself (in ${global.trustNamespace}); remove caSecret (--ca-secret "")`);
+      fail(
+        `env ${env}: caSecret ${s.caSecret} is for your own --issuer; with --issuer self-signed the env makes its CA itself (in ${global.trustNamespace}); remove caSecret (--ca-secret "")`,
+      );
     }
     if (s.issuer !== SELF_SIGNED_ISSUER && !s.caSecret) {
-      fail(`env ${env}: the consumers' truststore needs the CA of issuer ${s.issuer}; name the Secret holding it (key tls.crt, e.g. a CA ClusterIssuer's spec.ca.secretName) in namespace ${global.trustNamespace} with --ca-secret NAME, or use --truststore none if the consumers' JVMs already trust it`);
+      fail(
+        `env ${env}: the consumers' truststore needs the CA of issuer ${s.issuer}; name the Secret holding it (key tls.crt, e.g. a CA ClusterIssuer's spec.ca.secretName) in namespace ${global.trustNamespace} with --ca-secret NAME, or use --truststore none if the consumers' JVMs already trust it`,
+      );
     }
   }
 }

@@ -2,7 +2,7 @@
 // the sealed files) arrive through pull requests, and so do symbolic links: every path the
 // run reads, writes or deletes is relative, normalised, and proven to stay inside the
 // output root before it is touched.
-import { lstatSync, realpathSync } from 'node:fs';
+import { lstatSync, realpathSync, type Stats } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fail } from './errors.ts';
 
@@ -12,7 +12,12 @@ const REFUSED = new Set(['.', '..', '.git']);
 
 /** Whether `path` is a relative path the tool could have written: `a/b.yaml`, no `..`, no `/x`, no `a//b`. */
 export function isSafeRelative(path: unknown): path is string {
-  return typeof path === 'string' && path.length > 0 && path.length <= 1024 && path.split('/').every((s) => s.length <= 255 && SEGMENT.test(s) && !REFUSED.has(s.toLowerCase()));
+  return (
+    typeof path === 'string' &&
+    path.length > 0 &&
+    path.length <= 1024 &&
+    path.split('/').every((s) => s.length <= 255 && SEGMENT.test(s) && !REFUSED.has(s.toLowerCase()))
+  );
 }
 
 /** The real path of `dir`, or of its nearest existing ancestor joined with the rest. */
@@ -56,20 +61,26 @@ export class OutputRoot {
 
   /** The absolute path of `rel`, or of the target when `rel` itself is a link (inside). */
   at(rel: string): string {
-    if (!isSafeRelative(rel)) fail(`${JSON.stringify(rel)} is not a path inside the output (relative, no .. or .git); restore the file that names it with git`);
+    if (!isSafeRelative(rel))
+      fail(
+        `${JSON.stringify(rel)} is not a path inside the output (relative, no .. or .git); restore the file that names it with git`,
+      );
     let current = this.path;
     let final = join(this.path, rel);
     for (const segment of rel.split('/')) {
       current = join(current, segment);
       if (this.checked.has(current)) continue;
-      let stat;
+      let stat: Stats | undefined;
       try {
         stat = lstatSync(current, { throwIfNoEntry: false });
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOTDIR') fail(`a part of ${join(this.path, rel)} is a file where a directory belongs; move that file away and re-run`);
-        if (code === 'EACCES' || code === 'EPERM') fail(`${current} cannot be read (${code}); fix its permissions and re-run`);
-        if (code === 'ENAMETOOLONG' || code === 'ELOOP') fail(`${join(this.path, rel)} cannot be used (${code}); restore the output with git`);
+        if (code === 'ENOTDIR')
+          fail(`a part of ${join(this.path, rel)} is a file where a directory belongs; move that file away and re-run`);
+        if (code === 'EACCES' || code === 'EPERM')
+          fail(`${current} cannot be read (${code}); fix its permissions and re-run`);
+        if (code === 'ENAMETOOLONG' || code === 'ELOOP')
+          fail(`${join(this.path, rel)} cannot be used (${code}); restore the output with git`);
         throw error;
       }
       if (!stat) break; // the rest does not exist yet: nothing to follow
@@ -91,7 +102,10 @@ export class OutputRoot {
       return fail(`${rel}: ${link} is a symbolic link to nothing (or a loop); remove the link and re-run`);
     }
     // Inside a git directory is out too: the repository's own files are never the tool's.
-    if (!isWithin(this.real, real) || real.split(sep).includes('.git') || this.gitDirs.some((d) => isWithin(d, real))) fail(`${rel}: ${link} is a symbolic link that leads out of the output directory (to ${real}); remove the link and re-run`);
+    if (!isWithin(this.real, real) || real.split(sep).includes('.git') || this.gitDirs.some((d) => isWithin(d, real)))
+      fail(
+        `${rel}: ${link} is a symbolic link that leads out of the output directory (to ${real}); remove the link and re-run`,
+      );
     return real;
   }
 }

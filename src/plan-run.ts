@@ -16,7 +16,17 @@ import { catalogClaim, ROOT_SECRET } from './render/names.ts';
 import { serverConfigHash } from './render/overlay.ts';
 import { shortHash } from './render/hash.ts';
 import { AUDIT_SECRET } from './render/audit.ts';
-import { DELETED, formatRecord, makePlan, parseRecord, RECORD_FILE, sha256, type GeneratedRecord, type PendingWrites, type PlanEntry } from './plan.ts';
+import {
+  DELETED,
+  formatRecord,
+  makePlan,
+  parseRecord,
+  RECORD_FILE,
+  sha256,
+  type GeneratedRecord,
+  type PendingWrites,
+  type PlanEntry,
+} from './plan.ts';
 import { combine } from './render/files.ts';
 import { ownedPrefixes, renderTree } from './render/index.ts';
 import type { SecretsPlan } from './sealed.ts';
@@ -38,17 +48,23 @@ function baseBranch(repo: Repository | null): string | undefined {
   };
   const common = commonGitDir(repo);
   const current = ref(join(repo.gitDir, 'HEAD'));
-  return ref(join(common, 'refs/remotes/origin/HEAD')) ?? (current && !current.startsWith('scaffold/') ? current : undefined);
+  return (
+    ref(join(common, 'refs/remotes/origin/HEAD')) ?? (current && !current.startsWith('scaffold/') ? current : undefined)
+  );
 }
 
 /** The URL of the output repository's origin remote, if it has one. */
 function originRemote(root: string, repo: Repository | null): string | undefined {
   if (repo === null) return undefined;
-  const r = spawnSync('git', ['-C', root, 'remote', 'get-url', 'origin'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const r = spawnSync('git', ['-C', root, 'remote', 'get-url', 'origin'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   return r.status === 0 ? r.stdout.trim() || undefined : undefined;
 }
 
 /** A generated file's object, or undefined (an update or delete: the config was parsed, so the library is loaded). */
+// biome-ignore lint/suspicious/noExplicitAny: a generated file of any kind, read field by field
 function parsed(text: string | null): any {
   try {
     return text === null ? undefined : yamlLib().parse(text);
@@ -70,7 +86,9 @@ function renamedObjects(entries: PlanEntry[], dirs: string[]): string[] {
     .filter((e) => e.action === 'update' && dirs.some((d) => e.path.startsWith(d)))
     .flatMap((e) => {
       const [was, is] = [identity(e.before), identity(e.after)];
-      return was && is && was.kind === is.kind && was.name !== is.name ? [`${was.kind} ${was.namespace}/${was.name} is now ${is.name}`] : [];
+      return was && is && was.kind === is.kind && was.name !== is.name
+        ? [`${was.kind} ${was.namespace}/${was.name} is now ${is.name}`]
+        : [];
     });
 }
 
@@ -83,7 +101,9 @@ function issuedSecrets(entries: PlanEntry[], namespace: string): string[] {
     .filter((e) => e.action === 'delete')
     .flatMap((e) => {
       const doc = parsed(e.before);
-      return doc?.kind === 'Certificate' && typeof doc.spec?.secretName === 'string' ? [`${doc.metadata?.namespace ?? namespace}/${doc.spec.secretName}`] : [];
+      return doc?.kind === 'Certificate' && typeof doc.spec?.secretName === 'string'
+        ? [`${doc.metadata?.namespace ?? namespace}/${doc.spec.secretName}`]
+        : [];
     });
 }
 
@@ -93,7 +113,11 @@ function issuedSecrets(entries: PlanEntry[], namespace: string): string[] {
  * that its writes are neither taken for a person's edits nor left behind: a re-run with
  * other flags updates or removes them).
  */
-function withPendingWrites(record: GeneratedRecord, pending: PendingWrites, disk: Map<string, string | null>): GeneratedRecord {
+function withPendingWrites(
+  record: GeneratedRecord,
+  pending: PendingWrites,
+  disk: Map<string, string | null>,
+): GeneratedRecord {
   const out = { ...record };
   for (const [path, hash] of Object.entries(pending)) {
     const text = disk.get(path) ?? null;
@@ -117,14 +141,20 @@ function rootChecksum(sealed: { path: string; content: string }[], env: string):
   const values: string[] = [];
   for (const [name, keys] of read) {
     const file = sealed.find((f) => f.path === `sealed/${env}/${name}.yaml`);
-    if (file) values.push(...keys.map((key) => new RegExp(`^\\s+${key}:\\s*(\\S+)\\s*$`, 'm').exec(file.content)?.[1] ?? ''));
+    if (file)
+      values.push(...keys.map((key) => new RegExp(`^\\s+${key}:\\s*(\\S+)\\s*$`, 'm').exec(file.content)?.[1] ?? ''));
     else if (name === ROOT_SECRET) return undefined;
   }
   return shortHash(values.join('\n'));
 }
 
 /** Everything up to the plan: no file is written here. */
-export async function planRun(root: string, flags: Flags, now = new Date(), repo: Repository | null = findRepository(root)) {
+export async function planRun(
+  root: string,
+  flags: Flags,
+  now = new Date(),
+  repo: Repository | null = findRepository(root),
+) {
   const out = new OutputRoot(root, repo ? [repo.gitDir, commonGitDir(repo)] : []);
   const configBefore = readText(out.at(CONFIG_FILE));
   // The record first: the envs already rendered here keep their consumers' names (config.ts),
@@ -132,49 +162,86 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
   const recordBefore = readText(out.at(RECORD_FILE));
   const { files: recorded, pending, sealed: sealedBefore, layouts: layoutsBefore } = parseRecord(recordBefore);
   const rendered = [...new Set(Object.keys(recorded).flatMap((path) => /^overlays\/([^/]+)\//.exec(path)?.[1] ?? []))];
-  const resolved = resolveOptions(configBefore, flags, { repoURL: originRemote(root, repo), revision: baseBranch(repo), rendered });
+  const resolved = resolveOptions(configBefore, flags, {
+    repoURL: originRemote(root, repo),
+    revision: baseBranch(repo),
+    rendered,
+  });
   const { configText, notes } = resolved;
   const top = repo?.top ?? null;
   const options = { ...resolved.options, repoPath: top && top !== root ? `${relative(top, root)}/` : '' };
-  if (!options.global.repoURL) notes.push(`no repository URL (no --repo-url, none in ${CONFIG_FILE}, no origin remote): clusters/${options.env}/ (the ${options.global.gitops} manifests) is not rendered; pass --repo-url URL`);
+  if (!options.global.repoURL)
+    notes.push(
+      `no repository URL (no --repo-url, none in ${CONFIG_FILE}, no origin remote): clusters/${options.env}/ (the ${options.global.gitops} manifests) is not rendered; pass --repo-url URL`,
+    );
   // Day-2, before any key is made: the env's data layout as the last run left it (day2.ts).
   const unedited = (path: string) => {
     const text = readGenerated(out.at(path));
     return text !== null && recorded[path] === sha256(text) ? text : null;
   };
   const wasRendered = rendered.includes(options.env);
-  const previousLayout = lastLayout(layoutsBefore[options.env], wasRendered ? layoutFromFiles(options.env, unedited) : undefined, () => (wasRendered && resolved.previous ? layoutOf(resolved.previous) : undefined));
+  const previousLayout = lastLayout(
+    layoutsBefore[options.env],
+    wasRendered ? layoutFromFiles(options.env, unedited) : undefined,
+    () => (wasRendered && resolved.previous ? layoutOf(resolved.previous) : undefined),
+  );
   const layout = layoutOf(options.settings, previousLayout);
   // The catalog servers' claims that stay (in the same namespace, same name): their class cannot change either.
-  const catalogs = (s?: EnvSettings) => (s ? Object.entries(s.consumers).filter(([, c]) => c.kind === 'iceberg-catalog').map(([name, c]) => `${c.namespace}/${catalogClaim({ ...options, settings: s }, name)}`) : []);
-  const keptCatalogs = previousLayout ? catalogs(resolved.previous).filter((c) => catalogs(options.settings).includes(c)) : [];
+  const catalogs = (s?: EnvSettings) =>
+    s
+      ? Object.entries(s.consumers)
+          .filter(([, c]) => c.kind === 'iceberg-catalog')
+          .map(([name, c]) => `${c.namespace}/${catalogClaim({ ...options, settings: s }, name)}`)
+      : [];
+  const keptCatalogs = previousLayout
+    ? catalogs(resolved.previous).filter((c) => catalogs(options.settings).includes(c))
+    : [];
   notes.push(...day2Notes(options.env, previousLayout, layout, flags.leaveDataBehind, keptCatalogs));
   // age and sops code loads only for envs that seal secrets (or to refuse sops flags).
   const needsSealing = options.settings.secrets === 'sops' || flags.rotate.length > 0 || flags.ageRecipients.length > 0;
-  const secrets: SecretsPlan = needsSealing ? await (await import('./sealed.ts')).planSecrets(out, options, flags, now, sealedBefore, recorded) : { files: [], generated: [], recipients: [] };
+  const secrets: SecretsPlan = needsSealing
+    ? await (await import('./sealed.ts')).planSecrets(out, options, flags, now, sealedBefore, recorded)
+    : { files: [], generated: [], recipients: [] };
   notes.push(...(secrets.notes ?? []));
   const mirrors = secrets.files.filter((f) => f.path.startsWith(`sealed/${options.env}/bootstrap/`));
   const sealedChecksum = mirrors.length > 0 ? shortHash(mirrors.map((f) => f.content).join('\0')) : undefined;
-  const rendering = { ...options, sealedChecksum, rootChecksum: rootChecksum(secrets.files, options.env), claimSizes: layout.pools.map((p) => p.claimSize) };
+  const rendering = {
+    ...options,
+    sealedChecksum,
+    rootChecksum: rootChecksum(secrets.files, options.env),
+    claimSizes: layout.pools.map((p) => p.claimSize),
+  };
   const desired = combine(renderTree(rendering), secrets.files);
   // The servers' hashes: the env's patches, and the base's pod template, which every env
   // shares (a change of it restarts the other envs' servers too: noted, and recorded).
-  const bases = { standalone: baseTemplateHash(options.global, false), distributed: baseTemplateHash(options.global, true) };
+  const bases = {
+    standalone: baseTemplateHash(options.global, false),
+    distributed: baseTemplateHash(options.global, true),
+  };
   layout.config = serverConfigHash(rendering);
   layout.base = baseOf(layout, bases);
-  notes.push(...restartNote(options.env, previousLayout, layout), ...sharedBaseNotes(options.env, layoutsBefore, bases));
+  notes.push(
+    ...restartNote(options.env, previousLayout, layout),
+    ...sharedBaseNotes(options.env, layoutsBefore, bases),
+  );
   const paths = new Set([...desired.map((f) => f.path), ...Object.keys(recorded), ...Object.keys(pending)]);
   const disk = new Map([...paths].map((p) => [p, readGenerated(out.at(p))]));
   const record = withPendingWrites(recorded, pending, disk);
   // Another env's stopped run: its files are written with settings its config does not hold
   // yet (the config is written last), so only a run of that env can finish it.
   const envOf = (path: string) => /^(?:overlays|sealed|clusters)\/([^/]+)\//.exec(path)?.[1];
-  const others = Object.keys(pending).filter((p) => envOf(p) !== undefined && envOf(p) !== options.env && record[p] === pending[p] && disk.get(p) !== null);
-  const othersDeleted = Object.keys(pending).filter((p) => envOf(p) !== undefined && envOf(p) !== options.env && pending[p] === DELETED && disk.get(p) === null);
+  const others = Object.keys(pending).filter(
+    (p) => envOf(p) !== undefined && envOf(p) !== options.env && record[p] === pending[p] && disk.get(p) !== null,
+  );
+  const othersDeleted = Object.keys(pending).filter(
+    (p) => envOf(p) !== undefined && envOf(p) !== options.env && pending[p] === DELETED && disk.get(p) === null,
+  );
   const stoppedEnvs = [...new Set([...others, ...othersDeleted].map((p) => envOf(p)!))];
   if (stoppedEnvs.length > 0 && !flags.check && !flags.dryRun) {
     const files = [...others, ...othersDeleted];
-    fail(`a run for env ${stoppedEnvs.join(' and env ')} stopped before it finished (${files.length} file(s) written and not committed, e.g. ${files[0]}); finish it first with \`npx zx scaffold.ts --env ${stoppedEnvs[0]}\` (any flags), or undo its files with git (git checkout, git clean)`);
+    fail(
+      `a run for env ${stoppedEnvs.join(' and env ')} stopped before it finished (${files.length} file(s) written and not committed, e.g. ${files[0]}); finish it first with \`npx zx scaffold.ts --env ${stoppedEnvs[0]}\` (any flags), or undo its files with git (git checkout, git clean)`,
+    );
   }
   const plan = makePlan({
     desired,
@@ -189,25 +256,50 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
     merged: secrets.files.map((f) => f.path),
   });
   // Earlier versions kept the private CA in the env's namespace: replacing it re-issues the certificates.
-  if (plan.entries.some((e) => e.action === 'delete' && e.path === `overlays/${options.env}/minio/issuer-ca.yaml`) && plan.entries.some((e) => e.path === `overlays/${options.env}/trust/clusterissuer-ca.yaml`)) {
-    notes.push(`env ${options.env}: the private CA moves to ${options.global.trustNamespace} (a ClusterIssuer, so trust-manager can give it to the consumers): cert-manager makes a new CA and re-issues the servers' certificate from it; clients that imported the old minio-ca.crt must import the new one (the env README, TLS)`);
+  if (
+    plan.entries.some((e) => e.action === 'delete' && e.path === `overlays/${options.env}/minio/issuer-ca.yaml`) &&
+    plan.entries.some((e) => e.path === `overlays/${options.env}/trust/clusterissuer-ca.yaml`)
+  ) {
+    notes.push(
+      `env ${options.env}: the private CA moves to ${options.global.trustNamespace} (a ClusterIssuer, so trust-manager can give it to the consumers): cert-manager makes a new CA and re-issues the servers' certificate from it; clients that imported the old minio-ca.crt must import the new one (the env README, TLS)`,
+    );
   }
-  const renamed = renamedObjects(plan.entries, [`overlays/${options.env}/consumers/`, `sealed/${options.env}/consumers/`]);
+  const renamed = renamedObjects(plan.entries, [
+    `overlays/${options.env}/consumers/`,
+    `sealed/${options.env}/consumers/`,
+  ]);
   if (renamed.length > 0) {
     const claims = renamed.some((r) => r.startsWith('PersistentVolumeClaim '));
-    notes.push(`env ${options.env}: renamed in the consumers' namespaces: ${renamed.join(', ')}; an engine that prunes deletes the old ones${claims ? ' (a claim excepted: the new one starts empty, so copy the catalog\'s catalog.db across before the new server takes writes, then delete the old claim)' : ''}, objects applied by hand stay until you delete them; point workloads of your own that name the old ones at the new names`);
+    notes.push(
+      `env ${options.env}: renamed in the consumers' namespaces: ${renamed.join(', ')}; an engine that prunes deletes the old ones${claims ? " (a claim excepted: the new one starts empty, so copy the catalog's catalog.db across before the new server takes writes, then delete the old claim)" : ''}, objects applied by hand stay until you delete them; point workloads of your own that name the old ones at the new names`,
+    );
   }
   const issued = issuedSecrets(plan.entries, options.settings.namespace);
   if (issued.length > 0) {
-    notes.push(`env ${options.env}: cert-manager keeps the Secrets it issued for the Certificates this removes (${issued.join(', ')}); once the change is synced and nothing mounts them, delete them: ${issued.map((i) => `kubectl -n ${i.split('/')[0]} delete secret ${i.split('/')[1]}`).join('; ')}`);
+    notes.push(
+      `env ${options.env}: cert-manager keeps the Secrets it issued for the Certificates this removes (${issued.join(', ')}); once the change is synced and nothing mounts them, delete them: ${issued.map((i) => `kubectl -n ${i.split('/')[0]} delete secret ${i.split('/')[1]}`).join('; ')}`,
+    );
   }
   // Files whose current content is the run's input (a person may edit them freely).
   const merged = [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE, ...secrets.files.map((f) => f.path)];
   // The fingerprints of other envs stay; this env's are the ones its sealing knows now.
   const owned = ownedPrefixes(options.env);
-  const sealedAfter = { ...Object.fromEntries(Object.entries(sealedBefore).filter(([path]) => !owned.some((prefix) => path.startsWith(prefix)))), ...secrets.fingerprints };
+  const sealedAfter = {
+    ...Object.fromEntries(
+      Object.entries(sealedBefore).filter(([path]) => !owned.some((prefix) => path.startsWith(prefix))),
+    ),
+    ...secrets.fingerprints,
+  };
   // Every env now has this base (base/ is shared); an env whose base was never recorded keeps none.
-  const layoutsAfter = { ...Object.fromEntries(Object.entries(layoutsBefore).map(([name, l]) => [name, l.base === undefined ? l : { ...l, base: baseOf(l, bases) }])), [options.env]: layout };
+  const layoutsAfter = {
+    ...Object.fromEntries(
+      Object.entries(layoutsBefore).map(([name, l]) => [
+        name,
+        l.base === undefined ? l : { ...l, base: baseOf(l, bases) },
+      ]),
+    ),
+    [options.env]: layout,
+  };
   const recordAfter = formatRecord(plan.record, {}, sealedAfter, layoutsAfter);
   const recordEntry: PlanEntry = {
     path: RECORD_FILE,
@@ -237,4 +329,3 @@ export async function planRun(root: string, flags: Flags, now = new Date(), repo
     plan: { ...plan, entries: [...plan.entries, recordEntry] },
   };
 }
-

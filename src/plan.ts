@@ -68,9 +68,19 @@ const DAMAGED = `restore it with git (git checkout -- ${RECORD_FILE}), or delete
  * values (absent in records of earlier versions). The record arrives through pull
  * requests: every path in it must be one the tool could have written (paths.ts).
  */
-export function parseRecord(text: string | null): { files: GeneratedRecord; pending: PendingWrites; sealed: SealedRecord; layouts: Record<string, Layout> } {
+export function parseRecord(text: string | null): {
+  files: GeneratedRecord;
+  pending: PendingWrites;
+  sealed: SealedRecord;
+  layouts: Record<string, Layout>;
+} {
   if (text === null) return { files: {}, pending: {}, sealed: {}, layouts: {} };
-  const doc = parseUntrusted(text, RECORD_FILE, DAMAGED).value as { files?: unknown; pending?: unknown; sealed?: unknown; layouts?: unknown } | null;
+  const doc = parseUntrusted(text, RECORD_FILE, DAMAGED).value as {
+    files?: unknown;
+    pending?: unknown;
+    sealed?: unknown;
+    layouts?: unknown;
+  } | null;
   const files = doc?.files ?? {};
   const rawPending = doc?.pending ?? {};
   const pending = Array.isArray(rawPending) ? Object.fromEntries(rawPending.map((p) => [p, ''])) : rawPending;
@@ -87,37 +97,97 @@ export function parseRecord(text: string | null): { files: GeneratedRecord; pend
     Object.entries(layouts).every(([env, l]) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(env) && isLayout(l));
   if (!valid) fail(`${RECORD_FILE} is damaged; ${DAMAGED}`);
   const bad = [files, pending, sealed].flatMap((m) => Object.keys(m as object)).find((p) => !isSafeRelative(p));
-  if (bad !== undefined) fail(`${RECORD_FILE} names ${JSON.stringify(bad)}, which is not a path inside the output (relative, no .. or .git); ${DAMAGED}`);
-  return { files: files as GeneratedRecord, pending: pending as PendingWrites, sealed: sealed as SealedRecord, layouts: layouts as Record<string, Layout> };
+  if (bad !== undefined)
+    fail(
+      `${RECORD_FILE} names ${JSON.stringify(bad)}, which is not a path inside the output (relative, no .. or .git); ${DAMAGED}`,
+    );
+  return {
+    files: files as GeneratedRecord,
+    pending: pending as PendingWrites,
+    sealed: sealed as SealedRecord,
+    layouts: layouts as Record<string, Layout>,
+  };
 }
 
 /** A layout as the record keeps it (day2.ts): checked field by field, since the record is untrusted. */
 function isLayout(l: unknown): boolean {
   const size = (v: unknown) => typeof v === 'string' && /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)$/.test(v);
-  if (!isMap(l) || typeof l.namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(l.namespace)) return false;
+  if (!isMap(l) || typeof l.namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(l.namespace))
+    return false;
   if (l.storage !== 'pvc' && l.storage !== 'hostpath') return false;
-  if (l.hostPath !== undefined && (typeof l.hostPath !== 'string' || !/^\/[A-Za-z0-9._/-]{0,1023}$/.test(l.hostPath))) return false;
+  if (l.hostPath !== undefined && (typeof l.hostPath !== 'string' || !/^\/[A-Za-z0-9._/-]{0,1023}$/.test(l.hostPath)))
+    return false;
   if (typeof l.storageClass !== 'string' || l.storageClass.length > 253) return false;
   // Hex hashes are an earlier version's: read as a configuration that differs (one restart).
-  for (const hash of [l.config, l.base]) if (hash !== undefined && (typeof hash !== 'string' || !(SHORT_HASH.test(hash) || /^[0-9a-f]{16}$/.test(hash)))) return false;
+  for (const hash of [l.config, l.base])
+    if (hash !== undefined && (typeof hash !== 'string' || !(SHORT_HASH.test(hash) || /^[0-9a-f]{16}$/.test(hash))))
+      return false;
   if (l.kms !== undefined && l.kms !== 'plain' && l.kms !== 'sops' && l.kms !== 'external') return false;
   const pools = l.pools;
   const removed = l.removed ?? {};
-  if (!isMap(removed) || !Object.entries(removed).every(([name, p]) => /^minio-pool-\d{1,2}$/.test(name) && isMap(p) && Number.isInteger(p.servers) && (p.servers as number) >= 1 && (p.servers as number) <= 1024 && size(p.size))) return false;
-  return Array.isArray(pools) && pools.length >= 1 && pools.length <= 64 && pools.every((p) => isMap(p) && Number.isInteger(p.servers) && (p.servers as number) >= 1 && (p.servers as number) <= 1024 && size(p.size) && size(p.claimSize));
+  if (
+    !isMap(removed) ||
+    !Object.entries(removed).every(
+      ([name, p]) =>
+        /^minio-pool-\d{1,2}$/.test(name) &&
+        isMap(p) &&
+        Number.isInteger(p.servers) &&
+        (p.servers as number) >= 1 &&
+        (p.servers as number) <= 1024 &&
+        size(p.size),
+    )
+  )
+    return false;
+  return (
+    Array.isArray(pools) &&
+    pools.length >= 1 &&
+    pools.length <= 64 &&
+    pools.every(
+      (p) =>
+        isMap(p) &&
+        Number.isInteger(p.servers) &&
+        (p.servers as number) >= 1 &&
+        (p.servers as number) <= 1024 &&
+        size(p.size) &&
+        size(p.claimSize),
+    )
+  );
 }
 
-const sortedKeys = <T>(map: Record<string, T>) => Object.fromEntries(Object.keys(map).sort().map((k) => [k, map[k]!]));
+const sortedKeys = <T>(map: Record<string, T>) =>
+  Object.fromEntries(
+    Object.keys(map)
+      .sort()
+      .map((k) => [k, map[k]!]),
+  );
 
-export function formatRecord(record: GeneratedRecord, pending: PendingWrites = {}, sealed: SealedRecord = {}, layouts: Record<string, Layout> = {}): string {
+export function formatRecord(
+  record: GeneratedRecord,
+  pending: PendingWrites = {},
+  sealed: SealedRecord = {},
+  layouts: Record<string, Layout> = {},
+): string {
   const files = sortedKeys(record);
-  const fingerprints = Object.fromEntries(Object.keys(sealed).sort().map((path) => [path, sortedKeys(sealed[path]!)]));
+  const fingerprints = Object.fromEntries(
+    Object.keys(sealed)
+      .sort()
+      .map((path) => [path, sortedKeys(sealed[path]!)]),
+  );
   const hasSealed = Object.keys(fingerprints).length > 0;
   return toYaml(
-    { files, ...(Object.keys(pending).length > 0 ? { pending: sortedKeys(pending) } : {}), ...(hasSealed ? { sealed: fingerprints } : {}), ...(Object.keys(layouts).length > 0 ? { layouts: sortedKeys(layouts) } : {}) },
+    {
+      files,
+      ...(Object.keys(pending).length > 0 ? { pending: sortedKeys(pending) } : {}),
+      ...(hasSealed ? { sealed: fingerprints } : {}),
+      ...(Object.keys(layouts).length > 0 ? { layouts: sortedKeys(layouts) } : {}),
+    },
     'Files that minio-gitops generated, with the sha256 of what it wrote. A re-run uses this to\nfind hand edits (it will not overwrite them) and to remove the files it no longer renders.' +
-      (hasSealed ? '\nsealed: the sha256 of each sealed file\'s values that come from the settings (no secret), so\nthat a run without the age key finds a file whose values the settings changed.' : '') +
-      (Object.keys(layouts).length > 0 ? '\nlayouts: what each env\'s data lives on as last rendered (namespace, storage, pools and the\nsize their claim templates were made with), so that a run refuses a change that would strand it.' : ''),
+      (hasSealed
+        ? "\nsealed: the sha256 of each sealed file's values that come from the settings (no secret), so\nthat a run without the age key finds a file whose values the settings changed."
+        : '') +
+      (Object.keys(layouts).length > 0
+        ? "\nlayouts: what each env's data lives on as last rendered (namespace, storage, pools and the\nsize their claim templates were made with), so that a run refuses a change that would strand it."
+        : ''),
   );
 }
 
@@ -137,7 +207,8 @@ export interface PlanInput {
 }
 
 function entry(path: string, before: string | null, after: string | null): PlanEntry {
-  const action: Action = before === after ? 'unchanged' : before === null ? 'create' : after === null ? 'delete' : 'update';
+  const action: Action =
+    before === after ? 'unchanged' : before === null ? 'create' : after === null ? 'delete' : 'update';
   return { path, action, before, after };
 }
 
@@ -149,7 +220,9 @@ export function makePlan(input: PlanInput): Plan & { record: GeneratedRecord } {
   const editedSince = (path: string, content: string) => record[path] !== sha256(content);
 
   const wanted = new Set(desired.map((f) => f.path));
-  const nextRecord: GeneratedRecord = Object.fromEntries(Object.entries(record).filter(([path]) => !isOwned(path) && !wanted.has(path)));
+  const nextRecord: GeneratedRecord = Object.fromEntries(
+    Object.entries(record).filter(([path]) => !isOwned(path) && !wanted.has(path)),
+  );
 
   for (const file of desired) {
     const before = disk.get(file.path) ?? null;

@@ -37,10 +37,12 @@ function walk(value: unknown, path: string[], regex: RegExp, inherited: boolean,
   if (Array.isArray(value)) return value.map((item) => walk(item, path, regex, inherited, visit));
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = walk(v, [...path, k], regex, inherited || regex.test(k), visit);
+    for (const [k, v] of Object.entries(value))
+      out[k] = walk(v, [...path, k], regex, inherited || regex.test(k), visit);
     return out;
   }
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return visit(value, path, inherited);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+    return visit(value, path, inherited);
   throw new Error(`cannot encrypt a ${typeof value} with sops`);
 }
 
@@ -74,7 +76,8 @@ function encryptBytes(bytes: Buffer, type: string, dataKey: Uint8Array, aad: str
   return `ENC[AES256_GCM,data:${data.toString('base64')},iv:${iv.toString('base64')},tag:${tag.toString('base64')},type:${type}]`;
 }
 
-const ENC = /^ENC\[AES256_GCM,data:([A-Za-z0-9+/=]*),iv:([A-Za-z0-9+/=]+),tag:([A-Za-z0-9+/=]+),type:(str|int|float|bool|time|comment)\]$/;
+const ENC =
+  /^ENC\[AES256_GCM,data:([A-Za-z0-9+/=]*),iv:([A-Za-z0-9+/=]+),tag:([A-Za-z0-9+/=]+),type:(str|int|float|bool|time|comment)\]$/;
 
 /** Decrypts one ENC[...] value to its plaintext bytes; throws when it does not authenticate. */
 function decryptBytes(value: string, dataKey: Uint8Array, aad: string): { bytes: Buffer; type: string } {
@@ -111,7 +114,13 @@ export interface PreviousSeal {
  * kept, and so is the ciphertext of every value that did not change, as `sops edit` keeps
  * the key: a reviewer's diff then shows which values changed. Otherwise a new data key.
  */
-export function encryptDocument(doc: Yamlable, recipients: string[], now: Date, encryptedRegex = K8S_ENCRYPTED_REGEX, previous?: PreviousSeal): string {
+export function encryptDocument(
+  doc: Yamlable,
+  recipients: string[],
+  now: Date,
+  encryptedRegex = K8S_ENCRYPTED_REGEX,
+  previous?: PreviousSeal,
+): string {
   if (recipients.length === 0) throw new Error('sops needs at least one age recipient');
   const dataKey = previous?.dataKey ?? randomBytes(32);
   const regex = new RegExp(encryptedRegex);
@@ -119,7 +128,8 @@ export function encryptDocument(doc: Yamlable, recipients: string[], now: Date, 
   if (previous) {
     const { sops: _metadata, ...body } = previous.doc;
     walk(body, [], /$^/, false, (value, path) => {
-      if (typeof value === 'string' && ENC.test(value)) kept.set(aadOf(path), [...(kept.get(aadOf(path)) ?? []), value]);
+      if (typeof value === 'string' && ENC.test(value))
+        kept.set(aadOf(path), [...(kept.get(aadOf(path)) ?? []), value]);
       return value;
     });
   }
@@ -155,7 +165,10 @@ export function encryptDocument(doc: Yamlable, recipients: string[], now: Date, 
 }
 
 /** Finds the data key with any of the identities (AGE-SECRET-KEY-1...), and which one did. */
-export function unwrapDataKey(metadata: SopsMetadata, identities: string[]): { dataKey: Uint8Array; identity: string } | null {
+export function unwrapDataKey(
+  metadata: SopsMetadata,
+  identities: string[],
+): { dataKey: Uint8Array; identity: string } | null {
   for (const stanza of metadata.age ?? []) {
     for (const identity of identities) {
       try {

@@ -19,7 +19,11 @@ export function removeTempDir(dir: string): void {
 
 /** On SIGINT, SIGTERM or SIGHUP: remove what is left, then exit as the signal would. */
 export function removeTempDirsOnSignal(): void {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
     process.once(signal, () => {
       for (const dir of made) rmSync(dir, { recursive: true, force: true });
       process.exit(code);

@@ -28,7 +28,14 @@ function unplain(value: unknown): string | null {
   while (stack.length > 0) {
     const v = stack.pop();
     if (typeof v !== 'object' || v === null) continue;
-    if (!Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null) return v.constructor?.name === 'Map' ? 'ordered map' : v.constructor?.name === 'Set' ? 'set' : v instanceof Date ? 'timestamp' : 'binary value';
+    if (!Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null)
+      return v.constructor?.name === 'Map'
+        ? 'ordered map'
+        : v.constructor?.name === 'Set'
+          ? 'set'
+          : v instanceof Date
+            ? 'timestamp'
+            : 'binary value';
     stack.push(...Object.values(v));
   }
   return null;
@@ -51,7 +58,8 @@ function tooDeep(value: unknown): boolean {
  * value. `what` names the file in the message, `fix` says what to do; both end the line.
  */
 export function parseUntrusted(text: string, what: string, fix: string): { doc: Yaml.Document; value: unknown } {
-  if (Buffer.byteLength(text) > MAX_YAML_BYTES) fail(`${what} is larger than ${MAX_YAML_BYTES >> 20} MiB, far beyond what it should hold; ${fix}`);
+  if (Buffer.byteLength(text) > MAX_YAML_BYTES)
+    fail(`${what} is larger than ${MAX_YAML_BYTES >> 20} MiB, far beyond what it should hold; ${fix}`);
   let doc: Yaml.Document;
   let value: unknown;
   try {
@@ -66,15 +74,24 @@ export function parseUntrusted(text: string, what: string, fix: string): { doc: 
       fail(`${what} is not valid YAML (line ${line}: ${problem.message.split('\n')[0]}); ${fix}`);
     }
     // YAML 1.1 (by directive) reads `on` and timestamps otherwise, and writes new maps as !!omap.
-    if (doc.directives?.yaml.explicit && doc.directives.yaml.version !== '1.2') fail(`${what} declares %YAML ${doc.directives.yaml.version}, and it is read as YAML 1.2; remove the %YAML line`);
+    if (doc.directives?.yaml.explicit && doc.directives.yaml.version !== '1.2')
+      fail(`${what} declares %YAML ${doc.directives.yaml.version}, and it is read as YAML 1.2; remove the %YAML line`);
     value = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (error) {
     if ((error as Error)?.name === 'UsageError') throw error;
-    const why = error instanceof RangeError ? 'it nests too deeply' : /alias/i.test(String((error as Error)?.message)) ? 'too many aliases' : String((error as Error)?.message ?? error).split('\n')[0];
+    const why =
+      error instanceof RangeError
+        ? 'it nests too deeply'
+        : /alias/i.test(String((error as Error)?.message))
+          ? 'too many aliases'
+          : String((error as Error)?.message ?? error).split('\n')[0];
     return fail(`${what} cannot be read as YAML (${why}); ${fix}`);
   }
   if (tooDeep(value)) fail(`${what} nests deeper than ${MAX_DEPTH} levels, far beyond what it should hold; ${fix}`);
   const odd = unplain(value);
-  if (odd) fail(`${what} holds a YAML ${odd} (from a tag such as !!omap, !!set, !!binary or !!timestamp), where plain maps, lists and scalars belong; write it without the tag`);
+  if (odd)
+    fail(
+      `${what} holds a YAML ${odd} (from a tag such as !!omap, !!set, !!binary or !!timestamp), where plain maps, lists and scalars belong; write it without the tag`,
+    );
   return { doc, value };
 }

@@ -73,13 +73,17 @@ function block(value: unknown, indent: string): string {
   if (Array.isArray(value)) {
     for (const item of value) {
       const simple = inline(item, `${indent}  `);
-      lines.push(simple !== null ? `${indent}- ${simple}` : `${indent}- ${block(item, `${indent}  `).slice(indent.length + 2)}`);
+      lines.push(
+        simple !== null ? `${indent}- ${simple}` : `${indent}- ${block(item, `${indent}  `).slice(indent.length + 2)}`,
+      );
     }
   } else {
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
       if (v === undefined) continue;
       const simple = inline(v, `${indent}  `);
-      lines.push(simple !== null ? `${indent}${scalar(k)}: ${simple}` : `${indent}${scalar(k)}:\n${block(v, `${indent}  `)}`);
+      lines.push(
+        simple !== null ? `${indent}${scalar(k)}: ${simple}` : `${indent}${scalar(k)}:\n${block(v, `${indent}  `)}`,
+      );
     }
   }
   return lines.join('\n');
@@ -88,7 +92,7 @@ function block(value: unknown, indent: string): string {
 /** Serializes one document (a map at the top). */
 export function yamlDocument(doc: Yamlable): string {
   const simple = inline(doc, '');
-  return (simple ?? block(doc, '')) + '\n';
+  return `${simple ?? block(doc, '')}\n`;
 }
 
 /** Serializes one or more documents, separated by `---`, with an optional header comment. */
@@ -99,5 +103,8 @@ export function toYaml(docs: Yamlable | Yamlable[], header?: string): string {
 }
 
 export function commentBlock(text: string): string {
-  return text.split('\n').map((line) => (line ? `# ${line}` : '#')).join('\n') + '\n';
+  return `${text
+    .split('\n')
+    .map((line) => (line ? `# ${line}` : '#'))
+    .join('\n')}\n`;
 }

@@ -27,7 +27,8 @@ async function receiver(): Promise<{ url: string; events: Received[] }> {
     req.on('data', (d) => (body += String(d)));
     req.on('end', () => {
       // One event per request, or several, one per line.
-      for (const line of body.split('\n').filter((l) => l.trim() !== '')) events.push({ authorization: req.headers.authorization, event: JSON.parse(line) });
+      for (const line of body.split('\n').filter((l) => l.trim() !== ''))
+        events.push({ authorization: req.headers.authorization, event: JSON.parse(line) });
       res.writeHead(200).end();
     });
   });
@@ -51,20 +52,42 @@ describe('the audit log (real MinIO posting to a receiver here)', () => {
     const env = serverEnv(objs);
     const token = secretValues(objs, 'minio-lab', 'minio-audit-webhook').token!;
     expect(token).toMatch(/^[A-Za-z0-9]{40}$/);
-    expect(env).toEqual({ MINIO_PROMETHEUS_AUTH_TYPE: 'jwt', MINIO_AUDIT_WEBHOOK_ENABLE: 'on', MINIO_AUDIT_WEBHOOK_ENDPOINT: r.url, MINIO_AUDIT_WEBHOOK_AUTH_TOKEN: `Bearer ${token}` });
+    expect(env).toEqual({
+      MINIO_PROMETHEUS_AUTH_TYPE: 'jwt',
+      MINIO_AUDIT_WEBHOOK_ENABLE: 'on',
+      MINIO_AUDIT_WEBHOOK_ENDPOINT: r.url,
+      MINIO_AUDIT_WEBHOOK_AUTH_TOKEN: `Bearer ${token}`,
+    });
     // The servers may reach the receiver's port, nothing else is opened.
     const egress = objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'minio-audit-webhook')!;
-    expect(egress.spec.egress).toEqual([{ to: [{ ipBlock: { cidr: '127.0.0.1/32' } }], ports: [{ protocol: 'TCP', port: Number(new URL(r.url).port) }] }]);
+    expect(egress.spec.egress).toEqual([
+      { to: [{ ipBlock: { cidr: '127.0.0.1/32' } }], ports: [{ protocol: 'TCP', port: Number(new URL(r.url).port) }] },
+    ]);
 
     const m = await startMinio(ctx, { drives: 4, env });
     const boot = runBootstrap(m, jobInputs(ctx, out, 'lab'));
     expect(boot.code, boot.stderr).toBe(0);
-    const flink = build(ctx, out, 'overlays/lab/consumers').find((o) => o.kind === 'Secret' && o.stringData?.['s3.access-key'] === 'flink')!.stringData!;
+    const flink = build(ctx, out, 'overlays/lab/consumers').find(
+      (o) => o.kind === 'Secret' && o.stringData?.['s3.access-key'] === 'flink',
+    )!.stringData!;
     // Three signed S3 calls, no more: curl signs each one (SigV4), unlike mc, which adds its own.
     const file = join(tempDir(), 'object');
     writeFileSync(file, 'state\n');
     const s3 = (...args: string[]) => {
-      const c = spawnSync('curl', ['-sf', '--max-time', '10', '--aws-sigv4', 'aws:amz:us-east-1:s3', '--user', `flink:${flink['s3.secret-key']}`, ...args], { encoding: 'utf8' });
+      const c = spawnSync(
+        'curl',
+        [
+          '-sf',
+          '--max-time',
+          '10',
+          '--aws-sigv4',
+          'aws:amz:us-east-1:s3',
+          '--user',
+          `flink:${flink['s3.secret-key']}`,
+          ...args,
+        ],
+        { encoding: 'utf8' },
+      );
       expect(c.status, c.stderr).toBe(0);
     };
     const object = `${m.endpoint}/flink/checkpoints/job-1/chk-1/_metadata`;
@@ -72,7 +95,12 @@ describe('the audit log (real MinIO posting to a receiver here)', () => {
     s3('-o', '/dev/null', object);
     s3('-I', object);
     const mine = () => r.events.filter((e) => e.event.accessKey === 'flink');
-    await until('three audit events from flink', 20, async () => (mine().length >= 3 ? true : undefined), async () => JSON.stringify(r.events.slice(-5)));
+    await until(
+      'three audit events from flink',
+      20,
+      async () => (mine().length >= 3 ? true : undefined),
+      async () => JSON.stringify(r.events.slice(-5)),
+    );
     await new Promise((resolve) => setTimeout(resolve, 1000)); // none more arrive
     expect(mine().map((e) => [e.event.api?.name, e.event.api?.bucket, e.event.api?.object])).toEqual([
       ['PutObject', 'flink', 'checkpoints/job-1/chk-1/_metadata'],
@@ -84,14 +112,24 @@ describe('the audit log (real MinIO posting to a receiver here)', () => {
 
   it.for([
     // A Service: its namespace, any port (the receiver pod's port is not the URL's).
-    ['http://receiver.logging.svc:8080/minio', { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'logging' } } }, undefined],
-    ['https://receiver.logging.svc.cluster.local/minio', { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'logging' } } }, undefined],
+    [
+      'http://receiver.logging.svc:8080/minio',
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'logging' } } },
+      undefined,
+    ],
+    [
+      'https://receiver.logging.svc.cluster.local/minio',
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'logging' } } },
+      undefined,
+    ],
     ['https://[fd00::7]:9443/minio', { ipBlock: { cidr: 'fd00::7/128' } }, 9443],
     ['http://audit.example.com/minio', undefined, 80],
   ] as const)('the servers may reach %s, and only there when the URL says where', ([url, peer, port]) => {
     const out = scaffold(CONFIG, '--env', 'lab', '--audit-webhook', url, '--kms', 'none');
     const policy = YAML.parse(readFileSync(join(out, 'overlays/lab/minio/networkpolicy-audit-webhook.yaml'), 'utf8'));
-    expect(policy.spec.egress).toEqual([{ ...(peer ? { to: [peer] } : {}), ...(port ? { ports: [{ protocol: 'TCP', port }] } : {}) }]);
+    expect(policy.spec.egress).toEqual([
+      { ...(peer ? { to: [peer] } : {}), ...(port ? { ports: [{ protocol: 'TCP', port }] } : {}) },
+    ]);
   });
 
   it.for([

@@ -37,18 +37,27 @@ async function bootstrapped(ctx: { skip: (note?: string) => void }) {
   return { m, out, job };
 }
 
-const jsonLines = (out: string) => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const jsonLines = (out: string) =>
+  out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 
 /** Everything the bootstrap manages, read back from the server. */
 function serverState(m: Minio) {
-  const buckets = jsonLines(m.mc('ls', '--json', 'root')).map((b) => String(b.key).replace(/\/$/, '')).sort();
+  const buckets = jsonLines(m.mc('ls', '--json', 'root'))
+    .map((b) => String(b.key).replace(/\/$/, ''))
+    .sort();
   const perBucket = Object.fromEntries(
     buckets.map((b) => {
       const lifecycle = m.tryMc('ilm', 'rule', 'export', `root/${b}`);
       return [
         b,
         {
-          objects: jsonLines(m.mc('ls', '--json', '--versions', `root/${b}`)).map((o) => `${o.key} v${o.versionOrdinal ?? 1}`).sort(),
+          objects: jsonLines(m.mc('ls', '--json', '--versions', `root/${b}`))
+            .map((o) => `${o.key} v${o.versionOrdinal ?? 1}`)
+            .sort(),
           lifecycle: lifecycle.code === 0 ? JSON.parse(lifecycle.out) : null,
           versioning: JSON.parse(m.mc('version', 'info', '--json', `root/${b}`)).versioning.status,
           quota: JSON.parse(m.mc('quota', 'info', '--json', `root/${b}`)).quota ?? null,
@@ -88,10 +97,18 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     expect(first.stdout).toMatch(/^versioning datalake: enabled$/m);
     const state = serverState(m);
     expect(state.buckets).toEqual({
-      datalake: { objects: ['warehouse/ v1'], lifecycle: null, versioning: 'Enabled', quota: null, anonymous: 'private' },
+      datalake: {
+        objects: ['warehouse/ v1'],
+        lifecycle: null,
+        versioning: 'Enabled',
+        quota: null,
+        anonymous: 'private',
+      },
       flink: {
         objects: ['checkpoints/ v1', 'savepoints/ v1', 'tmp/ v1'],
-        lifecycle: { Rules: [{ Expiration: { Days: 7 }, ID: 'expire-tmp', Filter: { Prefix: 'tmp/' }, Status: 'Enabled' }] },
+        lifecycle: {
+          Rules: [{ Expiration: { Days: 7 }, ID: 'expire-tmp', Filter: { Prefix: 'tmp/' }, Status: 'Enabled' }],
+        },
         versioning: '',
         quota: 10 * 2 ** 30,
         anonymous: 'private',
@@ -112,7 +129,10 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
       const again = bootstrap(m, job);
       expect(again.code, `run ${n}: ${again.stderr}`).toBe(0);
       expect(again.stdout, `run ${n}`).toMatch(/^done: 0 change\(s\)$/m);
-      expect(again.stdout.split('\n').filter((l) => l.includes(':') && !/unchanged|^server: ready|^done:/.test(l)), `run ${n}`).toEqual([]);
+      expect(
+        again.stdout.split('\n').filter((l) => l.includes(':') && !/unchanged|^server: ready|^done:/.test(l)),
+        `run ${n}`,
+      ).toEqual([]);
       expect(serverState(m), `run ${n}`).toEqual(state);
     }
 
@@ -178,7 +198,9 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
 
     // The root credentials are in no consumer Secret, in either namespace.
     const kustomize = needTool(ctx, 'kustomize');
-    const all = YAML.parseAllDocuments(execFileSync(kustomize, ['build', join(out, 'overlays/lab')], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
+    const all = YAML.parseAllDocuments(
+      execFileSync(kustomize, ['build', join(out, 'overlays/lab')], { encoding: 'utf8' }),
+    ).map((d) => d.toJS() as Obj);
     const root = all.find((o) => o.kind === 'Secret' && o.metadata.name === 'minio-root-credentials')!.stringData!;
     const consumerSecrets = all.filter((o) => o.kind === 'Secret' && o.metadata.name !== 'minio-root-credentials');
     expect(consumerSecrets.map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual([
@@ -199,11 +221,21 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     const out = scaffold(LAB_CONFIG, '--env', 'lab', '--tls', 'on');
     const job = jobInputs(ctx, out, 'lab');
     expect(job.objs.find((o) => o.kind === 'Job')).toMatchObject({
-      spec: { template: { spec: { containers: [{ env: expect.arrayContaining([{ name: 'MINIO_CA_FILE', value: '/etc/minio-bootstrap/ca/ca.crt' }]) }] } } },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              { env: expect.arrayContaining([{ name: 'MINIO_CA_FILE', value: '/etc/minio-bootstrap/ca/ca.crt' }]) },
+            ],
+          },
+        },
+      },
     });
     const untrusted = bootstrap(m, job, ['--wait', '0']);
     expect(untrusted.code).toBe(1);
-    expect(untrusted.stderr).toMatch(/^error: MinIO at https:\/\/127\.0\.0\.1:\d+ is not ready after 0s: .*(certificate|x509)/m);
+    expect(untrusted.stderr).toMatch(
+      /^error: MinIO at https:\/\/127\.0\.0\.1:\d+ is not ready after 0s: .*(certificate|x509)/m,
+    );
     for (const n of [1, 2]) {
       const r = bootstrap(m, job, ['--ca', m.ca!]);
       expect(r.code, r.stderr).toBe(0);
@@ -224,7 +256,11 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
         const doc = YAML.parse(execFileSync(sops, ['decrypt', file], { encoding: 'utf8' }));
         writeCredentials(job.credentials, consumer, doc.stringData);
         // The consumer's own Secret (its namespace) holds the same values.
-        const own = YAML.parse(execFileSync(sops, ['decrypt', join(out, `sealed/lab/consumers/minio-s3-credentials-${consumer}.yaml`)], { encoding: 'utf8' }));
+        const own = YAML.parse(
+          execFileSync(sops, ['decrypt', join(out, `sealed/lab/consumers/minio-s3-credentials-${consumer}.yaml`)], {
+            encoding: 'utf8',
+          }),
+        );
         expect(own.stringData['s3.secret-key']).toBe(doc.stringData['s3.secret-key']);
         expect(own.stringData.AWS_SECRET_ACCESS_KEY).toBe(doc.stringData['s3.secret-key']);
       }
@@ -232,10 +268,17 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
     unseal();
     expect(bootstrap(m, job).code).toBe(0);
     const old = tempDir();
-    writeCredentials(old, 'flink', Object.fromEntries(['s3.access-key', 's3.secret-key'].map((k) => [k, readFileSync(join(job.credentials, 'flink', k), 'utf8')])));
+    writeCredentials(
+      old,
+      'flink',
+      Object.fromEntries(
+        ['s3.access-key', 's3.secret-key'].map((k) => [k, readFileSync(join(job.credentials, 'flink', k), 'utf8')]),
+      ),
+    );
     expect(login(m, 'flink-old', join(old, 'flink'))).toBe(true);
 
-    const checksum = () => readFileSync(join(out, 'overlays/lab/bootstrap/patch-job.yaml'), 'utf8').match(/credentials-checksum: (\w+)/)![1];
+    const checksum = () =>
+      readFileSync(join(out, 'overlays/lab/bootstrap/patch-job.yaml'), 'utf8').match(/credentials-checksum: (\w+)/)![1];
     const before = checksum();
     const rotated = run(['--env', 'lab', '--rotate', 'flink', '--out', out]);
     expect(rotated.code, rotated.stderr).toBe(0);
@@ -287,11 +330,16 @@ describe('the bootstrap Job against a real MinIO (4 drives, erasure coded)', () 
 
   it('refuses versioning on a single server at scaffold time: one line, exit 2', () => {
     const out = tempDir();
-    writeFileSync(join(out, 'scaffold.config.yaml'), LAB_CONFIG.replace('replicas: 4\n    storage: pvc\n', 'replicas: 1\n'));
+    writeFileSync(
+      join(out, 'scaffold.config.yaml'),
+      LAB_CONFIG.replace('replicas: 4\n    storage: pvc\n', 'replicas: 1\n'),
+    );
     const refused = run(['--env', 'lab', '--out', out]);
     expect(refused.code).toBe(2);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
-    expect(refused.stderr).toMatch(/^error: env lab: bucket datalake has versioning on, but a single MinIO server is not erasure coded .*set versioning: false .* or run 4 or more servers/);
+    expect(refused.stderr).toMatch(
+      /^error: env lab: bucket datalake has versioning on, but a single MinIO server is not erasure coded .*set versioning: false .* or run 4 or more servers/,
+    );
     expect(readdirSync(out)).toEqual(['scaffold.config.yaml']);
   });
 });
@@ -328,14 +376,22 @@ describe('other consumers: the Flink operator, older Flink keys, prefix grants, 
     writeFileSync(join(out, 'scaffold.config.yaml'), OTHER_CONSUMERS);
     const r = run(['--env', 'lab', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/^note: env lab: consumer lake uses a Hadoop catalog, which cannot commit atomically on S3 .*prefer catalog: rest or jdbc$/m);
+    expect(r.stderr).toMatch(
+      /^note: env lab: consumer lake uses a Hadoop catalog, which cannot commit atomically on S3 .*prefer catalog: rest or jdbc$/m,
+    );
 
     const kustomize = needTool(ctx, 'kustomize');
-    const objs = parseAllYaml(execFileSync(kustomize, ['build', join(out, 'overlays/lab')], { encoding: 'utf8' })) as (Obj & { apiVersion: string; spec?: any })[];
+    const objs = parseAllYaml(
+      execFileSync(kustomize, ['build', join(out, 'overlays/lab')], { encoding: 'utf8' }),
+    ) as (Obj & { apiVersion: string; spec?: any })[];
     expect(objs.flatMap((o) => validateObject(o as never))).toEqual([]);
     const deployment = objs.find((o) => o.kind === 'FlinkDeployment')!;
     expect(deployment.metadata.namespace).toBe('streaming');
-    expect(deployment.spec).toMatchObject({ image: 'flink:1.19.1', flinkVersion: 'v1_19', job: { upgradeMode: 'savepoint' } });
+    expect(deployment.spec).toMatchObject({
+      image: 'flink:1.19.1',
+      flinkVersion: 'v1_19',
+      job: { upgradeMode: 'savepoint' },
+    });
     // Before 1.20 the checkpoint keys are the state.* ones; no ${...} in the operator's config.
     expect(deployment.spec.flinkConfiguration).toMatchObject({
       'state.checkpoints.dir': 's3p://flink/jobs/checkpoints',
@@ -344,16 +400,33 @@ describe('other consumers: the Flink operator, older Flink keys, prefix grants, 
       's3.path.style.access': 'true',
     });
     // The interval and the retention kept their names (execution.checkpointing.*) in 1.19.
-    expect(deployment.spec.flinkConfiguration).toMatchObject({ 'execution.checkpointing.interval': '60s', 'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION' });
-    expect(JSON.stringify(deployment.spec.flinkConfiguration)).not.toMatch(/execution\.checkpointing\.(dir|savepoint-dir|incremental|num-retained)|\$\{/);
-    expect(deployment.spec.podTemplate.spec.containers[0].env).toContainEqual({ name: 'ENABLE_BUILT_IN_PLUGINS', value: 'flink-s3-fs-presto-1.19.1.jar' });
-    const conf = (name: string) => objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name)!.data!['spark-defaults.conf']!;
+    expect(deployment.spec.flinkConfiguration).toMatchObject({
+      'execution.checkpointing.interval': '60s',
+      'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION',
+    });
+    expect(JSON.stringify(deployment.spec.flinkConfiguration)).not.toMatch(
+      /execution\.checkpointing\.(dir|savepoint-dir|incremental|num-retained)|\$\{/,
+    );
+    expect(deployment.spec.podTemplate.spec.containers[0].env).toContainEqual({
+      name: 'ENABLE_BUILT_IN_PLUGINS',
+      value: 'flink-s3-fs-presto-1.19.1.jar',
+    });
+    const conf = (name: string) =>
+      objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name)!.data!['spark-defaults.conf']!;
     expect(conf('minio-lab-lake-spark-defaults')).toMatch(/^spark\.sql\.catalog\.iceberg\.type hadoop$/m);
-    expect(conf('minio-lab-lake-spark-defaults')).toMatch(/^spark\.sql\.catalog\.iceberg\.warehouse s3:\/\/datalake\/warehouse\/$/m);
+    expect(conf('minio-lab-lake-spark-defaults')).toMatch(
+      /^spark\.sql\.catalog\.iceberg\.warehouse s3:\/\/datalake\/warehouse\/$/m,
+    );
     expect(conf('minio-lab-lake-spark-defaults')).not.toMatch(/\.uri /);
-    expect(conf('minio-lab-reports-spark-defaults')).toMatch(/^spark\.sql\.catalog\.iceberg\.uri jdbc:postgresql:\/\/iceberg-db\.reporting:5432\/iceberg$/m);
+    expect(conf('minio-lab-reports-spark-defaults')).toMatch(
+      /^spark\.sql\.catalog\.iceberg\.uri jdbc:postgresql:\/\/iceberg-db\.reporting:5432\/iceberg$/m,
+    );
     const clients = objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'minio-s3-clients')!;
-    expect(clients.spec.ingress[0].from[0].namespaceSelector.matchExpressions[0].values).toEqual(['analytics', 'reporting', 'streaming']);
+    expect(clients.spec.ingress[0].from[0].namespaceSelector.matchExpressions[0].values).toEqual([
+      'analytics',
+      'reporting',
+      'streaming',
+    ]);
 
     const m = await startMinio(ctx, { drives: 4 });
     const job = jobInputs(ctx, out, 'lab');
@@ -380,7 +453,9 @@ describe('other consumers: the Flink operator, older Flink keys, prefix grants, 
     const { parseFlags } = await import('../src/args.ts');
     const { options } = resolveOptions(null, parseFlags(['--env', 'prod', '--flink-version', '2.1.0']));
     const config = flinkConfiguration(options, options.settings.consumers.flink!);
-    expect(Object.keys(config).filter((k) => k.startsWith('execution.checkpointing.') || k.startsWith('state.'))).toEqual([
+    expect(
+      Object.keys(config).filter((k) => k.startsWith('execution.checkpointing.') || k.startsWith('state.')),
+    ).toEqual([
       'state.backend.type',
       'execution.checkpointing.dir',
       'execution.checkpointing.savepoint-dir',
@@ -395,7 +470,8 @@ describe('other consumers: the Flink operator, older Flink keys, prefix grants, 
 
 describe('scripts/bootstrap-minio.sh by hand', () => {
   const script = join(import.meta.dirname, '..', 'scripts', 'bootstrap-minio.sh');
-  const sh = (args: string[], env: Record<string, string> = {}) => spawnSync('sh', [script, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
+  const sh = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync('sh', [script, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
 
   it('passes shellcheck as a POSIX sh script (the mc image has no bash guarantee)', (ctx) => {
     const shellcheck = needTool(ctx, 'shellcheck');
@@ -420,8 +496,13 @@ describe('scripts/bootstrap-minio.sh by hand', () => {
     const noRoot = sh(['--endpoint', 'http://127.0.0.1:1']);
     expect(noRoot.status).toBe(1);
     expect(noRoot.stderr).toMatch(/^error: MINIO_ROOT_USER and MINIO_ROOT_PASSWORD must be set$/m);
-    const noConfig = sh(['--endpoint', 'http://127.0.0.1:1', '--config', tempDir()], { MINIO_ROOT_USER: 'a', MINIO_ROOT_PASSWORD: 'b' });
+    const noConfig = sh(['--endpoint', 'http://127.0.0.1:1', '--config', tempDir()], {
+      MINIO_ROOT_USER: 'a',
+      MINIO_ROOT_PASSWORD: 'b',
+    });
     expect(noConfig.status).toBe(1);
-    expect(noConfig.stderr).toMatch(/bootstrap\.conf not found; pass --config with the directory of the env's bootstrap\.conf/);
+    expect(noConfig.stderr).toMatch(
+      /bootstrap\.conf not found; pass --config with the directory of the env's bootstrap\.conf/,
+    );
   });
 });

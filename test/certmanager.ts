@@ -29,13 +29,22 @@ export function needCertManager(ctx: { skip: (note?: string) => void }): CertMan
   const crds = gitopsCrds('cert-manager.io');
   const missing = [
     ...[controller, trustManager, bundle].filter((f) => !existsSync(f)),
-    ...(crds.some((f) => f.includes('certificates.cert-manager.io')) ? [] : ['cert-manager CRDs in .tools/gitops-crds']),
+    ...(crds.some((f) => f.includes('certificates.cert-manager.io'))
+      ? []
+      : ['cert-manager CRDs in .tools/gitops-crds']),
   ];
-  if (missing.length > 0) unavailable(ctx, `cert-manager is not available (missing: ${missing.join(', ')}): run \`bash tools/install.sh\` (needs Go)`);
-  if (!existsSync(SYSTEM_CAS)) unavailable(ctx, `${SYSTEM_CAS} is missing: install the ca-certificates package (trust-manager's default CA package is made from it)`);
+  if (missing.length > 0)
+    unavailable(
+      ctx,
+      `cert-manager is not available (missing: ${missing.join(', ')}): run \`bash tools/install.sh\` (needs Go)`,
+    );
+  if (!existsSync(SYSTEM_CAS))
+    unavailable(
+      ctx,
+      `${SYSTEM_CAS} is missing: install the ca-certificates package (trust-manager's default CA package is made from it)`,
+    );
   return { controller, trustManager, crds: [...crds, bundle] };
 }
-
 
 /**
  * cert-manager's controller and trust-manager against `cluster`, each as its own user bound
@@ -43,12 +52,29 @@ export function needCertManager(ctx: { skip: (note?: string) => void }): CertMan
  * ClusterIssuers' Secrets live there (--cluster-resource-namespace, as the Helm chart sets it)
  * and trust-manager reads its Bundles' sources there (--trust-namespace).
  */
-export async function startCertManager(cluster: Cluster, bin: CertManagerBin, dir: string, namespace: string): Promise<Proc[]> {
-  const controller = spawnController('cert-manager', bin.controller, ['--kubeconfig', await adminUser(cluster, 'cert-manager'), '--cluster-resource-namespace', namespace], dir);
+export async function startCertManager(
+  cluster: Cluster,
+  bin: CertManagerBin,
+  dir: string,
+  namespace: string,
+): Promise<Proc[]> {
+  const controller = spawnController(
+    'cert-manager',
+    bin.controller,
+    ['--kubeconfig', await adminUser(cluster, 'cert-manager'), '--cluster-resource-namespace', namespace],
+    dir,
+  );
   const trust = spawnController(
     'trust-manager',
     bin.trustManager,
-    ['--kubeconfig', await adminUser(cluster, 'trust-manager'), '--trust-namespace', namespace, '--default-package-location', defaultPackage(join(dir, 'trust-manager'))],
+    [
+      '--kubeconfig',
+      await adminUser(cluster, 'trust-manager'),
+      '--trust-namespace',
+      namespace,
+      '--default-package-location',
+      defaultPackage(join(dir, 'trust-manager')),
+    ],
     dir,
   );
   return [controller, trust];

@@ -7,7 +7,16 @@
 // the reason; with CI set it fails the test instead (unavailable in test/tools.ts).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import AjvModule from 'ajv';
@@ -89,11 +98,23 @@ export function runActionlint(ctx: Ctx, workflow: string, name = 'ci.yml'): Run 
   const shellcheck = needTool(ctx, 'shellcheck');
   const cwd = mkdtempSync(join(tmpdir(), 'actionlint-'));
   try {
-    const r = run(actionlint, ['-format', '{{json .}}', `-shellcheck=${shellcheck}`, '-pyflakes=', '-stdin-filename', `.github/workflows/${name}`, '-'], {
-      input: workflow,
-      cwd,
-      env: { ...process.env, PATH: toolsPath() },
-    });
+    const r = run(
+      actionlint,
+      [
+        '-format',
+        '{{json .}}',
+        `-shellcheck=${shellcheck}`,
+        '-pyflakes=',
+        '-stdin-filename',
+        `.github/workflows/${name}`,
+        '-',
+      ],
+      {
+        input: workflow,
+        cwd,
+        env: { ...process.env, PATH: toolsPath() },
+      },
+    );
     if (r.code !== 0 && r.code !== 1) throw new Error(`actionlint failed (exit ${r.code}): ${r.stderr}${r.stdout}`);
     const errors = r.stdout.trim() ? (JSON.parse(r.stdout) as ActionlintError[]) : [];
     return { ...r, errors };
@@ -110,7 +131,10 @@ export function kubeSchemaLocation(ctx: Ctx): { location: string; kubernetesVers
   const kubernetesVersion = pin('KUBE_SCHEMAS_KUBERNETES');
   const root = join(TOOLS, 'kubeconform', 'schemas');
   const stamp = existsSync(join(root, '.stamp')) ? readFileSync(join(root, '.stamp'), 'utf8') : '';
-  if (!stamp.startsWith(`${pin('KUBE_SCHEMAS_PACKAGE')} `) || !existsSync(join(root, `v${kubernetesVersion}-standalone-strict`, 'statefulset-apps-v1.json'))) {
+  if (
+    !stamp.startsWith(`${pin('KUBE_SCHEMAS_PACKAGE')} `) ||
+    !existsSync(join(root, `v${kubernetesVersion}-standalone-strict`, 'statefulset-apps-v1.json'))
+  ) {
     unavailable(ctx, `the Kubernetes ${kubernetesVersion} JSON schemas are not in .tools/kubeconform/schemas: ${HOW}`);
   }
   return {
@@ -134,8 +158,10 @@ export function gitlabSchema(ctx: Ctx): Json {
 }
 
 // ajv and ajv-formats are CommonJS: their default export is the module object under nodenext.
-const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as unknown as typeof AjvModule.default;
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as typeof addFormatsModule.default;
+const Ajv = ((AjvModule as unknown as { default?: unknown }).default ??
+  AjvModule) as unknown as typeof AjvModule.default;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
+  addFormatsModule) as unknown as typeof addFormatsModule.default;
 let gitlabValidator: { schema: Json; validate: ReturnType<InstanceType<typeof Ajv>['compile']> } | undefined;
 
 /** GitLab's `!reference [job, key]` tag, as a plain list (what check-jsonschema does). */
@@ -157,13 +183,23 @@ export function validateGitlabCi(ctx: Ctx, text: string): string[] {
   if (doc.errors.length > 0) return doc.errors.map((e) => `YAML: ${e.message}`);
   const data: unknown = doc.toJS({ maxAliasCount: 1000 });
   if (gitlabValidator.validate(data)) return [];
-  return (gitlabValidator.validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? e.keyword}${Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`);
+  return (gitlabValidator.validate.errors ?? []).map(
+    (e) =>
+      `${e.instancePath || '/'} ${e.message ?? e.keyword}${Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`,
+  );
 }
 
 /** The upstream CRDs (.tools/crds, from tools/install-crds.sh and install-trust.sh) and ours (test/crds). */
 function crdFiles(): string[] {
   const dirs = [join(TOOLS, 'crds'), join(REPO, 'test', 'crds')];
-  return dirs.flatMap((dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(dir, f)) : []));
+  return dirs.flatMap((dir) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .sort()
+          .map((f) => join(dir, f))
+      : [],
+  );
 }
 
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -196,7 +232,8 @@ function strictSchema(node: Json, root: boolean): Json {
       props.metadata ??= { type: 'object' };
     }
     out.properties = props;
-    if (!('additionalProperties' in out) && out['x-kubernetes-preserve-unknown-fields'] !== true) out.additionalProperties = false;
+    if (!('additionalProperties' in out) && out['x-kubernetes-preserve-unknown-fields'] !== true)
+      out.additionalProperties = false;
   }
   if (isObj(out.items)) out.items = strictSchema(out.items, false);
   else if (Array.isArray(out.items)) out.items = out.items.map((v) => (isObj(v) ? strictSchema(v, false) : v));
@@ -216,12 +253,19 @@ export function crdSchemaDir(dir: string): string {
       if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]!.message}`);
       const crd = doc.toJS() as Json | null;
       if (!isObj(crd) || crd.kind !== 'CustomResourceDefinition' || !isObj(crd.spec)) continue;
-      const spec = crd.spec as { group: string; names: { kind: string }; versions?: { name: string; served?: boolean; schema?: { openAPIV3Schema?: Json } }[] };
+      const spec = crd.spec as {
+        group: string;
+        names: { kind: string };
+        versions?: { name: string; served?: boolean; schema?: { openAPIV3Schema?: Json } }[];
+      };
       for (const version of spec.versions ?? []) {
         const schema = version.schema?.openAPIV3Schema;
         if (version.served === false || !schema) continue;
         mkdirSync(join(dir, spec.group), { recursive: true });
-        writeFileSync(join(dir, spec.group, `${spec.names.kind.toLowerCase()}_${version.name}.json`), JSON.stringify(strictSchema(schema, true)));
+        writeFileSync(
+          join(dir, spec.group, `${spec.names.kind.toLowerCase()}_${version.name}.json`),
+          JSON.stringify(strictSchema(schema, true)),
+        );
         written++;
       }
     }
@@ -280,7 +324,11 @@ export interface KubeconformReport {
  * HTTP(S) request would go to a closed loopback proxy). skipKinds: kinds not checked (-skip).
  * code: 0 when all are valid, 1 otherwise.
  */
-export function runKubeconform(ctx: Ctx, yamlText: string, opts: { skipKinds?: string[] } = {}): Run & { report: KubeconformReport } {
+export function runKubeconform(
+  ctx: Ctx,
+  yamlText: string,
+  opts: { skipKinds?: string[] } = {},
+): Run & { report: KubeconformReport } {
   const kubeconform = needKubeconform(ctx);
   const { location, kubernetesVersion } = kubeSchemaLocation(ctx);
   const locations = [location, crdSchemas()];
@@ -289,7 +337,13 @@ export function runKubeconform(ctx: Ctx, yamlText: string, opts: { skipKinds?: s
   for (const l of locations) args.push('-schema-location', l);
   if (opts.skipKinds?.length) args.push('-skip', opts.skipKinds.join(','));
   const closed = 'http://127.0.0.1:9';
-  const env: NodeJS.ProcessEnv = { ...process.env, HTTP_PROXY: closed, HTTPS_PROXY: closed, http_proxy: closed, https_proxy: closed };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HTTP_PROXY: closed,
+    HTTPS_PROXY: closed,
+    http_proxy: closed,
+    https_proxy: closed,
+  };
   delete env.NO_PROXY;
   delete env.no_proxy;
   const r = run(kubeconform, [...args, '-'], { input: yamlText, env });

@@ -8,7 +8,20 @@
 // a stand-in `gh` (GitHub itself cannot run here) that keeps the comments in a JSON file.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -16,11 +29,37 @@ import { crdSchemaDir, kubeSchemaLocation, needKubeconform, runActionlint, valid
 import { expectRefused, git, run, scaffoldedTrees, snapshot, teamRepo as sharedTeamRepo } from './run.ts';
 import { needTool, REPO, tempDir, unavailable } from './tools.ts';
 import { helpText } from '../src/args.ts';
-import { ACTIONS, CI_TOOLS, COMMENT_BUDGET, COMMENT_MARKER, FORK_CONDITION, GITHUB_WORKFLOW, GITLAB_AFTER_SCRIPT, GITLAB_CI, GITLAB_IMAGE, GITLAB_SCRIPT, KUBERNETES_SCHEMA_VERSION, NODE_VERSION, renderCi } from '../src/render/ci.ts';
+import {
+  ACTIONS,
+  CI_TOOLS,
+  COMMENT_BUDGET,
+  COMMENT_MARKER,
+  FORK_CONDITION,
+  GITHUB_WORKFLOW,
+  GITLAB_AFTER_SCRIPT,
+  GITLAB_CI,
+  GITLAB_IMAGE,
+  GITLAB_SCRIPT,
+  KUBERNETES_SCHEMA_VERSION,
+  NODE_VERSION,
+  renderCi,
+} from '../src/render/ci.ts';
 
 type Ctx = { skip: (note?: string) => void };
-type Step = { name: string; uses?: string; if?: string; with?: Record<string, unknown>; env?: Record<string, string>; run?: string };
-type Workflow = { on: unknown; permissions: unknown; concurrency: { group: string; 'cancel-in-progress': boolean }; jobs: Record<string, { permissions: unknown; env: Record<string, string>; steps: Step[] }> };
+type Step = {
+  name: string;
+  uses?: string;
+  if?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
+  run?: string;
+};
+type Workflow = {
+  on: unknown;
+  permissions: unknown;
+  concurrency: { group: string; 'cancel-in-progress': boolean };
+  jobs: Record<string, { permissions: unknown; env: Record<string, string>; steps: Step[] }>;
+};
 
 const github = () => renderCi({ repoPath: '', global: { ci: 'github' } })[0]!.content;
 const gitlab = () => renderCi({ repoPath: '', global: { ci: 'gitlab' } })[0]!.content;
@@ -28,12 +67,20 @@ const URL_REPO = 'https://git.example.com/team/storage.git';
 
 /** Every `uses:` line: a full 40-hex commit SHA and the release tag it is, in a comment. Returns the offending lines. */
 function unpinned(text: string): string[] {
-  return text.split('\n').filter((line) => /^\s*(-\s+)?uses:/.test(line) && !/^\s*(-\s+)?uses: [\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/.test(line));
+  return text
+    .split('\n')
+    .filter(
+      (line) =>
+        /^\s*(-\s+)?uses:/.test(line) && !/^\s*(-\s+)?uses: [\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/.test(line),
+    );
 }
 
 /** The pinned shellcheck's findings on one bash script (for GitLab's scripts, which actionlint does not see). */
 function shellcheck(ctx: Ctx, script: string): string {
-  const r = spawnSync(needTool(ctx, 'shellcheck'), ['-s', 'bash', '-f', 'gcc', '-'], { input: script, encoding: 'utf8' });
+  const r = spawnSync(needTool(ctx, 'shellcheck'), ['-s', 'bash', '-f', 'gcc', '-'], {
+    input: script,
+    encoding: 'utf8',
+  });
   return r.stdout;
 }
 
@@ -45,7 +92,9 @@ describe('the rendered workflow files', () => {
     expect(lint.code).toBe(0);
 
     expect(unpinned(text)).toEqual([]);
-    const pins = [...text.matchAll(/uses: ([\w.-]+\/[\w.-]+)@([0-9a-f]{40}) # (v[\d.]+)/g)].map((m) => `${m[1]}@${m[2]} ${m[3]}`);
+    const pins = [...text.matchAll(/uses: ([\w.-]+\/[\w.-]+)@([0-9a-f]{40}) # (v[\d.]+)/g)].map(
+      (m) => `${m[1]}@${m[2]} ${m[3]}`,
+    );
     expect(new Set(pins)).toEqual(new Set(Object.values(ACTIONS).map((a) => `${a.action}@${a.sha} ${a.tag}`)));
 
     const wf = YAML.parse(text) as Workflow;
@@ -55,13 +104,20 @@ describe('the rendered workflow files', () => {
     expect(Object.keys(wf.jobs)).toEqual(['review']);
     const job = wf.jobs.review!;
     expect(job.permissions).toEqual({ contents: 'read', 'pull-requests': 'write' });
-    expect(wf.concurrency).toEqual({ group: '${{ github.workflow }}-${{ github.event.pull_request.number }}', 'cancel-in-progress': true });
+    expect(wf.concurrency).toEqual({
+      group: '${{ github.workflow }}-${{ github.event.pull_request.number }}',
+      'cancel-in-progress': true,
+    });
     // Both checkouts: full history (the merge base), and no token left in .git/config.
     const checkouts = job.steps.filter((s) => s.uses?.startsWith('actions/checkout@'));
     expect(checkouts).toHaveLength(2);
     for (const c of checkouts) expect(c.with?.['persist-credentials']).toBe(false);
     expect(checkouts[0]!.with?.['fetch-depth']).toBe(0);
-    expect(checkouts[1]!.with).toMatchObject({ repository: '${{ vars.MINIO_GITOPS_REPOSITORY }}', ref: '${{ vars.MINIO_GITOPS_REF }}', path: '.minio-gitops' });
+    expect(checkouts[1]!.with).toMatchObject({
+      repository: '${{ vars.MINIO_GITOPS_REPOSITORY }}',
+      ref: '${{ vars.MINIO_GITOPS_REF }}',
+      path: '.minio-gitops',
+    });
     // The scaffolder the variables name is used even where scaffold.ts is at the top; never with an empty ref.
     expect(checkouts[1]!.if).toBe(CHECKOUT_CONDITION);
     // Node.js exact, and no package-manager cache (npm ci installs from the lock file alone).
@@ -77,17 +133,26 @@ describe('the rendered workflow files', () => {
     expect(job.env.MINIO_GITOPS_HEAD_SHA).toBe('${{ github.event.pull_request.head.sha }}');
     // No secret anywhere: the token is the job's own, for the comment step only.
     expect(text).not.toMatch(/secrets\./);
-    expect(job.steps.filter((s) => JSON.stringify(s).includes('github.token')).map((s) => s.name)).toEqual(['Comment the diff on the pull request']);
+    expect(job.steps.filter((s) => JSON.stringify(s).includes('github.token')).map((s) => s.name)).toEqual([
+      'Comment the diff on the pull request',
+    ]);
     // The comment step runs after a failed step too (not when cancelled), for a pull request of this repository.
     expect(job.steps.at(-1)!.if).toBe(COMMENT_CONDITION);
   });
 
   it('GitHub: a broken variant is caught: a typo in an expression, a shell mistake, an unknown permission (actionlint), an action pinned by tag (the pin check)', (ctx) => {
     const text = github();
-    const kinds = (variant: string) => runActionlint(ctx, variant, 'minio-gitops.yaml').errors.map((e) => `${e.kind}: ${e.message}`);
-    expect(kinds(text.replace('${{ github.base_ref }}', '${{ github.base_reff }}'))).toEqual([expect.stringMatching(/^expression: property "base_reff" is not defined/)]);
-    expect(kinds(text.replace('echo "scaffolder: $SCAFFOLD"', 'echo scaffolder: $SCAFFOLD'))).toEqual([expect.stringMatching(/^shellcheck: .*SC2086/)]);
-    expect(kinds(text.replace('pull-requests: write', 'pull-request: write'))).toEqual([expect.stringMatching(/^permissions: unknown permission scope "pull-request"/)]);
+    const kinds = (variant: string) =>
+      runActionlint(ctx, variant, 'minio-gitops.yaml').errors.map((e) => `${e.kind}: ${e.message}`);
+    expect(kinds(text.replace('${{ github.base_ref }}', '${{ github.base_reff }}'))).toEqual([
+      expect.stringMatching(/^expression: property "base_reff" is not defined/),
+    ]);
+    expect(kinds(text.replace('echo "scaffolder: $SCAFFOLD"', 'echo scaffolder: $SCAFFOLD'))).toEqual([
+      expect.stringMatching(/^shellcheck: .*SC2086/),
+    ]);
+    expect(kinds(text.replace('pull-requests: write', 'pull-request: write'))).toEqual([
+      expect.stringMatching(/^permissions: unknown permission scope "pull-request"/),
+    ]);
     const byTag = text.replace(/uses: actions\/checkout@[0-9a-f]{40} # v[\d.]+/, 'uses: actions/checkout@v6');
     expect(unpinned(byTag)).toEqual(['        uses: actions/checkout@v6']);
   });
@@ -95,12 +160,20 @@ describe('the rendered workflow files', () => {
   it("GitLab: valid against GitLab's CI schema, the image pinned by version, shellcheck-clean; an invalid variant is not valid", (ctx) => {
     const text = gitlab();
     expect(validateGitlabCi(ctx, text)).toEqual([]);
-    const doc = YAML.parse(text) as Record<string, { image: string; rules: unknown; variables: Record<string, string>; script: string[]; after_script: string[] }>;
+    const doc = YAML.parse(text) as Record<
+      string,
+      { image: string; rules: unknown; variables: Record<string, string>; script: string[]; after_script: string[] }
+    >;
     const job = doc['minio-gitops']!;
     expect(job.image).toBe(GITLAB_IMAGE);
     expect(job.image).toMatch(/^node:24\.\d+\.\d+-bookworm$/);
     expect(job.rules).toEqual([{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"' }]);
-    expect(job.variables).toMatchObject({ GIT_DEPTH: '0', KUBECTL_SHA256: CI_TOOLS.kubectl.sha256, KUBECONFORM_SHA256: CI_TOOLS.kubeconform.sha256, KUBECONFORM_KUBERNETES_VERSION: KUBERNETES_SCHEMA_VERSION });
+    expect(job.variables).toMatchObject({
+      GIT_DEPTH: '0',
+      KUBECTL_SHA256: CI_TOOLS.kubectl.sha256,
+      KUBECONFORM_SHA256: CI_TOOLS.kubeconform.sha256,
+      KUBECONFORM_KUBERNETES_VERSION: KUBERNETES_SCHEMA_VERSION,
+    });
     // The base is chosen in the script (merged results: the target branch's commit), not by a variable.
     expect(Object.keys(job.variables)).not.toContain('MINIO_GITOPS_DIFF_BASE');
     // The note is written in after_script, which runs when the script failed too.
@@ -114,7 +187,15 @@ describe('the rendered workflow files', () => {
     expect(shellcheck(ctx, script)).toBe('');
     // after_script: a new bash, with -e.
     expect(shellcheck(ctx, `set -e\n${job.after_script.join('\n')}`)).toBe('');
-    expect(shellcheck(ctx, script.replace('"$MINIO_GITOPS_REPOSITORY" "$MINIO_GITOPS_REF"', '$MINIO_GITOPS_REPOSITORY "$MINIO_GITOPS_REF"'))).toMatch(/SC2086/);
+    expect(
+      shellcheck(
+        ctx,
+        script.replace(
+          '"$MINIO_GITOPS_REPOSITORY" "$MINIO_GITOPS_REF"',
+          '$MINIO_GITOPS_REPOSITORY "$MINIO_GITOPS_REF"',
+        ),
+      ),
+    ).toMatch(/SC2086/);
 
     const invalid = [
       text.replace('interruptible: true', 'interruptible: sometimes'),
@@ -140,8 +221,12 @@ describe('the rendered workflow files', () => {
 describe('--ci', () => {
   const scaffolded = scaffoldedTrees('minio-gitops-ci-');
   const head = (out: string) => git(out, 'rev-parse', 'HEAD').trim();
-  const config = (out: string) => YAML.parse(readFileSync(join(out, 'scaffold.config.yaml'), 'utf8')) as Record<string, unknown>;
-  const record = (out: string) => Object.keys((YAML.parse(readFileSync(join(out, 'scaffold.lock.yaml'), 'utf8')) as { files: Record<string, string> }).files);
+  const config = (out: string) =>
+    YAML.parse(readFileSync(join(out, 'scaffold.config.yaml'), 'utf8')) as Record<string, unknown>;
+  const record = (out: string) =>
+    Object.keys(
+      (YAML.parse(readFileSync(join(out, 'scaffold.lock.yaml'), 'utf8')) as { files: Record<string, string> }).files,
+    );
   const ok = (r: ReturnType<typeof run>) => {
     expect(r.code, r.stderr).toBe(0);
     return r;
@@ -156,7 +241,8 @@ describe('--ci', () => {
     expect(git(out, 'ls-files', GITHUB_WORKFLOW).trim()).toBe(GITHUB_WORKFLOW);
     const before = snapshot(out);
     const at = head(out);
-    for (const env of ['dev', 'prod']) expect(ok(run(['--env', env, '--out', out])).stdout).toMatch(/nothing changed: no commit/);
+    for (const env of ['dev', 'prod'])
+      expect(ok(run(['--env', env, '--out', out])).stdout).toMatch(/nothing changed: no commit/);
     expect(head(out)).toBe(at);
     expect(snapshot(out)).toEqual(before);
   });
@@ -170,7 +256,12 @@ describe('--ci', () => {
     expect(config(out).ci).toBe('gitlab');
     expect(record(out)).toContain(GITLAB_CI);
     expect(record(out)).not.toContain(GITHUB_WORKFLOW);
-    expect(git(out, 'show', '--name-status', '--format=', 'HEAD').trim().split('\n').sort()).toEqual([`A\t${GITLAB_CI}`, `D\t${GITHUB_WORKFLOW}`, 'M\tscaffold.config.yaml', 'M\tscaffold.lock.yaml']);
+    expect(git(out, 'show', '--name-status', '--format=', 'HEAD').trim().split('\n').sort()).toEqual([
+      `A\t${GITLAB_CI}`,
+      `D\t${GITHUB_WORKFLOW}`,
+      'M\tscaffold.config.yaml',
+      'M\tscaffold.lock.yaml',
+    ]);
     // The setting is shared: another env's run keeps it.
     expect(ok(run(['--env', 'prod', '--out', out])).stdout).toMatch(/nothing changed: no commit/);
 
@@ -189,13 +280,16 @@ describe('--ci', () => {
     const out = scaffolded();
     const before = snapshot(out);
     const at = head(out);
-    expectRefused(run(['--env', 'dev', '--ci', 'jenkins', '--out', out]), /^error: --ci "jenkins" is not allowed; use one of: github, gitlab, none\n$/);
+    expectRefused(
+      run(['--env', 'dev', '--ci', 'jenkins', '--out', out]),
+      /^error: --ci "jenkins" is not allowed; use one of: github, gitlab, none\n$/,
+    );
     expectRefused(run(['--env', 'dev', '--ci', 'GitHub', '--out', out]), /--ci "GitHub" is not allowed/);
     expect(snapshot(out)).toEqual(before);
     expect(head(out)).toBe(at);
   });
 
-  it("a config of an earlier version, without ci, keeps the default github (and records it); ci: gitlab in the config file is taken like the flag", () => {
+  it('a config of an earlier version, without ci, keeps the default github (and records it); ci: gitlab in the config file is taken like the flag', () => {
     const out = scaffolded();
     const file = join(out, 'scaffold.config.yaml');
     const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
@@ -219,7 +313,10 @@ describe('--ci', () => {
     writeFileSync(file, edited.toString());
     git(out, 'commit', '-qam', 'travis');
     const before = snapshot(out);
-    expectRefused(run(['--env', 'prod', '--out', out]), /scaffold\.config\.yaml: ci "travis" is not allowed; use one of: github, gitlab, none/);
+    expectRefused(
+      run(['--env', 'prod', '--out', out]),
+      /scaffold\.config\.yaml: ci "travis" is not allowed; use one of: github, gitlab, none/,
+    );
     expect(snapshot(out)).toEqual(before);
   });
 
@@ -233,7 +330,10 @@ describe('--ci', () => {
     expect(ok(run(['--env', 'prod', '--out', out])).stdout).toMatch(/nothing changed: no commit/);
     const before = snapshot(out);
     const at = head(out);
-    expectRefused(run(['--env', 'dev', '--ci', 'gitlab', '--out', out]), /not written by minio-gitops: \.gitlab-ci\.yml; .*--force/);
+    expectRefused(
+      run(['--env', 'dev', '--ci', 'gitlab', '--out', out]),
+      /not written by minio-gitops: \.gitlab-ci\.yml; .*--force/,
+    );
     expect(snapshot(out)).toEqual(before);
     expect(readFileSync(join(out, GITLAB_CI), 'utf8')).toBe(own);
     expect(head(out)).toBe(at);
@@ -247,8 +347,14 @@ describe('--ci', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('timeout-minutes: 20', 'timeout-minutes: 45'));
     git(out, 'commit', '-qam', 'longer timeout');
     const before = snapshot(out);
-    expectRefused(run(['--env', 'dev', '--ci', 'none', '--out', out]), /edited by hand or not written by minio-gitops: \.github\/workflows\/minio-gitops\.yaml/);
-    expectRefused(run(['--env', 'prod', '--out', out]), /edited by hand or not written by minio-gitops: \.github\/workflows\/minio-gitops\.yaml/);
+    expectRefused(
+      run(['--env', 'dev', '--ci', 'none', '--out', out]),
+      /edited by hand or not written by minio-gitops: \.github\/workflows\/minio-gitops\.yaml/,
+    );
+    expectRefused(
+      run(['--env', 'prod', '--out', out]),
+      /edited by hand or not written by minio-gitops: \.github\/workflows\/minio-gitops\.yaml/,
+    );
     expect(snapshot(out)).toEqual(before);
     ok(run(['--env', 'dev', '--ci', 'none', '--force', '--out', out]));
     expect(existsSync(file)).toBe(false);
@@ -284,7 +390,20 @@ function baseRepo(engine: 'flux' | 'argocd', opts: { envs?: string[]; args?: str
   const work = teamRepo();
   for (const env of opts.envs ?? ['dev', 'prod']) {
     const profile = env === 'dev' || env === 'prod' ? [] : ['--profile', 'dev'];
-    scaffold(['--env', env, ...profile, '--gitops', engine, '--repo-url', URL_REPO, ...(opts.args ?? []), '--branch', 'scaffold/envs', '--out', work]);
+    scaffold([
+      '--env',
+      env,
+      ...profile,
+      '--gitops',
+      engine,
+      '--repo-url',
+      URL_REPO,
+      ...(opts.args ?? []),
+      '--branch',
+      'scaffold/envs',
+      '--out',
+      work,
+    ]);
   }
   git(work, 'checkout', '-q', 'main');
   git(work, 'merge', '-q', '--ff-only', 'scaffold/envs');
@@ -305,7 +424,8 @@ function removeEnv(work: string, env: string) {
   const mine = new RegExp(`^(overlays|clusters|sealed)/${env}/`);
   for (const section of ['files', 'sealed']) {
     const map = record.get(section) as YAML.YAMLMap<YAML.Scalar<string>> | undefined;
-    for (const item of [...(map?.items ?? [])]) if (mine.test(String(item.key.value))) record.deleteIn([section, item.key.value]);
+    for (const item of [...(map?.items ?? [])])
+      if (mine.test(String(item.key.value))) record.deleteIn([section, item.key.value]);
   }
   record.deleteIn(['layouts', env]);
   writeFileSync(join(work, 'scaffold.lock.yaml'), record.toString());
@@ -428,7 +548,8 @@ function runnerKit(ctx: Ctx) {
   const kubectl = needTool(ctx, 'kubectl');
   const kubeconform = needKubeconform(ctx);
   needTool(ctx, 'kustomize');
-  if (spawnSync('sh', ['-c', 'command -v jq'], { encoding: 'utf8' }).status !== 0) unavailable(ctx, 'jq is not on the PATH (the stand-in gh runs --jq with it, as gh does)');
+  if (spawnSync('sh', ['-c', 'command -v jq'], { encoding: 'utf8' }).status !== 0)
+    unavailable(ctx, 'jq is not on the PATH (the stand-in gh runs --jq with it, as gh does)');
   const kube = kubeSchemaLocation(ctx);
   const dir = tempDir('minio-gitops-runner-kit-');
   const bin = join(dir, 'bin');
@@ -447,7 +568,10 @@ function runnerKit(ctx: Ctx) {
     kubectl: `https://dl.k8s.io/release/${CI_TOOLS.kubectl.version}/bin/linux/amd64/kubectl`,
     kubeconform: `https://github.com/yannh/kubeconform/releases/download/${CI_TOOLS.kubeconform.version}/kubeconform-linux-amd64.tar.gz`,
   };
-  writeFileSync(join(dir, 'curl-map'), `${urls.kubectl} ${join(served, 'kubectl')}\n${urls.kubeconform} ${join(served, 'kubeconform.tar.gz')}\n`);
+  writeFileSync(
+    join(dir, 'curl-map'),
+    `${urls.kubectl} ${join(served, 'kubectl')}\n${urls.kubeconform} ${join(served, 'kubeconform.tar.gz')}\n`,
+  );
   const crds = crdSchemaDir(join(dir, 'crd-schemas'));
   const closed = 'http://127.0.0.1:9';
   return {
@@ -499,7 +623,9 @@ interface JobOpts {
 
 /** Every process environment variable of a CI platform (when the tests run in CI), which the emulated job must not see. */
 function hostEnv(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env as Record<string, string>).filter(([k]) => !/^(GITHUB_|RUNNER_|CI_|GITLAB_)/.test(k)));
+  return Object.fromEntries(
+    Object.entries(process.env as Record<string, string>).filter(([k]) => !/^(GITHUB_|RUNNER_|CI_|GITLAB_)/.test(k)),
+  );
 }
 
 /**
@@ -517,7 +643,11 @@ function runJob(repo: string, kit: ReturnType<typeof runnerKit>, opts: JobOpts) 
   const wf = YAML.parse(readFileSync(join(repo, GITHUB_WORKFLOW), 'utf8')) as Workflow;
   const job = wf.jobs.review!;
   const temp = tempDir('minio-gitops-runner-');
-  const files = { GITHUB_ENV: join(temp, 'env'), GITHUB_PATH: join(temp, 'path'), GITHUB_STEP_SUMMARY: join(temp, 'summary') };
+  const files = {
+    GITHUB_ENV: join(temp, 'env'),
+    GITHUB_PATH: join(temp, 'path'),
+    GITHUB_STEP_SUMMARY: join(temp, 'summary'),
+  };
   for (const f of Object.values(files)) writeFileSync(f, '');
   const vars = opts.vars ?? (opts.fork ? { MINIO_GITOPS_REPOSITORY: '', MINIO_GITOPS_REF: '' } : VARS);
   const expressions: Record<string, string> = {
@@ -572,7 +702,12 @@ function runJob(repo: string, kit: ReturnType<typeof runnerKit>, opts: JobOpts) 
       if (!conditions[step.if]) continue;
     }
     if (step.uses) {
-      if (step.uses.startsWith('actions/checkout@') && step.with?.path === '.minio-gitops' && !existsSync(join(repo, '.minio-gitops'))) symlinkSync(REPO, join(repo, '.minio-gitops'));
+      if (
+        step.uses.startsWith('actions/checkout@') &&
+        step.with?.path === '.minio-gitops' &&
+        !existsSync(join(repo, '.minio-gitops'))
+      )
+        symlinkSync(REPO, join(repo, '.minio-gitops'));
       continue;
     }
     if (opts.skip?.includes(step.name) || (opts.only && !opts.only.includes(step.name))) continue;
@@ -580,18 +715,30 @@ function runJob(repo: string, kit: ReturnType<typeof runnerKit>, opts: JobOpts) 
     writeFileSync(script, step.run!);
     const stepEnv = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, fill(v)]));
     const t0 = Date.now();
-    const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], { cwd: repo, env: { ...env, ...stepEnv }, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], {
+      cwd: repo,
+      env: { ...env, ...stepEnv },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     steps.push({ name: step.name, code: r.status ?? -1, out: `${r.stdout}${r.stderr}`, ms: Date.now() - t0 });
     if (r.status !== 0) failed = true;
     for (const line of readFileSync(files.GITHUB_ENV, 'utf8').split('\n').filter(Boolean)) {
       const at = line.indexOf('=');
       env[line.slice(0, at)] = line.slice(at + 1);
     }
-    for (const dir of readFileSync(files.GITHUB_PATH, 'utf8').split('\n').filter(Boolean)) env.PATH = `${dir}:${env.PATH}`;
+    for (const dir of readFileSync(files.GITHUB_PATH, 'utf8').split('\n').filter(Boolean))
+      env.PATH = `${dir}:${env.PATH}`;
     writeFileSync(files.GITHUB_ENV, '');
     writeFileSync(files.GITHUB_PATH, '');
   }
-  return { steps, temp, env, summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'), work: env.MINIO_GITOPS_WORK ?? join(temp, 'minio-gitops') };
+  return {
+    steps,
+    temp,
+    env,
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+    work: env.MINIO_GITOPS_WORK ?? join(temp, 'minio-gitops'),
+  };
 }
 
 /**
@@ -601,8 +748,16 @@ function runJob(repo: string, kit: ReturnType<typeof runnerKit>, opts: JobOpts) 
  * (by their ci-steps.sh names; fetch-scaffolder and install-scaffolder by default: the
  * scaffolder is this checkout, linked as .minio-gitops/, with its modules installed).
  */
-function runGitlabJob(repo: string, kit: ReturnType<typeof runnerKit>, gitlab: Record<string, string>, opts: { skip?: string[]; only?: string[]; link?: boolean } = {}) {
-  const doc = YAML.parse(readFileSync(join(repo, GITLAB_CI), 'utf8')) as Record<string, { variables: Record<string, string>; script: string[]; after_script: string[] }>;
+function runGitlabJob(
+  repo: string,
+  kit: ReturnType<typeof runnerKit>,
+  gitlab: Record<string, string>,
+  opts: { skip?: string[]; only?: string[]; link?: boolean } = {},
+) {
+  const doc = YAML.parse(readFileSync(join(repo, GITLAB_CI), 'utf8')) as Record<
+    string,
+    { variables: Record<string, string>; script: string[]; after_script: string[] }
+  >;
   const job = doc['minio-gitops']!;
   expect(job.script).toHaveLength(GITLAB_SCRIPT.length);
   const temp = tempDir('minio-gitops-gitlab-');
@@ -630,15 +785,24 @@ function runGitlabJob(repo: string, kit: ReturnType<typeof runnerKit>, gitlab: R
   delete env.no_proxy;
   delete env.SOPS_AGE_KEY;
   const skip = opts.skip ?? (opts.only ? [] : ['fetch-scaffolder', 'install-scaffolder']);
-  const lines = job.script.filter((_, i) => !skip.includes(GITLAB_SCRIPT[i]!) && (!opts.only || opts.only.includes(GITLAB_SCRIPT[i]!)));
+  const lines = job.script.filter(
+    (_, i) => !skip.includes(GITLAB_SCRIPT[i]!) && (!opts.only || opts.only.includes(GITLAB_SCRIPT[i]!)),
+  );
   const bash = (name: string, text: string, extra: Record<string, string> = {}) => {
     const file = join(temp, name);
     writeFileSync(file, text);
-    const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', file], { cwd: repo, env: { ...env, ...extra }, encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', file], {
+      cwd: repo,
+      env: { ...env, ...extra },
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
     return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
   };
   const script = bash('script.sh', lines.join('\n'));
-  const after = bash('after-script.sh', job.after_script.join('\n'), { CI_JOB_STATUS: script.code === 0 ? 'success' : 'failed' });
+  const after = bash('after-script.sh', job.after_script.join('\n'), {
+    CI_JOB_STATUS: script.code === 0 ? 'success' : 'failed',
+  });
   return { script, after, work: join(temp, 'minio-gitops') };
 }
 
@@ -658,7 +822,10 @@ const readGh = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as GhSta
 /** The one step that failed (by name), and its output. */
 function failed(r: { steps: StepRun[] }, name: string): string {
   const bad = r.steps.filter((s) => s.code !== 0);
-  expect(bad.map((s) => s.name), bad.map((s) => s.out).join('\n')).toEqual([name]);
+  expect(
+    bad.map((s) => s.name),
+    bad.map((s) => s.out).join('\n'),
+  ).toEqual([name]);
   expect(bad[0]!.code, bad[0]!.out).toBe(1);
   return bad[0]!.out;
 }
@@ -674,23 +841,32 @@ function sealedValues(ctx: Ctx, repo: string, env: string): string[] {
     for (const name of readdirSync(dir)) {
       const p = join(dir, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (name.endsWith('.yaml') && name !== 'kustomization.yaml' && name !== 'secret-generator.yaml') files.push(p);
+      else if (name.endsWith('.yaml') && name !== 'kustomization.yaml' && name !== 'secret-generator.yaml')
+        files.push(p);
     }
   };
   walk(join(repo, 'sealed', env));
   return files.flatMap((file) => {
-    const plain = JSON.parse(execFileSync(sops, ['decrypt', '--output-type', 'json', file], { encoding: 'utf8' })) as { stringData?: Record<string, string> };
+    const plain = JSON.parse(execFileSync(sops, ['decrypt', '--output-type', 'json', file], { encoding: 'utf8' })) as {
+      stringData?: Record<string, string>;
+    };
     return Object.entries(plain.stringData ?? {}).flatMap(([k, v]) => (SECRET_KEY.test(k) ? [v] : []));
   });
 }
 
 /** The values of the plain Secrets an env builds (kubectl kustomize). */
 function plainValues(ctx: Ctx, repo: string, env: string): string[] {
-  const text = execFileSync(needTool(ctx, 'kubectl'), ['kustomize', join(repo, 'overlays', env)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const text = execFileSync(needTool(ctx, 'kubectl'), ['kustomize', join(repo, 'overlays', env)], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   return YAML.parseAllDocuments(text)
     .map((d) => d.toJS() as { kind: string; stringData?: Record<string, string>; data?: Record<string, string> })
     .filter((o) => o?.kind === 'Secret' && !('sops' in o))
-    .flatMap((o) => [...Object.entries(o.stringData ?? {}), ...Object.entries(o.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')] as const)])
+    .flatMap((o) => [
+      ...Object.entries(o.stringData ?? {}),
+      ...Object.entries(o.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')] as const),
+    ])
     .flatMap(([k, v]) => (SECRET_KEY.test(k) ? [v] : []));
 }
 
@@ -700,22 +876,48 @@ const expectPassed = (steps: StepRun[], names: string[]) => {
 };
 
 describe.each(['flux', 'argocd'] as const)("the workflow's steps in a real repository (%s)", (engine) => {
-  it('check, build, validate and diff each env, post the comment, and on the next push update that comment instead of adding one', { timeout: 180_000 }, (ctx) => {
+  it('check, build, validate and diff each env, post the comment, and on the next push update that comment instead of adding one', {
+    timeout: 180_000,
+  }, (ctx) => {
     const kit = runnerKit(ctx);
     const repo = pullRequest(engine);
     const ghState = join(tempDir(), 'gh.json');
     // The pull request's conversation so far: 35 comments of people (a page of 30 and more),
     // one of them quoting the marker, and another bot's comment that starts with the marker:
     // neither is the workflow's to update.
-    const people = Array.from({ length: 35 }, (_, i) => ({ id: 100 + i, repo: 'acme/storage', issue: 7, body: i === 3 ? `${COMMENT_MARKER}\nquoted by a person` : `comment ${i}`, user: { login: `dev${i}`, type: 'User' } }));
-    const otherBot = { id: 200, repo: 'acme/storage', issue: 7, body: `${COMMENT_MARKER}\nanother bot's copy`, user: { login: 'renovate[bot]', type: 'Bot' } };
-    writeFileSync(ghState, JSON.stringify({ next: 1000, comments: [...people, otherBot], calls: [] } satisfies GhState));
+    const people = Array.from({ length: 35 }, (_, i) => ({
+      id: 100 + i,
+      repo: 'acme/storage',
+      issue: 7,
+      body: i === 3 ? `${COMMENT_MARKER}\nquoted by a person` : `comment ${i}`,
+      user: { login: `dev${i}`, type: 'User' },
+    }));
+    const otherBot = {
+      id: 200,
+      repo: 'acme/storage',
+      issue: 7,
+      body: `${COMMENT_MARKER}\nanother bot's copy`,
+      user: { login: 'renovate[bot]', type: 'Bot' },
+    };
+    writeFileSync(
+      ghState,
+      JSON.stringify({ next: 1000, comments: [...people, otherBot], calls: [] } satisfies GhState),
+    );
 
     // GitHub checks out its merge of the branch into main; the comment names the branch's head.
     const pr = mergeCheckout(repo, 'pr/tls-off');
     expect(pr.headSha).not.toBe(git(pr.dir, 'rev-parse', 'HEAD').trim());
     const first = runJob(pr.dir, kit, { skip: NO_NPM, ghState, headSha: pr.headSha });
-    const ran = ['Locate the scaffolder', 'Install kubectl and kubeconform', 'Find the envs', 'Check each env', 'Build and validate each env', 'Diff each env', 'Every env configured and rendered', 'Comment the diff on the pull request'];
+    const ran = [
+      'Locate the scaffolder',
+      'Install kubectl and kubeconform',
+      'Find the envs',
+      'Check each env',
+      'Build and validate each env',
+      'Diff each env',
+      'Every env configured and rendered',
+      'Comment the diff on the pull request',
+    ];
     expectPassed(first.steps, ran);
     const out = (name: string) => first.steps.find((s) => s.name === name)!.out;
     console.log(`${engine}: ${first.steps.map((s) => `${s.name} ${s.ms} ms`).join(', ')}`);
@@ -727,10 +929,19 @@ describe.each(['flux', 'argocd'] as const)("the workflow's steps in a real repos
     for (const list of ['CHECK', 'BUILD', 'DIFF']) expect(first.env[`MINIO_GITOPS_${list}_ENVS`]).toBe('dev prod');
     expect(out('Check each env')).toMatch(/env dev in .* is up to date[\s\S]*env prod in .* is up to date/);
     // Built and validated: every object against a schema (Kubernetes kinds and every CRD), none skipped.
-    const built = [...out('Build and validate each env').matchAll(/^built (overlays|clusters)\/(dev|prod): (\d+) objects$/gm)];
-    expect(built.map((m) => `${m[1]}/${m[2]}`)).toEqual(['overlays/dev', 'clusters/dev', 'overlays/prod', 'clusters/prod']);
+    const built = [
+      ...out('Build and validate each env').matchAll(/^built (overlays|clusters)\/(dev|prod): (\d+) objects$/gm),
+    ];
+    expect(built.map((m) => `${m[1]}/${m[2]}`)).toEqual([
+      'overlays/dev',
+      'clusters/dev',
+      'overlays/prod',
+      'clusters/prod',
+    ]);
     const objects = built.reduce((n, m) => n + Number(m[3]), 0);
-    expect(out('Build and validate each env')).toContain(`kubeconform: ${objects} valid, 0 invalid, 0 errors, 0 skipped`);
+    expect(out('Build and validate each env')).toContain(
+      `kubeconform: ${objects} valid, 0 invalid, 0 errors, 0 skipped`,
+    );
     // The sealed Secrets were validated (encrypted values, sops metadata dropped), for Argo CD through its KSOPS generators.
     const prodBuild = readFileSync(join(first.work, 'built', 'overlays-prod.yaml'), 'utf8');
     expect(prodBuild).toMatch(/name: minio-root-credentials[\s\S]*rootPassword: ENC\[AES256_GCM,/);
@@ -748,7 +959,9 @@ describe.each(['flux', 'argocd'] as const)("the workflow's steps in a real repos
     expect(comment).toMatch(/^<!-- minio-gitops diff env=dev -->\n### env `dev`: no change/m);
     expect(comment).toMatch(/^<!-- minio-gitops diff env=prod -->\n### env `prod`: \d+ changed, 0 added, \d+ removed/m);
     expect(comment).toMatch(/removed \| <code>Certificate minio\/minio-tls<\/code>/);
-    expect(comment).toMatch(/"https:\/\/minio\.minio\.svc\.cluster\.local:9000"\n\+ "http:\/\/minio\.minio\.svc\.cluster\.local:9000"/);
+    expect(comment).toMatch(
+      /"https:\/\/minio\.minio\.svc\.cluster\.local:9000"\n\+ "http:\/\/minio\.minio\.svc\.cluster\.local:9000"/,
+    );
     // No secret value in it: neither the dev env's plain credentials nor prod's sealed ones, nor their ciphertexts.
     const secrets = [...plainValues(ctx, repo, 'dev'), ...sealedValues(ctx, repo, 'prod')].filter((v) => v.length >= 8);
     expect(secrets.length).toBeGreaterThan(10);
@@ -771,7 +984,11 @@ describe.each(['flux', 'argocd'] as const)("the workflow's steps in a real repos
     const second = runJob(pushed.dir, kit, { skip: NO_NPM, ghState, headSha: pushed.headSha });
     expectPassed(second.steps, ran);
     gh = JSON.parse(readFileSync(ghState, 'utf8')) as GhState;
-    expect(gh.calls.slice(2)).toEqual(['GET repos/acme/storage/issues/7/comments', `GET repos/acme/storage/issues/comments/${id}`, `PATCH repos/acme/storage/issues/comments/${id}`]);
+    expect(gh.calls.slice(2)).toEqual([
+      'GET repos/acme/storage/issues/7/comments',
+      `GET repos/acme/storage/issues/comments/${id}`,
+      `PATCH repos/acme/storage/issues/comments/${id}`,
+    ]);
     expect(ours()).toHaveLength(1);
     expect(ours()[0]!.id).toBe(id);
     expect(ours()[0]!.body).toBe(readFileSync(join(second.work, 'comment.md'), 'utf8'));
@@ -784,7 +1001,9 @@ describe.each(['flux', 'argocd'] as const)("the workflow's steps in a real repos
 });
 
 describe("the workflow's steps fail when they must", () => {
-  it('a hand-edited generated file fails the check (the comment then says the checks failed, with no diff); an invalid object fails validation; a Kubernetes kind without a schema fails it; a custom resource without one is listed; a broken sealed file fails the diff (exit 2), and the comment says so for its env', { timeout: 180_000 }, (ctx) => {
+  it('a hand-edited generated file fails the check (the comment then says the checks failed, with no diff); an invalid object fails validation; a Kubernetes kind without a schema fails it; a custom resource without one is listed; a broken sealed file fails the diff (exit 2), and the comment says so for its env', {
+    timeout: 180_000,
+  }, (ctx) => {
     const kit = runnerKit(ctx);
     const repo = pullRequest('flux');
     const ghState = newGh();
@@ -798,11 +1017,23 @@ describe("the workflow's steps fail when they must", () => {
     // A hand edit in a generated file, committed: --check fails with its diff; nothing after it runs.
     const edited = copy();
     const patch = join(edited, 'overlays', 'prod', 'minio', 'patch-server.yaml');
-    writeFileSync(patch, readFileSync(patch, 'utf8').replace(/^(\s+)- name: MINIO_/m, '$1- name: MINIO_API_REQUESTS_MAX\n$1  value: "1600"\n$1- name: MINIO_'));
+    writeFileSync(
+      patch,
+      readFileSync(patch, 'utf8').replace(
+        /^(\s+)- name: MINIO_/m,
+        '$1- name: MINIO_API_REQUESTS_MAX\n$1  value: "1600"\n$1- name: MINIO_',
+      ),
+    );
     git(edited, 'commit', '-qam', 'more requests, by hand');
     const check = runJob(edited, kit, { skip: NO_NPM, ghState });
-    expect(check.steps.map((s) => s.name)).toEqual([...setup, 'Check each env', 'Comment the diff on the pull request']);
-    expect(failed(check, 'Check each env')).toMatch(/MINIO_API_REQUESTS_MAX[\s\S]*error: the generated files of env\(s\) prod are not what scaffold\.config\.yaml renders/);
+    expect(check.steps.map((s) => s.name)).toEqual([
+      ...setup,
+      'Check each env',
+      'Comment the diff on the pull request',
+    ]);
+    expect(failed(check, 'Check each env')).toMatch(
+      /MINIO_API_REQUESTS_MAX[\s\S]*error: the generated files of env\(s\) prod are not what scaffold\.config\.yaml renders/,
+    );
 
     // An unknown field in an object (the check would fail first: run the build alone).
     const invalid = copy();
@@ -812,18 +1043,36 @@ describe("the workflow's steps fail when they must", () => {
     writeFileSync(service, doc.toString());
     git(invalid, 'commit', '-qam', 'a typo');
     const build = runJob(invalid, kit, { skip: NO_NPM, only: [...setup, 'Build and validate each env'], ghState });
-    expect(failed(build, 'Build and validate each env')).toMatch(/^INVALID overlays-dev: Service minio \(v1\): .*sessionAffinityy/m);
+    expect(failed(build, 'Build and validate each env')).toMatch(
+      /^INVALID overlays-dev: Service minio \(v1\): .*sessionAffinityy/m,
+    );
 
     // Schemas: without the CRD catalog the custom resources are listed and the step passes;
     // without the Kubernetes schemas a Kubernetes kind fails it.
-    const noCrds = runJob(repo, kit, { skip: NO_NPM, only: [...setup, 'Build and validate each env'], ghState, env: { KUBECONFORM_SCHEMA_LOCATIONS: `${kit.kubeSchema}\n` } });
+    const noCrds = runJob(repo, kit, {
+      skip: NO_NPM,
+      only: [...setup, 'Build and validate each env'],
+      ghState,
+      env: { KUBECONFORM_SCHEMA_LOCATIONS: `${kit.kubeSchema}\n` },
+    });
     expectPassed(noCrds.steps, [...setup, 'Build and validate each env']);
     const listed = noCrds.steps.at(-1)!.out;
-    expect(listed).toMatch(/^not validated overlays-prod: ServiceMonitor minio \(monitoring\.coreos\.com\/v1\): the CRD catalog has no schema for it$/m);
-    expect(listed).toMatch(/^not validated clusters-prod: Kustomization minio-prod \(kustomize\.toolkit\.fluxcd\.io\/v1\)/m);
+    expect(listed).toMatch(
+      /^not validated overlays-prod: ServiceMonitor minio \(monitoring\.coreos\.com\/v1\): the CRD catalog has no schema for it$/m,
+    );
+    expect(listed).toMatch(
+      /^not validated clusters-prod: Kustomization minio-prod \(kustomize\.toolkit\.fluxcd\.io\/v1\)/m,
+    );
     expect(listed).not.toMatch(/^(not validated|NO SCHEMA) .*\((v1|apps\/v1|batch\/v1|networking\.k8s\.io\/v1)\)/m);
-    const noKube = runJob(repo, kit, { skip: NO_NPM, only: [...setup, 'Build and validate each env'], ghState, env: { KUBECONFORM_SCHEMA_LOCATIONS: `${kit.crdSchema}\n` } });
-    expect(failed(noKube, 'Build and validate each env')).toMatch(/^NO SCHEMA overlays-dev: Deployment minio \(apps\/v1\): a Kubernetes kind must validate$/m);
+    const noKube = runJob(repo, kit, {
+      skip: NO_NPM,
+      only: [...setup, 'Build and validate each env'],
+      ghState,
+      env: { KUBECONFORM_SCHEMA_LOCATIONS: `${kit.crdSchema}\n` },
+    });
+    expect(failed(noKube, 'Build and validate each env')).toMatch(
+      /^NO SCHEMA overlays-dev: Deployment minio \(apps\/v1\): a Kubernetes kind must validate$/m,
+    );
 
     // A sealed file whose MAC is gone: diff exits 2 for prod; dev's diff is still in the comment; no comment posted.
     const broken = copy();
@@ -832,18 +1081,26 @@ describe("the workflow's steps fail when they must", () => {
     git(broken, 'commit', '-qam', 'a broken sealed file');
     const brokenGh = newGh();
     const diff = runJob(broken, kit, { skip: [...NO_NPM, 'Check each env'], ghState: brokenGh });
-    expect(failed(diff, 'Diff each env')).toMatch(/sealed but has no encrypted MAC[\s\S]*error: diff failed for env\(s\) prod/);
+    expect(failed(diff, 'Diff each env')).toMatch(
+      /sealed but has no encrypted MAC[\s\S]*error: diff failed for env\(s\) prod/,
+    );
     const comment = readFileSync(join(diff.work, 'comment.md'), 'utf8');
     expect(comment).toMatch(/^<!-- minio-gitops diff env=dev -->$/m);
     expect(comment).toContain('**env prod**: the diff failed (exit 2)');
     // The comment step still ran, and posted this diff: dev's, and prod's failure.
-    expect(readGh(brokenGh).calls).toEqual(['GET repos/acme/storage/issues/7/comments', 'POST repos/acme/storage/issues/7/comments']);
+    expect(readGh(brokenGh).calls).toEqual([
+      'GET repos/acme/storage/issues/7/comments',
+      'POST repos/acme/storage/issues/7/comments',
+    ]);
     expect(readGh(brokenGh).comments.map((c) => c.body)).toEqual([comment]);
 
     // A failure before the diff (the check), with no comment before: a note, and no diff under it.
     const checkGh = readGh(ghState);
     const editedHead = git(edited, 'rev-parse', 'HEAD').trim();
-    expect(checkGh.calls).toEqual(['GET repos/acme/storage/issues/7/comments', 'POST repos/acme/storage/issues/7/comments']);
+    expect(checkGh.calls).toEqual([
+      'GET repos/acme/storage/issues/7/comments',
+      'POST repos/acme/storage/issues/7/comments',
+    ]);
     expect(checkGh.comments.map((c) => c.body)).toEqual([
       `${COMMENT_MARKER}\n> [!CAUTION]\n> The checks failed at \`${editedHead}\`, before the diff was made: no diff. Why: https://github.com/acme/storage/actions/runs/1234\n${STALE_MARKER}\n`,
     ]);
@@ -857,20 +1114,36 @@ describe("the workflow's steps fail when they must", () => {
     const ghState = join(tempDir(), 'gh.json');
     writeFileSync(ghState, JSON.stringify({ next: 1, comments: [], calls: [] }));
     // The served kubectl is a local build, not the release the workflow pins.
-    const r = runJob(repo, kit, { only: ['Locate the scaffolder', 'Install kubectl and kubeconform'], ghState, env: { KUBECTL_SHA256: CI_TOOLS.kubectl.sha256, KUBECONFORM_SHA256: CI_TOOLS.kubeconform.sha256 } });
+    const r = runJob(repo, kit, {
+      only: ['Locate the scaffolder', 'Install kubectl and kubeconform'],
+      ghState,
+      env: { KUBECTL_SHA256: CI_TOOLS.kubectl.sha256, KUBECONFORM_SHA256: CI_TOOLS.kubeconform.sha256 },
+    });
     const last = r.steps.at(-1)!;
     expect(last.name).toBe('Install kubectl and kubeconform');
     expect(last.code).toBe(1);
-    expect(last.out).toContain(`error: ${kit.urls.kubectl} does not have the sha256 this workflow pins (${CI_TOOLS.kubectl.sha256}); not using it`);
+    expect(last.out).toContain(
+      `error: ${kit.urls.kubectl} does not have the sha256 this workflow pins (${CI_TOOLS.kubectl.sha256}); not using it`,
+    );
     expect(readdirSync(join(r.work, 'bin'))).toEqual([]);
   });
 });
 
-
 describe("the workflow's envs: every env configured, rendered or removed", () => {
-  const ALL = ['Locate the scaffolder', 'Install kubectl and kubeconform', 'Find the envs', 'Check each env', 'Build and validate each env', 'Diff each env', 'Every env configured and rendered', 'Comment the diff on the pull request'];
+  const ALL = [
+    'Locate the scaffolder',
+    'Install kubectl and kubeconform',
+    'Find the envs',
+    'Check each env',
+    'Build and validate each env',
+    'Diff each env',
+    'Every env configured and rendered',
+    'Comment the diff on the pull request',
+  ];
 
-  it("quoted names (as a person writes them, and \"true\" and \"123\" as the scaffolder writes them) are found; an env the change removes is diffed (every object goes); the comment's budget is shared by the envs, each keeping its headline and table", { timeout: 240_000 }, (ctx) => {
+  it('quoted names (as a person writes them, and "true" and "123" as the scaffolder writes them) are found; an env the change removes is diffed (every object goes); the comment\'s budget is shared by the envs, each keeping its headline and table', {
+    timeout: 240_000,
+  }, (ctx) => {
     const kit = runnerKit(ctx);
     const work = baseRepo('flux', { envs: ['dev', 'prod', 'true', '123'] });
     // The change: env 123 gets monitoring (by the scaffolder), prod goes, and a person quotes dev's name.
@@ -890,7 +1163,9 @@ describe("the workflow's envs: every env configured, rendered or removed", () =>
     expect(r.env.MINIO_GITOPS_CHECK_ENVS).toBe('123 dev true');
     expect(r.env.MINIO_GITOPS_BUILD_ENVS).toBe('123 dev true');
     expect(r.env.MINIO_GITOPS_DIFF_ENVS).toBe('123 dev prod true');
-    expect(r.steps.find((s) => s.name === 'Check each env')!.out.match(/^env \S+ in .* is up to date$/gm)).toHaveLength(3);
+    expect(r.steps.find((s) => s.name === 'Check each env')!.out.match(/^env \S+ in .* is up to date$/gm)).toHaveLength(
+      3,
+    );
 
     const comment = readFileSync(join(r.work, 'comment.md'), 'utf8');
     expect(readGh(gh).comments.map((c) => c.body)).toEqual([comment]);
@@ -907,7 +1182,8 @@ describe("the workflow's envs: every env configured, rendered or removed", () =>
     const whole = run(['diff', '--env', 'prod', '--base', 'origin/main', '--format', 'markdown', '--out', work]);
     expect(whole.code, whole.stderr).toBe(1);
     expect(whole.stdout.length).toBeGreaterThan(share);
-    for (const env of ['123', 'dev', 'prod', 'true']) expect(readFileSync(join(r.work, `diff-${env}.md`), 'utf8').length, env).toBeLessThanOrEqual(share);
+    for (const env of ['123', 'dev', 'prod', 'true'])
+      expect(readFileSync(join(r.work, `diff-${env}.md`), 'utf8').length, env).toBeLessThanOrEqual(share);
     const prod = comment.slice(comment.indexOf('<!-- minio-gitops diff env=prod -->'));
     expect(prod.match(/^\| removed \| <code>/gm)).toHaveLength(removed);
     expect(prod).toContain('**Look at these first**');
@@ -915,7 +1191,9 @@ describe("the workflow's envs: every env configured, rendered or removed", () =>
     expect(comment.length).toBeLessThan(COMMENT_BUDGET + 1000);
   });
 
-  it('an env configured but not rendered (its overlay and cluster removed) fails the job after the comment, which shows what goes; an overlay removed alone fails the diff (the engine would fail); an env rendered but not configured fails the job', { timeout: 240_000 }, (ctx) => {
+  it('an env configured but not rendered (its overlay and cluster removed) fails the job after the comment, which shows what goes; an overlay removed alone fails the diff (the engine would fail); an env rendered but not configured fails the job', {
+    timeout: 240_000,
+  }, (ctx) => {
     const kit = runnerKit(ctx);
     const work = baseRepo('flux');
     git(work, 'checkout', '-q', '-b', 'pr/drop');
@@ -923,7 +1201,8 @@ describe("the workflow's envs: every env configured, rendered or removed", () =>
     git(work, 'commit', '-qm', 'prod not rendered');
     const gh = newGh();
     const r = runJob(work, kit, { skip: NO_NPM, ghState: gh });
-    const problem = 'env prod is in scaffold.config.yaml but not rendered here (no overlays/prod/kustomization.yaml): run npx zx scaffold.ts --env prod and commit the result, or remove envs.prod from scaffold.config.yaml';
+    const problem =
+      'env prod is in scaffold.config.yaml but not rendered here (no overlays/prod/kustomization.yaml): run npx zx scaffold.ts --env prod and commit the result, or remove envs.prod from scaffold.config.yaml';
     expect(failed(r, 'Every env configured and rendered')).toBe(`error: ${problem}\n`);
     expect(r.steps.map((s) => s.name)).toEqual(ALL);
     expect(r.env.MINIO_GITOPS_CHECK_ENVS).toBe('dev');
@@ -943,7 +1222,9 @@ describe("the workflow's envs: every env configured, rendered or removed", () =>
     git(work, 'commit', '-qm', 'prod overlay gone');
     const aloneGh = newGh();
     const alone = runJob(work, kit, { skip: [...NO_NPM, 'Build and validate each env'], ghState: aloneGh });
-    expect(failed(alone, 'Diff each env')).toMatch(/^error: in the working tree: the engine builds overlays\/prod\/minio \(as clusters\/prod says\), which has no kustomization\.yaml[\s\S]*error: diff failed for env\(s\) prod/m);
+    expect(failed(alone, 'Diff each env')).toMatch(
+      /^error: in the working tree: the engine builds overlays\/prod\/minio \(as clusters\/prod says\), which has no kustomization\.yaml[\s\S]*error: diff failed for env\(s\) prod/m,
+    );
     const posted = readGh(aloneGh).comments.map((c) => c.body);
     expect(posted).toEqual([readFileSync(join(alone.work, 'comment.md'), 'utf8')]);
     expect(posted[0]).toContain(caution);
@@ -955,14 +1236,21 @@ describe("the workflow's envs: every env configured, rendered or removed", () =>
     cpSync(join(work, 'overlays', 'dev'), join(work, 'overlays', 'extra'), { recursive: true });
     git(work, 'add', 'overlays/extra');
     git(work, 'commit', '-qm', 'an overlay of our own');
-    const extra = runJob(work, kit, { skip: [...NO_NPM, 'Check each env', 'Build and validate each env'], ghState: newGh() });
-    expect(failed(extra, 'Every env configured and rendered')).toBe('error: overlays/extra/ is here but env extra is not in scaffold.config.yaml: remove overlays/extra/ (and sealed/extra/), or put envs.extra back\n');
+    const extra = runJob(work, kit, {
+      skip: [...NO_NPM, 'Check each env', 'Build and validate each env'],
+      ghState: newGh(),
+    });
+    expect(failed(extra, 'Every env configured and rendered')).toBe(
+      'error: overlays/extra/ is here but env extra is not in scaffold.config.yaml: remove overlays/extra/ (and sealed/extra/), or put envs.extra back\n',
+    );
     expect(extra.env.MINIO_GITOPS_CHECK_ENVS).toBe('dev prod');
     expect(extra.env.MINIO_GITOPS_DIFF_ENVS).toBe('dev extra prod');
     expect(readFileSync(join(extra.work, 'comment.md'), 'utf8')).toContain('env extra is not rendered at');
   });
 
-  it('a name that is not a DNS label (a directory, or a key of scaffold.config.yaml) fails the envs step with one line', { timeout: 120_000 }, (ctx) => {
+  it('a name that is not a DNS label (a directory, or a key of scaffold.config.yaml) fails the envs step with one line', {
+    timeout: 120_000,
+  }, (ctx) => {
     const kit = runnerKit(ctx);
     const work = baseRepo('flux');
     const only = ['Locate the scaffolder', 'Find the envs'];
@@ -972,7 +1260,9 @@ describe("the workflow's envs: every env configured, rendered or removed", () =>
     git(work, 'add', 'overlays');
     git(work, 'commit', '-qm', 'an old overlay');
     const dir = runJob(work, kit, { only, ghState: newGh() });
-    expect(failed(dir, 'Find the envs')).toBe('error: env name "Old_Prod" (in overlays/ at HEAD) is not a DNS label (lower-case letters, digits and -, at most 63, starting and ending with a letter or digit); rename it\n');
+    expect(failed(dir, 'Find the envs')).toBe(
+      'error: env name "Old_Prod" (in overlays/ at HEAD) is not a DNS label (lower-case letters, digits and -, at most 63, starting and ending with a letter or digit); rename it\n',
+    );
 
     git(work, 'checkout', '-q', '-b', 'pr/key', 'main');
     const file = join(work, 'scaffold.config.yaml');
@@ -981,12 +1271,16 @@ describe("the workflow's envs: every env configured, rendered or removed", () =>
     writeFileSync(file, doc.toString());
     git(work, 'commit', '-qam', 'a new env, by hand');
     const key = runJob(work, kit, { only, ghState: newGh() });
-    expect(failed(key, 'Find the envs')).toBe('error: env name "Staging" (in scaffold.config.yaml at HEAD) is not a DNS label (lower-case letters, digits and -, at most 63, starting and ending with a letter or digit); rename it\n');
+    expect(failed(key, 'Find the envs')).toBe(
+      'error: env name "Staging" (in scaffold.config.yaml at HEAD) is not a DNS label (lower-case letters, digits and -, at most 63, starting and ending with a letter or digit); rename it\n',
+    );
   });
 });
 
 describe("the workflow's comment when a later push fails", () => {
-  it('the comment is updated with a note (the head that failed, a link to the run) above the diff of the last push that passed; a push that passes again replaces it', { timeout: 240_000 }, (ctx) => {
+  it('the comment is updated with a note (the head that failed, a link to the run) above the diff of the last push that passed; a push that passes again replaces it', {
+    timeout: 240_000,
+  }, (ctx) => {
     const kit = runnerKit(ctx);
     const work = pullRequest('flux');
     const gh = newGh();
@@ -1000,7 +1294,8 @@ describe("the workflow's comment when a later push fails", () => {
       expect(comments).toHaveLength(1);
       return comments[0]!.body;
     };
-    const note = (sha: string) => `${COMMENT_MARKER}\n> [!CAUTION]\n> The checks failed at \`${sha}\`; the diff below is from an earlier push. Why: https://github.com/acme/storage/actions/runs/1234\n${STALE_MARKER}\n`;
+    const note = (sha: string) =>
+      `${COMMENT_MARKER}\n> [!CAUTION]\n> The checks failed at \`${sha}\`; the diff below is from an earlier push. Why: https://github.com/acme/storage/actions/runs/1234\n${STALE_MARKER}\n`;
 
     const first = push();
     expect(first.steps.every((s) => s.code === 0)).toBe(true);
@@ -1010,7 +1305,13 @@ describe("the workflow's comment when a later push fails", () => {
     // A hand edit pushed: the check fails, the diff is not made, the comment says so.
     const patch = join(work, 'overlays', 'prod', 'minio', 'patch-server.yaml');
     const original = readFileSync(patch, 'utf8');
-    writeFileSync(patch, original.replace(/^(\s+)- name: MINIO_/m, '$1- name: MINIO_API_REQUESTS_MAX\n$1  value: "1600"\n$1- name: MINIO_'));
+    writeFileSync(
+      patch,
+      original.replace(
+        /^(\s+)- name: MINIO_/m,
+        '$1- name: MINIO_API_REQUESTS_MAX\n$1  value: "1600"\n$1- name: MINIO_',
+      ),
+    );
     git(work, 'commit', '-qam', 'more requests, by hand');
     const second = push();
     failed(second, 'Check each env');
@@ -1041,7 +1342,9 @@ describe("the workflow's comment when a later push fails", () => {
 });
 
 describe('GitLab: the job as its runner runs it', () => {
-  it("a merged-results pipeline compares with the target branch's commit the merge was made on, not the merge base: the target branch's own changes are not in the diff; the note step runs after the script", { timeout: 240_000 }, (ctx) => {
+  it("a merged-results pipeline compares with the target branch's commit the merge was made on, not the merge base: the target branch's own changes are not in the diff; the note step runs after the script", {
+    timeout: 240_000,
+  }, (ctx) => {
     const kit = runnerKit(ctx);
     const work = baseRepo('flux', { args: ['--ci', 'gitlab'] });
     expect(existsSync(join(work, GITLAB_CI))).toBe(true);
@@ -1058,7 +1361,11 @@ describe('GitLab: the job as its runner runs it', () => {
     // GitLab's merged result: the merge request merged into the target branch's head.
     git(work, 'checkout', '-q', '--detach', 'main');
     git(work, 'merge', '-q', '--no-ff', '--no-edit', 'mr/size');
-    const r = runGitlabJob(work, kit, { CI_MERGE_REQUEST_TARGET_BRANCH_SHA: target, CI_MERGE_REQUEST_DIFF_BASE_SHA: mergeBase, CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: source });
+    const r = runGitlabJob(work, kit, {
+      CI_MERGE_REQUEST_TARGET_BRANCH_SHA: target,
+      CI_MERGE_REQUEST_DIFF_BASE_SHA: mergeBase,
+      CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: source,
+    });
     expect(r.script.code, r.script.out).toBe(0);
     expect(r.script.out).toContain(`base: ${target}\n`);
     const comment = readFileSync(join(r.work, 'comment.md'), 'utf8');
@@ -1078,16 +1385,26 @@ describe('GitLab: the job as its runner runs it', () => {
 });
 
 describe('the scaffolder the job runs', () => {
-  it('GitHub: a fork pull request without the repository variables fails with that reason; an empty MINIO_GITOPS_REF is refused; the pinned scaffolder is preferred over scaffold.ts at the top', { timeout: 120_000 }, (ctx) => {
+  it('GitHub: a fork pull request without the repository variables fails with that reason; an empty MINIO_GITOPS_REF is refused; the pinned scaffolder is preferred over scaffold.ts at the top', {
+    timeout: 120_000,
+  }, (ctx) => {
     const kit = runnerKit(ctx);
     const work = pullRequest('flux');
     const fork = runJob(work, kit, { skip: NO_NPM, ghState: newGh(), fork: true });
     expect(fork.steps.map((s) => s.name)).toEqual(['Locate the scaffolder']);
-    expect(failed(fork, 'Locate the scaffolder')).toMatch(/^error: this pull request comes from a fork, and GitHub does not give a fork's pull request the repository's variables \(vars\.MINIO_GITOPS_REPOSITORY, vars\.MINIO_GITOPS_REF\)/);
+    expect(failed(fork, 'Locate the scaffolder')).toMatch(
+      /^error: this pull request comes from a fork, and GitHub does not give a fork's pull request the repository's variables \(vars\.MINIO_GITOPS_REPOSITORY, vars\.MINIO_GITOPS_REF\)/,
+    );
 
-    const noRef = runJob(work, kit, { only: ['Locate the scaffolder'], ghState: newGh(), vars: { MINIO_GITOPS_REPOSITORY: 'acme/minio-gitops', MINIO_GITOPS_REF: '' } });
+    const noRef = runJob(work, kit, {
+      only: ['Locate the scaffolder'],
+      ghState: newGh(),
+      vars: { MINIO_GITOPS_REPOSITORY: 'acme/minio-gitops', MINIO_GITOPS_REF: '' },
+    });
     expect(existsSync(join(work, '.minio-gitops'))).toBe(false);
-    expect(failed(noRef, 'Locate the scaffolder')).toMatch(/^error: MINIO_GITOPS_REPOSITORY is set but MINIO_GITOPS_REF is empty; .*an unpinned default branch is never used/);
+    expect(failed(noRef, 'Locate the scaffolder')).toMatch(
+      /^error: MINIO_GITOPS_REPOSITORY is set but MINIO_GITOPS_REF is empty; .*an unpinned default branch is never used/,
+    );
 
     // A repository with a scaffold.ts of its own at the top, and the variables set: the pinned one runs.
     writeFileSync(join(work, 'scaffold.ts'), '// not the scaffolder the variables name\n');
@@ -1096,7 +1413,9 @@ describe('the scaffolder the job runs', () => {
     expect(pinned.env.SCAFFOLD).toBe(join(REPO, 'scaffold.ts'));
   });
 
-  it('GitLab: the scaffolder the variables name is fetched at its ref and preferred over scaffold.ts at the top; an empty MINIO_GITOPS_REF is refused before any fetch', { timeout: 120_000 }, (ctx) => {
+  it('GitLab: the scaffolder the variables name is fetched at its ref and preferred over scaffold.ts at the top; an empty MINIO_GITOPS_REF is refused before any fetch', {
+    timeout: 120_000,
+  }, (ctx) => {
     const kit = runnerKit(ctx);
     const tools = tempDir();
     git(tools, 'init', '-q', '--initial-branch=main');
@@ -1108,21 +1427,35 @@ describe('the scaffolder the job runs', () => {
     git(tools, 'commit', '-qam', 'unreleased');
     const work = teamRepo();
     writeFileSync(join(work, GITLAB_CI), gitlab());
-    writeFileSync(join(work, 'scaffold.ts'), '// this repository\'s own\n');
+    writeFileSync(join(work, 'scaffold.ts'), "// this repository's own\n");
     const only = ['fetch-scaffolder', 'locate'];
-    const r = runGitlabJob(work, kit, { MINIO_GITOPS_REPOSITORY: `file://${tools}`, MINIO_GITOPS_REF: 'v9.9.9' }, { only, link: false });
+    const r = runGitlabJob(
+      work,
+      kit,
+      { MINIO_GITOPS_REPOSITORY: `file://${tools}`, MINIO_GITOPS_REF: 'v9.9.9' },
+      { only, link: false },
+    );
     expect(r.script.code, r.script.out).toBe(0);
     expect(r.script.out).toContain(`scaffolder: ${join(realpathSync(work), '.minio-gitops', 'scaffold.ts')}\n`);
     expect(readFileSync(join(work, '.minio-gitops', 'scaffold.ts'), 'utf8')).toBe('// the scaffolder at v9.9.9\n');
 
     rmSync(join(work, '.minio-gitops'), { recursive: true, force: true });
-    const empty = runGitlabJob(work, kit, { MINIO_GITOPS_REPOSITORY: `file://${tools}`, MINIO_GITOPS_REF: '' }, { only, link: false });
+    const empty = runGitlabJob(
+      work,
+      kit,
+      { MINIO_GITOPS_REPOSITORY: `file://${tools}`, MINIO_GITOPS_REF: '' },
+      { only, link: false },
+    );
     expect(empty.script.code).toBe(1);
-    expect(empty.script.out).toMatch(/^error: MINIO_GITOPS_REPOSITORY is set but MINIO_GITOPS_REF is empty; .*an unpinned default branch is never used/);
+    expect(empty.script.out).toMatch(
+      /^error: MINIO_GITOPS_REPOSITORY is set but MINIO_GITOPS_REF is empty; .*an unpinned default branch is never used/,
+    );
     expect(existsSync(join(work, '.minio-gitops'))).toBe(false);
   });
 
-  it("the comment warns first when the change touches the scaffolder that runs (the repository's own scaffold.ts and src/) or this workflow", { timeout: 180_000 }, (ctx) => {
+  it("the comment warns first when the change touches the scaffolder that runs (the repository's own scaffold.ts and src/) or this workflow", {
+    timeout: 180_000,
+  }, (ctx) => {
     const kit = runnerKit(ctx);
     const work = baseRepo('flux');
     // The default layout: the repository is the scaffolder's checkout (here scaffold.ts links to it, with its modules).
@@ -1144,14 +1477,20 @@ describe('the scaffolder the job runs', () => {
       return readFileSync(join(r.work, 'comment.md'), 'utf8');
     };
 
-    const own = runJob(work, kit, { only, ghState: newGh(), vars: { MINIO_GITOPS_REPOSITORY: '', MINIO_GITOPS_REF: '' } });
+    const own = runJob(work, kit, {
+      only,
+      ghState: newGh(),
+      vars: { MINIO_GITOPS_REPOSITORY: '', MINIO_GITOPS_REF: '' },
+    });
     expect(own.env.SCAFFOLD).toBe(join(realpathSync(work), 'scaffold.ts'));
     expect(comment(own).startsWith(warning)).toBe(true);
 
     // The pinned scaffolder runs instead: the repository's src/ is not what runs, no warning.
     const pinned = runJob(work, kit, { only, ghState: newGh() });
     expect(pinned.env.SCAFFOLD).toBe(join(REPO, 'scaffold.ts'));
-    expect(comment(pinned)).toMatch(new RegExp(`^${COMMENT_MARKER}\\n## minio-gitops: what the cluster will receive\\n`));
+    expect(comment(pinned)).toMatch(
+      new RegExp(`^${COMMENT_MARKER}\\n## minio-gitops: what the cluster will receive\\n`),
+    );
 
     // The workflow changed: a warning whichever scaffolder runs.
     writeFileSync(join(work, GITHUB_WORKFLOW), `${readFileSync(join(work, GITHUB_WORKFLOW), 'utf8')}# one more line\n`);

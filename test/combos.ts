@@ -12,12 +12,28 @@ export type Combo = { [K in keyof typeof DIMENSIONS]: (typeof DIMENSIONS)[K][num
 
 export function allCombos(): Combo[] {
   let combos: Record<string, string>[] = [{}];
-  for (const [key, values] of Object.entries(DIMENSIONS)) combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
+  for (const [key, values] of Object.entries(DIMENSIONS))
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
   return combos as Combo[];
 }
 
 export function argv(c: Combo): string[] {
-  return ['--env', c.profile, '--storage', c.storage, '--secrets', c.secrets, '--tls', c.tls, '--replicas', c.replicas, '--ingress', c.extras, '--monitoring', c.extras];
+  return [
+    '--env',
+    c.profile,
+    '--storage',
+    c.storage,
+    '--secrets',
+    c.secrets,
+    '--tls',
+    c.tls,
+    '--replicas',
+    c.replicas,
+    '--ingress',
+    c.extras,
+    '--monitoring',
+    c.extras,
+  ];
 }
 
 /** Why a combination must be refused, or null when it must build. */

@@ -8,7 +8,13 @@
 // retries, and a paused controller manager leaves a spec change unobserved.
 import { describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
-import { CONTROLLERS, fileControlPlane, KWOK_FAIL_LABEL, statusWriters as managers, type ControlPlane } from './controlplane.ts';
+import {
+  CONTROLLERS,
+  fileControlPlane,
+  KWOK_FAIL_LABEL,
+  statusWriters as managers,
+  type ControlPlane,
+} from './controlplane.ts';
 
 const TEST = 'test'; // the field manager of everything this test writes
 const NS = 'apps';
@@ -19,17 +25,27 @@ const controlPlane = fileControlPlane({
   crdFiles: () => [], // no CRDs: these are all built-in kinds
   started: async (started) => {
     cp = started;
-    await started.kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: NS } }, fieldManager: TEST });
+    await started.kc
+      .makeApiClient(k8s.CoreV1Api)
+      .createNamespace({ body: { metadata: { name: NS } }, fieldManager: TEST });
   },
 });
 
 /** Polls `check` (bounded in time) until it returns a value; the last state in the error. */
-async function until<T>(what: string, seconds: number, check: () => Promise<T | undefined>, describeState: () => Promise<string>): Promise<{ value: T; seconds: number }> {
+async function until<T>(
+  what: string,
+  seconds: number,
+  check: () => Promise<T | undefined>,
+  describeState: () => Promise<string>,
+): Promise<{ value: T; seconds: number }> {
   const began = Date.now();
   for (;;) {
     const value = await check().catch(() => undefined);
     if (value !== undefined) return { value, seconds: (Date.now() - began) / 1000 };
-    if (Date.now() - began > seconds * 1000) throw new Error(`${what}: not reached in ${seconds} s: ${await describeState().catch((e) => String(e))}\n${cp?.logs().slice(-6000)}`);
+    if (Date.now() - began > seconds * 1000)
+      throw new Error(
+        `${what}: not reached in ${seconds} s: ${await describeState().catch((e) => String(e))}\n${cp?.logs().slice(-6000)}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -38,7 +54,10 @@ type Managed = { metadata?: { managedFields?: k8s.V1ManagedFieldsEntry[] } };
 function expectStatusBy(o: Managed, expected: string[], what: string) {
   const m = managers(o);
   expect(m.status, `${what}: status managers`).toEqual(expect.arrayContaining(expected));
-  expect(m.status.filter((x) => !(CONTROLLERS as readonly string[]).includes(x)), `${what}: status written by someone else`).toEqual([]);
+  expect(
+    m.status.filter((x) => !(CONTROLLERS as readonly string[]).includes(x)),
+    `${what}: status written by someone else`,
+  ).toEqual([]);
 }
 
 const labels = (app: string) => ({ 'app.kubernetes.io/name': app });
@@ -48,7 +67,12 @@ describe('a real control plane: kube-controller-manager, kube-scheduler and kwok
   it('the controller manager makes each namespace its default ServiceAccount and root CA', async (ctx) => {
     const c = controlPlane(ctx);
     const core = c.kc.makeApiClient(k8s.CoreV1Api);
-    const { value: sa } = await until('the default ServiceAccount', 30, () => core.readNamespacedServiceAccount({ name: 'default', namespace: NS }), async () => 'missing');
+    const { value: sa } = await until(
+      'the default ServiceAccount',
+      30,
+      () => core.readNamespacedServiceAccount({ name: 'default', namespace: NS }),
+      async () => 'missing',
+    );
     expect(managers(sa).all).not.toContain(TEST); // an empty object: no managed fields to name its writer
     const cm = await core.readNamespacedConfigMap({ name: 'kube-root-ca.crt', namespace: NS });
     expect(cm.data?.['ca.crt']).toContain('BEGIN CERTIFICATE');
@@ -69,7 +93,14 @@ describe('a real control plane: kube-controller-manager, kube-scheduler and kwok
     await apps.createNamespacedDeployment({
       namespace: NS,
       fieldManager: TEST,
-      body: { metadata: { name: 'web' }, spec: { replicas: 3, selector: { matchLabels: labels('web') }, template: { metadata: { labels: labels('web') }, spec: { containers: [container] } } } },
+      body: {
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: labels('web') },
+          template: { metadata: { labels: labels('web') }, spec: { containers: [container] } },
+        },
+      },
     });
     const read = () => apps.readNamespacedDeployment({ name: 'web', namespace: NS });
     const { value: d } = await until(
@@ -78,15 +109,24 @@ describe('a real control plane: kube-controller-manager, kube-scheduler and kwok
       async () => {
         const d = await read();
         const available = d.status?.conditions?.find((x) => x.type === 'Available')?.status === 'True';
-        return available && d.status?.readyReplicas === 3 && d.status.availableReplicas === 3 && d.status.updatedReplicas === 3 && d.status.observedGeneration === d.metadata!.generation ? d : undefined;
+        return available &&
+          d.status?.readyReplicas === 3 &&
+          d.status.availableReplicas === 3 &&
+          d.status.updatedReplicas === 3 &&
+          d.status.observedGeneration === d.metadata!.generation
+          ? d
+          : undefined;
       },
       async () => JSON.stringify((await read()).status),
     );
-    console.log(`Deployment Available with 3 ready replicas ${((Date.now() - began) / 1000).toFixed(1)} s after it was created`);
+    console.log(
+      `Deployment Available with 3 ready replicas ${((Date.now() - began) / 1000).toFixed(1)} s after it was created`,
+    );
     expectStatusBy(d, ['kube-controller-manager'], 'Deployment');
     expect(managers(d).all).toEqual(['kube-controller-manager', TEST]);
 
-    const rs = (await apps.listNamespacedReplicaSet({ namespace: NS, labelSelector: 'app.kubernetes.io/name=web' })).items;
+    const rs = (await apps.listNamespacedReplicaSet({ namespace: NS, labelSelector: 'app.kubernetes.io/name=web' }))
+      .items;
     expect(rs).toHaveLength(1);
     expect(rs[0]!.status?.readyReplicas).toBe(3);
     expect(managers(rs[0]!).all).toEqual(['kube-controller-manager']);
@@ -107,7 +147,12 @@ describe('a real control plane: kube-controller-manager, kube-scheduler and kwok
     // deleted (terminating, then removed by kwok as a kubelet does), the old ReplicaSet at 0.
     const rolled = Date.now();
     await apps.patchNamespacedDeployment(
-      { name: 'web', namespace: NS, fieldManager: TEST, body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.invalid/app:2' }] },
+      {
+        name: 'web',
+        namespace: NS,
+        fieldManager: TEST,
+        body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.invalid/app:2' }],
+      },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
     );
     await until(
@@ -115,16 +160,29 @@ describe('a real control plane: kube-controller-manager, kube-scheduler and kwok
       90,
       async () => {
         const d = await read();
-        const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app.kubernetes.io/name=web' })).items;
-        const done = d.status?.observedGeneration === d.metadata!.generation && d.status?.updatedReplicas === 3 && d.status.readyReplicas === 3 && d.status.replicas === 3;
-        return done && pods.length === 3 && pods.every((p) => p.spec?.containers[0]?.image === 'registry.invalid/app:2' && p.status?.phase === 'Running') ? true : undefined;
+        const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app.kubernetes.io/name=web' }))
+          .items;
+        const done =
+          d.status?.observedGeneration === d.metadata!.generation &&
+          d.status?.updatedReplicas === 3 &&
+          d.status.readyReplicas === 3 &&
+          d.status.replicas === 3;
+        return done &&
+          pods.length === 3 &&
+          pods.every((p) => p.spec?.containers[0]?.image === 'registry.invalid/app:2' && p.status?.phase === 'Running')
+          ? true
+          : undefined;
       },
       async () => JSON.stringify((await read()).status),
     );
     console.log(`Deployment rolled out to a new image in ${((Date.now() - rolled) / 1000).toFixed(1)} s`);
-    const sets = (await apps.listNamespacedReplicaSet({ namespace: NS, labelSelector: 'app.kubernetes.io/name=web' })).items;
+    const sets = (await apps.listNamespacedReplicaSet({ namespace: NS, labelSelector: 'app.kubernetes.io/name=web' }))
+      .items;
     expect(sets.map((x) => x.status?.replicas).sort()).toEqual([0, 3]);
-    expect(pods.map((p) => p.metadata!.name)).not.toContain((await core.listNamespacedPod({ namespace: NS, labelSelector: 'app.kubernetes.io/name=web' })).items[0]!.metadata!.name);
+    expect(pods.map((p) => p.metadata!.name)).not.toContain(
+      (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app.kubernetes.io/name=web' })).items[0]!.metadata!
+        .name,
+    );
   });
 
   it('a StatefulSet (4 replicas, required anti-affinity, volume claim templates) gets 4 ready pods on 4 nodes and Bound volumes', async (ctx) => {
@@ -133,7 +191,14 @@ describe('a real control plane: kube-controller-manager, kube-scheduler and kwok
     const core = c.kc.makeApiClient(k8s.CoreV1Api);
     const discovery = c.kc.makeApiClient(k8s.DiscoveryV1Api);
     const began = Date.now();
-    await core.createNamespacedService({ namespace: NS, fieldManager: TEST, body: { metadata: { name: 'store-hl' }, spec: { clusterIP: 'None', selector: labels('store'), ports: [{ name: 'http', port: 8080 }] } } });
+    await core.createNamespacedService({
+      namespace: NS,
+      fieldManager: TEST,
+      body: {
+        metadata: { name: 'store-hl' },
+        spec: { clusterIP: 'None', selector: labels('store'), ports: [{ name: 'http', port: 8080 }] },
+      },
+    });
     await apps.createNamespacedStatefulSet({
       namespace: NS,
       fieldManager: TEST,
@@ -147,12 +212,23 @@ describe('a real control plane: kube-controller-manager, kube-scheduler and kwok
           template: {
             metadata: { labels: labels('store') },
             spec: {
-              affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: labels('store') }, topologyKey: 'kubernetes.io/hostname' }] } },
+              affinity: {
+                podAntiAffinity: {
+                  requiredDuringSchedulingIgnoredDuringExecution: [
+                    { labelSelector: { matchLabels: labels('store') }, topologyKey: 'kubernetes.io/hostname' },
+                  ],
+                },
+              },
               containers: [{ ...container, volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
             },
           },
           // No storageClassName: the cluster's default class, as the rendered MinIO leaves it.
-          volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '8Gi' } } } }],
+          volumeClaimTemplates: [
+            {
+              metadata: { name: 'data' },
+              spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '8Gi' } } },
+            },
+          ],
         },
       },
     });
@@ -162,11 +238,18 @@ describe('a real control plane: kube-controller-manager, kube-scheduler and kwok
       120,
       async () => {
         const s = await read();
-        return s.status?.readyReplicas === 4 && s.status.availableReplicas === 4 && s.status.currentReplicas === 4 && s.status.observedGeneration === s.metadata!.generation ? s : undefined;
+        return s.status?.readyReplicas === 4 &&
+          s.status.availableReplicas === 4 &&
+          s.status.currentReplicas === 4 &&
+          s.status.observedGeneration === s.metadata!.generation
+          ? s
+          : undefined;
       },
       async () => JSON.stringify((await read()).status),
     );
-    console.log(`StatefulSet with 4 ready replicas and Bound volumes ${((Date.now() - began) / 1000).toFixed(1)} s after it was created`);
+    console.log(
+      `StatefulSet with 4 ready replicas and Bound volumes ${((Date.now() - began) / 1000).toFixed(1)} s after it was created`,
+    );
     expectStatusBy(s, ['kube-controller-manager'], 'StatefulSet');
 
     const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app.kubernetes.io/name=store' })).items;
@@ -187,7 +270,9 @@ describe('a real control plane: kube-controller-manager, kube-scheduler and kwok
       expect(pv.spec?.claimRef).toMatchObject({ namespace: NS, name: `data-store-${i}`, uid: pvc.metadata!.uid });
       expect(pv.spec?.capacity?.storage).toBe('8Gi');
       // Provisioned on the pod's node (WaitForFirstConsumer), bound by the PV controller.
-      expect(pv.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.[0]?.values).toEqual([nodeOf[`store-${i}`]]);
+      expect(pv.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.[0]?.values).toEqual([
+        nodeOf[`store-${i}`],
+      ]);
       expectStatusBy(pv, ['kube-controller-manager'], `PV ${pv.metadata!.name}`);
       expect(managers(pv).all).toContain('kwok');
     }
@@ -197,7 +282,12 @@ describe('a real control plane: kube-controller-manager, kube-scheduler and kwok
       'EndpointSlice of store-hl with 4 ready endpoints',
       30,
       async () => {
-        const slices = (await discovery.listNamespacedEndpointSlice({ namespace: NS, labelSelector: 'kubernetes.io/service-name=store-hl' })).items;
+        const slices = (
+          await discovery.listNamespacedEndpointSlice({
+            namespace: NS,
+            labelSelector: 'kubernetes.io/service-name=store-hl',
+          })
+        ).items;
         const ready = slices.flatMap((x) => x.endpoints ?? []).filter((e) => e.conditions?.ready);
         return ready.length === 4 ? ready : undefined;
       },
@@ -214,7 +304,18 @@ describe('a real control plane: kube-controller-manager, kube-scheduler and kwok
     await batch.createNamespacedJob({
       namespace: NS,
       fieldManager: TEST,
-      body: { metadata: { name: 'once' }, spec: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'run', image: 'registry.invalid/job:1', command: ['true'] }] } } } },
+      body: {
+        metadata: { name: 'once' },
+        spec: {
+          backoffLimit: 0,
+          template: {
+            spec: {
+              restartPolicy: 'Never',
+              containers: [{ name: 'run', image: 'registry.invalid/job:1', command: ['true'] }],
+            },
+          },
+        },
+      },
     });
     const read = () => batch.readNamespacedJob({ name: 'once', namespace: NS });
     const { value: j } = await until(
@@ -233,7 +334,8 @@ describe('a real control plane: kube-controller-manager, kube-scheduler and kwok
     expectStatusBy(j, ['kube-controller-manager'], 'Job');
     expect(managers(j).all).toEqual(['kube-controller-manager', TEST]);
 
-    const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: `batch.kubernetes.io/job-name=once` })).items;
+    const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: `batch.kubernetes.io/job-name=once` }))
+      .items;
     expect(pods).toHaveLength(1);
     const pod = pods[0]!;
     expect(pod.status?.phase).toBe('Succeeded');
@@ -254,39 +356,76 @@ describe('a real control plane: kube-controller-manager, kube-scheduler and kwok
     await apps.createNamespacedDeployment({
       namespace: NS,
       fieldManager: TEST,
-      body: { metadata: { name: 'nowhere' }, spec: { replicas: 1, selector: { matchLabels: labels('nowhere') }, template: { metadata: { labels: labels('nowhere') }, spec: { nodeSelector: { 'node-type': 'gpu' }, containers: [container] } } } },
+      body: {
+        metadata: { name: 'nowhere' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: labels('nowhere') },
+          template: {
+            metadata: { labels: labels('nowhere') },
+            spec: { nodeSelector: { 'node-type': 'gpu' }, containers: [container] },
+          },
+        },
+      },
     });
     // A Job whose pods kwok fails (exit 1), with one retry.
     await batch.createNamespacedJob({
       namespace: NS,
       fieldManager: TEST,
-      body: { metadata: { name: 'fails' }, spec: { backoffLimit: 1, template: { metadata: { labels: { [KWOK_FAIL_LABEL]: 'true' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'run', image: 'registry.invalid/job:1', command: ['false'] }] } } } },
+      body: {
+        metadata: { name: 'fails' },
+        spec: {
+          backoffLimit: 1,
+          template: {
+            metadata: { labels: { [KWOK_FAIL_LABEL]: 'true' } },
+            spec: {
+              restartPolicy: 'Never',
+              containers: [{ name: 'run', image: 'registry.invalid/job:1', command: ['false'] }],
+            },
+          },
+        },
+      },
     });
     const readJob = () => batch.readNamespacedJob({ name: 'fails', namespace: NS });
     const { value: j } = await until(
       'Job fails Failed',
       60,
-      async () => ((await readJob()).status?.conditions?.some((x) => x.type === 'Failed' && x.status === 'True') ? readJob() : undefined),
+      async () =>
+        (await readJob()).status?.conditions?.some((x) => x.type === 'Failed' && x.status === 'True')
+          ? readJob()
+          : undefined,
       async () => JSON.stringify((await readJob()).status),
     );
     console.log(`Job with failing pods Failed ${((Date.now() - began) / 1000).toFixed(1)} s after it was created`);
     expect(j.status?.failed).toBe(2);
     expect(j.status?.succeeded ?? 0).toBe(0);
-    expect(j.status?.conditions?.find((x) => x.type === 'Failed')).toMatchObject({ reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' });
+    expect(j.status?.conditions?.find((x) => x.type === 'Failed')).toMatchObject({
+      reason: 'BackoffLimitExceeded',
+      message: 'Job has reached the specified backoff limit',
+    });
     expectStatusBy(j, ['kube-controller-manager'], 'failed Job');
-    const jobPods = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'batch.kubernetes.io/job-name=fails' })).items;
-    expect(jobPods.map((p) => `${p.status?.phase} ${p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode}`)).toEqual(['Failed 1', 'Failed 1']);
+    const jobPods = (
+      await core.listNamespacedPod({ namespace: NS, labelSelector: 'batch.kubernetes.io/job-name=fails' })
+    ).items;
+    expect(
+      jobPods.map((p) => `${p.status?.phase} ${p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode}`),
+    ).toEqual(['Failed 1', 'Failed 1']);
     for (const p of jobPods) expectStatusBy(p, ['kwok'], `failed pod ${p.metadata!.name}`);
 
     // By now (more than 10 s on) the unschedulable pod has long had its chance.
     const d = await apps.readNamespacedDeployment({ name: 'nowhere', namespace: NS });
     expect(d.status?.readyReplicas ?? 0).toBe(0);
     expect(d.status?.conditions?.find((x) => x.type === 'Available')?.status).toBe('False');
-    const [pod, ...more] = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app.kubernetes.io/name=nowhere' })).items;
+    const [pod, ...more] = (
+      await core.listNamespacedPod({ namespace: NS, labelSelector: 'app.kubernetes.io/name=nowhere' })
+    ).items;
     expect(more).toEqual([]);
     expect(pod!.status?.phase).toBe('Pending');
     expect(pod!.spec?.nodeName).toBeUndefined();
-    expect(pod!.status?.conditions?.find((x) => x.type === 'PodScheduled')).toMatchObject({ status: 'False', reason: 'Unschedulable' });
+    expect(pod!.status?.conditions?.find((x) => x.type === 'PodScheduled')).toMatchObject({
+      status: 'False',
+      reason: 'Unschedulable',
+    });
     expectStatusBy(pod!, ['kube-scheduler'], 'unschedulable pod');
 
     // The controller manager paused: a scale-up is not observed (generation ahead of
@@ -295,7 +434,12 @@ describe('a real control plane: kube-controller-manager, kube-scheduler and kwok
     const resume = c.pause('kube-controller-manager');
     let generation = 0;
     try {
-      generation = (await apps.patchNamespacedDeployment({ name: 'web', namespace: NS, fieldManager: TEST, body: { spec: { replicas: 4 } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch))).metadata!.generation!;
+      generation = (
+        await apps.patchNamespacedDeployment(
+          { name: 'web', namespace: NS, fieldManager: TEST, body: { spec: { replicas: 4 } } },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+        )
+      ).metadata!.generation!;
       await new Promise((r) => setTimeout(r, 1500));
       const stale = await read();
       expect(stale.status?.observedGeneration).toBeLessThan(generation);
@@ -303,11 +447,15 @@ describe('a real control plane: kube-controller-manager, kube-scheduler and kwok
     } finally {
       resume();
     }
-    const { seconds } = await until('Deployment web at 4 ready replicas', 60, async () => {
-      const x = await read();
-      return x.status?.observedGeneration === generation && x.status.readyReplicas === 4 ? x : undefined;
-    }, async () => JSON.stringify((await read()).status));
+    const { seconds } = await until(
+      'Deployment web at 4 ready replicas',
+      60,
+      async () => {
+        const x = await read();
+        return x.status?.observedGeneration === generation && x.status.readyReplicas === 4 ? x : undefined;
+      },
+      async () => JSON.stringify((await read()).status),
+    );
     console.log(`the controller manager resumed: 4 ready replicas ${seconds.toFixed(1)} s later`);
   });
 });
-

@@ -36,7 +36,14 @@ import { REPO, unavailable } from './tools.ts';
 const TOOLS_BIN = join(REPO, '.tools', 'bin');
 const KWOK_STAGES = join(REPO, '.tools', 'kwok', 'stages');
 /** The Stage files tools/install-controlplane.sh copies from kwok's module. */
-const STAGE_FILES = ['node-initialize.yaml', 'node-heartbeat-with-lease.yaml', 'pod-ready.yaml', 'pod-complete.yaml', 'pod-delete.yaml', 'pod-container-running-failed.yaml'];
+const STAGE_FILES = [
+  'node-initialize.yaml',
+  'node-heartbeat-with-lease.yaml',
+  'pod-ready.yaml',
+  'pod-complete.yaml',
+  'pod-delete.yaml',
+  'pod-container-running-failed.yaml',
+];
 const TOOLS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
 export type ControlPlaneBin = Record<(typeof TOOLS)[number], string>;
 /** The components startControlPlane runs beside etcd and kube-apiserver (the field managers of what they write). */
@@ -48,7 +55,10 @@ export const KWOK_FAIL_LABEL = 'pod-container-running-failed.stage.kwok.x-k8s.io
 /** What is missing of the control plane: binaries, or kwok's Stage files. */
 function missingParts(): string[] {
   const stages = STAGE_FILES.filter((f) => !existsSync(join(KWOK_STAGES, f)));
-  return [...TOOLS.filter((t) => !existsSync(join(TOOLS_BIN, t))), ...(stages.length ? [`kwok Stages ${stages.join(', ')}`] : [])];
+  return [
+    ...TOOLS.filter((t) => !existsSync(join(TOOLS_BIN, t))),
+    ...(stages.length ? [`kwok Stages ${stages.join(', ')}`] : []),
+  ];
 }
 
 /** The control plane's binaries, or undefined when one (or one of kwok's Stage files) is missing. */
@@ -61,7 +71,10 @@ export function controlPlaneBin(): ControlPlaneBin | undefined {
 export function needControlPlane(ctx: { skip: (note?: string) => void }): ControlPlaneBin {
   const bin = controlPlaneBin();
   if (bin) return bin;
-  return unavailable(ctx, `the control plane is not available (missing: ${missingParts().join(', ')}): run \`bash tools/install.sh\` (needs Go)`);
+  return unavailable(
+    ctx,
+    `the control plane is not available (missing: ${missingParts().join(', ')}): run \`bash tools/install.sh\` (needs Go)`,
+  );
 }
 
 type Managed = { metadata?: { managedFields?: k8s.V1ManagedFieldsEntry[] } };
@@ -186,22 +199,33 @@ spec:
  * when the nodes are Ready and the controller manager has made the `default` namespace's
  * ServiceAccount and root CA ConfigMap. The caller stops it (stop()) when its test ends.
  */
-export async function startControlPlane(dir: string, opts: { bin?: ControlPlaneBin; nodes?: number; crdFiles?: string[]; seconds?: number } = {}): Promise<ControlPlane> {
+export async function startControlPlane(
+  dir: string,
+  opts: { bin?: ControlPlaneBin; nodes?: number; crdFiles?: string[]; seconds?: number } = {},
+): Promise<ControlPlane> {
   const bin = opts.bin ?? controlPlaneBin();
   if (!bin) throw new Error('the control plane is not available: run `bash tools/install.sh` (needs Go)');
   const began = Date.now();
-  const cluster = await startCluster(dir, { etcd: bin.etcd, apiserver: bin['kube-apiserver'] }, opts.crdFiles ? { crdFiles: opts.crdFiles } : undefined);
+  const cluster = await startCluster(
+    dir,
+    { etcd: bin.etcd, apiserver: bin['kube-apiserver'] },
+    opts.crdFiles ? { crdFiles: opts.crdFiles } : undefined,
+  );
   const clusterSeconds = (Date.now() - began) / 1000;
   const pki = join(dir, 'pki'); // where startCluster keeps the CA, sa.key and the client certificates
   const procs: { name: string; proc: ChildProcess }[] = [];
   const logs: Record<string, string> = {};
-  const allLogs = () => Object.entries(logs).map(([name, text]) => `--- ${name}:\n${text.slice(-4000)}`).join('\n');
+  const allLogs = () =>
+    Object.entries(logs)
+      .map(([name, text]) => `--- ${name}:\n${text.slice(-4000)}`)
+      .join('\n');
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
     process.off('exit', stop);
-    for (const { proc } of procs.reverse()) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    for (const { proc } of procs.reverse())
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     cluster.stop();
   };
   // A safety net: no process outlives the test process.
@@ -209,7 +233,11 @@ export async function startControlPlane(dir: string, opts: { bin?: ControlPlaneB
   const run = (name: string, args: string[], env: Record<string, string> = {}) => {
     const home = join(dir, name);
     mkdirSync(home, { recursive: true });
-    const proc = spawn(bin[name as keyof ControlPlaneBin], args, { cwd: home, env: { PATH: process.env.PATH ?? '', HOME: home, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(bin[name as keyof ControlPlaneBin], args, {
+      cwd: home,
+      env: { PATH: process.env.PATH ?? '', HOME: home, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     logs[name] = '';
     proc.stderr!.on('data', (d) => (logs[name] = `${logs[name]}${d}`.slice(-20000)));
     procs.push({ name, proc });
@@ -234,7 +262,11 @@ export async function startControlPlane(dir: string, opts: { bin?: ControlPlaneB
     const scheduler = cluster.userKubeconfig('system:kube-scheduler');
     const kwok = cluster.userKubeconfig('kwok');
     await rbac.createClusterRoleBinding({
-      body: { metadata: { name: 'kwok' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'kwok' }] },
+      body: {
+        metadata: { name: 'kwok' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'kwok' }],
+      },
     });
 
     // The cluster's default StorageClass, as an admin (or the cloud) sets it up.
@@ -256,40 +288,70 @@ export async function startControlPlane(dir: string, opts: { bin?: ControlPlaneB
           metadata: {
             name,
             annotations: { [KWOK_NODE.key]: KWOK_NODE.value },
-            labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+            labels: {
+              'kubernetes.io/hostname': name,
+              'kubernetes.io/os': 'linux',
+              'kubernetes.io/arch': 'amd64',
+              type: 'kwok',
+            },
           },
         },
       });
     }
 
     run('kube-controller-manager', [
-      '--kubeconfig', kcm,
+      '--kubeconfig',
+      kcm,
       // One service account per controller, as kubeadm runs it.
       '--use-service-account-credentials=true',
-      '--service-account-private-key-file', join(pki, 'sa.key'),
-      '--root-ca-file', join(pki, 'ca.crt'),
-      '--cluster-signing-cert-file', join(pki, 'ca.crt'), '--cluster-signing-key-file', join(pki, 'ca.key'),
-      '--controllers', '*',
+      '--service-account-private-key-file',
+      join(pki, 'sa.key'),
+      '--root-ca-file',
+      join(pki, 'ca.crt'),
+      '--cluster-signing-cert-file',
+      join(pki, 'ca.crt'),
+      '--cluster-signing-key-file',
+      join(pki, 'ca.key'),
+      '--controllers',
+      '*',
       '--leader-elect=false',
-      '--bind-address', '127.0.0.1', '--secure-port', '0',
+      '--bind-address',
+      '127.0.0.1',
+      '--secure-port',
+      '0',
     ]);
-    run('kube-scheduler', ['--kubeconfig', scheduler, '--leader-elect=false', '--bind-address', '127.0.0.1', '--secure-port', '0']);
+    run('kube-scheduler', [
+      '--kubeconfig',
+      scheduler,
+      '--leader-elect=false',
+      '--bind-address',
+      '127.0.0.1',
+      '--secure-port',
+      '0',
+    ]);
     const stages = STAGE_FILES.map((f) => join(KWOK_STAGES, f));
     mkdirSync(join(dir, 'kwok'), { recursive: true });
     // The nodes' capacity as a kubelet reports it, local ephemeral storage included: kwok's
     // default has none, and the scheduler would then refuse every pod that requests some.
     const initialize = readFileSync(join(KWOK_STAGES, 'node-initialize.yaml'), 'utf8');
     const withStorage = initialize.replace(/^( +)pods: 1M$/gm, '$1pods: 1M\n$1ephemeral-storage: 1Ti');
-    if (withStorage.split('ephemeral-storage: 1Ti').length !== 3) throw new Error(`kwok's node-initialize.yaml has not the default capacity and allocatable this test extends (pods: 1M): ${KWOK_STAGES}`);
+    if (withStorage.split('ephemeral-storage: 1Ti').length !== 3)
+      throw new Error(
+        `kwok's node-initialize.yaml has not the default capacity and allocatable this test extends (pods: 1M): ${KWOK_STAGES}`,
+      );
     writeFileSync(join(dir, 'kwok', 'node-initialize.yaml'), withStorage);
     stages[STAGE_FILES.indexOf('node-initialize.yaml')] = join(dir, 'kwok', 'node-initialize.yaml');
     writeFileSync(join(dir, 'kwok', 'volume-stages.yaml'), volumeStages());
     stages.push(join(dir, 'kwok', 'volume-stages.yaml'));
     // HOME is kwok's own directory, so no ~/.kwok/kwok.yaml of the user's is read.
     run('kwok', [
-      '--kubeconfig', kwok,
-      '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector', `${KWOK_NODE.key}=${KWOK_NODE.value}`,
-      '--node-lease-duration-seconds', '40',
+      '--kubeconfig',
+      kwok,
+      '--manage-all-nodes=false',
+      '--manage-nodes-with-annotation-selector',
+      `${KWOK_NODE.key}=${KWOK_NODE.value}`,
+      '--node-lease-duration-seconds',
+      '40',
       ...stages.flatMap((f) => ['--config', f]),
     ]);
 
@@ -297,11 +359,20 @@ export async function startControlPlane(dir: string, opts: { bin?: ControlPlaneB
     let state = 'nothing read yet';
     for (;;) {
       const exited = procs.find(({ proc }) => proc.exitCode !== null || proc.signalCode !== null);
-      if (exited) throw new Error(`${exited.name} exited (${exited.proc.exitCode ?? exited.proc.signalCode}): ${allLogs()}`);
+      if (exited)
+        throw new Error(`${exited.name} exited (${exited.proc.exitCode ?? exited.proc.signalCode}): ${allLogs()}`);
       try {
-        const ready = (await core.listNode()).items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
-        const sa = await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }).then(() => true, () => false);
-        const ca = await core.readNamespacedConfigMap({ name: 'kube-root-ca.crt', namespace: 'default' }).then(() => true, () => false);
+        const ready = (await core.listNode()).items.filter((n) =>
+          n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        ).length;
+        const sa = await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }).then(
+          () => true,
+          () => false,
+        );
+        const ca = await core.readNamespacedConfigMap({ name: 'kube-root-ca.crt', namespace: 'default' }).then(
+          () => true,
+          () => false,
+        );
         state = `${ready}/${nodes.length} nodes Ready, default ServiceAccount ${sa ? 'made' : 'missing'}, kube-root-ca.crt ${ca ? 'made' : 'missing'}`;
         if (ready === nodes.length && sa && ca) break;
       } catch (error) {
@@ -320,7 +391,15 @@ export async function startControlPlane(dir: string, opts: { bin?: ControlPlaneB
         proc.kill('SIGCONT');
       };
     };
-    return { ...cluster, stop, nodes, storageClass, timings: { cluster: clusterSeconds, ready: (Date.now() - began) / 1000 }, logs: allLogs, pause };
+    return {
+      ...cluster,
+      stop,
+      nodes,
+      storageClass,
+      timings: { cluster: clusterSeconds, ready: (Date.now() - began) / 1000 },
+      logs: allLogs,
+      pause,
+    };
   } catch (error) {
     stop();
     throw error;
@@ -335,7 +414,14 @@ type Ctx = { skip: (note?: string) => void };
  * stopped after them. The returned function gives it to a test, after needControlPlane and
  * `opts.need(ctx)` have skipped (locally) or failed (CI) the test when something is missing.
  */
-export function fileControlPlane(opts: { prefix: string; available?: () => boolean; need?: (ctx: Ctx) => void; crdFiles?: () => string[]; nodes?: number; started?: (cp: ControlPlane) => void | Promise<void> }): (ctx: Ctx) => ControlPlane {
+export function fileControlPlane(opts: {
+  prefix: string;
+  available?: () => boolean;
+  need?: (ctx: Ctx) => void;
+  crdFiles?: () => string[];
+  nodes?: number;
+  started?: (cp: ControlPlane) => void | Promise<void>;
+}): (ctx: Ctx) => ControlPlane {
   let cp: ControlPlane | undefined;
   let setupError: string | undefined;
   const dir = mkdtempSync(join(tmpdir(), opts.prefix));
@@ -344,7 +430,9 @@ export function fileControlPlane(opts: { prefix: string; available?: () => boole
     if (!bin || !(opts.available?.() ?? true)) return;
     try {
       cp = await startControlPlane(dir, { bin, nodes: opts.nodes, crdFiles: opts.crdFiles?.() });
-      console.log(`control plane: API server up in ${cp.timings.cluster.toFixed(1)} s, controllers and ${cp.nodes.length} kwok nodes ready in ${cp.timings.ready.toFixed(1)} s`);
+      console.log(
+        `control plane: API server up in ${cp.timings.cluster.toFixed(1)} s, controllers and ${cp.nodes.length} kwok nodes ready in ${cp.timings.ready.toFixed(1)} s`,
+      );
       await opts.started?.(cp);
     } catch (error) {
       setupError = (error as Error).message;
@@ -367,14 +455,22 @@ export function fileControlPlane(opts: { prefix: string; available?: () => boole
  * state and `diagnose()`. `alive` throws when a process it depends on has exited: no use
  * waiting then.
  */
-export async function until<T>(what: string, seconds: number, check: () => Promise<T | undefined>, diagnose: () => Promise<string> = async () => '', alive: () => void = () => {}): Promise<T> {
+export async function until<T>(
+  what: string,
+  seconds: number,
+  check: () => Promise<T | undefined>,
+  diagnose: () => Promise<string> = async () => '',
+  alive: () => void = () => {},
+): Promise<T> {
   const began = Date.now();
   let last = '';
   for (let i = 0; i < seconds * 4 + 1; i++) {
     try {
       alive();
     } catch (error) {
-      throw new Error(`${what}: ${(error as Error).message}\n${await diagnose().catch((e) => String(e))}`, { cause: error });
+      throw new Error(`${what}: ${(error as Error).message}\n${await diagnose().catch((e) => String(e))}`, {
+        cause: error,
+      });
     }
     try {
       const value = await check();
@@ -385,5 +481,7 @@ export async function until<T>(what: string, seconds: number, check: () => Promi
     if (Date.now() - began > seconds * 1000) break;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`${what}: not reached in ${seconds} s${last ? ` (last error: ${last})` : ''}\n${await diagnose().catch((e) => String(e))}`);
+  throw new Error(
+    `${what}: not reached in ${seconds} s${last ? ` (last error: ${last})` : ''}\n${await diagnose().catch((e) => String(e))}`,
+  );
 }

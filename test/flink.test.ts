@@ -13,7 +13,16 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli.ts';
 import { FLINK_LINES } from '../src/flink.ts';
-import { type FlinkCheckResult, FLINK_KEY_VERSIONS, flinkKeyCheck, javaOptsToArgs, needFlink, POD_TRUSTSTORE, probeS3, runFlinkCheck } from './flink.ts';
+import {
+  type FlinkCheckResult,
+  FLINK_KEY_VERSIONS,
+  flinkKeyCheck,
+  javaOptsToArgs,
+  needFlink,
+  POD_TRUSTSTORE,
+  probeS3,
+  runFlinkCheck,
+} from './flink.ts';
 import { startMinio, type Minio } from './minio.ts';
 import { build, secretValues, serverEnv, jobInputs, runBootstrap, scaffold, type Obj } from './scaffolded.ts';
 import { renderedTruststores } from './trust.ts';
@@ -30,11 +39,26 @@ const CONFIG = `envs:
 /** The lab env's MinIO namespace (its default), which the consumers' objects carry in their names. */
 const LAB_NAMESPACE = 'minio-lab';
 
-type PodTemplate = { spec: { containers: { name: string; env: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[] }[] } };
+type PodTemplate = {
+  spec: {
+    containers: {
+      name: string;
+      env: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[];
+    }[];
+  };
+};
 
 /** A consumer's rendered Flink configuration and pod template, by kind; its objects carry MinIO's namespace (`minio` in prod). */
-function rendered(objs: Obj[], consumer: string, minioNamespace = LAB_NAMESPACE): { namespace: string; configuration: Record<string, string>; podTemplate: PodTemplate } {
-  const o = objs.find((x) => (x.kind === 'FlinkEnvironment' || x.kind === 'FlinkDeployment') && x.metadata.name === `${minioNamespace}-${consumer}`)!;
+function rendered(
+  objs: Obj[],
+  consumer: string,
+  minioNamespace = LAB_NAMESPACE,
+): { namespace: string; configuration: Record<string, string>; podTemplate: PodTemplate } {
+  const o = objs.find(
+    (x) =>
+      (x.kind === 'FlinkEnvironment' || x.kind === 'FlinkDeployment') &&
+      x.metadata.name === `${minioNamespace}-${consumer}`,
+  )!;
   const spec = o.kind === 'FlinkEnvironment' ? o.spec.flinkApplicationDefaults.spec : o.spec;
   return { namespace: o.metadata.namespace!, configuration: spec.flinkConfiguration, podTemplate: spec.podTemplate };
 }
@@ -57,7 +81,13 @@ function podEnv(objs: Obj[], consumer: string, namespace: string, template: PodT
 function expectProof(r: FlinkCheckResult, m: Minio, configuration: Record<string, string>): void {
   const dir = configuration['execution.checkpointing.dir']!;
   const retained = Number(configuration['execution.checkpointing.num-retained']);
-  expect(r.effective).toMatchObject({ checkpointDir: dir, numRetained: retained, intervalMs: 2000, incremental: true, retention: 'RETAIN_ON_CANCELLATION' });
+  expect(r.effective).toMatchObject({
+    checkpointDir: dir,
+    numRetained: retained,
+    intervalMs: 2000,
+    incremental: true,
+    retention: 'RETAIN_ON_CANCELLATION',
+  });
   expect(r.fileSystem.class).toContain('PluginFileSystemFactory');
   expect(r.fileSystem.prestoOnClasspath).toBe(false);
   expect(r.job.stateBackend).toBe('EmbeddedRocksDBStateBackend');
@@ -89,8 +119,14 @@ function report(label: string, r: FlinkCheckResult, wallMs: number): void {
     [
       `flink ${label}: harness ${r.totalMs} ms, test ${wallMs} ms`,
       `  checkpoints: ${ckpt(r.job.checkpoints)}; retained ${r.afterCancel.retained.join(',')}; shared/ ${r.job.sharedFiles} files; savepoint in ${r.savepoint.durationMs} ms`,
-      ...r.restores.map((x) => `  restore from ${x.from}: offset ${x.sourceOffset}, ${x.records} records, ${x.violations} violations`),
-      ...(r.expiryDemo ? [`  expiry demo: restore after deleting ${r.expiryDemo.deletedFile} -> ${r.expiryDemo.error.at(-1)?.slice(0, 160)}`] : []),
+      ...r.restores.map(
+        (x) => `  restore from ${x.from}: offset ${x.sourceOffset}, ${x.records} records, ${x.violations} violations`,
+      ),
+      ...(r.expiryDemo
+        ? [
+            `  expiry demo: restore after deleting ${r.expiryDemo.deletedFile} -> ${r.expiryDemo.error.at(-1)?.slice(0, 160)}`,
+          ]
+        : []),
     ].join('\n'),
   );
 }
@@ -120,7 +156,13 @@ describe('Flink on the rendered configuration (real Flink 1.20.0 MiniCluster, re
       const { ENABLE_BUILT_IN_PLUGINS: _, ...awsEnv } = env;
       expect(Object.keys(awsEnv).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY']);
       const conf: Record<string, string> = { ...configuration, 's3.endpoint': m.endpoint };
-      const r = await runFlinkCheck(ctx, { flinkConfiguration: conf, env: awsEnv, javaOptions: [], deniedPath: 's3p://datalake/denied-probe', expiryDemo: consumer === 'flink' });
+      const r = await runFlinkCheck(ctx, {
+        flinkConfiguration: conf,
+        env: awsEnv,
+        javaOptions: [],
+        deniedPath: 's3p://datalake/denied-probe',
+        expiryDemo: consumer === 'flink',
+      });
       expectProof(r, m, configuration);
       if (consumer === 'flink') {
         // Why the scaffolder refuses an expiry on checkpoints: a shared file gone, no restore.
@@ -142,19 +184,34 @@ describe('Flink on the rendered configuration (real Flink 1.20.0 MiniCluster, re
       expect(store, `truststore of ${namespace}`).toBeDefined();
       const { ENABLE_BUILT_IN_PLUGINS: _, ...awsEnv } = podEnv(objs, consumer, namespace, podTemplate);
       // The pod mounts the Bundle's ConfigMap where the rendered JVM options look.
-      const mount = (podTemplate.spec.containers[0] as unknown as { volumeMounts: { name: string; mountPath: string }[] }).volumeMounts.find((v) => v.name === 'minio-trust')!;
+      const mount = (
+        podTemplate.spec.containers[0] as unknown as { volumeMounts: { name: string; mountPath: string }[] }
+      ).volumeMounts.find((v) => v.name === 'minio-trust')!;
       expect(`${mount.mountPath}/truststore.p12`).toBe(POD_TRUSTSTORE);
       const conf: Record<string, string> = { ...configuration, 's3.endpoint': m.endpoint };
       expect(conf['s3.endpoint']).toMatch(/^https:/);
       const javaOptions = javaOptsToArgs(conf['env.java.opts.all'], store);
-      expect(javaOptions).toEqual([`-Djavax.net.ssl.trustStore=${store}`, '-Djavax.net.ssl.trustStorePassword=changeit']);
+      expect(javaOptions).toEqual([
+        `-Djavax.net.ssl.trustStore=${store}`,
+        '-Djavax.net.ssl.trustStorePassword=changeit',
+      ]);
       if (consumer === 'flink') {
         // Without the truststore the JVM does not trust MinIO: TLS is really in play.
-        const untrusted = probeS3(ctx, { flinkConfiguration: conf, env: awsEnv, javaOptions: [], path: `${conf['execution.checkpointing.dir']}/` });
+        const untrusted = probeS3(ctx, {
+          flinkConfiguration: conf,
+          env: awsEnv,
+          javaOptions: [],
+          path: `${conf['execution.checkpointing.dir']}/`,
+        });
         expect(untrusted.ok).toBe(false);
         expect(untrusted.error).toMatch(/PKIX|SSLHandshake|certificat/i);
       }
-      const r = await runFlinkCheck(ctx, { flinkConfiguration: conf, env: awsEnv, javaOptions, deniedPath: 's3p://datalake/denied-probe' });
+      const r = await runFlinkCheck(ctx, {
+        flinkConfiguration: conf,
+        env: awsEnv,
+        javaOptions,
+        deniedPath: 's3p://datalake/denied-probe',
+      });
       expectProof(r, m, configuration);
       report(`https ${consumer}`, r, Date.now() - t0);
     }
@@ -167,16 +224,23 @@ describe('Flink on the rendered configuration (real Flink 1.20.0 MiniCluster, re
     for (const version of FLINK_KEY_VERSIONS) {
       const out = tempDir();
       let stderr = '';
-      const code = await main(['--env', 'prod', '--flink-version', version, '--no-commit'], out, { out: () => {}, err: (t) => (stderr += t) });
+      const code = await main(['--env', 'prod', '--flink-version', version, '--no-commit'], out, {
+        out: () => {},
+        err: (t) => (stderr += t),
+      });
       expect(code, stderr).toBe(0);
       const objs = build(ctx, out, 'overlays/prod/consumers');
       const keys = Object.keys(rendered(objs, 'flink', 'minio').configuration).filter((k) => !k.startsWith('s3.'));
       const status = await flinkKeyCheck(ctx, version, keys);
-      for (const k of keys) expect({ version, key: k, status: status[k]?.status }).toEqual({ version, key: k, status: 'current' });
+      for (const k of keys)
+        expect({ version, key: k, status: status[k]?.status }).toEqual({ version, key: k, status: 'current' });
     }
     // The checker tells old names apart, so it can fail.
     const r120 = await flinkKeyCheck(ctx, '1.20.0', ['state.checkpoints.dir', 'no.such.flink.key']);
-    expect(r120['state.checkpoints.dir']).toMatchObject({ status: 'deprecated', primary: 'execution.checkpointing.dir' });
+    expect(r120['state.checkpoints.dir']).toMatchObject({
+      status: 'deprecated',
+      primary: 'execution.checkpointing.dir',
+    });
     expect(r120['no.such.flink.key']?.status).toBe('unknown');
   }, 300_000);
 });

@@ -31,7 +31,10 @@ export function needFlink(ctx: { skip: (note?: string) => void }): Flink {
   const java = spawnSync('sh', ['-c', 'command -v java'], { encoding: 'utf8' });
   if (java.status !== 0) unavailable(ctx, 'java is not installed: the Flink harness needs a Java 17');
   if (!existsSync(jar) || !existsSync(join(pluginsDir, 's3-fs-presto', `flink-s3-fs-presto-${FLINK_VERSION}.jar`))) {
-    unavailable(ctx, `the Flink ${FLINK_VERSION} harness is not built: run \`bash tools/install.sh\` (or tools/install-flink.sh; needs Maven and Java 17)`);
+    unavailable(
+      ctx,
+      `the Flink ${FLINK_VERSION} harness is not built: run \`bash tools/install.sh\` (or tools/install-flink.sh; needs Maven and Java 17)`,
+    );
   }
   return { classpath: `${jar}:${join(FLINK_HOME, 'lib', '*')}`, pluginsDir, java: java.stdout.trim() };
 }
@@ -64,7 +67,15 @@ export interface RestoreResult {
 export interface FlinkCheckResult {
   flinkVersion: string;
   configuration: Record<string, string>;
-  effective: { checkpointDir: string; savepointDir: string; numRetained: number; intervalMs: number; incremental: boolean; stateBackend: string; retention: string };
+  effective: {
+    checkpointDir: string;
+    savepointDir: string;
+    numRetained: number;
+    intervalMs: number;
+    incremental: boolean;
+    stateBackend: string;
+    retention: string;
+  };
   fileSystem: { scheme: string; class: string; pluginsDir: string; prestoOnClasspath: boolean };
   job: {
     jobId: string;
@@ -127,13 +138,23 @@ function logSummary(file: string, chars = 4000): string {
   } catch {
     return '(no log)';
   }
-  const errors = [...new Set(text.split('\n').filter((l) => /^Caused by:|\bERROR\b/.test(l)).map((l) => l.slice(0, 400)))].slice(-15);
+  const errors = [
+    ...new Set(
+      text
+        .split('\n')
+        .filter((l) => /^Caused by:|\bERROR\b/.test(l))
+        .map((l) => l.slice(0, 400)),
+    ),
+  ].slice(-15);
   const tail = text.length > chars ? `…${text.slice(-chars)}` : text;
   return `--- distinct errors in the log ---\n${errors.join('\n')}\n--- log tail ---\n${tail}`;
 }
 
 /** Runs CheckpointCheck in its own JVM (-Xmx1g) and returns its result; throws with the log's tail on failure. */
-export async function runFlinkCheck(ctx: { skip: (note?: string) => void }, opts: FlinkCheckOptions): Promise<FlinkCheckResult> {
+export async function runFlinkCheck(
+  ctx: { skip: (note?: string) => void },
+  opts: FlinkCheckOptions,
+): Promise<FlinkCheckResult> {
   const flink = needFlink(ctx);
   const dir = tempDir('minio-gitops-flink-');
   const confFile = join(dir, 'flink-configuration.json');
@@ -177,7 +198,9 @@ export async function runFlinkCheck(ctx: { skip: (note?: string) => void }, opts
       resolve(c ?? `signal ${signal}`);
     });
   });
-  const result: FlinkCheckResult | undefined = existsSync(resultFile) ? JSON.parse(readFileSync(resultFile, 'utf8')) : undefined;
+  const result: FlinkCheckResult | undefined = existsSync(resultFile)
+    ? JSON.parse(readFileSync(resultFile, 'utf8'))
+    : undefined;
   if (code !== 0 || !result || result.error) {
     throw new Error(`the Flink check failed (exit ${code}): ${result?.error ?? 'no result'}\n${logSummary(logFile)}`);
   }
@@ -190,19 +213,44 @@ export async function runFlinkCheck(ctx: { skip: (note?: string) => void }, opts
  */
 export function probeS3(
   ctx: { skip: (note?: string) => void },
-  opts: { flinkConfiguration: Record<string, string>; env: Record<string, string>; javaOptions: string[]; path: string },
+  opts: {
+    flinkConfiguration: Record<string, string>;
+    env: Record<string, string>;
+    javaOptions: string[];
+    path: string;
+  },
 ): { ok: boolean; entries?: number; error?: string } {
   const flink = needFlink(ctx);
   const dir = tempDir('minio-gitops-flink-probe-');
   const confFile = join(dir, 'flink-configuration.json');
   writeFileSync(confFile, JSON.stringify(opts.flinkConfiguration));
-  const r = spawnSync(flink.java, ['-Xmx256m', `-Djava.io.tmpdir=${dir}`, ...opts.javaOptions, '-cp', flink.classpath, 'minio.gitops.flink.S3Probe', confFile, opts.path], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', HOME: dir, ...opts.env, AWS_EC2_METADATA_DISABLED: 'true', FLINK_PLUGINS_DIR: flink.pluginsDir },
-    timeout: 120_000,
-  });
+  const r = spawnSync(
+    flink.java,
+    [
+      '-Xmx256m',
+      `-Djava.io.tmpdir=${dir}`,
+      ...opts.javaOptions,
+      '-cp',
+      flink.classpath,
+      'minio.gitops.flink.S3Probe',
+      confFile,
+      opts.path,
+    ],
+    {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: dir,
+        ...opts.env,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        FLINK_PLUGINS_DIR: flink.pluginsDir,
+      },
+      timeout: 120_000,
+    },
+  );
   const line = r.stdout.trim().split('\n').at(-1) ?? '';
-  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`S3Probe failed (exit ${r.status ?? r.signal}): ${r.stderr.slice(-3000)}`);
+  if (r.status !== 0 || !line.startsWith('{'))
+    throw new Error(`S3Probe failed (exit ${r.status ?? r.signal}): ${r.stderr.slice(-3000)}`);
   return JSON.parse(line);
 }
 
@@ -225,22 +273,38 @@ export const FLINK_KEY_VERSIONS = ['1.18.1', '1.19.1', '1.20.0', '2.0.0', '2.1.0
  * flink-statebackend-rocksdb of that version): current, deprecated (naming its primary key) or unknown.
  * Throws when an option class of that version could not be loaded (the scan would be incomplete).
  */
-export async function flinkKeyCheck(ctx: { skip: (note?: string) => void }, version: string, keys: string[]): Promise<Record<string, KeyStatus>> {
+export async function flinkKeyCheck(
+  ctx: { skip: (note?: string) => void },
+  version: string,
+  keys: string[],
+): Promise<Record<string, KeyStatus>> {
   const flink = needFlink(ctx);
   const jars = join(FLINK_KEYS, version);
   if (!existsSync(join(jars, `flink-core-${version}.jar`))) {
-    unavailable(ctx, `the Flink ${version} jars for the key check are not in .tools/flink-keys: run \`bash tools/install.sh\``);
+    unavailable(
+      ctx,
+      `the Flink ${version} jars for the key check are not in .tools/flink-keys: run \`bash tools/install.sh\``,
+    );
   }
   const out = execFileSync(flink.java, ['-cp', flink.classpath, 'minio.gitops.flink.KeyCheck', jars, ...keys], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 120_000,
   });
-  const report = JSON.parse(out) as { version: string; classesFailed: Record<string, string>; optionCount: number; keys: Record<string, KeyStatus> };
+  const report = JSON.parse(out) as {
+    version: string;
+    classesFailed: Record<string, string>;
+    optionCount: number;
+    keys: Record<string, KeyStatus>;
+  };
   if (report.version !== version) throw new Error(`KeyCheck read flink-core ${report.version}, not ${version}`);
   const failed = Object.entries(report.classesFailed);
-  if (failed.length > 0) throw new Error(`KeyCheck could not load option classes of Flink ${version}: ${failed.map(([c, e]) => `${c}: ${e}`).join('; ')}`);
-  if (report.optionCount < 100) throw new Error(`KeyCheck found only ${report.optionCount} options in Flink ${version}`);
+  if (failed.length > 0)
+    throw new Error(
+      `KeyCheck could not load option classes of Flink ${version}: ${failed.map(([c, e]) => `${c}: ${e}`).join('; ')}`,
+    );
+  if (report.optionCount < 100)
+    throw new Error(`KeyCheck found only ${report.optionCount} options in Flink ${version}`);
   return report.keys;
 }
 
@@ -250,7 +314,11 @@ export async function flinkKeyCheck(ctx: { skip: (note?: string) => void }, vers
  * becomes <localTrustStore>. Throws when the options name a truststore and no local one is given,
  * or name another path than the pod's.
  */
-export function javaOptsToArgs(opts: string | undefined, localTrustStore?: string, podTrustStore = POD_TRUSTSTORE): string[] {
+export function javaOptsToArgs(
+  opts: string | undefined,
+  localTrustStore?: string,
+  podTrustStore = POD_TRUSTSTORE,
+): string[] {
   if (!opts) return [];
   const args: string[] = [];
   let cur = '';
@@ -278,7 +346,8 @@ export function javaOptsToArgs(opts: string | undefined, localTrustStore?: strin
     const prefix = '-Djavax.net.ssl.trustStore=';
     if (!a.startsWith(prefix)) return a;
     const path = a.slice(prefix.length);
-    if (path !== podTrustStore) throw new Error(`env.java.opts.all names the truststore ${path}, not the pod's ${podTrustStore}`);
+    if (path !== podTrustStore)
+      throw new Error(`env.java.opts.all names the truststore ${path}, not the pod's ${podTrustStore}`);
     if (!localTrustStore) throw new Error(`env.java.opts.all names the truststore ${path}: give a local file for it`);
     return `${prefix}${localTrustStore}`;
   });
@@ -296,7 +365,41 @@ export function makeTruststore(dir: string, caPem: string, password = 'changeit'
   copyFileSync(join(javaHome, 'lib', 'security', 'cacerts'), cacerts);
   const store = join(dir, 'truststore.p12');
   const keytool = join(javaHome, 'bin', 'keytool');
-  execFileSync(keytool, ['-importkeystore', '-noprompt', '-srckeystore', cacerts, '-srcstorepass', 'changeit', '-destkeystore', store, '-deststoretype', 'PKCS12', '-deststorepass', password], { stdio: 'pipe' });
-  execFileSync(keytool, ['-importcert', '-noprompt', '-alias', 'minio-gitops-test-ca', '-file', caPem, '-keystore', store, '-storetype', 'PKCS12', '-storepass', password], { stdio: 'pipe' });
+  execFileSync(
+    keytool,
+    [
+      '-importkeystore',
+      '-noprompt',
+      '-srckeystore',
+      cacerts,
+      '-srcstorepass',
+      'changeit',
+      '-destkeystore',
+      store,
+      '-deststoretype',
+      'PKCS12',
+      '-deststorepass',
+      password,
+    ],
+    { stdio: 'pipe' },
+  );
+  execFileSync(
+    keytool,
+    [
+      '-importcert',
+      '-noprompt',
+      '-alias',
+      'minio-gitops-test-ca',
+      '-file',
+      caPem,
+      '-keystore',
+      store,
+      '-storetype',
+      'PKCS12',
+      '-storepass',
+      password,
+    ],
+    { stdio: 'pipe' },
+  );
   return store;
 }

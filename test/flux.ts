@@ -41,13 +41,22 @@ export interface FluxBin {
 
 /** Flux's two controllers and their CRDs, or: skip the test (locally) / fail it (CI). */
 export function needFlux(ctx: { skip: (note?: string) => void }): FluxBin {
-  const bin = { sourceController: join(TOOLS_BIN, 'source-controller'), kustomizeController: join(TOOLS_BIN, 'kustomize-controller') };
+  const bin = {
+    sourceController: join(TOOLS_BIN, 'source-controller'),
+    kustomizeController: join(TOOLS_BIN, 'kustomize-controller'),
+  };
   const crds = gitopsCrds('source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io');
   const missing = [
     ...Object.values(bin).filter((b) => !existsSync(b)),
-    ...(crds.some((f) => f.includes('gitrepositories.')) && crds.some((f) => f.includes('kustomizations.')) ? [] : [GITOPS_CRDS]),
+    ...(crds.some((f) => f.includes('gitrepositories.')) && crds.some((f) => f.includes('kustomizations.'))
+      ? []
+      : [GITOPS_CRDS]),
   ];
-  if (missing.length > 0) unavailable(ctx, `Flux is not available (missing: ${missing.join(', ')}): run \`bash tools/install.sh\` (needs Go)`);
+  if (missing.length > 0)
+    unavailable(
+      ctx,
+      `Flux is not available (missing: ${missing.join(', ')}): run \`bash tools/install.sh\` (needs Go)`,
+    );
   return { ...bin, crds };
 }
 
@@ -65,15 +74,28 @@ export interface Proc {
  * 40 kB of its output; stopped (SIGTERM, then SIGKILL after 5 s) when the test ends or the
  * test process exits.
  */
-export function spawnController(name: string, bin: string, args: string[], dir: string, env: Record<string, string> = {}): Proc {
+export function spawnController(
+  name: string,
+  bin: string,
+  args: string[],
+  dir: string,
+  env: Record<string, string> = {},
+): Proc {
   const home = join(dir, name);
   mkdirSync(home, { recursive: true });
-  const proc = spawn(bin, args, { cwd: home, env: { PATH: process.env.PATH ?? '', HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(bin, args, {
+    cwd: home,
+    env: { PATH: process.env.PATH ?? '', HOME: home, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const collect = (d: Buffer) => (out = `${out}${d}`.slice(-40_000));
   proc.stdout!.on('data', collect);
   proc.stderr!.on('data', collect);
-  const exited = () => (proc.exitCode !== null || proc.signalCode !== null ? `${name} exited (${proc.exitCode ?? proc.signalCode})` : undefined);
+  const exited = () =>
+    proc.exitCode !== null || proc.signalCode !== null
+      ? `${name} exited (${proc.exitCode ?? proc.signalCode})`
+      : undefined;
   const kill = () => {
     if (!exited()) proc.kill('SIGKILL');
   };
@@ -97,7 +119,11 @@ export function spawnController(name: string, bin: string, args: string[], dir: 
 export async function adminUser(cluster: Cluster, user: string): Promise<string> {
   const rbac = cluster.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
   await rbac.createClusterRoleBinding({
-    body: { metadata: { name: `${user}-admin` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }] },
+    body: {
+      metadata: { name: `${user}-admin` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+    },
   });
   return cluster.userKubeconfig(user);
 }
@@ -108,8 +134,15 @@ async function ready(p: Proc, addr: string, seconds: number): Promise<void> {
   for (;;) {
     const gone = p.exited();
     if (gone) throw new Error(`${gone}: ${p.log().slice(-4000)}`);
-    if (await fetch(`http://${addr}/readyz`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok, () => false)) return;
-    if (Date.now() > deadline) throw new Error(`${p.name} was not ready (/readyz on ${addr}) in ${seconds} s: ${p.log().slice(-4000)}`);
+    if (
+      await fetch(`http://${addr}/readyz`, { signal: AbortSignal.timeout(5_000) }).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    if (Date.now() > deadline)
+      throw new Error(`${p.name} was not ready (/readyz on ${addr}) in ${seconds} s: ${p.log().slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -127,7 +160,12 @@ export interface Flux {
  * test ends. `requeueDependency` is kustomize-controller's --requeue-dependency (upstream
  * 30s): how soon a Kustomization whose dependsOn is not Ready yet looks again.
  */
-export async function startFlux(cluster: Cluster, bin: FluxBin, dir: string, opts: { requeueDependency?: string; seconds?: number } = {}): Promise<Flux> {
+export async function startFlux(
+  cluster: Cluster,
+  bin: FluxBin,
+  dir: string,
+  opts: { requeueDependency?: string; seconds?: number } = {},
+): Promise<Flux> {
   const seconds = opts.seconds ?? 60;
   const storagePort = await freePort();
   const storage = `127.0.0.1:${storagePort}`;
@@ -140,13 +178,19 @@ export async function startFlux(cluster: Cluster, bin: FluxBin, dir: string, opt
     'source-controller',
     bin.sourceController,
     [
-      '--storage-path', storagePath,
-      '--storage-addr', storage,
-      '--storage-adv-addr', storage,
-      '--health-addr', sourceHealth,
-      '--metrics-addr', '0',
+      '--storage-path',
+      storagePath,
+      '--storage-addr',
+      storage,
+      '--storage-adv-addr',
+      storage,
+      '--health-addr',
+      sourceHealth,
+      '--metrics-addr',
+      '0',
       '--enable-leader-election=false',
-      '--log-level', 'info',
+      '--log-level',
+      'info',
     ],
     dir,
     { ...env, KUBECONFIG: await adminUser(cluster, 'source-controller') },
@@ -155,11 +199,15 @@ export async function startFlux(cluster: Cluster, bin: FluxBin, dir: string, opt
     'kustomize-controller',
     bin.kustomizeController,
     [
-      '--health-addr', kustomizeHealth,
-      '--metrics-addr', '0',
+      '--health-addr',
+      kustomizeHealth,
+      '--metrics-addr',
+      '0',
       '--enable-leader-election=false',
-      '--requeue-dependency', opts.requeueDependency ?? '5s',
-      '--log-level', 'info',
+      '--requeue-dependency',
+      opts.requeueDependency ?? '5s',
+      '--log-level',
+      'info',
     ],
     dir,
     { ...env, KUBECONFIG: await adminUser(cluster, 'kustomize-controller') },

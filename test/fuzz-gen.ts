@@ -133,7 +133,19 @@ export interface FuzzCase {
   labels: string[];
 }
 
-export const THEMES = ['flags-valid', 'flags-invalid', 'flags-conflict', 'config-valid', 'config-invalid', 'lock', 'sops', 'sealed', 'symlink', 'way', 'git'] as const;
+export const THEMES = [
+  'flags-valid',
+  'flags-invalid',
+  'flags-conflict',
+  'config-valid',
+  'config-invalid',
+  'lock',
+  'sops',
+  'sealed',
+  'symlink',
+  'way',
+  'git',
+] as const;
 export type Theme = (typeof THEMES)[number];
 
 // ---------------------------------------------------------------- values
@@ -231,8 +243,8 @@ export const GOOD: Record<string, string[]> = {
   'flink-version': ['1.20.0', '1.18.1', '1.19.2', '2.0.0', '2.1.0'],
   'spark-version': ['3.5', '3.4', '4.0'],
   'iceberg-version': ['1.10.1', '1.9.2', '1.10.0'],
-  'catalog-image': ['docker.io/apache/iceberg-rest-fixture:1.10.1', 'registry.example/cat@sha256:' + 'a'.repeat(64)],
-  'mc-image': ['quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z', 'mc.example/mc@sha256:' + 'b'.repeat(64)],
+  'catalog-image': ['docker.io/apache/iceberg-rest-fixture:1.10.1', `registry.example/cat@sha256:${'a'.repeat(64)}`],
+  'mc-image': ['quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z', `mc.example/mc@sha256:${'b'.repeat(64)}`],
   image: ['quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z', 'registry.example/minio:v1'],
   branch: ['scaffold/x', 'feature/fuzz', 'fuzz'],
   'age-recipient': [KEY.recipient, OTHER_KEY.recipient],
@@ -242,7 +254,17 @@ export const GOOD: Record<string, string[]> = {
 /** Values that a flag must refuse (or that are borderline), by flag name; garbageString adds more. */
 export const BAD: Record<string, string[]> = {
   profile: ['staging', 'Dev', ''],
-  namespace: ['default', 'kube-system', 'el-demo', 'analytics', 'cert-manager', 'Minio', 'a'.repeat(64), 'minio_x', '-minio'],
+  namespace: [
+    'default',
+    'kube-system',
+    'el-demo',
+    'analytics',
+    'cert-manager',
+    'Minio',
+    'a'.repeat(64),
+    'minio_x',
+    '-minio',
+  ],
   replicas: ['0', '2', '3', '17', '4.0', '+4', ' 4', '1e1', '-1', '04', '99999999999999999999'],
   storage: ['nfs', 'PVC'],
   'host-path': ['rel/path', '/a/../b', '/a b', '/'],
@@ -281,18 +303,83 @@ export const BAD: Record<string, string[]> = {
   'mc-image': ['minio/mc', 'mc:latest'],
   image: ['minio/minio', 'minio:latest', 'a@sha256:short'],
   branch: ['a..b', '-x', 'with space', 'main', 'scaffold/dev', 'HEAD', '@', 'a.lock', 'x/'],
-  'age-recipient': ['age1xyz', KEY.recipient.toUpperCase(), 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake', `${KEY.recipient},${OTHER_KEY.recipient}`, ` ${KEY.recipient}`],
+  'age-recipient': [
+    'age1xyz',
+    KEY.recipient.toUpperCase(),
+    'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake',
+    `${KEY.recipient},${OTHER_KEY.recipient}`,
+    ` ${KEY.recipient}`,
+  ],
   rotate: ['nobody', 'ROOT', '', 'kms'],
 };
 
 export const SETTING_FLAG_NAMES = [
-  'profile', 'namespace', 'replicas', 'storage', 'host-path', 'size', 'storage-class', 'secrets', 'secret-store', 'secret-store-kind',
-  'remote-key', 'tls', 'issuer', 'issuer-kind', 'ingress', 'ingress-issuer', 'ingress-issuer-kind', 'ingress-class', 'api-host',
-  'console-host', 'truststore', 'ca-secret', 'monitoring', 'metrics-auth', 'kms', 'audit-webhook', 'spread', 'repo-url', 'revision', 'consumer-names', 'clusters', 'gitops', 'ci',
-  'flink-version', 'spark-version', 'iceberg-version', 'catalog-image', 'mc-image', 'image',
+  'profile',
+  'namespace',
+  'replicas',
+  'storage',
+  'host-path',
+  'size',
+  'storage-class',
+  'secrets',
+  'secret-store',
+  'secret-store-kind',
+  'remote-key',
+  'tls',
+  'issuer',
+  'issuer-kind',
+  'ingress',
+  'ingress-issuer',
+  'ingress-issuer-kind',
+  'ingress-class',
+  'api-host',
+  'console-host',
+  'truststore',
+  'ca-secret',
+  'monitoring',
+  'metrics-auth',
+  'kms',
+  'audit-webhook',
+  'spread',
+  'repo-url',
+  'revision',
+  'consumer-names',
+  'clusters',
+  'gitops',
+  'ci',
+  'flink-version',
+  'spark-version',
+  'iceberg-version',
+  'catalog-image',
+  'mc-image',
+  'image',
 ];
- /** Flags whose good values go with any env. */
-const SAFE_FLAGS = ['size', 'storage-class', 'secret-store', 'secret-store-kind', 'remote-key', 'ingress-class', 'monitoring', 'metrics-auth', 'audit-webhook', 'repo-url', 'revision', 'gitops', 'ci', 'flink-version', 'catalog-image', 'mc-image', 'image', 'consumer-names', 'host-path', 'api-host', 'console-host', 'namespace', 'clusters'];
+/** Flags whose good values go with any env. */
+const SAFE_FLAGS = [
+  'size',
+  'storage-class',
+  'secret-store',
+  'secret-store-kind',
+  'remote-key',
+  'ingress-class',
+  'monitoring',
+  'metrics-auth',
+  'audit-webhook',
+  'repo-url',
+  'revision',
+  'gitops',
+  'ci',
+  'flink-version',
+  'catalog-image',
+  'mc-image',
+  'image',
+  'consumer-names',
+  'host-path',
+  'api-host',
+  'console-host',
+  'namespace',
+  'clusters',
+];
 /** Settings that go together. */
 const PRESETS: string[][] = [
   ['--storage', 'pvc', '--replicas', '4'],
@@ -318,7 +405,6 @@ const PRESETS: string[][] = [
   ['--flink-version', '2.1.0'],
 ];
 const BOOLEAN_FLAGS = ['dry-run', 'check', 'force', 'no-commit', 'push', 'json'];
-const VALUE_RUN_FLAGS = ['branch', 'age-recipient', 'rotate'];
 
 /** A flag with a value, in one of the spellings parseArgs takes. */
 function flagWith(r: Rng, name: string, value: string): string[] {
@@ -333,14 +419,20 @@ const MINIMAL_CONFIG = '# my config\nenvs:\n  dev:\n    profile: dev\n';
 function aliasBomb(levels: number): string {
   const names = 'abcdefghijklmnop'.slice(0, levels).split('');
   const lines = [`  ${names[0]}: &${names[0]} [lol, lol, lol, lol, lol, lol, lol, lol, lol]`];
-  for (let i = 1; i < names.length; i++) lines.push(`  ${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(', ')}]`);
+  for (let i = 1; i < names.length; i++)
+    lines.push(
+      `  ${names[i]}: &${names[i]} [${Array(9)
+        .fill(`*${names[i - 1]}`)
+        .join(', ')}]`,
+    );
   return lines.join('\n');
 }
 
 /** Every path (list of keys) to a node of a plain JS tree, the root excluded. */
 function paths(value: unknown, at: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
   if (Array.isArray(value)) value.forEach((v, i) => (out.push([...at, i]), paths(v, [...at, i], out)));
-  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) out.push([...at, k]), paths(v, [...at, k], out);
+  else if (value !== null && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) out.push([...at, k]), paths(v, [...at, k], out);
   return out;
 }
 
@@ -359,7 +451,14 @@ function garbageValue(r: Rng, depth = 0): unknown {
     case 'list':
       return depth > 2 ? [] : Array.from({ length: r.int(4) }, () => garbageValue(r, depth + 1));
     case 'map':
-      return depth > 2 ? {} : Object.fromEntries(Array.from({ length: r.int(4) }, () => [r.pick(['a', 'profile', 'replicas', '', ' ', 'ü', '__proto__', 'constructor', '0']), garbageValue(r, depth + 1)]));
+      return depth > 2
+        ? {}
+        : Object.fromEntries(
+            Array.from({ length: r.int(4) }, () => [
+              r.pick(['a', 'profile', 'replicas', '', ' ', 'ü', '__proto__', 'constructor', '0']),
+              garbageValue(r, depth + 1),
+            ]),
+          );
     default: {
       let v: unknown = 'bottom';
       for (let i = 0; i < r.pick([20, 200]); i++) v = r.chance(0.5) ? { a: v } : [v];
@@ -391,12 +490,35 @@ const VALID_DOC_EDITS: Record<string, DocEdit> = {
     const edit = r.pick([
       () => (doc.setIn(['envs', e, 'replicas'], 4), doc.setIn(['envs', e, 'storage'], 'pvc'), `${e}: replicas 4, pvc`),
       () => (doc.setIn(['envs', e, 'tls'], true), `${e}: tls true`),
-      () => (doc.setIn(['envs', e, 'ingress'], true), doc.setIn(['envs', e, 'monitoring'], true), `${e}: ingress + monitoring`),
-      () => (doc.setIn(['envs', e, 'consumers', 'jobs'], { namespace: 'jobs', kind: 'flink-operator', user: 'jobs', buckets: ['flink'], checkpointInterval: '30s' }), `${e}: a flink-operator consumer`),
-      () => (doc.setIn(['envs', e, 'buckets', 'logs'], { prefixes: ['app/'], lifecycle: [{ prefix: 'app/', expireDays: 7 }], versioning: false, quota: '10GiB' }), `${e}: a bucket with lifecycle and quota`),
+      () => (
+        doc.setIn(['envs', e, 'ingress'], true),
+        doc.setIn(['envs', e, 'monitoring'], true),
+        `${e}: ingress + monitoring`
+      ),
+      () => (
+        doc.setIn(['envs', e, 'consumers', 'jobs'], {
+          namespace: 'jobs',
+          kind: 'flink-operator',
+          user: 'jobs',
+          buckets: ['flink'],
+          checkpointInterval: '30s',
+        }),
+        `${e}: a flink-operator consumer`
+      ),
+      () => (
+        doc.setIn(['envs', e, 'buckets', 'logs'], {
+          prefixes: ['app/'],
+          lifecycle: [{ prefix: 'app/', expireDays: 7 }],
+          versioning: false,
+          quota: '10GiB',
+        }),
+        `${e}: a bucket with lifecycle and quota`
+      ),
       () => (doc.setIn(['envs', 'qa'], { profile: 'prod', namespace: 'minio-qa' }), 'a new env qa (prod profile)'),
       () => (doc.set('serviceMonitorLabels', { release: 'prometheus' }), 'serviceMonitorLabels'),
-      () => (doc.set('gitops', 'argocd'), doc.setIn(['envs', e, 'clusters'], ['eu-1', 'us-1']), 'argocd with two clusters'),
+      () => (
+        doc.set('gitops', 'argocd'), doc.setIn(['envs', e, 'clusters'], ['eu-1', 'us-1']), 'argocd with two clusters'
+      ),
       () => (doc.set('repoURL', 'https://example.com/r.git'), 'repoURL'),
       () => (doc.setIn(['envs', e, 'remoteKey'], 'k'.repeat(200_000)), `${e}: remoteKey of 200k characters`),
       () => (doc.setIn(['envs', e, 'namespace'], null), `${e}: namespace null (default)`),
@@ -460,7 +582,13 @@ const INVALID_DOC_EDITS: Record<string, DocEdit> = {
   },
   protoKeys: (doc, js, r, env) => {
     const e = Object.keys(js?.envs ?? {})[0] ?? env;
-    const where = r.pick([['__proto__'], ['envs', '__proto__'], ['envs', e, 'buckets', '__proto__'], ['envs', e, 'consumers', '__proto__'], ['envs', 'constructor']]);
+    const where = r.pick([
+      ['__proto__'],
+      ['envs', '__proto__'],
+      ['envs', e, 'buckets', '__proto__'],
+      ['envs', e, 'consumers', '__proto__'],
+      ['envs', 'constructor'],
+    ]);
     doc.setIn(where, r.pick([{ polluted: true }, { profile: 'prod' }, 'x', { namespace: 'kube-system' }]));
     return `${where.join('.')} set`;
   },
@@ -497,16 +625,24 @@ const TEXT_EDITS: Record<string, (t: string, r: Rng, valid: boolean) => [string,
   yaml11: (t) => [`%YAML 1.1\n---\n${t}`, '%YAML 1.1 directive'],
   mergeKey: (t, r) => {
     if (!/^ {2}dev:\n/m.test(t)) return [t, 'mergeKey (no dev env)'];
-    const out = t.replace(/^ {2}dev:\n/m, '  dev: &devenv\n') + `\nextra:\n  <<: *devenv\n`;
+    const out = `${t.replace(/^ {2}dev:\n/m, '  dev: &devenv\n')}\nextra:\n  <<: *devenv\n`;
     return [r.chance(0.5) ? out : `%YAML 1.1\n---\n${out}`, 'an anchor on envs.dev and a merge key (<<) using it'];
   },
   aliasBomb: (t, r) => {
     const levels = r.pick([4, 9]);
-    return [`${t.replace(/\n*$/, '\n')}bomb:\n${aliasBomb(levels)}\n`, `an alias bomb (${levels} levels, 9^${levels} nodes) under bomb:`];
+    return [
+      `${t.replace(/\n*$/, '\n')}bomb:\n${aliasBomb(levels)}\n`,
+      `an alias bomb (${levels} levels, 9^${levels} nodes) under bomb:`,
+    ];
   },
   aliasBombInEnv: (t) => {
     if (!/^ {4}buckets:\n/m.test(t)) return [t, 'aliasBombInEnv (no buckets)'];
-    return [t.replace(/^ {4}buckets:\n/m, `    buckets:\n      bomb:\n        prefixes: *i\n`).replace(/^envs:\n/m, `lol:\n${aliasBomb(9)}\nenvs:\n`), 'an alias bomb (9 levels) used as a bucket prefix list'];
+    return [
+      t
+        .replace(/^ {4}buckets:\n/m, `    buckets:\n      bomb:\n        prefixes: *i\n`)
+        .replace(/^envs:\n/m, `lol:\n${aliasBomb(9)}\nenvs:\n`),
+      'an alias bomb (9 levels) used as a bucket prefix list',
+    ];
   },
   undefinedAlias: (t) => [`${t.replace(/\n*$/, '\n')}x: *nowhere\n`, 'an alias to no anchor'],
   deepNesting: (t, r) => {
@@ -527,7 +663,10 @@ const TEXT_EDITS: Record<string, (t: string, r: Rng, valid: boolean) => [string,
     const n = r.pick([1e6, 4e6]);
     return [`${t.replace(/\n*$/, '\n')}huge: "${'y'.repeat(n)}"\n`, `a ${n / 1e6} MB value under an unknown key`];
   },
-  hugeList: (t) => [`${t.replace(/\n*$/, '\n')}list:\n${'  - item\n'.repeat(200_000)}`, 'a list of 200k items under an unknown key'],
+  hugeList: (t) => [
+    `${t.replace(/\n*$/, '\n')}list:\n${'  - item\n'.repeat(200_000)}`,
+    'a list of 200k items under an unknown key',
+  ],
   tabs: (t, r) => {
     const lines = t.split('\n');
     const idx = lines.map((l, i) => (/^ {2,}\S/.test(l) ? i : -1)).filter((i) => i >= 0);
@@ -550,19 +689,68 @@ const TEXT_EDITS: Record<string, (t: string, r: Rng, valid: boolean) => [string,
     const at = r.int(t.length);
     return [t.slice(0, at), `cut after ${at} of ${t.length} characters`];
   },
-  controlChars: (t) => [t.replace(/^(\s*)remoteKey: .*$/m, '$1remoteKey: "a\\x01b\\0c\\x1b[31m"'), 'remoteKey with control characters and NUL (escaped in YAML)'],
+  controlChars: (t) => [
+    t.replace(/^(\s*)remoteKey: .*$/m, '$1remoteKey: "a\\x01b\\0c\\x1b[31m"'),
+    'remoteKey with control characters and NUL (escaped in YAML)',
+  ],
   tags: (t, r) => {
-    const tag = r.pick(['!!binary aGVsbG8=', '!!set {a, b}', '!!omap [a: 1]', '!!timestamp 2001-12-14', '!custom x', '!!float 4', '!!str 4', '!!map {}', '!!seq []', '!<tag:yaml.org,2002:int> 4']);
+    const tag = r.pick([
+      '!!binary aGVsbG8=',
+      '!!set {a, b}',
+      '!!omap [a: 1]',
+      '!!timestamp 2001-12-14',
+      '!custom x',
+      '!!float 4',
+      '!!str 4',
+      '!!map {}',
+      '!!seq []',
+      '!<tag:yaml.org,2002:int> 4',
+    ]);
     const field = r.pick(['replicas', 'namespace', 'buckets', 'resources', 'tls', 'clusters', 'size']);
     const re = new RegExp(`^(\\s*)${field}:.*$`, 'm');
-    if (!re.test(t)) return [`${t.replace(/\n*$/, '\n')}tagged: ${tag}\n`, `a tagged value ${tag} under an unknown key`];
+    if (!re.test(t))
+      return [`${t.replace(/\n*$/, '\n')}tagged: ${tag}\n`, `a tagged value ${tag} under an unknown key`];
     // A block value (resources:, buckets:) is replaced with its children left in place: indent breaks, or not.
     return [t.replace(re, `$1${field}: ${tag}`), `${field}: ${tag}`];
   },
   complexKey: (t) => [`${t.replace(/\n*$/, '\n')}? [a, b]\n: 1\n`, 'a complex (list) key'],
-  garbageText: (_t, r) => [r.pick(['{{{{', ']]', ': : :', '- - -', '"unterminated', "'", '*', '&', '!', '|', '>', '%TAG', '@', '`', 'key: [1, 2', 'a: b: c']), 'garbage text'],
+  garbageText: (_t, r) => [
+    r.pick([
+      '{{{{',
+      ']]',
+      ': : :',
+      '- - -',
+      '"unterminated',
+      "'",
+      '*',
+      '&',
+      '!',
+      '|',
+      '>',
+      '%TAG',
+      '@',
+      '`',
+      'key: [1, 2',
+      'a: b: c',
+    ]),
+    'garbage text',
+  ],
   scalarDoc: (_t, r) => {
-    const s = r.pick(['42', '"a string"', '[]', '[1, 2]', 'null', '~', 'true', '', '   \n\n', '# only a comment\n', '---\n', '...\n', '{}']);
+    const s = r.pick([
+      '42',
+      '"a string"',
+      '[]',
+      '[1, 2]',
+      'null',
+      '~',
+      'true',
+      '',
+      '   \n\n',
+      '# only a comment\n',
+      '---\n',
+      '...\n',
+      '{}',
+    ]);
     return [s, `the whole file is ${JSON.stringify(s)}`];
   },
   envsNull: (t) => [t.replace(/^envs:\n[\s\S]*?(?=^\S|(?![\s\S]))/m, 'envs:\n'), 'envs: with nothing under it'],
@@ -573,10 +761,25 @@ const BYTE_EDITS: Record<string, (b: Buffer, r: Rng) => [Buffer, string]> = {
   crlf: (b) => [Buffer.from(b.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1'), 'CRLF line ends'],
   crOnly: (b) => [Buffer.from(b.toString('latin1').replace(/\r?\n/g, '\r'), 'latin1'), 'CR-only line ends'],
   bom: (b) => [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), b]), 'a UTF-8 BOM'],
-  utf16: (b) => [Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(b.toString('utf8'), 'utf16le')]), 'the file in UTF-16LE with BOM'],
+  utf16: (b) => [
+    Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(b.toString('utf8'), 'utf16le')]),
+    'the file in UTF-16LE with BOM',
+  ],
   invalidUtf8InComment: (b, r) => {
-    const bad = Buffer.from(r.pick([[0xff, 0xfe], [0xc3, 0x28], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0xf8, 0x88, 0x80, 0x80, 0x80]]));
-    return [Buffer.concat([Buffer.from('# comment with bad bytes: '), bad, Buffer.from('\n'), b]), `invalid UTF-8 (${bad.toString('hex')}) in a leading comment`];
+    const bad = Buffer.from(
+      r.pick([
+        [0xff, 0xfe],
+        [0xc3, 0x28],
+        [0xe2, 0x82],
+        [0xed, 0xa0, 0x80],
+        [0xc0, 0xaf],
+        [0xf8, 0x88, 0x80, 0x80, 0x80],
+      ]),
+    );
+    return [
+      Buffer.concat([Buffer.from('# comment with bad bytes: '), bad, Buffer.from('\n'), b]),
+      `invalid UTF-8 (${bad.toString('hex')}) in a leading comment`,
+    ];
   },
   invalidUtf8InValue: (b, r) => {
     const s = b.toString('latin1');
@@ -592,23 +795,39 @@ const BYTE_EDITS: Record<string, (b: Buffer, r: Rng) => [Buffer, string]> = {
 };
 
 /** A config text for the case: a fixture's (or the minimal one), edited. */
-function configContent(r: Rng, base: 'fixture' | 'devFixture' | 'multiFixture' | 'minimal', valid: boolean, env: string, labels: string[]): (c: Ctx) => Buffer {
+function configContent(
+  r: Rng,
+  base: 'fixture' | 'devFixture' | 'multiFixture' | 'minimal',
+  valid: boolean,
+  env: string,
+  labels: string[],
+): (c: Ctx) => Buffer {
   // Choices first (so the case is fixed by the seed), applied to the text later.
-  const docEdits = valid ? r.shuffle(Object.keys(VALID_DOC_EDITS)).slice(0, r.range(0, 2)) : r.shuffle(Object.keys(INVALID_DOC_EDITS)).slice(0, r.range(0, 1));
+  const docEdits = valid
+    ? r.shuffle(Object.keys(VALID_DOC_EDITS)).slice(0, r.range(0, 2))
+    : r.shuffle(Object.keys(INVALID_DOC_EDITS)).slice(0, r.range(0, 1));
   const textEditNames = valid
     ? r.shuffle(['comments', 'docEnd', 'docStart', 'comments', 'yaml11']).slice(0, r.range(0, 2))
-    : r.shuffle(Object.keys(TEXT_EDITS).filter((k) => !['comments', 'docEnd', 'docStart'].includes(k))).slice(0, docEdits.length === 0 ? 1 : r.range(0, 1));
-  const byteEditNames = valid ? r.shuffle(['crlf', 'bom', 'invalidUtf8InComment']).slice(0, r.chance(0.4) ? 1 : 0) : r.chance(0.35) ? [r.pick(Object.keys(BYTE_EDITS))] : [];
+    : r
+        .shuffle(Object.keys(TEXT_EDITS).filter((k) => !['comments', 'docEnd', 'docStart'].includes(k)))
+        .slice(0, docEdits.length === 0 ? 1 : r.range(0, 1));
+  const byteEditNames = valid
+    ? r.shuffle(['crlf', 'bom', 'invalidUtf8InComment']).slice(0, r.chance(0.4) ? 1 : 0)
+    : r.chance(0.35)
+      ? [r.pick(Object.keys(BYTE_EDITS))]
+      : [];
   const seed = r.int(2 ** 31);
   labels.push(`config from ${base}${valid ? '' : ' (invalid edits)'}`);
   return (c) => {
     const rr = new Rng(seed);
-    const source = base === 'minimal' ? MINIMAL_CONFIG : (c.fixtureFile('scaffold.config.yaml')?.toString('utf8') ?? MINIMAL_CONFIG);
+    const source =
+      base === 'minimal' ? MINIMAL_CONFIG : (c.fixtureFile('scaffold.config.yaml')?.toString('utf8') ?? MINIMAL_CONFIG);
     let text = source;
     if (docEdits.length > 0) {
       const doc = YAML.parseDocument(text);
       const js = doc.toJS();
-      for (const name of docEdits) c.note(`config doc: ${(valid ? VALID_DOC_EDITS : INVALID_DOC_EDITS)[name]!(doc, js, rr, env)}`);
+      for (const name of docEdits)
+        c.note(`config doc: ${(valid ? VALID_DOC_EDITS : INVALID_DOC_EDITS)[name]!(doc, js, rr, env)}`);
       text = doc.toString({ lineWidth: 0 });
     }
     for (const name of textEditNames) {
@@ -633,7 +852,19 @@ export const VICTIM = 'victim.txt';
 export const VICTIM_CONTENT = 'I live outside the output directory and must survive every run.\n';
 
 function lockContent(r: Rng, env: string, labels: string[]): (c: Ctx) => Buffer {
-  const kind = r.weighted({ hostileRelative: 4, hostileAbsolute: 2, hostileDeep: 2, pendingHostile: 1, damaged: 3, editedHash: 2, empty: 1, aliasBomb: 1, invalidUtf8: 1, huge: 1, crlf: 1 });
+  const kind = r.weighted({
+    hostileRelative: 4,
+    hostileAbsolute: 2,
+    hostileDeep: 2,
+    pendingHostile: 1,
+    damaged: 3,
+    editedHash: 2,
+    empty: 1,
+    aliasBomb: 1,
+    invalidUtf8: 1,
+    huge: 1,
+    crlf: 1,
+  });
   const prefix = r.pick([`overlays/${env}/`, 'base/', 'scripts/', `sealed/${env}/`, `clusters/${env}/`]);
   const ups = prefix.split('/').length - 1; // segments to climb back to the output
   labels.push(`lock: ${kind}${kind.startsWith('hostile') ? ` via ${prefix}` : ''}`);
@@ -652,7 +883,8 @@ function lockContent(r: Rng, env: string, labels: string[]): (c: Ctx) => Buffer 
   ]);
   const editedIndex = r.int(1000);
   return (c) => {
-    const own = c.fixtureFile('scaffold.lock.yaml')?.toString('utf8') ?? '# Files that minio-gitops generated\nfiles: {}\n';
+    const own =
+      c.fixtureFile('scaffold.lock.yaml')?.toString('utf8') ?? '# Files that minio-gitops generated\nfiles: {}\n';
     const victimSha = sha(VICTIM_CONTENT);
     const addFile = (text: string, path: string, hash: string) => {
       const doc = YAML.parseDocument(text);
@@ -664,9 +896,13 @@ function lockContent(r: Rng, env: string, labels: string[]): (c: Ctx) => Buffer 
       case 'hostileRelative':
         return Buffer.from(addFile(own, `${prefix}${'../'.repeat(ups + 1)}${VICTIM}`, victimSha));
       case 'hostileAbsolute':
-        return Buffer.from(addFile(addFile(own, `${c.dir}/${VICTIM}`, victimSha), `${prefix}${c.dir}/${VICTIM}`, victimSha));
+        return Buffer.from(
+          addFile(addFile(own, `${c.dir}/${VICTIM}`, victimSha), `${prefix}${c.dir}/${VICTIM}`, victimSha),
+        );
       case 'hostileDeep':
-        return Buffer.from(addFile(own, `${prefix}${'../'.repeat(ups + 12)}${c.dir.replace(/^\//, '')}/${VICTIM}`, victimSha));
+        return Buffer.from(
+          addFile(own, `${prefix}${'../'.repeat(ups + 12)}${c.dir.replace(/^\//, '')}/${VICTIM}`, victimSha),
+        );
       case 'pendingHostile': {
         const doc = YAML.parseDocument(own);
         doc.set('pending', [`${prefix}${'../'.repeat(ups + 1)}${VICTIM}`, `${c.dir}/${VICTIM}`]);
@@ -688,7 +924,11 @@ function lockContent(r: Rng, env: string, labels: string[]): (c: Ctx) => Buffer 
       case 'aliasBomb':
         return Buffer.from(`${own.replace(/\n*$/, '\n')}bomb:\n${aliasBomb(9)}\n`);
       case 'invalidUtf8':
-        return Buffer.concat([Buffer.from(own.slice(0, 120)), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from(own.slice(120))]);
+        return Buffer.concat([
+          Buffer.from(own.slice(0, 120)),
+          Buffer.from([0xff, 0xfe, 0xc3, 0x28]),
+          Buffer.from(own.slice(120)),
+        ]);
       case 'huge':
         return Buffer.from(`${own.replace(/\n*$/, '\n')}${'# padding\n'.repeat(300_000)}`);
       default:
@@ -702,23 +942,57 @@ function sopsContent(r: Rng, labels: string[]): (c: Ctx) => Buffer {
     ['creation_rules: [\n', 'not YAML'],
     ['creation_rules: 5\n', 'creation_rules is a number'],
     ['creation_rules: []\n', 'no rules'],
-    ['creation_rules:\n  - path_regex: other/.*\n    age: ' + KEY.recipient + '\n', 'no rule covers sealed/'],
-    ['creation_rules:\n  - path_regex: "("\n    age: ' + KEY.recipient + '\n', 'path_regex is not a regex'],
-    ['creation_rules:\n  - path_regex: "^(a+)+$"\n  - path_regex: sealed/\n    age: ' + KEY.recipient + '\n', 'a nested-quantifier regex first'],
-    ['creation_rules:\n  - path_regex: "(?i)SEALED/.*"\n    encrypted_regex: ^(data|stringData)$\n    age: ' + KEY.recipient + '\n', '(?i) regex'],
-    ['creation_rules:\n  - path_regex: "(?<=x)sealed"\n    age: ' + KEY.recipient + '\n', 'lookbehind regex (not RE2)'],
-    ['creation_rules:\n  - path_regex: sealed/.*\\.yaml$\n    encrypted_regex: ^data$\n    age: ' + KEY.recipient + '\n', 'another encrypted_regex'],
-    ['creation_rules:\n  - path_regex: sealed/.*\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: ' + OTHER_KEY.recipient + '\n', 'another (valid) recipient'],
-    ['creation_rules:\n  - path_regex: sealed/.*\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age:\n      - ' + KEY.recipient + '\n      - ' + OTHER_KEY.recipient + '\n', 'two recipients as a list'],
+    [`creation_rules:\n  - path_regex: other/.*\n    age: ${KEY.recipient}\n`, 'no rule covers sealed/'],
+    [`creation_rules:\n  - path_regex: "("\n    age: ${KEY.recipient}\n`, 'path_regex is not a regex'],
+    [
+      `creation_rules:\n  - path_regex: "^(a+)+$"\n  - path_regex: sealed/\n    age: ${KEY.recipient}\n`,
+      'a nested-quantifier regex first',
+    ],
+    [
+      'creation_rules:\n  - path_regex: "(?i)SEALED/.*"\n    encrypted_regex: ^(data|stringData)$\n    age: ' +
+        KEY.recipient +
+        '\n',
+      '(?i) regex',
+    ],
+    [`creation_rules:\n  - path_regex: "(?<=x)sealed"\n    age: ${KEY.recipient}\n`, 'lookbehind regex (not RE2)'],
+    [
+      'creation_rules:\n  - path_regex: sealed/.*\\.yaml$\n    encrypted_regex: ^data$\n    age: ' +
+        KEY.recipient +
+        '\n',
+      'another encrypted_regex',
+    ],
+    [
+      'creation_rules:\n  - path_regex: sealed/.*\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: ' +
+        OTHER_KEY.recipient +
+        '\n',
+      'another (valid) recipient',
+    ],
+    [
+      'creation_rules:\n  - path_regex: sealed/.*\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age:\n      - ' +
+        KEY.recipient +
+        '\n      - ' +
+        OTHER_KEY.recipient +
+        '\n',
+      'two recipients as a list',
+    ],
     ['creation_rules:\n  - path_regex: sealed/.*\\.yaml$\n    age: "age1garbage"\n', 'a bad recipient'],
     ['creation_rules:\n  - path_regex: sealed/.*\\.yaml$\n    age: ""\n', 'no recipient'],
     ['creation_rules:\n  - path_regex: sealed/.*\\.yaml$\n    age: [1, {a: b}, null]\n', 'recipients of wrong types'],
     ['creation_rules:\n  - 42\n  - null\n', 'rules that are not maps'],
-    ['creation_rules:\n  - path_regex: [a]\n    age: ' + KEY.recipient + '\n', 'path_regex is a list'],
+    [`creation_rules:\n  - path_regex: [a]\n    age: ${KEY.recipient}\n`, 'path_regex is a list'],
     [`bomb:\n${aliasBomb(9)}\ncreation_rules:\n  - path_regex: sealed/\n    age: ${KEY.recipient}\n`, 'an alias bomb'],
     ['\xff\xfe\x00c', 'binary garbage'],
     ['', 'an empty file'],
-    ['creation_rules:\n  - path_regex: sealed/.*\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: ' + KEY.recipient + '\n' + 'x: '.repeat(1) + '"' + 'z'.repeat(3e6) + '"\n', 'a 3 MB value'],
+    [
+      'creation_rules:\n  - path_regex: sealed/.*\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: ' +
+        KEY.recipient +
+        '\n' +
+        'x: '.repeat(1) +
+        '"' +
+        'z'.repeat(3e6) +
+        '"\n',
+      'a 3 MB value',
+    ],
   ];
   const [text, label] = r.pick(variants);
   labels.push(`.sops.yaml: ${label}`);
@@ -726,8 +1000,23 @@ function sopsContent(r: Rng, labels: string[]): (c: Ctx) => Buffer {
 }
 
 function sealedContent(r: Rng, labels: string[]): { path: string; content?: (c: Ctx) => Buffer; remove?: boolean } {
-  const file = r.pick(['sealed/prod/minio-root-credentials.yaml', 'sealed/prod/bootstrap/minio-consumer-flink.yaml', 'sealed/prod/consumers/minio-s3-credentials-spark.yaml', 'sealed/prod/minio-console-basic-auth.yaml']);
-  const kind = r.pick(['truncate', 'garbage', 'noSops', 'badMac', 'remove', 'invalidUtf8', 'valueEdited', 'aliasBomb', 'recipientRemoved']);
+  const file = r.pick([
+    'sealed/prod/minio-root-credentials.yaml',
+    'sealed/prod/bootstrap/minio-consumer-flink.yaml',
+    'sealed/prod/consumers/minio-s3-credentials-spark.yaml',
+    'sealed/prod/minio-console-basic-auth.yaml',
+  ]);
+  const kind = r.pick([
+    'truncate',
+    'garbage',
+    'noSops',
+    'badMac',
+    'remove',
+    'invalidUtf8',
+    'valueEdited',
+    'aliasBomb',
+    'recipientRemoved',
+  ]);
   labels.push(`${file}: ${kind}`);
   if (kind === 'remove') return { path: file, remove: true };
   return {
@@ -742,7 +1031,12 @@ function sealedContent(r: Rng, labels: string[]): { path: string; content?: (c: 
         case 'noSops':
           return Buffer.from(own.replace(/^sops:[\s\S]*$/m, ''));
         case 'badMac':
-          return Buffer.from(own.replace(/mac: ENC\[AES256_GCM,data:([A-Za-z0-9+/])/, (_m, ch: string) => `mac: ENC[AES256_GCM,data:${ch === 'A' ? 'B' : 'A'}`));
+          return Buffer.from(
+            own.replace(
+              /mac: ENC\[AES256_GCM,data:([A-Za-z0-9+/])/,
+              (_m, ch: string) => `mac: ENC[AES256_GCM,data:${ch === 'A' ? 'B' : 'A'}`,
+            ),
+          );
         case 'invalidUtf8':
           return Buffer.concat([Buffer.from(own), Buffer.from('# \xff\xfe\n', 'latin1')]);
         case 'valueEdited':
@@ -760,12 +1054,26 @@ function sealedContent(r: Rng, labels: string[]): { path: string; content?: (c: 
 
 function pickEnv(r: Rng, fixture: Fixture): string {
   const rendered = FIXTURE_INFO[fixture].envs;
-  return r.weighted({ rendered: rendered.length ? 6 : 0, dev: 3, prod: 3, staging: 1 }) === 'rendered' ? r.pick(rendered) : r.pick(['dev', 'prod', 'staging', 'qa']);
+  return r.weighted({ rendered: rendered.length ? 6 : 0, dev: 3, prod: 3, staging: 1 }) === 'rendered'
+    ? r.pick(rendered)
+    : r.pick(['dev', 'prod', 'staging', 'qa']);
 }
 
 export function generateCase(seed: number, index: number): FuzzCase {
   const r = new Rng(caseSeed(seed, index));
-  const theme = r.weighted<Theme>({ 'flags-valid': 3, 'flags-invalid': 1.5, 'flags-conflict': 1, 'config-valid': 3, 'config-invalid': 2, lock: 1.5, sops: 1, sealed: 1, symlink: 1, way: 1, git: 1.5 });
+  const theme = r.weighted<Theme>({
+    'flags-valid': 3,
+    'flags-invalid': 1.5,
+    'flags-conflict': 1,
+    'config-valid': 3,
+    'config-invalid': 2,
+    lock: 1.5,
+    sops: 1,
+    sealed: 1,
+    symlink: 1,
+    way: 1,
+    git: 1.5,
+  });
   const fixture: Fixture =
     theme === 'lock' || theme === 'symlink'
       ? r.pick(['devGit', 'multiGit', 'devPlain', 'prodPlain', 'fresh'])
@@ -790,7 +1098,8 @@ export function generateCase(seed: number, index: number): FuzzCase {
   const settingFlags = (n: number, good: boolean) => {
     if (good && r.chance(0.75)) {
       if (n > 0 && r.chance(0.6)) args.push(...r.pick(PRESETS));
-      for (const name of r.shuffle([...SAFE_FLAGS]).slice(0, Math.max(0, n - 1))) args.push(...flagWith(r, name, r.pick(GOOD[name]!)));
+      for (const name of r.shuffle([...SAFE_FLAGS]).slice(0, Math.max(0, n - 1)))
+        args.push(...flagWith(r, name, r.pick(GOOD[name]!)));
       return;
     }
     for (const name of r.shuffle([...SETTING_FLAG_NAMES]).slice(0, n)) {
@@ -798,17 +1107,44 @@ export function generateCase(seed: number, index: number): FuzzCase {
       args.push(...flagWith(r, name, value));
     }
   };
-  const envArg = theme === 'flags-invalid' && r.chance(0.3) ? r.pick(['Dev', '', 'a'.repeat(64), 'dev\n', 'dév', '../x', '.', '-', 'kube-system', 'x_y']) : env;
+  const envArg =
+    theme === 'flags-invalid' && r.chance(0.3)
+      ? r.pick(['Dev', '', 'a'.repeat(64), 'dev\n', 'dév', '../x', '.', '-', 'kube-system', 'x_y'])
+      : env;
   args.push(...flagWith(r, 'env', envArg));
-  if (env !== 'dev' && env !== 'prod' && !(fixture === 'multiGit' && env === 'prod') && (!theme.startsWith('flags') || r.chance(0.8))) args.push(...flagWith(r, 'profile', r.pick(['dev', 'prod'])));
-  let outArg = theme === 'flags-invalid' && r.chance(0.25) ? r.pick(['@CASE@/afile', '@CASE@/afile/sub', '@CASE@/out/', '@CASE@/out/./', '@CASE@/new/deep/dir', '@CASE@/out/overlays']) : out;
-  if (outArg.startsWith('@CASE@/afile')) ops.push({ op: 'write', at: 'afile', content: () => Buffer.from('a file, not a directory\n'), what: 'a file at @CASE@/afile' });
-  if (r.chance(0.3) && (env === 'prod' || fixture === 'multiGit')) args.push(...flagWith(r, 'repo-url', r.pick(GOOD['repo-url']!)));
+  if (
+    env !== 'dev' &&
+    env !== 'prod' &&
+    !(fixture === 'multiGit' && env === 'prod') &&
+    (!theme.startsWith('flags') || r.chance(0.8))
+  )
+    args.push(...flagWith(r, 'profile', r.pick(['dev', 'prod'])));
+  let outArg =
+    theme === 'flags-invalid' && r.chance(0.25)
+      ? r.pick([
+          '@CASE@/afile',
+          '@CASE@/afile/sub',
+          '@CASE@/out/',
+          '@CASE@/out/./',
+          '@CASE@/new/deep/dir',
+          '@CASE@/out/overlays',
+        ])
+      : out;
+  if (outArg.startsWith('@CASE@/afile'))
+    ops.push({
+      op: 'write',
+      at: 'afile',
+      content: () => Buffer.from('a file, not a directory\n'),
+      what: 'a file at @CASE@/afile',
+    });
+  if (r.chance(0.3) && (env === 'prod' || fixture === 'multiGit'))
+    args.push(...flagWith(r, 'repo-url', r.pick(GOOD['repo-url']!)));
 
   switch (theme) {
     case 'flags-valid':
       settingFlags(r.range(1, 5), true);
-      for (const b of r.shuffle([...BOOLEAN_FLAGS]).slice(0, r.range(0, 2))) if (b !== 'check' && b !== 'dry-run' || r.chance(0.5)) args.push(`--${b}`);
+      for (const b of r.shuffle([...BOOLEAN_FLAGS]).slice(0, r.range(0, 2)))
+        if ((b !== 'check' && b !== 'dry-run') || r.chance(0.5)) args.push(`--${b}`);
       if (r.chance(0.3)) args.push(...flagWith(r, 'branch', r.pick(GOOD.branch!)));
       if (r.chance(0.25)) args.push(...flagWith(r, 'age-recipient', r.pick(GOOD['age-recipient']!)));
       if (r.chance(0.2)) args.push(...flagWith(r, 'rotate', r.pick(GOOD.rotate!)));
@@ -817,10 +1153,30 @@ export function generateCase(seed: number, index: number): FuzzCase {
       settingFlags(r.range(0, 2), true);
       settingFlags(r.range(1, 3), false);
       const extra = r.pick([
-        ['--bogus'], ['--bogus', 'x'], ['positional'], ['-x'], ['-hx'], ['--'], ['--', '--env', 'dev'], ['--dry-run=yes'], ['--no-commit=true'],
-        ['--env'], ['--replicas'], ['--json', '--help'], ['-h'], ['--help=1'], ['--Env', 'dev'], ['--env', '--dry-run'], ['---env', 'dev'], ['--\u00e9nv', 'dev'],
-        [...flagWith(r, 'branch', r.pick(BAD.branch!))], [...flagWith(r, 'age-recipient', r.pick(BAD['age-recipient']!))], [...flagWith(r, 'rotate', r.pick(BAD.rotate!))],
-        [], [], [],
+        ['--bogus'],
+        ['--bogus', 'x'],
+        ['positional'],
+        ['-x'],
+        ['-hx'],
+        ['--'],
+        ['--', '--env', 'dev'],
+        ['--dry-run=yes'],
+        ['--no-commit=true'],
+        ['--env'],
+        ['--replicas'],
+        ['--json', '--help'],
+        ['-h'],
+        ['--help=1'],
+        ['--Env', 'dev'],
+        ['--env', '--dry-run'],
+        ['---env', 'dev'],
+        ['--\u00e9nv', 'dev'],
+        [...flagWith(r, 'branch', r.pick(BAD.branch!))],
+        [...flagWith(r, 'age-recipient', r.pick(BAD['age-recipient']!))],
+        [...flagWith(r, 'rotate', r.pick(BAD.rotate!))],
+        [],
+        [],
+        [],
       ]);
       args.splice(r.int(args.length + 1), 0, ...extra);
       break;
@@ -828,21 +1184,43 @@ export function generateCase(seed: number, index: number): FuzzCase {
     case 'flags-conflict': {
       settingFlags(r.range(0, 2), true);
       const combo = r.pick([
-        ['--push', '--no-commit'], ['--check', '--dry-run'], ['--check', '--force'], ['--dry-run', '--push'], ['--check', '--rotate', 'all'],
-        ['--dry-run', '--rotate', 'root'], ['--no-commit', '--branch', 'x'], ['--check', '--no-commit'], ['--json', '--dry-run'], ['--check', '--json'],
-        ['--tls', 'off', '--truststore', 'none'], ['--tls', 'off', '--ca-secret', 'x'], ['--secrets', 'plain', '--profile', 'prod'], ['--secrets', 'plain', '--rotate', 'root'],
-        ['--storage', 'hostpath', '--replicas', '4'], ['--ingress', 'on', '--api-host', 'a.b', '--console-host', 'a.b'], ['--issuer', 'my-ca', '--tls', 'on'],
-        ['--secrets', 'external', '--age-recipient', KEY.recipient], ['--spark-version', '4.0', '--iceberg-version', '1.9.2'],
-        ['--namespace', 'monitoring'], ['--clusters', 'a', '--gitops', 'flux'], ['--env', 'dev', '--env', 'prod'], ['--replicas', '4', '--replicas', '1'],
-        ['--rotate', 'root', '--rotate', 'root'], ['--age-recipient', KEY.recipient, '--age-recipient', KEY.recipient],
-        ['--profile', 'prod', '--env', 'dev'], ['--force', '--dry-run'],
+        ['--push', '--no-commit'],
+        ['--check', '--dry-run'],
+        ['--check', '--force'],
+        ['--dry-run', '--push'],
+        ['--check', '--rotate', 'all'],
+        ['--dry-run', '--rotate', 'root'],
+        ['--no-commit', '--branch', 'x'],
+        ['--check', '--no-commit'],
+        ['--json', '--dry-run'],
+        ['--check', '--json'],
+        ['--tls', 'off', '--truststore', 'none'],
+        ['--tls', 'off', '--ca-secret', 'x'],
+        ['--secrets', 'plain', '--profile', 'prod'],
+        ['--secrets', 'plain', '--rotate', 'root'],
+        ['--storage', 'hostpath', '--replicas', '4'],
+        ['--ingress', 'on', '--api-host', 'a.b', '--console-host', 'a.b'],
+        ['--issuer', 'my-ca', '--tls', 'on'],
+        ['--secrets', 'external', '--age-recipient', KEY.recipient],
+        ['--spark-version', '4.0', '--iceberg-version', '1.9.2'],
+        ['--namespace', 'monitoring'],
+        ['--clusters', 'a', '--gitops', 'flux'],
+        ['--env', 'dev', '--env', 'prod'],
+        ['--replicas', '4', '--replicas', '1'],
+        ['--rotate', 'root', '--rotate', 'root'],
+        ['--age-recipient', KEY.recipient, '--age-recipient', KEY.recipient],
+        ['--profile', 'prod', '--env', 'dev'],
+        ['--force', '--dry-run'],
       ]);
       args.push(...combo);
       break;
     }
     case 'config-valid':
     case 'config-invalid': {
-      const base = info.exists && info.envs.length > 0 && r.chance(0.7) ? 'fixture' : r.pick(['devFixture', 'multiFixture', 'minimal'] as const);
+      const base =
+        info.exists && info.envs.length > 0 && r.chance(0.7)
+          ? 'fixture'
+          : r.pick(['devFixture', 'multiFixture', 'minimal'] as const);
       const valid = theme === 'config-valid';
       const content = configContent(r, base, valid, env, labels);
       ops.push({
@@ -859,73 +1237,269 @@ export function generateCase(seed: number, index: number): FuzzCase {
       break;
     }
     case 'lock':
-      ops.push({ op: 'write', at: 'out/scaffold.lock.yaml', content: lockContent(r, env, labels), what: 'scaffold.lock.yaml' });
+      ops.push({
+        op: 'write',
+        at: 'out/scaffold.lock.yaml',
+        content: lockContent(r, env, labels),
+        what: 'scaffold.lock.yaml',
+      });
       if (r.chance(0.4)) settingFlags(1, true);
       if (r.chance(0.2)) args.push('--force');
       break;
     case 'sops':
       if (env !== 'prod' && !args.includes('--secrets')) args.push('--secrets', 'sops');
       ops.push({ op: 'write', at: 'out/.sops.yaml', content: sopsContent(r, labels), what: '.sops.yaml' });
-      if (r.chance(0.3)) args.push(...flagWith(r, 'age-recipient', r.pick([...GOOD['age-recipient']!, ...BAD['age-recipient']!])));
+      if (r.chance(0.3))
+        args.push(...flagWith(r, 'age-recipient', r.pick([...GOOD['age-recipient']!, ...BAD['age-recipient']!])));
       break;
     case 'sealed': {
       const s = sealedContent(r, labels);
-      ops.push(s.remove ? { op: 'remove', at: `out/${s.path}`, what: s.path } : { op: 'write', at: `out/${s.path}`, content: s.content!, what: s.path });
+      ops.push(
+        s.remove
+          ? { op: 'remove', at: `out/${s.path}`, what: s.path }
+          : { op: 'write', at: `out/${s.path}`, content: s.content!, what: s.path },
+      );
       if (r.chance(0.3)) args.push(...flagWith(r, 'rotate', r.pick(GOOD.rotate!)));
       if (r.chance(0.3)) settingFlags(1, true);
       break;
     }
     case 'symlink': {
       const e = info.envs[0] ?? 'dev';
-      const kind = r.pick(['dirOut', 'configLink', 'lockLink', 'sopsLink', 'fileLink', 'loop', 'dangling', 'outLink', 'generatedToVictim']);
+      const kind = r.pick([
+        'dirOut',
+        'configLink',
+        'lockLink',
+        'sopsLink',
+        'fileLink',
+        'loop',
+        'dangling',
+        'outLink',
+        'generatedToVictim',
+      ]);
       labels.push(`symlink: ${kind}`);
-      if (kind === 'dirOut' && info.envs.length) ops.push({ op: 'moveAndLink', at: `out/overlays/${e}/bootstrap`, to: 'victimdir/bootstrap', what: `overlays/${e}/bootstrap is a symlink to a directory outside the output` });
-      if (kind === 'configLink') ops.push({ op: 'write', at: 'victim-config.yaml', content: (c) => c.fixtureFile('scaffold.config.yaml') ?? Buffer.from(MINIMAL_CONFIG), what: 'a config outside' }, { op: 'remove', at: 'out/scaffold.config.yaml', what: '' }, { op: 'symlink', at: 'out/scaffold.config.yaml', target: '../victim-config.yaml', what: 'scaffold.config.yaml -> ../victim-config.yaml' });
-      if (kind === 'lockLink') ops.push({ op: 'write', at: 'victim-lock.yaml', content: (c) => c.fixtureFile('scaffold.lock.yaml') ?? Buffer.from('files: {}\n'), what: 'a lock outside' }, { op: 'remove', at: 'out/scaffold.lock.yaml', what: '' }, { op: 'symlink', at: 'out/scaffold.lock.yaml', target: '@CASE@/victim-lock.yaml', what: 'scaffold.lock.yaml -> @CASE@/victim-lock.yaml (absolute)' });
-      if (kind === 'sopsLink') ops.push({ op: 'write', at: 'victim-sops.yaml', content: () => Buffer.from(`creation_rules:\n  - path_regex: sealed/.*\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: ${KEY.recipient}\n`), what: 'a .sops.yaml outside' }, { op: 'remove', at: 'out/.sops.yaml', what: '' }, { op: 'symlink', at: 'out/.sops.yaml', target: '../victim-sops.yaml', what: '.sops.yaml -> ../victim-sops.yaml' });
-      if (kind === 'fileLink' && info.envs.length) ops.push({ op: 'moveAndLink', at: `out/overlays/${e}/kustomization.yaml`, to: 'victim-kustomization.yaml', what: `overlays/${e}/kustomization.yaml is a symlink to a file outside` });
-      if (kind === 'loop') ops.push({ op: 'remove', at: `out/overlays/${e}/kustomization.yaml`, what: '' }, { op: 'mkdir', at: `out/overlays/${e}`, what: '' }, { op: 'symlink', at: `out/overlays/${e}/kustomization.yaml`, target: 'kustomization.yaml', what: `overlays/${e}/kustomization.yaml is a symlink to itself` });
-      if (kind === 'dangling') ops.push({ op: 'remove', at: `out/overlays/${e}/kustomization.yaml`, what: '' }, { op: 'mkdir', at: `out/overlays/${e}`, what: '' }, { op: 'symlink', at: `out/overlays/${e}/kustomization.yaml`, target: '@CASE@/nowhere/k.yaml', what: `overlays/${e}/kustomization.yaml is a dangling symlink` });
+      if (kind === 'dirOut' && info.envs.length)
+        ops.push({
+          op: 'moveAndLink',
+          at: `out/overlays/${e}/bootstrap`,
+          to: 'victimdir/bootstrap',
+          what: `overlays/${e}/bootstrap is a symlink to a directory outside the output`,
+        });
+      if (kind === 'configLink')
+        ops.push(
+          {
+            op: 'write',
+            at: 'victim-config.yaml',
+            content: (c) => c.fixtureFile('scaffold.config.yaml') ?? Buffer.from(MINIMAL_CONFIG),
+            what: 'a config outside',
+          },
+          { op: 'remove', at: 'out/scaffold.config.yaml', what: '' },
+          {
+            op: 'symlink',
+            at: 'out/scaffold.config.yaml',
+            target: '../victim-config.yaml',
+            what: 'scaffold.config.yaml -> ../victim-config.yaml',
+          },
+        );
+      if (kind === 'lockLink')
+        ops.push(
+          {
+            op: 'write',
+            at: 'victim-lock.yaml',
+            content: (c) => c.fixtureFile('scaffold.lock.yaml') ?? Buffer.from('files: {}\n'),
+            what: 'a lock outside',
+          },
+          { op: 'remove', at: 'out/scaffold.lock.yaml', what: '' },
+          {
+            op: 'symlink',
+            at: 'out/scaffold.lock.yaml',
+            target: '@CASE@/victim-lock.yaml',
+            what: 'scaffold.lock.yaml -> @CASE@/victim-lock.yaml (absolute)',
+          },
+        );
+      if (kind === 'sopsLink')
+        ops.push(
+          {
+            op: 'write',
+            at: 'victim-sops.yaml',
+            content: () =>
+              Buffer.from(
+                `creation_rules:\n  - path_regex: sealed/.*\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: ${KEY.recipient}\n`,
+              ),
+            what: 'a .sops.yaml outside',
+          },
+          { op: 'remove', at: 'out/.sops.yaml', what: '' },
+          {
+            op: 'symlink',
+            at: 'out/.sops.yaml',
+            target: '../victim-sops.yaml',
+            what: '.sops.yaml -> ../victim-sops.yaml',
+          },
+        );
+      if (kind === 'fileLink' && info.envs.length)
+        ops.push({
+          op: 'moveAndLink',
+          at: `out/overlays/${e}/kustomization.yaml`,
+          to: 'victim-kustomization.yaml',
+          what: `overlays/${e}/kustomization.yaml is a symlink to a file outside`,
+        });
+      if (kind === 'loop')
+        ops.push(
+          { op: 'remove', at: `out/overlays/${e}/kustomization.yaml`, what: '' },
+          { op: 'mkdir', at: `out/overlays/${e}`, what: '' },
+          {
+            op: 'symlink',
+            at: `out/overlays/${e}/kustomization.yaml`,
+            target: 'kustomization.yaml',
+            what: `overlays/${e}/kustomization.yaml is a symlink to itself`,
+          },
+        );
+      if (kind === 'dangling')
+        ops.push(
+          { op: 'remove', at: `out/overlays/${e}/kustomization.yaml`, what: '' },
+          { op: 'mkdir', at: `out/overlays/${e}`, what: '' },
+          {
+            op: 'symlink',
+            at: `out/overlays/${e}/kustomization.yaml`,
+            target: '@CASE@/nowhere/k.yaml',
+            what: `overlays/${e}/kustomization.yaml is a dangling symlink`,
+          },
+        );
       if (kind === 'outLink') {
         ops.push({ op: 'symlink', at: 'outlink', target: 'out', what: '@CASE@/outlink -> out, used as --out' });
         outArg = '@CASE@/outlink';
       }
-      if (kind === 'generatedToVictim') ops.push({ op: 'remove', at: `out/overlays/${e}/README.md`, what: '' }, { op: 'mkdir', at: `out/overlays/${e}`, what: '' }, { op: 'symlink', at: `out/overlays/${e}/README.md`, target: `../../../${VICTIM}`, what: `overlays/${e}/README.md -> the victim file outside` });
+      if (kind === 'generatedToVictim')
+        ops.push(
+          { op: 'remove', at: `out/overlays/${e}/README.md`, what: '' },
+          { op: 'mkdir', at: `out/overlays/${e}`, what: '' },
+          {
+            op: 'symlink',
+            at: `out/overlays/${e}/README.md`,
+            target: `../../../${VICTIM}`,
+            what: `overlays/${e}/README.md -> the victim file outside`,
+          },
+        );
       if (r.chance(0.5)) settingFlags(1, true);
       if (r.chance(0.3)) args.push('--force');
       break;
     }
     case 'way': {
       const e = info.envs[0] ?? env;
-      const kind = r.pick(['configDir', 'lockDir', 'sopsDir', 'overlaysFile', 'minioFile', 'gitFile', 'keyDir', 'generatedDir', 'staleTemp', 'strayFile']);
+      const kind = r.pick([
+        'configDir',
+        'lockDir',
+        'sopsDir',
+        'overlaysFile',
+        'minioFile',
+        'gitFile',
+        'keyDir',
+        'generatedDir',
+        'staleTemp',
+        'strayFile',
+      ]);
       labels.push(`in the way: ${kind}`);
-      const swap = (at: string, as: 'dir' | 'file'): Op[] => [{ op: 'remove', at, what: '' }, as === 'dir' ? { op: 'mkdir', at: `${at}/inside`, what: `${at} is a directory` } : { op: 'write', at, content: () => Buffer.from('a file\n'), what: `${at} is a file` }];
+      const swap = (at: string, as: 'dir' | 'file'): Op[] => [
+        { op: 'remove', at, what: '' },
+        as === 'dir'
+          ? { op: 'mkdir', at: `${at}/inside`, what: `${at} is a directory` }
+          : { op: 'write', at, content: () => Buffer.from('a file\n'), what: `${at} is a file` },
+      ];
       if (kind === 'configDir') ops.push(...swap('out/scaffold.config.yaml', 'dir'));
       if (kind === 'lockDir') ops.push(...swap('out/scaffold.lock.yaml', 'dir'));
       if (kind === 'sopsDir') ops.push(...swap('out/.sops.yaml', 'dir'));
       if (kind === 'overlaysFile') ops.push(...swap('out/overlays', 'file'));
       if (kind === 'minioFile') ops.push(...swap(`out/overlays/${e}/minio`, 'file'));
       if (kind === 'gitFile') ops.push(...swap('out/.git', 'file'));
-      if (kind === 'keyDir') ops.push({ op: 'remove', at: 'keys.txt', what: '' }, { op: 'mkdir', at: 'keys.txt/inside', what: 'SOPS_AGE_KEY_FILE is a directory' });
+      if (kind === 'keyDir')
+        ops.push(
+          { op: 'remove', at: 'keys.txt', what: '' },
+          { op: 'mkdir', at: 'keys.txt/inside', what: 'SOPS_AGE_KEY_FILE is a directory' },
+        );
       if (kind === 'generatedDir') ops.push(...swap(`out/overlays/${e}/kustomization.yaml`, 'dir'));
-      if (kind === 'staleTemp') ops.push({ op: 'write', at: `out/overlays/${e}/kustomization.yaml.tmp-12345`, content: () => Buffer.from('stale\n'), what: 'a stale temp file of a killed run' });
-      if (kind === 'strayFile') ops.push({ op: 'write', at: `out/overlays/${e}/minio/mine.yaml`, content: () => Buffer.from('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: mine}\n'), what: 'a file of the user in a generated directory' });
+      if (kind === 'staleTemp')
+        ops.push({
+          op: 'write',
+          at: `out/overlays/${e}/kustomization.yaml.tmp-12345`,
+          content: () => Buffer.from('stale\n'),
+          what: 'a stale temp file of a killed run',
+        });
+      if (kind === 'strayFile')
+        ops.push({
+          op: 'write',
+          at: `out/overlays/${e}/minio/mine.yaml`,
+          content: () => Buffer.from('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: mine}\n'),
+          what: 'a file of the user in a generated directory',
+        });
       if (r.chance(0.5)) settingFlags(1, true);
       break;
     }
     case 'git': {
-      const kind = r.pick(['dirty', 'staged', 'detached', 'onMain', 'branchExists', 'failingHook', 'indexLock', 'nested', 'pushBare', 'pushUnreachable', 'emptyRepo']);
+      const kind = r.pick([
+        'dirty',
+        'staged',
+        'detached',
+        'onMain',
+        'branchExists',
+        'failingHook',
+        'indexLock',
+        'nested',
+        'pushBare',
+        'pushUnreachable',
+        'emptyRepo',
+      ]);
       labels.push(`git: ${kind}`);
       const e = info.envs[0] ?? 'dev';
-      if (kind === 'dirty' && info.envs.length) ops.push({ op: 'write', at: `out/overlays/${e}/README.md`, content: (c) => Buffer.concat([c.fixtureFile(`overlays/${e}/README.md`) ?? Buffer.from(''), Buffer.from('my uncommitted note\n')]), what: 'an uncommitted edit' });
-      if (kind === 'staged') ops.push({ op: 'write', at: 'out/notes.txt', content: () => Buffer.from('mine\n'), what: 'a staged file of the user' }, { op: 'git', args: ['add', 'notes.txt'], what: 'git add notes.txt' });
+      if (kind === 'dirty' && info.envs.length)
+        ops.push({
+          op: 'write',
+          at: `out/overlays/${e}/README.md`,
+          content: (c) =>
+            Buffer.concat([
+              c.fixtureFile(`overlays/${e}/README.md`) ?? Buffer.from(''),
+              Buffer.from('my uncommitted note\n'),
+            ]),
+          what: 'an uncommitted edit',
+        });
+      if (kind === 'staged')
+        ops.push(
+          { op: 'write', at: 'out/notes.txt', content: () => Buffer.from('mine\n'), what: 'a staged file of the user' },
+          { op: 'git', args: ['add', 'notes.txt'], what: 'git add notes.txt' },
+        );
       if (kind === 'detached') ops.push({ op: 'git', args: ['checkout', '-q', '--detach'], what: 'detached HEAD' });
       if (kind === 'onMain') ops.push({ op: 'git', args: ['checkout', '-q', 'main'], what: 'HEAD on main' });
-      if (kind === 'branchExists') ops.push({ op: 'git', args: ['branch', '-f', `scaffold/${env}`, 'main'], what: `branch scaffold/${env} exists at main` }, { op: 'git', args: ['checkout', '-q', 'main'], what: 'HEAD on main' });
-      if (kind === 'failingHook') ops.push({ op: 'write', at: 'out/.git/hooks/pre-commit', content: () => Buffer.from('#!/bin/sh\necho hook refuses >&2\nexit 1\n'), what: 'a pre-commit hook that refuses' }, { op: 'git', args: ['config', 'core.hooksPath', '.git/hooks'], what: '' });
-      if (kind === 'indexLock') ops.push({ op: 'write', at: 'out/.git/index.lock', content: () => Buffer.from(''), what: 'a stale .git/index.lock' });
+      if (kind === 'branchExists')
+        ops.push(
+          {
+            op: 'git',
+            args: ['branch', '-f', `scaffold/${env}`, 'main'],
+            what: `branch scaffold/${env} exists at main`,
+          },
+          { op: 'git', args: ['checkout', '-q', 'main'], what: 'HEAD on main' },
+        );
+      if (kind === 'failingHook')
+        ops.push(
+          {
+            op: 'write',
+            at: 'out/.git/hooks/pre-commit',
+            content: () => Buffer.from('#!/bin/sh\necho hook refuses >&2\nexit 1\n'),
+            what: 'a pre-commit hook that refuses',
+          },
+          { op: 'git', args: ['config', 'core.hooksPath', '.git/hooks'], what: '' },
+        );
+      if (kind === 'indexLock')
+        ops.push({
+          op: 'write',
+          at: 'out/.git/index.lock',
+          content: () => Buffer.from(''),
+          what: 'a stale .git/index.lock',
+        });
       if (kind === 'nested') outArg = '@CASE@/out/deploy/minio';
-      if (kind === 'emptyRepo') ops.push({ op: 'git', args: ['init', '-q', '--initial-branch=trunk'], what: 'an empty repository (no commit) on branch trunk' });
+      if (kind === 'emptyRepo')
+        ops.push({
+          op: 'git',
+          args: ['init', '-q', '--initial-branch=trunk'],
+          what: 'an empty repository (no commit) on branch trunk',
+        });
       const origin = kind === 'pushBare' ? 'bare' : kind === 'pushUnreachable' ? 'unreachable' : 'none';
       if (origin !== 'none') args.push('--push');
       if (r.chance(0.5)) settingFlags(1, true);
@@ -935,7 +1509,8 @@ export function generateCase(seed: number, index: number): FuzzCase {
   // Noise on top of the theme: a flag more, a duplicate.
   if (r.chance(0.15) && args.length > 2) {
     const i = r.int(args.length);
-    if (args[i]!.startsWith('--') && !args[i]!.includes('=')) args.push(args[i]!, ...(args[i + 1] && !args[i + 1]!.startsWith('--') ? [args[i + 1]!] : []));
+    if (args[i]!.startsWith('--') && !args[i]!.includes('='))
+      args.push(args[i]!, ...(args[i + 1] && !args[i + 1]!.startsWith('--') ? [args[i + 1]!] : []));
   }
   const origin = info.git && r.chance(0.2) ? r.pick(['bare', 'unreachable'] as const) : 'none';
   if (origin !== 'none' && r.chance(0.5)) args.push('--push');

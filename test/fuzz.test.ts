@@ -16,14 +16,39 @@
 // FUZZ_ONLY=i (FUZZ_KEEP=1 keeps its directory for inspection).
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import YAML from 'yaml';
 import { parseFlags } from '../src/args.ts';
-import { FIXTURE_INFO, FIXTURES, generateCase, KEY, OTHER_KEY, VICTIM, VICTIM_CONTENT, type Ctx, type Fixture, type FuzzCase } from './fuzz-gen.ts';
+import {
+  FIXTURE_INFO,
+  FIXTURES,
+  generateCase,
+  KEY,
+  OTHER_KEY,
+  VICTIM,
+  VICTIM_CONTENT,
+  type Ctx,
+  type Fixture,
+  type FuzzCase,
+} from './fuzz-gen.ts';
 import { findTool, REPO, unavailable } from './tools.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1207);
@@ -43,24 +68,44 @@ const THEME_FILTER = process.env.FUZZ_THEME?.split(',');
 const indices =
   ONLY ??
   (THEME_FILTER
-    ? Array.from({ length: CASES * 40 }, (_, i) => i).filter((i) => THEME_FILTER.includes(generateCase(SEED, i).theme)).slice(0, CASES)
+    ? Array.from({ length: CASES * 40 }, (_, i) => i)
+        .filter((i) => THEME_FILTER.includes(generateCase(SEED, i).theme))
+        .slice(0, CASES)
     : Array.from({ length: CASES }, (_, i) => i));
-console.log(`fuzz: FUZZ_SEED=${SEED} FUZZ_CASES=${CASES}${THEME_FILTER ? ` FUZZ_THEME=${THEME_FILTER.join(',')}` : ''}${ONLY ? ` FUZZ_ONLY=${ONLY.join(',')}` : ''} (replay a case: FUZZ_SEED=${SEED} FUZZ_ONLY=<i> npx vitest run test/fuzz.test.ts)`);
+console.log(
+  `fuzz: FUZZ_SEED=${SEED} FUZZ_CASES=${CASES}${THEME_FILTER ? ` FUZZ_THEME=${THEME_FILTER.join(',')}` : ''}${ONLY ? ` FUZZ_ONLY=${ONLY.join(',')}` : ''} (replay a case: FUZZ_SEED=${SEED} FUZZ_ONLY=<i> npx vitest run test/fuzz.test.ts)`,
+);
 
 /**
  * test/run.ts's run(), with a time limit (spawnSync cannot be interrupted from the test,
  * and a hostile input may hang the process) and room for a large output.
  */
 function runBounded(args: string[], env: Record<string, string>) {
-  const r = spawnSync(ZX, ['scaffold.ts', ...args], { cwd: REPO, encoding: 'utf8', env: { ...process.env, ...env }, timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(ZX, ['scaffold.ts', ...args], {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: RUN_TIMEOUT_MS,
+    killSignal: 'SIGKILL',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error };
 }
 
 // ---------------------------------------------------------------- snapshots
 
-type Entry = { type: 'file'; sha: string; size: number; mtimeNs: bigint | null; mode: number } | { type: 'link'; target: string } | { type: 'dir' };
+type Entry =
+  | { type: 'file'; sha: string; size: number; mtimeNs: bigint | null; mode: number }
+  | { type: 'link'; target: string }
+  | { type: 'dir' };
 
-const GIT_KEPT = (rel: string) => rel === 'HEAD' || rel === 'index' || rel === 'packed-refs' || rel === 'config' || rel === 'refs' || rel.startsWith('refs/');
+const GIT_KEPT = (rel: string) =>
+  rel === 'HEAD' ||
+  rel === 'index' ||
+  rel === 'packed-refs' ||
+  rel === 'config' ||
+  rel === 'refs' ||
+  rel.startsWith('refs/');
 
 /**
  * Every entry under dir, by relative path: files (sha256, size, mtime in ns, mode),
@@ -89,7 +134,13 @@ export function snapshotAll(dir: string): Map<string, Entry> {
       } else {
         const content = readFileSync(p);
         // git's own files: their bytes (git refreshes the index's stat data at will).
-        out.set(rel, { type: 'file', sha: createHash('sha256').update(content).digest('hex'), size: content.length, mtimeNs: gitRoot === null ? st.mtimeNs : null, mode: Number(st.mode & 0o7777n) });
+        out.set(rel, {
+          type: 'file',
+          sha: createHash('sha256').update(content).digest('hex'),
+          size: content.length,
+          mtimeNs: gitRoot === null ? st.mtimeNs : null,
+          mode: Number(st.mode & 0o7777n),
+        });
       }
     }
   };
@@ -105,9 +156,14 @@ function diff(before: Map<string, Entry>, after: Map<string, Entry>): string[] {
     if (!b) lines.push(`+ ${path}${a.type === 'file' ? '' : ` (${a.type})`}`);
     else if (a.type !== b.type) lines.push(`~ ${path} (${b.type} -> ${a.type})`);
     else if (a.type === 'file' && b.type === 'file') {
-      const what = [a.sha !== b.sha ? 'content' : '', a.mtimeNs !== b.mtimeNs ? 'mtime' : '', a.mode !== b.mode ? `mode ${b.mode.toString(8)}->${a.mode.toString(8)}` : ''].filter(Boolean);
+      const what = [
+        a.sha !== b.sha ? 'content' : '',
+        a.mtimeNs !== b.mtimeNs ? 'mtime' : '',
+        a.mode !== b.mode ? `mode ${b.mode.toString(8)}->${a.mode.toString(8)}` : '',
+      ].filter(Boolean);
       if (what.length) lines.push(`~ ${path} (${what.join(', ')})`);
-    } else if (a.type === 'link' && b.type === 'link' && a.target !== b.target) lines.push(`~ ${path} (link ${b.target} -> ${a.target})`);
+    } else if (a.type === 'link' && b.type === 'link' && a.target !== b.target)
+      lines.push(`~ ${path} (link ${b.target} -> ${a.target})`);
   }
   for (const path of before.keys()) if (!after.has(path)) lines.push(`- ${path}`);
   return lines;
@@ -124,7 +180,11 @@ const fixtureFileOf = (f: Fixture, path: string): Buffer | null => {
     return null;
   }
 };
-const fixtureEnv = () => ({ SOPS_AGE_KEY_FILE: join(FIX, 'keys.txt'), XDG_CONFIG_HOME: join(FIX, 'xdg'), NO_COLOR: '1' });
+const fixtureEnv = () => ({
+  SOPS_AGE_KEY_FILE: join(FIX, 'keys.txt'),
+  XDG_CONFIG_HOME: join(FIX, 'xdg'),
+  NO_COLOR: '1',
+});
 
 function makeFixtures() {
   FIX = mkdtempSync(join(tmpdir(), 'minio-gitops-fuzzfix-'));
@@ -151,16 +211,30 @@ interface Outcome {
 }
 
 const sub = (s: string, dir: string) => s.replaceAll('@CASE@', dir);
-const git = (dir: string, ...args: string[]) => spawnSync('git', ['-C', dir, '-c', 'user.name=fuzz', '-c', 'user.email=fuzz@localhost', ...args], { encoding: 'utf8' });
+const git = (dir: string, ...args: string[]) =>
+  spawnSync('git', ['-C', dir, '-c', 'user.name=fuzz', '-c', 'user.email=fuzz@localhost', ...args], {
+    encoding: 'utf8',
+  });
 
 /** Lays out the case directory: the fixture's copy as out/, the victim, the key, the origin, the case's changes. */
 function materialize(c: FuzzCase, dir: string): { labels: string[]; written: Record<string, Buffer> } {
   const labels: string[] = [];
   const written: Record<string, Buffer> = {};
   const info = FIXTURE_INFO[c.fixture];
-  if (info.exists) cpSync(fixtureDir(c.fixture), join(dir, 'out'), { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+  if (info.exists)
+    cpSync(fixtureDir(c.fixture), join(dir, 'out'), {
+      recursive: true,
+      verbatimSymlinks: true,
+      preserveTimestamps: true,
+    });
   writeFileSync(join(dir, VICTIM), VICTIM_CONTENT);
-  const key = { fixture: `${KEY.identity}\n`, other: `${OTHER_KEY.identity}\n`, both: `${OTHER_KEY.identity}\n${KEY.identity}\n`, garbage: 'AGE-SECRET-KEY-1NOTAKEY\nnot a key at all\n', none: null }[c.key];
+  const key = {
+    fixture: `${KEY.identity}\n`,
+    other: `${OTHER_KEY.identity}\n`,
+    both: `${OTHER_KEY.identity}\n${KEY.identity}\n`,
+    garbage: 'AGE-SECRET-KEY-1NOTAKEY\nnot a key at all\n',
+    none: null,
+  }[c.key];
   if (key !== null) writeFileSync(join(dir, 'keys.txt'), key, { mode: 0o600 });
   const ctx: Ctx = {
     dir,
@@ -197,7 +271,8 @@ function materialize(c: FuzzCase, dir: string): { labels: string[]; written: Rec
           break;
         case 'git': {
           const r = git(join(dir, 'out'), ...op.args);
-          if (r.status !== 0) labels.push(`(setup: git ${op.args.join(' ')} failed: ${r.stderr.trim().split('\n')[0]})`);
+          if (r.status !== 0)
+            labels.push(`(setup: git ${op.args.join(' ')} failed: ${r.stderr.trim().split('\n')[0]})`);
           break;
         }
       }
@@ -224,7 +299,8 @@ function namedPaths(clustersDir: string): string[] {
     if (!name.endsWith('.yaml')) continue;
     for (const doc of YAML.parseAllDocuments(readFileSync(join(clustersDir, name), 'utf8'))) {
       const o = doc.toJS() as any;
-      for (const p of [o?.spec?.path, o?.spec?.source?.path, o?.spec?.template?.spec?.source?.path]) if (typeof p === 'string') found.push(p);
+      for (const p of [o?.spec?.path, o?.spec?.source?.path, o?.spec?.template?.spec?.source?.path])
+        if (typeof p === 'string') found.push(p);
     }
   }
   return [...new Set(found)];
@@ -246,7 +322,8 @@ async function build(kustomize: string, dir: string): Promise<string | null> {
   }
 }
 
-const STACK = /^\s+at (?:.+ \()?(?:file:|node:|\/|async )|^(?:Type|Range|Reference|Syntax)?Error[: ]|Uncaught|Error \[ERR_|^\S+Error: /m;
+const STACK =
+  /^\s+at (?:.+ \()?(?:file:|node:|\/|async )|^(?:Type|Range|Reference|Syntax)?Error[: ]|Uncaught|Error \[ERR_|^\S+Error: /m;
 
 async function runCase(c: FuzzCase, kustomize: string): Promise<Outcome> {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), `minio-gitops-fuzz-${c.index}-`)));
@@ -268,21 +345,42 @@ async function runIn(c: FuzzCase, kustomize: string, dir: string): Promise<Outco
   const r = runBounded(args, env);
   const after = snapshotAll(dir);
   const changes = diff(before, after);
-  const hasFlag = (...names: string[]) => args.some((a) => names.includes(a) || names.some((n) => a.startsWith(`${n}=`)));
+  const hasFlag = (...names: string[]) =>
+    args.some((a) => names.includes(a) || names.some((n) => a.startsWith(`${n}=`)));
   const help = r.code === 0 && r.stdout.startsWith('Usage:');
   const readOnly = hasFlag('--dry-run', '--check') || help;
   let rerun: ReturnType<typeof runBounded> | undefined;
 
-  if (r.error || r.signal) v.push(`hang/killed: ${r.signal ?? ''} ${r.error?.message ?? ''} after ${RUN_TIMEOUT_MS} ms`);
-  else if (r.code !== 0 && r.code !== 2 && !(r.code === 1 && hasFlag('--check')) && !(r.code === 3 && hasFlag('--push')) && !(r.code === 4 && /^error: the commit on branch .* failed: /m.test(r.stderr))) v.push(`exit ${r.code}${r.code === 1 ? ' without --check' : ''}`);
+  if (r.error || r.signal)
+    v.push(`hang/killed: ${r.signal ?? ''} ${r.error?.message ?? ''} after ${RUN_TIMEOUT_MS} ms`);
+  else if (
+    r.code !== 0 &&
+    r.code !== 2 &&
+    !(r.code === 1 && hasFlag('--check')) &&
+    !(r.code === 3 && hasFlag('--push')) &&
+    !(r.code === 4 && /^error: the commit on branch .* failed: /m.test(r.stderr))
+  )
+    v.push(`exit ${r.code}${r.code === 1 ? ' without --check' : ''}`);
   // Exit 3: committed, the push refused: one error line naming the push, and a commit made.
-  if (r.code === 3 && !/^error: the push of .* was refused: /m.test(r.stderr)) v.push('exit 3 without the refused-push line');
-  if (STACK.test(r.stderr)) v.push(`stack trace on stderr: ${r.stderr.split('\n').find((l) => STACK.test(l))?.trim().slice(0, 200)}`);
+  if (r.code === 3 && !/^error: the push of .* was refused: /m.test(r.stderr))
+    v.push('exit 3 without the refused-push line');
+  if (STACK.test(r.stderr))
+    v.push(
+      `stack trace on stderr: ${r.stderr
+        .split('\n')
+        .find((l) => STACK.test(l))
+        ?.trim()
+        .slice(0, 200)}`,
+    );
   if (r.code === 2) {
     const lines = r.stderr.split('\n').filter((l) => l !== '');
-    if (lines.length !== 1 || !lines[0]!.startsWith('error: ')) v.push(`exit 2 with ${lines.length} stderr lines, not one 'error: ' line`);
+    if (lines.length !== 1 || !lines[0]!.startsWith('error: '))
+      v.push(`exit 2 with ${lines.length} stderr lines, not one 'error: ' line`);
   }
-  if (((r.code !== 0 && r.code !== 3 && r.code !== 4) || readOnly) && changes.length > 0) v.push(`exit ${r.code}${readOnly ? ' (read-only run)' : ''} changed the disk: ${changes.slice(0, 8).join('; ')}${changes.length > 8 ? `; ... (${changes.length})` : ''}`);
+  if (((r.code !== 0 && r.code !== 3 && r.code !== 4) || readOnly) && changes.length > 0)
+    v.push(
+      `exit ${r.code}${readOnly ? ' (read-only run)' : ''} changed the disk: ${changes.slice(0, 8).join('; ')}${changes.length > 8 ? `; ... (${changes.length})` : ''}`,
+    );
 
   if (r.code === 0 && !readOnly) {
     // What the run wrote: its --out and --env, as the program itself reads the flags.
@@ -297,27 +395,55 @@ async function runIn(c: FuzzCase, kustomize: string, dir: string): Promise<Outco
     const envName = flags.env!;
     const realOut = existsSync(out) ? realpathSync(out) : out;
     const top = repoTop(realOut, dir) ?? realOut;
-    const allowed = [relative(dir, realOut), relative(dir, out), relative(dir, top) + `${sep}.git`, 'keys.txt', 'xdg', 'origin.git'].filter((p) => p !== '' && !p.startsWith('..'));
+    const allowed = [
+      relative(dir, realOut),
+      relative(dir, out),
+      `${relative(dir, top)}${sep}.git`,
+      'keys.txt',
+      'xdg',
+      'origin.git',
+    ].filter((p) => p !== '' && !p.startsWith('..'));
     const outsideAll = !relative(dir, realOut) || relative(dir, realOut).startsWith('..');
-    const isAncestorOfOut = (p: string) => relative(dir, realOut).startsWith(`${p}${sep}`) || relative(dir, out).startsWith(`${p}${sep}`);
-    const outside = outsideAll ? [] : changes.filter((l) => {
-      const p = l.slice(2).replace(/ \(.*$/, '');
-      return !allowed.some((a) => p === a || p.startsWith(`${a}${sep}`)) && !isAncestorOfOut(p);
-    });
+    const isAncestorOfOut = (p: string) =>
+      relative(dir, realOut).startsWith(`${p}${sep}`) || relative(dir, out).startsWith(`${p}${sep}`);
+    const outside = outsideAll
+      ? []
+      : changes.filter((l) => {
+          const p = l.slice(2).replace(/ \(.*$/, '');
+          return !allowed.some((a) => p === a || p.startsWith(`${a}${sep}`)) && !isAncestorOfOut(p);
+        });
     if (outside.length > 0) v.push(`wrote outside the output: ${outside.slice(0, 6).join('; ')}`);
-    if (existsSync(join(dir, VICTIM)) && readFileSync(join(dir, VICTIM), 'utf8') !== VICTIM_CONTENT) v.push('the victim file outside the output was changed');
+    if (existsSync(join(dir, VICTIM)) && readFileSync(join(dir, VICTIM), 'utf8') !== VICTIM_CONTENT)
+      v.push('the victim file outside the output was changed');
     if (!existsSync(join(dir, VICTIM))) v.push('the victim file outside the output was deleted');
 
     const overlay = join(realOut, 'overlays', envName);
-    if (!existsSync(join(overlay, 'kustomization.yaml'))) v.push(`exit 0 but overlays/${envName}/kustomization.yaml does not exist`);
+    if (!existsSync(join(overlay, 'kustomization.yaml')))
+      v.push(`exit 0 but overlays/${envName}/kustomization.yaml does not exist`);
     else {
       const clusters = join(realOut, 'clusters', envName);
       const dirs = [overlay, ...(existsSync(join(clusters, 'kustomization.yaml')) ? [clusters] : [])];
       for (const p of namedPaths(clusters)) dirs.push(resolve(top, p));
       // The other envs of the fixture must still build, unless the case changed them itself.
       for (const other of FIXTURE_INFO[c.fixture].envs) {
-        if (other === envName || c.ops.some((o) => 'at' in o && (o.at.startsWith(`out/overlays/${other}`) || o.at.startsWith(`out/sealed/${other}`) || o.at === 'out/overlays'))) continue;
-        if (c.ops.some((o) => 'at' in o && /^out\/(base|scripts)/.test(o.at)) || c.theme === 'lock' || c.theme === 'symlink' || c.theme === 'way') continue;
+        if (
+          other === envName ||
+          c.ops.some(
+            (o) =>
+              'at' in o &&
+              (o.at.startsWith(`out/overlays/${other}`) ||
+                o.at.startsWith(`out/sealed/${other}`) ||
+                o.at === 'out/overlays'),
+          )
+        )
+          continue;
+        if (
+          c.ops.some((o) => 'at' in o && /^out\/(base|scripts)/.test(o.at)) ||
+          c.theme === 'lock' ||
+          c.theme === 'symlink' ||
+          c.theme === 'way'
+        )
+          continue;
         if (existsSync(join(realOut, 'overlays', other))) dirs.push(join(realOut, 'overlays', other));
       }
       const results = await Promise.all([...new Set(dirs)].map(async (d) => [d, await build(kustomize, d)] as const));
@@ -325,12 +451,15 @@ async function runIn(c: FuzzCase, kustomize: string, dir: string): Promise<Outco
     }
 
     // The re-run with the same flags (a rotation is what --rotate asks for: left out).
-    const again = args.filter((a, i) => !(a === '--rotate' || a.startsWith('--rotate=') || (args[i - 1] === '--rotate')));
+    const again = args.filter((a, i) => !(a === '--rotate' || a.startsWith('--rotate=') || args[i - 1] === '--rotate'));
     const mid = snapshotAll(dir);
     rerun = runBounded(again, env);
     const drift = diff(mid, snapshotAll(dir));
     if (rerun.code !== 0) v.push(`re-run exited ${rerun.code}: ${rerun.stderr.trim().split('\n')[0]?.slice(0, 200)}`);
-    if (drift.length > 0) v.push(`re-run changed the disk: ${drift.slice(0, 8).join('; ')}${drift.length > 8 ? `; ... (${drift.length})` : ''}`);
+    if (drift.length > 0)
+      v.push(
+        `re-run changed the disk: ${drift.slice(0, 8).join('; ')}${drift.length > 8 ? `; ... (${drift.length})` : ''}`,
+      );
   }
 
   return finish();
@@ -338,15 +467,26 @@ async function runIn(c: FuzzCase, kustomize: string, dir: string): Promise<Outco
   function finish(): Outcome {
     const show = (b: Buffer) => {
       const t = b.toString('utf8');
-      return b.length > 1500 ? `${JSON.stringify(t.slice(0, 700))} ... [${b.length} bytes, sha256 ${createHash('sha256').update(b).digest('hex').slice(0, 16)}] ... ${JSON.stringify(t.slice(-300))}` : JSON.stringify(t);
+      return b.length > 1500
+        ? `${JSON.stringify(t.slice(0, 700))} ... [${b.length} bytes, sha256 ${createHash('sha256').update(b).digest('hex').slice(0, 16)}] ... ${JSON.stringify(t.slice(-300))}`
+        : JSON.stringify(t);
     };
     const report = [
       `case ${c.index} (FUZZ_SEED=${c.seed} FUZZ_ONLY=${c.index}): ${[...c.labels, ...labels].join(' | ')}`,
-      `  key: ${c.key}, origin: ${c.origin}, ops: ${c.ops.map((o) => o.what).filter(Boolean).join('; ') || '-'}`,
+      `  key: ${c.key}, origin: ${c.origin}, ops: ${
+        c.ops
+          .map((o) => o.what)
+          .filter(Boolean)
+          .join('; ') || '-'
+      }`,
       `  cmd: SOPS_AGE_KEY_FILE=@CASE@/keys.txt npx zx scaffold.ts ${c.args.map((a) => (/^[\w@./=,:-]+$/.test(a) ? a : JSON.stringify(a.length > 200 ? `${a.slice(0, 200)}...(${a.length} chars)` : a))).join(' ')}`,
       ...Object.entries(written).map(([p, b]) => `  ${p}: ${show(b).replaceAll(dir, '@CASE@')}`),
       `  exit ${r.code}${r.signal ? ` (${r.signal})` : ''} in ${Date.now() - started} ms; stderr: ${JSON.stringify(r.stderr.replaceAll(dir, '@CASE@').slice(0, 600))}`,
-      ...(rerun ? [`  re-run exit ${rerun.code}; stderr: ${JSON.stringify(rerun.stderr.replaceAll(dir, '@CASE@').slice(0, 300))}`] : []),
+      ...(rerun
+        ? [
+            `  re-run exit ${rerun.code}; stderr: ${JSON.stringify(rerun.stderr.replaceAll(dir, '@CASE@').slice(0, 300))}`,
+          ]
+        : []),
       ...v.map((x) => `  VIOLATION: ${x.replaceAll(dir, '@CASE@')}`),
       ...(KEEP && v.length > 0 ? [`  kept: ${dir}`] : []),
     ].join('\n');
@@ -378,15 +518,24 @@ describe(`fuzz (seed ${SEED})`, () => {
     if (FIX) rmSync(FIX, { recursive: true, force: true });
     if (results.length === 0) return;
     const classes = new Map<string, number[]>();
-    for (const r of results) for (const v of r.violations) classes.set(classOf(v), [...(classes.get(classOf(v)) ?? []), r.index]);
-    const codes = results.reduce<Record<string, number>>((m, r) => ((m[String(r.code)] = (m[String(r.code)] ?? 0) + 1), m), {});
+    for (const r of results)
+      for (const v of r.violations) classes.set(classOf(v), [...(classes.get(classOf(v)) ?? []), r.index]);
+    const codes = results.reduce<Record<string, number>>(
+      (m, r) => ((m[String(r.code)] = (m[String(r.code)] ?? 0) + 1), m),
+      {},
+    );
     const total = results.reduce((s, r) => s + r.ms, 0);
-    const byTheme = results.reduce<Record<string, Record<string, number>>>((m, r) => ((m[r.theme] ??= {}), (m[r.theme]![String(r.code)] = (m[r.theme]![String(r.code)] ?? 0) + 1), m), {});
+    const byTheme = results.reduce<Record<string, Record<string, number>>>(
+      (m, r) => ((m[r.theme] ??= {}), (m[r.theme]![String(r.code)] = (m[r.theme]![String(r.code)] ?? 0) + 1), m),
+      {},
+    );
     console.log(
       [
         `fuzz summary: seed ${SEED}, ${results.length} cases in ${(total / 1000).toFixed(1)} s (slowest ${Math.max(...results.map((r) => r.ms))} ms); exit codes ${JSON.stringify(codes)}; ${results.filter((r) => r.violations.length).length} failing`,
         `  exit codes by theme: ${JSON.stringify(byTheme)}`,
-        ...[...classes].sort((a, b) => b[1].length - a[1].length).map(([k, ids]) => `  ${ids.length}x ${k}  [cases ${[...new Set(ids)].join(',')}]`),
+        ...[...classes]
+          .sort((a, b) => b[1].length - a[1].length)
+          .map(([k, ids]) => `  ${ids.length}x ${k}  [cases ${[...new Set(ids)].join(',')}]`),
       ].join('\n'),
     );
   });
@@ -396,7 +545,9 @@ describe(`fuzz (seed ${SEED})`, () => {
     if (!kustomize) return unavailable(ctx, 'kustomize is not available: run `bash tools/install.sh` (needs Go)');
     firstStart ||= Date.now();
     if (Date.now() - firstStart > BUDGET_MS) {
-      console.warn(`fuzz: time budget of ${BUDGET_MS / 1000} s spent; case ${index} and later ones are skipped (raise FUZZ_BUDGET_S)`);
+      console.warn(
+        `fuzz: time budget of ${BUDGET_MS / 1000} s spent; case ${index} and later ones are skipped (raise FUZZ_BUDGET_S)`,
+      );
       return ctx.skip();
     }
     const c = generateCase(SEED, index);
@@ -410,13 +561,25 @@ describe(`fuzz (seed ${SEED})`, () => {
 // The generator is deterministic: the same seed and index give the same case, file contents
 // included (made from a stand-in fixture here); another seed gives other cases.
 test('a seed gives the same cases, another seed other ones', () => {
-  const standIn = (f: string, p: string) => Buffer.from(p.endsWith('config.yaml') ? `# ${f}\nenvs:\n  dev:\n    profile: dev\n    replicas: 1\n` : `files:\n  base/x.yaml: ${'0'.repeat(64)}\n`);
+  const standIn = (f: string, p: string) =>
+    Buffer.from(
+      p.endsWith('config.yaml')
+        ? `# ${f}\nenvs:\n  dev:\n    profile: dev\n    replicas: 1\n`
+        : `files:\n  base/x.yaml: ${'0'.repeat(64)}\n`,
+    );
   const digest = (seed: number) =>
     Array.from({ length: 30 }, (_, i) => {
       const c = generateCase(seed, i);
       const notes: string[] = [];
-      const ctx: Ctx = { dir: '/case', fixtureFile: (p) => standIn(c.fixture, p), otherFixtureFile: standIn, note: (l) => notes.push(l) };
-      const contents = c.ops.map((o) => (o.op === 'write' ? createHash('sha256').update(o.content(ctx)).digest('hex') : JSON.stringify(o)));
+      const ctx: Ctx = {
+        dir: '/case',
+        fixtureFile: (p) => standIn(c.fixture, p),
+        otherFixtureFile: standIn,
+        note: (l) => notes.push(l),
+      };
+      const contents = c.ops.map((o) =>
+        o.op === 'write' ? createHash('sha256').update(o.content(ctx)).digest('hex') : JSON.stringify(o),
+      );
       return JSON.stringify([c.theme, c.fixture, c.args, c.key, c.origin, c.labels, contents, notes]);
     });
   expect(digest(SEED)).toEqual(digest(SEED));

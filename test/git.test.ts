@@ -9,25 +9,38 @@ import YAML from 'yaml';
 import { run, snapshot, teamRepo } from './run.ts';
 import { REPO, tempDir } from './tools.ts';
 
-const git = (dir: string, ...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' }).trim();
+const git = (dir: string, ...args: string[]) =>
+  execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' }).trim();
 const files = (text: string) => text.split('\n').filter(Boolean).sort();
-
 
 describe.each(['flux', 'argocd'])('the review cycle with %s', (engine) => {
   it('scaffold prod, review the branch diff, change one option, re-scaffold, review the second diff', () => {
     const { work } = teamRepo();
     // The bare origin is a local path, which no engine can fetch: name the team's URL once.
-    const first = run(['--env', 'prod', '--gitops', engine, '--repo-url', 'https://git.example.com/team/storage.git', '--out', work]);
+    const first = run([
+      '--env',
+      'prod',
+      '--gitops',
+      engine,
+      '--repo-url',
+      'https://git.example.com/team/storage.git',
+      '--out',
+      work,
+    ]);
     expect(first.code, first.stderr).toBe(0);
     expect(git(work, 'branch', '--show-current')).toBe('scaffold/prod');
     expect(first.stdout).toMatch(/^committed [0-9a-f]{7,} on branch scaffold\/prod \(from main\)$/m);
-    expect(first.stdout).toContain('git push -u origin scaffold/prod    # then open a pull request from scaffold/prod into main');
+    expect(first.stdout).toContain(
+      'git push -u origin scaffold/prod    # then open a pull request from scaffold/prod into main',
+    );
     expect(first.stdout).toContain('git checkout main    # to return to where you were');
     expect(first.stdout).toContain(`kubectl apply -k clusters/prod`);
     const firstDiff = files(git(work, 'diff', '--name-only', 'main...scaffold/prod'));
     expect(firstDiff).toContain('overlays/prod/kustomization.yaml');
     expect(firstDiff).toContain('sealed/prod/minio-root-credentials.yaml');
-    expect(firstDiff).toContain(engine === 'flux' ? 'clusters/prod/kustomization-minio.yaml' : 'clusters/prod/application.yaml');
+    expect(firstDiff).toContain(
+      engine === 'flux' ? 'clusters/prod/kustomization-minio.yaml' : 'clusters/prod/application.yaml',
+    );
     expect(git(work, 'log', '-1', '--format=%s')).toMatch(/^scaffold\(prod\): \d+ created, 0 updated, 0 deleted$/);
     expect(git(work, 'status', '--porcelain')).toBe('');
 
@@ -38,9 +51,22 @@ describe.each(['flux', 'argocd'])('the review cycle with %s', (engine) => {
     const second = run(['--env', 'prod', '--size', '20Gi', '--out', work]);
     expect(second.code, second.stderr).toBe(0);
     // Larger volumes: the claims themselves (the claim template cannot change); Argo CD's project admits them.
-    expect(files(git(work, 'show', '--name-only', '--format=', 'HEAD'))).toEqual([...(engine === 'argocd' ? ['clusters/prod/appproject.yaml'] : []), 'overlays/prod/README.md', 'overlays/prod/minio/kustomization.yaml', 'overlays/prod/minio/persistentvolumeclaims-minio.yaml', 'scaffold.config.yaml', 'scaffold.lock.yaml']);
-    expect(git(work, 'show', 'HEAD', '--', 'overlays/prod/minio/persistentvolumeclaims-minio.yaml')).toMatch(/^\+\s+name: data-minio-0$[\s\S]*^\+\s+storage: 20Gi$/m);
-    expect(git(work, 'log', '-1', '--format=%B')).toMatch(new RegExp(`scaffold\\(prod\\): 1 created, ${engine === 'argocd' ? 5 : 4} updated, 0 deleted\\n\\nenv prod \\(profile prod\\): replicas=4 storage=pvc size=20Gi`));
+    expect(files(git(work, 'show', '--name-only', '--format=', 'HEAD'))).toEqual([
+      ...(engine === 'argocd' ? ['clusters/prod/appproject.yaml'] : []),
+      'overlays/prod/README.md',
+      'overlays/prod/minio/kustomization.yaml',
+      'overlays/prod/minio/persistentvolumeclaims-minio.yaml',
+      'scaffold.config.yaml',
+      'scaffold.lock.yaml',
+    ]);
+    expect(git(work, 'show', 'HEAD', '--', 'overlays/prod/minio/persistentvolumeclaims-minio.yaml')).toMatch(
+      /^\+\s+name: data-minio-0$[\s\S]*^\+\s+storage: 20Gi$/m,
+    );
+    expect(git(work, 'log', '-1', '--format=%B')).toMatch(
+      new RegExp(
+        `scaffold\\(prod\\): 1 created, ${engine === 'argocd' ? 5 : 4} updated, 0 deleted\\n\\nenv prod \\(profile prod\\): replicas=4 storage=pvc size=20Gi`,
+      ),
+    );
   });
 });
 
@@ -48,7 +74,10 @@ describe('git', () => {
   it('initialises a repository where there is none, with main to branch from, making --out if needed', () => {
     const out = join(tempDir(), 'new', 'repo');
     expect(run(['--env', 'dev', '--out', out]).code).toBe(0);
-    expect(git(out, 'branch', '--list', '--format=%(refname:short)').split('\n').sort()).toEqual(['main', 'scaffold/dev']);
+    expect(git(out, 'branch', '--list', '--format=%(refname:short)').split('\n').sort()).toEqual([
+      'main',
+      'scaffold/dev',
+    ]);
     expect(git(out, 'status', '--porcelain')).toBe('');
   });
 
@@ -66,7 +95,9 @@ describe('git', () => {
     const { work, origin } = teamRepo();
     expect(run(['--env', 'dev', '--out', work]).code).toBe(0);
     expect(git(origin, 'branch', '--list', 'scaffold/dev')).toBe('');
-    expect(run(['--env', 'dev', '--host-path', '/srv/minio', '--leave-data-behind', '--push', '--out', work]).code).toBe(0);
+    expect(
+      run(['--env', 'dev', '--host-path', '/srv/minio', '--leave-data-behind', '--push', '--out', work]).code,
+    ).toBe(0);
     expect(git(origin, 'rev-parse', 'scaffold/dev')).toBe(git(work, 'rev-parse', 'HEAD'));
   });
 
@@ -76,18 +107,28 @@ describe('git', () => {
     git(work, 'checkout', '-q', 'main');
     git(work, 'merge', '-q', 'scaffold/dev');
     git(work, 'branch', '-q', '-D', 'scaffold/dev');
-    writeFileSync(join(work, 'overlays/dev/minio/patch-storage.yaml'), readFileSync(join(work, 'overlays/dev/minio/patch-storage.yaml'), 'utf8') + '# mine\n');
+    writeFileSync(
+      join(work, 'overlays/dev/minio/patch-storage.yaml'),
+      `${readFileSync(join(work, 'overlays/dev/minio/patch-storage.yaml'), 'utf8')}# mine\n`,
+    );
     git(work, 'add', 'overlays/dev/minio/patch-storage.yaml');
     git(work, 'commit', '-qm', 'a hand edit'); // committed: only --force would take it
     writeFileSync(join(work, 'notes.txt'), 'untracked, not ours\n');
     const before = snapshot(work);
     const r = run(['--env', 'dev', '--host-path', '/srv/minio', '--leave-data-behind', '--out', work]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/edited by hand or not written by minio-gitops: overlays\/dev\/minio\/patch-storage\.yaml/);
-    writeFileSync(join(work, 'overlays/dev/minio/patch-storage.yaml'), readFileSync(join(work, 'overlays/dev/minio/patch-storage.yaml'), 'utf8') + '# more\n');
+    expect(r.stderr).toMatch(
+      /edited by hand or not written by minio-gitops: overlays\/dev\/minio\/patch-storage\.yaml/,
+    );
+    writeFileSync(
+      join(work, 'overlays/dev/minio/patch-storage.yaml'),
+      `${readFileSync(join(work, 'overlays/dev/minio/patch-storage.yaml'), 'utf8')}# more\n`,
+    );
     const dirty = run(['--env', 'dev', '--host-path', '/srv/minio', '--leave-data-behind', '--force', '--out', work]);
     expect(dirty.code).toBe(2);
-    expect(dirty.stderr).toMatch(/^error: uncommitted changes in files this run would change: overlays\/dev\/minio\/patch-storage\.yaml; commit or stash them first/);
+    expect(dirty.stderr).toMatch(
+      /^error: uncommitted changes in files this run would change: overlays\/dev\/minio\/patch-storage\.yaml; commit or stash them first/,
+    );
     expect(snapshot(work)['notes.txt']).toEqual(before['notes.txt']);
     expect(git(work, 'branch', '--list', 'scaffold/dev')).toBe(''); // no branch made either
   });
@@ -98,8 +139,22 @@ describe('git', () => {
     git(work, 'checkout', '-q', 'main');
     const r = run(['--env', 'dev', '--host-path', '/srv/minio', '--leave-data-behind', '--out', work]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: branch scaffold\/dev already exists with 1 commit\(s\) whose changes are not in HEAD; check it out to add to it \(git checkout scaffold\/dev\), merge its pull request first, or pass --branch NAME\n$/);
-    expect(run(['--env', 'dev', '--host-path', '/srv/minio', '--leave-data-behind', '--branch', 'scaffold/dev-hostpath', '--out', work]).code).toBe(0);
+    expect(r.stderr).toMatch(
+      /^error: branch scaffold\/dev already exists with 1 commit\(s\) whose changes are not in HEAD; check it out to add to it \(git checkout scaffold\/dev\), merge its pull request first, or pass --branch NAME\n$/,
+    );
+    expect(
+      run([
+        '--env',
+        'dev',
+        '--host-path',
+        '/srv/minio',
+        '--leave-data-behind',
+        '--branch',
+        'scaffold/dev-hostpath',
+        '--out',
+        work,
+      ]).code,
+    ).toBe(0);
     expect(git(work, 'branch', '--show-current')).toBe('scaffold/dev-hostpath');
   });
 });
@@ -120,7 +175,9 @@ describe('--check', () => {
     expect(drift.code).toBe(1);
     expect(drift.stdout).toMatch(/^create overlays\/prod\/minio\/persistentvolumeclaims-minio\.yaml$/m);
     expect(drift.stdout).toMatch(/^\+\s+storage: 9Gi$/m);
-    expect(drift.stdout).toMatch(/is not what scaffold\.config\.yaml renders: .*; run `npx zx scaffold\.ts --env prod` and commit/);
+    expect(drift.stdout).toMatch(
+      /is not what scaffold\.config\.yaml renders: .*; run `npx zx scaffold\.ts --env prod` and commit/,
+    );
     expect(snapshot(out)).toEqual(before);
 
     expect(run(['--env', 'prod', '--check', '--size', 'huge', '--out', out]).code).toBe(2);
@@ -135,7 +192,14 @@ describe('the summary', () => {
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
-    expect(summary).toMatchObject({ env: 'dev', branch: 'scaffold/dev', previousBranch: 'main', pushed: false, updated: [], deleted: [] });
+    expect(summary).toMatchObject({
+      env: 'dev',
+      branch: 'scaffold/dev',
+      previousBranch: 'main',
+      pushed: false,
+      updated: [],
+      deleted: [],
+    });
     expect(summary.created).toContain('overlays/dev/kustomization.yaml');
     expect(summary.commit).toBe(git(work, 'rev-parse', '--short', 'HEAD'));
     expect(summary.warnings.join()).toMatch(/development only/);
@@ -156,15 +220,21 @@ describe('a run killed in the middle of its writes', () => {
     // The finished run, for comparison: the same change made without interruption.
     const reference = tempDir();
     expect(run(['--env', 'dev', '--out', reference]).code).toBe(0);
-    expect(run(['--env', 'dev', '--storage', 'pvc', '--tls', 'on', '--leave-data-behind', '--out', reference]).code).toBe(0);
+    expect(
+      run(['--env', 'dev', '--storage', 'pvc', '--tls', 'on', '--leave-data-behind', '--out', reference]).code,
+    ).toBe(0);
 
     const out = tempDir();
     expect(run(['--env', 'dev', '--out', out]).code).toBe(0);
     const before = snapshot(out);
-    const child = spawn(join(REPO, 'node_modules/.bin/zx'), ['scaffold.ts', '--env', 'dev', '--storage', 'pvc', '--tls', 'on', '--leave-data-behind', '--out', out], {
-      cwd: REPO,
-      env: { ...process.env, MINIO_GITOPS_TEST_PAUSE_AFTER: '4' },
-    });
+    const child = spawn(
+      join(REPO, 'node_modules/.bin/zx'),
+      ['scaffold.ts', '--env', 'dev', '--storage', 'pvc', '--tls', 'on', '--leave-data-behind', '--out', out],
+      {
+        cwd: REPO,
+        env: { ...process.env, MINIO_GITOPS_TEST_PAUSE_AFTER: '4' },
+      },
+    );
     await new Promise<void>((resolve, reject) => {
       child.stderr.on('data', (chunk: Buffer) => {
         if (chunk.toString().includes('paused for test')) resolve();
@@ -196,7 +266,9 @@ describe('a run killed in the middle of its writes', () => {
     const rerun = run(['--env', 'dev', '--storage', 'pvc', '--tls', 'on', '--leave-data-behind', '--out', out]);
     expect(rerun.code, rerun.stderr).toBe(0);
     const done = snapshot(out);
-    expect(Object.fromEntries(Object.entries(done).map(([p, v]) => [p, v.content]))).toEqual(Object.fromEntries(Object.entries(after).map(([p, v]) => [p, v.content])));
+    expect(Object.fromEntries(Object.entries(done).map(([p, v]) => [p, v.content]))).toEqual(
+      Object.fromEntries(Object.entries(after).map(([p, v]) => [p, v.content])),
+    );
     expect(git(out, 'status', '--porcelain')).toBe('');
     expect(existsSync(join(out, 'overlays/dev/minio/patch-tls.yaml'))).toBe(true);
     expect(YAML.parse(done['scaffold.lock.yaml']!.content).pending).toBeUndefined();
@@ -216,17 +288,37 @@ describe('review findings, kept fixed', () => {
   it('an output in a subdirectory of a repository: the engines sync that subdirectory', () => {
     const { work } = teamRepo();
     const sub = join(work, 'deploy', 'minio');
-    expect(run(['--env', 'prod', '--secrets', 'external', '--repo-url', 'https://git.example.com/team/infra.git', '--out', sub]).code).toBe(0);
-    expect(YAML.parse(readFileSync(join(sub, 'clusters/prod/kustomization-minio.yaml'), 'utf8')).spec.path).toBe('./deploy/minio/overlays/prod/minio');
+    expect(
+      run([
+        '--env',
+        'prod',
+        '--secrets',
+        'external',
+        '--repo-url',
+        'https://git.example.com/team/infra.git',
+        '--out',
+        sub,
+      ]).code,
+    ).toBe(0);
+    expect(YAML.parse(readFileSync(join(sub, 'clusters/prod/kustomization-minio.yaml'), 'utf8')).spec.path).toBe(
+      './deploy/minio/overlays/prod/minio',
+    );
     expect(run(['--env', 'prod', '--gitops', 'argocd', '--out', sub]).code).toBe(0);
-    expect(YAML.parse(readFileSync(join(sub, 'clusters/prod/application.yaml'), 'utf8')).spec.source.path).toBe('deploy/minio/overlays/prod');
-    expect(files(git(work, 'show', '--name-only', '--format=', 'HEAD')).every((p) => p.startsWith('deploy/minio/'))).toBe(true);
+    expect(YAML.parse(readFileSync(join(sub, 'clusters/prod/application.yaml'), 'utf8')).spec.source.path).toBe(
+      'deploy/minio/overlays/prod',
+    );
+    expect(
+      files(git(work, 'show', '--name-only', '--format=', 'HEAD')).every((p) => p.startsWith('deploy/minio/')),
+    ).toBe(true);
   });
 
   it('Flux gets the deploy-key Secret for an ssh repository', () => {
     const out = tempDir();
     expect(run(['--env', 'dev', '--repo-url', 'git@github.com:acme/storage.git', '--out', out]).code).toBe(0);
-    expect(YAML.parse(readFileSync(join(out, 'clusters/dev/gitrepository.yaml'), 'utf8')).spec).toMatchObject({ url: 'ssh://git@github.com/acme/storage.git', secretRef: { name: 'flux-system' } });
+    expect(YAML.parse(readFileSync(join(out, 'clusters/dev/gitrepository.yaml'), 'utf8')).spec).toMatchObject({
+      url: 'ssh://git@github.com/acme/storage.git',
+      secretRef: { name: 'flux-system' },
+    });
   });
 
   it('git refusals are one line with exit 2: a bad branch name (before any git change), a failing hook', () => {
@@ -241,7 +333,9 @@ describe('review findings, kept fixed', () => {
     const hook = run(['--env', 'dev', '--out', work]);
     expect(hook.code).toBe(4); // the files are written, the commit refused
     expect(hook.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(hook.stderr).toBe('error: the commit on branch scaffold/dev failed: lint says no; the files are written and uncommitted: fix that, then re-run `npx zx scaffold.ts --env dev` (it commits them), or commit them yourself\n');
+    expect(hook.stderr).toBe(
+      'error: the commit on branch scaffold/dev failed: lint says no; the files are written and uncommitted: fix that, then re-run `npx zx scaffold.ts --env dev` (it commits them), or commit them yourself\n',
+    );
   });
 
   it('--no-commit in a repository without commits makes none', () => {
@@ -255,7 +349,9 @@ describe('review findings, kept fixed', () => {
     const { work } = teamRepo();
     expect(run(['--env', 'dev', '--out', work]).code).toBe(0);
     const again = run(['--env', 'dev', '--host-path', '/srv/minio', '--leave-data-behind', '--out', work]);
-    expect(again.stdout).toContain('git push -u origin scaffold/dev    # then open or update the pull request of scaffold/dev');
+    expect(again.stdout).toContain(
+      'git push -u origin scaffold/dev    # then open or update the pull request of scaffold/dev',
+    );
     expect(again.stdout).not.toContain('into scaffold/dev');
   });
 });

@@ -23,7 +23,8 @@ export function needGit(ctx: { skip: (note?: string) => void }): { git: string; 
   const found = spawnSync('git', ['--exec-path'], { encoding: 'utf8' });
   if (found.status !== 0) unavailable(ctx, 'git is not on the PATH');
   const httpBackend = join(found.stdout.trim(), 'git-http-backend');
-  if (spawnSync('test', ['-x', httpBackend]).status !== 0) unavailable(ctx, `git's http-backend is missing (${httpBackend})`);
+  if (spawnSync('test', ['-x', httpBackend]).status !== 0)
+    unavailable(ctx, `git's http-backend is missing (${httpBackend})`);
   return { git: 'git', httpBackend };
 }
 
@@ -120,15 +121,39 @@ export async function startGitServer(ctx: { skip: (note?: string) => void }, roo
  * it to main; `merge` merges a branch into main the way a pull request's merge does
  * (fast-forward), deletes the branch and pushes main. Both return main's new sha.
  */
-export function gitRepository(root: string, name: string): { work: string; bare: string; git: (...args: string[]) => string; commit: (message: string) => string; merge: (branch: string) => string } {
+export function gitRepository(
+  root: string,
+  name: string,
+): {
+  work: string;
+  bare: string;
+  git: (...args: string[]) => string;
+  commit: (message: string) => string;
+  merge: (branch: string) => string;
+} {
   const bare = join(root, name);
   const work = tempDir('minio-gitops-work-');
   const home = tempDir('minio-gitops-githome-');
-  const env = { ...process.env, HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' };
+  const env = {
+    ...process.env,
+    HOME: home,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_TERMINAL_PROMPT: '0',
+  };
   const git = (...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.invalid', '-c', 'init.defaultBranch=main', ...args], { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).trim();
+    execFileSync(
+      'git',
+      ['-c', 'user.name=test', '-c', 'user.email=test@example.invalid', '-c', 'init.defaultBranch=main', ...args],
+      { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 },
+    ).trim();
   mkdirSync(bare, { recursive: true });
-  execFileSync('git', ['init', '--bare', '--quiet', '--initial-branch=main'], { cwd: bare, env, stdio: 'pipe', timeout: 60_000 });
+  execFileSync('git', ['init', '--bare', '--quiet', '--initial-branch=main'], {
+    cwd: bare,
+    env,
+    stdio: 'pipe',
+    timeout: 60_000,
+  });
   git('init', '--quiet');
   git('remote', 'add', 'origin', bare);
   writeFileSync(join(work, 'README.md'), '# storage\n');

@@ -3,14 +3,27 @@
 // modification times, refs, HEAD, index and stash before and after a refusal.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { run, snapshot } from './run.ts';
 import { REPO, tempDir } from './tools.ts';
 
-const git = (dir: string, ...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' }).trim();
+const git = (dir: string, ...args: string[]) =>
+  execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' }).trim();
 const tryGit = (dir: string, ...args: string[]) => {
   try {
     return git(dir, ...args);
@@ -89,14 +102,24 @@ describe('untrusted files in the repository', () => {
     const record = join(work, 'scaffold.lock.yaml');
     const original = readFileSync(record, 'utf8');
     const rel = join('..', outside.split('/').pop()!, 'victim.txt');
-    for (const path of [`overlays/dev/../${rel}`, `overlays/dev/../../${outside.slice(1)}/victim.txt`, victim, 'overlays/dev/./x.yaml', '.git/hooks/pre-commit', 'overlays//dev/x.yaml']) {
+    for (const path of [
+      `overlays/dev/../${rel}`,
+      `overlays/dev/../../${outside.slice(1)}/victim.txt`,
+      victim,
+      'overlays/dev/./x.yaml',
+      '.git/hooks/pre-commit',
+      'overlays//dev/x.yaml',
+    ]) {
       const doc = YAML.parse(original);
       doc.files[path] = sha('precious\n');
       writeFileSync(record, YAML.stringify(doc));
       git(work, 'commit', '-qam', 'a pull request');
       const before = state(work);
       for (const mode of [[], ['--check'], ['--dry-run'], ['--leave-data-behind', '--host-path', '/srv/minio']]) {
-        refused(run(['--env', 'dev', ...mode, '--out', work]), /scaffold\.lock\.yaml names .* not a path inside the output/);
+        refused(
+          run(['--env', 'dev', ...mode, '--out', work]),
+          /scaffold\.lock\.yaml names .* not a path inside the output/,
+        );
       }
       expect(state(work)).toEqual(before);
       expect(readFileSync(victim, 'utf8')).toBe('precious\n');
@@ -113,7 +136,8 @@ describe('untrusted files in the repository', () => {
     git(work, 'add', '-A');
     git(work, 'commit', '-qm', 'a pull request');
     const before = state(work);
-    for (const mode of [[], ['--check'], ['--force']]) refused(run(['--env', 'dev', ...mode, '--out', work]), /symbolic link that leads out of the output directory/);
+    for (const mode of [[], ['--check'], ['--force']])
+      refused(run(['--env', 'dev', ...mode, '--out', work]), /symbolic link that leads out of the output directory/);
     expect(state(work)).toEqual(before);
     expect(readFileSync(join(outside, 'kustomization.yaml'), 'utf8')).toBe('outside\n');
 
@@ -125,7 +149,10 @@ describe('untrusted files in the repository', () => {
     symlinkSync(target, join(work2, 'scaffold.config.yaml'));
     git(work2, 'add', '-A');
     git(work2, 'commit', '-qm', 'a pull request');
-    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/minio', '--out', work2]), /scaffold\.config\.yaml: .* leads out of the output directory/);
+    refused(
+      run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/minio', '--out', work2]),
+      /scaffold\.config\.yaml: .* leads out of the output directory/,
+    );
     expect(readFileSync(target, 'utf8')).toBe('export A=1\n');
   });
 
@@ -153,14 +180,25 @@ describe('untrusted files in the repository', () => {
   });
 
   it('YAML that is hostile or broken (alias bomb, deep nesting, duplicate keys, many documents, huge, not UTF-8) is one line, exit 2, in every mode', () => {
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefghij'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefghij'[i]}`).join(',')}]`)].join('\n');
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...'bcdefghij'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill(`*${'abcdefghij'[i]}`).join(',')}]`),
+    ].join('\n');
     const cases: [string, string | Buffer, RegExp][] = [
       ['scaffold.config.yaml', bomb, /scaffold\.config\.yaml cannot be read as YAML \(too many aliases\)/],
-      ['scaffold.config.yaml', `envs: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, /scaffold\.config\.yaml (cannot be read as YAML|is not valid YAML|nests deeper)/],
+      [
+        'scaffold.config.yaml',
+        `envs: ${'['.repeat(5000)}${']'.repeat(5000)}\n`,
+        /scaffold\.config\.yaml (cannot be read as YAML|is not valid YAML|nests deeper)/,
+      ],
       ['scaffold.config.yaml', 'envs: {}\nenvs: {}\n', /scaffold\.config\.yaml is not valid YAML/],
       ['scaffold.config.yaml', 'envs: {}\n---\nenvs: {}\n', /holds 2 YAML documents/],
       ['scaffold.config.yaml', `# ${'x'.repeat(2 << 20)}\n`, /larger than 1 MiB/],
-      ['scaffold.config.yaml', Buffer.from([0x65, 0x6e, 0x76, 0x73, 0x3a, 0x20, 0xff, 0xfe, 0x0a]), /is not UTF-8 text/],
+      [
+        'scaffold.config.yaml',
+        Buffer.from([0x65, 0x6e, 0x76, 0x73, 0x3a, 0x20, 0xff, 0xfe, 0x0a]),
+        /is not UTF-8 text/,
+      ],
       ['scaffold.lock.yaml', bomb, /scaffold\.lock\.yaml cannot be read as YAML/],
       ['.sops.yaml', bomb, /\.sops\.yaml cannot be read as YAML/],
     ];
@@ -170,14 +208,18 @@ describe('untrusted files in the repository', () => {
       const original = readFileSync(path);
       writeFileSync(path, content);
       const before = state(work);
-      for (const mode of [[], ['--check'], ['--dry-run']]) refused(run(['--env', 'prod', ...mode, '--out', work]), pattern);
+      for (const mode of [[], ['--check'], ['--dry-run']])
+        refused(run(['--env', 'prod', ...mode, '--out', work]), pattern);
       expect(state(work)).toEqual(before);
       writeFileSync(path, original);
     }
     // A sealed file is parsed with the same limits.
     const sealed = join(work, 'sealed/prod/minio-root-credentials.yaml');
     writeFileSync(sealed, bomb);
-    refused(run(['--env', 'prod', '--check', '--out', work]), /sealed\/prod\/minio-root-credentials\.yaml cannot be read as YAML/);
+    refused(
+      run(['--env', 'prod', '--check', '--out', work]),
+      /sealed\/prod\/minio-root-credentials\.yaml cannot be read as YAML/,
+    );
   });
 
   it('a .sops.yaml path_regex that would backtrack for hours is refused at once', () => {
@@ -211,18 +253,32 @@ describe('git in any state', () => {
       writeFileSync(readme, 'ours again\n');
       git(work, 'commit', '-qam', 'again');
     }
-    const args = { merge: ['merge', 'other'], rebase: ['rebase', 'other'], 'cherry-pick': ['cherry-pick', 'other'], revert: ['revert', '--no-edit', 'HEAD~1'] }[operation];
+    const args = {
+      merge: ['merge', 'other'],
+      rebase: ['rebase', 'other'],
+      'cherry-pick': ['cherry-pick', 'other'],
+      revert: ['revert', '--no-edit', 'HEAD~1'],
+    }[operation];
     expect(() => git(work, ...args)).toThrow();
     return work;
   }
 
-  it.for(['merge', 'rebase', 'cherry-pick', 'revert'] as const)('refuses to run during a %s, and touches nothing', (operation) => {
-    const work = conflicted(operation);
-    const before = state(work);
-    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/minio', '--out', work]), new RegExp(`a ${operation === 'rebase' ? 'rebase' : operation} .*is in progress; finish it`));
-    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/minio', '--no-commit', '--out', work]), /is in progress/);
-    expect(state(work)).toEqual(before);
-  });
+  it.for(['merge', 'rebase', 'cherry-pick', 'revert'] as const)(
+    'refuses to run during a %s, and touches nothing',
+    (operation) => {
+      const work = conflicted(operation);
+      const before = state(work);
+      refused(
+        run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/minio', '--out', work]),
+        new RegExp(`a ${operation === 'rebase' ? 'rebase' : operation} .*is in progress; finish it`),
+      );
+      refused(
+        run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/minio', '--no-commit', '--out', work]),
+        /is in progress/,
+      );
+      expect(state(work)).toEqual(before);
+    },
+  );
 
   it('refuses a bisect, a bare repository and the inside of a git directory', () => {
     const work = renderedRepo();
@@ -230,7 +286,10 @@ describe('git in any state', () => {
     git(work, 'commit', '-qam', 'two');
     git(work, 'bisect', 'start', 'HEAD', 'HEAD~2');
     const before = state(work);
-    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/minio', '--out', work]), /a bisect is in progress; end it \(git bisect reset\)/);
+    refused(
+      run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/minio', '--out', work]),
+      /a bisect is in progress; end it \(git bisect reset\)/,
+    );
     expect(state(work)).toEqual(before);
 
     const bare = tempDir();
@@ -266,17 +325,26 @@ describe('git in any state', () => {
     expect(JSON.parse(t.stdout)).toMatchObject({ branch: 'scaffold/dev', previousBranch: 'trunk' });
     expect(JSON.parse(t.stdout).next.join('\n')).toMatch(/pull request from scaffold\/dev into trunk/);
     // The engine follows the repository's branch, not a main that does not exist.
-    expect(JSON.parse(t.stdout).notes.join('\n')).toMatch(/the engine follows branch trunk, the repository's default branch/);
+    expect(JSON.parse(t.stdout).notes.join('\n')).toMatch(
+      /the engine follows branch trunk, the repository's default branch/,
+    );
     expect(readFileSync(join(trunk, 'scaffold.config.yaml'), 'utf8')).toMatch(/^revision: trunk$/m);
   });
 
   it('without a git identity the commit is made with a note that says how to take it over', () => {
     const home = tempDir();
     const work = tempDir();
-    const env = { HOME: home, XDG_CONFIG_HOME: join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: join(home, 'gitconfig') };
+    const env = {
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, '.config'),
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: join(home, 'gitconfig'),
+    };
     const r = run(['--env', 'dev', '--out', work], env);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/note: git has no user\.name and user\.email configured here: .*the commit carries minio-gitops <minio-gitops@localhost>; set yours/);
+    expect(r.stderr).toMatch(
+      /note: git has no user\.name and user\.email configured here: .*the commit carries minio-gitops <minio-gitops@localhost>; set yours/,
+    );
   });
 
   it('after its pull request is merged (merge, squash), the branch starts afresh; unmerged work is refused', () => {
@@ -300,7 +368,10 @@ describe('git in any state', () => {
     expect(run(['--env', 'dev', '--out', work]).code).toBe(0);
     git(work, 'checkout', '-q', 'main');
     const before = state(work);
-    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/b', '--out', work]), /branch scaffold\/dev already exists with 1 commit\(s\) whose changes are not in HEAD/);
+    refused(
+      run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/b', '--out', work]),
+      /branch scaffold\/dev already exists with 1 commit\(s\) whose changes are not in HEAD/,
+    );
     expect(state(work)).toEqual(before);
   });
 });
@@ -309,7 +380,10 @@ describe('where it writes', () => {
   it('refuses the filesystem root, the home directory itself and system directories, before touching them', () => {
     const home = tempDir();
     for (const out of ['/', '/etc', '/etc/minio', '/usr/share/x', '/proc/x', '/var', home, join(home, '.ssh')]) {
-      refused(run(['--env', 'dev', '--out', out], { HOME: home }), /--out .* is (the filesystem root|your home directory itself|a system directory)/);
+      refused(
+        run(['--env', 'dev', '--out', out], { HOME: home }),
+        /--out .* is (the filesystem root|your home directory itself|a system directory)/,
+      );
     }
     expect(existsSync(join(home, '.git'))).toBe(false);
     expect(existsSync(join(home, '.ssh'))).toBe(false);
@@ -317,10 +391,16 @@ describe('where it writes', () => {
 
   it('a refusal after git init (a commit that cannot be signed) leaves nothing behind', () => {
     const home = tempDir();
-    writeFileSync(join(home, 'gitconfig'), '[user]\n\tname = t\n\temail = t@t\n[commit]\n\tgpgsign = true\n[gpg]\n\tprogram = false\n');
+    writeFileSync(
+      join(home, 'gitconfig'),
+      '[user]\n\tname = t\n\temail = t@t\n[commit]\n\tgpgsign = true\n[gpg]\n\tprogram = false\n',
+    );
     const parent = tempDir();
     const out = join(parent, 'new', 'repo');
-    const r = run(['--env', 'dev', '--out', out], { GIT_CONFIG_GLOBAL: join(home, 'gitconfig'), GIT_CONFIG_NOSYSTEM: '1' });
+    const r = run(['--env', 'dev', '--out', out], {
+      GIT_CONFIG_GLOBAL: join(home, 'gitconfig'),
+      GIT_CONFIG_NOSYSTEM: '1',
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: git failed: .*\n$/);
     expect(snapshot(parent)).toEqual({});
@@ -333,7 +413,10 @@ describe('where it writes', () => {
     const patch = join(plain, 'overlays/dev/minio/patch-storage.yaml');
     writeFileSync(patch, `${readFileSync(patch, 'utf8')}# mine\n`);
     const before = state(plain);
-    refused(run(['--env', 'dev', '--no-commit', '--force', '--leave-data-behind', '--host-path', '/srv/x', '--out', plain]), /--force would overwrite or delete overlays\/dev\/minio\/patch-storage\.yaml, and .* is not in a git repository/);
+    refused(
+      run(['--env', 'dev', '--no-commit', '--force', '--leave-data-behind', '--host-path', '/srv/x', '--out', plain]),
+      /--force would overwrite or delete overlays\/dev\/minio\/patch-storage\.yaml, and .* is not in a git repository/,
+    );
     expect(state(plain)).toEqual(before);
 
     const work = renderedRepo();
@@ -344,7 +427,10 @@ describe('where it writes', () => {
     const ignored = join(work, 'overlays/dev/minio/patch-storage.yaml');
     writeFileSync(ignored, `${readFileSync(ignored, 'utf8')}# mine\n`);
     const gitBefore = state(work);
-    refused(run(['--env', 'dev', '--force', '--leave-data-behind', '--host-path', '/srv/x', '--out', work]), /which git has no copy of \(untracked or ignored\)/);
+    refused(
+      run(['--env', 'dev', '--force', '--leave-data-behind', '--host-path', '/srv/x', '--out', work]),
+      /which git has no copy of \(untracked or ignored\)/,
+    );
     expect(state(work)).toEqual(gitBefore);
   });
 
@@ -354,7 +440,10 @@ describe('where it writes', () => {
     symlinkSync(work, join(linked, 'repo'));
     for (const keyFile of [join(work, 'keys.txt'), join(linked, 'repo', 'sub', 'keys.txt')]) {
       const before = state(work);
-      refused(run(['--env', 'prod', '--out', join(work, 'deploy')], { SOPS_AGE_KEY_FILE: keyFile }), /the age key file .* is inside the output's repository/);
+      refused(
+        run(['--env', 'prod', '--out', join(work, 'deploy')], { SOPS_AGE_KEY_FILE: keyFile }),
+        /the age key file .* is inside the output's repository/,
+      );
       expect(state(work)).toEqual(before);
     }
   });
@@ -369,19 +458,35 @@ describe('secrets and key locations in messages', () => {
     const check = run(['--env', 'prod', '--check', '--out', work], { SOPS_AGE_KEY_FILE: other });
     expect(check.code, check.stderr + check.stdout).toBe(0);
     // A writing run needs the key, and says where it looked.
-    refused(run(['--env', 'prod', '--namespace', 'minio-two', '--leave-data-behind', '--out', work], { SOPS_AGE_KEY_FILE: other }), new RegExp(`none of the age keys here opens it \\(SOPS_AGE_KEY, or the key file ${other.replace(/[.]/g, '\\.')} \\(SOPS_AGE_KEY_FILE\\)\\)`));
+    refused(
+      run(['--env', 'prod', '--namespace', 'minio-two', '--leave-data-behind', '--out', work], {
+        SOPS_AGE_KEY_FILE: other,
+      }),
+      new RegExp(
+        `none of the age keys here opens it \\(SOPS_AGE_KEY, or the key file ${other.replace(/[.]/g, '\\.')} \\(SOPS_AGE_KEY_FILE\\)\\)`,
+      ),
+    );
     // Nothing to re-encrypt: a run without a recipient's key changes nothing and succeeds.
     const same = run(['--env', 'prod', '--out', work], { SOPS_AGE_KEY_FILE: other });
     expect(same.code, same.stderr).toBe(0);
     expect(same.stdout).toMatch(/nothing changed: no commit/);
     const xdg = tempDir();
     const withoutFile = { ...process.env, XDG_CONFIG_HOME: xdg, SOPS_AGE_KEY_FILE: '' };
-    const r = run(['--env', 'prod', '--namespace', 'minio-two', '--leave-data-behind', '--out', work], withoutFile as Record<string, string>);
+    const r = run(
+      ['--env', 'prod', '--namespace', 'minio-two', '--leave-data-behind', '--out', work],
+      withoutFile as Record<string, string>,
+    );
     refused(r, /no age key is available/);
     expect(r.stderr).toContain(`the key file ${join(xdg, 'sops/age/keys.txt')}`);
     // A relative XDG_CONFIG_HOME, which sops does not accept: said, not guessed.
     const fresh = tempDir();
-    refused(run(['--env', 'prod', '--out', fresh], { ...withoutFile, XDG_CONFIG_HOME: 'relative/config' } as Record<string, string>), /XDG_CONFIG_HOME is a relative path \("relative\/config"\)/);
+    refused(
+      run(['--env', 'prod', '--out', fresh], { ...withoutFile, XDG_CONFIG_HOME: 'relative/config' } as Record<
+        string,
+        string
+      >),
+      /XDG_CONFIG_HOME is a relative path \("relative\/config"\)/,
+    );
     expect(snapshot(fresh)).toEqual({});
   });
 });
@@ -389,7 +494,10 @@ describe('secrets and key locations in messages', () => {
 /** A run started in the background (for runs at the same time): its exit code and stderr. */
 function runAsync(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(join(REPO, 'node_modules/.bin/zx'), ['scaffold.ts', ...args], { cwd: REPO, env: { ...process.env, ...env } });
+    const child = spawn(join(REPO, 'node_modules/.bin/zx'), ['scaffold.ts', ...args], {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('close', (code) => resolve({ code, stderr }));
@@ -398,7 +506,10 @@ function runAsync(args: string[], env: Record<string, string> = {}): Promise<{ c
 
 /** Starts a run and kills it with SIGKILL after `ms` (or when it pauses at the test hook). */
 async function killedRun(args: string[], ms: number, env: Record<string, string> = {}): Promise<void> {
-  const child = spawn(join(REPO, 'node_modules/.bin/zx'), ['scaffold.ts', ...args], { cwd: REPO, env: { ...process.env, ...env } });
+  const child = spawn(join(REPO, 'node_modules/.bin/zx'), ['scaffold.ts', ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+  });
   await new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -424,13 +535,18 @@ describe('overlapping runs and interruption', () => {
   it('parallel runs on one repository take turns: every run lands whole, the repository stays consistent', async () => {
     for (let round = 0; round < 2; round++) {
       const work = teamRepo();
-      const runs = [['--env', 'dev'], ['--env', 'prod', '--secrets', 'external'], ['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/b']].map((args) => runAsync([...args, '--out', work]));
+      const runs = [
+        ['--env', 'dev'],
+        ['--env', 'prod', '--secrets', 'external'],
+        ['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/b'],
+      ].map((args) => runAsync([...args, '--out', work]));
       const results = await Promise.all(runs);
       for (const r of results) expect(r.code, r.stderr).toBe(0);
       consistent(work, 'dev');
       consistent(work, 'prod');
       // Every commit holds a config and a record that match its files.
-      for (const branch of ['scaffold/dev', 'scaffold/prod']) expect(git(work, 'rev-parse', '--verify', branch)).toMatch(/^[0-9a-f]{40}$/);
+      for (const branch of ['scaffold/dev', 'scaffold/prod'])
+        expect(git(work, 'rev-parse', '--verify', branch)).toMatch(/^[0-9a-f]{40}$/);
     }
   }, 180_000);
 
@@ -438,7 +554,9 @@ describe('overlapping runs and interruption', () => {
     const keyDir = tempDir();
     const keyFile = join(keyDir, 'keys.txt');
     const outs = [tempDir(), tempDir()];
-    const results = await Promise.all(outs.map((out) => runAsync(['--env', 'prod', '--out', out], { SOPS_AGE_KEY_FILE: keyFile })));
+    const results = await Promise.all(
+      outs.map((out) => runAsync(['--env', 'prod', '--out', out], { SOPS_AGE_KEY_FILE: keyFile })),
+    );
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const recipient = /# public key: (age1\S+)/.exec(readFileSync(keyFile, 'utf8'))![1];
     for (const out of outs) expect(readFileSync(join(out, '.sops.yaml'), 'utf8')).toContain(recipient);
@@ -448,13 +566,22 @@ describe('overlapping runs and interruption', () => {
     // Seeded, bounded: a few kill points between writes and a few by time (git add, commit).
     let seed = Number(process.env.KILL_SEED ?? 12);
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed / 2 ** 31);
-    const flagSets = [['--leave-data-behind', '--host-path', '/srv/a'], ['--storage', 'pvc', '--tls', 'on', '--leave-data-behind'], ['--tls', 'off', '--storage', 'hostpath', '--leave-data-behind'], ['--ingress', 'on']];
+    const flagSets = [
+      ['--leave-data-behind', '--host-path', '/srv/a'],
+      ['--storage', 'pvc', '--tls', 'on', '--leave-data-behind'],
+      ['--tls', 'off', '--storage', 'hostpath', '--leave-data-behind'],
+      ['--ingress', 'on'],
+    ];
     const work = renderedRepo();
     const deadline = Date.now() + 150_000;
     for (let i = 0; i < 8 && Date.now() < deadline; i++) {
       const killed = flagSets[Math.floor(random() * flagSets.length)]!;
       const byPause = i % 2 === 0;
-      await killedRun(['--env', 'dev', ...killed, '--out', work], byPause ? 60_000 : 300 + Math.floor(random() * 1500), byPause ? { MINIO_GITOPS_TEST_PAUSE_AFTER: String(1 + Math.floor(random() * 6)) } : {});
+      await killedRun(
+        ['--env', 'dev', ...killed, '--out', work],
+        byPause ? 60_000 : 300 + Math.floor(random() * 1500),
+        byPause ? { MINIO_GITOPS_TEST_PAUSE_AFTER: String(1 + Math.floor(random() * 6)) } : {},
+      );
       const recovery = flagSets[Math.floor(random() * flagSets.length)]!;
       const r = run(['--env', 'dev', ...recovery, '--out', work]);
       expect(r.code, `after a kill with ${killed.join(' ')}, recovery with ${recovery.join(' ')}: ${r.stderr}`).toBe(0);
@@ -478,7 +605,9 @@ describe('overlapping runs and interruption', () => {
     expect(r.code, r.stderr).toBe(0);
     consistent(work, 'dev');
     expect(git(work, 'ls-files', 'overlays/dev/minio/patch-tls.yaml')).toBe('');
-    expect(git(work, 'show', '--name-status', '--format=', 'HEAD')).toMatch(/^D\toverlays\/dev\/minio\/patch-tls\.yaml$/m);
+    expect(git(work, 'show', '--name-status', '--format=', 'HEAD')).toMatch(
+      /^D\toverlays\/dev\/minio\/patch-tls\.yaml$/m,
+    );
   });
 
   it('a commit that fails (a hook) is committed by the next run with other flags, deletions included; --check says so meanwhile', () => {
@@ -486,7 +615,9 @@ describe('overlapping runs and interruption', () => {
     writeFileSync(join(work, '.git/hooks/pre-commit'), '#!/bin/sh\necho "lint says no" >&2\nexit 1\n', { mode: 0o755 });
     const failed = run(['--env', 'dev', '--tls', 'off', '--out', work]);
     expect(failed.code).toBe(4); // written, not committed (2 would say nothing changed)
-    expect(failed.stderr).toMatch(/^error: the commit on branch scaffold\/dev failed: lint says no; the files are written and uncommitted/);
+    expect(failed.stderr).toMatch(
+      /^error: the commit on branch scaffold\/dev failed: lint says no; the files are written and uncommitted/,
+    );
     const check = run(['--env', 'dev', '--check', '--out', work]);
     expect(check.code).toBe(1);
     expect(check.stdout).toMatch(/a run stopped before it finished/);
@@ -498,16 +629,22 @@ describe('overlapping runs and interruption', () => {
     expect(git(work, 'ls-files', 'overlays/dev/minio/patch-tls.yaml')).toBe('');
   });
 
-  it('a rejected --push shows the remote\'s reason; a re-run with --push pushes the commit', () => {
+  it("a rejected --push shows the remote's reason; a re-run with --push pushes the commit", () => {
     const origin = tempDir();
     git(origin, 'init', '-q', '--bare', '--initial-branch=main');
-    writeFileSync(join(origin, 'hooks/pre-receive'), '#!/bin/sh\necho "denied by policy: branch protection" >&2\nexit 1\n', { mode: 0o755 });
+    writeFileSync(
+      join(origin, 'hooks/pre-receive'),
+      '#!/bin/sh\necho "denied by policy: branch protection" >&2\nexit 1\n',
+      { mode: 0o755 },
+    );
     const work = teamRepo();
     git(work, 'remote', 'add', 'origin', origin);
     // Exit 3: committed, not pushed (2 would say nothing changed).
     const r = run(['--env', 'dev', '--push', '--out', work]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^error: the push of scaffold\/dev to origin was refused: .*denied by policy: branch protection.*; the commit [0-9a-f]+ is made: fix that and re-run with --push/m);
+    expect(r.stderr).toMatch(
+      /^error: the push of scaffold\/dev to origin was refused: .*denied by policy: branch protection.*; the commit [0-9a-f]+ is made: fix that and re-run with --push/m,
+    );
     expect(r.stdout).not.toMatch(/pushed to origin/);
     // No origin at all: refused before anything is written.
     const lone = teamRepo();
@@ -526,7 +663,11 @@ describe('review findings (issue 12), kept fixed', () => {
     const victim = teamRepo();
     const victimBefore = state(victim);
     const empty = tempDir();
-    for (const env of [{ GIT_DIR: join(victim, '.git') }, { GIT_WORK_TREE: empty }, { GIT_INDEX_FILE: join(tempDir(), 'index') }] as Record<string, string>[]) {
+    for (const env of [
+      { GIT_DIR: join(victim, '.git') },
+      { GIT_WORK_TREE: empty },
+      { GIT_INDEX_FILE: join(tempDir(), 'index') },
+    ] as Record<string, string>[]) {
       const work = renderedRepo();
       const r = run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/gw', '--out', work], env);
       expect(r.code, r.stderr).toBe(0);
@@ -537,7 +678,7 @@ describe('review findings (issue 12), kept fixed', () => {
     expect(snapshot(empty)).toEqual({});
   });
 
-  it('a link into .git (to delete or overwrite the repository\'s own files) is refused', () => {
+  it("a link into .git (to delete or overwrite the repository's own files) is refused", () => {
     const work = renderedRepo();
     symlinkSync('../../.git', join(work, 'overlays/dev/g'));
     const record = join(work, 'scaffold.lock.yaml');
@@ -547,7 +688,10 @@ describe('review findings (issue 12), kept fixed', () => {
     git(work, 'add', '-A');
     git(work, 'commit', '-qm', 'a pull request');
     const before = state(work);
-    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/q', '--out', work]), /symbolic link that leads out of the output directory/);
+    refused(
+      run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/q', '--out', work]),
+      /symbolic link that leads out of the output directory/,
+    );
     expect(state(work)).toEqual(before);
   });
 
@@ -557,7 +701,8 @@ describe('review findings (issue 12), kept fixed', () => {
     writeFileSync(victim, 'precious\n');
     const work = renderedRepo();
     // The names a run of the earlier versions used (PID only): plant many.
-    for (let pid = process.pid; pid < process.pid + 300; pid++) symlinkSync(victim, join(work, `scaffold.lock.yaml.tmp-${pid}`));
+    for (let pid = process.pid; pid < process.pid + 300; pid++)
+      symlinkSync(victim, join(work, `scaffold.lock.yaml.tmp-${pid}`));
     git(work, 'add', '-A');
     git(work, 'commit', '-qm', 'a pull request');
     const r = run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/y', '--out', work]);
@@ -568,7 +713,10 @@ describe('review findings (issue 12), kept fixed', () => {
   it('generated files an ignore rule matches are committed all the same (the branch builds)', () => {
     const home = tempDir();
     writeFileSync(join(home, 'excludes'), '*secret*\n');
-    writeFileSync(join(home, 'gitconfig'), `[user]\n\tname = t\n\temail = t@t\n[core]\n\texcludesFile = ${join(home, 'excludes')}\n`);
+    writeFileSync(
+      join(home, 'gitconfig'),
+      `[user]\n\tname = t\n\temail = t@t\n[core]\n\texcludesFile = ${join(home, 'excludes')}\n`,
+    );
     const work = tempDir();
     const env = { GIT_CONFIG_GLOBAL: join(home, 'gitconfig') };
     const r = run(['--env', 'dev', '--out', work], env);
@@ -581,11 +729,26 @@ describe('review findings (issue 12), kept fixed', () => {
   it("another env's stopped run is finished by a run of that env; a run of another env says so first", async () => {
     const work = renderedRepo('dev');
     git(work, 'merge', '-q', '--ff-only', 'scaffold/dev');
-    await killedRun(['--env', 'prod', '--secrets', 'external', '--out', work], 60_000, { MINIO_GITOPS_TEST_PAUSE_AFTER: '12' });
+    await killedRun(['--env', 'prod', '--secrets', 'external', '--out', work], 60_000, {
+      MINIO_GITOPS_TEST_PAUSE_AFTER: '12',
+    });
     const before = state(work);
-    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/x', '--out', work]), /a run for env prod stopped before it finished \(12 file\(s\) written and not committed/);
+    refused(
+      run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/x', '--out', work]),
+      /a run for env prod stopped before it finished \(12 file\(s\) written and not committed/,
+    );
     expect(state(work)).toEqual(before);
-    const finish = run(['--env', 'prod', '--secrets', 'external', '--namespace', 'minio-p2', '--leave-data-behind', '--out', work]);
+    const finish = run([
+      '--env',
+      'prod',
+      '--secrets',
+      'external',
+      '--namespace',
+      'minio-p2',
+      '--leave-data-behind',
+      '--out',
+      work,
+    ]);
     expect(finish.code, finish.stderr).toBe(0);
     consistent(work, 'prod');
     const dev = run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/x', '--out', work]);
@@ -597,7 +760,10 @@ describe('review findings (issue 12), kept fixed', () => {
   it('runs whose TMPDIR differs still take turns (a lock in the git directory too)', async () => {
     const work = renderedRepo();
     const tmp = tempDir();
-    const results = await Promise.all([runAsync(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/a', '--out', work], { TMPDIR: tmp }), runAsync(['--env', 'dev', '--tls', 'on', '--out', work])]);
+    const results = await Promise.all([
+      runAsync(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/a', '--out', work], { TMPDIR: tmp }),
+      runAsync(['--env', 'dev', '--tls', 'on', '--out', work]),
+    ]);
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     consistent(work, 'dev');
   }, 120_000);
@@ -607,13 +773,19 @@ describe('review findings (issue 12), kept fixed', () => {
     const other = join(tempDir(), 'other');
     git(work, 'worktree', 'add', '-q', other, 'scaffold/dev');
     const before = state(work);
-    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/w', '--out', work]), /branch scaffold\/dev is checked out in the worktree .*other; run there, or pass --branch NAME/);
+    refused(
+      run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/w', '--out', work]),
+      /branch scaffold\/dev is checked out in the worktree .*other; run there, or pass --branch NAME/,
+    );
     expect(state(work)).toEqual(before);
 
     const locked = renderedRepo();
     writeFileSync(join(locked, '.git/index.lock'), '');
     const lockedBefore = state(locked);
-    refused(run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/w', '--out', locked]), /another git command is running, or one was stopped and left \.git\/index\.lock/);
+    refused(
+      run(['--env', 'dev', '--leave-data-behind', '--host-path', '/srv/w', '--out', locked]),
+      /another git command is running, or one was stopped and left \.git\/index\.lock/,
+    );
     expect(state(locked)).toEqual(lockedBefore);
   });
 
@@ -623,8 +795,12 @@ describe('review findings (issue 12), kept fixed', () => {
     const doc = YAML.parse(readFileSync(record, 'utf8'));
     doc.files[`overlays/dev/${'a'.repeat(300)}.yaml`] = sha('x');
     writeFileSync(record, YAML.stringify(doc));
-    for (const mode of [[], ['--check']]) refused(run(['--env', 'dev', ...mode, '--out', work]), /not a path inside the output/);
-    refused(run(['--env', 'dev', '--check', '--out', join(tempDir(), 'b'.repeat(300))]), /--out is longer than a filesystem takes/);
+    for (const mode of [[], ['--check']])
+      refused(run(['--env', 'dev', ...mode, '--out', work]), /not a path inside the output/);
+    refused(
+      run(['--env', 'dev', '--check', '--out', join(tempDir(), 'b'.repeat(300))]),
+      /--out is longer than a filesystem takes/,
+    );
   });
 
   it('a config with a byte order mark keeps it; a key file that is a dangling link is named', () => {
@@ -639,7 +815,10 @@ describe('review findings (issue 12), kept fixed', () => {
     const keyDir = tempDir();
     symlinkSync(join(keyDir, 'nowhere', 'keys.txt'), join(keyDir, 'keys.txt'));
     const fresh = tempDir();
-    refused(run(['--env', 'prod', '--out', fresh], { SOPS_AGE_KEY_FILE: join(keyDir, 'keys.txt') }), /the age key file .* is a symbolic link to nothing/);
+    refused(
+      run(['--env', 'prod', '--out', fresh], { SOPS_AGE_KEY_FILE: join(keyDir, 'keys.txt') }),
+      /the age key file .* is a symbolic link to nothing/,
+    );
     expect(snapshot(fresh)).toEqual({});
   });
 });
@@ -660,7 +839,10 @@ describe('second review findings (issue 12), kept fixed', () => {
     git(work, 'add', '.gitattributes');
     git(work, 'commit', '-qm', 'a pull request');
     const before = state(work);
-    refused(run(['--env', 'dev', '--replicas', '4', '--storage', 'pvc', '--leave-data-behind', '--out', work]), /git attributes \(filter, working-tree-encoding or ident in \.gitattributes\) would change what is committed/);
+    refused(
+      run(['--env', 'dev', '--replicas', '4', '--storage', 'pvc', '--leave-data-behind', '--out', work]),
+      /git attributes \(filter, working-tree-encoding or ident in \.gitattributes\) would change what is committed/,
+    );
     expect(state(work)).toEqual(before);
   });
 
@@ -683,7 +865,10 @@ describe('second review findings (issue 12), kept fixed', () => {
       const work = renderedRepo();
       git(work, 'update-index', flag, 'overlays/dev/minio/kustomization.yaml');
       const before = state(work);
-      refused(run(['--env', 'dev', '--replicas', '4', '--storage', 'pvc', '--leave-data-behind', '--out', work]), /git is told to ignore changes to overlays\/dev\/minio\/kustomization\.yaml/);
+      refused(
+        run(['--env', 'dev', '--replicas', '4', '--storage', 'pvc', '--leave-data-behind', '--out', work]),
+        /git is told to ignore changes to overlays\/dev\/minio\/kustomization\.yaml/,
+      );
       expect(state(work)).toEqual(before);
     }
   });
@@ -698,7 +883,10 @@ describe('second review findings (issue 12), kept fixed', () => {
     git(work, 'add', '-A');
     git(work, 'commit', '-qm', 'a pull request');
     const before = state(work);
-    refused(run(['--env', 'dev', '--force', '--replicas', '4', '--storage', 'pvc', '--leave-data-behind', '--out', work]), /--force would write through the symbolic link overlays\/dev\/minio\/patch-server\.yaml/);
+    refused(
+      run(['--env', 'dev', '--force', '--replicas', '4', '--storage', 'pvc', '--leave-data-behind', '--out', work]),
+      /--force would write through the symbolic link overlays\/dev\/minio\/patch-server\.yaml/,
+    );
     expect(state(work)).toEqual(before);
     expect(readFileSync(join(work, 'private/notes.txt'), 'utf8')).toBe('only copy\n');
 
@@ -715,11 +903,14 @@ describe('second review findings (issue 12), kept fixed', () => {
     git(separate, 'add', '-A');
     git(separate, 'commit', '-qm', 'a pull request');
     const description = readFileSync(join(separate, 'gitmeta/description'), 'utf8');
-    refused(run(['--env', 'dev', '--force', '--leave-data-behind', '--host-path', '/srv/s', '--out', separate]), /symbolic link that leads out of the output directory/);
+    refused(
+      run(['--env', 'dev', '--force', '--leave-data-behind', '--host-path', '/srv/s', '--out', separate]),
+      /symbolic link that leads out of the output directory/,
+    );
     expect(readFileSync(join(separate, 'gitmeta/description'), 'utf8')).toBe(description);
   });
 
-  it('names that look like temp files are a person\'s: kept, and a directory of such a name is no crash', () => {
+  it("names that look like temp files are a person's: kept, and a directory of such a name is no crash", () => {
     const work = renderedRepo();
     writeFileSync(join(work, 'overlays/dev/README.md.tmp-42'), 'mine\n');
     mkdirSync(join(work, 'overlays/dev/kustomization.yaml.tmp-1'));
@@ -731,13 +922,19 @@ describe('second review findings (issue 12), kept fixed', () => {
     consistent(work, 'dev');
   });
 
-  it('something else at the lock\'s name is one line, never a hang', () => {
+  it("something else at the lock's name is one line, never a hang", () => {
     const work = renderedRepo();
-    const lock = join('/tmp', `minio-gitops-${createHash('sha256').update(realpathSync(work)).digest('hex').slice(0, 16)}.lock`);
+    const lock = join(
+      '/tmp',
+      `minio-gitops-${createHash('sha256').update(realpathSync(work)).digest('hex').slice(0, 16)}.lock`,
+    );
     mkdirSync(lock);
     try {
       const started = Date.now();
-      refused(run(['--env', 'dev', '--check', '--out', work], { MINIO_GITOPS_LOCK_WAIT_MS: '1000' }), /is in the way of this tool's lock/);
+      refused(
+        run(['--env', 'dev', '--check', '--out', work], { MINIO_GITOPS_LOCK_WAIT_MS: '1000' }),
+        /is in the way of this tool's lock/,
+      );
       expect(Date.now() - started).toBeLessThan(15_000);
     } finally {
       rmSync(lock, { recursive: true, force: true });
@@ -748,7 +945,10 @@ describe('second review findings (issue 12), kept fixed', () => {
     const work = teamRepo();
     mkdirSync(join(work, 'deploy', '.git'), { recursive: true });
     const before = state(work);
-    refused(run(['--env', 'dev', '--out', join(work, 'deploy')]), /git sees the repository at .* for .*deploy, where .*deploy\/\.git is/);
+    refused(
+      run(['--env', 'dev', '--out', join(work, 'deploy')]),
+      /git sees the repository at .* for .*deploy, where .*deploy\/\.git is/,
+    );
     expect(state(work)).toEqual(before);
   });
 
@@ -771,21 +971,32 @@ describe('second review findings (issue 12), kept fixed', () => {
 describe('third review findings (issue 12), kept fixed', () => {
   /** The command run from another working directory (where a relative --out resolves). */
   const runIn = (cwd: string, args: string[], env: Record<string, string> = {}) => {
-    const r = spawnSync(join(REPO, 'node_modules/.bin/zx'), [join(REPO, 'scaffold.ts'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
+    const r = spawnSync(join(REPO, 'node_modules/.bin/zx'), [join(REPO, 'scaffold.ts'), ...args], {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
 
-  it('an --out that is blank, starts with an unexpanded ~ or with -, or holds a line break is refused (it would land in the working directory\'s repository)', () => {
+  it("an --out that is blank, starts with an unexpanded ~ or with -, or holds a line break is refused (it would land in the working directory's repository)", () => {
     const work = renderedRepo();
     const before = state(work);
-    for (const out of [' ', '~/x', '-x', 'a\nb']) refused(runIn(work, ['--env', 'dev', `--out=${out}`]), /^error: --out .* is (blank|a path starting with ~|a name that starts with -|a path with a control character)/);
+    for (const out of [' ', '~/x', '-x', 'a\nb'])
+      refused(
+        runIn(work, ['--env', 'dev', `--out=${out}`]),
+        /^error: --out .* is (blank|a path starting with ~|a name that starts with -|a path with a control character)/,
+      );
     expect(state(work)).toEqual(before);
   });
 
-  it('refuses ~/.config, ~/.local and container runtimes\' directories as --out; a dangling link is one line', () => {
+  it("refuses ~/.config, ~/.local and container runtimes' directories as --out; a dangling link is one line", () => {
     const home = tempDir();
     for (const out of [join(home, '.config'), join(home, '.local', 'share', 'x'), '/var/lib/docker/x']) {
-      refused(run(['--env', 'dev', '--out', out], { HOME: home }), /is a system directory or one that holds others' files/);
+      refused(
+        run(['--env', 'dev', '--out', out], { HOME: home }),
+        /is a system directory or one that holds others' files/,
+      );
     }
     expect(existsSync(join(home, '.config'))).toBe(false);
     const dir = tempDir();
@@ -814,13 +1025,22 @@ describe('third review findings (issue 12), kept fixed', () => {
     git(work, 'add', '-A');
     git(work, 'commit', '-qm', 'a pull request');
     const before = state(work);
-    refused(run(['--env', 'dev', '--out', work]), /scaffold\.config\.yaml has no settings for env prod, whose files scaffold\.lock\.yaml lists/);
+    refused(
+      run(['--env', 'dev', '--out', work]),
+      /scaffold\.config\.yaml has no settings for env prod, whose files scaffold\.lock\.yaml lists/,
+    );
     expect(state(work)).toEqual(before);
   });
 
   it('values the cluster or the engine would reject: an IP address as ingress host, HEAD or refs/... as revision', () => {
-    refused(run(['--env', 'prod', '--api-host', '10.0.0.1', '--out', tempDir()]), /--api-host "10\.0\.0\.1" is not a valid host name/);
+    refused(
+      run(['--env', 'prod', '--api-host', '10.0.0.1', '--out', tempDir()]),
+      /--api-host "10\.0\.0\.1" is not a valid host name/,
+    );
     refused(run(['--env', 'dev', '--revision', 'HEAD', '--out', tempDir()]), /--revision "HEAD" is not a branch name/);
-    refused(run(['--env', 'dev', '--revision', 'refs/heads/main', '--out', tempDir()]), /--revision "refs\/heads\/main" is not a branch name/);
+    refused(
+      run(['--env', 'dev', '--revision', 'refs/heads/main', '--out', tempDir()]),
+      /--revision "refs\/heads\/main" is not a branch name/,
+    );
   });
 });

@@ -43,9 +43,15 @@ export function needKsops(ctx: Ctx): string {
 }
 
 const combos = validCombos().filter((c) => c.secrets === 'sops');
-const label = (c: Combo) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ');
+const label = (c: Combo) =>
+  Object.entries(c)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
 const id = (o: Obj) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-const parse = (text: string) => YAML.parseAllDocuments(text).map((d) => d.toJS() as Obj).filter(Boolean);
+const parse = (text: string) =>
+  YAML.parseAllDocuments(text)
+    .map((d) => d.toJS() as Obj)
+    .filter(Boolean);
 const byId = (objs: Obj[]) => {
   const map = new Map(objs.map((o) => [id(o), o]));
   expect(map.size, 'two objects with the same kind, namespace and name').toBe(objs.length);
@@ -54,7 +60,10 @@ const byId = (objs: Obj[]) => {
 
 async function scaffold(args: string[], out: string, gitops: 'argocd' | 'flux' = 'argocd'): Promise<void> {
   let stderr = '';
-  const code = await main([...args, '--gitops', gitops, '--no-commit'], out, { out: () => {}, err: (t) => (stderr += t) });
+  const code = await main([...args, '--gitops', gitops, '--no-commit'], out, {
+    out: () => {},
+    err: (t) => (stderr += t),
+  });
   expect(code, stderr).toBe(0);
 }
 
@@ -67,14 +76,21 @@ function ksopsPath(ksops: string): string {
 
 /** `kustomize build --enable-alpha-plugins --enable-exec`, as Argo CD's repo-server runs it with KSOPS. */
 function pluginBuild(kustomize: string, dir: string, env: NodeJS.ProcessEnv) {
-  return spawnSync(kustomize, ['build', '--enable-alpha-plugins', '--enable-exec', dir], { encoding: 'utf8', env, maxBuffer: 64 << 20 });
+  return spawnSync(kustomize, ['build', '--enable-alpha-plugins', '--enable-exec', dir], {
+    encoding: 'utf8',
+    env,
+    maxBuffer: 64 << 20,
+  });
 }
 
 /** Every KSOPS generator of the tree: its kustomization directory and the sealed files it lists. */
 function generators(out: string, env: string): { dir: string; files: string[] }[] {
   const found: { dir: string; files: string[] }[] = [];
   const walk = (dir: string) => {
-    const k = YAML.parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as { generators?: string[]; resources?: string[] };
+    const k = YAML.parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as {
+      generators?: string[];
+      resources?: string[];
+    };
     expect(k.resources, `${dir}: the sealed files come from the generator only`).toBeUndefined();
     for (const g of k.generators ?? []) {
       const doc = YAML.parse(readFileSync(join(dir, g), 'utf8')) as { kind: string; files: string[] };
@@ -106,84 +122,121 @@ describe('Argo CD + SOPS: KSOPS builds every sealed Secret', () => {
   let secrets = 0;
   let envs = 0;
 
-  it.for(combos.map((c) => [label(c), c] as const))('%s: kustomize with KSOPS = sops -d of the sealed files + what Flux applies for the same env', async ([, c], ctx) => {
-    const ksops = needKsops(ctx);
-    const kustomize = needTool(ctx, 'kustomize');
-    const sops = needTool(ctx, 'sops');
-    const kubectl = needTool(ctx, 'kubectl');
-    const out = tempDir();
-    await scaffold(argv(c), out);
-    const env = c.profile;
-    const sealed = generators(out, env).flatMap((g) => g.files);
-    expect(sealed.length).toBeGreaterThanOrEqual(4); // root credentials, and each default consumer's two
+  it.for(combos.map((c) => [label(c), c] as const))(
+    '%s: kustomize with KSOPS = sops -d of the sealed files + what Flux applies for the same env',
+    async ([, c], ctx) => {
+      const ksops = needKsops(ctx);
+      const kustomize = needTool(ctx, 'kustomize');
+      const sops = needTool(ctx, 'sops');
+      const kubectl = needTool(ctx, 'kubectl');
+      const out = tempDir();
+      await scaffold(argv(c), out);
+      const env = c.profile;
+      const sealed = generators(out, env).flatMap((g) => g.files);
+      expect(sealed.length).toBeGreaterThanOrEqual(4); // root credentials, and each default consumer's two
 
-    // The same env for Flux: a copy re-rendered with --gitops flux keeps every sealed file.
-    const flux = tempDir('minio-gitops-flux-');
-    cpSync(out, flux, { recursive: true });
-    await scaffold(argv(c), flux, 'flux');
-    const [argoFiles, fluxFiles] = [files(out), files(flux)];
-    for (const f of sealed) expect(fluxFiles.get(relative(out, f)), f).toBe(argoFiles.get(relative(out, f)));
-    for (const [f, text] of argoFiles) if (f.startsWith(`overlays/${env}/`) && f !== `overlays/${env}/README.md`) expect(fluxFiles.get(f), f).toBe(text);
-    expect(YAML.parse(fluxFiles.get(`sealed/${env}/kustomization.yaml`)!)).toMatchObject({ resources: expect.any(Array) });
+      // The same env for Flux: a copy re-rendered with --gitops flux keeps every sealed file.
+      const flux = tempDir('minio-gitops-flux-');
+      cpSync(out, flux, { recursive: true });
+      await scaffold(argv(c), flux, 'flux');
+      const [argoFiles, fluxFiles] = [files(out), files(flux)];
+      for (const f of sealed) expect(fluxFiles.get(relative(out, f)), f).toBe(argoFiles.get(relative(out, f)));
+      for (const [f, text] of argoFiles)
+        if (f.startsWith(`overlays/${env}/`) && f !== `overlays/${env}/README.md`)
+          expect(fluxFiles.get(f), f).toBe(text);
+      expect(YAML.parse(fluxFiles.get(`sealed/${env}/kustomization.yaml`)!)).toMatchObject({
+        resources: expect.any(Array),
+      });
 
-    // The env README's review command, run as written (the pinned kustomize), in the repository.
-    const review = /^(kustomize build .+?) +# review everything/m.exec(readFileSync(join(out, 'overlays', env, 'README.md'), 'utf8'))?.[1];
-    expect(review).toBe(`kustomize build --enable-alpha-plugins --enable-exec overlays/${env}`);
-    const r = spawnSync(kustomize, review!.split(' ').slice(1), { cwd: out, encoding: 'utf8', env: { ...process.env, PATH: ksopsPath(ksops) }, maxBuffer: 64 << 20 });
-    expect(r.status, r.stderr).toBe(0);
-    const built = parse(r.stdout);
-    const byKey = byId(built);
-    expect(built.filter((o) => 'sops' in o)).toEqual([]);
+      // The env README's review command, run as written (the pinned kustomize), in the repository.
+      const review = /^(kustomize build .+?) +# review everything/m.exec(
+        readFileSync(join(out, 'overlays', env, 'README.md'), 'utf8'),
+      )?.[1];
+      expect(review).toBe(`kustomize build --enable-alpha-plugins --enable-exec overlays/${env}`);
+      const r = spawnSync(kustomize, review!.split(' ').slice(1), {
+        cwd: out,
+        encoding: 'utf8',
+        env: { ...process.env, PATH: ksopsPath(ksops) },
+        maxBuffer: 64 << 20,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const built = parse(r.stdout);
+      const byKey = byId(built);
+      expect(built.filter((o) => 'sops' in o)).toEqual([]);
 
-    // The README's first-install steps, each part's build run as written, in the repository
-    // (`kubectl apply -k DIR` builds as `kubectl kustomize DIR`; `BUILD | kubectl apply -f -`
-    // runs BUILD): every step builds, nothing stays sealed, and the parts are the whole env.
-    const steps = /^## Apply\n[\s\S]*?^```sh\n([\s\S]*?)^```$/m.exec(readFileSync(join(out, 'overlays', env, 'README.md'), 'utf8'))![1]!.split('\n').filter((l) => l.includes('kubectl apply'));
-    expect(steps.length).toBeGreaterThanOrEqual(3); // minio, bootstrap, consumers (and trust)
-    const parts: Obj[] = [];
-    for (const step of steps) {
-      const k = /^kubectl apply -k (\S+)$/.exec(step);
-      const piped = /^(kustomize build [^|]+?) \| kubectl apply -f -$/.exec(step);
-      expect(k ?? piped, `a step that is not \`kubectl apply -k DIR\` nor \`kustomize build ... | kubectl apply -f -\`: ${step}`).toBeTruthy();
-      const [tool, ...args] = k ? [kubectl, 'kustomize', k[1]!] : [kustomize, ...piped![1]!.split(' ').slice(1)];
-      const part = spawnSync(tool!, args, { cwd: out, encoding: 'utf8', env: { ...process.env, PATH: ksopsPath(ksops) }, maxBuffer: 64 << 20 });
-      expect(part.status, `${step}: ${part.stderr}`).toBe(0);
-      parts.push(...parse(part.stdout));
-    }
-    expect(parts.filter((o) => 'sops' in o)).toEqual([]);
-    expect(parts.map(id).sort()).toEqual([...byKey.keys()].sort());
-    for (const o of parts) expect(o, id(o)).toEqual(byKey.get(id(o)));
+      // The README's first-install steps, each part's build run as written, in the repository
+      // (`kubectl apply -k DIR` builds as `kubectl kustomize DIR`; `BUILD | kubectl apply -f -`
+      // runs BUILD): every step builds, nothing stays sealed, and the parts are the whole env.
+      const steps = /^## Apply\n[\s\S]*?^```sh\n([\s\S]*?)^```$/m
+        .exec(readFileSync(join(out, 'overlays', env, 'README.md'), 'utf8'))![1]!
+        .split('\n')
+        .filter((l) => l.includes('kubectl apply'));
+      expect(steps.length).toBeGreaterThanOrEqual(3); // minio, bootstrap, consumers (and trust)
+      const parts: Obj[] = [];
+      for (const step of steps) {
+        const k = /^kubectl apply -k (\S+)$/.exec(step);
+        const piped = /^(kustomize build [^|]+?) \| kubectl apply -f -$/.exec(step);
+        expect(
+          k ?? piped,
+          `a step that is not \`kubectl apply -k DIR\` nor \`kustomize build ... | kubectl apply -f -\`: ${step}`,
+        ).toBeTruthy();
+        const [tool, ...args] = k ? [kubectl, 'kustomize', k[1]!] : [kustomize, ...piped![1]!.split(' ').slice(1)];
+        const part = spawnSync(tool!, args, {
+          cwd: out,
+          encoding: 'utf8',
+          env: { ...process.env, PATH: ksopsPath(ksops) },
+          maxBuffer: 64 << 20,
+        });
+        expect(part.status, `${step}: ${part.stderr}`).toBe(0);
+        parts.push(...parse(part.stdout));
+      }
+      expect(parts.filter((o) => 'sops' in o)).toEqual([]);
+      expect(parts.map(id).sort()).toEqual([...byKey.keys()].sort());
+      for (const o of parts) expect(o, id(o)).toEqual(byKey.get(id(o)));
 
-    // What Flux applies: its build, each sealed Secret decrypted after it (the real sops).
-    const fluxRaw = parse(execFileSync(kustomize, ['build', join(flux, 'overlays', env)], { encoding: 'utf8', maxBuffer: 64 << 20 }));
-    const applied = fluxBuild(ctx, flux, `overlays/${env}`);
-    expect(built).toEqual(applied); // every object, in the same order
-    compared += built.length;
+      // What Flux applies: its build, each sealed Secret decrypted after it (the real sops).
+      const fluxRaw = parse(
+        execFileSync(kustomize, ['build', join(flux, 'overlays', env)], { encoding: 'utf8', maxBuffer: 64 << 20 }),
+      );
+      const applied = fluxBuild(ctx, flux, `overlays/${env}`);
+      expect(built).toEqual(applied); // every object, in the same order
+      compared += built.length;
 
-    // Each sealed Secret is exactly what `sops -d` of its file gives (MAC checked), and
-    // those are exactly the objects Flux's build leaves sealed.
-    const opened = byId(sealed.map((f) => YAML.parse(execFileSync(sops, ['decrypt', f], { encoding: 'utf8' })) as Obj));
-    expect([...opened.keys()].sort()).toEqual(fluxRaw.filter((o) => 'sops' in o).map(id).sort());
-    for (const [key, o] of opened) {
-      expect(o.kind).toBe('Secret');
-      expect(byKey.get(key), key).toEqual(o);
-      secrets++;
-    }
+      // Each sealed Secret is exactly what `sops -d` of its file gives (MAC checked), and
+      // those are exactly the objects Flux's build leaves sealed.
+      const opened = byId(
+        sealed.map((f) => YAML.parse(execFileSync(sops, ['decrypt', f], { encoding: 'utf8' })) as Obj),
+      );
+      expect([...opened.keys()].sort()).toEqual(
+        fluxRaw
+          .filter((o) => 'sops' in o)
+          .map(id)
+          .sort(),
+      );
+      for (const [key, o] of opened) {
+        expect(o.kind).toBe('Secret');
+        expect(byKey.get(key), key).toEqual(o);
+        secrets++;
+      }
 
-    // The live-cluster commands build it without plugins: decrypted (apply --server-dry-run),
-    // the same objects; undecrypted (verify), what Flux's build gives before it decrypts.
-    const { builtObjects } = await import('../src/cluster/build.ts');
-    const ours = byId((await builtObjects(out, env, true)) as Obj[]);
-    expect([...ours.keys()].sort()).toEqual([...byKey.keys()].sort());
-    for (const [key, o] of byKey) expect(ours.get(key), key).toEqual(o);
-    const oursSealed = byId((await builtObjects(out, env, false)) as Obj[]);
-    expect([...oursSealed.keys()].sort()).toEqual(fluxRaw.map(id).sort());
-    for (const o of fluxRaw) expect(oursSealed.get(id(o)), id(o)).toEqual(o);
-    envs++;
-  });
+      // The live-cluster commands build it without plugins: decrypted (apply --server-dry-run),
+      // the same objects; undecrypted (verify), what Flux's build gives before it decrypts.
+      const { builtObjects } = await import('../src/cluster/build.ts');
+      const ours = byId((await builtObjects(out, env, true)) as Obj[]);
+      expect([...ours.keys()].sort()).toEqual([...byKey.keys()].sort());
+      for (const [key, o] of byKey) expect(ours.get(key), key).toEqual(o);
+      const oursSealed = byId((await builtObjects(out, env, false)) as Obj[]);
+      expect([...oursSealed.keys()].sort()).toEqual(fluxRaw.map(id).sort());
+      for (const o of fluxRaw) expect(oursSealed.get(id(o)), id(o)).toEqual(o);
+      envs++;
+    },
+  );
 
   it('counts', () => {
-    if (envs > 0) console.log(`KSOPS builds: ${envs} of ${combos.length} argocd + sops combinations, ${compared} objects equal to Flux's (${secrets} sealed Secrets equal to sops -d)`);
+    if (envs > 0)
+      console.log(
+        `KSOPS builds: ${envs} of ${combos.length} argocd + sops combinations, ${compared} objects equal to Flux's (${secrets} sealed Secrets equal to sops -d)`,
+      );
   });
 });
 
@@ -203,7 +256,10 @@ describe('KSOPS at the edges: what it refuses, what it reads', () => {
     const text = readFileSync(file, 'utf8');
     // A readable field (covered by the MAC, not encrypted): every value still decrypts.
     expect(text).toContain('app.kubernetes.io/component: credentials\n');
-    writeFileSync(file, text.replace('app.kubernetes.io/component: credentials\n', 'app.kubernetes.io/component: tampered\n'));
+    writeFileSync(
+      file,
+      text.replace('app.kubernetes.io/component: credentials\n', 'app.kubernetes.io/component: tampered\n'),
+    );
     const r = pluginBuild(kustomize, dir, { ...process.env, PATH: path });
     expect(r.status).not.toBe(0);
     expect(r.stdout).toBe('');
@@ -215,7 +271,13 @@ describe('KSOPS at the edges: what it refuses, what it reads', () => {
     const { kustomize, dir, path } = await prodEnv(ctx);
     const home = tempDir('minio-gitops-nokey-');
     mkdirSync(join(home, 'config'));
-    const noKey = { ...process.env, PATH: path, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), SOPS_AGE_KEY_FILE: join(home, 'none.txt') };
+    const noKey = {
+      ...process.env,
+      PATH: path,
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, 'config'),
+      SOPS_AGE_KEY_FILE: join(home, 'none.txt'),
+    };
     const r = pluginBuild(kustomize, dir, noKey);
     expect(r.status).not.toBe(0);
     expect(r.stdout).toBe('');
@@ -229,7 +291,9 @@ describe('KSOPS at the edges: what it refuses, what it reads', () => {
     const wrong = pluginBuild(kustomize, dir, { ...noKey, SOPS_AGE_KEY_FILE: other });
     expect(wrong.status).not.toBe(0);
     expect(wrong.stderr).toMatch(/error decrypting file "\.\/minio-[a-z-]+\.yaml"/);
-    expect(wrong.stderr).toMatch(/trouble decrypting file: Error getting data key: 0 successful groups required, got 0/);
+    expect(wrong.stderr).toMatch(
+      /trouble decrypting file: Error getting data key: 0 successful groups required, got 0/,
+    );
   });
 
   it('a sealed file elsewhere in the repository: KSOPS reads it (relative to the kustomization), and so does the plugin-less build', async (ctx) => {
@@ -240,11 +304,16 @@ describe('KSOPS at the edges: what it refuses, what it reads', () => {
     cpSync(join(out, 'sealed', 'prod', 'minio-root-credentials.yaml'), join(out, 'elsewhere', 'root.yaml'));
     rmSync(join(out, 'sealed', 'prod', 'minio-root-credentials.yaml'));
     const generator = join(out, 'sealed', 'prod', 'secret-generator.yaml');
-    writeFileSync(generator, readFileSync(generator, 'utf8').replace('./minio-root-credentials.yaml', '../../elsewhere/root.yaml'));
+    writeFileSync(
+      generator,
+      readFileSync(generator, 'utf8').replace('./minio-root-credentials.yaml', '../../elsewhere/root.yaml'),
+    );
     const r = pluginBuild(kustomize, dir, { ...process.env, PATH: path });
     expect(r.status, r.stderr).toBe(0);
     const built = byId(parse(r.stdout));
-    expect(built.get('Secret/minio/minio-root-credentials')).toEqual(YAML.parse(execFileSync(sops, ['decrypt', join(out, 'elsewhere', 'root.yaml')], { encoding: 'utf8' })));
+    expect(built.get('Secret/minio/minio-root-credentials')).toEqual(
+      YAML.parse(execFileSync(sops, ['decrypt', join(out, 'elsewhere', 'root.yaml')], { encoding: 'utf8' })),
+    );
     const { builtObjects } = await import('../src/cluster/build.ts');
     const ours = byId((await builtObjects(out, 'prod', true)) as Obj[]);
     expect([...ours.keys()].sort()).toEqual([...built.keys()].sort());

@@ -9,7 +9,9 @@ import { REPO } from './tools.ts';
 const SRC = join(REPO, 'src');
 
 function modules(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? modules(join(dir, n)) : n.endsWith('.ts') ? [join(dir, n)] : []));
+  return readdirSync(dir).flatMap((n) =>
+    statSync(join(dir, n)).isDirectory() ? modules(join(dir, n)) : n.endsWith('.ts') ? [join(dir, n)] : [],
+  );
 }
 
 /** module -> the modules of src/ it imports (type-only imports included: they still tie the two). */
@@ -17,7 +19,9 @@ function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of modules(SRC)) {
     const text = readFileSync(file, 'utf8');
-    const targets = [...text.matchAll(/(?:from|import\()\s*'(\.{1,2}\/[^']+\.ts)'/g)].map((m) => resolve(dirname(file), m[1]!));
+    const targets = [...text.matchAll(/(?:from|import\()\s*'(\.{1,2}\/[^']+\.ts)'/g)].map((m) =>
+      resolve(dirname(file), m[1]!),
+    );
     graph.set(relative(SRC, file), [...new Set(targets.map((t) => relative(SRC, t)))]);
   }
   return graph;
@@ -61,7 +65,9 @@ describe('module layers', () => {
   it('the render layer imports nothing from the edges (disk, git, cluster, diff, cli)', () => {
     const graph = importGraph();
     const edges = /^(apply|git|cli|plan-run|repo-state|lock|sealed|age-keys|cluster\/|diff\/)/;
-    const offending = [...graph].filter(([m]) => m.startsWith('render/')).flatMap(([m, deps]) => deps.filter((d) => edges.test(d)).map((d) => `${m} -> ${d}`));
+    const offending = [...graph]
+      .filter(([m]) => m.startsWith('render/'))
+      .flatMap(([m, deps]) => deps.filter((d) => edges.test(d)).map((d) => `${m} -> ${d}`));
     expect(offending).toEqual([]);
   });
 });

@@ -14,7 +14,13 @@ const CONFIG = `envs:
     profile: prod
     replicas: 4
 `;
-const METRICS = ['/minio/v2/metrics/cluster', '/minio/v2/metrics/node', '/minio/v2/metrics/bucket', '/minio/metrics/v3', '/minio/prometheus/metrics'];
+const METRICS = [
+  '/minio/v2/metrics/cluster',
+  '/minio/v2/metrics/node',
+  '/minio/v2/metrics/bucket',
+  '/minio/metrics/v3',
+  '/minio/prometheus/metrics',
+];
 
 /** GET a path of the test MinIO, with a bearer token or none: the status code. */
 function get(m: Minio, path: string, token?: string): Promise<number> {
@@ -22,7 +28,10 @@ function get(m: Minio, path: string, token?: string): Promise<number> {
   const headers = token ? { authorization: `Bearer ${token}` } : {};
   return new Promise((resolve, reject) => {
     const done = (res: { statusCode?: number; resume: () => void }) => (res.resume(), resolve(res.statusCode ?? 0));
-    const req = url.protocol === 'https:' ? request(url, { headers, ca: readFileSync(m.ca!), timeout: 10_000 }, done) : httpRequest(url, { headers, timeout: 10_000 }, done);
+    const req =
+      url.protocol === 'https:'
+        ? request(url, { headers, ca: readFileSync(m.ca!), timeout: 10_000 }, done)
+        : httpRequest(url, { headers, timeout: 10_000 }, done);
     req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer in 10 s`)));
     req.on('error', reject);
     req.end();
@@ -33,7 +42,10 @@ describe('metrics behind the bearer token (real MinIO, rendered bootstrap and Se
   it('jwt by default: no token or another key is refused, the rendered token reads every metrics path, its user reads nothing else', async (ctx) => {
     const out = scaffold(CONFIG, '--env', 'lab');
     const minio = build(ctx, out, 'overlays/lab/minio');
-    expect(serverEnv(minio)).toEqual({ MINIO_PROMETHEUS_AUTH_TYPE: 'jwt', MINIO_KMS_SECRET_KEY: expect.stringMatching(/^minio-kms:/) });
+    expect(serverEnv(minio)).toEqual({
+      MINIO_PROMETHEUS_AUTH_TYPE: 'jwt',
+      MINIO_KMS_SECRET_KEY: expect.stringMatching(/^minio-kms:/),
+    });
     const m = await startMinio(ctx, { drives: 4, tls: true, env: serverEnv(minio) });
     const job = jobInputs(ctx, out, 'lab');
     const first = runBootstrap(m, job, ['--ca', m.ca!]);
@@ -45,14 +57,22 @@ describe('metrics behind the bearer token (real MinIO, rendered bootstrap and Se
 
     // The ServiceMonitor reads the token from the Secret the bootstrap build decrypts.
     const monitor = minio.find((o) => o.kind === 'ServiceMonitor')!;
-    for (const endpoint of monitor.spec.endpoints) expect(endpoint.authorization).toEqual({ type: 'Bearer', credentials: { name: 'minio-metrics-credentials', key: 'token' } });
-    const secret = job.objs.find((o) => o.kind === 'Secret' && o.metadata.name === 'minio-metrics-credentials')!.stringData!;
+    for (const endpoint of monitor.spec.endpoints)
+      expect(endpoint.authorization).toEqual({
+        type: 'Bearer',
+        credentials: { name: 'minio-metrics-credentials', key: 'token' },
+      });
+    const secret = job.objs.find((o) => o.kind === 'Secret' && o.metadata.name === 'minio-metrics-credentials')!
+      .stringData!;
     expect(secret['s3.access-key']).toBe('minio-metrics');
     expect(secret.token).toBe(metricsToken(secret['s3.access-key']!, secret['s3.secret-key']!));
 
     for (const path of METRICS) {
       expect(await get(m, path), `${path} without a token`).toBe(403);
-      expect(await get(m, path, metricsToken('minio-metrics', 'another-secret-key-of-forty-characters!!')), `${path} with a token of another key`).toBe(403);
+      expect(
+        await get(m, path, metricsToken('minio-metrics', 'another-secret-key-of-forty-characters!!')),
+        `${path} with a token of another key`,
+      ).toBe(403);
       expect(await get(m, path, secret.token), `${path} with the rendered token`).toBe(200);
     }
     // The token MinIO's own client makes for the same user is accepted the same way.
@@ -68,8 +88,13 @@ describe('metrics behind the bearer token (real MinIO, rendered bootstrap and Se
   it('public on request: the servers answer anyone, and no metrics user or token is rendered', async (ctx) => {
     const out = scaffold(CONFIG, '--env', 'lab', '--metrics-auth', 'public', '--tls', 'off');
     const minio = build(ctx, out, 'overlays/lab/minio');
-    expect(serverEnv(minio)).toEqual({ MINIO_PROMETHEUS_AUTH_TYPE: 'public', MINIO_KMS_SECRET_KEY: expect.stringMatching(/^minio-kms:/) });
-    expect(minio.find((o) => o.kind === 'ServiceMonitor')!.spec.endpoints.every((e: object) => !('authorization' in e))).toBe(true);
+    expect(serverEnv(minio)).toEqual({
+      MINIO_PROMETHEUS_AUTH_TYPE: 'public',
+      MINIO_KMS_SECRET_KEY: expect.stringMatching(/^minio-kms:/),
+    });
+    expect(
+      minio.find((o) => o.kind === 'ServiceMonitor')!.spec.endpoints.every((e: object) => !('authorization' in e)),
+    ).toBe(true);
     const m = await startMinio(ctx, { drives: 4, env: serverEnv(minio) });
     const job = jobInputs(ctx, out, 'lab');
     expect(job.objs.some((o) => o.metadata.name === 'minio-metrics-credentials')).toBe(false);
@@ -91,12 +116,21 @@ describe('metrics behind the bearer token (real MinIO, rendered bootstrap and Se
     const ingresses = objs.filter((o) => o.kind === 'Ingress');
     const host = 'minio.lab.local';
     type Path = { path: string; backend: { service: { name: string } } };
-    const routes = ingresses.flatMap((i) => i.spec.rules.filter((r: { host: string }) => r.host === host).flatMap((r: { http: { paths: Path[] } }) => r.http.paths.map((p) => ({ ...p, ingress: i }))));
-    const route = (path: string) => routes.filter((r) => path === r.path || path.startsWith(r.path.endsWith('/') ? r.path : `${r.path}/`)).sort((a, b) => b.path.length - a.path.length)[0]!;
+    const routes = ingresses.flatMap((i) =>
+      i.spec.rules
+        .filter((r: { host: string }) => r.host === host)
+        .flatMap((r: { http: { paths: Path[] } }) => r.http.paths.map((p) => ({ ...p, ingress: i }))),
+    );
+    const route = (path: string) =>
+      routes
+        .filter((r) => path === r.path || path.startsWith(r.path.endsWith('/') ? r.path : `${r.path}/`))
+        .sort((a, b) => b.path.length - a.path.length)[0]!;
     const services = new Map(objs.filter((o) => o.kind === 'Service').map((o) => [o.metadata.name, o]));
     for (const path of [...METRICS, '/minio/v2/metrics/resource', '/minio/metrics/v3/cluster/erasure-set']) {
       const r = route(path);
-      expect(r.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/denylist-source-range'], path).toBe('0.0.0.0/0,::/0');
+      expect(r.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/denylist-source-range'], path).toBe(
+        '0.0.0.0/0,::/0',
+      );
       const backend = services.get(r.backend.service.name)!;
       expect(backend.spec.selector, `${path} -> Service ${r.backend.service.name}`).toBeUndefined();
       expect(objs.some((o) => o.kind === 'Endpoints' || o.kind === 'EndpointSlice')).toBe(false);
@@ -104,8 +138,13 @@ describe('metrics behind the bearer token (real MinIO, rendered bootstrap and Se
     // S3 requests still reach the servers, health checks too.
     for (const path of ['/flink/checkpoints/x', '/minio/health/live', '/']) {
       const r = route(path);
-      expect(r.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/denylist-source-range'], path).toBeUndefined();
-      expect(services.get(r.backend.service.name)!.spec.selector, path).toMatchObject({ 'app.kubernetes.io/name': 'minio' });
+      expect(
+        r.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/denylist-source-range'],
+        path,
+      ).toBeUndefined();
+      expect(services.get(r.backend.service.name)!.spec.selector, path).toMatchObject({
+        'app.kubernetes.io/name': 'minio',
+      });
     }
   });
 });

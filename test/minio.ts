@@ -13,10 +13,55 @@ export const ROOT = { user: 'test-root-admin', password: 'test-root-password-012
 /** A private CA and a server certificate for 127.0.0.1 (openssl). */
 export function makeCertificates(dir: string): { ca: string; certsDir: string } {
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=minio-gitops test CA');
-  ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+  ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=minio-gitops test CA',
+  );
+  ssl(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+    '-subj',
+    '/CN=127.0.0.1',
+  );
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1', '-extfile', 'san.ext');
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '1',
+    '-extfile',
+    'san.ext',
+  );
   const certsDir = join(dir, 'certs');
   mkdirSync(certsDir);
   copyFileSync(join(dir, 'server.crt'), join(certsDir, 'public.crt'));
@@ -39,7 +84,10 @@ export interface Minio {
   stop: () => Promise<void>;
 }
 
-export async function startMinio(ctx: { skip: (note?: string) => void }, opts: { drives: number; tls?: boolean; env?: Record<string, string>; dir?: string }): Promise<Minio> {
+export async function startMinio(
+  ctx: { skip: (note?: string) => void },
+  opts: { drives: number; tls?: boolean; env?: Record<string, string>; dir?: string },
+): Promise<Minio> {
   const minio = needTool(ctx, 'minio');
   const mcPath = needTool(ctx, 'mc');
   const dir = opts.dir ?? tempDir('minio-gitops-s3-');
@@ -54,7 +102,16 @@ export async function startMinio(ctx: { skip: (note?: string) => void }, opts: {
   args.push(opts.drives > 1 ? join(dir, `drive{1...${opts.drives}}`) : join(dir, 'drive'));
   // MINIO_CI_CD: drives on the root disk are allowed (test machines have one disk).
   const server = spawn(minio, args, {
-    env: { PATH: process.env.PATH ?? '', HOME: dir, MINIO_ROOT_USER: ROOT.user, MINIO_ROOT_PASSWORD: ROOT.password, MINIO_CI_CD: 'on', MINIO_BROWSER: 'off', AWS_EC2_METADATA_DISABLED: 'true', ...opts.env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+      MINIO_ROOT_USER: ROOT.user,
+      MINIO_ROOT_PASSWORD: ROOT.password,
+      MINIO_CI_CD: 'on',
+      MINIO_BROWSER: 'off',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      ...opts.env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -82,11 +139,28 @@ export async function startMinio(ctx: { skip: (note?: string) => void }, opts: {
   };
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (tryMc('alias', 'set', 'root', endpoint, ROOT.user, ROOT.password).code === 0 && tryMc('ready', 'root').code === 0) break;
-    if (server.exitCode !== null || Date.now() > deadline) throw new Error(`MinIO did not start: ${stderr.slice(-2000)}`);
+    if (
+      tryMc('alias', 'set', 'root', endpoint, ROOT.user, ROOT.password).code === 0 &&
+      tryMc('ready', 'root').code === 0
+    )
+      break;
+    if (server.exitCode !== null || Date.now() > deadline)
+      throw new Error(`MinIO did not start: ${stderr.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   const bin = join(mcPath, '..');
-  return { endpoint, mc, tryMc, ca, dir, stop, env: { PATH: `${bin}:${process.env.PATH}`, MINIO_ROOT_USER: ROOT.user, MINIO_ROOT_PASSWORD: ROOT.password, HOME: dir } };
+  return {
+    endpoint,
+    mc,
+    tryMc,
+    ca,
+    dir,
+    stop,
+    env: {
+      PATH: `${bin}:${process.env.PATH}`,
+      MINIO_ROOT_USER: ROOT.user,
+      MINIO_ROOT_PASSWORD: ROOT.password,
+      HOME: dir,
+    },
+  };
 }
-

@@ -39,10 +39,15 @@ const TWO_POOLS: PoolRef[] = [...FIRST_POOL, { statefulSet: poolStatefulSet(1), 
  */
 function localVolumes(rendered: string, root: string, namespace: string): string[] {
   const dot = (s: string) => s.replaceAll('.', '\\.');
-  const pool = new RegExp(`^https?://([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)-\\{0\\.\\.\\.(\\d+)\\}\\.${dot(HEADLESS_SERVICE)}\\.${dot(namespace)}\\.svc\\.cluster\\.local${dot(DATA_DIR)}$`);
+  const pool = new RegExp(
+    `^https?://([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)-\\{0\\.\\.\\.(\\d+)\\}\\.${dot(HEADLESS_SERVICE)}\\.${dot(namespace)}\\.svc\\.cluster\\.local${dot(DATA_DIR)}$`,
+  );
   return rendered.split(' ').map((arg) => {
     const m = pool.exec(arg);
-    if (!m) throw new Error(`MINIO_VOLUMES argument is not a pool of the expected form: ${JSON.stringify(arg)} (in ${JSON.stringify(rendered)})`);
+    if (!m)
+      throw new Error(
+        `MINIO_VOLUMES argument is not a pool of the expected form: ${JSON.stringify(arg)} (in ${JSON.stringify(rendered)})`,
+      );
     return join(root, `${m[1]}-{0...${m[2]}}`, DATA_DIR);
   });
 }
@@ -58,11 +63,28 @@ function expand(pattern: string): string[] {
 function renderedVolumes(ctx: { skip: (note?: string) => void }): string[] {
   const out = tempDir('minio-gitops-pools-env-');
   const volumes = () => {
-    const sts = build(ctx, out, 'overlays/prod/minio').find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'minio')!;
-    return (sts.spec.template.spec.containers[0].env as { name: string; value?: string }[]).find((e) => e.name === 'MINIO_VOLUMES')!.value!;
+    const sts = build(ctx, out, 'overlays/prod/minio').find(
+      (o) => o.kind === 'StatefulSet' && o.metadata.name === 'minio',
+    )!;
+    return (sts.spec.template.spec.containers[0].env as { name: string; value?: string }[]).find(
+      (e) => e.name === 'MINIO_VOLUMES',
+    )!.value!;
   };
   const scaffold = (...args: string[]) => {
-    const r = run(['--env', 'prod', '--secrets', 'external', '--tls', 'off', '--ingress', 'off', '--no-commit', ...args, '--out', out]);
+    const r = run([
+      '--env',
+      'prod',
+      '--secrets',
+      'external',
+      '--tls',
+      'off',
+      '--ingress',
+      'off',
+      '--no-commit',
+      ...args,
+      '--out',
+      out,
+    ]);
     expect(r.code, r.stderr).toBe(0);
   };
   scaffold();
@@ -73,11 +95,18 @@ function renderedVolumes(ctx: { skip: (note?: string) => void }): string[] {
 
 it('maps the rendered MINIO_VOLUMES to one local drive pattern per pool, in order', () => {
   const root = '/tmp/x';
-  expect(localVolumes(minioVolumes(TWO_POOLS, false, NAMESPACE), root, NAMESPACE)).toEqual(['/tmp/x/minio-{0...3}/data', '/tmp/x/minio-pool-2-{0...3}/data']);
-  expect(localVolumes(minioVolumes(TWO_POOLS, true, NAMESPACE), root, NAMESPACE)).toEqual(localVolumes(minioVolumes(TWO_POOLS, false, NAMESPACE), root, NAMESPACE));
+  expect(localVolumes(minioVolumes(TWO_POOLS, false, NAMESPACE), root, NAMESPACE)).toEqual([
+    '/tmp/x/minio-{0...3}/data',
+    '/tmp/x/minio-pool-2-{0...3}/data',
+  ]);
+  expect(localVolumes(minioVolumes(TWO_POOLS, true, NAMESPACE), root, NAMESPACE)).toEqual(
+    localVolumes(minioVolumes(TWO_POOLS, false, NAMESPACE), root, NAMESPACE),
+  );
   expect(localVolumes(minioVolumes(NAIVE, false, NAMESPACE), root, NAMESPACE)).toEqual(['/tmp/x/minio-{0...7}/data']);
   expect(expand('/tmp/x/minio-pool-2-{0...3}/data')).toEqual([0, 1, 2, 3].map((i) => `/tmp/x/minio-pool-2-${i}/data`));
-  expect(() => localVolumes('http://minio-{0...3}.other.minio.svc.cluster.local/data', root, NAMESPACE)).toThrow(/expected form/);
+  expect(() => localVolumes('http://minio-{0...3}.other.minio.svc.cluster.local/data', root, NAMESPACE)).toThrow(
+    /expected form/,
+  );
 });
 
 interface Server {
@@ -92,10 +121,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function startServer(minio: string, volumes: string[], home: string): Promise<Server> {
   const [port, consolePort] = [await freePort(), await freePort()];
   // MINIO_CI_CD: drives on the root disk are allowed (test machines have one disk).
-  const proc = spawn(minio, ['server', '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, ...volumes], {
-    env: { PATH: process.env.PATH ?? '', HOME: home, MINIO_ROOT_USER: ROOT.user, MINIO_ROOT_PASSWORD: ROOT.password, MINIO_CI_CD: 'on', MINIO_BROWSER: 'off', AWS_EC2_METADATA_DISABLED: 'true' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    minio,
+    ['server', '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, ...volumes],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: home,
+        MINIO_ROOT_USER: ROOT.user,
+        MINIO_ROOT_PASSWORD: ROOT.password,
+        MINIO_CI_CD: 'on',
+        MINIO_BROWSER: 'off',
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let log = '';
   proc.stdout!.on('data', (d) => (log += String(d)));
   proc.stderr!.on('data', (d) => (log += String(d)));
@@ -134,7 +175,8 @@ async function waitHealthy(s: Server, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     if ((await health(s)) === 200) return;
-    if (!running(s) || Date.now() > deadline) throw new Error(`MinIO is not healthy (running: ${running(s)}): ${s.log().slice(-2000)}`);
+    if (!running(s) || Date.now() > deadline)
+      throw new Error(`MinIO is not healthy (running: ${running(s)}): ${s.log().slice(-2000)}`);
     await sleep(250);
   }
 }
@@ -160,7 +202,9 @@ function fingerprint(drives: string[], root: string): Record<string, string> {
   return out;
 }
 
-it('adds a server pool where re-striping the first pool cannot boot (real MinIO)', { timeout: 180_000 }, async (ctx) => {
+it('adds a server pool where re-striping the first pool cannot boot (real MinIO)', {
+  timeout: 180_000,
+}, async (ctx) => {
   const minio = needTool(ctx, 'minio');
   const mcPath = needTool(ctx, 'mc');
   const dir = tempDir('minio-gitops-pools-');
@@ -171,10 +215,20 @@ it('adds a server pool where re-striping the first pool cannot boot (real MinIO)
   const t0 = Date.now();
   const lap = (what: string) => console.log(`pools: ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-  const mcEnv = { ...process.env, MC_CONFIG_DIR: join(dir, 'mc'), MC_NO_COLOR: '1', MC_QUIET: '1', AWS_EC2_METADATA_DISABLED: 'true' };
+  const mcEnv = {
+    ...process.env,
+    MC_CONFIG_DIR: join(dir, 'mc'),
+    MC_NO_COLOR: '1',
+    MC_QUIET: '1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
   const tryMc = (...a: string[]) => {
     const r = spawnSync(mcPath, a, { env: mcEnv, timeout: 60_000, maxBuffer: 256 << 20 });
-    return { code: r.status, stdout: r.stdout ?? Buffer.alloc(0), out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
+    return {
+      code: r.status,
+      stdout: r.stdout ?? Buffer.alloc(0),
+      out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`,
+    };
   };
   const mc = (...a: string[]) => {
     const r = tryMc(...a);
@@ -250,14 +304,18 @@ it('adds a server pool where re-striping the first pool cannot boot (real MinIO)
   const stillRunning = running(bad);
   if (stillRunning) bad.proc.kill('SIGKILL');
   await bad.exited;
-  console.log(`pools: naive layout: health ${[...new Set(seen)].join(',')}; exit ${bad.proc.exitCode ?? bad.proc.signalCode}; MinIO said:\n${bad.log().trim()}`);
+  console.log(
+    `pools: naive layout: health ${[...new Set(seen)].join(',')}; exit ${bad.proc.exitCode ?? bad.proc.signalCode}; MinIO said:\n${bad.log().trim()}`,
+  );
   expect(seen).not.toContain(200);
   expect(listed.code).not.toBe(0);
   expect(listed.out).toMatch(/connection refused|not initialized|503|Service Unavailable/i);
   // What the pinned MinIO answers: it finds the first pool's format.json (4 drives) and refuses.
   expect(stillRunning).toBe(false);
   expect(bad.proc.exitCode).not.toBe(0);
-  expect(bad.log()).toMatch(/Unable to initialize backend: .*minio-0\/data drive is already being used in another erasure deployment\. \(Number of drives specified: 8 but the number of drives found in the 1st drive's format\.json: 4\)/);
+  expect(bad.log()).toMatch(
+    /Unable to initialize backend: .*minio-0\/data drive is already being used in another erasure deployment\. \(Number of drives specified: 8 but the number of drives found in the 1st drive's format\.json: 4\)/,
+  );
   // It left the first pool's drives as they were (only the scratch space .minio.sys/tmp and
   // tmp-old changed) and formatted none of the new ones: so the pools layout below runs on
   // the very same directories, no copy from before the attempt is needed.
@@ -273,10 +331,22 @@ it('adds a server pool where re-striping the first pool cannot boot (real MinIO)
   mc('alias', 'set', 'root', pools.endpoint, ROOT.user, ROOT.password, '--api', 's3v4');
   const info = adminInfo().info;
   expect(info.deploymentID).toBe(deploymentID);
-  expect(info.backend).toMatchObject({ backendType: 'Erasure', onlineDisks: 8, offlineDisks: 0, totalSets: [1, 1], totalDrivesPerSet: [4, 4] });
-  const reported = (info.servers as { drives: { path: string; state: string; pool_index: number }[] }[]).flatMap((s) => s.drives);
+  expect(info.backend).toMatchObject({
+    backendType: 'Erasure',
+    onlineDisks: 8,
+    offlineDisks: 0,
+    totalSets: [1, 1],
+    totalDrivesPerSet: [4, 4],
+  });
+  const reported = (info.servers as { drives: { path: string; state: string; pool_index: number }[] }[]).flatMap(
+    (s) => s.drives,
+  );
   expect(reported.every((d) => d.state === 'ok')).toBe(true);
-  const inPool = (n: number) => reported.filter((d) => d.pool_index === n).map((d) => d.path).sort();
+  const inPool = (n: number) =>
+    reported
+      .filter((d) => d.pool_index === n)
+      .map((d) => d.path)
+      .sort();
   expect(inPool(0)).toEqual(firstDrives);
   expect(inPool(1)).toEqual(secondDrives);
 

@@ -30,7 +30,6 @@ export function snapshot(dir: string): Record<string, { content: string; mtimeNs
   return out;
 }
 
-
 /** git in `dir`, as a test's person (name and email set). */
 export function git(dir: string, ...args: string[]): string {
   return execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });

@@ -12,7 +12,14 @@ import { run } from './run.ts';
 import { needTool, tempDir } from './tools.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; data?: Record<string, string>; stringData?: Record<string, string>; spec?: any };
+export type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+  spec?: any;
+};
 
 /** Scaffolds an env (flags) into a new directory with `config` as scaffold.config.yaml. */
 export function scaffold(config: string, ...flags: string[]): string {
@@ -32,13 +39,17 @@ export function fluxDecrypt(sops: string, obj: Obj, dir: string): Obj {
   if (!('sops' in obj)) return obj;
   const file = join(dir, `${obj.kind}-${obj.metadata.namespace ?? ''}-${obj.metadata.name}.json`);
   writeFileSync(file, JSON.stringify(obj));
-  return JSON.parse(execFileSync(sops, ['decrypt', '--ignore-mac', '--output-type', 'json', file], { encoding: 'utf8' })) as Obj;
+  return JSON.parse(
+    execFileSync(sops, ['decrypt', '--ignore-mac', '--output-type', 'json', file], { encoding: 'utf8' }),
+  ) as Obj;
 }
 
 /** The objects of a real `kustomize build` of a directory of the output, sealed Secrets decrypted as Flux does. */
 export function build(ctx: { skip: (note?: string) => void }, out: string, dir: string): Obj[] {
   const kustomize = needTool(ctx, 'kustomize');
-  const objs = YAML.parseAllDocuments(execFileSync(kustomize, ['build', join(out, dir)], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
+  const objs = YAML.parseAllDocuments(execFileSync(kustomize, ['build', join(out, dir)], { encoding: 'utf8' })).map(
+    (d) => d.toJS() as Obj,
+  );
   if (!objs.some((o) => 'sops' in o)) return objs;
   const sops = needTool(ctx, 'sops');
   const scratch = tempDir('minio-gitops-unsealed-');
@@ -70,7 +81,8 @@ export function jobInputs(ctx: { skip: (note?: string) => void }, out: string, e
   let script = '';
   for (const o of objs.filter((x) => x.kind === 'ConfigMap')) {
     if (o.metadata.name.startsWith('minio-bootstrap-script-')) script = join(dir, 'bootstrap-minio.sh');
-    for (const [key, value] of Object.entries(o.data ?? {})) writeFileSync(o.metadata.name.startsWith('minio-bootstrap-script-') ? script : join(configDir, key), value);
+    for (const [key, value] of Object.entries(o.data ?? {}))
+      writeFileSync(o.metadata.name.startsWith('minio-bootstrap-script-') ? script : join(configDir, key), value);
   }
   expect(script).not.toBe('');
   const credentials = join(dir, 'credentials');
@@ -89,17 +101,38 @@ export function jobInputs(ctx: { skip: (note?: string) => void }, out: string, e
 }
 
 /** Runs scripts/bootstrap-minio.sh as the Job does, against the test MinIO (CA given with --ca). */
-export function runBootstrap(m: Minio, job: { script: string; configDir: string; credentials: string }, extra: string[] = []) {
-  const r = spawnSync('sh', [job.script, '--endpoint', m.endpoint, '--config', job.configDir, '--credentials', job.credentials, '--wait', '30', ...extra], {
-    encoding: 'utf8',
-    env: { ...m.env, AWS_EC2_METADATA_DISABLED: 'true' },
-  });
+export function runBootstrap(
+  m: Minio,
+  job: { script: string; configDir: string; credentials: string },
+  extra: string[] = [],
+) {
+  const r = spawnSync(
+    'sh',
+    [
+      job.script,
+      '--endpoint',
+      m.endpoint,
+      '--config',
+      job.configDir,
+      '--credentials',
+      job.credentials,
+      '--wait',
+      '30',
+      ...extra,
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...m.env, AWS_EC2_METADATA_DISABLED: 'true' },
+    },
+  );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The values of a plain Secret (a consumer's, from a build of overlays/<env>/consumers), as a pod in `namespace` gets them. */
 export function secretValues(objs: Obj[], namespace: string, name: string): Record<string, string> {
-  const secret = objs.find((o) => o.kind === 'Secret' && o.metadata.name === name && o.metadata.namespace === namespace);
+  const secret = objs.find(
+    (o) => o.kind === 'Secret' && o.metadata.name === name && o.metadata.namespace === namespace,
+  );
   if (!secret?.stringData) throw new Error(`no plain Secret ${namespace}/${name} in the build`);
   return secret.stringData;
 }
@@ -120,7 +153,8 @@ export function serverEnv(objs: Obj[]): Record<string, string> {
     if (ref) {
       const secret = objs.find((o) => o.kind === 'Secret' && o.metadata.name === ref.name);
       if (secret) env[e.name] = secretValues(objs, secret.metadata.namespace!, ref.name)[ref.key]!;
-    } else if (e.value !== undefined) env[e.name] = e.value.replace(/\$\((\w+)\)/g, (whole, name: string) => env[name] ?? whole);
+    } else if (e.value !== undefined)
+      env[e.name] = e.value.replace(/\$\((\w+)\)/g, (whole, name: string) => env[name] ?? whole);
   }
   return Object.fromEntries(Object.entries(env).filter(([k]) => /^MINIO_(KMS|PROMETHEUS|AUDIT)_/.test(k)));
 }

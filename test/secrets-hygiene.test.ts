@@ -50,12 +50,20 @@ function needOpenssl(ctx: { skip: (note?: string) => void }): string {
 /** The pinned htpasswd or nginx of tools/install-basic-auth.sh, or: skip the test (locally) / fail it (CI). */
 function needBasicAuthTool(ctx: { skip: (note?: string) => void }, name: 'htpasswd' | 'nginx'): string {
   const pinned = join(REPO, '.tools', 'bin', name);
-  return existsSync(pinned) ? pinned : unavailable(ctx, `${name} is not available: run \`bash tools/install-basic-auth.sh\` (Debian packages, pinned, into .tools)`);
+  return existsSync(pinned)
+    ? pinned
+    : unavailable(
+        ctx,
+        `${name} is not available: run \`bash tools/install-basic-auth.sh\` (Debian packages, pinned, into .tools)`,
+      );
 }
 
 /** `openssl passwd -apr1` of each password with one salt (one process; one password a line on stdin). */
 function opensslApr1(openssl: string, salt: string, passwords: string[]): string[] {
-  const out = execFileSync(openssl, ['passwd', '-apr1', '-salt', salt, '-stdin'], { input: passwords.map((p) => `${p}\n`).join(''), encoding: 'utf8' });
+  const out = execFileSync(openssl, ['passwd', '-apr1', '-salt', salt, '-stdin'], {
+    input: passwords.map((p) => `${p}\n`).join(''),
+    encoding: 'utf8',
+  });
   return out.split('\n').slice(0, -1);
 }
 
@@ -95,12 +103,17 @@ async function nginxGuard(nginx: string, line: string): Promise<(user: string, p
       '}',
     ].join('\n'),
   );
-  const child = spawn(nginx, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: 'ignore' });
+  const child = spawn(nginx, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
+    stdio: 'ignore',
+  });
   onTestFinished(() => {
     child.kill('SIGTERM');
   });
   const status = async (user: string, password: string) => {
-    const r = await fetch(`http://127.0.0.1:${port}/`, { headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }, signal: AbortSignal.timeout(5000) });
+    const r = await fetch(`http://127.0.0.1:${port}/`, {
+      headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
+      signal: AbortSignal.timeout(5000),
+    });
     await r.text();
     return r.status;
   };
@@ -112,7 +125,9 @@ async function nginxGuard(nginx: string, line: string): Promise<(user: string, p
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  throw new Error(`nginx did not listen on 127.0.0.1:${port}: ${existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : ''}`);
+  throw new Error(
+    `nginx did not listen on 127.0.0.1:${port}: ${existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : ''}`,
+  );
 }
 
 /** The prod options and its console Secret's spec, as the scaffolder builds them. */
@@ -132,7 +147,12 @@ describe('apr1 (src/render/sealed.ts) against OpenSSL and Apache', () => {
     let compared = 0;
     const started = performance.now();
     for (let s = 0; s < 30; s++) {
-      const salt = s === 0 ? '.' : s === 1 ? '//zz..ZZ' : Array.from({ length: 1 + rng.int(8) }, () => rng.pick([...ITOA64])).join('');
+      const salt =
+        s === 0
+          ? '.'
+          : s === 1
+            ? '//zz..ZZ'
+            : Array.from({ length: 1 + rng.int(8) }, () => rng.pick([...ITOA64])).join('');
       const passwords = Array.from({ length: 20 }, (_, i) => {
         const length = i < lengths.length ? lengths[i]! : rng.int(120);
         let p = Array.from({ length }, () => rng.pick(alphabet)).join('');
@@ -144,7 +164,9 @@ describe('apr1 (src/render/sealed.ts) against OpenSSL and Apache', () => {
       passwords.forEach((p, i) => expect(apr1(p, salt), `password ${JSON.stringify(p)}, salt ${salt}`).toBe(theirs[i]));
       compared += passwords.length;
     }
-    console.log(`apr1: ${compared} passwords (seed ${SEED.toString(16)}) equal to openssl passwd -apr1 in ${Math.round(performance.now() - started)} ms`);
+    console.log(
+      `apr1: ${compared} passwords (seed ${SEED.toString(16)}) equal to openssl passwd -apr1 in ${Math.round(performance.now() - started)} ms`,
+    );
     expect(compared).toBe(600);
     expect(() => apr1('x', '')).toThrow(/salt/);
     expect(() => apr1('x', '123456789')).toThrow(/salt/);
@@ -196,7 +218,7 @@ describe('the console Secret keeps a salted line while it verifies', () => {
     expect(salts.size).toBe(50);
   });
 
-  it('the console spec\'s derived auth keeps the file\'s line while it verifies (valuesFor passes the kept values), and auth is no public value (not fingerprinted)', () => {
+  it("the console spec's derived auth keeps the file's line while it verifies (valuesFor passes the kept values), and auth is no public value (not fingerprinted)", () => {
     const spec = consoleSpec();
     expect(spec.generated).toEqual({ password: 'password' });
     const kept = { user: 'admin', password: 'a-password', auth: htpasswd('admin', 'a-password') };
@@ -216,7 +238,12 @@ function ageKey(dir: string) {
 }
 
 function decrypt(sops: string, file: string, keyFile: string): Record<string, string> {
-  return JSON.parse(execFileSync(sops, ['decrypt', '--output-type', 'json', file], { encoding: 'utf8', env: { ...process.env, SOPS_AGE_KEY_FILE: keyFile } })).stringData;
+  return JSON.parse(
+    execFileSync(sops, ['decrypt', '--output-type', 'json', file], {
+      encoding: 'utf8',
+      env: { ...process.env, SOPS_AGE_KEY_FILE: keyFile },
+    }),
+  ).stringData;
 }
 
 function saltOf(auth: string): string {
@@ -239,7 +266,9 @@ describe('a real run', () => {
     expect(values.user).toBe('admin');
     expect(values.auth).toMatch(APR1_LINE);
     expect(verifyHtpasswd(values.auth!, 'admin', values.password!)).toBe(true);
-    expect(opensslApr1(openssl, saltOf(values.auth!), [values.password!])[0]).toBe(values.auth!.slice('admin:'.length, -1));
+    expect(opensslApr1(openssl, saltOf(values.auth!), [values.password!])[0]).toBe(
+      values.auth!.slice('admin:'.length, -1),
+    );
     expect(readFileSync(file, 'utf8')).not.toContain('apr1'); // encrypted: the line is only in the decrypted values
 
     const before = snapshot(out);
@@ -275,7 +304,10 @@ describe('a real run', () => {
     const file = join(out, 'sealed/prod/minio-console-basic-auth.yaml');
     const { password } = decrypt(sops, file, key.file);
     const sha = `admin:{SHA}${createHash('sha1').update(password!).digest('base64')}\n`; // what earlier versions wrote
-    const sopsSet = (k: string, v: string) => execFileSync(sops, ['set', file, `["stringData"]["${k}"]`, JSON.stringify(v)], { env: { ...process.env, ...env } });
+    const sopsSet = (k: string, v: string) =>
+      execFileSync(sops, ['set', file, `["stringData"]["${k}"]`, JSON.stringify(v)], {
+        env: { ...process.env, ...env },
+      });
 
     sopsSet('auth', sha);
     expect(decrypt(sops, file, key.file).auth).toBe(sha);
@@ -298,7 +330,7 @@ describe('a real run', () => {
     expect(saltOf(edited.auth!)).not.toBe(saltOf(migrated.auth!));
   });
 
-  it('dev: the plain Secret\'s line has a salt that follows from the public dev password, so the file is byte-stable; it verifies', (ctx) => {
+  it("dev: the plain Secret's line has a salt that follows from the public dev password, so the file is byte-stable; it verifies", (ctx) => {
     const openssl = needOpenssl(ctx);
     const render = () => {
       const out = tempDir();
@@ -332,7 +364,11 @@ function argvOf(shell: 'bash' | 'sh', command: string, env: Record<string, strin
     ...STUBS.map((s) => `${s}() { _rec ${s} "$@"; }`),
     command,
   ].join('\n');
-  const r = spawnSync(shell, ['-c', script], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent', ...env, REC: dir } });
+  const r = spawnSync(shell, ['-c', script], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: '/nonexistent', ...env, REC: dir },
+  });
   expect(r.status, `${shell}: ${command}\n${r.stderr}`).toBe(0);
   expect(r.stderr).toBe('');
   return readdirSync(dir)
@@ -352,37 +388,67 @@ function syntaxOk(command: string) {
 function expectWords(command: string, expected: string[][], env: Record<string, string | undefined> = {}) {
   syntaxOk(command);
   const sorted = [...expected].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
-  for (const shell of ['bash', 'sh'] as const) expect(argvOf(shell, command, env), `${shell}: ${command}`).toEqual(sorted);
+  for (const shell of ['bash', 'sh'] as const)
+    expect(argvOf(shell, command, env), `${shell}: ${command}`).toEqual(sorted);
 }
 
 /** The ```sh blocks of a README and the inline code spans that start with a command. */
 function readmeCommands(text: string): { blocks: string[]; inline: string[] } {
   const blocks = [...text.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
   const prose = text.replace(/^```[\s\S]*?^```$/gm, '');
-  const inline = [...prose.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!).filter((c) => /^(kubectl|kustomize|npx|sops|git|mkdir|flux|MINIO_ROOT_USER=)\s/.test(c));
+  const inline = [...prose.matchAll(/`([^`\n]+)`/g)]
+    .map((m) => m[1]!)
+    .filter((c) => /^(kubectl|kustomize|npx|sops|git|mkdir|flux|MINIO_ROOT_USER=)\s/.test(c));
   return { blocks, inline };
 }
 
 describe('shellQuote (src/render/shell.ts)', () => {
   it('gives back every value as one word through bash and sh: seeded random values from the characters shells treat specially', () => {
     const rng = seeded(SEED + 2);
-    const nasty = [..."abcXYZ019_./:=@%+,- \t\n'\"`$\\!*?[]{}()<>|&;~#^", 'é', '日', '😀'];
-    const values = ['', "'", "''", "it's", 'a b', '-n', '--x=y z', '$(touch pwned)', '`touch pwned`', '~', '*', '#not a comment', '!!', 'plain-value_1.2/x:y=z@host%2B,+'];
+    const nasty = [...'abcXYZ019_./:=@%+,- \t\n\'"`$\\!*?[]{}()<>|&;~#^', 'é', '日', '😀'];
+    const values = [
+      '',
+      "'",
+      "''",
+      "it's",
+      'a b',
+      '-n',
+      '--x=y z',
+      '$(touch pwned)',
+      '`touch pwned`',
+      '~',
+      '*',
+      '#not a comment',
+      '!!',
+      'plain-value_1.2/x:y=z@host%2B,+',
+    ];
     for (let i = 0; i < 300; i++) values.push(Array.from({ length: 1 + rng.int(24) }, () => rng.pick(nasty)).join(''));
     for (const shell of ['bash', 'sh']) {
-      const r = spawnSync(shell, ['-c', `printf '%s\\0' ${values.map(shellQuote).join(' ')}`], { encoding: 'utf8', cwd: tempDir() });
+      const r = spawnSync(shell, ['-c', `printf '%s\\0' ${values.map(shellQuote).join(' ')}`], {
+        encoding: 'utf8',
+        cwd: tempDir(),
+      });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout.split('\0').slice(0, -1)).toEqual(values);
     }
     // Only what needs it is quoted: the rendered commands of plain values stay as they were.
-    for (const plain of ['minio', 'overlays/prod/minio', 'clusters/prod', '/mnt/disk1/data', 'scaffold/prod', 'https://minio.minio.svc.cluster.local:9000', '--path=a/b']) expect(shellQuote(plain)).toBe(plain);
+    for (const plain of [
+      'minio',
+      'overlays/prod/minio',
+      'clusters/prod',
+      '/mnt/disk1/data',
+      'scaffold/prod',
+      'https://minio.minio.svc.cluster.local:9000',
+      '--path=a/b',
+    ])
+      expect(shellQuote(plain)).toBe(plain);
     expect(shellQuote("it's")).toBe("'it'\\''s'");
     expect(shellQuote('a b')).toBe("'a b'");
   });
 });
 
 describe('the commands a run prints, with values that need quoting', () => {
-  it('prod in a repository subdirectory with a space, from a branch with shell characters, a new key file with a space: next steps and key notes', (ctx) => {
+  it('prod in a repository subdirectory with a space, from a branch with shell characters, a new key file with a space: next steps and key notes', (_ctx) => {
     const base = tempDir();
     const repo = join(base, 'team repo');
     mkdirSync(repo);
@@ -390,12 +456,18 @@ describe('the commands a run prints, with values that need quoting', () => {
     const previous = "main'$(id)&;`id`";
     const branch = 'scaffold/prod';
     expect(spawnSync('git', ['check-ref-format', '--branch', previous]).status).toBe(0);
-    const git = (...args: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { encoding: 'utf8' });
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+        encoding: 'utf8',
+      });
     git('init', '-q', `--initial-branch=${previous}`);
     git('commit', '-q', '--allow-empty', '-m', 'start');
     const out = join(repo, 'deploy dir', 'minio');
-    const keyFile = join(base, "key dir", "it's keys.txt");
-    const r = run(['--env', 'prod', '--gitops', 'flux', '--repo-url', 'https://git.example.com/team/storage.git', '--out', out], { SOPS_AGE_KEY_FILE: keyFile });
+    const keyFile = join(base, 'key dir', "it's keys.txt");
+    const r = run(
+      ['--env', 'prod', '--gitops', 'flux', '--repo-url', 'https://git.example.com/team/storage.git', '--out', out],
+      { SOPS_AGE_KEY_FILE: keyFile },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(keyFile)).toBe(true);
     const lines = r.stdout.split('\n');
@@ -410,9 +482,15 @@ describe('the commands a run prints, with values that need quoting', () => {
     const apply = line(/kubectl apply -k /);
     expectWords(/\((kubectl apply -k [^)]*)\)/.exec(apply)![1]!, [['kubectl', 'apply', '-k', 'clusters/prod']]);
     // Flux's --path is relative to the repository root: the output's subdirectory is part of it.
-    expectWords(`flux bootstrap git ${/flux bootstrap \.\.\. (--path=.*)\)$/.exec(apply)![1]!}`, [['flux', 'bootstrap', 'git', '--path=deploy dir/minio/clusters/prod']]);
-    expectWords(line(/^\s+Flux:\s+kubectl /).replace(/^Flux:\s+/, ''), [['kubectl', '-n', 'flux-system', 'create', 'secret', 'generic', 'sops-age', `--from-file=age.agekey=${keyFile}`]]);
-    expectWords(line(/^\s+Argo CD:\s+kubectl /).replace(/^Argo CD:\s+/, ''), [['kubectl', '-n', 'argocd', 'create', 'secret', 'generic', 'sops-age', `--from-file=keys.txt=${keyFile}`]]);
+    expectWords(`flux bootstrap git ${/flux bootstrap \.\.\. (--path=.*)\)$/.exec(apply)![1]!}`, [
+      ['flux', 'bootstrap', 'git', '--path=deploy dir/minio/clusters/prod'],
+    ]);
+    expectWords(line(/^\s+Flux:\s+kubectl /).replace(/^Flux:\s+/, ''), [
+      ['kubectl', '-n', 'flux-system', 'create', 'secret', 'generic', 'sops-age', `--from-file=age.agekey=${keyFile}`],
+    ]);
+    expectWords(line(/^\s+Argo CD:\s+kubectl /).replace(/^Argo CD:\s+/, ''), [
+      ['kubectl', '-n', 'argocd', 'create', 'secret', 'generic', 'sops-age', `--from-file=keys.txt=${keyFile}`],
+    ]);
 
     // The env's README: every sh block and command span parses in both shells; the age key
     // file of the Flux line is one word, wherever sops would find it.
@@ -421,48 +499,100 @@ describe('the commands a run prints, with values that need quoting', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(3);
     expect(inline.length).toBeGreaterThanOrEqual(5);
     for (const c of [...blocks, ...inline]) syntaxOk(c);
-    for (const block of blocks) for (const shell of ['bash', 'sh'] as const) expect(argvOf(shell, block).length).toBeGreaterThan(0);
-    const fluxLine = readme.split('\n').find((l) => l.startsWith('kubectl -n flux-system create secret generic sops-age'))!;
-    const withKey = (path: string) => [['kubectl', '-n', 'flux-system', 'create', 'secret', 'generic', 'sops-age', `--from-file=age.agekey=${path}`]];
+    for (const block of blocks)
+      for (const shell of ['bash', 'sh'] as const) expect(argvOf(shell, block).length).toBeGreaterThan(0);
+    const fluxLine = readme
+      .split('\n')
+      .find((l) => l.startsWith('kubectl -n flux-system create secret generic sops-age'))!;
+    const withKey = (path: string) => [
+      ['kubectl', '-n', 'flux-system', 'create', 'secret', 'generic', 'sops-age', `--from-file=age.agekey=${path}`],
+    ];
     expectWords(fluxLine, withKey('/home/a person/.config/sops/age/keys.txt'), { HOME: '/home/a person' });
     expectWords(fluxLine, withKey('/x dg/sops/age/keys.txt'), { HOME: '/home/a person', XDG_CONFIG_HOME: '/x dg' });
     expectWords(fluxLine, withKey(keyFile), { SOPS_AGE_KEY_FILE: keyFile });
-    console.log(`printed commands checked: ${blocks.length} README sh blocks, ${inline.length} README command spans, 6 next-step and key lines`);
+    console.log(
+      `printed commands checked: ${blocks.length} README sh blocks, ${inline.length} README command spans, 6 next-step and key lines`,
+    );
   });
 
   it('next steps for any branch names git accepts (given to nextSteps directly: --branch itself takes plain names only)', () => {
-    const { options } = resolveOptions(null, parseFlags(['--env', 'prod', '--gitops', 'flux', '--repo-url', 'https://git.example.com/team/storage.git']));
+    const { options } = resolveOptions(
+      null,
+      parseFlags(['--env', 'prod', '--gitops', 'flux', '--repo-url', 'https://git.example.com/team/storage.git']),
+    );
     const o = { ...options, repoPath: "deploy dir/it's/" };
     const [branch, previousBranch] = ["scaffold/it's-$(id)&;`id`", 'main"$HOME!{x}'];
-    for (const b of [branch, previousBranch]) expect(spawnSync('git', ['check-ref-format', '--branch', b]).status, b).toBe(0);
-    const summary = { env: 'prod', root: '/x', created: ['clusters/prod/kustomization-minio.yaml'], updated: [], deleted: ['clusters/prod/kustomization-minio-trust.yaml'], unchanged: 0, branch, previousBranch, commit: 'abc1234', pushed: false, notes: [], warnings: [], secrets: [] };
+    for (const b of [branch, previousBranch])
+      expect(spawnSync('git', ['check-ref-format', '--branch', b]).status, b).toBe(0);
+    const summary = {
+      env: 'prod',
+      root: '/x',
+      created: ['clusters/prod/kustomization-minio.yaml'],
+      updated: [],
+      deleted: ['clusters/prod/kustomization-minio-trust.yaml'],
+      unchanged: 0,
+      branch,
+      previousBranch,
+      commit: 'abc1234',
+      pushed: false,
+      notes: [],
+      warnings: [],
+      secrets: [],
+    };
     const steps = nextSteps(o, summary);
     expectWords(steps[0]!, [['git', 'push', '-u', 'origin', branch]]);
     expectWords(steps[1]!, [['git', 'checkout', previousBranch]]);
-    expectWords(`flux bootstrap git ${/flux bootstrap \.\.\. (--path=.*)\)$/.exec(steps[2]!)![1]!}`, [['flux', 'bootstrap', 'git', "--path=deploy dir/it's/clusters/prod"]]);
-    expectWords(steps[3]!.replace(/^once merged: /, ''), [['kubectl', '-n', 'flux-system', 'delete', 'kustomization', 'minio-prod-trust']]);
+    expectWords(`flux bootstrap git ${/flux bootstrap \.\.\. (--path=.*)\)$/.exec(steps[2]!)![1]!}`, [
+      ['flux', 'bootstrap', 'git', "--path=deploy dir/it's/clusters/prod"],
+    ]);
+    expectWords(steps[3]!.replace(/^once merged: /, ''), [
+      ['kubectl', '-n', 'flux-system', 'delete', 'kustomization', 'minio-prod-trust'],
+    ]);
     expect(steps).toHaveLength(4);
   });
 
-  it('Argo CD: the README\'s key line takes the key file as one word', () => {
+  it("Argo CD: the README's key line takes the key file as one word", () => {
     const out = tempDir();
     const key = ageKey(tempDir());
-    const r = run(['--env', 'prod', '--gitops', 'argocd', '--age-recipient', key.recipient, '--no-commit', '--out', out], { SOPS_AGE_KEY_FILE: key.file });
+    const r = run(
+      ['--env', 'prod', '--gitops', 'argocd', '--age-recipient', key.recipient, '--no-commit', '--out', out],
+      { SOPS_AGE_KEY_FILE: key.file },
+    );
     expect(r.code, r.stderr).toBe(0);
     const readme = readFileSync(join(out, 'overlays/prod/README.md'), 'utf8');
     for (const c of Object.values(readmeCommands(readme)).flat()) syntaxOk(c);
     const argoLine = readme.split('\n').find((l) => l.startsWith('kubectl -n argocd create secret generic sops-age'))!;
-    expectWords(argoLine, [['kubectl', '-n', 'argocd', 'create', 'secret', 'generic', 'sops-age', '--from-file=keys.txt=/home/a person/.config/sops/age/keys.txt']], { HOME: '/home/a person' });
+    expectWords(
+      argoLine,
+      [
+        [
+          'kubectl',
+          '-n',
+          'argocd',
+          'create',
+          'secret',
+          'generic',
+          'sops-age',
+          '--from-file=keys.txt=/home/a person/.config/sops/age/keys.txt',
+        ],
+      ],
+      { HOME: '/home/a person' },
+    );
   });
 
-  it('dev: the hostPath warning and the README\'s mkdir and chown take the path as one word (a path the config check would refuse, given to the renderers directly)', () => {
+  it("dev: the hostPath warning and the README's mkdir and chown take the path as one word (a path the config check would refuse, given to the renderers directly)", () => {
     // The config admits only [A-Za-z0-9._/-] in hostPath, which needs no quoting; the
     // renderers quote it anyway, as every other value.
     const { options } = resolveOptions(null, parseFlags(['--env', 'dev']));
     const hostPath = "/mnt/it's $HOME;&(x)*`id`";
     const o = { ...options, settings: { ...options.settings, hostPath } };
-    const expected = [['mkdir', '-p', hostPath], ['chown', `${RUN_AS}:${RUN_AS}`, hostPath]];
-    const warning = warnings(o).map((w) => /\(on the node: (.*)\); its namespace/.exec(w)?.[1]).find(Boolean);
+    const expected = [
+      ['mkdir', '-p', hostPath],
+      ['chown', `${RUN_AS}:${RUN_AS}`, hostPath],
+    ];
+    const warning = warnings(o)
+      .map((w) => /\(on the node: (.*)\); its namespace/.exec(w)?.[1])
+      .find(Boolean);
     expect(warning, warnings(o).join('\n')).toBeDefined();
     expectWords(warning!, expected);
     const readme = renderEnvReadme(o);
@@ -475,6 +605,7 @@ describe('the commands a run prints, with values that need quoting', () => {
     const out = tempDir();
     const r = run(['--env', 'dev', '--no-commit', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
-    for (const c of Object.values(readmeCommands(readFileSync(join(out, 'overlays/dev/README.md'), 'utf8'))).flat()) syntaxOk(c);
+    for (const c of Object.values(readmeCommands(readFileSync(join(out, 'overlays/dev/README.md'), 'utf8'))).flat())
+      syntaxOk(c);
   });
 });

@@ -30,7 +30,10 @@ async function newKey(dir: string, name: string): Promise<Key> {
 
 /** `sops -d` with only this key: it checks the MAC and fails the test when it does not match. */
 function sopsDecrypt(sops: string, file: string, key: Key, extra: string[] = []): Record<string, unknown> {
-  const out = execFileSync(sops, ['decrypt', ...extra, '--output-type', 'json', file], { encoding: 'utf8', env: { ...process.env, SOPS_AGE_KEY_FILE: key.file } });
+  const out = execFileSync(sops, ['decrypt', ...extra, '--output-type', 'json', file], {
+    encoding: 'utf8',
+    env: { ...process.env, SOPS_AGE_KEY_FILE: key.file },
+  });
   return JSON.parse(out);
 }
 
@@ -68,7 +71,9 @@ describe('age on node:crypto (src/age.ts) against the age-encryption package', (
 
     const decrypter = new Decrypter();
     decrypter.addIdentity(theirs);
-    expect(Buffer.from(await decrypter.decrypt(armor.decode(encryptArmored(data, recipientOf(theirs))), 'uint8array'))).toEqual(data);
+    expect(
+      Buffer.from(await decrypter.decrypt(armor.decode(encryptArmored(data, recipientOf(theirs))), 'uint8array')),
+    ).toEqual(data);
 
     const encrypter = new Encrypter();
     encrypter.addRecipient(recipientOf(mine));
@@ -106,7 +111,11 @@ describe('interop with the real sops', () => {
     expect(stored.stringData.yes).toMatch(/type:bool\]$/);
     expect(stored.stringData.float).toMatch(/type:float\]$/);
     expect(stored.stringData.empty).toBe('');
-    expect(stored.sops).toMatchObject({ lastmodified: '2026-11-21T10:00:00Z', encrypted_regex: '^(data|stringData)$', version: '3.9.4' });
+    expect(stored.sops).toMatchObject({
+      lastmodified: '2026-11-21T10:00:00Z',
+      encrypted_regex: '^(data|stringData)$',
+      version: '3.9.4',
+    });
   });
 
   it('we verify and decrypt what sops -e encrypts, and detect a tampered copy', async (ctx) => {
@@ -116,7 +125,11 @@ describe('interop with the real sops', () => {
     const plain = join(dir, 'plain.yaml');
     writeFileSync(plain, YAML.stringify(TRICKY));
     // cwd: sops looks for a .sops.yaml upwards from there, and the repository has one.
-    const encrypted = execFileSync(sops, ['encrypt', '--age', key.recipient, '--encrypted-regex', '^(data|stringData)$', plain], { encoding: 'utf8', cwd: dir });
+    const encrypted = execFileSync(
+      sops,
+      ['encrypt', '--age', key.recipient, '--encrypted-regex', '^(data|stringData)$', plain],
+      { encoding: 'utf8', cwd: dir },
+    );
     const doc = YAML.parse(encrypted);
     const found = unwrapDataKey(doc.sops, [key.identity]);
     expect(found).not.toBeNull();
@@ -161,7 +174,9 @@ async function sealedProd(extra: string[] = []) {
 /** The values of every sealed file in the tree, decrypted by the real sops. */
 function sealedValues(sops: string, out: string, key: Key): Record<string, Record<string, string>> {
   const files = Object.keys(snapshot(out)).filter((p) => /^sealed\/.*\/minio-.*\.yaml$/.test(p));
-  return Object.fromEntries(files.map((p) => [p, sopsDecrypt(sops, join(out, p), key).stringData as Record<string, string>]));
+  return Object.fromEntries(
+    files.map((p) => [p, sopsDecrypt(sops, join(out, p), key).stringData as Record<string, string>]),
+  );
 }
 
 describe('scaffold --secrets sops', () => {
@@ -188,10 +203,16 @@ describe('scaffold --secrets sops', () => {
       'sealed/prod/minio-kms-key.yaml',
       'sealed/prod/minio-root-credentials.yaml',
     ]);
-    expect(values['sealed/prod/minio-kms-key.yaml']).toEqual({ kmsSecretKey: expect.stringMatching(/^minio-kms:[A-Za-z0-9+/]{43}=$/) });
+    expect(values['sealed/prod/minio-kms-key.yaml']).toEqual({
+      kmsSecretKey: expect.stringMatching(/^minio-kms:[A-Za-z0-9+/]{43}=$/),
+    });
     // The metrics user's: a generated secret key, and the token made from it.
     const metrics = values['sealed/prod/bootstrap/minio-metrics-credentials.yaml']!;
-    expect(metrics).toEqual({ 's3.access-key': 'minio-metrics', 's3.secret-key': expect.stringMatching(/^[A-Za-z0-9]{40}$/), token: metricsToken('minio-metrics', metrics['s3.secret-key']!) });
+    expect(metrics).toEqual({
+      's3.access-key': 'minio-metrics',
+      's3.secret-key': expect.stringMatching(/^[A-Za-z0-9]{40}$/),
+      token: metricsToken('minio-metrics', metrics['s3.secret-key']!),
+    });
     // A consumer's two Secrets (its namespace, and MinIO's for the bootstrap) hold one credential.
     for (const c of ['flink', 'spark', 'iceberg']) {
       const mirror = values[`sealed/prod/bootstrap/minio-consumer-${c}.yaml`]!;
@@ -213,12 +234,20 @@ describe('scaffold --secrets sops', () => {
     expect(verifyHtpasswd(consoleAuth.auth!, 'admin', consoleAuth.password!)).toBe(true);
 
     const secrets = Object.values(values)
-      .flatMap((v) => Object.entries(v).filter(([k]) => k !== 's3.endpoint' && k !== 's3.access-key').map(([, value]) => value))
+      .flatMap((v) =>
+        Object.entries(v)
+          .filter(([k]) => k !== 's3.endpoint' && k !== 's3.access-key')
+          .map(([, value]) => value),
+      )
       .filter((v) => v.length >= 12);
     // The scaffolder committed its files (branch scaffold/prod): its history must hold no value.
-    expect(execFileSync('git', ['-C', out, 'branch', '--show-current'], { encoding: 'utf8' }).trim()).toBe('scaffold/prod');
+    expect(execFileSync('git', ['-C', out, 'branch', '--show-current'], { encoding: 'utf8' }).trim()).toBe(
+      'scaffold/prod',
+    );
     const history = execFileSync('git', ['-C', out, 'log', '-p', '--all'], { encoding: 'utf8', maxBuffer: 64 << 20 });
-    const tree = Object.values(snapshot(out)).map((f) => f.content).join('\n');
+    const tree = Object.values(snapshot(out))
+      .map((f) => f.content)
+      .join('\n');
     for (const secret of secrets) {
       expect(tree.includes(secret), 'a credential in the tree').toBe(false);
       expect(history.includes(secret), 'a credential in git log -p').toBe(false);
@@ -241,11 +270,22 @@ describe('scaffold --secrets sops', () => {
     expect(r.code, r.stderr).toBe(0);
     const changed = Object.keys(snapshot(out)).filter((p) => snapshot(out)[p]!.content !== before[p]?.content);
     // The servers' configuration label carries a checksum of the root credentials: they restart with the new ones.
-    expect(changed.sort()).toEqual(['overlays/prod/minio/patch-restarter.yaml', 'overlays/prod/minio/patch-server.yaml', 'scaffold.lock.yaml', 'sealed/prod/minio-root-credentials.yaml']);
+    expect(changed.sort()).toEqual([
+      'overlays/prod/minio/patch-restarter.yaml',
+      'overlays/prod/minio/patch-server.yaml',
+      'scaffold.lock.yaml',
+      'sealed/prod/minio-root-credentials.yaml',
+    ]);
     const valuesAfter = sealedValues(sops, out, key);
-    expect(valuesAfter['sealed/prod/minio-root-credentials.yaml']!.rootPassword).not.toBe(valuesBefore['sealed/prod/minio-root-credentials.yaml']!.rootPassword);
-    expect(valuesAfter['sealed/prod/minio-root-credentials.yaml']!.rootUser).not.toBe(valuesBefore['sealed/prod/minio-root-credentials.yaml']!.rootUser);
-    expect(valuesAfter['sealed/prod/minio-console-basic-auth.yaml']).toEqual(valuesBefore['sealed/prod/minio-console-basic-auth.yaml']);
+    expect(valuesAfter['sealed/prod/minio-root-credentials.yaml']!.rootPassword).not.toBe(
+      valuesBefore['sealed/prod/minio-root-credentials.yaml']!.rootPassword,
+    );
+    expect(valuesAfter['sealed/prod/minio-root-credentials.yaml']!.rootUser).not.toBe(
+      valuesBefore['sealed/prod/minio-root-credentials.yaml']!.rootUser,
+    );
+    expect(valuesAfter['sealed/prod/minio-console-basic-auth.yaml']).toEqual(
+      valuesBefore['sealed/prod/minio-console-basic-auth.yaml'],
+    );
 
     const all = run(['--env', 'prod', '--rotate', 'all', '--out', out], env);
     expect(all.stdout).toMatch(/generated new credentials: root, console/);
@@ -256,11 +296,17 @@ describe('scaffold --secrets sops', () => {
     const out = tempDir();
     const dir = tempDir();
     const [a, b] = [await newKey(dir, 'a'), await newKey(dir, 'b')];
-    expect(run(['--env', 'prod', '--age-recipient', a.recipient, '--out', out], { SOPS_AGE_KEY_FILE: a.file }).code).toBe(0);
+    expect(
+      run(['--env', 'prod', '--age-recipient', a.recipient, '--out', out], { SOPS_AGE_KEY_FILE: a.file }).code,
+    ).toBe(0);
     const values = sealedValues(sops, out, a);
     const encryptedBefore = YAML.parse(readFileSync(join(out, 'sealed/prod/minio-root-credentials.yaml'), 'utf8'));
 
-    expect(run(['--env', 'prod', '--age-recipient', a.recipient, '--age-recipient', b.recipient, '--out', out], { SOPS_AGE_KEY_FILE: a.file }).code).toBe(0);
+    expect(
+      run(['--env', 'prod', '--age-recipient', a.recipient, '--age-recipient', b.recipient, '--out', out], {
+        SOPS_AGE_KEY_FILE: a.file,
+      }).code,
+    ).toBe(0);
     expect(sealedValues(sops, out, b)).toEqual(values);
     expect(readFileSync(join(out, '.sops.yaml'), 'utf8')).toContain(`age: ${a.recipient},${b.recipient}`);
     const both = YAML.parse(readFileSync(join(out, 'sealed/prod/minio-root-credentials.yaml'), 'utf8'));
@@ -268,12 +314,16 @@ describe('scaffold --secrets sops', () => {
     expect(both.sops.mac).toBe(encryptedBefore.sops.mac);
 
     // b alone, run by b: a can no longer read them.
-    expect(run(['--env', 'prod', '--age-recipient', b.recipient, '--out', out], { SOPS_AGE_KEY_FILE: b.file }).code).toBe(0);
+    expect(
+      run(['--env', 'prod', '--age-recipient', b.recipient, '--out', out], { SOPS_AGE_KEY_FILE: b.file }).code,
+    ).toBe(0);
     expect(sealedValues(sops, out, b)).toEqual(values);
     expect(() => sealedValues(sops, out, a)).toThrow();
     // Without flags the recipients come from .sops.yaml: nothing changes.
     const before = snapshot(out);
-    expect(run(['--env', 'prod', '--out', out], { SOPS_AGE_KEY_FILE: b.file }).stdout).toMatch(/0 created, 0 updated, 0 deleted/);
+    expect(run(['--env', 'prod', '--out', out], { SOPS_AGE_KEY_FILE: b.file }).stdout).toMatch(
+      /0 created, 0 updated, 0 deleted/,
+    );
     expect(snapshot(out)).toEqual(before);
   });
 
@@ -281,7 +331,9 @@ describe('scaffold --secrets sops', () => {
     const sops = needTool(ctx, 'sops');
     const { out, key, env } = await sealedProd();
     const file = join(out, 'sealed/prod/minio-root-credentials.yaml');
-    execFileSync(sops, ['set', file, '["stringData"]["rootPassword"]', '"chosen-by-a-person-2026"'], { env: { ...process.env, SOPS_AGE_KEY_FILE: key.file } });
+    execFileSync(sops, ['set', file, '["stringData"]["rootPassword"]', '"chosen-by-a-person-2026"'], {
+      env: { ...process.env, SOPS_AGE_KEY_FILE: key.file },
+    });
     const edited = readFileSync(file, 'utf8');
     const r = run(['--env', 'prod', '--out', out], env);
     expect(r.code, r.stderr).toBe(0);
@@ -292,12 +344,15 @@ describe('scaffold --secrets sops', () => {
   it('on a machine without the key, keeps the sealed files; asks for the key only when they must be encrypted anew', async () => {
     const out = tempDir();
     const key = await newKey(tempDir(), 'team');
-    expect(run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], { SOPS_AGE_KEY_FILE: key.file }).code).toBe(0);
+    expect(
+      run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], { SOPS_AGE_KEY_FILE: key.file }).code,
+    ).toBe(0);
     const noKey = { SOPS_AGE_KEY_FILE: join(tempDir(), 'none.txt') };
     const before = snapshot(out);
     const r = run(['--env', 'prod', '--size', '20Gi', '--out', out], noKey);
     expect(r.code, r.stderr).toBe(0);
-    for (const p of Object.keys(before).filter((x) => x.startsWith('sealed/'))) expect(snapshot(out)[p]).toEqual(before[p]);
+    for (const p of Object.keys(before).filter((x) => x.startsWith('sealed/')))
+      expect(snapshot(out)[p]).toEqual(before[p]);
     expect(existsSync(noKey.SOPS_AGE_KEY_FILE)).toBe(false); // recipients come from .sops.yaml: no key is made
 
     // Only the metadata changes: the fix is the key (the values stay), not new credentials.
@@ -312,7 +367,9 @@ describe('scaffold --secrets sops', () => {
   it('--check without the key, when sealed files must be encrypted anew (a changed namespace): drift for a key holder (exit 1), not an error', async () => {
     const out = tempDir();
     const key = await newKey(tempDir(), 'team');
-    expect(run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], { SOPS_AGE_KEY_FILE: key.file }).code).toBe(0);
+    expect(
+      run(['--env', 'prod', '--age-recipient', key.recipient, '--out', out], { SOPS_AGE_KEY_FILE: key.file }).code,
+    ).toBe(0);
     // A pull request moves the env to another namespace; CI checks it without the key.
     const config = join(out, 'scaffold.config.yaml');
     const text = readFileSync(config, 'utf8');
@@ -326,7 +383,9 @@ describe('scaffold --secrets sops', () => {
     expect(check.code, check.stderr).toBe(1);
     expect(check.stdout).toMatch(/^update sealed\/prod\/minio-root-credentials\.yaml/m);
     expect(check.stderr).toContain('note: sealed/prod/minio-root-credentials.yaml must be encrypted anew');
-    expect(check.stdout).toMatch(/^env prod in \S+ is not what scaffold\.config\.yaml renders: .*; run `npx zx scaffold\.ts --env prod` and commit$/m);
+    expect(check.stdout).toMatch(
+      /^env prod in \S+ is not what scaffold\.config\.yaml renders: .*; run `npx zx scaffold\.ts --env prod` and commit$/m,
+    );
     expect(snapshot(out)).toEqual(before);
     expect(existsSync(noKey.SOPS_AGE_KEY_FILE)).toBe(false);
 
@@ -338,13 +397,22 @@ describe('scaffold --secrets sops', () => {
     process.env.SOPS_AGE_KEY_FILE = noKey.SOPS_AGE_KEY_FILE;
     let notes: string[];
     try {
-      notes = (await planRun(out, { ...parseFlags(['--env', 'prod', '--check', '--leave-data-behind', '--out', out]), force: true })).secrets.notes ?? [];
+      notes =
+        (
+          await planRun(out, {
+            ...parseFlags(['--env', 'prod', '--check', '--leave-data-behind', '--out', out]),
+            force: true,
+          })
+        ).secrets.notes ?? [];
     } finally {
       if (saved === undefined) delete process.env.SOPS_AGE_KEY_FILE;
       else process.env.SOPS_AGE_KEY_FILE = saved;
     }
-    const note = (file: string, why: string) => `${file} must be encrypted anew (${why}), which needs its values, and no age key is available here: a holder of the age key must run \`npx zx scaffold.ts --env prod\` and commit`;
-    const sealed = Object.keys(before).filter((f) => f.startsWith('sealed/prod/') && !f.endsWith('/kustomization.yaml'));
+    const note = (file: string, why: string) =>
+      `${file} must be encrypted anew (${why}), which needs its values, and no age key is available here: a holder of the age key must run \`npx zx scaffold.ts --env prod\` and commit`;
+    const sealed = Object.keys(before).filter(
+      (f) => f.startsWith('sealed/prod/') && !f.endsWith('/kustomization.yaml'),
+    );
     expect(sealed).toHaveLength(10); // root, KMS key, console, metrics, and each default consumer's Secret and its copy for the Job
     expect(notes.map((n) => n.split(' ')[0]).sort()).toEqual(sealed.sort());
     expect(notes).toContain(note('sealed/prod/minio-root-credentials.yaml', 'its metadata.namespace changes'));
@@ -352,7 +420,8 @@ describe('scaffold --secrets sops', () => {
     // The consumers' Secrets also hold MinIO's endpoint, which names the namespace.
     for (const n of notes) {
       const file = n.split(' ')[0]!;
-      if (file.startsWith('sealed/prod/consumers/')) expect(n).toBe(note(file, 'its metadata.name changes; its s3.endpoint value changes'));
+      if (file.startsWith('sealed/prod/consumers/'))
+        expect(n).toBe(note(file, 'its metadata.name changes; its s3.endpoint value changes'));
       else expect(n).toBe(note(file, 'its metadata.namespace changes'));
     }
 
@@ -375,23 +444,39 @@ describe('scaffold --secrets sops', () => {
     const r = run(['--env', 'prod', '--out', out], { SOPS_AGE_KEY_FILE: keyFile });
     expect(r.code, r.stderr).toBe(0);
     const recipient = /recipient: (age1\w+)/.exec(r.stdout)![1]!;
-    expect(r.stdout).toContain(`kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=${keyFile}`);
+    expect(r.stdout).toContain(
+      `kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=${keyFile}`,
+    );
     expect((await import('node:fs')).statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(out, '.sops.yaml'), 'utf8')).toContain(`age: ${recipient}`);
-    const identity = readFileSync(keyFile, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'))!;
+    const identity = readFileSync(keyFile, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('AGE-SECRET-KEY-1'))!;
     expect(Object.values(snapshot(out)).some((f) => f.content.includes(identity))).toBe(false);
-    expect(sopsDecrypt(sops, join(out, 'sealed/prod/minio-root-credentials.yaml'), { file: keyFile, identity, recipient }).kind).toBe('Secret');
+    expect(
+      sopsDecrypt(sops, join(out, 'sealed/prod/minio-root-credentials.yaml'), { file: keyFile, identity, recipient })
+        .kind,
+    ).toBe('Secret');
   });
 
   it('for Argo CD, sealed/<env>/ holds a KSOPS generator listing the sealed files', async () => {
     const out = tempDir();
     const key = await newKey(tempDir(), 'team');
-    expect(run(['--env', 'prod', '--gitops', 'argocd', '--age-recipient', key.recipient, '--out', out], { SOPS_AGE_KEY_FILE: key.file }).code).toBe(0);
-    expect(YAML.parse(readFileSync(join(out, 'sealed/prod/kustomization.yaml'), 'utf8'))).toMatchObject({ generators: ['secret-generator.yaml'] });
+    expect(
+      run(['--env', 'prod', '--gitops', 'argocd', '--age-recipient', key.recipient, '--out', out], {
+        SOPS_AGE_KEY_FILE: key.file,
+      }).code,
+    ).toBe(0);
+    expect(YAML.parse(readFileSync(join(out, 'sealed/prod/kustomization.yaml'), 'utf8'))).toMatchObject({
+      generators: ['secret-generator.yaml'],
+    });
     expect(YAML.parse(readFileSync(join(out, 'sealed/prod/secret-generator.yaml'), 'utf8'))).toEqual({
       apiVersion: 'viaduct.ai/v1',
       kind: 'ksops',
-      metadata: { name: 'minio-sealed-secrets', annotations: { 'config.kubernetes.io/function': 'exec:\n  path: ksops\n' } },
+      metadata: {
+        name: 'minio-sealed-secrets',
+        annotations: { 'config.kubernetes.io/function': 'exec:\n  path: ksops\n' },
+      },
       files: ['./minio-root-credentials.yaml', './minio-kms-key.yaml', './minio-console-basic-auth.yaml'],
     });
     expect(readFileSync(join(out, 'overlays/prod/README.md'), 'utf8')).toMatch(/--enable-alpha-plugins --enable-exec/);
@@ -399,27 +484,77 @@ describe('scaffold --secrets sops', () => {
 });
 
 describe('bad input for sealed secrets: one line, exit 2, nothing changed', () => {
-  const cases: [string, (k: { a: Key; b: Key; out: string }) => { args: string[]; env: Record<string, string> }, RegExp][] = [
-    ['a malformed recipient', ({ a }) => ({ args: ['--env', 'prod', '--age-recipient', 'age1notarecipient'], env: { SOPS_AGE_KEY_FILE: a.file } }), /--age-recipient "age1notarecipient" is not an age recipient .*age-keygen -y/],
-    ['a .sops.yaml that does not cover sealed/', ({ a, out }) => {
-      writeFileSync(join(out, '.sops.yaml'), `creation_rules:\n  - path_regex: ^secrets/.*\n    age: ${a.recipient}\n`);
-      return { args: ['--env', 'prod'], env: { SOPS_AGE_KEY_FILE: a.file } };
-    }, /\.sops\.yaml has no creation rule that covers sealed\/prod\/minio-root-credentials\.yaml; add one first/],
-    ['a change to a file no available key opens', ({ b }) => ({ args: ['--env', 'prod', '--namespace', 'storage', '--leave-data-behind'], env: { SOPS_AGE_KEY_FILE: b.file } }), /sealed\/prod\/minio-root-credentials\.yaml must be encrypted anew \(its metadata\.namespace changes\), which needs its values, and none of the age keys here opens it \(SOPS_AGE_KEY, or the key file .*\); load the key of one of its recipients \(age1\w+\), or have a holder/],
-    ['a tampered file (MAC mismatch)', ({ a, out }) => {
-      const file = join(out, 'sealed/prod/minio-root-credentials.yaml');
-      writeFileSync(file, readFileSync(file, 'utf8').replace('app.kubernetes.io/component: credentials', 'app.kubernetes.io/component: tampered'));
-      return { args: ['--env', 'prod'], env: { SOPS_AGE_KEY_FILE: a.file } };
-    }, /sealed\/prod\/minio-root-credentials\.yaml fails its integrity check \(the MAC does not match the content\): it was changed outside sops; restore it with git/],
-    ['a value that does not decrypt', ({ a, out }) => {
-      const file = join(out, 'sealed/prod/minio-root-credentials.yaml');
-      const text = readFileSync(file, 'utf8');
-      const values = [...text.matchAll(/(rootUser|rootPassword): "(ENC\[[^"]+\])"/g)];
-      writeFileSync(file, text.replace(values[0]![2]!, 'TMP').replace(values[1]![2]!, values[0]![2]!).replace('TMP', values[1]![2]!));
-      return { args: ['--env', 'prod'], env: { SOPS_AGE_KEY_FILE: a.file } };
-    }, /fails its integrity check \(the value at stringData\.root(User|Password) does not decrypt\)/],
-    ['--rotate of an unknown credential', ({ a }) => ({ args: ['--env', 'prod', '--rotate', 'admin'], env: { SOPS_AGE_KEY_FILE: a.file } }), /--rotate admin: env prod has no such credential; use one of: root, console, flink, spark, iceberg, metrics, all/],
-    ['--rotate for an env without sealed secrets', ({ a }) => ({ args: ['--env', 'dev', '--rotate', 'root'], env: { SOPS_AGE_KEY_FILE: a.file } }), /--rotate works on SOPS-sealed credentials, but env dev uses --secrets plain; use --secrets sops/],
+  const cases: [
+    string,
+    (k: { a: Key; b: Key; out: string }) => { args: string[]; env: Record<string, string> },
+    RegExp,
+  ][] = [
+    [
+      'a malformed recipient',
+      ({ a }) => ({
+        args: ['--env', 'prod', '--age-recipient', 'age1notarecipient'],
+        env: { SOPS_AGE_KEY_FILE: a.file },
+      }),
+      /--age-recipient "age1notarecipient" is not an age recipient .*age-keygen -y/,
+    ],
+    [
+      'a .sops.yaml that does not cover sealed/',
+      ({ a, out }) => {
+        writeFileSync(
+          join(out, '.sops.yaml'),
+          `creation_rules:\n  - path_regex: ^secrets/.*\n    age: ${a.recipient}\n`,
+        );
+        return { args: ['--env', 'prod'], env: { SOPS_AGE_KEY_FILE: a.file } };
+      },
+      /\.sops\.yaml has no creation rule that covers sealed\/prod\/minio-root-credentials\.yaml; add one first/,
+    ],
+    [
+      'a change to a file no available key opens',
+      ({ b }) => ({
+        args: ['--env', 'prod', '--namespace', 'storage', '--leave-data-behind'],
+        env: { SOPS_AGE_KEY_FILE: b.file },
+      }),
+      /sealed\/prod\/minio-root-credentials\.yaml must be encrypted anew \(its metadata\.namespace changes\), which needs its values, and none of the age keys here opens it \(SOPS_AGE_KEY, or the key file .*\); load the key of one of its recipients \(age1\w+\), or have a holder/,
+    ],
+    [
+      'a tampered file (MAC mismatch)',
+      ({ a, out }) => {
+        const file = join(out, 'sealed/prod/minio-root-credentials.yaml');
+        writeFileSync(
+          file,
+          readFileSync(file, 'utf8').replace(
+            'app.kubernetes.io/component: credentials',
+            'app.kubernetes.io/component: tampered',
+          ),
+        );
+        return { args: ['--env', 'prod'], env: { SOPS_AGE_KEY_FILE: a.file } };
+      },
+      /sealed\/prod\/minio-root-credentials\.yaml fails its integrity check \(the MAC does not match the content\): it was changed outside sops; restore it with git/,
+    ],
+    [
+      'a value that does not decrypt',
+      ({ a, out }) => {
+        const file = join(out, 'sealed/prod/minio-root-credentials.yaml');
+        const text = readFileSync(file, 'utf8');
+        const values = [...text.matchAll(/(rootUser|rootPassword): "(ENC\[[^"]+\])"/g)];
+        writeFileSync(
+          file,
+          text.replace(values[0]![2]!, 'TMP').replace(values[1]![2]!, values[0]![2]!).replace('TMP', values[1]![2]!),
+        );
+        return { args: ['--env', 'prod'], env: { SOPS_AGE_KEY_FILE: a.file } };
+      },
+      /fails its integrity check \(the value at stringData\.root(User|Password) does not decrypt\)/,
+    ],
+    [
+      '--rotate of an unknown credential',
+      ({ a }) => ({ args: ['--env', 'prod', '--rotate', 'admin'], env: { SOPS_AGE_KEY_FILE: a.file } }),
+      /--rotate admin: env prod has no such credential; use one of: root, console, flink, spark, iceberg, metrics, all/,
+    ],
+    [
+      '--rotate for an env without sealed secrets',
+      ({ a }) => ({ args: ['--env', 'dev', '--rotate', 'root'], env: { SOPS_AGE_KEY_FILE: a.file } }),
+      /--rotate works on SOPS-sealed credentials, but env dev uses --secrets plain; use --secrets sops/,
+    ],
   ];
 
   it.for(cases)('%s', async ([, prepare, message]) => {
@@ -427,7 +562,9 @@ describe('bad input for sealed secrets: one line, exit 2, nothing changed', () =
     const dir = tempDir();
     const [a, b] = [await newKey(dir, 'a'), await newKey(dir, 'b')];
     expect(run(['--env', 'dev', '--out', out]).code).toBe(0);
-    expect(run(['--env', 'prod', '--age-recipient', a.recipient, '--out', out], { SOPS_AGE_KEY_FILE: a.file }).code).toBe(0);
+    expect(
+      run(['--env', 'prod', '--age-recipient', a.recipient, '--out', out], { SOPS_AGE_KEY_FILE: a.file }).code,
+    ).toBe(0);
     const { args, env } = prepare({ a, b, out });
     const before = snapshot(out);
     const keysBefore = [a.file, b.file].map((f) => readFileSync(f, 'utf8'));
@@ -460,7 +597,9 @@ describe('sealed secrets: review findings, kept fixed', () => {
     const sops = needTool(ctx, 'sops');
     const { out, key, env } = await sealedProd();
     const file = join(out, 'sealed/prod/minio-console-basic-auth.yaml');
-    execFileSync(sops, ['set', file, '["stringData"]["password"]', '"a-new-console-password"'], { env: { ...process.env, ...env } });
+    execFileSync(sops, ['set', file, '["stringData"]["password"]', '"a-new-console-password"'], {
+      env: { ...process.env, ...env },
+    });
 
     expect(run(['--env', 'prod', '--check', '--out', out], env).code).toBe(1); // auth must follow the password
     expect(run(['--env', 'prod', '--out', out], env).code).toBe(0);
@@ -470,20 +609,31 @@ describe('sealed secrets: review findings, kept fixed', () => {
     expect(run(['--env', 'prod', '--check', '--out', out], env).code).toBe(0);
 
     // An edit that needs nothing re-rendered: --check passes, and no run commits it for the person.
-    execFileSync(sops, ['set', file, '["stringData"]["extra"]', '"added-by-a-person"'], { env: { ...process.env, ...env } });
+    execFileSync(sops, ['set', file, '["stringData"]["extra"]', '"added-by-a-person"'], {
+      env: { ...process.env, ...env },
+    });
     expect(run(['--env', 'prod', '--check', '--out', out], env).code).toBe(0);
     const r = run(['--env', 'prod', '--out', out], env);
     expect(r.stdout).toMatch(/nothing changed: no commit/);
-    expect(execFileSync('git', ['-C', out, 'status', '--porcelain'], { encoding: 'utf8' })).toContain('sealed/prod/minio-console-basic-auth.yaml');
+    expect(execFileSync('git', ['-C', out, 'status', '--porcelain'], { encoding: 'utf8' })).toContain(
+      'sealed/prod/minio-console-basic-auth.yaml',
+    );
     // A machine without the key accepts the added key too.
-    expect(run(['--env', 'prod', '--check', '--out', out], { SOPS_AGE_KEY_FILE: join(tempDir(), 'none.txt') }).code).toBe(0);
+    expect(
+      run(['--env', 'prod', '--check', '--out', out], { SOPS_AGE_KEY_FILE: join(tempDir(), 'none.txt') }).code,
+    ).toBe(0);
 
     // The root credentials edited with sops: MinIO reads them only at start, so the servers'
     // configuration label follows the sealed values (sops re-encrypts every value on an edit).
     const root = join(out, 'sealed/prod/minio-root-credentials.yaml');
-    const label = () => /minio-gitops\.io\/config: (\w+)/.exec(readFileSync(join(out, 'overlays/prod/minio/patch-server.yaml'), 'utf8'))![1];
+    const label = () =>
+      /minio-gitops\.io\/config: (\w+)/.exec(
+        readFileSync(join(out, 'overlays/prod/minio/patch-server.yaml'), 'utf8'),
+      )![1];
     const before = label();
-    execFileSync(sops, ['set', root, '["stringData"]["rootPassword"]', '"a-new-root-password-0123456789"'], { env: { ...process.env, ...env } });
+    execFileSync(sops, ['set', root, '["stringData"]["rootPassword"]', '"a-new-root-password-0123456789"'], {
+      env: { ...process.env, ...env },
+    });
     expect(run(['--env', 'prod', '--check', '--out', out], env).code).toBe(1);
     const restarted = run(['--env', 'prod', '--out', out], env);
     expect(restarted.code, restarted.stderr).toBe(0);
@@ -496,17 +646,23 @@ describe('sealed secrets: review findings, kept fixed', () => {
     const out = tempDir();
     const dir = tempDir();
     const [a, b] = [await newKey(dir, 'a'), await newKey(dir, 'b')];
-    expect(run(['--env', 'prod', '--age-recipient', a.recipient, '--out', out], { SOPS_AGE_KEY_FILE: a.file }).code).toBe(0);
+    expect(
+      run(['--env', 'prod', '--age-recipient', a.recipient, '--out', out], { SOPS_AGE_KEY_FILE: a.file }).code,
+    ).toBe(0);
     const before = snapshot(out);
     const away = run(['--env', 'prod', '--age-recipient', b.recipient, '--out', out], { SOPS_AGE_KEY_FILE: a.file });
     expect(away.code).toBe(2);
-    expect(away.stderr).toMatch(/none of your age keys \(age1\w+\) is among the new recipients, so you could no longer decrypt sealed\/prod\/; pass your own recipient too/);
+    expect(away.stderr).toMatch(
+      /none of your age keys \(age1\w+\) is among the new recipients, so you could no longer decrypt sealed\/prod\/; pass your own recipient too/,
+    );
     expect(snapshot(out)).toEqual(before);
 
     const inside = tempDir();
     const r = run(['--env', 'prod', '--out', inside], { SOPS_AGE_KEY_FILE: join(inside, 'keys.txt') });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/the age key file .*keys\.txt is inside the output's repository \(.*\), where it could be committed/);
+    expect(r.stderr).toMatch(
+      /the age key file .*keys\.txt is inside the output's repository \(.*\), where it could be committed/,
+    );
     expect(existsSync(join(inside, 'keys.txt'))).toBe(false);
 
     const empty = join(tempDir(), 'keys.txt');
@@ -523,10 +679,17 @@ describe('sealed values that come from the settings, on a machine without the ke
   it('a setting that changes a public value (--tls off: the s3.endpoint) needs the key; --check is drift for a key holder; the key holder re-encrypts; then --check is clean without the key', async (ctx) => {
     const sops = needTool(ctx, 'sops');
     const { out, key, env } = await sealedProd();
-    expect(sopsDecrypt(sops, join(out, consumerFile), key).stringData).toMatchObject({ 's3.endpoint': 'https://minio.minio.svc.cluster.local:9000' });
+    expect(sopsDecrypt(sops, join(out, consumerFile), key).stringData).toMatchObject({
+      's3.endpoint': 'https://minio.minio.svc.cluster.local:9000',
+    });
     const record = YAML.parse(readFileSync(join(out, 'scaffold.lock.yaml'), 'utf8'));
     // Public values only: a generated value's key is never in the record.
-    expect(Object.keys(record.sealed[consumerFile]).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_REGION', 's3.access-key', 's3.endpoint']);
+    expect(Object.keys(record.sealed[consumerFile]).sort()).toEqual([
+      'AWS_ACCESS_KEY_ID',
+      'AWS_REGION',
+      's3.access-key',
+      's3.endpoint',
+    ]);
     expect(Object.keys(record.sealed['sealed/prod/bootstrap/minio-consumer-flink.yaml'])).toEqual(['s3.access-key']);
     expect(Object.keys(record.sealed['sealed/prod/minio-console-basic-auth.yaml'])).toEqual(['user']);
     expect(record.sealed['sealed/prod/minio-root-credentials.yaml']).toEqual({});
@@ -549,7 +712,7 @@ describe('sealed values that come from the settings, on a machine without the ke
     const config = join(out, 'scaffold.config.yaml');
     const text = readFileSync(config, 'utf8');
     const prodTls = text.slice(text.indexOf('  prod:\n')).indexOf('    tls: true\n') + text.indexOf('  prod:\n');
-    writeFileSync(config, text.slice(0, prodTls) + '    tls: false\n' + text.slice(prodTls + '    tls: true\n'.length));
+    writeFileSync(config, `${text.slice(0, prodTls)}    tls: false\n${text.slice(prodTls + '    tls: true\n'.length)}`);
     const edited = snapshot(out);
     const check = run(['--env', 'prod', '--check', '--out', out], noKey);
     expect(check.code, check.stderr).toBe(1);
@@ -571,7 +734,10 @@ describe('sealed values that come from the settings, on a machine without the ke
     const valuesAfter = sealedValues(sops, out, key);
     for (const c of ['flink', 'spark', 'iceberg']) {
       const path = `sealed/prod/consumers/minio-s3-credentials-${c}.yaml`;
-      expect(valuesAfter[path]).toEqual({ ...valuesBefore[path], 's3.endpoint': 'http://minio.minio.svc.cluster.local:9000' });
+      expect(valuesAfter[path]).toEqual({
+        ...valuesBefore[path],
+        's3.endpoint': 'http://minio.minio.svc.cluster.local:9000',
+      });
     }
     for (const path of Object.keys(valuesBefore).filter((p) => !p.startsWith('sealed/prod/consumers/'))) {
       expect(readFileSync(join(out, path), 'utf8'), path).toBe(edited[path]!.content);
@@ -596,7 +762,10 @@ describe('sealed values that come from the settings, on a machine without the ke
     const text = readFileSync(config, 'utf8');
     const at = text.indexOf('        user: flink\n', text.indexOf('  prod:\n'));
     expect(at).toBeGreaterThan(0);
-    writeFileSync(config, text.slice(0, at) + '        user: flink-prod\n' + text.slice(at + '        user: flink\n'.length));
+    writeFileSync(
+      config,
+      `${text.slice(0, at)}        user: flink-prod\n${text.slice(at + '        user: flink\n'.length)}`,
+    );
     const before = snapshot(out);
     const noKey = { SOPS_AGE_KEY_FILE: join(tempDir(), 'none.txt') };
     const r = run(['--env', 'prod', '--out', out], noKey);
@@ -607,8 +776,12 @@ describe('sealed values that come from the settings, on a machine without the ke
     expect(snapshot(out)).toEqual(before);
     const check = run(['--env', 'prod', '--check', '--out', out], noKey);
     expect(check.code).toBe(1);
-    expect(check.stderr).toContain(`note: ${consumerFile} must be encrypted anew (its AWS_ACCESS_KEY_ID, s3.access-key values change)`);
-    expect(check.stderr).toContain('note: sealed/prod/bootstrap/minio-consumer-flink.yaml must be encrypted anew (its s3.access-key value changes)');
+    expect(check.stderr).toContain(
+      `note: ${consumerFile} must be encrypted anew (its AWS_ACCESS_KEY_ID, s3.access-key values change)`,
+    );
+    expect(check.stderr).toContain(
+      'note: sealed/prod/bootstrap/minio-consumer-flink.yaml must be encrypted anew (its s3.access-key value changes)',
+    );
     expect(check.stderr).not.toMatch(/minio-s3-credentials-spark|minio-consumer-spark/);
   });
 

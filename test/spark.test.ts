@@ -53,10 +53,16 @@ function resolve(objs: Obj[], minioNamespace: string, consumer: string, env: Env
 
 /** What the env renders for the Spark consumer and the catalog server, as the pods would get it (their objects carry MinIO's namespace). */
 function rendered(objs: Obj[], minioNamespace: string) {
-  const defaults = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${minioNamespace}-spark-spark-defaults`)!.data!;
+  const defaults = objs.find(
+    (o) => o.kind === 'ConfigMap' && o.metadata.name === `${minioNamespace}-spark-spark-defaults`,
+  )!.data!;
   const pod = YAML.parse(defaults['pod-template.yaml']!) as { spec: { containers: { env: Env }[] } };
   const catalog = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === `${minioNamespace}-iceberg`)!;
-  const conf = Object.fromEntries(defaults['spark-defaults.conf']!.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+  const conf = Object.fromEntries(
+    defaults['spark-defaults.conf']!.split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
+  );
   return {
     sparkDefaults: defaults['spark-defaults.conf']!,
     sparkEnv: resolve(objs, minioNamespace, 'spark', pod.spec.containers[0]!.env),
@@ -145,7 +151,8 @@ async function recordS3Requests(ctx: { skip: (note?: string) => void }, m: Minio
       }));
   const deadline = Date.now() + 20_000;
   while (!parse().some((r) => r.user === ROOT.user)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`mc admin trace did not start: ${readFileSync(file, 'utf8').slice(-2000)}`);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`mc admin trace did not start: ${readFileSync(file, 'utf8').slice(-2000)}`);
     m.mc('ls', 'root/datalake/');
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -162,7 +169,9 @@ const TABLE = { namespace: 'minio_gitops', name: 'events' };
 /** The catalog's loadTable answer, checked: no credentials or signing handed to the client. */
 async function loadTable(catalog: CatalogServer) {
   const loaded = await catalog.get(`/v1/namespaces/${TABLE.namespace}/tables/${TABLE.name}`);
-  expect(Object.keys(loaded.config ?? {}).filter((k) => /access-key|secret|session-token|signer|sign|token/.test(k))).toEqual([]);
+  expect(
+    Object.keys(loaded.config ?? {}).filter((k) => /access-key|secret|session-token|signer|sign|token/.test(k)),
+  ).toEqual([]);
   expect(loaded['storage-credentials'] ?? []).toEqual([]);
   return {
     metadataLocation: loaded['metadata-location'] as string,
@@ -173,21 +182,40 @@ async function loadTable(catalog: CatalogServer) {
   };
 }
 
-async function scenario(ctx: { skip: (note?: string) => void }, opts: { tls: boolean; master: string; env: 'lab' | 'prod' }) {
+async function scenario(
+  ctx: { skip: (note?: string) => void },
+  opts: { tls: boolean; master: string; env: 'lab' | 'prod' },
+) {
   needSpark(ctx);
   needCatalogServer(ctx);
   const phases: Phase[] = [];
   const began = Date.now();
   const dir = tempDir('minio-gitops-spark-test-');
   // lab: the config above; prod: the default prod render (sealed credentials, TLS, the KMS key), exactly.
-  const out = scaffold(opts.env === 'lab' ? CONFIG : '', '--env', opts.env, ...(opts.tls && opts.env === 'lab' ? ['--tls', 'on'] : []));
-  const m = await timed(phases, 'start MinIO', () => startMinio(ctx, { drives: 4, tls: opts.tls, env: serverEnv(build(ctx, out, `overlays/${opts.env}/minio`)) }));
+  const out = scaffold(
+    opts.env === 'lab' ? CONFIG : '',
+    '--env',
+    opts.env,
+    ...(opts.tls && opts.env === 'lab' ? ['--tls', 'on'] : []),
+  );
+  const m = await timed(phases, 'start MinIO', () =>
+    startMinio(ctx, { drives: 4, tls: opts.tls, env: serverEnv(build(ctx, out, `overlays/${opts.env}/minio`)) }),
+  );
   const r = await timed(phases, 'scaffold, and the rendered bootstrap: buckets, users, policies', () => {
     const boot = runBootstrap(m, jobInputs(ctx, out, opts.env), opts.tls ? ['--ca', m.ca!] : []);
     expect(boot.code, boot.stderr).toBe(0);
-    return { out, ...rendered(build(ctx, out, `overlays/${opts.env}/consumers`), opts.env === 'lab' ? LAB_NAMESPACE : 'minio') };
+    return {
+      out,
+      ...rendered(build(ctx, out, `overlays/${opts.env}/consumers`), opts.env === 'lab' ? LAB_NAMESPACE : 'minio'),
+    };
   });
-  const store = opts.tls ? (await timed(phases, 'the truststore trust-manager builds from the rendered Bundle', () => renderedTruststores(ctx, r.out, opts.env, m.ca!))).analytics : undefined;
+  const store = opts.tls
+    ? (
+        await timed(phases, 'the truststore trust-manager builds from the rendered Bundle', () =>
+          renderedTruststores(ctx, r.out, opts.env, m.ca!),
+        )
+      ).analytics
+    : undefined;
   if (opts.tls) expect(store).toBeDefined();
   /** The rendered text with only its addresses made local. */
   const localize = (text: string, catalog?: string) => {
@@ -201,12 +229,20 @@ async function scenario(ctx: { skip: (note?: string) => void }, opts: { tls: boo
   // The catalog server's environment: the image's ENV, then the rendered variables; addresses local.
   const { JAVA_TOOL_OPTIONS: javaToolOptions, ...renderedEnv } = r.catalogEnv;
   expect(Boolean(javaToolOptions)).toBe(opts.tls);
-  const catalogEnv = Object.fromEntries(Object.entries({ ...IMAGE_ENV, ...renderedEnv }).map(([k, v]) => [k, localize(v)]));
+  const catalogEnv = Object.fromEntries(
+    Object.entries({ ...IMAGE_ENV, ...renderedEnv }).map(([k, v]) => [k, localize(v)]),
+  );
   const javaOptions = javaToolOptions ? localize(javaToolOptions).split(' ') : [];
-  const catalog = await timed(phases, 'start the catalog server', () => startCatalogServer(ctx, { env: catalogEnv, javaOptions }));
+  const catalog = await timed(phases, 'start the catalog server', () =>
+    startCatalogServer(ctx, { env: catalogEnv, javaOptions }),
+  );
   // Clients get no credentials and no signing endpoint from the server's configuration.
   const config = await catalog.get('/v1/config');
-  expect(Object.keys({ ...config.defaults, ...config.overrides }).filter((k) => /access-key|secret|session-token|sign|token|s3\./.test(k))).toEqual([]);
+  expect(
+    Object.keys({ ...config.defaults, ...config.overrides }).filter((k) =>
+      /access-key|secret|session-token|sign|token|s3\./.test(k),
+    ),
+  ).toEqual([]);
 
   const sparkDefaults = localize(r.sparkDefaults, catalog.uri);
   expect(sparkDefaults).not.toContain('svc.cluster.local');
@@ -223,8 +259,12 @@ async function scenario(ctx: { skip: (note?: string) => void }, opts: { tls: boo
     `  total: ${((Date.now() - began) / 1000).toFixed(1)} s`,
   ];
   if (!result.ok) {
-    console.log(`Spark + Iceberg (${opts.tls ? 'https' : 'http'}, ${opts.master}), failed:\n${reportLines().join('\n')}`);
-    throw new Error(`the Spark run failed: ${result.error}\n${result.traceback ?? ''}\n--- spark log ---\n${result.log}\n--- catalog server log ---\n${catalog.log().slice(-4000)}`);
+    console.log(
+      `Spark + Iceberg (${opts.tls ? 'https' : 'http'}, ${opts.master}), failed:\n${reportLines().join('\n')}`,
+    );
+    throw new Error(
+      `the Spark run failed: ${result.error}\n${result.traceback ?? ''}\n--- spark log ---\n${result.log}\n--- catalog server log ---\n${catalog.log().slice(-4000)}`,
+    );
   }
   const expire = result.step('expire_snapshots').detail;
   const before = await loadTable(catalog);
@@ -253,7 +293,10 @@ async function scenario(ctx: { skip: (note?: string) => void }, opts: { tls: boo
       `  restarted catalog server ready after ${restarted.startSeconds.toFixed(1)} s\n` +
       readBack.steps.map((s) => `    spark read-back step ${s.name}: ${s.seconds.toFixed(1)} s`).join('\n'),
   );
-  if (!readBack.ok) throw new Error(`reading the table back failed: ${readBack.error}\n${readBack.traceback ?? ''}\n--- spark log ---\n${readBack.log}\n--- catalog server log ---\n${restarted.log().slice(-4000)}`);
+  if (!readBack.ok)
+    throw new Error(
+      `reading the table back failed: ${readBack.error}\n${readBack.traceback ?? ''}\n--- spark log ---\n${readBack.log}\n--- catalog server log ---\n${restarted.log().slice(-4000)}`,
+    );
 
   // Tasks ran where the test meant them to, with the trust store where TLS is on.
   const executors = result.step('executors').detail;
@@ -268,7 +311,18 @@ async function scenario(ctx: { skip: (note?: string) => void }, opts: { tls: boo
   expect(executors.task_jvm_trust_stores).toEqual([store ?? 'null']);
 
   // The steps that change the table all passed their row checks in the harness.
-  for (const name of ['create_namespace', 'create_table', 'insert', 'update', 'merge', 'file_locations', 'file_io', 'allowed_write', 'denied_write']) result.step(name);
+  for (const name of [
+    'create_namespace',
+    'create_table',
+    'insert',
+    'update',
+    'merge',
+    'file_locations',
+    'file_io',
+    'allowed_write',
+    'denied_write',
+  ])
+    result.step(name);
   expect(result.step('merge').detail).toEqual({ rows: 3 });
 
   // expire_snapshots really expired: INSERT, UPDATE and MERGE made 3 snapshots, 1 is left, and
@@ -281,22 +335,32 @@ async function scenario(ctx: { skip: (note?: string) => void }, opts: { tls: boo
 
   // The restarted server has the table at the same metadata and snapshot; Spark reads the rows.
   expect(after).toEqual(before);
-  expect(readBack.step('read_back').detail).toEqual({ rows: 3, snapshots: 1, current_snapshot_id: expire.current_snapshot_id });
+  expect(readBack.step('read_back').detail).toEqual({
+    rows: 3,
+    snapshots: 1,
+    current_snapshot_id: expire.current_snapshot_id,
+  });
 
   // Spark signs with its own user: the catalog neither signs for it nor vends credentials.
   expect(result.fileIo?.class).toBe('org.apache.iceberg.aws.s3.S3FileIO');
   expect(result.fileIo?.properties['s3.remote-signing-enabled'] ?? 'false').toBe('false');
-  expect(Object.keys(result.fileIo?.properties ?? {}).filter((k) => /signer|access-key|secret|session-token/.test(k))).toEqual([]);
+  expect(
+    Object.keys(result.fileIo?.properties ?? {}).filter((k) => /signer|access-key|secret|session-token/.test(k)),
+  ).toEqual([]);
   expect(result.fileIo?.properties['s3.endpoint']?.replace(/\/$/, '')).toBe(m.endpoint);
   expect(result.step('denied_write').detail.error).toMatch(/Access Denied|AccessDenied|403/);
   // ... and MinIO saw it so: every data file, manifest and manifest list was written, and the
   // expired files deleted, with the spark user's key; the table metadata JSON with the server's.
-  const writes = requests.filter((r) => r.method === 'PUT' && r.status === 200 && r.path.startsWith('/datalake/warehouse/'));
+  const writes = requests.filter(
+    (r) => r.method === 'PUT' && r.status === 200 && r.path.startsWith('/datalake/warehouse/'),
+  );
   const writers = (re: RegExp) => [...new Set(writes.filter((r) => re.test(r.path)).map((r) => r.user))].sort();
   expect(writers(/\/data\/[^/]+\.parquet$/)).toEqual(['spark']);
   expect(writers(/\/metadata\/[^/]+\.avro$/)).toEqual(['spark']);
   expect(writers(/\/metadata\/[^/]+\.metadata\.json$/)).toEqual(['iceberg']);
-  const deletes = requests.filter((r) => r.status < 300 && (r.method === 'DELETE' || (r.method === 'POST' && /(^|&)delete(=|&|$)/.test(r.query))));
+  const deletes = requests.filter(
+    (r) => r.status < 300 && (r.method === 'DELETE' || (r.method === 'POST' && /(^|&)delete(=|&|$)/.test(r.query))),
+  );
   expect(deletes.length).toBeGreaterThan(0);
   expect([...new Set(deletes.map((r) => r.user))].sort()).toEqual(['spark']);
   expect([...new Set(requests.map((r) => r.user))].sort()).toEqual(['iceberg', ROOT.user, 'spark'].sort());
@@ -304,14 +368,17 @@ async function scenario(ctx: { skip: (note?: string) => void }, opts: { tls: boo
   // Every object the run made (Spark's data and manifests, the server's metadata JSON) is in the
   // warehouse; nothing reached the other bucket.
   // (Outside it only the bootstrap's empty prefix markers of the flink bucket.)
-  expect(objects.filter((o) => !o.startsWith('datalake/warehouse/'))).toEqual(['flink/checkpoints/', 'flink/savepoints/']);
+  expect(objects.filter((o) => !o.startsWith('datalake/warehouse/'))).toEqual([
+    'flink/checkpoints/',
+    'flink/savepoints/',
+  ]);
   expect(objects.some((o) => /\/data\/.*\.parquet$/.test(o))).toBe(true);
   expect(objects.some((o) => /\/metadata\/.*\.metadata\.json$/.test(o))).toBe(true);
   expect(objects.some((o) => /\/metadata\/snap-.*\.avro$/.test(o))).toBe(true);
   expect(objects.filter((o) => o.includes('-probe/'))).toEqual([]);
 }
 
-describe('Spark + Iceberg through Iceberg\'s REST catalog server on a real MinIO', () => {
+describe("Spark + Iceberg through Iceberg's REST catalog server on a real MinIO", () => {
   test('http, local[2]', async (ctx) => {
     await scenario(ctx, { tls: false, master: 'local[2]', env: 'lab' });
   }, 600_000);

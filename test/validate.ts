@@ -8,7 +8,15 @@ import * as k8s from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { ConfigMap, Namespace, PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import {
+  ConfigMap,
+  Namespace,
+  PersistentVolumeClaim,
+  Pod,
+  Secret,
+  Service,
+  ServiceAccount,
+} from 'kubernetes-models/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
@@ -24,7 +32,9 @@ import { REPO } from './tools.ts';
 import { quantityValue } from '../src/options.ts';
 
 type Obj = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string } };
-interface Model { validate(): void }
+interface Model {
+  validate(): void;
+}
 
 // A kind without a kubernetes-models class is checked against its CRD only.
 const MODELS: Record<string, { model?: new (data: never) => Model; core?: string; crd?: string }> = {
@@ -54,8 +64,14 @@ const MODELS: Record<string, { model?: new (data: never) => Model; core?: string
   'argoproj.io/v1alpha1/AppProject': { model: AppProject, crd: 'appprojects.argoproj.io' },
   'argoproj.io/v1alpha1/Application': { model: Application, crd: 'applications.argoproj.io' },
   'argoproj.io/v1alpha1/ApplicationSet': { model: ApplicationSet, crd: 'applicationsets.argoproj.io' },
-  'source.toolkit.fluxcd.io/v1/GitRepository': { model: GitRepository, crd: 'gitrepositories.source.toolkit.fluxcd.io' },
-  'kustomize.toolkit.fluxcd.io/v1/Kustomization': { model: Kustomization, crd: 'kustomizations.kustomize.toolkit.fluxcd.io' },
+  'source.toolkit.fluxcd.io/v1/GitRepository': {
+    model: GitRepository,
+    crd: 'gitrepositories.source.toolkit.fluxcd.io',
+  },
+  'kustomize.toolkit.fluxcd.io/v1/Kustomization': {
+    model: Kustomization,
+    crd: 'kustomizations.kustomize.toolkit.fluxcd.io',
+  },
 };
 
 type AttributeMap = { name: string; baseName: string; type: string }[];
@@ -121,7 +137,9 @@ function unknownCrdFields(value: unknown, schema: Schema, path: string, out: str
     return;
   }
   for (const [key, v] of Object.entries(value)) {
-    const sub = schema.properties?.[key] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+    const sub =
+      schema.properties?.[key] ??
+      (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
     if (sub) unknownCrdFields(v, sub, `${path}.${key}`, out);
     else if (schema.properties && schema.additionalProperties !== true) out.push(`${path}.${key}: unknown field`);
   }
@@ -158,8 +176,15 @@ export function parseAllYaml(text: string): unknown[] {
   });
 }
 
-type ScratchContainer = { name: string; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } };
-type ScratchPodSpec = { containers?: ScratchContainer[]; initContainers?: ScratchContainer[]; volumes?: { name: string; emptyDir?: { medium?: string; sizeLimit?: string } | null }[] };
+type ScratchContainer = {
+  name: string;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+};
+type ScratchPodSpec = {
+  containers?: ScratchContainer[];
+  initContainers?: ScratchContainer[];
+  volumes?: { name: string; emptyDir?: { medium?: string; sizeLimit?: string } | null }[];
+};
 type PodTemplate = { spec?: ScratchPodSpec } | undefined;
 
 /**
@@ -177,11 +202,13 @@ export function podSpecs(obj: Obj): { where: string; spec: ScratchPodSpec }[] {
     [`${path}.taskManager.podTemplate`, spec?.taskManager?.podTemplate],
   ];
   let found: [string, PodTemplate][] = [];
-  if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController'].includes(obj.kind)) found = [['spec.template', o.spec?.template]];
+  if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController'].includes(obj.kind))
+    found = [['spec.template', o.spec?.template]];
   else if (obj.kind === 'CronJob') found = [['spec.jobTemplate.spec.template', o.spec?.jobTemplate?.spec?.template]];
   else if (obj.kind === 'Pod') found = [['', o]];
   else if (obj.kind === 'FlinkDeployment') found = flink(o.spec, 'spec');
-  else if (obj.kind === 'FlinkEnvironment') found = flink(o.spec?.flinkApplicationDefaults?.spec, 'spec.flinkApplicationDefaults.spec');
+  else if (obj.kind === 'FlinkEnvironment')
+    found = flink(o.spec?.flinkApplicationDefaults?.spec, 'spec.flinkApplicationDefaults.spec');
   else if (obj.kind === 'ConfigMap') {
     for (const [key, value] of Object.entries((o.data ?? {}) as Record<string, string>)) {
       if (!/\.ya?ml$/.test(key)) continue;
@@ -190,7 +217,9 @@ export function podSpecs(obj: Obj): { where: string; spec: ScratchPodSpec }[] {
       }
     }
   }
-  return found.filter(([, t]) => t?.spec).map(([path, t]) => ({ where: path ? `${where} ${path}` : where, spec: t!.spec! }));
+  return found
+    .filter(([, t]) => t?.spec)
+    .map(([path, t]) => ({ where: path ? `${where} ${path}` : where, spec: t!.spec! }));
 }
 
 /**
@@ -211,16 +240,23 @@ export function scratchProblems(objs: Obj[]): string[] {
         else if (v.emptyDir.medium !== 'Memory') onDisk += quantityValue(limit);
       }
       let limits = 0;
-      for (const c of [...(spec.initContainers ?? []).map((x) => ({ ...x, init: true })), ...(spec.containers ?? []).map((x) => ({ ...x, init: false }))]) {
+      for (const c of [
+        ...(spec.initContainers ?? []).map((x) => ({ ...x, init: true })),
+        ...(spec.containers ?? []).map((x) => ({ ...x, init: false })),
+      ]) {
         const what = `${where}: ${c.init ? 'init container' : 'container'} ${c.name}`;
         const request = c.resources?.requests?.['ephemeral-storage'];
         const limit = c.resources?.limits?.['ephemeral-storage'];
         if (!request) problems.push(`${what} requests no ephemeral-storage`);
         if (!limit) problems.push(`${what} has no ephemeral-storage limit`);
-        if (request && limit && !(quantityValue(request) <= quantityValue(limit))) problems.push(`${what} requests ephemeral-storage ${request}, above its limit ${limit}`);
+        if (request && limit && !(quantityValue(request) <= quantityValue(limit)))
+          problems.push(`${what} requests ephemeral-storage ${request}, above its limit ${limit}`);
         if (limit && !c.init) limits += quantityValue(limit);
       }
-      if (onDisk > 0 && limits > 0 && onDisk > limits) problems.push(`${where}: its emptyDirs on disk may hold more than its containers' ephemeral-storage limits allow`);
+      if (onDisk > 0 && limits > 0 && onDisk > limits)
+        problems.push(
+          `${where}: its emptyDirs on disk may hold more than its containers' ephemeral-storage limits allow`,
+        );
     }
   }
   return problems;

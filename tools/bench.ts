@@ -38,8 +38,16 @@ function largeEnv(out: string): void {
   time(['scaffold.ts', '--env', 'large', '--profile', 'prod', '--out', out]);
   const file = join(out, 'scaffold.config.yaml');
   const text = readFileSync(file, 'utf8');
-  const buckets = Array.from({ length: 200 }, (_, i) => `      data-${String(i).padStart(3, '0')}:\n        prefixes:\n          - raw/\n          - curated/\n        lifecycle: []\n        versioning: ${i % 2 === 0}\n        quota: ""\n`).join('');
-  const consumers = Array.from({ length: 50 }, (_, i) => `      job-${String(i).padStart(2, '0')}:\n        namespace: team-${i % 10}\n        kind: flink-cmf\n        user: job-${String(i).padStart(2, '0')}\n        buckets:\n          - data-${String(i * 4).padStart(3, '0')}\n          - data-${String(i * 4 + 1).padStart(3, '0')}\n        checkpointInterval: 60s\n`).join('');
+  const buckets = Array.from(
+    { length: 200 },
+    (_, i) =>
+      `      data-${String(i).padStart(3, '0')}:\n        prefixes:\n          - raw/\n          - curated/\n        lifecycle: []\n        versioning: ${i % 2 === 0}\n        quota: ""\n`,
+  ).join('');
+  const consumers = Array.from(
+    { length: 50 },
+    (_, i) =>
+      `      job-${String(i).padStart(2, '0')}:\n        namespace: team-${i % 10}\n        kind: flink-cmf\n        user: job-${String(i).padStart(2, '0')}\n        buckets:\n          - data-${String(i * 4).padStart(3, '0')}\n          - data-${String(i * 4 + 1).padStart(3, '0')}\n        checkpointInterval: 60s\n`,
+  ).join('');
   const large = text.indexOf('\n  large:\n');
   const bucketsAt = text.indexOf('    buckets:\n', large) + '    buckets:\n'.length;
   let next = text.slice(0, bucketsAt) + buckets + text.slice(bucketsAt);
@@ -63,16 +71,32 @@ try {
   const large = join(work, 'large');
   largeEnv(large);
   const cases: Case[] = [
-    { name: 'fresh --env prod into a new git repository, committing', gate: 1.3, run: (i) => time(['scaffold.ts', '--env', 'prod', '--out', join(work, `fresh-${i}`)]) },
-    { name: 'a re-run that changes nothing (prod, no commit)', gate: 1.15, run: () => time(['scaffold.ts', '--env', 'prod', '--out', settled]) },
-    { name: '--check (prod, up to date)', gate: 1.15, run: () => time(['scaffold.ts', '--env', 'prod', '--check', '--out', settled]) },
-    { name: 'a re-run of an env with 50 consumers and 200 buckets', gate: 1.6, run: () => time(['scaffold.ts', '--env', 'large', '--out', large]) },
+    {
+      name: 'fresh --env prod into a new git repository, committing',
+      gate: 1.3,
+      run: (i) => time(['scaffold.ts', '--env', 'prod', '--out', join(work, `fresh-${i}`)]),
+    },
+    {
+      name: 'a re-run that changes nothing (prod, no commit)',
+      gate: 1.15,
+      run: () => time(['scaffold.ts', '--env', 'prod', '--out', settled]),
+    },
+    {
+      name: '--check (prod, up to date)',
+      gate: 1.15,
+      run: () => time(['scaffold.ts', '--env', 'prod', '--check', '--out', settled]),
+    },
+    {
+      name: 'a re-run of an env with 50 consumers and 200 buckets',
+      gate: 1.6,
+      run: () => time(['scaffold.ts', '--env', 'large', '--out', large]),
+    },
   ];
   const baseline: number[] = [];
   const samples = cases.map(() => [] as number[]);
   for (let i = 0; i < ROUNDS; i++) {
     baseline.push(time([empty]));
-    cases.forEach((c, k) => samples[k]!.push(c.run(i)));
+    for (const [k, c] of cases.entries()) samples[k]!.push(c.run(i));
   }
   const base = median(baseline);
   console.log(`npx zx on an empty script: median ${base.toFixed(0)} ms (${ROUNDS} runs)`);
@@ -80,7 +104,9 @@ try {
   cases.forEach((c, k) => {
     const ratio = median(samples[k]!) / base;
     if (ratio > c.gate) over++;
-    console.log(`${c.name}: median ${median(samples[k]!).toFixed(0)} ms, ${ratio.toFixed(2)}x (gate ${c.gate.toFixed(2)}x) ${ratio <= c.gate ? 'ok' : 'OVER'}`);
+    console.log(
+      `${c.name}: median ${median(samples[k]!).toFixed(0)} ms, ${ratio.toFixed(2)}x (gate ${c.gate.toFixed(2)}x) ${ratio <= c.gate ? 'ok' : 'OVER'}`,
+    );
   });
   process.exitCode = over === 0 ? 0 : 1;
 } finally {

@@ -28,9 +28,17 @@ import { id, type Obj } from './objects.ts';
  * sealed file the build reaches must be in the repository, symlinks resolved. The copy
  * keeps symlinks as they are, so kustomize judges them as it would in the user's tree.
  */
-export async function builtObjects(root: string, env: string, decrypt: boolean, path = `overlays/${env}`): Promise<Obj[]> {
+export async function builtObjects(
+  root: string,
+  env: string,
+  decrypt: boolean,
+  path = `overlays/${env}`,
+): Promise<Obj[]> {
   const dir = join(root, path);
-  if (!existsSync(join(dir, 'kustomization.yaml'))) fail(`${dir} has no kustomization.yaml: env ${env} is not rendered in ${root}; run \`npx zx scaffold.ts --env ${env}\` first, or pass --out`);
+  if (!existsSync(join(dir, 'kustomization.yaml')))
+    fail(
+      `${dir} has no kustomization.yaml: env ${env} is not rendered in ${root}; run \`npx zx scaffold.ts --env ${env}\` first, or pass --out`,
+    );
   const repo = realpathSync(root);
   const overlay = repoPath(repo, repo, path)!;
   const tree = kustomizations(repo, overlay);
@@ -39,15 +47,27 @@ export async function builtObjects(root: string, env: string, decrypt: boolean, 
   const copy = sealed.length > 0 ? copyWithoutKsops(repo, tree) : undefined;
   let stdout: string;
   try {
-    const r = spawnSync('kubectl', ['kustomize', copy ? join(copy, relative(repo, overlay)) : dir], { encoding: 'utf8', maxBuffer: MAX_BUILD });
-    if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOBUFS') fail(`the build of ${dir} is larger than ${MAX_BUILD >> 20} MiB, far beyond what an env holds; look for a large file the kustomization includes`);
+    const r = spawnSync('kubectl', ['kustomize', copy ? join(copy, relative(repo, overlay)) : dir], {
+      encoding: 'utf8',
+      maxBuffer: MAX_BUILD,
+    });
+    if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOBUFS')
+      fail(
+        `the build of ${dir} is larger than ${MAX_BUILD >> 20} MiB, far beyond what an env holds; look for a large file the kustomization includes`,
+      );
     if (r.error) fail(`kubectl is needed to build ${dir} (${r.error.message}); install kubectl >= 1.27`);
-    if (r.status !== 0) fail(`kubectl kustomize ${dir}${copy ? ' (KSOPS generators as plain resources)' : ''} failed: ${kubectlError(copy ? r.stderr.split(copy).join(repo) : r.stderr)}; fix the kustomization (kubectl kustomize ${dir} shows the whole error)`);
+    if (r.status !== 0)
+      fail(
+        `kubectl kustomize ${dir}${copy ? ' (KSOPS generators as plain resources)' : ''} failed: ${kubectlError(copy ? r.stderr.split(copy).join(repo) : r.stderr)}; fix the kustomization (kubectl kustomize ${dir} shows the whole error)`,
+      );
     stdout = r.stdout;
   } finally {
     if (copy) removeTempDir(copy);
   }
-  const objects = yamlLib().parseAllDocuments(stdout).map((d) => d.toJS() as Obj).filter(Boolean);
+  const objects = yamlLib()
+    .parseAllDocuments(stdout)
+    .map((d) => d.toJS() as Obj)
+    .filter(Boolean);
   if ([...tree.values()].some((k) => k.ksops.length > 0)) refuseUnlisted(repo, env, tree, sealed, objects);
   if (!decrypt || !objects.some((o) => o.sops)) return objects;
   const identities = availableIdentities();
@@ -59,13 +79,18 @@ export async function builtObjects(root: string, env: string, decrypt: boolean, 
       continue;
     }
     const found = isSopsMetadata(o.sops) ? unwrapDataKey(o.sops, identities) : null;
-    if (!found) fail(`${id(o)} is sealed and no available age key opens it (SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt); load the key of one of its recipients`);
+    if (!found)
+      fail(
+        `${id(o)} is sealed and no available age key opens it (SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt); load the key of one of its recipients`,
+      );
     // Flux checks no MAC after its build (the build reorders keys); neither does this.
     let plain: Obj;
     try {
       plain = (await decryptSops(JSON.stringify(o), { fileType: 'json', secretKey: found.identity })) as Obj;
     } catch (error) {
-      fail(`${id(o)} is sealed but does not decrypt (${String((error as Error).message).split('\n')[0]}); restore its file with git, or edit it only with sops`);
+      fail(
+        `${id(o)} is sealed but does not decrypt (${String((error as Error).message).split('\n')[0]}); restore its file with git, or edit it only with sops`,
+      );
     }
     delete plain.sops;
     out.push(plain);
@@ -111,7 +136,9 @@ function repoPath(repo: string, dir: string, entry: string, from?: string): stri
   const real = existsSync(path) ? realpathSync(path) : undefined;
   if (!within(repo, path) || (real && !within(repo, real))) {
     const what = from ? `${relative(repo, from)} lists ${JSON.stringify(entry)}, which` : entry;
-    fail(`${what} leads outside the repository ${repo}${real && within(repo, path) ? ` (a symlink to ${real})` : ''}: a build reads only the repository's files; fix the path`);
+    fail(
+      `${what} leads outside the repository ${repo}${real && within(repo, path) ? ` (a symlink to ${real})` : ''}: a build reads only the repository's files; fix the path`,
+    );
   }
   return real;
 }
@@ -126,12 +153,18 @@ function parseYamlFile(repo: string, file: string): unknown[] {
       })
       .filter((d) => d !== null && d !== undefined);
   } catch (error) {
-    return fail(`${relative(repo, file)} is not valid YAML (${(error as Error).message.split('\n')[0]}); restore it with git, or re-run the scaffolder`);
+    return fail(
+      `${relative(repo, file)} is not valid YAML (${(error as Error).message.split('\n')[0]}); restore it with git, or re-run the scaffolder`,
+    );
   }
 }
 
 /** Every kustomization directory the build of `dir` reaches (local ones), with its KSOPS generators. */
-function kustomizations(repo: string, dir: string, seen = new Map<string, Kustomization>()): Map<string, Kustomization> {
+function kustomizations(
+  repo: string,
+  dir: string,
+  seen = new Map<string, Kustomization>(),
+): Map<string, Kustomization> {
   const name = KUSTOMIZATION_NAMES.find((n) => existsSync(join(dir, n)));
   if (seen.has(dir) || !name) return seen; // none: kustomize says what is wrong
   const file = repoPath(repo, dir, name)!;
@@ -151,16 +184,24 @@ function kustomizations(repo: string, dir: string, seen = new Map<string, Kustom
         const ksops = docs.filter((d) => d?.kind === 'ksops');
         if (ksops.length === 0) continue;
         const shown = relative(repo, path);
-        if (ksops.length < docs.length) fail(`${shown} holds KSOPS and other generators; give the KSOPS generator a file of its own`);
+        if (ksops.length < docs.length)
+          fail(`${shown} holds KSOPS and other generators; give the KSOPS generator a file of its own`);
         const listed = ksops.flatMap((g) => {
-          if (g.secretFrom !== undefined) fail(`${shown}: a KSOPS secretFrom generator cannot be built without the plugin; build it with \`kustomize build --enable-alpha-plugins --enable-exec\` and ksops on the PATH`);
-          if (!Array.isArray(g.files) || !g.files.every((f) => typeof f === 'string')) fail(`${shown}: a KSOPS generator needs \`files\`, a list of paths`);
+          if (g.secretFrom !== undefined)
+            fail(
+              `${shown}: a KSOPS secretFrom generator cannot be built without the plugin; build it with \`kustomize build --enable-alpha-plugins --enable-exec\` and ksops on the PATH`,
+            );
+          if (!Array.isArray(g.files) || !g.files.every((f) => typeof f === 'string'))
+            fail(`${shown}: a KSOPS generator needs \`files\`, a list of paths`);
           return g.files as string[];
         });
         // KSOPS runs in the kustomization's directory: its files are relative to that.
         const files = listed.map((f) => {
           const real = repoPath(repo, dir, f, path);
-          if (!real || !statSync(real).isFile()) fail(`${shown} lists ${JSON.stringify(f)}, which is not a file; restore it with git, or re-run the scaffolder`);
+          if (!real || !statSync(real).isFile())
+            fail(
+              `${shown} lists ${JSON.stringify(f)}, which is not a file; restore it with git, or re-run the scaffolder`,
+            );
           return real;
         });
         k.ksops.push({ entry, files });
@@ -182,20 +223,30 @@ function copyWithoutKsops(repo: string, tree: Map<string, Kustomization>): strin
   try {
     const dirs = [...tree.keys()];
     for (const d of dirs.filter((d) => !dirs.some((o) => o !== d && within(o, d)))) {
-      cpSync(d, join(copy, relative(repo, d)), { recursive: true, verbatimSymlinks: true, filter: (src) => basename(src) !== '.git' });
+      cpSync(d, join(copy, relative(repo, d)), {
+        recursive: true,
+        verbatimSymlinks: true,
+        filter: (src) => basename(src) !== '.git',
+      });
     }
     for (const [dir, k] of tree) {
       if (k.ksops.length === 0) continue;
       const ksops = new Set(k.ksops.map((g) => g.entry));
-      const files = k.ksops.flatMap((g) => g.files).map((f, i) => {
-        if (within(dir, f)) return relative(dir, f);
-        const to = join(copy, relative(repo, dir), '.ksops-files', `${i}-${basename(f)}`);
-        cpSync(f, to);
-        return relative(join(copy, relative(repo, dir)), to);
-      });
+      const files = k.ksops
+        .flatMap((g) => g.files)
+        .map((f, i) => {
+          if (within(dir, f)) return relative(dir, f);
+          const to = join(copy, relative(repo, dir), '.ksops-files', `${i}-${basename(f)}`);
+          cpSync(f, to);
+          return relative(join(copy, relative(repo, dir)), to);
+        });
       const { generators, resources, ...rest } = k.doc as { generators: string[]; resources?: unknown[] };
       const others = generators.filter((e) => !ksops.has(e));
-      const doc = { ...rest, resources: [...(resources ?? []), ...files], ...(others.length > 0 ? { generators: others } : {}) };
+      const doc = {
+        ...rest,
+        resources: [...(resources ?? []), ...files],
+        ...(others.length > 0 ? { generators: others } : {}),
+      };
       writeFileSync(join(copy, relative(repo, k.file)), yamlLib().stringify(doc));
     }
   } catch (error) {
@@ -207,7 +258,9 @@ function copyWithoutKsops(repo: string, tree: Map<string, Kustomization>): strin
 
 /** The MAC of each sops document of a file (it identifies the document after the build). */
 function sopsMacs(repo: string, file: string): string[] {
-  return (parseYamlFile(repo, file) as { sops?: { mac?: unknown } }[]).map((d) => d?.sops?.mac).filter((m): m is string => typeof m === 'string');
+  return (parseYamlFile(repo, file) as { sops?: { mac?: unknown } }[])
+    .map((d) => d?.sops?.mac)
+    .filter((m): m is string => typeof m === 'string');
 }
 
 /**
@@ -216,12 +269,20 @@ function sopsMacs(repo: string, file: string): string[] {
  * send encrypted, and the API server would reject it. Refused, naming it and its file.
  * (Flux decrypts every sops object after its build, so a Flux env may list them as resources.)
  */
-function refuseUnlisted(repo: string, env: string, tree: Map<string, Kustomization>, sealed: string[], objects: Obj[]): void {
+function refuseUnlisted(
+  repo: string,
+  env: string,
+  tree: Map<string, Kustomization>,
+  sealed: string[],
+  objects: Obj[],
+): void {
   const fromKsops = new Set(sealed.flatMap((f) => sopsMacs(repo, f)));
   const stray = objects.find((o) => o.sops && !fromKsops.has(o.sops.mac));
   if (!stray) return;
   const mac = stray.sops!.mac;
-  const source = [...tree.values()].flatMap((k) => k.resources.map((r) => ({ k, r }))).find(({ r }) => sopsMacs(repo, r).includes(mac));
+  const source = [...tree.values()]
+    .flatMap((k) => k.resources.map((r) => ({ k, r })))
+    .find(({ r }) => sopsMacs(repo, r).includes(mac));
   const where = source ? ` (${relative(repo, source.r)}, a plain resource of ${relative(repo, source.k.file)})` : '';
   fail(
     `${id(stray)} is sealed${where} but no KSOPS generator lists it: Argo CD would send it encrypted and the API server would reject it; move its file from resources to the files of a KSOPS generator (as sealed/${env}/secret-generator.yaml lists the env's), or leave it out`,
@@ -241,9 +302,18 @@ function checkSealedFile(repo: string, file: string): void {
   const shown = relative(repo, file);
   const docs = parseYamlFile(repo, file) as (Record<string, unknown> & { sops?: unknown })[];
   const doc = docs[0];
-  if (docs.length !== 1 || !isSopsMetadata(doc?.sops)) fail(`${shown} (listed by a KSOPS generator) is not one sops-encrypted document; restore it with git, or re-run the scaffolder`);
+  if (docs.length !== 1 || !isSopsMetadata(doc?.sops))
+    fail(
+      `${shown} (listed by a KSOPS generator) is not one sops-encrypted document; restore it with git, or re-run the scaffolder`,
+    );
   const found = unwrapDataKey(doc.sops, availableIdentities());
-  if (!found) fail(`${shown} is sealed and no available age key opens it (SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt); load the key of one of its recipients`);
+  if (!found)
+    fail(
+      `${shown} is sealed and no available age key opens it (SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt); load the key of one of its recipients`,
+    );
   const problem = verifyDocument(doc, found.dataKey);
-  if (problem) fail(`${shown} fails its integrity check (${problem}): KSOPS refuses it, so Argo CD would not sync; restore it with git, or edit it only with sops`);
+  if (problem)
+    fail(
+      `${shown} fails its integrity check (${problem}): KSOPS refuses it, so Argo CD would not sync; restore it with git, or edit it only with sops`,
+    );
 }

@@ -40,7 +40,9 @@ function parse(command: (typeof CLUSTER_COMMANDS)[number], argv: string[]): Pars
     return parseArgs({ args: argv, options: FLAGS[command], strict: true, allowPositionals: false }).values as Parsed;
   } catch (error) {
     const m = /'(--?[^' ]+)'/.exec((error as Error).message);
-    return fail(`${command}: ${m ? `unknown option or missing value at ${m[1]}` : (error as Error).message.split('\n')[0]}; run with --help`);
+    return fail(
+      `${command}: ${m ? `unknown option or missing value at ${m[1]}` : (error as Error).message.split('\n')[0]}; run with --help`,
+    );
   }
 }
 
@@ -48,7 +50,10 @@ function parse(command: (typeof CLUSTER_COMMANDS)[number], argv: string[]): Pars
 function recordedOptions(root: string, env: string): Options {
   const text = readText(join(root, CONFIG_FILE));
   const envs = text === null ? undefined : (yamlLib().parse(text) as { envs?: Record<string, unknown> } | null)?.envs;
-  if (!envs || !(env in envs)) fail(`env ${env} is not in ${join(root, CONFIG_FILE)}; scaffold it first (npx zx scaffold.ts --env ${env}), or pass --out with the repository that has it`);
+  if (!envs || !(env in envs))
+    fail(
+      `env ${env} is not in ${join(root, CONFIG_FILE)}; scaffold it first (npx zx scaffold.ts --env ${env}), or pass --out with the repository that has it`,
+    );
   return resolveOptions(text, parseFlags(['--env', env])).options;
 }
 
@@ -81,7 +86,12 @@ async function verifyUntil(run: () => Promise<CheckResult[]>, waitMs: number, io
   }
 }
 
-export async function runClusterCommand(command: (typeof CLUSTER_COMMANDS)[number], argv: string[], defaultOut: string, io: Io): Promise<number> {
+export async function runClusterCommand(
+  command: (typeof CLUSTER_COMMANDS)[number],
+  argv: string[],
+  defaultOut: string,
+  io: Io,
+): Promise<number> {
   const flags = parse(command, argv);
   if (flags.help) {
     io.out(helpText());
@@ -89,10 +99,13 @@ export async function runClusterCommand(command: (typeof CLUSTER_COMMANDS)[numbe
   }
   if (!flags.env) fail(`${command} needs --env NAME, e.g. npx zx scaffold.ts ${command} --env prod`);
   if (command === 'apply' && !flags['server-dry-run']) {
-    fail('apply is the GitOps engine\'s job (Argo CD or Flux syncs this repository; see clusters/ENV/); use apply --server-dry-run to check what the API server would accept');
+    fail(
+      "apply is the GitOps engine's job (Argo CD or Flux syncs this repository; see clusters/ENV/); use apply --server-dry-run to check what the API server would accept",
+    );
   }
   const port = command === 'console' ? Number(flags.port ?? 9090) : 0;
-  if (command === 'console' && !(Number.isInteger(port) && port > 0 && port < 65536)) fail(`--port ${JSON.stringify(flags.port)} is not a port; use 1 to 65535, e.g. 9090`);
+  if (command === 'console' && !(Number.isInteger(port) && port > 0 && port < 65536))
+    fail(`--port ${JSON.stringify(flags.port)} is not a port; use 1 to 65535, e.g. 9090`);
   const waitMs = command === 'verify' && typeof flags.wait === 'string' ? duration(flags.wait) : 0;
   const root = resolve(typeof flags.out === 'string' ? flags.out : defaultOut);
   const options = recordedOptions(root, String(flags.env));
@@ -102,7 +115,8 @@ export async function runClusterCommand(command: (typeof CLUSTER_COMMANDS)[numbe
   if (command === 'console') return consoleForward(kc, api, options, port, io);
   // Only the dry run sends Secrets, so only it needs them decrypted (and the age key).
   const objects = await builtObjects(root, options.env, command === 'apply');
-  if (command === 'apply') return printDryRun(io, options.env, api.server, await serverDryRun(api, objects), Boolean(flags.json));
+  if (command === 'apply')
+    return printDryRun(io, options.env, api.server, await serverDryRun(api, objects), Boolean(flags.json));
   const results = await verifyUntil(() => runChecks(api, options, objects), waitMs, io);
   return printChecks(io, options.env, results, Boolean(flags.json));
 }

@@ -11,15 +11,33 @@ import { k8s, statusMessage, type Api } from './kube.ts';
 /** A ready MinIO server pod of the env, or a failure that says why there is none. */
 export async function readyServerPod(api: Api, namespace: string, env: string): Promise<string> {
   const selector = encodeURIComponent(`app.kubernetes.io/name=${APP},app.kubernetes.io/instance=${APP}`);
-  const r = await api.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${selector}`);
-  if (r.status >= 400) fail(`cannot list the MinIO pods in namespace ${namespace}: ${statusMessage(r)}; check the kubeconfig and --context`);
-  const pods = (r.body.items ?? []) as { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+  const r = await api.request(
+    'GET',
+    `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${selector}`,
+  );
+  if (r.status >= 400)
+    fail(
+      `cannot list the MinIO pods in namespace ${namespace}: ${statusMessage(r)}; check the kubeconfig and --context`,
+    );
+  const pods = (r.body.items ?? []) as {
+    metadata: { name: string };
+    status?: { conditions?: { type: string; status: string }[] };
+  }[];
   const ready = pods.find((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-  if (!ready) fail(`no ready MinIO pod in namespace ${namespace} (${pods.length} found); run \`npx zx scaffold.ts verify --env ${env}\` to see why`);
+  if (!ready)
+    fail(
+      `no ready MinIO pod in namespace ${namespace} (${pods.length} found); run \`npx zx scaffold.ts verify --env ${env}\` to see why`,
+    );
   return ready.metadata.name;
 }
 
-export async function consoleForward(kc: k8s.KubeConfig, api: Api, options: Options, port: number, io: Io): Promise<number> {
+export async function consoleForward(
+  kc: k8s.KubeConfig,
+  api: Api,
+  options: Options,
+  port: number,
+  io: Io,
+): Promise<number> {
   const ns = options.settings.namespace;
   const pod = await readyServerPod(api, ns, options.env);
   const forward = new k8s.PortForward(kc);
@@ -36,7 +54,9 @@ export async function consoleForward(kc: k8s.KubeConfig, api: Api, options: Opti
     server.listen(port, '127.0.0.1', resolve);
   }).catch((error: Error) => fail(error.message));
   const scheme = options.settings.tls ? 'https' : 'http';
-  io.out(`MinIO console of env ${options.env}: ${scheme}://127.0.0.1:${port} (forwarded to ${ns}/${pod}:${CONSOLE_PORT}); Ctrl-C to stop\n`);
+  io.out(
+    `MinIO console of env ${options.env}: ${scheme}://127.0.0.1:${port} (forwarded to ${ns}/${pod}:${CONSOLE_PORT}); Ctrl-C to stop\n`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => server.close(() => resolve());
     process.once('SIGINT', stop);

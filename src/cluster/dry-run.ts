@@ -33,7 +33,11 @@ function podFor(o: Obj): Obj {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: `${o.metadata.name}-pod-check`, namespace: o.metadata.namespace, labels: o.spec.template.metadata?.labels },
+    metadata: {
+      name: `${o.metadata.name}-pod-check`,
+      namespace: o.metadata.namespace,
+      labels: o.spec.template.metadata?.labels,
+    },
     spec: { ...spec, volumes: [...(spec.volumes ?? []), ...claims] },
   };
 }
@@ -44,7 +48,11 @@ function podFor(o: Obj): Obj {
  */
 function replacedByEngine(o: Obj): boolean {
   const a = o.metadata.annotations ?? {};
-  return o.kind === 'Job' && (a['kustomize.toolkit.fluxcd.io/force'] === 'enabled' || a['argocd.argoproj.io/hook-delete-policy'] === 'BeforeHookCreation');
+  return (
+    o.kind === 'Job' &&
+    (a['kustomize.toolkit.fluxcd.io/force'] === 'enabled' ||
+      a['argocd.argoproj.io/hook-delete-policy'] === 'BeforeHookCreation')
+  );
 }
 
 /** Such a Job as the engine sends it: created anew (dry run, under another name, as the live one still holds its own). */
@@ -53,14 +61,21 @@ async function asReplacement(api: Api, o: Obj): Promise<DryRunResult> {
   const copy = { ...o, metadata: { ...o.metadata, name: `${o.metadata.name}-dry-run` } };
   const r = await api.request('POST', `${collection}?${QUERY}&fieldValidation=Strict`, copy);
   return r.status < 300
-    ? { object: id(o), result: 'accepted', message: 'replaced by the engine (a Job\'s template cannot change in place): accepted as a new Job' }
+    ? {
+        object: id(o),
+        result: 'accepted',
+        message: "replaced by the engine (a Job's template cannot change in place): accepted as a new Job",
+      }
     : { object: id(o), result: 'rejected', message: statusMessage(r) };
 }
 
 export async function serverDryRun(api: Api, objects: Obj[]): Promise<DryRunResult[]> {
   const built = new Map(objects.filter((o) => o.kind === 'Namespace').map((o) => [o.metadata.name, o]));
   const live = new Map<string, Obj | undefined>();
-  for (const ns of new Set([...built.keys(), ...objects.map((o) => o.metadata.namespace).filter((n): n is string => Boolean(n))])) {
+  for (const ns of new Set([
+    ...built.keys(),
+    ...objects.map((o) => o.metadata.namespace).filter((n): n is string => Boolean(n)),
+  ])) {
     live.set(ns, await api.read('v1', 'Namespace', ns));
   }
   const results: DryRunResult[] = [];
@@ -69,16 +84,27 @@ export async function serverDryRun(api: Api, objects: Obj[]): Promise<DryRunResu
     const ns = o.metadata.namespace;
     if (ns && !live.get(ns)) {
       // The env's own namespace comes with the env; the others (the consumers', cert-manager's) do not.
-      const why = built.has(ns) ? 'does not exist yet (the engine creates it first)' : 'does not exist, and the env does not create it (the consumer\'s app or cert-manager owns it): create it first';
+      const why = built.has(ns)
+        ? 'does not exist yet (the engine creates it first)'
+        : "does not exist, and the env does not create it (the consumer's app or cert-manager owns it): create it first";
       results.push({ object: id(o), result: 'skipped', message: `namespace ${ns} ${why}; run again once it does` });
       continue;
     }
     const path = await api.path(o.apiVersion, o.kind, o.metadata.name, ns);
     if (path === null) {
-      results.push({ object: id(o), result: 'rejected', message: `the cluster does not serve ${o.apiVersion} ${o.kind}: install its CRD (or its operator) first` });
+      results.push({
+        object: id(o),
+        result: 'rejected',
+        message: `the cluster does not serve ${o.apiVersion} ${o.kind}: install its CRD (or its operator) first`,
+      });
       continue;
     }
-    const r = await api.request('PATCH', `${path}?${QUERY}&force=true&fieldValidation=Strict`, o, 'application/apply-patch+yaml');
+    const r = await api.request(
+      'PATCH',
+      `${path}?${QUERY}&force=true&fieldValidation=Strict`,
+      o,
+      'application/apply-patch+yaml',
+    );
     const result: DryRunResult =
       r.status < 300
         ? { object: id(o), result: 'accepted' }
@@ -91,11 +117,23 @@ export async function serverDryRun(api: Api, objects: Obj[]): Promise<DryRunResu
     const was = live.get(ns!)?.metadata.labels?.[ENFORCE];
     const will = built.get(ns!)?.metadata.labels?.[ENFORCE];
     if (built.has(ns!) && was !== will) {
-      results.push({ object: `pod template of ${id(o)}`, result: 'skipped', message: `this build changes the Pod Security level of namespace ${ns} (enforce ${was ?? 'unset'} -> ${will ?? 'unset'}); run again once it is applied` });
+      results.push({
+        object: `pod template of ${id(o)}`,
+        result: 'skipped',
+        message: `this build changes the Pod Security level of namespace ${ns} (enforce ${was ?? 'unset'} -> ${will ?? 'unset'}); run again once it is applied`,
+      });
       continue;
     }
-    const pod = await api.request('POST', `/api/v1/namespaces/${encodeURIComponent(ns!)}/pods?${QUERY}&fieldValidation=Strict`, podFor(o));
-    results.push(pod.status < 300 ? { object: `pod template of ${id(o)}`, result: 'accepted' } : { object: `pod template of ${id(o)}`, result: 'rejected', message: statusMessage(pod) });
+    const pod = await api.request(
+      'POST',
+      `/api/v1/namespaces/${encodeURIComponent(ns!)}/pods?${QUERY}&fieldValidation=Strict`,
+      podFor(o),
+    );
+    results.push(
+      pod.status < 300
+        ? { object: `pod template of ${id(o)}`, result: 'accepted' }
+        : { object: `pod template of ${id(o)}`, result: 'rejected', message: statusMessage(pod) },
+    );
   }
   return results;
 }
@@ -108,7 +146,9 @@ export function printDryRun(io: Io, env: string, server: string, results: DryRun
   } else {
     const label = { accepted: 'ok      ', rejected: 'REJECTED', skipped: 'skipped ' };
     for (const r of results) io.out(`${label[r.result]}  ${r.object}${r.message ? `: ${r.message}` : ''}\n`);
-    io.out(`env ${env} on ${server}: ${summary.accepted} accepted, ${summary.rejected} rejected, ${summary.skipped} skipped (server-side dry run: nothing was changed)\n`);
+    io.out(
+      `env ${env} on ${server}: ${summary.accepted} accepted, ${summary.rejected} rejected, ${summary.skipped} skipped (server-side dry run: nothing was changed)\n`,
+    );
   }
   return summary.rejected > 0 ? 1 : 0;
 }

@@ -14,7 +14,6 @@ import type { Obj } from './objects.ts';
 export { k8s };
 export { id, type Obj } from './objects.ts';
 
-
 /** The kubeconfig (--kubeconfig, else KUBECONFIG, else ~/.kube/config) at --context. */
 export function loadKubeConfig(file: string | undefined, context: string | undefined): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
@@ -22,11 +21,22 @@ export function loadKubeConfig(file: string | undefined, context: string | undef
     if (file) kc.loadFromFile(file);
     else kc.loadFromDefault();
   } catch (error) {
-    fail(`cannot read the kubeconfig ${file ?? process.env.KUBECONFIG ?? '~/.kube/config'} (${(error as Error).message.split('\n')[0]}); pass --kubeconfig FILE`);
+    fail(
+      `cannot read the kubeconfig ${file ?? process.env.KUBECONFIG ?? '~/.kube/config'} (${(error as Error).message.split('\n')[0]}); pass --kubeconfig FILE`,
+    );
   }
-  if (kc.getContexts().length === 0) fail(`no kubeconfig with a context found (${file ?? process.env.KUBECONFIG ?? '~/.kube/config'}); pass --kubeconfig FILE`);
+  if (kc.getContexts().length === 0)
+    fail(
+      `no kubeconfig with a context found (${file ?? process.env.KUBECONFIG ?? '~/.kube/config'}); pass --kubeconfig FILE`,
+    );
   if (context) {
-    if (!kc.getContextObject(context)) fail(`--context ${context} is not in the kubeconfig; use one of: ${kc.getContexts().map((c) => c.name).join(', ')}`);
+    if (!kc.getContextObject(context))
+      fail(
+        `--context ${context} is not in the kubeconfig; use one of: ${kc
+          .getContexts()
+          .map((c) => c.name)
+          .join(', ')}`,
+      );
     kc.setCurrentContext(context);
   }
   return kc;
@@ -34,6 +44,7 @@ export function loadKubeConfig(file: string | undefined, context: string | undef
 
 export interface Response {
   status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: the API server's JSON, read field by field
   body: any;
 }
 
@@ -73,7 +84,11 @@ export async function makeApi(kc: k8s.KubeConfig): Promise<Api> {
           port: base.port,
           method,
           path: `${base.pathname.replace(/\/$/, '')}${path}`,
-          headers: { ...(options.headers ?? {}), Accept: 'application/json', ...(payload ? { 'Content-Type': contentType } : {}) },
+          headers: {
+            ...(options.headers ?? {}),
+            Accept: 'application/json',
+            ...(payload ? { 'Content-Type': contentType } : {}),
+          },
           timeout: 30_000,
         },
         (res) => {
@@ -93,7 +108,13 @@ export async function makeApi(kc: k8s.KubeConfig): Promise<Api> {
       );
       req.on('timeout', () => req.destroy(Object.assign(new Error('timed out after 30s'), { code: 'ETIMEDOUT' })));
       // Not reaching the server is a usage problem (exit 2), not a failed check.
-      req.on('error', (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot reach the API server ${server} (${error.code ?? error.message}); check the kubeconfig and --context`)));
+      req.on('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          new UsageError(
+            `cannot reach the API server ${server} (${error.code ?? error.message}); check the kubeconfig and --context`,
+          ),
+        ),
+      );
       if (payload) req.write(payload);
       req.end();
     });
@@ -132,4 +153,3 @@ export async function makeApi(kc: k8s.KubeConfig): Promise<Api> {
 
   return { server, request, path, read };
 }
-

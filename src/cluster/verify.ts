@@ -27,11 +27,21 @@ export interface CheckResult {
 
 const pass = (check: string, detail: string): CheckResult => ({ check, status: 'pass', detail });
 const skip = (check: string, detail: string): CheckResult => ({ check, status: 'skip', detail });
-const failed = (check: string, detail: string, diagnosis: string, next: string): CheckResult => ({ check, status: 'fail', detail, diagnosis, next });
+const failed = (check: string, detail: string, diagnosis: string, next: string): CheckResult => ({
+  check,
+  status: 'fail',
+  detail,
+  diagnosis,
+  next,
+});
 
-
-function condition(o: Obj | undefined, type: string): { status?: string; reason?: string; message?: string } | undefined {
-  return (o?.status?.conditions as { type: string; status?: string; reason?: string; message?: string }[] | undefined)?.find((c) => c.type === type);
+function condition(
+  o: Obj | undefined,
+  type: string,
+): { status?: string; reason?: string; message?: string } | undefined {
+  return (
+    o?.status?.conditions as { type: string; status?: string; reason?: string; message?: string }[] | undefined
+  )?.find((c) => c.type === type);
 }
 
 interface Context {
@@ -53,7 +63,9 @@ async function guard(check: string, run: () => Promise<CheckResult[]>): Promise<
       failed(
         check,
         error.message,
-        forbidden ? 'the kubeconfig user may not read this: verify needs get/list on what the env deploys' : 'the cluster does not serve this API: its CRD or operator is missing',
+        forbidden
+          ? 'the kubeconfig user may not read this: verify needs get/list on what the env deploys'
+          : 'the cluster does not serve this API: its CRD or operator is missing',
         forbidden ? 'kubectl auth can-i --list' : 'kubectl api-resources',
       ),
     ];
@@ -71,8 +83,18 @@ async function namespaces(c: Context): Promise<CheckResult[]> {
         (await c.api.read('v1', 'Namespace', ns))
           ? pass(check, 'exists')
           : own.includes(ns)
-            ? failed(check, 'does not exist', 'the engine has not applied the env yet (or not to this cluster)', engineNext(c.options))
-            : failed(check, 'does not exist', "the consumer's namespace belongs to its app and must exist before its Secret can be created", `kubectl create namespace ${ns}`),
+            ? failed(
+                check,
+                'does not exist',
+                'the engine has not applied the env yet (or not to this cluster)',
+                engineNext(c.options),
+              )
+            : failed(
+                check,
+                'does not exist',
+                "the consumer's namespace belongs to its app and must exist before its Secret can be created",
+                `kubectl create namespace ${ns}`,
+              ),
       ])),
     );
   }
@@ -91,7 +113,12 @@ function engineNext(o: Options, step = ''): string {
 async function workload(c: Context): Promise<CheckResult[]> {
   // MinIO's own (every pool's StatefulSet), by name and namespace: the build also holds the catalog servers' Deployments.
   const ns = c.options.settings.namespace;
-  const servers = c.objects.filter((o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet') && o.metadata.namespace === ns && (o.metadata.name === APP || o.metadata.name.startsWith(`${APP}-pool-`)));
+  const servers = c.objects.filter(
+    (o) =>
+      (o.kind === 'Deployment' || o.kind === 'StatefulSet') &&
+      o.metadata.namespace === ns &&
+      (o.metadata.name === APP || o.metadata.name.startsWith(`${APP}-pool-`)),
+  );
   return (await Promise.all(servers.map((w) => serverWorkload(c, w)))).flat();
 }
 
@@ -101,7 +128,15 @@ async function serverWorkload(c: Context, w: Obj): Promise<CheckResult[]> {
   const check = `MinIO ${name}`;
   return guard(check, async () => {
     const live = await c.api.read(w.apiVersion, w.kind, w.metadata.name, ns);
-    if (!live) return [failed(check, 'not found', 'the servers are not deployed: nothing answers on the S3 port (clients see "connection refused")', engineNext(c.options, 'minio'))];
+    if (!live)
+      return [
+        failed(
+          check,
+          'not found',
+          'the servers are not deployed: nothing answers on the S3 port (clients see "connection refused")',
+          engineNext(c.options, 'minio'),
+        ),
+      ];
     // The count the env configures, not the live spec: someone may have scaled it to 0.
     const want = w.spec?.replicas ?? 1;
     const s = live.status ?? {};
@@ -110,18 +145,33 @@ async function serverWorkload(c: Context, w: Obj): Promise<CheckResult[]> {
     // An OnDelete StatefulSet's currentRevision never advances (kubernetes#73492, still so in
     // 1.36): its pods are all on the new template when updatedReplicas counts them all.
     const onDelete = live.spec?.updateStrategy?.type === 'OnDelete';
-    const updating = (s.updatedReplicas ?? 0) < want || (w.kind === 'StatefulSet' && !onDelete && s.updateRevision && s.currentRevision !== s.updateRevision);
+    const updating =
+      (s.updatedReplicas ?? 0) < want ||
+      (w.kind === 'StatefulSet' && !onDelete && s.updateRevision && s.currentRevision !== s.updateRevision);
     if ((live.spec?.replicas ?? 1) !== want) {
-      return [failed(check, `${live.spec?.replicas ?? 1} replicas, the env configures ${want}`, 'someone scaled it by hand; the engine will put it back on its next sync (self-heal)', engineNext(c.options, 'minio'))];
+      return [
+        failed(
+          check,
+          `${live.spec?.replicas ?? 1} replicas, the env configures ${want}`,
+          'someone scaled it by hand; the engine will put it back on its next sync (self-heal)',
+          engineNext(c.options, 'minio'),
+        ),
+      ];
     }
     if (!stale && !updating && ready >= want) return [pass(check, `${ready}/${want} replicas ready`)];
-    const detail = stale ? 'a new version is not rolled out yet' : updating ? `rolling out: ${s.updatedReplicas ?? 0}/${want} updated, ${ready} ready` : `${ready}/${want} replicas ready`;
+    const detail = stale
+      ? 'a new version is not rolled out yet'
+      : updating
+        ? `rolling out: ${s.updatedReplicas ?? 0}/${want} updated, ${ready} ready`
+        : `${ready}/${want} replicas ready`;
     if (w.kind === 'StatefulSet' && !stale && updating) return [stuckRollout(check, detail, live, w)];
     return [
       failed(
         check,
         detail,
-        want > 1 ? 'an erasure-coded set needs its servers to find each other; a pending or crashing server keeps the others waiting (a PVC not bound, a wrong certificate, or fewer free nodes than a pool has servers: spreading is enforced, add nodes or use --spread none)' : 'the server is not ready (a PVC not bound, a hostPath not owned by uid 1000, wrong credentials or certificate)',
+        want > 1
+          ? 'an erasure-coded set needs its servers to find each other; a pending or crashing server keeps the others waiting (a PVC not bound, a wrong certificate, or fewer free nodes than a pool has servers: spreading is enforced, add nodes or use --spread none)'
+          : 'the server is not ready (a PVC not bound, a hostPath not owned by uid 1000, wrong credentials or certificate)',
         `kubectl -n ${ns} describe pods -l app.kubernetes.io/name=${APP} && kubectl -n ${ns} logs ${name} --tail=50`,
       ),
     ];
@@ -139,8 +189,14 @@ function stuckRollout(check: string, detail: string, live: Obj, w: Obj): CheckRe
   const labels = (w.spec?.template?.metadata?.labels ?? {}) as Record<string, string>;
   const onDelete = live.spec?.updateStrategy?.type === 'OnDelete';
   // The servers whose base or env hash is not the template's (the restarter's two commands).
-  const selectors = [BASE_LABEL, CONFIG_LABEL].flatMap((label) => (labels[label] ? [outdatedServers(label, labels[label])] : []));
-  const command = (selectors.length > 0 ? selectors : [`app.kubernetes.io/name=${APP},app.kubernetes.io/component=server`]).map((selector) => `kubectl -n ${ns} delete pod -l '${selector}'`).join(' && ');
+  const selectors = [BASE_LABEL, CONFIG_LABEL].flatMap((label) =>
+    labels[label] ? [outdatedServers(label, labels[label])] : [],
+  );
+  const command = (
+    selectors.length > 0 ? selectors : [`app.kubernetes.io/name=${APP},app.kubernetes.io/component=server`]
+  )
+    .map((selector) => `kubectl -n ${ns} delete pod -l '${selector}'`)
+    .join(' && ');
   const diagnosis = onDelete
     ? `servers still run the old configuration: the restarter Job ${RESTARTER} replaces them all at once after the engine applies a change, and it has not run or failed (kubectl -n ${ns} logs job/${RESTARTER})`
     : "the rolling update is stuck: MinIO's servers refuse a peer with another configuration at start-up, so the first restarted server never becomes ready; restart them all at once";
@@ -152,12 +208,24 @@ async function endpoints(c: Context): Promise<CheckResult[]> {
   const check = `Service ${APP} endpoints`;
   return guard(check, async () => {
     const path = await c.api.path('discovery.k8s.io/v1', 'EndpointSlice', undefined, ns);
-    const r = await c.api.request('GET', `${path}?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${APP}`)}`);
+    const r = await c.api.request(
+      'GET',
+      `${path}?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${APP}`)}`,
+    );
     if (r.status >= 400) throw new ApiRefused(String(r.body?.message ?? r.status));
     // EndpointSlice semantics: a missing "ready" condition means ready.
-    const ready = ((r.body.items ?? []) as { endpoints?: { conditions?: { ready?: boolean } }[] }[]).flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).length;
+    const ready = ((r.body.items ?? []) as { endpoints?: { conditions?: { ready?: boolean } }[] }[])
+      .flatMap((s) => s.endpoints ?? [])
+      .filter((e) => e.conditions?.ready !== false).length;
     if (ready > 0) return [pass(check, `${ready} ready endpoint(s) on port 9000`)];
-    return [failed(check, 'no ready endpoints', `clients get "connection refused" from ${APP}.${ns}.svc: no MinIO pod is ready behind the Service`, `kubectl -n ${ns} get pods -l app.kubernetes.io/name=${APP} -o wide`)];
+    return [
+      failed(
+        check,
+        'no ready endpoints',
+        `clients get "connection refused" from ${APP}.${ns}.svc: no MinIO pod is ready behind the Service`,
+        `kubectl -n ${ns} get pods -l app.kubernetes.io/name=${APP} -o wide`,
+      ),
+    ];
   });
 }
 
@@ -170,10 +238,24 @@ async function bootstrapJob(c: Context): Promise<CheckResult[]> {
   return guard(check, async () => {
     const live = await c.api.read('batch/v1', 'Job', BOOTSTRAP, ns);
     if (!live) {
-      if (c.bootstrapDone) return [skip(check, `not there now: it is removed an hour after it finishes, and the ${c.options.global.gitops === 'argocd' ? 'Application is Synced and Healthy' : 'bootstrap Kustomization is Ready'} (it ran)`)];
-      return [failed(check, 'not found', 'the buckets and users may not exist yet (consumers then see 404 "bucket does not exist" or 403 "access denied")', engineNext(c.options, 'bootstrap'))];
+      if (c.bootstrapDone)
+        return [
+          skip(
+            check,
+            `not there now: it is removed an hour after it finishes, and the ${c.options.global.gitops === 'argocd' ? 'Application is Synced and Healthy' : 'bootstrap Kustomization is Ready'} (it ran)`,
+          ),
+        ];
+      return [
+        failed(
+          check,
+          'not found',
+          'the buckets and users may not exist yet (consumers then see 404 "bucket does not exist" or 403 "access denied")',
+          engineNext(c.options, 'bootstrap'),
+        ),
+      ];
     }
-    if ((live.status?.succeeded ?? 0) >= 1 || condition(live, 'Complete')?.status === 'True') return [pass(check, 'succeeded: buckets, policies and users are as configured')];
+    if ((live.status?.succeeded ?? 0) >= 1 || condition(live, 'Complete')?.status === 'True')
+      return [pass(check, 'succeeded: buckets, policies and users are as configured')];
     const failure = condition(live, 'Failed');
     if (failure?.status === 'True') {
       return [
@@ -185,7 +267,14 @@ async function bootstrapJob(c: Context): Promise<CheckResult[]> {
         ),
       ];
     }
-    return [failed(check, `running (${live.status?.active ?? 0} active, ${live.status?.failed ?? 0} failed attempts)`, 'the Job has not finished; it waits for MinIO to be ready first', logs)];
+    return [
+      failed(
+        check,
+        `running (${live.status?.active ?? 0} active, ${live.status?.failed ?? 0} failed attempts)`,
+        'the Job has not finished; it waits for MinIO to be ready first',
+        logs,
+      ),
+    ];
   });
 }
 
@@ -197,11 +286,27 @@ async function consumerSecrets(c: Context): Promise<CheckResult[]> {
     results.push(
       ...(await guard(check, async () => {
         const live = await c.api.read('v1', 'Secret', secret, consumer.namespace);
-        if (!live) return [failed(check, 'not found', `consumer ${name} has no S3 credentials${c.options.settings.secrets === 'external' ? ' (its ExternalSecret has not synced)' : ''}`, `kubectl -n ${consumer.namespace} get secret,externalsecret`)];
+        if (!live)
+          return [
+            failed(
+              check,
+              'not found',
+              `consumer ${name} has no S3 credentials${c.options.settings.secrets === 'external' ? ' (its ExternalSecret has not synced)' : ''}`,
+              `kubectl -n ${consumer.namespace} get secret,externalsecret`,
+            ),
+          ];
         const keys = Object.keys({ ...(live.data ?? {}), ...(live.stringData ?? {}) });
         const missing = CONSUMER_SECRET_KEYS.filter((k) => !keys.includes(k));
-        if (missing.length === 0) return [pass(check, `keys ${CONSUMER_SECRET_KEYS.join(', ')} present (values not shown)`)];
-        return [failed(check, `missing key(s) ${missing.join(', ')}`, `pods that read ${missing[0]} fail to start (CreateContainerConfigError: couldn't find key ${missing[0]} in Secret)`, `kubectl -n ${consumer.namespace} get secret ${secret} -o go-template='{{range $k, $v := .data}}{{$k}}{{"\\n"}}{{end}}'`)];
+        if (missing.length === 0)
+          return [pass(check, `keys ${CONSUMER_SECRET_KEYS.join(', ')} present (values not shown)`)];
+        return [
+          failed(
+            check,
+            `missing key(s) ${missing.join(', ')}`,
+            `pods that read ${missing[0]} fail to start (CreateContainerConfigError: couldn't find key ${missing[0]} in Secret)`,
+            `kubectl -n ${consumer.namespace} get secret ${secret} -o go-template='{{range $k, $v := .data}}{{$k}}{{"\\n"}}{{end}}'`,
+          ),
+        ];
       })),
     );
   }
@@ -213,40 +318,100 @@ async function flinkObjects(c: Context): Promise<CheckResult[]> {
   for (const o of c.objects.filter((x) => x.kind === 'FlinkEnvironment' || x.kind === 'FlinkDeployment')) {
     const ns = o.metadata.namespace!;
     const check = `${o.kind} ${ns}/${o.metadata.name}`;
-    const consumer = Object.keys(c.options.settings.consumers).find((n) => consumerObject(c.options, n) === o.metadata.name) ?? o.metadata.name;
+    const consumer =
+      Object.keys(c.options.settings.consumers).find((n) => consumerObject(c.options, n) === o.metadata.name) ??
+      o.metadata.name;
     const secret = consumerSecret(c.options, consumer);
     results.push(
       ...(await guard(check, async () => {
         const live = await c.api.read(o.apiVersion, o.kind, o.metadata.name, ns);
-        if (!live) return [failed(check, 'not found', 'the Flink jobs get no S3 settings', engineNext(c.options, 'consumers'))];
+        if (!live)
+          return [failed(check, 'not found', 'the Flink jobs get no S3 settings', engineNext(c.options, 'consumers'))];
         const spec = o.kind === 'FlinkEnvironment' ? live.spec?.flinkApplicationDefaults?.spec : live.spec;
         const config = (spec?.flinkConfiguration ?? {}) as Record<string, string>;
-        const env = ((spec?.podTemplate?.spec?.containers ?? []) as { name: string; env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[] }[]).find((x) => x.name === 'flink-main-container')?.env ?? [];
+        const env =
+          (
+            (spec?.podTemplate?.spec?.containers ?? []) as {
+              name: string;
+              env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+            }[]
+          ).find((x) => x.name === 'flink-main-container')?.env ?? [];
         const refs = env.filter((e) => e.valueFrom?.secretKeyRef);
-        const wrong = refs.filter((e) => e.valueFrom!.secretKeyRef!.name !== secret || !CONSUMER_SECRET_KEYS.includes(e.valueFrom!.secretKeyRef!.key));
+        const wrong = refs.filter(
+          (e) =>
+            e.valueFrom!.secretKeyRef!.name !== secret ||
+            !CONSUMER_SECRET_KEYS.includes(e.valueFrom!.secretKeyRef!.key),
+        );
         if (String(config['s3.path.style.access']) !== 'true') {
-          return [failed(check, 's3.path.style.access is not true', `Flink asks for the bucket as a host name ("Inaccessible host: 'flink.minio...'"): MinIO needs path-style access`, engineNext(c.options, 'consumers'))];
+          return [
+            failed(
+              check,
+              's3.path.style.access is not true',
+              `Flink asks for the bucket as a host name ("Inaccessible host: 'flink.minio...'"): MinIO needs path-style access`,
+              engineNext(c.options, 'consumers'),
+            ),
+          ];
         }
         if (wrong.length > 0) {
           const e = wrong[0]!.valueFrom!.secretKeyRef!;
-          return [failed(check, `${wrong[0]!.name} reads ${e.name}/${e.key}, not the consumer's Secret ${secret}`, 'the pods fail to start (CreateContainerConfigError) or use other credentials', `kubectl -n ${ns} get ${o.kind.toLowerCase()} ${o.metadata.name} -o yaml`)];
+          return [
+            failed(
+              check,
+              `${wrong[0]!.name} reads ${e.name}/${e.key}, not the consumer's Secret ${secret}`,
+              'the pods fail to start (CreateContainerConfigError) or use other credentials',
+              `kubectl -n ${ns} get ${o.kind.toLowerCase()} ${o.metadata.name} -o yaml`,
+            ),
+          ];
         }
         if (!refs.some((e) => e.name === 'AWS_ACCESS_KEY_ID')) {
-          return [failed(check, 'the pod template injects no AWS_ACCESS_KEY_ID', 'Flink would write checkpoints without credentials: 403 "access denied"', `kubectl -n ${ns} get ${o.kind.toLowerCase()} ${o.metadata.name} -o yaml`)];
+          return [
+            failed(
+              check,
+              'the pod template injects no AWS_ACCESS_KEY_ID',
+              'Flink would write checkpoints without credentials: 403 "access denied"',
+              `kubectl -n ${ns} get ${o.kind.toLowerCase()} ${o.metadata.name} -o yaml`,
+            ),
+          ];
         }
         // The presto plugin takes these literally, and then reads no environment.
         const literal = ['s3.access-key', 's3.secret-key'].find((k) => String(config[k] ?? '').includes('${'));
         if (literal) {
-          return [failed(check, `${literal} is ${config[literal]}`, 'Flink does not expand ${...}: the plugin sends it as the key (403 InvalidAccessKeyId) and ignores AWS_ACCESS_KEY_ID; remove s3.access-key and s3.secret-key from flinkConfiguration', engineNext(c.options, 'consumers'))];
+          return [
+            failed(
+              check,
+              `${literal} is ${config[literal]}`,
+              'Flink does not expand ${...}: the plugin sends it as the key (403 InvalidAccessKeyId) and ignores AWS_ACCESS_KEY_ID; remove s3.access-key and s3.secret-key from flinkConfiguration',
+              engineNext(c.options, 'consumers'),
+            ),
+          ];
         }
         if (hasTruststore(c.options)) {
           const opts = String(config[flinkKeys(c.options.global.flinkVersion).jvmOptions] ?? '');
-          const mounted = ((spec?.podTemplate?.spec?.containers ?? []) as { name: string; volumeMounts?: { name: string; mountPath: string }[] }[]).find((x) => x.name === 'flink-main-container')?.volumeMounts?.find((m) => opts.includes(`-Djavax.net.ssl.trustStore=${m.mountPath}/`));
+          const mounted = (
+            (spec?.podTemplate?.spec?.containers ?? []) as {
+              name: string;
+              volumeMounts?: { name: string; mountPath: string }[];
+            }[]
+          )
+            .find((x) => x.name === 'flink-main-container')
+            ?.volumeMounts?.find((m) => opts.includes(`-Djavax.net.ssl.trustStore=${m.mountPath}/`));
           if (!mounted) {
-            return [failed(check, `its JVMs do not load the truststore (${flinkKeys(c.options.global.flinkVersion).jvmOptions} and a mounted ${trustBundleName(c.options)})`, 'over https with the private CA no checkpoint completes (PKIX path building failed, in the AWS SDK debug log only)', `kubectl -n ${ns} get ${o.kind.toLowerCase()} ${o.metadata.name} -o yaml`)];
+            return [
+              failed(
+                check,
+                `its JVMs do not load the truststore (${flinkKeys(c.options.global.flinkVersion).jvmOptions} and a mounted ${trustBundleName(c.options)})`,
+                'over https with the private CA no checkpoint completes (PKIX path building failed, in the AWS SDK debug log only)',
+                `kubectl -n ${ns} get ${o.kind.toLowerCase()} ${o.metadata.name} -o yaml`,
+              ),
+            ];
           }
         }
-        return [pass(check, `S3 settings present; credentials injected from ${secret} (${refs.map((e) => e.name).join(', ')})`)];
+        return [
+          pass(
+            check,
+            `S3 settings present; credentials injected from ${secret} (${refs.map((e) => e.name).join(', ')})`,
+          ),
+        ];
       })),
     );
   }
@@ -262,17 +427,47 @@ async function trust(c: Context): Promise<CheckResult[]> {
   const o = c.options;
   if (!o.settings.tls) return [skip('consumer truststore', 'TLS is off in this env')];
   if (Object.keys(o.settings.consumers).length === 0) return [skip('consumer truststore', 'the env has no consumers')];
-  if (!hasTruststore(o)) return [skip('consumer truststore', `truststore is ${o.settings.truststore}: the consumers' JVMs must trust the servers' CA by other means`)];
+  if (!hasTruststore(o))
+    return [
+      skip(
+        'consumer truststore',
+        `truststore is ${o.settings.truststore}: the consumers' JVMs must trust the servers' CA by other means`,
+      ),
+    ];
   const name = trustBundleName(o);
   const bundleCheck = `trust-manager Bundle ${name}`;
   const results = await guard(bundleCheck, async () => {
-    if ((await c.api.path('trust.cert-manager.io/v1alpha1', 'Bundle', name)) === null) return [failed(bundleCheck, 'the cluster does not serve trust.cert-manager.io/v1alpha1', 'trust-manager is not installed: the consumers get no truststore', `helm upgrade --install trust-manager oci://quay.io/jetstack/charts/trust-manager -n ${o.global.trustNamespace}`)];
+    if ((await c.api.path('trust.cert-manager.io/v1alpha1', 'Bundle', name)) === null)
+      return [
+        failed(
+          bundleCheck,
+          'the cluster does not serve trust.cert-manager.io/v1alpha1',
+          'trust-manager is not installed: the consumers get no truststore',
+          `helm upgrade --install trust-manager oci://quay.io/jetstack/charts/trust-manager -n ${o.global.trustNamespace}`,
+        ),
+      ];
     const live = await c.api.read('trust.cert-manager.io/v1alpha1', 'Bundle', name);
-    const synced = condition(live, 'Synced') as { status?: string; message?: string; observedGeneration?: number } | undefined;
-    const current = synced?.observedGeneration === undefined || synced.observedGeneration >= (live?.metadata.generation ?? 0);
+    const synced = condition(live, 'Synced') as
+      | { status?: string; message?: string; observedGeneration?: number }
+      | undefined;
+    const current =
+      synced?.observedGeneration === undefined || synced.observedGeneration >= (live?.metadata.generation ?? 0);
     if (live && synced?.status === 'True' && current) return [pass(bundleCheck, 'Synced')];
-    const detail = !live ? 'not found' : synced?.status === 'True' ? 'Synced for an older version of the Bundle: trust-manager has not caught up' : `not Synced${synced?.message ? `: ${synced.message}` : ''}`;
-    return [failed(bundleCheck, detail, live ? `trust-manager cannot build it: its source Secret in ${o.global.trustNamespace} is missing (the CA not issued yet), or trust-manager has no default CA package (useDefaultCAs)` : 'the trust step was not applied', live ? `kubectl describe bundle ${name}` : engineNext(o, 'trust'))];
+    const detail = !live
+      ? 'not found'
+      : synced?.status === 'True'
+        ? 'Synced for an older version of the Bundle: trust-manager has not caught up'
+        : `not Synced${synced?.message ? `: ${synced.message}` : ''}`;
+    return [
+      failed(
+        bundleCheck,
+        detail,
+        live
+          ? `trust-manager cannot build it: its source Secret in ${o.global.trustNamespace} is missing (the CA not issued yet), or trust-manager has no default CA package (useDefaultCAs)`
+          : 'the trust step was not applied',
+        live ? `kubectl describe bundle ${name}` : engineNext(o, 'trust'),
+      ),
+    ];
   });
   for (const ns of [...new Set(Object.values(o.settings.consumers).map((x) => x.namespace))]) {
     const check = `truststore ${ns}/${name}`;
@@ -281,7 +476,14 @@ async function trust(c: Context): Promise<CheckResult[]> {
         const live = await c.api.read('v1', 'ConfigMap', name, ns);
         const keys = Object.keys({ ...(live?.data ?? {}), ...(live?.binaryData ?? {}) });
         if (live && keys.includes(TRUSTSTORE_KEY)) return [pass(check, `${TRUSTSTORE_KEY} present`)];
-        return [failed(check, live ? `no ${TRUSTSTORE_KEY} key` : 'not found', 'the JVMs in this namespace do not trust the servers: Flink checkpoints never complete, Spark fails with "PKIX path building failed"', `kubectl describe bundle ${name}`)];
+        return [
+          failed(
+            check,
+            live ? `no ${TRUSTSTORE_KEY} key` : 'not found',
+            'the JVMs in this namespace do not trust the servers: Flink checkpoints never complete, Spark fails with "PKIX path building failed"',
+            `kubectl describe bundle ${name}`,
+          ),
+        ];
       })),
     );
   }
@@ -291,23 +493,51 @@ async function trust(c: Context): Promise<CheckResult[]> {
 /** The env's Iceberg REST catalog servers, ready as `kubectl rollout status` means it. */
 async function catalogServers(c: Context): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  for (const [name, consumer] of Object.entries(c.options.settings.consumers).filter(([, x]) => x.kind === 'iceberg-catalog')) {
+  for (const [name, consumer] of Object.entries(c.options.settings.consumers).filter(
+    ([, x]) => x.kind === 'iceberg-catalog',
+  )) {
     const deployment = consumerObject(c.options, name);
     const check = `Iceberg catalog deployment ${consumer.namespace}/${deployment}`;
     results.push(
       ...(await guard(check, async () => {
         const live = await c.api.read('apps/v1', 'Deployment', deployment, consumer.namespace);
-        if (!live) return [failed(check, 'not found', 'Spark gets "Connection refused" from the REST catalog', engineNext(c.options, 'consumers'))];
+        if (!live)
+          return [
+            failed(
+              check,
+              'not found',
+              'Spark gets "Connection refused" from the REST catalog',
+              engineNext(c.options, 'consumers'),
+            ),
+          ];
         const s = live.status ?? {};
-        if ((s.observedGeneration ?? 0) >= (live.metadata.generation ?? 0) && (s.updatedReplicas ?? 0) >= 1 && (s.readyReplicas ?? 0) >= 1) return [pass(check, '1/1 ready')];
-        return [failed(check, `${s.readyReplicas ?? 0}/1 ready`, 'the catalog server is not ready (its volume not bound, or it cannot reach MinIO)', `kubectl -n ${consumer.namespace} describe pods -l app.kubernetes.io/instance=${deployment} && kubectl -n ${consumer.namespace} logs deployment/${deployment} --tail=50`)];
+        if (
+          (s.observedGeneration ?? 0) >= (live.metadata.generation ?? 0) &&
+          (s.updatedReplicas ?? 0) >= 1 &&
+          (s.readyReplicas ?? 0) >= 1
+        )
+          return [pass(check, '1/1 ready')];
+        return [
+          failed(
+            check,
+            `${s.readyReplicas ?? 0}/1 ready`,
+            'the catalog server is not ready (its volume not bound, or it cannot reach MinIO)',
+            `kubectl -n ${consumer.namespace} describe pods -l app.kubernetes.io/instance=${deployment} && kubectl -n ${consumer.namespace} logs deployment/${deployment} --tail=50`,
+          ),
+        ];
       })),
     );
   }
   return results;
 }
 
-async function readyConditions(c: Context, kind: string, what: string, diagnosis: string, next: (o: Obj) => string): Promise<CheckResult[]> {
+async function readyConditions(
+  c: Context,
+  kind: string,
+  what: string,
+  diagnosis: string,
+  next: (o: Obj) => string,
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const o of c.objects.filter((x) => x.kind === kind)) {
     const ns = o.metadata.namespace!;
@@ -317,7 +547,14 @@ async function readyConditions(c: Context, kind: string, what: string, diagnosis
         const live = await c.api.read(o.apiVersion, kind, o.metadata.name, ns);
         const ready = condition(live, 'Ready');
         if (live && ready?.status === 'True') return [pass(check, what)];
-        return [failed(check, live ? `not Ready${ready?.message ? `: ${ready.message}` : ''}` : 'not found', diagnosis, next(o))];
+        return [
+          failed(
+            check,
+            live ? `not Ready${ready?.message ? `: ${ready.message}` : ''}` : 'not found',
+            diagnosis,
+            next(o),
+          ),
+        ];
       })),
     );
   }
@@ -326,27 +563,67 @@ async function readyConditions(c: Context, kind: string, what: string, diagnosis
 
 async function engine(c: Context): Promise<CheckResult[]> {
   const o = c.options;
-  if (!o.global.repoURL) return [skip('GitOps engine', `clusters/${o.env}/ is not rendered (no repository URL), so there is no Application or Kustomization to check`)];
+  if (!o.global.repoURL)
+    return [
+      skip(
+        'GitOps engine',
+        `clusters/${o.env}/ is not rendered (no repository URL), so there is no Application or Kustomization to check`,
+      ),
+    ];
   if (o.global.gitops === 'argocd') {
     const name = `minio-${o.env}`;
     const check = `Argo CD Application ${ARGOCD_NAMESPACE}/${name}`;
-    if (o.settings.clusters.length > 1) return [skip(check, `an ApplicationSet deploys env ${o.env} to ${o.settings.clusters.length} clusters; run verify against each cluster's context`)];
-    if ((await c.api.path('argoproj.io/v1alpha1', 'Application', name, ARGOCD_NAMESPACE)) === null) return [failed(check, 'the cluster does not serve argoproj.io/v1alpha1', 'Argo CD is not installed in this cluster (or this is not the cluster it runs in)', 'kubectl get crd applications.argoproj.io')];
+    if (o.settings.clusters.length > 1)
+      return [
+        skip(
+          check,
+          `an ApplicationSet deploys env ${o.env} to ${o.settings.clusters.length} clusters; run verify against each cluster's context`,
+        ),
+      ];
+    if ((await c.api.path('argoproj.io/v1alpha1', 'Application', name, ARGOCD_NAMESPACE)) === null)
+      return [
+        failed(
+          check,
+          'the cluster does not serve argoproj.io/v1alpha1',
+          'Argo CD is not installed in this cluster (or this is not the cluster it runs in)',
+          'kubectl get crd applications.argoproj.io',
+        ),
+      ];
     return guard(check, async () => {
       const live = await c.api.read('argoproj.io/v1alpha1', 'Application', name, ARGOCD_NAMESPACE);
-      if (!live) return [failed(check, 'not found', `clusters/${o.env}/ was not applied`, `kubectl apply -k clusters/${o.env}`)];
+      if (!live)
+        return [failed(check, 'not found', `clusters/${o.env}/ was not applied`, `kubectl apply -k clusters/${o.env}`)];
       const sync = live.status?.sync?.status;
       const health = live.status?.health?.status;
       if (sync === 'Synced' && health === 'Healthy') {
         c.bootstrapDone = true;
         return [pass(check, 'Synced and Healthy')];
       }
-      return [failed(check, `${sync ?? 'unknown'} / ${health ?? 'unknown'}`, 'the Application is not Synced and Healthy: see its conditions and the resources that are not', `argocd app get ${name}`)];
+      return [
+        failed(
+          check,
+          `${sync ?? 'unknown'} / ${health ?? 'unknown'}`,
+          'the Application is not Synced and Healthy: see its conditions and the resources that are not',
+          `argocd app get ${name}`,
+        ),
+      ];
     });
   }
-  const steps = [...(hasTrustStep(o) ? [`minio-${o.env}-trust`] : []), `minio-${o.env}`, `minio-${o.env}-bootstrap`, ...(Object.keys(o.settings.consumers).length > 0 ? [`minio-${o.env}-consumers`] : [])];
+  const steps = [
+    ...(hasTrustStep(o) ? [`minio-${o.env}-trust`] : []),
+    `minio-${o.env}`,
+    `minio-${o.env}-bootstrap`,
+    ...(Object.keys(o.settings.consumers).length > 0 ? [`minio-${o.env}-consumers`] : []),
+  ];
   if ((await c.api.path('kustomize.toolkit.fluxcd.io/v1', 'Kustomization', steps[0]!, FLUX_NAMESPACE)) === null) {
-    return [failed(`Flux Kustomization ${FLUX_NAMESPACE}/${steps[0]}`, 'the cluster does not serve kustomize.toolkit.fluxcd.io/v1', 'Flux is not installed in this cluster', 'flux check')];
+    return [
+      failed(
+        `Flux Kustomization ${FLUX_NAMESPACE}/${steps[0]}`,
+        'the cluster does not serve kustomize.toolkit.fluxcd.io/v1',
+        'Flux is not installed in this cluster',
+        'flux check',
+      ),
+    ];
   }
   const results: CheckResult[] = [];
   for (const name of steps) {
@@ -359,7 +636,16 @@ async function engine(c: Context): Promise<CheckResult[]> {
           if (name.endsWith('-bootstrap')) c.bootstrapDone = true;
           return [pass(check, 'Ready')];
         }
-        return [failed(check, live ? `not Ready${ready?.message ? `: ${ready.message}` : ''}` : 'not found', live ? 'Flux could not apply this step (or a step it depends on is not Ready)' : `clusters/${o.env}/ was not applied`, live ? `flux get kustomizations -n ${FLUX_NAMESPACE}` : `kubectl apply -k clusters/${o.env}`)];
+        return [
+          failed(
+            check,
+            live ? `not Ready${ready?.message ? `: ${ready.message}` : ''}` : 'not found',
+            live
+              ? 'Flux could not apply this step (or a step it depends on is not Ready)'
+              : `clusters/${o.env}/ was not applied`,
+            live ? `flux get kustomizations -n ${FLUX_NAMESPACE}` : `kubectl apply -k clusters/${o.env}`,
+          ),
+        ];
       })),
     );
   }
@@ -376,10 +662,22 @@ export async function runChecks(api: Api, options: Options, objects: Obj[]): Pro
     ...(await workload(c)),
     ...(await endpoints(c)),
     ...(s.tls
-      ? await readyConditions(c, 'Certificate', 'Ready', 'cert-manager has not issued it: MinIO cannot start TLS (and clients fail with x509 errors)', (o) => `kubectl -n ${o.metadata.namespace} describe certificate ${o.metadata.name}`)
+      ? await readyConditions(
+          c,
+          'Certificate',
+          'Ready',
+          'cert-manager has not issued it: MinIO cannot start TLS (and clients fail with x509 errors)',
+          (o) => `kubectl -n ${o.metadata.namespace} describe certificate ${o.metadata.name}`,
+        )
       : [skip(`Certificate ${TLS_SECRET}`, 'TLS is off in this env')]),
     ...(s.secrets === 'external'
-      ? await readyConditions(c, 'ExternalSecret', 'synced', 'External Secrets could not read the store (a missing key or property, or the store is not Ready)', (o) => `kubectl -n ${o.metadata.namespace} describe externalsecret ${o.metadata.name}`)
+      ? await readyConditions(
+          c,
+          'ExternalSecret',
+          'synced',
+          'External Secrets could not read the store (a missing key or property, or the store is not Ready)',
+          (o) => `kubectl -n ${o.metadata.namespace} describe externalsecret ${o.metadata.name}`,
+        )
       : [skip('ExternalSecrets', `secrets mode is ${s.secrets}`)]),
     ...(await bootstrapJob(c)),
     ...(await consumerSecrets(c)),
@@ -400,7 +698,9 @@ export function printChecks(io: Io, env: string, results: CheckResult[], json: b
       if (r.status === 'fail') io.out(`      why: ${r.diagnosis}\n      next: ${r.next}\n`);
     }
     const passed = results.filter((r) => r.status === 'pass').length;
-    io.out(`env ${env}: ${passed} passed, ${failures.length} failed, ${results.length - passed - failures.length} skipped\n`);
+    io.out(
+      `env ${env}: ${passed} passed, ${failures.length} failed, ${results.length - passed - failures.length} skipped\n`,
+    );
   }
   return failures.length > 0 ? 1 : 0;
 }

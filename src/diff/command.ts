@@ -58,7 +58,9 @@ function parse(argv: string[]): Parsed {
     return parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values as Parsed;
   } catch (error) {
     const m = /'(--?[^' ]+)'/.exec((error as Error).message);
-    return fail(`diff: ${m ? `unknown option or missing value at ${m[1]}` : (error as Error).message.split('\n')[0]}; run diff --help`);
+    return fail(
+      `diff: ${m ? `unknown option or missing value at ${m[1]}` : (error as Error).message.split('\n')[0]}; run diff --help`,
+    );
   }
 }
 
@@ -71,10 +73,16 @@ function syncedBranch(root: string): string {
   const { value } = parseUntrusted(text, CONFIG_FILE, `fix it, or pass --base REF`);
   const revision = (value as { revision?: unknown } | null)?.revision;
   if (revision === undefined) return 'main';
-  const checked = typeof revision === 'string' ? spawnSync('git', ['check-ref-format', '--branch', revision], { stdio: 'ignore' }) : undefined;
+  const checked =
+    typeof revision === 'string'
+      ? spawnSync('git', ['check-ref-format', '--branch', revision], { stdio: 'ignore' })
+      : undefined;
   if (checked?.error) fail(`git is needed to compare with another commit (${checked.error.message}); install git`);
   const ok = checked?.status === 0 && !(revision as string).startsWith('-');
-  if (!ok) fail(`${CONFIG_FILE} names revision ${JSON.stringify(revision)}, which is not a branch name; fix it, or pass --base REF`);
+  if (!ok)
+    fail(
+      `${CONFIG_FILE} names revision ${JSON.stringify(revision)}, which is not a branch name; fix it, or pass --base REF`,
+    );
   return revision as string;
 }
 
@@ -82,7 +90,10 @@ function syncedBranch(root: string): string {
 function baseCommit(top: string, root: string, given: string | undefined): { ref: string; commit: string } {
   if (given !== undefined) {
     const commit = given === '' ? null : resolveCommit(top, given);
-    if (!commit) fail(`--base ${JSON.stringify(given)} is not a commit in ${top}; pass a branch, tag or commit (git fetch it first if it is remote)`);
+    if (!commit)
+      fail(
+        `--base ${JSON.stringify(given)} is not a commit in ${top}; pass a branch, tag or commit (git fetch it first if it is remote)`,
+      );
     return { ref: given, commit };
   }
   const branch = syncedBranch(root);
@@ -93,9 +104,14 @@ function baseCommit(top: string, root: string, given: string | undefined): { ref
     if (!resolveCommit(top, ref)) continue;
     const r = git(top, ['merge-base', head, ref]);
     if (r.status !== 0) fail(`HEAD and ${ref} have no common commit; pass --base REF`);
-    return { ref: `merge base with ${ref.replace(/^refs\/(heads|remotes)\//, '')}`, commit: r.stdout.toString().trim() };
+    return {
+      ref: `merge base with ${ref.replace(/^refs\/(heads|remotes)\//, '')}`,
+      commit: r.stdout.toString().trim(),
+    };
   }
-  return fail(`diff compares with the branch the engine syncs (${branch}), and ${top} has neither ${branch} nor origin/${branch}; fetch it, or pass --base REF`);
+  return fail(
+    `diff compares with the branch the engine syncs (${branch}), and ${top} has neither ${branch} nor origin/${branch}; fetch it, or pass --base REF`,
+  );
 }
 
 /**
@@ -103,28 +119,57 @@ function baseCommit(top: string, root: string, given: string | undefined): { ref
  * MAC, and every value it should encrypt is encrypted. The values it holds are never shown.
  */
 function checkSealedShape(o: Obj): void {
-  const sops = o.sops as { age?: { recipient?: unknown; enc?: unknown }[]; mac?: unknown; lastmodified?: unknown; encrypted_regex?: unknown } | undefined;
+  const sops = o.sops as
+    | {
+        age?: { recipient?: unknown; enc?: unknown }[];
+        mac?: unknown;
+        lastmodified?: unknown;
+        encrypted_regex?: unknown;
+      }
+    | undefined;
   if (!sops) return;
-  const broken = (why: string) => fail(`${id(o)} is sealed but ${why}: sops, KSOPS and Flux refuse it; restore its file with git, or edit it only with sops`);
-  if (!Array.isArray(sops.age) || sops.age.length === 0 || !sops.age.every((a) => typeof a?.recipient === 'string' && /^age1[a-z0-9]+$/.test(a.recipient) && typeof a.enc === 'string' && a.enc.includes('BEGIN AGE ENCRYPTED FILE'))) {
+  const broken = (why: string) =>
+    fail(
+      `${id(o)} is sealed but ${why}: sops, KSOPS and Flux refuse it; restore its file with git, or edit it only with sops`,
+    );
+  if (
+    !Array.isArray(sops.age) ||
+    sops.age.length === 0 ||
+    !sops.age.every(
+      (a) =>
+        typeof a?.recipient === 'string' &&
+        /^age1[a-z0-9]+$/.test(a.recipient) &&
+        typeof a.enc === 'string' &&
+        a.enc.includes('BEGIN AGE ENCRYPTED FILE'),
+    )
+  ) {
     broken('names no age recipient with its wrapped key');
   }
-  if (typeof sops.mac !== 'string' || !sops.mac.startsWith('ENC[AES256_GCM,') || typeof sops.lastmodified !== 'string') broken('has no encrypted MAC (sops.mac, sops.lastmodified)');
+  if (typeof sops.mac !== 'string' || !sops.mac.startsWith('ENC[AES256_GCM,') || typeof sops.lastmodified !== 'string')
+    broken('has no encrypted MAC (sops.mac, sops.lastmodified)');
   let regex: RegExp | null = null;
   try {
     regex = typeof sops.encrypted_regex === 'string' ? new RegExp(sops.encrypted_regex) : null;
   } catch {
     broken('has an encrypted_regex that is not a regular expression');
   }
-  const fields = Object.keys(o).filter((k) => k !== 'sops' && (regex ? regex.test(k) : k === 'data' || k === 'stringData'));
+  const fields = Object.keys(o).filter(
+    (k) => k !== 'sops' && (regex ? regex.test(k) : k === 'data' || k === 'stringData'),
+  );
   const plain = (v: unknown, at: string): string | undefined => {
     if (Array.isArray(v)) return v.map((x, i) => plain(x, `${at}[${i}]`)).find(Boolean);
-    if (typeof v === 'object' && v !== null) return Object.entries(v).map(([k, x]) => plain(x, `${at}.${k}`)).find(Boolean);
+    if (typeof v === 'object' && v !== null)
+      return Object.entries(v)
+        .map(([k, x]) => plain(x, `${at}.${k}`))
+        .find(Boolean);
     return v === '' || (typeof v === 'string' && v.startsWith('ENC[AES256_GCM,')) ? undefined : at;
   };
   for (const f of fields) {
     const at = plain((o as Record<string, unknown>)[f], f);
-    if (at) fail(`${id(o)} is sealed but its ${at} is not encrypted: the value is in the repository in plain text (not shown here); rotate it (npx zx scaffold.ts --env ENV --rotate ...) and seal it again`);
+    if (at)
+      fail(
+        `${id(o)} is sealed but its ${at} is not encrypted: the value is in the repository in plain text (not shown here); rotate it (npx zx scaffold.ts --env ENV --rotate ...) and seal it again`,
+      );
   }
 }
 
@@ -147,14 +192,26 @@ const is = (o: Obj, group: string, kind: string) => o.kind === kind && (o.apiVer
 function engineDirs(manifests: Obj[], prefix: string, where: string): { engine?: Engine; dirs: string[] } {
   const flux = manifests.filter((o) => is(o, 'kustomize.toolkit.fluxcd.io', 'Kustomization'));
   const argo = manifests.filter((o) => is(o, 'argoproj.io', 'Application') || is(o, 'argoproj.io', 'ApplicationSet'));
-  const paths = flux.length > 0 ? flux.map((k) => k.spec?.path) : argo.flatMap((a) => {
-    const spec = is(a, 'argoproj.io', 'ApplicationSet') ? a.spec?.template?.spec : a.spec;
-    return [spec?.source?.path, ...((spec?.sources ?? []) as { path?: unknown }[]).map((x) => x?.path)].filter((p) => p !== undefined);
-  });
+  const paths =
+    flux.length > 0
+      ? flux.map((k) => k.spec?.path)
+      : argo.flatMap((a) => {
+          const spec = is(a, 'argoproj.io', 'ApplicationSet') ? a.spec?.template?.spec : a.spec;
+          return [spec?.source?.path, ...((spec?.sources ?? []) as { path?: unknown }[]).map((x) => x?.path)].filter(
+            (p) => p !== undefined,
+          );
+        });
   const dirs = paths.map((raw) => {
     const path = typeof raw === 'string' ? raw.replace(/^(\.\/)+/, '').replace(/\/+$/, '') : '';
-    if (typeof raw !== 'string' || path.includes('{{') || path.split('/').includes('..') || !`${path}/`.startsWith(prefix)) {
-      fail(`${where}: clusters/ points the engine at ${JSON.stringify(raw)}, which is not a directory of this output (${prefix || 'the repository\'s top'}); fix the path in clusters/`);
+    if (
+      typeof raw !== 'string' ||
+      path.includes('{{') ||
+      path.split('/').includes('..') ||
+      !`${path}/`.startsWith(prefix)
+    ) {
+      fail(
+        `${where}: clusters/ points the engine at ${JSON.stringify(raw)}, which is not a directory of this output (${prefix || "the repository's top"}); fix the path in clusters/`,
+      );
     }
     return path.slice(prefix.length);
   });
@@ -172,14 +229,22 @@ async function build(root: string, env: string, prefix: string, where: string): 
   const hasClusters = existsSync(join(root, clusters, 'kustomization.yaml'));
   if (!hasClusters && !existsSync(join(root, 'overlays', env, 'kustomization.yaml'))) return null;
   const manifests = hasClusters ? await builtObjects(root, env, false, clusters) : [];
-  const { engine, dirs } = hasClusters ? engineDirs(manifests, prefix, where) : { engine: undefined, dirs: [`overlays/${env}`] };
+  const { engine, dirs } = hasClusters
+    ? engineDirs(manifests, prefix, where)
+    : { engine: undefined, dirs: [`overlays/${env}`] };
   const seen = new Map<string, string>(manifests.map((o) => [identity(o), clusters]));
   const objects = [...manifests];
   for (const dir of dirs) {
-    if (!existsSync(join(root, dir, 'kustomization.yaml'))) fail(`${where}: the engine builds ${dir} (as clusters/${env} says), which has no kustomization.yaml; the sync would fail; restore it, or fix clusters/${env}`);
+    if (!existsSync(join(root, dir, 'kustomization.yaml')))
+      fail(
+        `${where}: the engine builds ${dir} (as clusters/${env} says), which has no kustomization.yaml; the sync would fail; restore it, or fix clusters/${env}`,
+      );
     for (const o of await builtObjects(root, env, false, dir)) {
       const other = seen.get(identity(o));
-      if (other) fail(`${where}: ${id(o)} is built by both ${other} and ${dir}: the engine would apply it twice, and one copy hides the other; keep it in one place`);
+      if (other)
+        fail(
+          `${where}: ${id(o)} is built by both ${other} and ${dir}: the engine would apply it twice, and one copy hides the other; keep it in one place`,
+        );
       seen.set(identity(o), dir);
       objects.push(o);
     }
@@ -190,15 +255,24 @@ async function build(root: string, env: string, prefix: string, where: string): 
 /** A Secret sealed at the base and in plain text now: its values were decrypted into the repository. */
 function refuseUnsealed(before: Obj[], after: Obj[]): void {
   const sealed = new Set(before.filter((o) => o.sops).map(identity));
-  const opened = after.find((o) => !o.sops && sealed.has(identity(o)) && (Object.keys(o.data ?? {}).length > 0 || Object.keys(o.stringData ?? {}).length > 0));
-  if (opened) fail(`${id(opened)} was sealed and is in plain text now: its values are in the repository in plain text (not shown here); rotate them (npx zx scaffold.ts --env ENV --rotate ...) and never commit a decrypted file`);
+  const opened = after.find(
+    (o) =>
+      !o.sops &&
+      sealed.has(identity(o)) &&
+      (Object.keys(o.data ?? {}).length > 0 || Object.keys(o.stringData ?? {}).length > 0),
+  );
+  if (opened)
+    fail(
+      `${id(opened)} was sealed and is in plain text now: its values are in the repository in plain text (not shown here); rotate them (npx zx scaffold.ts --env ENV --rotate ...) and never commit a decrypted file`,
+    );
 }
 
 /** The engine that syncs the env as the working tree's config names it, for an env without clusters/. */
 function configuredEngine(root: string): Engine | undefined {
   const text = readText(join(root, CONFIG_FILE));
   if (text === null) return undefined;
-  const gitops = (parseUntrusted(text, CONFIG_FILE, 'fix it, or pass --base REF').value as { gitops?: unknown } | null)?.gitops;
+  const gitops = (parseUntrusted(text, CONFIG_FILE, 'fix it, or pass --base REF').value as { gitops?: unknown } | null)
+    ?.gitops;
   return gitops === 'argocd' ? 'argocd' : gitops === 'flux' || gitops === undefined ? 'flux' : undefined;
 }
 
@@ -209,16 +283,26 @@ export async function runDiff(argv: string[], defaultOut: string, io: Io): Promi
     return 0;
   }
   if (!flags.env) fail('diff needs --env NAME; e.g. npx zx scaffold.ts diff --env prod');
-  if (!ENV_NAME.test(flags.env)) fail(`--env ${JSON.stringify(flags.env)} is not an env name; use a DNS label (lower-case letters, digits and -), as in scaffold.config.yaml`);
+  if (!ENV_NAME.test(flags.env))
+    fail(
+      `--env ${JSON.stringify(flags.env)} is not an env name; use a DNS label (lower-case letters, digits and -), as in scaffold.config.yaml`,
+    );
   const format = (flags.format ?? 'text') as Format;
-  if (!FORMATS.includes(format)) fail(`--format ${JSON.stringify(flags.format)} is not one of ${FORMATS.join(', ')}; choose one of them`);
+  if (!FORMATS.includes(format))
+    fail(`--format ${JSON.stringify(flags.format)} is not one of ${FORMATS.join(', ')}; choose one of them`);
   const maxChars = flags['max-chars'] === undefined ? undefined : Number(flags['max-chars']);
-  if (maxChars !== undefined && !(Number.isInteger(maxChars) && maxChars >= 1000)) fail(`--max-chars ${JSON.stringify(flags['max-chars'])} is not a whole number of at least 1000; e.g. --max-chars 30000`);
+  if (maxChars !== undefined && !(Number.isInteger(maxChars) && maxChars >= 1000))
+    fail(
+      `--max-chars ${JSON.stringify(flags['max-chars'])} is not a whole number of at least 1000; e.g. --max-chars 30000`,
+    );
   const env = flags.env;
   const root = resolve(flags.out ?? defaultOut);
   if (!existsSync(root)) fail(`--out ${root} does not exist; pass the repository's directory`);
   const repository = findRepository(root);
-  if (!repository) fail(`${root} is not in a git repository, so there is no commit to compare with; run diff in the GitOps repository`);
+  if (!repository)
+    fail(
+      `${root} is not in a git repository, so there is no commit to compare with; run diff in the GitOps repository`,
+    );
   removeTempDirsOnSignal();
   const top = repository.top;
   const prefix = relative(top, root) ? `${relative(top, root).split('\\').join('/')}/` : '';
@@ -233,18 +317,32 @@ export async function runDiff(argv: string[], defaultOut: string, io: Io): Promi
     before = await build(tree, env, prefix, at);
   } catch (error) {
     // The base's own files are at fault: say so, with the paths as the repository has them.
-    if (error instanceof UsageError) fail(`${error.message.startsWith(at) ? '' : `${at}: `}${error.message.split(tree).join(root)}`);
+    if (error instanceof UsageError)
+      fail(`${error.message.startsWith(at) ? '' : `${at}: `}${error.message.split(tree).join(root)}`);
     throw error;
   } finally {
     removeTempDir(tree);
   }
-  if (!before && !after) fail(`env ${env} is rendered neither at ${base.ref} nor in the working tree of ${root}; check --env, or run \`npx zx scaffold.ts --env ${env}\``);
+  if (!before && !after)
+    fail(
+      `env ${env} is rendered neither at ${base.ref} nor in the working tree of ${root}; check --env, or run \`npx zx scaffold.ts --env ${env}\``,
+    );
   refuseUnsealed(before?.objects ?? [], after?.objects ?? []);
-  const notes = [...(before ? [] : [`env ${env} is not rendered at ${base.ref}: every object is new`]), ...(after ? [] : [`env ${env} is not rendered in the working tree: every object goes`])];
+  const notes = [
+    ...(before ? [] : [`env ${env} is not rendered at ${base.ref}: every object is new`]),
+    ...(after ? [] : [`env ${env} is not rendered in the working tree: every object goes`]),
+  ];
   const comparison = compareBuilds(before?.objects ?? [], after?.objects ?? []);
   const engine = after?.engine ?? before?.engine ?? configuredEngine(root);
   const context = { before: before?.objects ?? [], after: after?.objects ?? [], ...(engine ? { engine } : {}) };
-  const report = { env, base, sources: (after ?? before)!.sources, comparison, highlights: highlights(comparison.changes, context), notes };
+  const report = {
+    env,
+    base,
+    sources: (after ?? before)!.sources,
+    comparison,
+    highlights: highlights(comparison.changes, context),
+    notes,
+  };
   io.out(formatReport(report, format, maxChars));
   return comparison.changes.length === 0 ? 0 : 1;
 }

@@ -79,7 +79,11 @@ function secretFingerprints(o: Obj): Map<string, string> {
       // Not a map (a string, a list): the API server refuses it; still nothing of it is shown.
       if (values !== undefined && !isMap(values)) out.set(`(${field})`, sha(JSON.stringify(values)));
       if (!isMap(values)) continue;
-      for (const [k, v] of Object.entries(values)) out.set(k, ENC.test(String(v)) ? String(v) : field === 'data' ? sha(Buffer.from(String(v), 'base64')) : sha(String(v)));
+      for (const [k, v] of Object.entries(values))
+        out.set(
+          k,
+          ENC.test(String(v)) ? String(v) : field === 'data' ? sha(Buffer.from(String(v), 'base64')) : sha(String(v)),
+        );
     }
     const applied = o.metadata?.annotations?.[LAST_APPLIED];
     if (applied !== undefined) out.set(`(annotation ${LAST_APPLIED})`, sha(applied));
@@ -97,7 +101,14 @@ function withoutSops(o: Obj): Obj {
 /** The object with every secret value replaced and the sops metadata reduced to its recipients. */
 export function redact(o: Obj): Obj {
   const copy = structuredClone(withoutSops(o));
-  const hide = (v: unknown): unknown => (Array.isArray(v) ? v.map(hide) : isMap(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, hide(x)])) : typeof v === 'string' && ENC.test(v) ? ENCRYPTED : v);
+  const hide = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(hide)
+      : isMap(v)
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, hide(x)]))
+        : typeof v === 'string' && ENC.test(v)
+          ? ENCRYPTED
+          : v;
   const out = hide(copy) as Obj;
   if (isSecret(o)) {
     for (const field of ['data', 'stringData'] as const) {
@@ -117,7 +128,8 @@ function recipientsOf(o: Obj): string[] {
 }
 
 const SIMPLE_KEY = /^[A-Za-z_$][A-Za-z0-9_$-]*$/;
-const step = (path: string, key: string) => (SIMPLE_KEY.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`);
+const step = (path: string, key: string) =>
+  SIMPLE_KEY.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
 
 /** A list whose items all carry a distinct string `name` is keyed by it: `containers[name=minio]`. */
 function itemKeys(list: unknown[]): string[] {
@@ -131,7 +143,9 @@ export function flatten(value: unknown, path = '', out: [string, unknown][] = []
   if (Array.isArray(value)) {
     if (value.length === 0) out.push([path, []]);
     const keys = itemKeys(value);
-    value.forEach((item, i) => flatten(item, `${path}[${keys[i]}]`, out));
+    value.forEach((item, i) => {
+      flatten(item, `${path}[${keys[i]}]`, out);
+    });
   } else if (isMap(value)) {
     const keys = Object.keys(value);
     if (keys.length === 0) out.push([path, {}]);
@@ -178,7 +192,8 @@ function diffValues(a: unknown, b: unknown, path: string, out: FieldChange[]): F
         else if (j < 0) out.push({ path: at, old: a[i] });
         else diffValues(a[i], b[j], at, out);
       }
-      if (ka.filter((k) => kb.includes(k)).join() !== kb.filter((k) => ka.includes(k)).join()) out.push({ path: `${path} (order)`, old: ka, new: kb });
+      if (ka.filter((k) => kb.includes(k)).join() !== kb.filter((k) => ka.includes(k)).join())
+        out.push({ path: `${path} (order)`, old: ka, new: kb });
       return out;
     }
     for (let i = 0; i < Math.max(a.length, b.length); i++) {
@@ -201,7 +216,9 @@ function keyStatuses(before: Obj | undefined, after: Obj | undefined): Record<st
   const a = before ? secretFingerprints(before) : new Map<string, string>();
   const b = after ? secretFingerprints(after) : new Map<string, string>();
   const keys = [...new Set([...a.keys(), ...b.keys()])].sort();
-  return Object.fromEntries(keys.map((k) => [k, !a.has(k) ? 'added' : !b.has(k) ? 'removed' : a.get(k) === b.get(k) ? 'unchanged' : 'changed']));
+  return Object.fromEntries(
+    keys.map((k) => [k, !a.has(k) ? 'added' : !b.has(k) ? 'removed' : a.get(k) === b.get(k) ? 'unchanged' : 'changed']),
+  );
 }
 
 function describe(change: ObjectChange['change'], before: Obj | undefined, after: Obj | undefined): ObjectChange {
@@ -218,7 +235,15 @@ function describe(change: ObjectChange['change'], before: Obj | undefined, after
     label: labelOf(o),
     fields: change === 'changed' ? fieldChanges(before!, after!) : [],
     secrets,
-    ...(sealed ? { recipients: { added: rb.filter((r) => !ra.includes(r)), removed: ra.filter((r) => !rb.includes(r)), after: rb } } : {}),
+    ...(sealed
+      ? {
+          recipients: {
+            added: rb.filter((r) => !ra.includes(r)),
+            removed: ra.filter((r) => !rb.includes(r)),
+            after: rb,
+          },
+        }
+      : {}),
     shown: redact(o),
     ...(before ? { before } : {}),
     ...(after ? { after } : {}),
@@ -234,11 +259,18 @@ const GENERATED = /^(.+)-[bcdfghjklmnpqrstvwxz2456789]{10}$/;
  * change of the object (its name included) rather than a deletion and an addition.
  */
 function identities(objects: Obj[]): Map<string, Obj> {
-  const stem = (o: Obj) => ((o.kind === 'ConfigMap' || o.kind === 'Secret') && groupOf(o.apiVersion ?? '') === '' ? GENERATED.exec(o.metadata?.name ?? '')?.[1] : undefined);
+  const stem = (o: Obj) =>
+    (o.kind === 'ConfigMap' || o.kind === 'Secret') && groupOf(o.apiVersion ?? '') === ''
+      ? GENERATED.exec(o.metadata?.name ?? '')?.[1]
+      : undefined;
   const stems = new Map<string, number>();
   for (const o of objects) {
     const s = stem(o);
-    if (s) stems.set(`${o.kind}/${o.metadata?.namespace}/${s}`, (stems.get(`${o.kind}/${o.metadata?.namespace}/${s}`) ?? 0) + 1);
+    if (s)
+      stems.set(
+        `${o.kind}/${o.metadata?.namespace}/${s}`,
+        (stems.get(`${o.kind}/${o.metadata?.namespace}/${s}`) ?? 0) + 1,
+      );
   }
   return new Map(
     objects.map((o) => {

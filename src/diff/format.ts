@@ -34,7 +34,10 @@ function counts(c: Comparison) {
 
 function headline(r: DiffReport): string {
   const k = counts(r.comparison);
-  const what = r.comparison.changes.length === 0 ? `no change in the built objects (${k.unchanged} objects)` : `${k.changed} changed, ${k.added} added, ${k.removed} removed, ${k.unchanged} unchanged`;
+  const what =
+    r.comparison.changes.length === 0
+      ? `no change in the built objects (${k.unchanged} objects)`
+      : `${k.changed} changed, ${k.added} added, ${k.removed} removed, ${k.unchanged} unchanged`;
   return `env ${r.env}: ${what}; ${r.sources.join(' and ')} built at ${r.base.commit?.startsWith(r.base.ref) ? short(r.base.commit) : `${r.base.ref} (${short(r.base.commit)})`} and in the working tree`;
 }
 
@@ -47,9 +50,23 @@ function show(v: unknown): string {
 /** A field's change as lines: `path: old → new`, or a line diff of a multi-line string. */
 function fieldLines(f: FieldChange): string[] {
   if (isMultiline(f.old) || isMultiline(f.new)) {
-    const patch = structuredPatch('', '', typeof f.old === 'string' ? f.old : '', typeof f.new === 'string' ? f.new : '', '', '', { context: 2 });
+    const patch = structuredPatch(
+      '',
+      '',
+      typeof f.old === 'string' ? f.old : '',
+      typeof f.new === 'string' ? f.new : '',
+      '',
+      '',
+      { context: 2 },
+    );
     const head = `${f.path}:${f.old === undefined ? ' (new)' : f.new === undefined ? ' (gone)' : ''}`;
-    return [head, ...patch.hunks.flatMap((h) => [`  @@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`, ...h.lines.map((l) => `  ${l}`)])];
+    return [
+      head,
+      ...patch.hunks.flatMap((h) => [
+        `  @@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`,
+        ...h.lines.map((l) => `  ${l}`),
+      ]),
+    ];
   }
   return [`${f.path}: ${show(f.old)} → ${show(f.new)}`];
 }
@@ -62,7 +79,8 @@ function secretLine(c: ObjectChange): string | undefined {
 }
 
 function recipientLine(c: ObjectChange): string | undefined {
-  if (!c.recipients || c.change !== 'changed' || c.recipients.added.length + c.recipients.removed.length === 0) return undefined;
+  if (!c.recipients || c.change !== 'changed' || c.recipients.added.length + c.recipients.removed.length === 0)
+    return undefined;
   return `sealed for: ${[...c.recipients.added.map((r) => `+${r}`), ...c.recipients.removed.map((r) => `-${r}`)].join(' ')}`;
 }
 
@@ -74,7 +92,12 @@ function bodyLines(c: ObjectChange): string[] {
   if (secrets) lines.push(secrets);
   if (recipients) lines.push(recipients);
   if (c.change === 'changed') lines.push(...c.fields.flatMap(fieldLines));
-  else lines.push(...toYaml(c.shown as unknown as Yamlable).trimEnd().split('\n'));
+  else
+    lines.push(
+      ...toYaml(c.shown as unknown as Yamlable)
+        .trimEnd()
+        .split('\n'),
+    );
   return lines;
 }
 
@@ -85,7 +108,11 @@ const SIGN = { added: '+', removed: '-', changed: '~' } as const;
  * that a terminal prints them rather than obeys them (an escape sequence could erase the
  * highlights); line breaks and tabs stay.
  */
-const inert = (text: string) => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const inert = (text: string) =>
+  text.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 
 export function formatText(r: DiffReport): string {
   const out = [headline(r)];
@@ -102,7 +129,8 @@ export function formatText(r: DiffReport): string {
 }
 
 /** Text a pull request supplies, made inert in markdown and HTML (and in a table cell). */
-const html = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '&#124;');
+const html = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '&#124;');
 const code = (s: string) => `<code>${html(s)}</code>`;
 /** A fence longer than any run of backticks in the text, so the text cannot end it. */
 function fenced(lang: string, text: string): string {
@@ -112,22 +140,37 @@ function fenced(lang: string, text: string): string {
 }
 
 function diffBlock(c: ObjectChange): string {
-  if (c.change !== 'changed') return fenced('yaml', bodyLines(c).map((l, i) => (i < (secretLine(c) ? 1 : 0) ? `# ${l}` : l)).join('\n'));
+  if (c.change !== 'changed')
+    return fenced(
+      'yaml',
+      bodyLines(c)
+        .map((l, i) => (i < (secretLine(c) ? 1 : 0) ? `# ${l}` : l))
+        .join('\n'),
+    );
   const lines: string[] = [];
   const secrets = secretLine(c);
   const recipients = recipientLine(c);
   if (secrets) lines.push(`# ${secrets}`);
   if (recipients) lines.push(`# ${recipients}`);
   for (const f of c.fields) {
-    if (isMultiline(f.old) || isMultiline(f.new)) lines.push(...fieldLines(f).map((l, i) => (i === 0 ? `  ${l}` : l.slice(2))));
-    else lines.push(`  ${f.path}`, ...(f.old === undefined ? [] : [`- ${show(f.old)}`]), ...(f.new === undefined ? [] : [`+ ${show(f.new)}`]));
+    if (isMultiline(f.old) || isMultiline(f.new))
+      lines.push(...fieldLines(f).map((l, i) => (i === 0 ? `  ${l}` : l.slice(2))));
+    else
+      lines.push(
+        `  ${f.path}`,
+        ...(f.old === undefined ? [] : [`- ${show(f.old)}`]),
+        ...(f.new === undefined ? [] : [`+ ${show(f.new)}`]),
+      );
   }
   return fenced('diff', lines.join('\n'));
 }
 
 function what(c: ObjectChange): string {
   const keys = Object.values(c.secrets).filter((s) => s !== 'unchanged').length;
-  const parts = c.change === 'changed' && c.fields.length > 0 ? [`${c.fields.length} field${c.fields.length === 1 ? '' : 's'}`] : [];
+  const parts =
+    c.change === 'changed' && c.fields.length > 0
+      ? [`${c.fields.length} field${c.fields.length === 1 ? '' : 's'}`]
+      : [];
   if (keys > 0 && c.change === 'changed') parts.push(`${keys} secret value${keys === 1 ? '' : 's'}`);
   if (c.change !== 'changed') parts.push(c.apiVersion);
   return parts.join(', ');
@@ -137,8 +180,14 @@ export const MARKER = (env: string) => `<!-- minio-gitops diff env=${env} -->`;
 
 export function formatMarkdown(r: DiffReport, budget = MARKDOWN_BUDGET): string {
   const k = counts(r.comparison);
-  const out = [MARKER(r.env), `### env \`${r.env}\`: ${r.comparison.changes.length === 0 ? 'no change in the built objects' : `${k.changed} changed, ${k.added} added, ${k.removed} removed`}`, ''];
-  out.push(`Built from ${r.sources.map((s) => `\`${s}\``).join(' and ')} at \`${short(r.base.commit)}\`${r.base.commit?.startsWith(r.base.ref) ? '' : ` (${html(r.base.ref)})`} and in this branch, as the GitOps engine builds them; ${k.unchanged} objects unchanged. Secret values are never shown.`);
+  const out = [
+    MARKER(r.env),
+    `### env \`${r.env}\`: ${r.comparison.changes.length === 0 ? 'no change in the built objects' : `${k.changed} changed, ${k.added} added, ${k.removed} removed`}`,
+    '',
+  ];
+  out.push(
+    `Built from ${r.sources.map((s) => `\`${s}\``).join(' and ')} at \`${short(r.base.commit)}\`${r.base.commit?.startsWith(r.base.ref) ? '' : ` (${html(r.base.ref)})`} and in this branch, as the GitOps engine builds them; ${k.unchanged} objects unchanged. Secret values are never shown.`,
+  );
   for (const note of r.notes) out.push('', `> ${html(note)}`);
   if (r.highlights.length > 0) {
     out.push('', '**Look at these first**', '');
@@ -158,11 +207,22 @@ export function formatMarkdown(r: DiffReport, budget = MARKDOWN_BUDGET): string 
     out.push(row);
     rows++;
   }
-  if (rows < r.comparison.changes.length) out.push('', `${r.comparison.changes.length - rows} more object${r.comparison.changes.length - rows === 1 ? '' : 's'} left out of the table to keep the comment within its size: ${run}.`);
+  if (rows < r.comparison.changes.length)
+    out.push(
+      '',
+      `${r.comparison.changes.length - rows} more object${r.comparison.changes.length - rows === 1 ? '' : 's'} left out of the table to keep the comment within its size: ${run}.`,
+    );
   out.push('');
   let left = 0;
   for (const c of r.comparison.changes) {
-    const section = ['<details>', `<summary>${c.change} ${code(c.label)}</summary>`, '', diffBlock(c), '', '</details>'].join('\n');
+    const section = [
+      '<details>',
+      `<summary>${c.change} ${code(c.label)}</summary>`,
+      '',
+      diffBlock(c),
+      '',
+      '</details>',
+    ].join('\n');
     if (used + section.length + 1 > budget) {
       left++;
       continue;
@@ -170,7 +230,11 @@ export function formatMarkdown(r: DiffReport, budget = MARKDOWN_BUDGET): string 
     used += section.length + 1;
     out.push(section);
   }
-  if (left > 0) out.push('', `The details of ${left} object${left === 1 ? '' : 's'} are left out to keep the comment within its size: ${run}.`);
+  if (left > 0)
+    out.push(
+      '',
+      `The details of ${left} object${left === 1 ? '' : 's'} are left out to keep the comment within its size: ${run}.`,
+    );
   return `${out.join('\n')}\n`;
 }
 

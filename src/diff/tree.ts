@@ -8,7 +8,11 @@ import { dirname, join } from 'node:path';
 import { fail, UsageError } from '../errors.ts';
 import { makeTempDir, removeTempDir } from '../temp.ts';
 
-export function git(cwd: string, args: string[], input?: Buffer): { status: number | null; stdout: Buffer; stderr: string } {
+export function git(
+  cwd: string,
+  args: string[],
+  input?: Buffer,
+): { status: number | null; stdout: Buffer; stderr: string } {
   const r = spawnSync('git', ['-C', cwd, ...args], { input, maxBuffer: 1 << 30 });
   if (r.error) fail(`git is needed to compare with another commit (${r.error.message}); install git`);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString().trim().split('\n').pop() ?? '' };
@@ -29,14 +33,22 @@ function converted(top: string, paths: string[]): string[] {
   const config = (key: string) => git(top, ['config', '--get', key]).stdout.toString().trim();
   if (config('core.autocrlf') === 'true') return paths;
   const crlf = config('core.eol') === 'crlf';
-  const r = git(top, ['check-attr', '-z', '--stdin', 'text', 'eol', 'filter', 'ident', 'working-tree-encoding'], Buffer.from(paths.join('\0')));
+  const r = git(
+    top,
+    ['check-attr', '-z', '--stdin', 'text', 'eol', 'filter', 'ident', 'working-tree-encoding'],
+    Buffer.from(paths.join('\0')),
+  );
   const fields = r.stdout.toString('utf8').split('\0');
   const attributes = new Map<string, Record<string, string>>();
-  for (let i = 0; i + 2 < fields.length; i += 3) attributes.set(fields[i]!, { ...attributes.get(fields[i]!), [fields[i + 1]!]: fields[i + 2]! });
+  for (let i = 0; i + 2 < fields.length; i += 3)
+    attributes.set(fields[i]!, { ...attributes.get(fields[i]!), [fields[i + 1]!]: fields[i + 2]! });
   const set = (v: string | undefined) => v !== undefined && v !== 'unspecified' && v !== 'unset';
   // What changes bytes on checkout on this machine: a filter, ident, an encoding, CRLF line ends.
   return [...attributes]
-    .filter(([, a]) => set(a.filter) || set(a.ident) || set(a['working-tree-encoding']) || a.eol === 'crlf' || (crlf && set(a.text)))
+    .filter(
+      ([, a]) =>
+        set(a.filter) || set(a.ident) || set(a['working-tree-encoding']) || a.eol === 'crlf' || (crlf && set(a.text)),
+    )
     .map(([path]) => path);
 }
 
@@ -63,12 +75,25 @@ export function checkoutTree(top: string, commit: string, prefix: string): strin
     .map((line) => {
       const [meta, path] = [line.slice(0, line.indexOf('\t')), line.slice(line.indexOf('\t') + 1)];
       const [mode, type, object, size] = meta.split(/ +/) as [string, string, string, string];
-      if (!path.split('/').every(SAFE_PART)) fail(`commit ${shortCommit} holds the path ${JSON.stringify(path)}, which git does not check out; compare with another commit`);
-      return { mode, type, object, size: Number(size), repoPath: path, path: prefix ? path.slice(prefix.length) : path };
+      if (!path.split('/').every(SAFE_PART))
+        fail(
+          `commit ${shortCommit} holds the path ${JSON.stringify(path)}, which git does not check out; compare with another commit`,
+        );
+      return {
+        mode,
+        type,
+        object,
+        size: Number(size),
+        repoPath: path,
+        path: prefix ? path.slice(prefix.length) : path,
+      };
     });
   const links = entries.filter((e) => e.mode === '120000').map((e) => e.path);
   const under = entries.find((e) => links.some((l) => e.path.startsWith(`${l}/`)));
-  if (under) fail(`commit ${shortCommit} holds ${JSON.stringify(under.path)} under the symbolic link ${JSON.stringify(links.find((l) => under.path.startsWith(`${l}/`)))} (a damaged tree; git fsck names it); compare with another commit`);
+  if (under)
+    fail(
+      `commit ${shortCommit} holds ${JSON.stringify(under.path)} under the symbolic link ${JSON.stringify(links.find((l) => under.path.startsWith(`${l}/`)))} (a damaged tree; git fsck names it); compare with another commit`,
+    );
   const blobs = entries.filter((e) => e.type === 'blob' && e.mode !== '120000' && e.size <= MAX_BLOB);
   const read = git(top, ['cat-file', '--batch'], Buffer.from(blobs.map((b) => `${b.object}\n`).join('')));
   if (read.status !== 0) fail(`git cat-file failed: ${read.stderr}; check the repository (git fsck)`);
@@ -78,16 +103,25 @@ export function checkoutTree(top: string, commit: string, prefix: string): strin
     const eol = read.stdout.indexOf(0x0a, at);
     const header = read.stdout.subarray(at, eol).toString();
     const size = Number(header.split(' ')[2]);
-    if (!Number.isFinite(size)) fail(`git cat-file could not read ${JSON.stringify(blob.repoPath)} of commit ${shortCommit} (${header}); check the repository (git fsck)`);
+    if (!Number.isFinite(size))
+      fail(
+        `git cat-file could not read ${JSON.stringify(blob.repoPath)} of commit ${shortCommit} (${header}); check the repository (git fsck)`,
+      );
     contents.set(blob.path, read.stdout.subarray(eol + 1, eol + 1 + size));
     at = eol + 1 + size + 1;
   }
   // Files the working tree's attributes or core.autocrlf convert on checkout (line ends, a
   // filter): converted the same way, one by one (git's --batch --filters misreports sizes).
-  for (const blob of converted(top, blobs.map((b) => b.repoPath))) {
+  for (const blob of converted(
+    top,
+    blobs.map((b) => b.repoPath),
+  )) {
     const b = blobs.find((x) => x.repoPath === blob)!;
     const r = git(top, ['cat-file', '--filters', `--path=${b.repoPath}`, b.object]);
-    if (r.status !== 0) fail(`git cat-file --filters could not read ${JSON.stringify(b.repoPath)} of commit ${shortCommit}: ${r.stderr}; check the repository's filters`);
+    if (r.status !== 0)
+      fail(
+        `git cat-file --filters could not read ${JSON.stringify(b.repoPath)} of commit ${shortCommit}: ${r.stderr}; check the repository's filters`,
+      );
     contents.set(b.path, r.stdout);
   }
   const modes = new Map(entries.map((e) => [e.path, e.mode]));
@@ -116,7 +150,9 @@ export function checkoutTree(top: string, commit: string, prefix: string): strin
     removeTempDir(dir);
     if (error instanceof UsageError) throw error;
     // Two entries for one path, a file where a directory goes: a damaged tree.
-    fail(`commit ${shortCommit} cannot be written out (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}: a damaged tree, git fsck names it); compare with another commit`);
+    fail(
+      `commit ${shortCommit} cannot be written out (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}: a damaged tree, git fsck names it); compare with another commit`,
+    );
   }
   return dir;
 }

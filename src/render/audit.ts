@@ -31,7 +31,9 @@ export function auditEnv(o: Options): object[] {
 
 /** The token's Secret for plain and external mode (sops mode seals it in sealed/<env>/): file name -> object. */
 export function auditSecretObjects(o: Options): Record<string, object> {
-  return hasAudit(o) ? modeSecret(o, 'audit-webhook', AUDIT_SECRET, { token: DEV_TOKEN }, { token: 'auditWebhookToken' }) : {};
+  return hasAudit(o)
+    ? modeSecret(o, 'audit-webhook', AUDIT_SECRET, { token: DEV_TOKEN }, { token: 'auditWebhookToken' })
+    : {};
 }
 
 /**
@@ -59,7 +61,11 @@ export function auditEgressPolicy(o: Options): Record<string, object> {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
       metadata: metadata('minio-audit-webhook', 'network'),
-      spec: { podSelector: { matchLabels: selectorLabels }, policyTypes: ['Egress'], egress: [service ? { to } : { ...(to ? { to } : {}), ports: [{ protocol: 'TCP', port }] }] },
+      spec: {
+        podSelector: { matchLabels: selectorLabels },
+        policyTypes: ['Egress'],
+        egress: [service ? { to } : { ...(to ? { to } : {}), ports: [{ protocol: 'TCP', port }] }],
+      },
     },
   };
 }

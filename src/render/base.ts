@@ -32,7 +32,11 @@ function service(name: string, component: string, port: number, portName: string
     apiVersion: 'v1',
     kind: 'Service',
     metadata: metadata(name, component),
-    spec: { ...extra, selector: selectorLabels, ports: [{ name: portName, port, targetPort: portName, protocol: 'TCP' }] },
+    spec: {
+      ...extra,
+      selector: selectorLabels,
+      ports: [{ name: portName, port, targetPort: portName, protocol: 'TCP' }],
+    },
   };
 }
 
@@ -42,11 +46,18 @@ function service(name: string, component: string, port: number, portName: string
  * env moved to another namespace leaves its data behind, never destroys it).
  */
 function namespace() {
-  const level = (mode: string) => ({ [`pod-security.kubernetes.io/${mode}`]: 'restricted', [`pod-security.kubernetes.io/${mode}-version`]: 'latest' });
+  const level = (mode: string) => ({
+    [`pod-security.kubernetes.io/${mode}`]: 'restricted',
+    [`pod-security.kubernetes.io/${mode}-version`]: 'latest',
+  });
   return {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { name: APP, labels: { ...labels('namespace'), ...level('enforce'), ...level('warn'), ...level('audit') }, annotations: { ...syncWave(WAVES.namespace), ...KEEP } },
+    metadata: {
+      name: APP,
+      labels: { ...labels('namespace'), ...level('enforce'), ...level('warn'), ...level('audit') },
+      annotations: { ...syncWave(WAVES.namespace), ...KEEP },
+    },
   };
 }
 
@@ -66,7 +77,12 @@ export function serviceMonitor(global: GlobalSettings) {
 export function renderBase(global: GlobalSettings): GeneratedFile[] {
   const common = {
     'namespace.yaml': namespace(),
-    'serviceaccount.yaml': { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(APP, 'server', { annotations: syncWave(WAVES.prerequisites) }), automountServiceAccountToken: false },
+    'serviceaccount.yaml': {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: metadata(APP, 'server', { annotations: syncWave(WAVES.prerequisites) }),
+      automountServiceAccountToken: false,
+    },
     'service-api.yaml': service(APP, 'api', API_PORT, 'api'),
     'service-console.yaml': service(CONSOLE_SERVICE, 'console', CONSOLE_PORT, 'console'),
     ...networkPolicies(),
@@ -96,8 +112,14 @@ export function renderBase(global: GlobalSettings): GeneratedFile[] {
     kustomization('base/server', HEADER, { resources: ['statefulset.yaml'] }),
     yamlFile('base/distributed/service-headless.yaml', headless, HEADER),
     ...Object.entries(restarter).map(([name, obj]) => yamlFile(`base/distributed/${name}`, obj, HEADER)),
-    kustomization('base/distributed', HEADER, { resources: ['../common', '../server', 'service-headless.yaml', ...Object.keys(restarter)] }),
+    kustomization('base/distributed', HEADER, {
+      resources: ['../common', '../server', 'service-headless.yaml', ...Object.keys(restarter)],
+    }),
     yamlFile('base/components/monitoring/servicemonitor.yaml', serviceMonitor(global), HEADER),
-    yamlFile('base/components/monitoring/kustomization.yaml', { apiVersion: 'kustomize.config.k8s.io/v1alpha1', kind: 'Component', resources: ['servicemonitor.yaml'] }, HEADER),
+    yamlFile(
+      'base/components/monitoring/kustomization.yaml',
+      { apiVersion: 'kustomize.config.k8s.io/v1alpha1', kind: 'Component', resources: ['servicemonitor.yaml'] },
+      HEADER,
+    ),
   ];
 }

@@ -10,10 +10,33 @@ import type { BucketSettings, ConsumerSettings } from '../consumers.ts';
 import { grantBucket } from '../consumers.ts';
 import type { GlobalSettings, Options } from '../options.ts';
 import { kustomization, yamlFile, type GeneratedFile } from './files.ts';
-import { API_PORT, APP, BOOTSTRAP, bootstrapSelector, consumerMirrorSecret, generatedHeader, RESTRICTED_CONTAINER, labels, ROOT_SECRET, RUN_AS, s3Endpoint, selectorLabels, syncWave, TLS_SECRET, WAVES } from './names.ts';
+import {
+  API_PORT,
+  APP,
+  BOOTSTRAP,
+  bootstrapSelector,
+  consumerMirrorSecret,
+  generatedHeader,
+  RESTRICTED_CONTAINER,
+  labels,
+  ROOT_SECRET,
+  RUN_AS,
+  s3Endpoint,
+  selectorLabels,
+  syncWave,
+  TLS_SECRET,
+  WAVES,
+} from './names.ts';
 import { consumerCredentials, CREDENTIAL_KEYS, plainCredentialsChecksum } from './consumers.ts';
 import { bucketEncryption } from './kms.ts';
-import { hasMetricsCredentials, METRICS_CREDENTIAL, METRICS_POLICY, METRICS_SECRET, metricsCredentialObjects, metricsPolicy } from './metrics.ts';
+import {
+  hasMetricsCredentials,
+  METRICS_CREDENTIAL,
+  METRICS_POLICY,
+  METRICS_SECRET,
+  metricsCredentialObjects,
+  metricsPolicy,
+} from './metrics.ts';
 
 export const SCRIPT_FILE = 'bootstrap-minio.sh';
 const SCRIPT_CONFIG_MAP = 'minio-bootstrap-script';
@@ -28,7 +51,9 @@ const SCRIPT = readFileSync(new URL(`./${SCRIPT_FILE}`, import.meta.url), 'utf8'
 /** The script as it is written to scripts/: the source with a generated-by note. */
 export function scriptText(): string {
   const [shebang, ...rest] = SCRIPT.split('\n');
-  const note = generatedHeader('shared by every env').split('\n').map((l) => `# ${l}`);
+  const note = generatedHeader('shared by every env')
+    .split('\n')
+    .map((l) => `# ${l}`);
   return [shebang, ...note, '#', ...rest].join('\n');
 }
 
@@ -38,7 +63,13 @@ export function policyName(consumer: string): string {
 }
 
 const BUCKET_ACTIONS = ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'];
-const OBJECT_ACTIONS = ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'];
+const OBJECT_ACTIONS = [
+  's3:AbortMultipartUpload',
+  's3:DeleteObject',
+  's3:GetObject',
+  's3:ListMultipartUploadParts',
+  's3:PutObject',
+];
 const arn = (resource: string) => `arn:aws:s3:::${resource}`;
 
 /**
@@ -49,7 +80,13 @@ const arn = (resource: string) => `arn:aws:s3:::${resource}`;
  */
 export function consumerPolicy(c: ConsumerSettings): string {
   const statements: object[] = [];
-  const allow = (action: string, resource: string, condition?: object) => statements.push({ Effect: 'Allow', Action: [action], Resource: [arn(resource)], ...(condition ? { Condition: condition } : {}) });
+  const allow = (action: string, resource: string, condition?: object) =>
+    statements.push({
+      Effect: 'Allow',
+      Action: [action],
+      Resource: [arn(resource)],
+      ...(condition ? { Condition: condition } : {}),
+    });
   for (const grant of [...c.buckets].sort()) {
     const bucket = grantBucket(grant);
     const prefix = grant.slice(bucket.length + 1);
@@ -58,7 +95,8 @@ export function consumerPolicy(c: ConsumerSettings): string {
     } else {
       // s3:prefix conditions are allowed on ListBucket only (MinIO rejects them elsewhere).
       allow('s3:GetBucketLocation', bucket);
-      for (const value of [prefix, `${prefix}*`]) allow('s3:ListBucket', bucket, { StringLike: { 's3:prefix': [value] } });
+      for (const value of [prefix, `${prefix}*`])
+        allow('s3:ListBucket', bucket, { StringLike: { 's3:prefix': [value] } });
     }
     for (const action of OBJECT_ACTIONS) allow(action, `${bucket}/${prefix || ''}*`);
   }
@@ -137,14 +175,26 @@ function job(global: GlobalSettings) {
       // Kept an hour for its logs; Flux then creates it again: a periodic re-apply.
       ttlSecondsAfterFinished: 3600,
       template: {
-        metadata: { labels: { ...bootstrapSelector, 'app.kubernetes.io/component': 'bootstrap', 'app.kubernetes.io/part-of': 'minio-gitops' } },
+        metadata: {
+          labels: {
+            ...bootstrapSelector,
+            'app.kubernetes.io/component': 'bootstrap',
+            'app.kubernetes.io/part-of': 'minio-gitops',
+          },
+        },
         spec: {
           serviceAccountName: BOOTSTRAP,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           restartPolicy: 'Never',
           // fsGroup: the credentials and the CA are mounted 0440, readable through the group.
-          securityContext: { runAsNonRoot: true, runAsUser: RUN_AS, runAsGroup: RUN_AS, fsGroup: RUN_AS, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: RUN_AS,
+            runAsGroup: RUN_AS,
+            fsGroup: RUN_AS,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           containers: [
             {
               name: 'mc',
@@ -156,12 +206,18 @@ function job(global: GlobalSettings) {
                 // Every overlay sets the real endpoint (its namespace and scheme).
                 { name: 'MINIO_ENDPOINT', value: `http://${APP}:${API_PORT}` },
                 { name: 'MINIO_ROOT_USER', valueFrom: { secretKeyRef: { name: ROOT_SECRET, key: 'rootUser' } } },
-                { name: 'MINIO_ROOT_PASSWORD', valueFrom: { secretKeyRef: { name: ROOT_SECRET, key: 'rootPassword' } } },
+                {
+                  name: 'MINIO_ROOT_PASSWORD',
+                  valueFrom: { secretKeyRef: { name: ROOT_SECRET, key: 'rootPassword' } },
+                },
                 { name: 'HOME', value: '/tmp' },
                 { name: 'TMPDIR', value: '/tmp' },
               ],
               // ephemeral-storage: only its log is on the node's disk (/tmp is in memory).
-              resources: { requests: { cpu: '50m', memory: '64Mi', 'ephemeral-storage': '16Mi' }, limits: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '64Mi' } },
+              resources: {
+                requests: { cpu: '50m', memory: '64Mi', 'ephemeral-storage': '16Mi' },
+                limits: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '64Mi' },
+              },
               securityContext: RESTRICTED_CONTAINER,
               volumeMounts: [
                 { name: 'script', mountPath: '/scripts', readOnly: true },
@@ -191,7 +247,12 @@ function networkPolicy() {
       podSelector: { matchLabels: bootstrapSelector },
       policyTypes: ['Ingress', 'Egress'],
       egress: [
-        { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
+        {
+          ports: [
+            { protocol: 'UDP', port: 53 },
+            { protocol: 'TCP', port: 53 },
+          ],
+        },
         { to: [{ podSelector: { matchLabels: selectorLabels } }], ports: [{ protocol: 'TCP', port: API_PORT }] },
       ],
     },
@@ -201,7 +262,12 @@ function networkPolicy() {
 export function renderBootstrapBase(global: GlobalSettings): GeneratedFile[] {
   const scope = 'shared by every env';
   const objects = {
-    'serviceaccount.yaml': { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: BOOTSTRAP, labels: labels('bootstrap') }, automountServiceAccountToken: false },
+    'serviceaccount.yaml': {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: BOOTSTRAP, labels: labels('bootstrap') },
+      automountServiceAccountToken: false,
+    },
     'job.yaml': job(global),
     'networkpolicy.yaml': networkPolicy(),
   };
@@ -244,7 +310,10 @@ function jobPatch(o: Options) {
     // The servers' CA (ca.crt of their certificate), which the script gives to mc.
     env.push({ name: 'MINIO_CA_FILE', value: CA_FILE });
     mounts.push({ name: 'ca', mountPath: CA_FILE.slice(0, CA_FILE.lastIndexOf('/')), readOnly: true });
-    volumes.push({ name: 'ca', secret: { secretName: TLS_SECRET, defaultMode: 0o440, items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+    volumes.push({
+      name: 'ca',
+      secret: { secretName: TLS_SECRET, defaultMode: 0o440, items: [{ key: 'ca.crt', path: 'ca.crt' }] },
+    });
   }
   // Changed credentials change the pod template, so Flux recreates the Job (force) and the
   // new secrets reach MinIO before the consumers get them (dependsOn).
@@ -275,8 +344,14 @@ export function renderBootstrapOverlay(o: Options): GeneratedFile[] {
     yamlFile(`${dir}/patch-job.yaml`, jobPatch(o), scope),
     kustomization(dir, scope, {
       namespace: s.namespace,
-      resources: ['../../../base/bootstrap', ...(sealed ? [`../../../sealed/${o.env}/bootstrap`] : []), ...Object.keys(credentials)],
-      configMapGenerator: [{ name: CONFIG_MAP, files: Object.keys(config).sort(), options: { labels: labels('bootstrap') } }],
+      resources: [
+        '../../../base/bootstrap',
+        ...(sealed ? [`../../../sealed/${o.env}/bootstrap`] : []),
+        ...Object.keys(credentials),
+      ],
+      configMapGenerator: [
+        { name: CONFIG_MAP, files: Object.keys(config).sort(), options: { labels: labels('bootstrap') } },
+      ],
       patches: [{ path: 'patch-job.yaml' }],
     }),
   ];

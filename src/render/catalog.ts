@@ -12,7 +12,19 @@ import type { ConsumerSettings } from '../consumers.ts';
 import { warehouseLocation } from '../consumers.ts';
 import type { Options } from '../options.ts';
 import { catalogImage } from '../options.ts';
-import { API_PORT, catalogClaim, consumerObject, consumerSecret, KEEP, RESTRICTED_CONTAINER, S3_REGION, s3Endpoint, selectorLabels, syncWave, WAVES } from './names.ts';
+import {
+  API_PORT,
+  catalogClaim,
+  consumerObject,
+  consumerSecret,
+  KEEP,
+  RESTRICTED_CONTAINER,
+  S3_REGION,
+  s3Endpoint,
+  selectorLabels,
+  syncWave,
+  WAVES,
+} from './names.ts';
 import { TRUST_MOUNT, trustJavaOptions, trustVolume } from './trust.ts';
 
 export const CATALOG_PORT = 8181;
@@ -20,12 +32,20 @@ const DATA_DIR = '/var/lib/iceberg';
 // The image's user (iceberg, uid and gid 1000); the volume is made writable for it.
 const CATALOG_UID = 1000;
 
-const selector = (name: string) => ({ 'app.kubernetes.io/name': 'iceberg-catalog', 'app.kubernetes.io/instance': name });
+const selector = (name: string) => ({
+  'app.kubernetes.io/name': 'iceberg-catalog',
+  'app.kubernetes.io/instance': name,
+});
 function meta(name: string, c: ConsumerSettings, suffix = '') {
   return {
     name: `${name}${suffix}`,
     namespace: c.namespace,
-    labels: { ...selector(name), 'app.kubernetes.io/component': 'catalog', 'app.kubernetes.io/part-of': 'minio-gitops', 'app.kubernetes.io/managed-by': 'minio-gitops' },
+    labels: {
+      ...selector(name),
+      'app.kubernetes.io/component': 'catalog',
+      'app.kubernetes.io/part-of': 'minio-gitops',
+      'app.kubernetes.io/managed-by': 'minio-gitops',
+    },
     annotations: syncWave(WAVES.consumers),
   };
 }
@@ -56,7 +76,12 @@ export function catalogObjects(o: Options, name: string, c: ConsumerSettings): R
   const java = trustJavaOptions(o);
   const id = consumerObject(o, name);
   const ref = (key: string) => ({ name: key, valueFrom: { secretKeyRef: { name: consumerSecret(o, name), key } } });
-  const probe = { httpGet: { path: '/v1/config', port: 'http' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 };
+  const probe = {
+    httpGet: { path: '/v1/config', port: 'http' },
+    periodSeconds: 10,
+    timeoutSeconds: 5,
+    failureThreshold: 6,
+  };
   const env = [
     ...Object.entries(catalogEnv(o, c)).map(([k, value]) => ({ name: k, value })),
     // Its own MinIO user, through the AWS SDK's default chain.
@@ -81,7 +106,13 @@ export function catalogObjects(o: Options, name: string, c: ConsumerSettings): R
           serviceAccountName: id,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          securityContext: { runAsNonRoot: true, runAsUser: CATALOG_UID, runAsGroup: CATALOG_UID, fsGroup: CATALOG_UID, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: CATALOG_UID,
+            runAsGroup: CATALOG_UID,
+            fsGroup: CATALOG_UID,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           containers: [
             {
               name: 'catalog',
@@ -95,7 +126,10 @@ export function catalogObjects(o: Options, name: string, c: ConsumerSettings): R
               livenessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
               readinessProbe: probe,
               // ephemeral-storage: /tmp (at most 256Mi, below) and its log; the catalog's database is on its volume.
-              resources: { requests: { cpu: '100m', memory: '512Mi', 'ephemeral-storage': '128Mi' }, limits: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '512Mi' } },
+              resources: {
+                requests: { cpu: '100m', memory: '512Mi', 'ephemeral-storage': '128Mi' },
+                limits: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '512Mi' },
+              },
               securityContext: RESTRICTED_CONTAINER,
               volumeMounts: [
                 { name: 'data', mountPath: DATA_DIR },
@@ -115,23 +149,42 @@ export function catalogObjects(o: Options, name: string, c: ConsumerSettings): R
     },
   };
   // Who may call it: its own namespace and the Spark consumers that name it.
-  const clients = [...new Set([c.namespace, ...Object.values(o.settings.consumers).filter((x) => x.catalogServer === name).map((x) => x.namespace)])].sort();
+  const clients = [
+    ...new Set([
+      c.namespace,
+      ...Object.values(o.settings.consumers)
+        .filter((x) => x.catalogServer === name)
+        .map((x) => x.namespace),
+    ]),
+  ].sort();
   return {
-    [`serviceaccount-${name}.yaml`]: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(id, c), automountServiceAccountToken: false },
+    [`serviceaccount-${name}.yaml`]: {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: meta(id, c),
+      automountServiceAccountToken: false,
+    },
     [`persistentvolumeclaim-${name}-data.yaml`]: {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       // The catalog's only copy: never pruned or deleted by the engine (a renamed or removed
       // consumer leaves it behind, to delete by hand).
       metadata: { ...meta(id, c, '-data'), annotations: { ...meta(id, c).annotations, ...KEEP } },
-      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: c.size } }, ...(o.settings.storageClass ? { storageClassName: o.settings.storageClass } : {}) },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: c.size } },
+        ...(o.settings.storageClass ? { storageClassName: o.settings.storageClass } : {}),
+      },
     },
     [`deployment-${name}.yaml`]: deployment,
     [`service-${name}.yaml`]: {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: meta(id, c),
-      spec: { selector: selector(id), ports: [{ name: 'http', port: CATALOG_PORT, targetPort: 'http', protocol: 'TCP' }] },
+      spec: {
+        selector: selector(id),
+        ports: [{ name: 'http', port: CATALOG_PORT, targetPort: 'http', protocol: 'TCP' }],
+      },
     },
     [`networkpolicy-${name}.yaml`]: {
       apiVersion: 'networking.k8s.io/v1',
@@ -140,11 +193,32 @@ export function catalogObjects(o: Options, name: string, c: ConsumerSettings): R
       spec: {
         podSelector: { matchLabels: selector(id) },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [{ from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: clients }] } }], ports: [{ protocol: 'TCP', port: CATALOG_PORT }] }],
-        egress: [
-          { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
+        ingress: [
           {
-            to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': o.settings.namespace } }, podSelector: { matchLabels: selectorLabels } }],
+            from: [
+              {
+                namespaceSelector: {
+                  matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: clients }],
+                },
+              },
+            ],
+            ports: [{ protocol: 'TCP', port: CATALOG_PORT }],
+          },
+        ],
+        egress: [
+          {
+            ports: [
+              { protocol: 'UDP', port: 53 },
+              { protocol: 'TCP', port: 53 },
+            ],
+          },
+          {
+            to: [
+              {
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': o.settings.namespace } },
+                podSelector: { matchLabels: selectorLabels },
+              },
+            ],
             ports: [{ protocol: 'TCP', port: API_PORT }],
           },
         ],

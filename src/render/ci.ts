@@ -61,7 +61,10 @@ export const COMMENT_BUDGET = 60_000;
  * then the community CRD catalog (cert-manager, trust-manager, Prometheus Operator, External
  * Secrets, Flux, Argo CD, Flink). A custom resource it lacks is listed, not validated.
  */
-export const SCHEMA_LOCATIONS = ['default', 'https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json'];
+export const SCHEMA_LOCATIONS = [
+  'default',
+  'https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json',
+];
 
 /** The steps' scripts by name, from the `# @step NAME` sections of ci-steps.sh. */
 export const CI_STEPS: Record<string, string> = Object.fromEntries(
@@ -108,7 +111,10 @@ function githubWorkflow(): string {
     on: { pull_request: { types: ['opened', 'synchronize', 'reopened', 'edited'] } },
     // Nothing for the workflow as a whole; the job asks for what it needs.
     permissions: {},
-    concurrency: { group: '${{ github.workflow }}-${{ github.event.pull_request.number }}', 'cancel-in-progress': true },
+    concurrency: {
+      group: '${{ github.workflow }}-${{ github.event.pull_request.number }}',
+      'cancel-in-progress': true,
+    },
     jobs: {
       review: {
         name: 'check, validate and diff the envs',
@@ -118,16 +124,29 @@ function githubWorkflow(): string {
         // The pull request's head commit (not GitHub's merge of it, which the checkout is), for the comment.
         env: { ...toolEnv(), MINIO_GITOPS_HEAD_SHA: '${{ github.event.pull_request.head.sha }}' },
         steps: [
-          { name: 'Check out the pull request', uses: uses(ACTIONS.checkout), with: { 'fetch-depth': 0, 'persist-credentials': false } },
+          {
+            name: 'Check out the pull request',
+            uses: uses(ACTIONS.checkout),
+            with: { 'fetch-depth': 0, 'persist-credentials': false },
+          },
           {
             // Named by the repository's variables (pinned: an empty ref is refused by locate),
             // it is used even where scaffold.ts is at the top. A fork's pull request gets no vars.
             name: 'Check out the scaffolder the repository variables name',
             if: "vars.MINIO_GITOPS_REPOSITORY != '' && vars.MINIO_GITOPS_REF != ''",
             uses: uses(ACTIONS.checkout),
-            with: { repository: '${{ vars.MINIO_GITOPS_REPOSITORY }}', ref: '${{ vars.MINIO_GITOPS_REF }}', path: '.minio-gitops', 'persist-credentials': false },
+            with: {
+              repository: '${{ vars.MINIO_GITOPS_REPOSITORY }}',
+              ref: '${{ vars.MINIO_GITOPS_REF }}',
+              path: '.minio-gitops',
+              'persist-credentials': false,
+            },
           },
-          { name: 'Set up Node.js', uses: uses(ACTIONS.setupNode), with: { 'node-version': NODE_VERSION, 'package-manager-cache': false } },
+          {
+            name: 'Set up Node.js',
+            uses: uses(ACTIONS.setupNode),
+            with: { 'node-version': NODE_VERSION, 'package-manager-cache': false },
+          },
           {
             name: 'Locate the scaffolder',
             env: {
@@ -168,7 +187,17 @@ function githubWorkflow(): string {
 }
 
 /** The steps of GitLab's job, in its script and in its after_script. */
-export const GITLAB_SCRIPT = ['fetch-scaffolder', 'locate', 'install-scaffolder', 'install-tools', 'envs', 'check', 'build', 'diff', 'envs-agree'];
+export const GITLAB_SCRIPT = [
+  'fetch-scaffolder',
+  'locate',
+  'install-scaffolder',
+  'install-tools',
+  'envs',
+  'check',
+  'build',
+  'diff',
+  'envs-agree',
+];
 export const GITLAB_AFTER_SCRIPT = ['comment-body', 'comment-gitlab'];
 
 function gitlabPipeline(): string {

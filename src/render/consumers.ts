@@ -27,7 +27,14 @@ const SECRET_VALUE_KEYS = ['s3.secret-key', 'AWS_SECRET_ACCESS_KEY'];
  * the same credentials under the AWS SDK's names, which the pods get. One place for every mode.
  */
 export function consumerSecretValues(endpoint: string, user: string, secret: string): Record<string, string> {
-  return { 's3.access-key': user, 's3.secret-key': secret, 's3.endpoint': endpoint, AWS_ACCESS_KEY_ID: user, AWS_SECRET_ACCESS_KEY: secret, AWS_REGION: S3_REGION };
+  return {
+    's3.access-key': user,
+    's3.secret-key': secret,
+    's3.endpoint': endpoint,
+    AWS_ACCESS_KEY_ID: user,
+    AWS_SECRET_ACCESS_KEY: secret,
+    AWS_REGION: S3_REGION,
+  };
 }
 
 /** Every key a consumer's Secret has (verify checks them). */
@@ -53,14 +60,32 @@ export function consumerCredentials(o: Options, side: 'bootstrap' | 'consumers')
     const meta = side === 'bootstrap' ? MIRROR_WAVE : { namespace: c.namespace, ...CONSUMER_WAVE };
     if (s.secrets === 'plain') {
       const v = devConsumerCredentials(name, c);
-      out[`secret-${name}.yaml`] = plainSecret(secretName, side === 'bootstrap' ? v : consumerSecretValues(s3Endpoint(o), v['s3.access-key'], v['s3.secret-key']), meta);
+      out[`secret-${name}.yaml`] = plainSecret(
+        secretName,
+        side === 'bootstrap' ? v : consumerSecretValues(s3Endpoint(o), v['s3.access-key'], v['s3.secret-key']),
+        meta,
+      );
     } else if (s.secrets === 'external') {
       // The store holds the secret only: the user (access key) is the configured one, so
       // the checks on it (one user per consumer, not the root user) hold in this mode too.
-      const all = side === 'bootstrap' ? { 's3.access-key': c.user, 's3.secret-key': '' } : consumerSecretValues(s3Endpoint(o), c.user, '');
-      const fromStore = Object.fromEntries(Object.keys(all).filter((k) => SECRET_VALUE_KEYS.includes(k)).map((k) => [k, 'secretKey']));
+      const all =
+        side === 'bootstrap'
+          ? { 's3.access-key': c.user, 's3.secret-key': '' }
+          : consumerSecretValues(s3Endpoint(o), c.user, '');
+      const fromStore = Object.fromEntries(
+        Object.keys(all)
+          .filter((k) => SECRET_VALUE_KEYS.includes(k))
+          .map((k) => [k, 'secretKey']),
+      );
       const fixed = Object.fromEntries(Object.entries(all).filter(([k]) => !SECRET_VALUE_KEYS.includes(k)));
-      out[`externalsecret-${name}.yaml`] = externalSecret(o, secretName, fromStore, `${s.remoteKey}/${name}`, meta, fixed);
+      out[`externalsecret-${name}.yaml`] = externalSecret(
+        o,
+        secretName,
+        fromStore,
+        `${s.remoteKey}/${name}`,
+        meta,
+        fixed,
+      );
     }
   }
   return out;
@@ -98,6 +123,8 @@ export function renderConsumers(o: Options): GeneratedFile[] {
   return [
     ...Object.entries(objects).map(([file, obj]) => yamlFile(`${dir}/${file}`, obj, scope)),
     // No `namespace:` here: every object names its consumer's namespace.
-    kustomization(dir, scope, { resources: [...(s.secrets === 'sops' ? [`../../../sealed/${o.env}/consumers`] : []), ...Object.keys(objects)] }),
+    kustomization(dir, scope, {
+      resources: [...(s.secrets === 'sops' ? [`../../../sealed/${o.env}/consumers`] : []), ...Object.keys(objects)],
+    }),
   ];
 }

@@ -15,7 +15,11 @@ export function yamlFile(path: string, objects: object | object[], scope: string
 
 /** A kustomization.yaml; `fields` (namespace, resources, components, patches) in reading order. */
 export function kustomization(dir: string, scope: string, fields: object): GeneratedFile {
-  return yamlFile(`${dir}/kustomization.yaml`, { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', ...fields }, scope);
+  return yamlFile(
+    `${dir}/kustomization.yaml`,
+    { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', ...fields },
+    scope,
+  );
 }
 
 /** Joins the files of several generators; two generators writing one path is a bug. */

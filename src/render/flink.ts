@@ -61,7 +61,10 @@ function podTemplate(o: Options, name: string) {
     // /tmp), the blob cache and the logs. A job with more state than this raises the limit
     // in its own podTemplate; at the limit the kubelet evicts the pod, and the job restarts
     // from its last checkpoint.
-    resources: { requests: { 'ephemeral-storage': FLINK_SCRATCH.request }, limits: { 'ephemeral-storage': FLINK_SCRATCH.limit } },
+    resources: {
+      requests: { 'ephemeral-storage': FLINK_SCRATCH.request },
+      limits: { 'ephemeral-storage': FLINK_SCRATCH.limit },
+    },
     ...(trusted ? { volumeMounts: [TRUST_MOUNT] } : {}),
   };
   return { spec: { containers: [container], ...(trusted ? { volumes: [trustVolume(o)] } : {}) } };
@@ -99,7 +102,12 @@ export function flinkDeployment(o: Options, name: string, c: ConsumerSettings, m
       jobManager: { resource },
       taskManager: { resource },
       // A stateful example job from the image: replace jarURI with the real job.
-      job: { jarURI: 'local:///opt/flink/examples/streaming/StateMachineExample.jar', parallelism: 1, upgradeMode: 'savepoint', state: 'running' },
+      job: {
+        jarURI: 'local:///opt/flink/examples/streaming/StateMachineExample.jar',
+        parallelism: 1,
+        upgradeMode: 'savepoint',
+        state: 'running',
+      },
     },
   };
 }

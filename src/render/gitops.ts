@@ -39,9 +39,14 @@ export function namespacedKinds(o: Options): GroupKind[] {
     { group: 'policy', kind: 'PodDisruptionBudget' },
   ];
   // The standalone server's claim, and the claims of an erasure-coded pool grown since it was made.
-  if ((s.replicas === 1 && s.storage === 'pvc') || grownPools(o).length > 0) kinds.push({ group: '', kind: 'PersistentVolumeClaim' });
+  if ((s.replicas === 1 && s.storage === 'pvc') || grownPools(o).length > 0)
+    kinds.push({ group: '', kind: 'PersistentVolumeClaim' });
   // The restarter of the erasure-coded servers: its Role and RoleBinding (its Job is below).
-  if (s.replicas > 1) kinds.push({ group: 'rbac.authorization.k8s.io', kind: 'Role' }, { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' });
+  if (s.replicas > 1)
+    kinds.push(
+      { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+      { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+    );
   if (s.secrets !== 'external') kinds.push({ group: '', kind: 'Secret' });
   if (s.secrets === 'external') kinds.push({ group: 'external-secrets.io', kind: 'ExternalSecret' });
   if (s.tls) kinds.push({ group: 'cert-manager.io', kind: 'Certificate' });
@@ -54,7 +59,8 @@ export function namespacedKinds(o: Options): GroupKind[] {
   if (consumerKinds.has('flink-cmf')) kinds.push({ group: 'platform.confluent.io', kind: 'FlinkEnvironment' });
   if (consumerKinds.has('flink-operator')) kinds.push({ group: 'flink.apache.org', kind: 'FlinkDeployment' });
   // The Iceberg catalog server: its Deployment, volume, Service (the others are listed above).
-  if (consumerKinds.has('iceberg-catalog')) kinds.push({ group: 'apps', kind: 'Deployment' }, { group: '', kind: 'PersistentVolumeClaim' });
+  if (consumerKinds.has('iceberg-catalog'))
+    kinds.push({ group: 'apps', kind: 'Deployment' }, { group: '', kind: 'PersistentVolumeClaim' });
   const seen = new Set<string>();
   return kinds.filter((k) => !seen.has(`${k.group}/${k.kind}`) && seen.add(`${k.group}/${k.kind}`));
 }
@@ -87,7 +93,8 @@ function appProject(o: Options) {
   // MinIO's namespace, the consumers' (their Secrets and Flink/Spark objects), and the
   // trust namespace where the env's private CA lives.
   const namespaces = [s.namespace, ...consumerNamespaces(o), ...(ownsCa(o) ? [o.global.trustNamespace] : [])];
-  const targets: object[] = s.clusters.length > 0 ? s.clusters.map((name) => ({ name })) : [{ server: 'https://kubernetes.default.svc' }];
+  const targets: object[] =
+    s.clusters.length > 0 ? s.clusters.map((name) => ({ name })) : [{ server: 'https://kubernetes.default.svc' }];
   const destinations = targets.flatMap((t) => namespaces.map((namespace) => ({ ...t, namespace })));
   return {
     apiVersion: 'argoproj.io/v1alpha1',
@@ -110,7 +117,10 @@ function appSpec(o: Options, destination: object) {
 
 function application(o: Options) {
   const s = o.settings;
-  const destination = s.clusters.length === 1 ? { name: s.clusters[0], namespace: s.namespace } : { server: 'https://kubernetes.default.svc', namespace: s.namespace };
+  const destination =
+    s.clusters.length === 1
+      ? { name: s.clusters[0], namespace: s.namespace }
+      : { server: 'https://kubernetes.default.svc', namespace: s.namespace };
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
@@ -130,7 +140,9 @@ function applicationSet(o: Options) {
       goTemplate: true,
       goTemplateOptions: ['missingkey=error'],
       // The clusters whose Argo CD cluster Secret carries the label with one of these names.
-      generators: [{ clusters: { selector: { matchExpressions: [{ key: CLUSTER_LABEL, operator: 'In', values: s.clusters }] } } }],
+      generators: [
+        { clusters: { selector: { matchExpressions: [{ key: CLUSTER_LABEL, operator: 'In', values: s.clusters }] } } },
+      ],
       // Never delete Applications or their resources because a generator stopped matching.
       syncPolicy: { applicationsSync: 'create-update', preserveResourcesOnDeletion: true },
       template: {
@@ -174,10 +186,14 @@ function gitRepository(o: Options) {
 const STATEFULSET_READY = {
   apiVersion: 'apps/v1',
   kind: 'StatefulSet',
-  current: 'has(status.observedGeneration) && status.observedGeneration == metadata.generation && has(status.readyReplicas) && status.readyReplicas == spec.replicas && has(status.updatedReplicas) && status.updatedReplicas == spec.replicas',
+  current:
+    'has(status.observedGeneration) && status.observedGeneration == metadata.generation && has(status.readyReplicas) && status.readyReplicas == spec.replicas && has(status.updatedReplicas) && status.updatedReplicas == spec.replicas',
 };
 
-function fluxKustomization(o: Options, step: { name: string; path: string; dependsOn?: string; wait: boolean; statefulSets?: boolean }) {
+function fluxKustomization(
+  o: Options,
+  step: { name: string; path: string; dependsOn?: string; wait: boolean; statefulSets?: boolean },
+) {
   return {
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
     kind: 'Kustomization',
@@ -203,14 +219,40 @@ function fluxKustomizations(o: Options): Record<string, object> {
   const trust = `${server}-trust`;
   return {
     // The CA first: the servers' certificate is issued by it.
-    ...(hasTrustStep(o) ? { 'kustomization-minio-trust.yaml': fluxKustomization(o, { name: trust, path: `overlays/${o.env}/trust`, wait: true }) } : {}),
+    ...(hasTrustStep(o)
+      ? {
+          'kustomization-minio-trust.yaml': fluxKustomization(o, {
+            name: trust,
+            path: `overlays/${o.env}/trust`,
+            wait: true,
+          }),
+        }
+      : {}),
     // Ready only when every object is: the servers, their certificates and secrets.
-    'kustomization-minio.yaml': fluxKustomization(o, { name: server, path: `overlays/${o.env}/minio`, ...(hasTrustStep(o) ? { dependsOn: trust } : {}), wait: true, statefulSets: o.settings.replicas > 1 }),
+    'kustomization-minio.yaml': fluxKustomization(o, {
+      name: server,
+      path: `overlays/${o.env}/minio`,
+      ...(hasTrustStep(o) ? { dependsOn: trust } : {}),
+      wait: true,
+      statefulSets: o.settings.replicas > 1,
+    }),
     // Ready when the Job has completed: the buckets and users exist.
-    'kustomization-minio-bootstrap.yaml': fluxKustomization(o, { name: bootstrap, path: `overlays/${o.env}/bootstrap`, dependsOn: server, wait: true }),
+    'kustomization-minio-bootstrap.yaml': fluxKustomization(o, {
+      name: bootstrap,
+      path: `overlays/${o.env}/bootstrap`,
+      dependsOn: server,
+      wait: true,
+    }),
     // Flink and Spark objects have no status Flux can wait on: applied in order, not awaited.
     ...(Object.keys(o.settings.consumers).length > 0
-      ? { 'kustomization-minio-consumers.yaml': fluxKustomization(o, { name: `${server}-consumers`, path: `overlays/${o.env}/consumers`, dependsOn: bootstrap, wait: false }) }
+      ? {
+          'kustomization-minio-consumers.yaml': fluxKustomization(o, {
+            name: `${server}-consumers`,
+            path: `overlays/${o.env}/consumers`,
+            dependsOn: bootstrap,
+            wait: false,
+          }),
+        }
       : {}),
   };
 }
@@ -221,7 +263,15 @@ export function renderGitops(o: Options): GeneratedFile[] {
   const scope = `env ${o.env}, ${o.global.gitops}`;
   const files: Record<string, object> =
     o.global.gitops === 'argocd'
-      ? { 'appproject.yaml': appProject(o), ...(o.settings.clusters.length > 1 ? { 'applicationset.yaml': applicationSet(o) } : { 'application.yaml': application(o) }) }
+      ? {
+          'appproject.yaml': appProject(o),
+          ...(o.settings.clusters.length > 1
+            ? { 'applicationset.yaml': applicationSet(o) }
+            : { 'application.yaml': application(o) }),
+        }
       : { 'gitrepository.yaml': gitRepository(o), ...fluxKustomizations(o) };
-  return [...Object.entries(files).map(([name, obj]) => yamlFile(`${dir}/${name}`, obj, scope)), kustomization(dir, scope, { resources: Object.keys(files) })];
+  return [
+    ...Object.entries(files).map(([name, obj]) => yamlFile(`${dir}/${name}`, obj, scope)),
+    kustomization(dir, scope, { resources: Object.keys(files) }),
+  ];
 }

@@ -44,10 +44,14 @@ export function bucketEncryption(o: Options, b: BucketSettings): 'sse-s3' | 'off
 
 /** The servers' environment for the key (the overlay's server patch). */
 export function kmsEnv(o: Options): object[] {
-  return hasKms(o) ? [{ name: 'MINIO_KMS_SECRET_KEY', valueFrom: { secretKeyRef: { name: KMS_SECRET, key: KMS_SECRET_KEY } } }] : [];
+  return hasKms(o)
+    ? [{ name: 'MINIO_KMS_SECRET_KEY', valueFrom: { secretKeyRef: { name: KMS_SECRET, key: KMS_SECRET_KEY } } }]
+    : [];
 }
 
 /** The key's Secret for plain and external mode (sops mode seals it in sealed/<env>/): file name -> object. */
 export function kmsSecretObjects(o: Options): Record<string, object> {
-  return hasKms(o) ? modeSecret(o, 'kms-key', KMS_SECRET, { [KMS_SECRET_KEY]: DEV_KEY }, { [KMS_SECRET_KEY]: KMS_SECRET_KEY }) : {};
+  return hasKms(o)
+    ? modeSecret(o, 'kms-key', KMS_SECRET, { [KMS_SECRET_KEY]: DEV_KEY }, { [KMS_SECRET_KEY]: KMS_SECRET_KEY })
+    : {};
 }

@@ -70,7 +70,15 @@ export function metricsCredentialObjects(o: Options): Record<string, object> {
   if (!hasMetricsCredentials(o)) return {};
   // The store holds the secret key and the token made from it (docs/hardening.md says how).
   const fromStore = { 's3.secret-key': 'secretKey', token: 'token' };
-  return modeSecret(o, 'metrics-credentials', METRICS_SECRET, metricsSecretValues(METRICS_USER, DEV_SECRET), fromStore, `${o.settings.remoteKey}/${METRICS_CREDENTIAL}`, { 's3.access-key': METRICS_USER });
+  return modeSecret(
+    o,
+    'metrics-credentials',
+    METRICS_SECRET,
+    metricsSecretValues(METRICS_USER, DEV_SECRET),
+    fromStore,
+    `${o.settings.remoteKey}/${METRICS_CREDENTIAL}`,
+    { 's3.access-key': METRICS_USER },
+  );
 }
 
 /** The ServiceMonitor endpoints' authorization: the token from the metrics Secret. */

@@ -31,14 +31,22 @@ export const RESTRICTED_CONTAINER = {
 export const selectorLabels = { 'app.kubernetes.io/name': APP, 'app.kubernetes.io/instance': APP };
 
 /** Annotations that keep an object holding data from being pruned or deleted by the engine. */
-export const KEEP = { 'kustomize.toolkit.fluxcd.io/prune': 'disabled', 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' };
+export const KEEP = {
+  'kustomize.toolkit.fluxcd.io/prune': 'disabled',
+  'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
+};
 
 export const BOOTSTRAP = 'minio-bootstrap';
 /** Labels of the bootstrap Job's pods: not the server's selector, so no Service routes to them. */
 export const bootstrapSelector = { 'app.kubernetes.io/name': BOOTSTRAP, 'app.kubernetes.io/instance': APP };
 
 export function labels(component: string): Record<string, string> {
-  return { ...selectorLabels, 'app.kubernetes.io/component': component, 'app.kubernetes.io/part-of': 'minio-gitops', 'app.kubernetes.io/managed-by': 'minio-gitops' };
+  return {
+    ...selectorLabels,
+    'app.kubernetes.io/component': component,
+    'app.kubernetes.io/part-of': 'minio-gitops',
+    'app.kubernetes.io/managed-by': 'minio-gitops',
+  };
 }
 
 /**
@@ -62,7 +70,12 @@ export function metadata(name: string, component: string, extra: Record<string, 
 
 /** The in-cluster DNS names of the server, for certificates. */
 export function serviceHosts(namespace: string, distributed: boolean): string[] {
-  const names = [APP, CONSOLE_SERVICE].flatMap((svc) => [svc, `${svc}.${namespace}`, `${svc}.${namespace}.svc`, `${svc}.${namespace}.svc.cluster.local`]);
+  const names = [APP, CONSOLE_SERVICE].flatMap((svc) => [
+    svc,
+    `${svc}.${namespace}`,
+    `${svc}.${namespace}.svc`,
+    `${svc}.${namespace}.svc.cluster.local`,
+  ]);
   return distributed ? [...names, `*.${HEADLESS_SERVICE}.${namespace}.svc.cluster.local`] : names;
 }
 
@@ -86,7 +99,12 @@ export function poolStatefulSet(index: number): string {
 export function minioVolumes(pools: PoolRef[], tls: boolean, namespace: string): string {
   if (pools.length === 1 && pools[0]!.servers === 1) return DATA_DIR;
   const scheme = tls ? 'https' : 'http';
-  return pools.map((p) => `${scheme}://${p.statefulSet}-{0...${p.servers - 1}}.${HEADLESS_SERVICE}.${namespace}.svc.cluster.local${DATA_DIR}`).join(' ');
+  return pools
+    .map(
+      (p) =>
+        `${scheme}://${p.statefulSet}-{0...${p.servers - 1}}.${HEADLESS_SERVICE}.${namespace}.svc.cluster.local${DATA_DIR}`,
+    )
+    .join(' ');
 }
 
 /** Where a generated file says it came from, and that hand edits belong in the config. */
@@ -109,7 +127,9 @@ export { consumerObject } from '../options.ts';
 
 /** A consumer's credentials Secret in its own namespace (the seed's minio-s3-credentials, one per consumer). */
 export function consumerSecret(o: Options, consumer: string): string {
-  return o.settings.consumerNames === 'legacy' ? `minio-s3-credentials-${consumer}` : `${o.settings.namespace}-s3-credentials-${consumer}`;
+  return o.settings.consumerNames === 'legacy'
+    ? `minio-s3-credentials-${consumer}`
+    : `${o.settings.namespace}-s3-credentials-${consumer}`;
 }
 
 /** The ConfigMap holding a Spark consumer's spark-defaults.conf. */
@@ -130,7 +150,14 @@ export function consumerNamespaceObjects(o: Options): string[] {
     if (c.kind === 'flink-cmf') objects.push(['FlinkEnvironment', id]);
     if (c.kind === 'flink-operator') objects.push(['FlinkDeployment', id]);
     if (c.kind === 'iceberg-spark') objects.push(['ConfigMap', sparkDefaultsName(o, name)]);
-    if (c.kind === 'iceberg-catalog') objects.push(['Deployment', id], ['Service', id], ['ServiceAccount', id], ['NetworkPolicy', id], ['PersistentVolumeClaim', catalogClaim(o, name)]);
+    if (c.kind === 'iceberg-catalog')
+      objects.push(
+        ['Deployment', id],
+        ['Service', id],
+        ['ServiceAccount', id],
+        ['NetworkPolicy', id],
+        ['PersistentVolumeClaim', catalogClaim(o, name)],
+      );
     return objects.map(([kind, object]) => `${kind} ${c.namespace}/${object}`);
   });
 }

@@ -29,12 +29,15 @@ export function networkPolicies(): Record<string, object> {
       spec: {
         podSelector: { matchLabels: selectorLabels },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [
-          { from: [peers, { podSelector: { matchLabels: bootstrapSelector } }], ports: tcp(API_PORT) },
-        ],
+        ingress: [{ from: [peers, { podSelector: { matchLabels: bootstrapSelector } }], ports: tcp(API_PORT) }],
         egress: [
           // DNS to any address: cluster DNS may be a NodeLocal cache on the host network.
-          { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
+          {
+            ports: [
+              { protocol: 'UDP', port: 53 },
+              { protocol: 'TCP', port: 53 },
+            ],
+          },
           { to: [peers], ports: tcp(API_PORT) },
         ],
       },

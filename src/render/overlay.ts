@@ -74,14 +74,19 @@ function podPatch(o: Options, podSpec: object, spec: object = {}) {
  * patch names the base's Namespace: the overlay's `namespace:` renames it afterwards.
  */
 function privilegedNamespacePatch() {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: APP, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: APP, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } },
+  };
 }
 
 /** What the servers' pod template holds in this env, before its config label. */
 function serverPatchBody(o: Options) {
   const s = o.settings;
   const env: object[] = [{ name: 'MINIO_VOLUMES', value: minioVolumes(serverPools(o), s.tls, s.namespace) }];
-  if (s.ingress) env.push({ name: 'MINIO_BROWSER_REDIRECT_URL', value: `${s.tls ? 'https' : 'http'}://${s.consoleHost}` });
+  if (s.ingress)
+    env.push({ name: 'MINIO_BROWSER_REDIRECT_URL', value: `${s.tls ? 'https' : 'http'}://${s.consoleHost}` });
   if (s.metricsAuth === 'public') env.push({ name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' });
   env.push(...kmsEnv(o), ...auditEnv(o));
   return podPatch(o, { containers: [{ name: APP, env, resources: s.resources }] });
@@ -94,7 +99,12 @@ function serverPatchBody(o: Options) {
  * restarter Job replaces every server whose labels differ.
  */
 export function serverConfigHash(o: Options): string {
-  const parts: unknown[] = [serverPatchBody(o), o.settings.tls ? tlsPatch(o) : null, isDistributed(o) ? null : storagePatch(o), o.rootChecksum ?? null];
+  const parts: unknown[] = [
+    serverPatchBody(o),
+    o.settings.tls ? tlsPatch(o) : null,
+    isDistributed(o) ? null : storagePatch(o),
+    o.rootChecksum ?? null,
+  ];
   // Every pool's spreading (spread.ts), only when there is any: an env without keeps its hash.
   const spread = serverPools(o).map((p) => spreadConstraints(o, p));
   if (spread.some((c) => c.length > 0)) parts.push(spread);
@@ -103,7 +113,10 @@ export function serverConfigHash(o: Options): string {
 
 function serverPatch(o: Options, configHash: string) {
   const patch = serverPatchBody(o);
-  return { ...patch, spec: { template: { metadata: { labels: { [CONFIG_LABEL]: configHash } }, ...patch.spec.template } } };
+  return {
+    ...patch,
+    spec: { template: { metadata: { labels: { [CONFIG_LABEL]: configHash } }, ...patch.spec.template } },
+  };
 }
 
 /**
@@ -122,7 +135,12 @@ function addedPool(o: Options, pool: Pool): GeneratedFile[] {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     metadata: { name: APP, labels: number },
-    spec: { replicas: pool.servers, selector: { matchLabels: number }, template: { metadata: { labels: number }, ...spreadSpec(o, pool) }, volumeClaimTemplates: [dataClaimTemplate(pool.claimSize, o.settings.storageClass)] },
+    spec: {
+      replicas: pool.servers,
+      selector: { matchLabels: number },
+      template: { metadata: { labels: number }, ...spreadSpec(o, pool) },
+      volumeClaimTemplates: [dataClaimTemplate(pool.claimSize, o.settings.storageClass)],
+    },
   };
   return [
     yamlFile(`${dir}/patch-pool.yaml`, patch, scope),
@@ -160,7 +178,10 @@ function storagePatch(o: Options) {
   const s = o.settings;
   if (isDistributed(o)) {
     const first = serverPools(o)[0]!;
-    return { ...serverRef(o), spec: { replicas: first.servers, volumeClaimTemplates: [dataClaimTemplate(first.claimSize, s.storageClass)] } };
+    return {
+      ...serverRef(o),
+      spec: { replicas: first.servers, volumeClaimTemplates: [dataClaimTemplate(first.claimSize, s.storageClass)] },
+    };
   }
   const source =
     s.storage === 'hostpath'
@@ -172,7 +193,12 @@ function storagePatch(o: Options) {
 
 function standaloneClaim(o: Options) {
   const { spec } = dataClaimTemplate(o.settings.size, o.settings.storageClass);
-  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: metadata(DATA_CLAIM, 'server', { annotations: KEEP }), spec };
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: metadata(DATA_CLAIM, 'server', { annotations: KEEP }),
+    spec,
+  };
 }
 
 function tlsPatch(o: Options) {
@@ -216,13 +242,19 @@ function certificate(name: string, dnsNames: string[], issuer: object) {
 
 /** The servers' certificate: in-cluster names only, from a CA-type issuer (it has ca.crt). */
 function serverCertificate(o: Options) {
-  return certificate(TLS_SECRET, serviceHosts(o.settings.namespace, isDistributed(o)), issuerRef(o, o.settings.issuer, o.settings.issuerKind));
+  return certificate(
+    TLS_SECRET,
+    serviceHosts(o.settings.namespace, isDistributed(o)),
+    issuerRef(o, o.settings.issuer, o.settings.issuerKind),
+  );
 }
 
 /** The ingress hosts' certificate: its own, so a public (ACME) issuer can sign it. */
 function ingressCertificate(o: Options) {
   const s = o.settings;
-  const issuer = s.ingressIssuer ? issuerRef(o, s.ingressIssuer, s.ingressIssuerKind) : issuerRef(o, s.issuer, s.issuerKind);
+  const issuer = s.ingressIssuer
+    ? issuerRef(o, s.ingressIssuer, s.ingressIssuerKind)
+    : issuerRef(o, s.issuer, s.issuerKind);
   return certificate(INGRESS_TLS_SECRET, [s.apiHost, s.consoleHost], issuer);
 }
 
@@ -250,7 +282,15 @@ function backendTls(o: Options, service: string): Record<string, string> {
   };
 }
 
-function ingress(o: Options, name: string, host: string, service: string, port: string, annotations: Record<string, string>, paths = ['/']) {
+function ingress(
+  o: Options,
+  name: string,
+  host: string,
+  service: string,
+  port: string,
+  annotations: Record<string, string>,
+  paths = ['/'],
+) {
   const s = o.settings;
   return {
     apiVersion: 'networking.k8s.io/v1',
@@ -261,7 +301,18 @@ function ingress(o: Options, name: string, host: string, service: string, port: 
     spec: {
       ingressClassName: s.ingressClass,
       ...(s.tls ? { tls: [{ hosts: [host], secretName: INGRESS_TLS_SECRET }] } : {}),
-      rules: [{ host, http: { paths: paths.map((path) => ({ path, pathType: 'Prefix', backend: { service: { name: service, port: { name: port } } } })) } }],
+      rules: [
+        {
+          host,
+          http: {
+            paths: paths.map((path) => ({
+              path,
+              pathType: 'Prefix',
+              backend: { service: { name: service, port: { name: port } } },
+            })),
+          },
+        },
+      ],
     },
   };
 }
@@ -278,7 +329,12 @@ function metricsRefusal(o: Options): Record<string, object> {
   const annotations = { 'nginx.ingress.kubernetes.io/denylist-source-range': '0.0.0.0/0,::/0' };
   return {
     'ingress-api-metrics.yaml': { ...refusing, metadata: metadata(`${APP}-api-metrics`, 'ingress', { annotations }) },
-    'service-metrics-refused.yaml': { apiVersion: 'v1', kind: 'Service', metadata: metadata(METRICS_REFUSED, 'ingress'), spec: { ports: [{ name: 'api', port: API_PORT, protocol: 'TCP' }] } },
+    'service-metrics-refused.yaml': {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: metadata(METRICS_REFUSED, 'ingress'),
+      spec: { ports: [{ name: 'api', port: API_PORT, protocol: 'TCP' }] },
+    },
   };
 }
 
@@ -307,7 +363,11 @@ function credentials(o: Options): Record<string, object> {
     // The dev password is fixed and public (in the env's README), so the htpasswd line's
     // salt follows from user and password (fixedSalt) instead of being random: a random salt
     // would hide nothing here and would change the file on every run; this keeps it byte-stable.
-    const auth = htpasswd(DEV_CONSOLE_USER, DEV_CREDENTIALS.rootPassword, fixedSalt(DEV_CONSOLE_USER, DEV_CREDENTIALS.rootPassword));
+    const auth = htpasswd(
+      DEV_CONSOLE_USER,
+      DEV_CREDENTIALS.rootPassword,
+      fixedSalt(DEV_CONSOLE_USER, DEV_CREDENTIALS.rootPassword),
+    );
     return {
       'secret-root-credentials.yaml': plainSecret(ROOT_SECRET, DEV_CREDENTIALS),
       ...(s.ingress ? { 'secret-console-basic-auth.yaml': plainSecret(BASIC_AUTH_SECRET, { auth }) } : {}),
@@ -316,8 +376,13 @@ function credentials(o: Options): Record<string, object> {
     };
   }
   return {
-    'externalsecret-root-credentials.yaml': externalSecret(o, ROOT_SECRET, { rootUser: 'rootUser', rootPassword: 'rootPassword' }),
-    ...(s.ingress ? { 'externalsecret-console-basic-auth.yaml': externalSecret(o, BASIC_AUTH_SECRET, { auth: 'consoleBasicAuth' }) } : {}),
+    'externalsecret-root-credentials.yaml': externalSecret(o, ROOT_SECRET, {
+      rootUser: 'rootUser',
+      rootPassword: 'rootPassword',
+    }),
+    ...(s.ingress
+      ? { 'externalsecret-console-basic-auth.yaml': externalSecret(o, BASIC_AUTH_SECRET, { auth: 'consoleBasicAuth' }) }
+      : {}),
     ...kmsSecretObjects(o),
     ...auditSecretObjects(o),
   };
@@ -326,11 +391,24 @@ function credentials(o: Options): Record<string, object> {
 /** The env's scrape: https with the servers' CA, and the metrics user's bearer token. */
 function serviceMonitorPatch(o: Options) {
   const { apiVersion, kind, metadata: meta, spec } = serviceMonitor(o.global);
-  const tls = o.settings.tls ? { scheme: 'https', tlsConfig: { ca: { secret: { name: TLS_SECRET, key: 'ca.crt' } }, serverName: `${APP}.${o.settings.namespace}.svc` } } : {};
+  const tls = o.settings.tls
+    ? {
+        scheme: 'https',
+        tlsConfig: {
+          ca: { secret: { name: TLS_SECRET, key: 'ca.crt' } },
+          serverName: `${APP}.${o.settings.namespace}.svc`,
+        },
+      }
+    : {};
   const authorization = metricsAuthorization(o);
   if (!o.settings.tls && !authorization) return undefined;
   // Lists of custom resources are replaced whole by a patch, so every endpoint is here.
-  return { apiVersion, kind, metadata: { name: meta.name }, spec: { endpoints: spec.endpoints.map((e) => ({ ...e, ...tls, ...(authorization ? { authorization } : {}) })) } };
+  return {
+    apiVersion,
+    kind,
+    metadata: { name: meta.name },
+    spec: { endpoints: spec.endpoints.map((e) => ({ ...e, ...tls, ...(authorization ? { authorization } : {}) })) },
+  };
 }
 
 export function renderOverlay(o: Options): GeneratedFile[] {
@@ -343,7 +421,9 @@ export function renderOverlay(o: Options): GeneratedFile[] {
   const configHash = serverConfigHash(o);
   const restarter = distributed ? restarterOverlay(o, configHash, pools) : undefined;
 
-  const s3Clients = [...new Set([...consumerNamespaces(o), ...(s.monitoring ? [o.global.monitoringNamespace] : [])])].sort();
+  const s3Clients = [
+    ...new Set([...consumerNamespaces(o), ...(s.monitoring ? [o.global.monitoringNamespace] : [])]),
+  ].sort();
   const resources: Record<string, object> = {
     ...(s3Clients.length > 0 ? { 'networkpolicy-s3-clients.yaml': s3ClientsPolicy(s3Clients) } : {}),
     ...(s.ingress ? { 'networkpolicy-ingress-controller.yaml': ingressControllerPolicy(o.global) } : {}),
@@ -377,14 +457,25 @@ export function renderOverlay(o: Options): GeneratedFile[] {
     ...pools.slice(1).flatMap((p) => addedPool(o, p)),
     // Everything of the env in one build: what Argo CD syncs (waves and the PostSync hook
     // order it); Flux applies the three directories as three steps.
-    kustomization(top, scope, { resources: [...(trust.length > 0 ? ['trust'] : []), 'minio', 'bootstrap', ...(hasConsumers ? ['consumers'] : [])] }),
+    kustomization(top, scope, {
+      resources: [...(trust.length > 0 ? ['trust'] : []), 'minio', 'bootstrap', ...(hasConsumers ? ['consumers'] : [])],
+    }),
     kustomization(dir, scope, {
       namespace: s.namespace,
-      resources: [`../../../base/${distributed ? 'distributed' : 'standalone'}`, ...(s.secrets === 'sops' ? [`../../../sealed/${o.env}`] : []), ...Object.keys(resources), ...claims.map((p) => claimsFile(p.statefulSet)), ...pools.slice(1).map(poolDir)],
+      resources: [
+        `../../../base/${distributed ? 'distributed' : 'standalone'}`,
+        ...(s.secrets === 'sops' ? [`../../../sealed/${o.env}`] : []),
+        ...Object.keys(resources),
+        ...claims.map((p) => claimsFile(p.statefulSet)),
+        ...pools.slice(1).map(poolDir),
+      ],
       ...(s.monitoring ? { components: ['../../../base/components/monitoring'] } : {}),
       patches: Object.keys(patches).map((path) => {
         if (!distributed || !POOL_PATCHES[path]) return { path };
-        return { path, target: { group: 'apps', version: 'v1', kind: 'StatefulSet', labelSelector: POOL_PATCHES[path] } };
+        return {
+          path,
+          target: { group: 'apps', version: 'v1', kind: 'StatefulSet', labelSelector: POOL_PATCHES[path] },
+        };
       }),
     }),
     { path: `${top}/README.md`, content: renderEnvReadme(o) },

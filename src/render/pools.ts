@@ -27,5 +27,7 @@ export function serverPools(o: Options): Pool[] {
 
 /** The pools whose volumes grew since their StatefulSet was made (erasure-coded envs only). */
 export function grownPools(o: Options): Pool[] {
-  return o.settings.replicas > 1 ? serverPools(o).filter((p) => quantityValue(p.size) > quantityValue(p.claimSize)) : [];
+  return o.settings.replicas > 1
+    ? serverPools(o).filter((p) => quantityValue(p.size) > quantityValue(p.claimSize))
+    : [];
 }

@@ -2,9 +2,36 @@
 import type { Options } from '../options.ts';
 import { policyName } from './bootstrap.ts';
 import { catalogImage, SELF_SIGNED_ISSUER } from '../options.ts';
-import { API_PORT, APP, BASIC_AUTH_SECRET, BOOTSTRAP, CONSOLE_PORT, CONSOLE_SERVICE, consumerNamespaces, consumerObject, consumerSecret, INGRESS_TLS_SECRET, ROOT_SECRET, RUN_AS, s3Endpoint, sparkDefaultsName, TLS_SECRET } from './names.ts';
+import {
+  API_PORT,
+  APP,
+  BASIC_AUTH_SECRET,
+  BOOTSTRAP,
+  CONSOLE_PORT,
+  CONSOLE_SERVICE,
+  consumerNamespaces,
+  consumerObject,
+  consumerSecret,
+  INGRESS_TLS_SECRET,
+  ROOT_SECRET,
+  RUN_AS,
+  s3Endpoint,
+  sparkDefaultsName,
+  TLS_SECRET,
+} from './names.ts';
 import { DEV_CREDENTIALS } from './secrets.ts';
-import { CA_BUNDLE_KEY, caName, hasTrustStep, hasTruststore, ownsCa, TRUST_DIR, trustBundleName, trustJavaOptions, TRUSTSTORE_KEY, TRUSTSTORE_PASSWORD } from './trust.ts';
+import {
+  CA_BUNDLE_KEY,
+  caName,
+  hasTrustStep,
+  hasTruststore,
+  ownsCa,
+  TRUST_DIR,
+  trustBundleName,
+  trustJavaOptions,
+  TRUSTSTORE_KEY,
+  TRUSTSTORE_PASSWORD,
+} from './trust.ts';
 import { flinkKeys } from '../flink.ts';
 import { RETAINED_CHECKPOINTS } from './flink.ts';
 import { CATALOG_PORT, catalogUri } from './catalog.ts';
@@ -29,7 +56,8 @@ const AGE_KEY_FILE = '"${SOPS_AGE_KEY_FILE:-${XDG_CONFIG_HOME:-$HOME/.config}/so
 function credentialsSummary(o: Options): string {
   const s = o.settings;
   if (s.secrets === 'plain') return 'plain Secret (development only)';
-  if (s.secrets === 'sops') return `generated, SOPS/age-encrypted in \`sealed/${o.env}/\`, decrypted by ${o.global.gitops === 'flux' ? 'Flux' : 'KSOPS in Argo CD'}`;
+  if (s.secrets === 'sops')
+    return `generated, SOPS/age-encrypted in \`sealed/${o.env}/\`, decrypted by ${o.global.gitops === 'flux' ? 'Flux' : 'KSOPS in Argo CD'}`;
   return `ExternalSecret from ${s.secretStoreKind} \`${s.secretStore}\`, key \`${s.remoteKey}\``;
 }
 
@@ -43,10 +71,21 @@ function hardeningSection(o: Options): string[] {
     hasAudit(o)
       ? `- **Audit log**: one event per API call to \`${s.auditWebhook}\`, with \`Authorization: Bearer\` and the token of Secret \`${AUDIT_SECRET}\` (configure the receiver with the same). Events are kept in memory only while the receiver is down.`
       : '- **Audit log**: off; `--audit-webhook URL` sends it to a receiver.',
-    ...(s.tls && s.ingress ? ["- **Verified backends**: the ingress controller checks the servers' certificate (`proxy-ssl-verify`, the CA of `minio-tls`)."] : []),
+    ...(s.tls && s.ingress
+      ? [
+          "- **Verified backends**: the ingress controller checks the servers' certificate (`proxy-ssl-verify`, the CA of `minio-tls`).",
+        ]
+      : []),
     '- **Bounded scratch space**: every emptyDir has a `sizeLimit`, every container requests and limits `ephemeral-storage`.',
   ];
-  return ['## Hardening', '', ...items, '', 'See docs/hardening.md in minio-gitops for how each is proven and how to change it.', ''];
+  return [
+    '## Hardening',
+    '',
+    ...items,
+    '',
+    'See docs/hardening.md in minio-gitops for how each is proven and how to change it.',
+    '',
+  ];
 }
 
 function sopsSection(o: Options): string[] {
@@ -96,7 +135,9 @@ function sopsSection(o: Options): string[] {
           '# SOPS_AGE_KEY_FILE=/home/argocd/.config/sops/age/keys.txt on the container',
           '```',
           '',
-          'To build locally: `kustomize build --enable-alpha-plugins --enable-exec ' + q(`overlays/${o.env}`) + '`, with `ksops` (v4) on the PATH and the age key (`kubectl kustomize` cannot: it runs no exec plugin). `apply --server-dry-run` and `verify` need no plugin: they read the generators\' files themselves (files outside the repository refused), check each file\'s MAC as KSOPS does, and decrypt in-process.',
+          'To build locally: `kustomize build --enable-alpha-plugins --enable-exec ' +
+            q(`overlays/${o.env}`) +
+            "`, with `ksops` (v4) on the PATH and the age key (`kubectl kustomize` cannot: it runs no exec plugin). `apply --server-dry-run` and `verify` need no plugin: they read the generators' files themselves (files outside the repository refused), check each file's MAC as KSOPS does, and decrypt in-process.",
         ]),
     '',
     'On a machine without the key (CI, a new teammate) the scaffolder keeps the sealed files as they are; it asks for the key only when a file must be encrypted anew (new recipients, a changed namespace).',
@@ -180,7 +221,10 @@ function dataSection(o: Options): string[] {
 function consumersSection(o: Options): string[] {
   const s = o.settings;
   const k = kinds(o);
-  const byKind = (kind: string) => Object.entries(s.consumers).filter(([, c]) => c.kind === kind).map(([n]) => n);
+  const byKind = (kind: string) =>
+    Object.entries(s.consumers)
+      .filter(([, c]) => c.kind === kind)
+      .map(([n]) => n);
   const trust = hasTruststore(o);
   const out: string[] = [];
   if (k.has('flink-cmf') || k.has('flink-operator')) {
@@ -190,7 +234,7 @@ function consumersSection(o: Options): string[] {
       '',
       `Flink ${o.global.flinkVersion}: checkpoints and savepoints go to \`s3p://\` paths in the consumer's bucket through the presto S3 plugin (\`ENABLE_BUILT_IN_PLUGINS=flink-s3-fs-presto-${o.global.flinkVersion}.jar\`), with path-style access. State is in RocksDB with incremental checkpoints every \`checkpointInterval\` (\`${keys.interval}\`), the last ${RETAINED_CHECKPOINTS} kept, and kept when a job is cancelled (\`${keys.retention}: RETAIN_ON_CANCELLATION\`), so a cancelled job can be restored from its latest checkpoint. The pods get \`AWS_ACCESS_KEY_ID\`, \`AWS_SECRET_ACCESS_KEY\` and \`AWS_REGION\` from the consumer's Secret, and the plugin reads them there: the credentials are not in the Flink configuration (which the Flink UI shows).`,
       '',
-      "There is no lifecycle rule on a checkpoint prefix, and the scaffolder refuses one: incremental checkpoints keep referencing files in `checkpoints/<job>/shared/` uploaded long before, and expiring them breaks the restore (404 NoSuchKey). Flink deletes what no retained checkpoint needs, and MinIO aborts incomplete multipart uploads after 24 hours by itself. After cancelling a job for good, remove its `checkpoints/<job-id>/` directory yourself.",
+      'There is no lifecycle rule on a checkpoint prefix, and the scaffolder refuses one: incremental checkpoints keep referencing files in `checkpoints/<job>/shared/` uploaded long before, and expiring them breaks the restore (404 NoSuchKey). Flink deletes what no retained checkpoint needs, and MinIO aborts incomplete multipart uploads after 24 hours by itself. After cancelling a job for good, remove its `checkpoints/<job-id>/` directory yourself.',
       '',
     );
   }
@@ -207,7 +251,11 @@ function consumersSection(o: Options): string[] {
     out.push(
       '### Spark',
       '',
-      `Each Spark consumer gets a ConfigMap (${byKind('iceberg-spark').map((n) => code(sparkDefaultsName(o, n))).join(', ')}): mount it as the driver's Spark conf directory (\`${SPARK_CONF_DIR}\`) and Spark reads \`spark-defaults.conf\`: the Iceberg catalog \`iceberg\` (the default catalog), S3FileIO with path-style access, and the jars through \`spark.jars.packages\`: \`${icebergPackages(o).join('`, `')}\` (without the AWS bundle even CREATE NAMESPACE fails with \`NoClassDefFoundError ... S3Exception\`). Images that carry these jars already can drop that line. Without such images, the pods that resolve the jars (spark-submit's, the driver's) need egress to Maven Central; Ivy caches them in \`/tmp/.ivy2\`. On Kubernetes, \`pod-template.yaml\` gives the driver and every executor the credentials from the consumer's Secret${trust ? ' and the truststore' : ''}, running as uid 185 (the official images' \`spark\` user). In client mode the driver is your own pod (a notebook): give it the same \`env\`${trust ? `, and mount the ConfigMap \`${trustBundleName(o)}\` at \`${TRUST_DIR}\`` : ''}, as \`pod-template.yaml\` does; outside Kubernetes, set \`AWS_ACCESS_KEY_ID\` and \`AWS_SECRET_ACCESS_KEY\` in the driver's environment. The Spark line (\`sparkVersion\`, ${o.global.sparkVersion}) and \`icebergVersion\` (${o.global.icebergVersion}) are settings in \`scaffold.config.yaml\`.`,
+      `Each Spark consumer gets a ConfigMap (${byKind('iceberg-spark')
+        .map((n) => code(sparkDefaultsName(o, n)))
+        .join(
+          ', ',
+        )}): mount it as the driver's Spark conf directory (\`${SPARK_CONF_DIR}\`) and Spark reads \`spark-defaults.conf\`: the Iceberg catalog \`iceberg\` (the default catalog), S3FileIO with path-style access, and the jars through \`spark.jars.packages\`: \`${icebergPackages(o).join('`, `')}\` (without the AWS bundle even CREATE NAMESPACE fails with \`NoClassDefFoundError ... S3Exception\`). Images that carry these jars already can drop that line. Without such images, the pods that resolve the jars (spark-submit's, the driver's) need egress to Maven Central; Ivy caches them in \`/tmp/.ivy2\`. On Kubernetes, \`pod-template.yaml\` gives the driver and every executor the credentials from the consumer's Secret${trust ? ' and the truststore' : ''}, running as uid 185 (the official images' \`spark\` user). In client mode the driver is your own pod (a notebook): give it the same \`env\`${trust ? `, and mount the ConfigMap \`${trustBundleName(o)}\` at \`${TRUST_DIR}\`` : ''}, as \`pod-template.yaml\` does; outside Kubernetes, set \`AWS_ACCESS_KEY_ID\` and \`AWS_SECRET_ACCESS_KEY\` in the driver's environment. The Spark line (\`sparkVersion\`, ${o.global.sparkVersion}) and \`icebergVersion\` (${o.global.icebergVersion}) are settings in \`scaffold.config.yaml\`.`,
       '',
     );
   }
@@ -227,7 +275,10 @@ function consumersSection(o: Options): string[] {
 /** Enforced spreading (spread.ts) needs a node per server of the largest pool. */
 function spreadPrerequisite(o: Options): string {
   const most = Math.max(...serverPools(o).map((p) => p.servers));
-  const zones = o.settings.spread === 'zone' ? `, spread evenly over the zones in the nodes' label \`${ZONE_KEY}\` (a node without it takes no server)` : '';
+  const zones =
+    o.settings.spread === 'zone'
+      ? `, spread evenly over the zones in the nodes' label \`${ZONE_KEY}\` (a node without it takes no server)`
+      : '';
   return `at least ${most} nodes the servers may run on: each pool's servers run one per node (\`spread: ${o.settings.spread}\`)${zones}; a server that finds no free node stays Pending (see Storage)`;
 }
 
@@ -249,21 +300,62 @@ export function renderEnvReadme(o: Options): string {
   // kubectl's kustomize does not run (`kubectl apply -k` fails), so each part is built with
   // kustomize and ksops and piped to kubectl.
   const ksops = s.secrets === 'sops' && o.global.gitops === 'argocd';
-  const applyPart = (part: string) => (ksops ? `kustomize build --enable-alpha-plugins --enable-exec ${q(`overlays/${o.env}/${part}`)} | kubectl apply -f -` : `kubectl apply -k ${q(`overlays/${o.env}/${part}`)}`);
+  const applyPart = (part: string) =>
+    ksops
+      ? `kustomize build --enable-alpha-plugins --enable-exec ${q(`overlays/${o.env}/${part}`)} | kubectl apply -f -`
+      : `kubectl apply -k ${q(`overlays/${o.env}/${part}`)}`;
 
   const prerequisites = [
-    ksops ? '`kubectl` >= 1.27 with `kustomize` (v5) and `ksops` (v4) on the PATH to apply by hand (see Apply), or Argo CD pointed at this directory' : '`kubectl` >= 1.27 (built-in kustomize v5), or Argo CD / Flux pointed at this directory',
+    ksops
+      ? '`kubectl` >= 1.27 with `kustomize` (v5) and `ksops` (v4) on the PATH to apply by hand (see Apply), or Argo CD pointed at this directory'
+      : '`kubectl` >= 1.27 (built-in kustomize v5), or Argo CD / Flux pointed at this directory',
     ...(distributed && s.spread !== 'none' ? [spreadPrerequisite(o)] : []),
-    ...(s.tls ? [`cert-manager (the \`cert-manager.io/v1\` CRDs and controller), with its cluster resource namespace \`${o.global.trustNamespace}\`${ownsCa(o) ? ': the private CA lives there' : ''}`] : []),
-    ...(hasTruststore(o) ? [`trust-manager (\`trust.cert-manager.io/v1alpha1\` Bundle) with trust namespace \`${o.global.trustNamespace}\` and its default CA package (the Helm chart's default, \`defaultPackage.enabled: true\`; the Bundle uses \`useDefaultCAs\`)`] : []),
-    ...(s.secrets === 'sops' ? [o.global.gitops === 'flux' ? 'Flux, with SOPS decryption and the age key in the `sops-age` Secret (see Credentials)' : 'Argo CD with KSOPS on the repo-server and the age key (see Credentials)'] : []),
-    ...(s.secrets === 'external' ? [`External Secrets Operator (\`external-secrets.io/v1\`) and a ${s.secretStoreKind} named \`${s.secretStore}\``] : []),
+    ...(s.tls
+      ? [
+          `cert-manager (the \`cert-manager.io/v1\` CRDs and controller), with its cluster resource namespace \`${o.global.trustNamespace}\`${ownsCa(o) ? ': the private CA lives there' : ''}`,
+        ]
+      : []),
+    ...(hasTruststore(o)
+      ? [
+          `trust-manager (\`trust.cert-manager.io/v1alpha1\` Bundle) with trust namespace \`${o.global.trustNamespace}\` and its default CA package (the Helm chart's default, \`defaultPackage.enabled: true\`; the Bundle uses \`useDefaultCAs\`)`,
+        ]
+      : []),
+    ...(s.secrets === 'sops'
+      ? [
+          o.global.gitops === 'flux'
+            ? 'Flux, with SOPS decryption and the age key in the `sops-age` Secret (see Credentials)'
+            : 'Argo CD with KSOPS on the repo-server and the age key (see Credentials)',
+        ]
+      : []),
+    ...(s.secrets === 'external'
+      ? [`External Secrets Operator (\`external-secrets.io/v1\`) and a ${s.secretStoreKind} named \`${s.secretStore}\``]
+      : []),
     ...(s.monitoring ? ['Prometheus Operator (the `ServiceMonitor` CRD)'] : []),
-    ...(s.ingress ? [`an ingress controller of class \`${s.ingressClass}\` (basic auth on the console needs ingress-nginx) in namespace \`${o.global.ingressNamespace}\``] : []),
-    ...(consumerNamespaces(o).length > 0 ? [`the consumers' namespaces (${consumerNamespaces(o).map((n) => `\`${n}\``).join(', ')}): their apps own them, this env only adds objects to them`] : []),
-    ...(kinds(o).has('flink-cmf') ? ['Confluent Manager for Apache Flink (the `FlinkEnvironment` CRD, `platform.confluent.io/v1beta1`)'] : []),
-    ...(kinds(o).has('flink-operator') ? ['the Apache Flink Kubernetes Operator (the `FlinkDeployment` CRD) and a `flink` ServiceAccount in the consumer namespace'] : []),
-    ...(kinds(o).has('iceberg-catalog') ? [`for the Iceberg catalog server: a default StorageClass${s.storageClass ? ` (or \`${s.storageClass}\`)` : ''} for its volume, and pulls of \`${catalogImage(o.global)}\``] : []),
+    ...(s.ingress
+      ? [
+          `an ingress controller of class \`${s.ingressClass}\` (basic auth on the console needs ingress-nginx) in namespace \`${o.global.ingressNamespace}\``,
+        ]
+      : []),
+    ...(consumerNamespaces(o).length > 0
+      ? [
+          `the consumers' namespaces (${consumerNamespaces(o)
+            .map((n) => `\`${n}\``)
+            .join(', ')}): their apps own them, this env only adds objects to them`,
+        ]
+      : []),
+    ...(kinds(o).has('flink-cmf')
+      ? ['Confluent Manager for Apache Flink (the `FlinkEnvironment` CRD, `platform.confluent.io/v1beta1`)']
+      : []),
+    ...(kinds(o).has('flink-operator')
+      ? [
+          'the Apache Flink Kubernetes Operator (the `FlinkDeployment` CRD) and a `flink` ServiceAccount in the consumer namespace',
+        ]
+      : []),
+    ...(kinds(o).has('iceberg-catalog')
+      ? [
+          `for the Iceberg catalog server: a default StorageClass${s.storageClass ? ` (or \`${s.storageClass}\`)` : ''} for its volume, and pulls of \`${catalogImage(o.global)}\``,
+        ]
+      : []),
   ];
 
   const lines = [
@@ -273,10 +365,33 @@ export function renderEnvReadme(o: Options): string {
     `MinIO ${distributed ? (s.pools.length > 0 ? `as ${s.pools.length + 1} erasure-coded server pools (one StatefulSet each)` : `as an erasure-coded StatefulSet of ${s.replicas} servers`) : 'as a single server (Deployment)'} in namespace \`${ns}\`, rendered by minio-gitops from \`scaffold.config.yaml\` (profile \`${s.profile}\`).`,
     '',
     ...table([
-      ['servers', distributed ? `${serverPools(o).map((p) => `${p.servers}`).join(' + ')} (erasure coded${s.pools.length > 0 ? `, ${s.pools.length + 1} pools` : ''})` : '1 (standalone)'],
-      ['storage', s.storage === 'hostpath' ? `hostPath \`${s.hostPath}\`` : `PVC ${distributed ? serverPools(o).map((p) => p.size).join(' / ') : s.size}${distributed ? ' per server' : ''}, class ${s.storageClass || '(cluster default)'}`],
+      [
+        'servers',
+        distributed
+          ? `${serverPools(o)
+              .map((p) => `${p.servers}`)
+              .join(' + ')} (erasure coded${s.pools.length > 0 ? `, ${s.pools.length + 1} pools` : ''})`
+          : '1 (standalone)',
+      ],
+      [
+        'storage',
+        s.storage === 'hostpath'
+          ? `hostPath \`${s.hostPath}\``
+          : `PVC ${
+              distributed
+                ? serverPools(o)
+                    .map((p) => p.size)
+                    .join(' / ')
+                : s.size
+            }${distributed ? ' per server' : ''}, class ${s.storageClass || '(cluster default)'}`,
+      ],
       ['credentials', credentialsSummary(o)],
-      ['TLS', s.tls ? `on, cert-manager ${s.issuer === SELF_SIGNED_ISSUER ? `private CA (ClusterIssuer \`${caName(o)}\`)` : `${s.issuerKind} \`${s.issuer}\``}${hasTruststore(o) ? '; consumers trust it through trust-manager' : ''}` : 'off'],
+      [
+        'TLS',
+        s.tls
+          ? `on, cert-manager ${s.issuer === SELF_SIGNED_ISSUER ? `private CA (ClusterIssuer \`${caName(o)}\`)` : `${s.issuerKind} \`${s.issuer}\``}${hasTruststore(o) ? '; consumers trust it through trust-manager' : ''}`
+          : 'off',
+      ],
       ['ingress', s.ingress ? `\`${s.apiHost}\` (API), \`${s.consoleHost}\` (console)` : 'none'],
       ['monitoring', s.monitoring ? 'ServiceMonitor' : 'metrics endpoint only'],
       ['image', `\`${o.global.image}\``],
@@ -295,12 +410,21 @@ export function renderEnvReadme(o: Options): string {
       ? `kustomize build --enable-alpha-plugins --enable-exec ${q(`overlays/${o.env}`)}   # review everything that will be applied (ksops and the age key needed; see Credentials)`
       : `kubectl kustomize ${q(`overlays/${o.env}`)}          # review everything that will be applied`,
     ...(hasTrustStep(o) ? [applyPart('trust')] : []),
-    ...(distributed ? [`kubectl -n ${q(ns)} delete job ${RESTARTER} --ignore-not-found   # again after a change: the restarter Job is made anew (its template cannot change)`] : []),
+    ...(distributed
+      ? [
+          `kubectl -n ${q(ns)} delete job ${RESTARTER} --ignore-not-found   # again after a change: the restarter Job is made anew (its template cannot change)`,
+        ]
+      : []),
     applyPart('minio'),
     // rollout status knows no OnDelete StatefulSet: wait for each pool's servers to be on the
     // new template (the restarter replaces them), then ready.
     ...(distributed
-      ? serverPools(o).flatMap((p) => ['updatedReplicas', 'readyReplicas'].map((field) => `kubectl -n ${q(ns)} wait ${q(`statefulset/${p.statefulSet}`)} --for=jsonpath='{.status.${field}}'=${p.servers} --timeout=10m`))
+      ? serverPools(o).flatMap((p) =>
+          ['updatedReplicas', 'readyReplicas'].map(
+            (field) =>
+              `kubectl -n ${q(ns)} wait ${q(`statefulset/${p.statefulSet}`)} --for=jsonpath='{.status.${field}}'=${p.servers} --timeout=10m`,
+          ),
+        )
       : [`kubectl -n ${q(ns)} rollout status ${q(`deployment/${APP}`)}`]),
     applyPart('bootstrap'),
     `kubectl -n ${q(ns)} wait --for=condition=complete ${q(`job/${BOOTSTRAP}`)} --timeout=10m`,
@@ -308,7 +432,10 @@ export function renderEnvReadme(o: Options): string {
     '```',
     '',
     ...(ksops
-      ? ['`kubectl apply -k` cannot apply these parts: the sealed Secrets come from KSOPS generators, an exec plugin that kubectl\'s built-in kustomize does not run (`external plugins disabled`). Each part is built with `kustomize` (v5) and `ksops` (v4) on the PATH and the age key (see Credentials), which decrypt the Secrets, and piped to `kubectl apply -f -`.', '']
+      ? [
+          "`kubectl apply -k` cannot apply these parts: the sealed Secrets come from KSOPS generators, an exec plugin that kubectl's built-in kustomize does not run (`external plugins disabled`). Each part is built with `kustomize` (v5) and `ksops` (v4) on the PATH and the age key (see Credentials), which decrypt the Secrets, and piped to `kubectl apply -f -`.",
+          '',
+        ]
       : []),
     `To check it against the cluster: \`npx zx scaffold.ts apply --env ${q(o.env)} --server-dry-run\` (what the API server would reject, nothing applied), then \`npx zx scaffold.ts verify --env ${q(o.env)} --wait 10m\` (every check with a diagnosis; \`console --env ${q(o.env)}\` opens the console on localhost).`,
     '',
@@ -318,10 +445,16 @@ export function renderEnvReadme(o: Options): string {
     '',
     `- S3 API inside the cluster: \`${scheme}://${APP}.${ns}.svc.cluster.local:${API_PORT}\` (path-style access)`,
     `- Console: \`kubectl -n ${q(ns)} port-forward ${q(`svc/${CONSOLE_SERVICE}`)} ${CONSOLE_PORT}\`, then ${scheme}://localhost:${CONSOLE_PORT}`,
-    ...(s.ingress ? [`- From outside: ${scheme}://${s.apiHost} (API) and ${scheme}://${s.consoleHost} (console, behind basic auth)`] : []),
+    ...(s.ingress
+      ? [`- From outside: ${scheme}://${s.apiHost} (API) and ${scheme}://${s.consoleHost} (console, behind basic auth)`]
+      : []),
     `- Metrics: \`/minio/v2/metrics/cluster\` and \`/minio/v2/metrics/node\` on port ${API_PORT}, ${s.metricsAuth === 'public' ? 'no token needed (`MINIO_PROMETHEUS_AUTH_TYPE=public`)' : `with a bearer token (\`MINIO_PROMETHEUS_AUTH_TYPE=jwt\`)${hasMetricsCredentials(o) ? `: the ServiceMonitor sends the token of the MinIO user \`${METRICS_USER}\`, which may read metrics and nothing else (Secret \`${METRICS_SECRET}\`, key \`token\`)` : ''}; another scraper gets one from \`mc admin prometheus generate ALIAS\``}${s.ingress ? '. The public API Ingress refuses the metrics paths (403)' : ''}${s.monitoring ? '. The ServiceMonitor scrapes both from every server, so each cluster-wide series comes once per server: aggregate with `max` in queries. If your Prometheus selects ServiceMonitors by label (kube-prometheus-stack: `release`), set `serviceMonitorLabels` in `scaffold.config.yaml`' : ''}`,
     '',
-    `Port ${API_PORT} is open to the consumer namespaces (${consumerNamespaces(o).map((n) => `\`${n}\``).join(', ') || 'none'})${s.monitoring ? `, Prometheus (\`${o.global.monitoringNamespace}\`)` : ''}, the bootstrap Job and the other servers${s.ingress ? `; ports ${API_PORT} and ${CONSOLE_PORT} to the ingress controller (\`${o.global.ingressNamespace}\`)` : ''}. Every other connection is denied by the NetworkPolicies. A consumer added under \`envs.${o.env}.consumers\` in \`scaffold.config.yaml\` gets its namespace in.`,
+    `Port ${API_PORT} is open to the consumer namespaces (${
+      consumerNamespaces(o)
+        .map((n) => `\`${n}\``)
+        .join(', ') || 'none'
+    })${s.monitoring ? `, Prometheus (\`${o.global.monitoringNamespace}\`)` : ''}, the bootstrap Job and the other servers${s.ingress ? `; ports ${API_PORT} and ${CONSOLE_PORT} to the ingress controller (\`${o.global.ingressNamespace}\`)` : ''}. Every other connection is denied by the NetworkPolicies. A consumer added under \`envs.${o.env}.consumers\` in \`scaffold.config.yaml\` gets its namespace in.`,
     '',
     ...hardeningSection(o),
     '## Credentials',
@@ -334,7 +467,12 @@ export function renderEnvReadme(o: Options): string {
     lines.push(
       `> **Development only.** The Secret \`${ROOT_SECRET}\` holds fixed development credentials in plaintext (\`${DEV_CREDENTIALS.rootUser}\` / \`${DEV_CREDENTIALS.rootPassword}\`). Never use this mode for data that matters: the prod profile refuses it.`,
       '',
-      ...(s.ingress ? [`The console ingress asks for basic auth: user \`admin\`, the same development password (\`${BASIC_AUTH_SECRET}\`).`, ''] : []),
+      ...(s.ingress
+        ? [
+            `The console ingress asks for basic auth: user \`admin\`, the same development password (\`${BASIC_AUTH_SECRET}\`).`,
+            '',
+          ]
+        : []),
     );
   } else {
     lines.push(
@@ -342,9 +480,21 @@ export function renderEnvReadme(o: Options): string {
       '',
       '- `rootUser`: the MinIO root user (at least 3 characters)',
       '- `rootPassword`: the root password (at least 8 characters; generate it, e.g. `openssl rand -base64 32`)',
-      ...(s.ingress ? ['- `consoleBasicAuth`: an htpasswd line for the console ingress, e.g. the output of `htpasswd -nbB admin PASSWORD`'] : []),
-      ...(hasKms(o) ? [`- \`${KMS_SECRET_KEY}\`: the KMS key, \`${KMS_KEY_NAME}:\` and 32 random bytes in base64 (\`echo ${KMS_KEY_NAME}:$(openssl rand -base64 32)\`). Never change it: what it encrypted needs it. Keep a copy elsewhere`] : []),
-      ...(hasAudit(o) ? ['- `auditWebhookToken`: the bearer token of the audit receiver (e.g. `openssl rand -hex 20`); after a change, restart the servers as below'] : []),
+      ...(s.ingress
+        ? [
+            '- `consoleBasicAuth`: an htpasswd line for the console ingress, e.g. the output of `htpasswd -nbB admin PASSWORD`',
+          ]
+        : []),
+      ...(hasKms(o)
+        ? [
+            `- \`${KMS_SECRET_KEY}\`: the KMS key, \`${KMS_KEY_NAME}:\` and 32 random bytes in base64 (\`echo ${KMS_KEY_NAME}:$(openssl rand -base64 32)\`). Never change it: what it encrypted needs it. Keep a copy elsewhere`,
+          ]
+        : []),
+      ...(hasAudit(o)
+        ? [
+            '- `auditWebhookToken`: the bearer token of the audit receiver (e.g. `openssl rand -hex 20`); after a change, restart the servers as below',
+          ]
+        : []),
       ...(hasMetricsCredentials(o)
         ? [
             '',
@@ -383,7 +533,9 @@ export function renderEnvReadme(o: Options): string {
     lines.push(
       '## Storage',
       '',
-      `Each server has its own PVC (\`data-STATEFULSET-N\`), one pool per StatefulSet: ${serverPools(o).map((p) => `\`${p.statefulSet}\` (${p.servers} × ${p.size})`).join(', ')}.`,
+      `Each server has its own PVC (\`data-STATEFULSET-N\`), one pool per StatefulSet: ${serverPools(o)
+        .map((p) => `\`${p.statefulSet}\` (${p.servers} × ${p.size})`)
+        .join(', ')}.`,
       '',
       `- **More capacity:** add a pool, never servers to a pool (MinIO cannot re-stripe one): \`npx zx scaffold.ts --env ${q(o.env)} --pools ${[...serverPools(o).map((p) => `${p.servers}x${p.size}`), `4x${s.size}`].join(',')}\`.`,
       `- **Growing volumes:** re-run with a larger \`--size\` (or a pool's \`size\` in \`scaffold.config.yaml\`). The claim templates keep the size each pool was made with (a StatefulSet's claim templates cannot change); the overlay lists the claims with the new size and the engine patches them. The StorageClass must allow expansion (\`allowVolumeExpansion: true\`).`,
@@ -404,7 +556,9 @@ export function renderEnvReadme(o: Options): string {
         ? `The issuer is a private CA, the ClusterIssuer \`${caName(o)}\`, whose key lives in \`${o.global.trustNamespace}\` (the Secret \`${caName(o)}\`) and never leaves the cluster. Clients trust it with the CA certificate: \`kubectl -n ${q(ns)} get secret ${q(TLS_SECRET)} -o jsonpath='{.data.ca\\.crt}' | base64 -d > minio-ca.crt\`${hasTruststore(o) ? ' (the consumers get it from trust-manager, see Consumers)' : ''}. To use your own issuer instead, re-run with \`--issuer NAME --issuer-kind ClusterIssuer --ca-secret SECRET\` (the Secret in \`${o.global.trustNamespace}\` holding its CA, for the consumers' truststore).`
         : `The issuer is the ${s.issuerKind} \`${s.issuer}\`. It must be a CA-type issuer (CA, Vault, Venafi or self-signed) that signs cluster-internal names and puts \`ca.crt\` in the Secret; a public ACME issuer cannot. Clients must trust its CA${hasTruststore(o) ? `: the consumers get it from trust-manager, which reads it from the Secret \`${s.caSecret}\` (\`tls.crt\`) in \`${o.global.trustNamespace}\`` : ''}.`,
       ...(s.ingress
-        ? [`The ingress hosts get their own certificate, \`${INGRESS_TLS_SECRET}\`, from ${!s.ingressIssuer ? 'the same issuer' : s.ingressIssuer === SELF_SIGNED_ISSUER ? `the env's private CA (ClusterIssuer \`${caName(o)}\`)` : `the ${s.ingressIssuerKind} \`${s.ingressIssuer}\``}; a public ACME issuer can sign it (\`--ingress-issuer\`).`]
+        ? [
+            `The ingress hosts get their own certificate, \`${INGRESS_TLS_SECRET}\`, from ${!s.ingressIssuer ? 'the same issuer' : s.ingressIssuer === SELF_SIGNED_ISSUER ? `the env's private CA (ClusterIssuer \`${caName(o)}\`)` : `the ${s.ingressIssuerKind} \`${s.ingressIssuer}\``}; a public ACME issuer can sign it (\`--ingress-issuer\`).`,
+          ]
         : []),
       '',
     );

@@ -16,7 +16,7 @@
 // bootstrap); Flux applies it with the StatefulSets and recreates it when a hash changes
 // (force). With nothing outdated it deletes nothing.
 import type { GlobalSettings, Options } from '../options.ts';
-import { APP, labels, metadata, RESTRICTED_CONTAINER, syncWave, WAVES } from './names.ts';
+import { APP, metadata, RESTRICTED_CONTAINER, syncWave, WAVES } from './names.ts';
 import { BASE_LABEL } from './workload.ts';
 
 export const RESTARTER = 'minio-restarter';
@@ -57,7 +57,10 @@ function kubectl(global: GlobalSettings, name: string, args: string[]) {
     args,
     env: [{ name: 'HOME', value: '/tmp' }],
     // ephemeral-storage: only its log is on the node's disk (/tmp is in memory).
-    resources: { requests: { cpu: '10m', memory: '32Mi', 'ephemeral-storage': '16Mi' }, limits: { cpu: '200m', memory: '128Mi', 'ephemeral-storage': '64Mi' } },
+    resources: {
+      requests: { cpu: '10m', memory: '32Mi', 'ephemeral-storage': '16Mi' },
+      limits: { cpu: '200m', memory: '128Mi', 'ephemeral-storage': '64Mi' },
+    },
     securityContext: RESTRICTED_CONTAINER,
     volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
   };
@@ -81,12 +84,23 @@ function job(global: GlobalSettings, baseHash: string) {
       backoffLimit: 3,
       activeDeadlineSeconds: 300,
       template: {
-        metadata: { labels: { ...selector, 'app.kubernetes.io/component': 'restarter', 'app.kubernetes.io/part-of': 'minio-gitops' } },
+        metadata: {
+          labels: {
+            ...selector,
+            'app.kubernetes.io/component': 'restarter',
+            'app.kubernetes.io/part-of': 'minio-gitops',
+          },
+        },
         spec: {
           serviceAccountName: RESTARTER,
           enableServiceLinks: false,
           restartPolicy: 'Never',
-          securityContext: { runAsNonRoot: true, runAsUser: KUBECTL_UID, runAsGroup: KUBECTL_UID, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: KUBECTL_UID,
+            runAsGroup: KUBECTL_UID,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           initContainers: [kubectl(global, OUTDATED_BASE, restartArgs(outdatedServers(BASE_LABEL, baseHash)))],
           // Every overlay sets the env's hash; until then this selects no pod.
           containers: [kubectl(global, OUTDATED_CONFIG, restartArgs(`${SERVERS},${CONFIG_LABEL}=set-by-the-overlay`))],
@@ -100,7 +114,11 @@ function job(global: GlobalSettings, baseHash: string) {
 /** The restarter's shared objects, by file name, for base/distributed/. */
 export function restarterBase(global: GlobalSettings, baseHash: string): Record<string, object> {
   return {
-    'serviceaccount-restarter.yaml': { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(RESTARTER, 'restarter') },
+    'serviceaccount-restarter.yaml': {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: metadata(RESTARTER, 'restarter'),
+    },
     // The API server only: its Service's port (443) or, after the Service's DNAT that most
     // network plugins apply policies after, its own (6443 on most clusters). No DNS: kubectl
     // finds the API server by the KUBERNETES_SERVICE_HOST variable.
@@ -111,7 +129,14 @@ export function restarterBase(global: GlobalSettings, baseHash: string): Record<
       spec: {
         podSelector: { matchLabels: selector },
         policyTypes: ['Ingress', 'Egress'],
-        egress: [{ ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] }],
+        egress: [
+          {
+            ports: [
+              { protocol: 'TCP', port: 443 },
+              { protocol: 'TCP', port: 6443 },
+            ],
+          },
+        ],
       },
     },
     'job-restart.yaml': job(global, baseHash),
@@ -119,7 +144,11 @@ export function restarterBase(global: GlobalSettings, baseHash: string): Record<
 }
 
 /** The env's part, by file name, for overlays/<env>/minio/: its RBAC (its servers' names), and its hash. */
-export function restarterOverlay(o: Options, configHash: string, pools: { statefulSet: string; servers: number }[]): { resources: Record<string, object>; patch: object } {
+export function restarterOverlay(
+  o: Options,
+  configHash: string,
+  pools: { statefulSet: string; servers: number }[],
+): { resources: Record<string, object>; patch: object } {
   return {
     resources: {
       'role-restarter.yaml': {
@@ -144,7 +173,13 @@ export function restarterOverlay(o: Options, configHash: string, pools: { statef
       apiVersion: 'batch/v1',
       kind: 'Job',
       metadata: { name: RESTARTER },
-      spec: { template: { spec: { containers: [{ name: OUTDATED_CONFIG, args: restartArgs(outdatedServers(CONFIG_LABEL, configHash)) }] } } },
+      spec: {
+        template: {
+          spec: {
+            containers: [{ name: OUTDATED_CONFIG, args: restartArgs(outdatedServers(CONFIG_LABEL, configHash)) }],
+          },
+        },
+      },
     },
   };
 }

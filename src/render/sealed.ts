@@ -11,7 +11,16 @@ import { METRICS_USER } from '../consumers.ts';
 import { AUDIT_CREDENTIAL, AUDIT_SECRET, hasAudit } from './audit.ts';
 import { hasKms, KMS_CREDENTIAL, KMS_SECRET, KMS_SECRET_KEY } from './kms.ts';
 import { hasMetricsCredentials, METRICS_CREDENTIAL, METRICS_SECRET, metricsToken } from './metrics.ts';
-import { BASIC_AUTH_SECRET, consumerMirrorSecret, consumerSecret, labels, ROOT_SECRET, s3Endpoint, syncWave, WAVES } from './names.ts';
+import {
+  BASIC_AUTH_SECRET,
+  consumerMirrorSecret,
+  consumerSecret,
+  labels,
+  ROOT_SECRET,
+  s3Endpoint,
+  syncWave,
+  WAVES,
+} from './names.ts';
 
 /** What a generated value is: a user name, a password, or a KMS key (kms.ts). */
 export type GeneratedKind = 'user' | 'password' | 'kms-key';
@@ -62,7 +71,8 @@ function saltFrom(bytes: Uint8Array): string {
 
 /** The apr1 hash of a password (UTF-8) with a salt of 1 to 8 characters of ./0-9A-Za-z: `$apr1$SALT$HASH`. */
 export function apr1(password: string, salt: string): string {
-  if (!APR1_SALT.test(salt)) throw new Error(`an apr1 salt is 1 to 8 characters of ./0-9A-Za-z, not ${JSON.stringify(salt)}`);
+  if (!APR1_SALT.test(salt))
+    throw new Error(`an apr1 salt is 1 to 8 characters of ./0-9A-Za-z, not ${JSON.stringify(salt)}`);
   const md5 = (...parts: Uint8Array[]) => hash('md5', Buffer.concat(parts), 'buffer');
   const pw = Buffer.from(password, 'utf8');
   const s = Buffer.from(salt, 'ascii');
@@ -108,7 +118,9 @@ export function fixedSalt(user: string, password: string): string {
 
 /** Whether `line` is exactly the apr1 htpasswd line of user and password (with its own salt), as htpasswd() writes it. */
 export function verifyHtpasswd(line: string, user: string, password: string): boolean {
-  const salt = line.startsWith(`${user}:${APR1_MAGIC}`) ? line.slice(user.length + 1 + APR1_MAGIC.length).split('$')[0]! : '';
+  const salt = line.startsWith(`${user}:${APR1_MAGIC}`)
+    ? line.slice(user.length + 1 + APR1_MAGIC.length).split('$')[0]!
+    : '';
   if (!APR1_SALT.test(salt)) return false;
   const expected = Buffer.from(htpasswd(user, password, salt));
   const actual = Buffer.from(line);
@@ -128,12 +140,41 @@ export function sealedSecretSpecs(o: Options): SealedSecretSpec[] {
   const s = o.settings;
   if (s.secrets !== 'sops') return [];
   const dir = `sealed/${o.env}`;
-  const common = { namespace: s.namespace, labels: labels('credentials'), wave: WAVES.prerequisites as number, derived: () => ({}) };
+  const common = {
+    namespace: s.namespace,
+    labels: labels('credentials'),
+    wave: WAVES.prerequisites as number,
+    derived: () => ({}),
+  };
   const specs: SealedSecretSpec[] = [
-    { ...common, credential: 'root', path: `${dir}/${ROOT_SECRET}.yaml`, name: ROOT_SECRET, generated: { rootUser: 'user', rootPassword: 'password' }, fixed: {} },
+    {
+      ...common,
+      credential: 'root',
+      path: `${dir}/${ROOT_SECRET}.yaml`,
+      name: ROOT_SECRET,
+      generated: { rootUser: 'user', rootPassword: 'password' },
+      fixed: {},
+    },
   ];
-  if (hasAudit(o)) specs.push({ ...common, credential: AUDIT_CREDENTIAL, path: `${dir}/${AUDIT_SECRET}.yaml`, name: AUDIT_SECRET, generated: { token: 'password' }, fixed: {} });
-  if (hasKms(o)) specs.push({ ...common, credential: KMS_CREDENTIAL, path: `${dir}/${KMS_SECRET}.yaml`, name: KMS_SECRET, generated: { [KMS_SECRET_KEY]: 'kms-key' }, fixed: {}, keep: true });
+  if (hasAudit(o))
+    specs.push({
+      ...common,
+      credential: AUDIT_CREDENTIAL,
+      path: `${dir}/${AUDIT_SECRET}.yaml`,
+      name: AUDIT_SECRET,
+      generated: { token: 'password' },
+      fixed: {},
+    });
+  if (hasKms(o))
+    specs.push({
+      ...common,
+      credential: KMS_CREDENTIAL,
+      path: `${dir}/${KMS_SECRET}.yaml`,
+      name: KMS_SECRET,
+      generated: { [KMS_SECRET_KEY]: 'kms-key' },
+      fixed: {},
+      keep: true,
+    });
   if (s.ingress) {
     specs.push({
       ...common,
@@ -151,8 +192,24 @@ export function sealedSecretSpecs(o: Options): SealedSecretSpec[] {
     // the values live in the file, so moving it would mean new credentials.
     const primary = `${dir}/consumers/minio-s3-credentials-${name}.yaml`;
     const values = { generated: { 's3.secret-key': 'password' as const }, fixed: { 's3.access-key': c.user } };
-    specs.push({ ...common, ...values, credential: name, path: primary, name: consumerSecret(o, name), namespace: c.namespace, wave: WAVES.consumers, derived: (v) => consumerSecretValues(s3Endpoint(o), v['s3.access-key']!, v['s3.secret-key']!) });
-    specs.push({ ...common, ...values, credential: name, path: `${dir}/bootstrap/${consumerMirrorSecret(name)}.yaml`, name: consumerMirrorSecret(name), copyOf: primary });
+    specs.push({
+      ...common,
+      ...values,
+      credential: name,
+      path: primary,
+      name: consumerSecret(o, name),
+      namespace: c.namespace,
+      wave: WAVES.consumers,
+      derived: (v) => consumerSecretValues(s3Endpoint(o), v['s3.access-key']!, v['s3.secret-key']!),
+    });
+    specs.push({
+      ...common,
+      ...values,
+      credential: name,
+      path: `${dir}/bootstrap/${consumerMirrorSecret(name)}.yaml`,
+      name: consumerMirrorSecret(name),
+      copyOf: primary,
+    });
   }
   // The metrics user's: with the bootstrap's inputs, so a rotation re-runs the Job.
   if (hasMetricsCredentials(o)) {
@@ -204,7 +261,10 @@ function sealedKustomization(o: Options, dir: string, files: string[]): Generate
       {
         apiVersion: 'viaduct.ai/v1',
         kind: 'ksops',
-        metadata: { name: 'minio-sealed-secrets', annotations: { 'config.kubernetes.io/function': 'exec:\n  path: ksops\n' } },
+        metadata: {
+          name: 'minio-sealed-secrets',
+          annotations: { 'config.kubernetes.io/function': 'exec:\n  path: ksops\n' },
+        },
         files: files.map((f) => `./${f}`),
       },
       scope,

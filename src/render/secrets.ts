@@ -7,15 +7,32 @@ import { metadata, PREREQUISITE } from './names.ts';
 export const DEV_CREDENTIALS = { rootUser: DEV_ROOT_USER, rootPassword: 'dev-password-change-me' };
 
 /** A plain Secret; `meta` adds a namespace or a later sync wave. */
-export function plainSecret(name: string, stringData: Record<string, string>, meta: Record<string, unknown> = PREREQUISITE) {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: metadata(name, 'credentials', meta), type: 'Opaque', stringData };
+export function plainSecret(
+  name: string,
+  stringData: Record<string, string>,
+  meta: Record<string, unknown> = PREREQUISITE,
+) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: metadata(name, 'credentials', meta),
+    type: 'Opaque',
+    stringData,
+  };
 }
 
 /**
  * An ExternalSecret: Secret key -> property of `remoteKey` in the env's store. `fixed`
  * values (not secret, e.g. an endpoint) are merged in by the template.
  */
-export function externalSecret(o: Options, name: string, keys: Record<string, string>, remoteKey = o.settings.remoteKey, meta: Record<string, unknown> = PREREQUISITE, fixed: Record<string, string> = {}) {
+export function externalSecret(
+  o: Options,
+  name: string,
+  keys: Record<string, string>,
+  remoteKey = o.settings.remoteKey,
+  meta: Record<string, unknown> = PREREQUISITE,
+  fixed: Record<string, string> = {},
+) {
   const s = o.settings;
   return {
     apiVersion: 'external-secrets.io/v1',
@@ -28,9 +45,14 @@ export function externalSecret(o: Options, name: string, keys: Record<string, st
         name,
         creationPolicy: 'Owner',
         deletionPolicy: 'Retain',
-        ...(Object.keys(fixed).length > 0 ? { template: { engineVersion: 'v2', mergePolicy: 'Merge', data: fixed } } : {}),
+        ...(Object.keys(fixed).length > 0
+          ? { template: { engineVersion: 'v2', mergePolicy: 'Merge', data: fixed } }
+          : {}),
       },
-      data: Object.entries(keys).map(([secretKey, property]) => ({ secretKey, remoteRef: { key: remoteKey, property } })),
+      data: Object.entries(keys).map(([secretKey, property]) => ({
+        secretKey,
+        remoteRef: { key: remoteKey, property },
+      })),
     },
   };
 }
@@ -41,8 +63,17 @@ export function externalSecret(o: Options, name: string, keys: Record<string, st
  * `remoteKey`, with `fixed` values merged in); sops mode seals it instead (sealed.ts).
  * File name -> object.
  */
-export function modeSecret(o: Options, file: string, name: string, plain: Record<string, string>, fromStore: Record<string, string>, remoteKey?: string, fixed?: Record<string, string>): Record<string, object> {
+export function modeSecret(
+  o: Options,
+  file: string,
+  name: string,
+  plain: Record<string, string>,
+  fromStore: Record<string, string>,
+  remoteKey?: string,
+  fixed?: Record<string, string>,
+): Record<string, object> {
   if (o.settings.secrets === 'plain') return { [`secret-${file}.yaml`]: plainSecret(name, plain) };
-  if (o.settings.secrets === 'external') return { [`externalsecret-${file}.yaml`]: externalSecret(o, name, fromStore, remoteKey, undefined, fixed) };
+  if (o.settings.secrets === 'external')
+    return { [`externalsecret-${file}.yaml`]: externalSecret(o, name, fromStore, remoteKey, undefined, fixed) };
   return {};
 }

@@ -34,7 +34,10 @@ const SPARK_SCRATCH = { requests: { 'ephemeral-storage': '1Gi' }, limits: { 'eph
 /** The Maven coordinates of the Iceberg runtime for the Spark line, and the AWS bundle S3FileIO needs. */
 export function icebergPackages(o: Options): string[] {
   const { sparkVersion: spark, icebergVersion: iceberg } = o.global;
-  return [`org.apache.iceberg:iceberg-spark-runtime-${spark}_${SPARK_LINES[spark]}:${iceberg}`, `org.apache.iceberg:iceberg-aws-bundle:${iceberg}`];
+  return [
+    `org.apache.iceberg:iceberg-spark-runtime-${spark}_${SPARK_LINES[spark]}:${iceberg}`,
+    `org.apache.iceberg:iceberg-aws-bundle:${iceberg}`,
+  ];
 }
 
 /**
@@ -82,7 +85,10 @@ export function sparkDefaults(o: Options, name: string, c: ConsumerSettings): st
 /** The driver and executor pods: credentials, truststore, a restricted security context. */
 export function sparkPodTemplate(o: Options, name: string) {
   const trusted = trustJavaOptions(o).length > 0;
-  const env = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'].map((key) => ({ name: key, valueFrom: { secretKeyRef: { name: consumerSecret(o, name), key } } }));
+  const env = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'].map((key) => ({
+    name: key,
+    valueFrom: { secretKeyRef: { name: consumerSecret(o, name), key } },
+  }));
   const { readOnlyRootFilesystem: _, ...container } = RESTRICTED_CONTAINER; // Spark writes its work dirs
   return {
     apiVersion: 'v1',
@@ -90,13 +96,25 @@ export function sparkPodTemplate(o: Options, name: string) {
     metadata: { labels: { 'app.kubernetes.io/part-of': 'minio-gitops' } },
     spec: {
       // runAsNonRoot with a user name in the image fails (the kubelet cannot verify it): give the number.
-      securityContext: { runAsNonRoot: true, runAsUser: SPARK_UID, runAsGroup: SPARK_UID, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [{ name: 'spark', env, resources: SPARK_SCRATCH, securityContext: container, ...(trusted ? { volumeMounts: [TRUST_MOUNT] } : {}) }],
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: SPARK_UID,
+        runAsGroup: SPARK_UID,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [
+        {
+          name: 'spark',
+          env,
+          resources: SPARK_SCRATCH,
+          securityContext: container,
+          ...(trusted ? { volumeMounts: [TRUST_MOUNT] } : {}),
+        },
+      ],
       ...(trusted ? { volumes: [trustVolume(o)] } : {}),
     },
   };
 }
-
 
 export function sparkConfigMap(o: Options, name: string, c: ConsumerSettings, meta: Record<string, unknown>) {
   return {

@@ -50,7 +50,20 @@ export function spreadConstraints(o: Options, pool: Pool): object[] {
   const s = o.settings;
   if (s.replicas === 1 || s.spread === 'none') return [];
   const labelSelector = poolPodSelector(pool);
-  const host = { topologyKey: HOSTNAME_KEY, maxSkew: 1, minDomains: pool.servers, whenUnsatisfiable: 'DoNotSchedule', nodeTaintsPolicy: 'Honor', labelSelector };
-  const zone = { topologyKey: ZONE_KEY, maxSkew: 1, whenUnsatisfiable: 'DoNotSchedule', nodeTaintsPolicy: 'Honor', labelSelector };
+  const host = {
+    topologyKey: HOSTNAME_KEY,
+    maxSkew: 1,
+    minDomains: pool.servers,
+    whenUnsatisfiable: 'DoNotSchedule',
+    nodeTaintsPolicy: 'Honor',
+    labelSelector,
+  };
+  const zone = {
+    topologyKey: ZONE_KEY,
+    maxSkew: 1,
+    whenUnsatisfiable: 'DoNotSchedule',
+    nodeTaintsPolicy: 'Honor',
+    labelSelector,
+  };
   return s.spread === 'zone' ? [host, zone] : [host];
 }

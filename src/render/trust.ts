@@ -54,12 +54,18 @@ export function hasTrustStep(o: Options): boolean {
 /** The JVM options that make a consumer trust the servers (none without a truststore). */
 export function trustJavaOptions(o: Options): string[] {
   if (!hasTruststore(o)) return [];
-  return [`-Djavax.net.ssl.trustStore=${TRUST_DIR}/${TRUSTSTORE_KEY}`, `-Djavax.net.ssl.trustStorePassword=${TRUSTSTORE_PASSWORD}`];
+  return [
+    `-Djavax.net.ssl.trustStore=${TRUST_DIR}/${TRUSTSTORE_KEY}`,
+    `-Djavax.net.ssl.trustStorePassword=${TRUSTSTORE_PASSWORD}`,
+  ];
 }
 
 /** The pod-template volume and mount of the truststore (in a consumer namespace). */
 export function trustVolume(o: Options) {
-  return { name: 'minio-trust', configMap: { name: trustBundleName(o), items: [{ key: TRUSTSTORE_KEY, path: TRUSTSTORE_KEY }] } };
+  return {
+    name: 'minio-trust',
+    configMap: { name: trustBundleName(o), items: [{ key: TRUSTSTORE_KEY, path: TRUSTSTORE_KEY }] },
+  };
 }
 export const TRUST_MOUNT = { name: 'minio-trust', mountPath: TRUST_DIR, readOnly: true };
 
@@ -67,7 +73,12 @@ function privateCa(o: Options): Record<string, object> {
   const namespace = o.global.trustNamespace;
   const selfSigned = `${o.settings.namespace}-selfsigned`;
   return {
-    'issuer-selfsigned.yaml': { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: metadata(selfSigned, 'tls', { namespace, ...PREREQUISITE }), spec: { selfSigned: {} } },
+    'issuer-selfsigned.yaml': {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Issuer',
+      metadata: metadata(selfSigned, 'tls', { namespace, ...PREREQUISITE }),
+      spec: { selfSigned: {} },
+    },
     'certificate-ca.yaml': {
       apiVersion: 'cert-manager.io/v1',
       kind: 'Certificate',
@@ -84,7 +95,12 @@ function privateCa(o: Options): Record<string, object> {
       },
     },
     // A ClusterIssuer reads its secret from cert-manager's cluster resource namespace.
-    'clusterissuer-ca.yaml': { apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: metadata(caName(o), 'tls', PREREQUISITE), spec: { ca: { secretName: caName(o) } } },
+    'clusterissuer-ca.yaml': {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'ClusterIssuer',
+      metadata: metadata(caName(o), 'tls', PREREQUISITE),
+      spec: { ca: { secretName: caName(o) } },
+    },
   };
 }
 
@@ -101,7 +117,9 @@ function bundle(o: Options) {
         configMap: { key: CA_BUNDLE_KEY },
         // Modern2023: AES-256 and PBKDF2, which Java 17 reads (with the password).
         additionalFormats: { pkcs12: { key: TRUSTSTORE_KEY, password: TRUSTSTORE_PASSWORD, profile: 'Modern2023' } },
-        namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: consumerNamespaces(o) }] },
+        namespaceSelector: {
+          matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: consumerNamespaces(o) }],
+        },
       },
     },
   };
@@ -109,7 +127,9 @@ function bundle(o: Options) {
 
 /** The issuerRef of a certificate: the env's own CA, or the person's issuer. */
 export function issuerRef(o: Options, name: string, kind: string) {
-  return name === SELF_SIGNED_ISSUER ? { name: caName(o), kind: 'ClusterIssuer', group: 'cert-manager.io' } : { name, kind, group: 'cert-manager.io' };
+  return name === SELF_SIGNED_ISSUER
+    ? { name: caName(o), kind: 'ClusterIssuer', group: 'cert-manager.io' }
+    : { name, kind, group: 'cert-manager.io' };
 }
 
 export function renderTrust(o: Options): GeneratedFile[] {

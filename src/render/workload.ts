@@ -70,12 +70,21 @@ function unlabelledPodTemplate(global: GlobalSettings, replicas: number, extraVo
         // Spread servers over nodes, and prefer the nodes labelled for storage.
         podAntiAffinity: {
           preferredDuringSchedulingIgnoredDuringExecution: [
-            { weight: 100, podAffinityTerm: { labelSelector: { matchLabels: selectorLabels }, topologyKey: 'kubernetes.io/hostname' } },
+            {
+              weight: 100,
+              podAffinityTerm: {
+                labelSelector: { matchLabels: selectorLabels },
+                topologyKey: 'kubernetes.io/hostname',
+              },
+            },
           ],
         },
         nodeAffinity: {
           preferredDuringSchedulingIgnoredDuringExecution: [
-            { weight: 50, preference: { matchExpressions: [{ key: nodeLabelKey, operator: 'In', values: [nodeLabelValue] }] } },
+            {
+              weight: 50,
+              preference: { matchExpressions: [{ key: nodeLabelKey, operator: 'In', values: [nodeLabelValue] }] },
+            },
           ],
         },
       },
@@ -84,7 +93,16 @@ function unlabelledPodTemplate(global: GlobalSettings, replicas: number, extraVo
           name: APP,
           image: global.image,
           imagePullPolicy: 'IfNotPresent',
-          args: ['server', '--address', `:${API_PORT}`, '--console-address', `:${CONSOLE_PORT}`, '--certs-dir', CERTS_DIR, '$(MINIO_VOLUMES)'],
+          args: [
+            'server',
+            '--address',
+            `:${API_PORT}`,
+            '--console-address',
+            `:${CONSOLE_PORT}`,
+            '--certs-dir',
+            CERTS_DIR,
+            '$(MINIO_VOLUMES)',
+          ],
           env: [
             // Every overlay sets the real value (its namespace, replicas and scheme).
             { name: 'MINIO_VOLUMES', value: minioVolumes([{ statefulSet: APP, servers: replicas }], false, APP) },
