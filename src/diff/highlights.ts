@@ -5,6 +5,7 @@
 // never prints a value of a Secret.
 import { isDeepStrictEqual } from 'node:util';
 import type { Obj } from '../cluster/objects.ts';
+import { quantityValue } from '../options.ts';
 import type { ObjectChange } from './compare.ts';
 
 export type Category =
@@ -112,26 +113,9 @@ function immutableFields(a: Obj, b: Obj): string[] {
   return [];
 }
 
-const UNITS: Record<string, number> = {
-  '': 1,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
 /** A Kubernetes quantity in bytes (or units), NaN when it is not one. */
 export function quantity(q: unknown): number {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(String(q ?? ''));
-  return m ? Number(m[1]) * UNITS[m[2] ?? '']! : Number.NaN;
+  return typeof q === 'string' ? quantityValue(q) : Number.NaN;
 }
 
 function sizeChange(what: string, a: unknown, b: unknown): string | undefined {
