@@ -1,7 +1,8 @@
 // `diff --env NAME [--base REF] [--format text|markdown|json]`: what the cluster will
-// receive from a change, offline. The env's objects (overlays/<env>, and clusters/<env>
-// when it exists) are built at the base commit and in the working tree as the engine
-// builds them, sealed Secrets as they are (no key is used), and compared object by object.
+// receive from a change, offline. The env's objects (clusters/<env> and what it points the
+// engine at, else overlays/<env>) are built at the base commit and in the working tree as
+// the engine builds them, sealed Secrets as they are (no key is used), and compared object
+// by object.
 // Exit codes as --check: 0 no change, 1 changes, 2 an error. Loaded by cli.ts only for it.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
