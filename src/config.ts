@@ -1,16 +1,15 @@
 // scaffold.config.yaml: every choice of every run, so that `--env NAME` alone reproduces
-// the last run. Flags override the file and are recorded in it. The file is updated in
-// place through the yaml Document API, so a person's comments and layout survive, and it
-// is left byte-identical when nothing changed. Pure: text in, options and text out.
+// the last run. Flags override the file and are recorded in it. A person's comments and
+// layout survive an update (config-edit.ts), and the file is left byte-identical when
+// nothing changed. Pure: text in, options and text out.
 import { isDeepStrictEqual } from 'node:util';
-import type { Document } from 'yaml';
 import type { Flags } from './args.ts';
+import { type ConfigEdit, readConfigFile } from './config-edit.ts';
 import { dataLayoutNotes, migrateDataLayout } from './consumers.ts';
 import { fail } from './errors.ts';
 import { RECORD_FILE } from './plan.ts';
 import { consumerNamespaceObjects } from './render/names.ts';
 import { commentBlock, toYaml } from './yaml.ts';
-import { parseUntrusted, yamlLib } from './yaml-lib.ts';
 import {
   checkCombination,
   checkGlobal,
@@ -54,13 +53,13 @@ function isMap(value: unknown): value is Raw {
 
 const CONFIG_FIX = 'fix the file, or move it away to start from the defaults';
 
-/** The file as a document to update in place, or null when there is none yet. */
-function parseConfig(text: string | null): { doc: Document | null; raw: Raw } {
-  if (text === null || text.trim() === '') return { doc: null, raw: {} };
-  const { doc, value: raw } = parseUntrusted(text, CONFIG_FILE, CONFIG_FIX);
-  if (raw === null || raw === undefined) return { doc: null, raw: {} };
+/** The file's settings and the way to update it, or no edit when there is no file yet. */
+function parseConfig(text: string | null): { edit: ConfigEdit | null; raw: Raw } {
+  if (text === null || text.trim() === '') return { edit: null, raw: {} };
+  const { edit, raw } = readConfigFile(text, CONFIG_FILE, CONFIG_FIX);
+  if (raw === null || raw === undefined) return { edit: null, raw: {} };
   if (!isMap(raw)) fail(`${CONFIG_FILE} must hold a map of settings (image, envs, ...); ${CONFIG_FIX}`);
-  return { doc, raw };
+  return { edit, raw };
 }
 
 /** Text in the form of the original: a file kept with CRLF stays CRLF, one with a byte order mark keeps it. */
@@ -110,7 +109,7 @@ export function resolveOptions(
     );
   }
   const env = checks.dnsLabel(flags.env, '--env');
-  const { doc, raw } = parseConfig(configText);
+  const { edit, raw } = parseConfig(configText);
   const notes: string[] = [];
 
   // Before the consumers had settings of their own, their namespaces were a global list.
@@ -121,10 +120,10 @@ export function resolveOptions(
     const old = raw.consumerNamespaces;
     if (!isDeepStrictEqual(Array.isArray(old) ? [...old].sort() : old, ['analytics', 'el-demo'])) {
       fail(
-        `${CONFIG_FILE}: consumerNamespaces ${JSON.stringify(old)} is replaced by each env's consumers, which also get a kind and their buckets; describe them under envs.NAME.consumers (see README, Buckets and consumers) and remove consumerNamespaces`,
+        `${CONFIG_FILE}: consumerNamespaces ${JSON.stringify(old)} is replaced by each env's consumers, which also get a kind and their buckets; describe them under envs.NAME.consumers (see docs/consumers.md) and remove consumerNamespaces`,
       );
     }
-    doc?.delete('consumerNamespaces');
+    edit?.delete(['consumerNamespaces']);
     delete raw.consumerNamespaces;
     notes.push(
       `${CONFIG_FILE}: consumerNamespaces [el-demo, analytics] is replaced by the default consumers in those namespaces (flink in el-demo, spark in analytics, under envs.NAME.consumers); removed it`,
@@ -166,7 +165,7 @@ export function resolveOptions(
   }
 
   // `envs:` with nothing under it is an empty map, in the file too (setIn needs a map).
-  if (raw.envs === null) doc?.set('envs', doc.createNode({}));
+  if (raw.envs === null) edit?.set(['envs'], {});
   const envs = raw.envs ?? {};
   if (!isMap(envs))
     fail(
@@ -261,8 +260,8 @@ export function resolveOptions(
   }
   notes.push(...dataLayoutNotes(`env ${env}`, settings.consumers));
 
-  const configTextOut = doc
-    ? updateConfig(doc, configText!, migrated, global, env, settings)
+  const configTextOut = edit
+    ? updateConfig(edit, configText!, migrated, global, env, settings)
     : newConfig(global, env, settings);
   const previousProfile = before?.profile ?? envProfile(env, undefined, '');
   const previous =
@@ -364,28 +363,24 @@ function newConfig(global: GlobalSettings, env: string, settings: EnvSettings): 
 }
 
 function updateConfig(
-  doc: Document,
+  edit: ConfigEdit,
   original: string,
   migrated: boolean,
   global: GlobalSettings,
   env: string,
   settings: EnvSettings,
 ): string {
-  const YAML = yamlLib();
   let changed = migrated;
   // Maps are updated key by key, so a comment on an untouched key (a bucket, a consumer)
   // stays where the person wrote it; anything else is replaced when it differs.
   const set = (path: string[], value: unknown) => {
-    const current = doc.getIn(path, false);
-    const currentJs = YAML.isNode(current) ? current.toJS(doc) : current;
-    if (isDeepStrictEqual(currentJs, value)) return;
-    const isMap = (v: unknown): v is Record<string, unknown> =>
-      typeof v === 'object' && v !== null && !Array.isArray(v);
-    if (YAML.isMap(current) && isMap(value) && isMap(currentJs)) {
-      for (const key of Object.keys(currentJs)) if (!(key in value)) doc.deleteIn([...path, key]);
+    const current = edit.get(path);
+    if (isDeepStrictEqual(current, value)) return;
+    if (edit.isMap(path) && isMap(value) && isMap(current)) {
+      for (const key of Object.keys(current)) if (!(key in value)) edit.delete([...path, key]);
       for (const [key, v] of Object.entries(value)) set([...path, key], v);
     } else {
-      doc.setIn(path, value);
+      edit.set(path, value);
     }
     changed = true;
   };
@@ -393,10 +388,10 @@ function updateConfig(
   const entry = envEntry(settings);
   for (const key of Object.keys(ENV_FIELDS) as (keyof EnvSettings)[]) {
     if (key in entry) set(['envs', env, key], entry[key]);
-    else if (doc.hasIn(['envs', env, key])) {
-      doc.deleteIn(['envs', env, key]);
+    else if (edit.has(['envs', env, key])) {
+      edit.delete(['envs', env, key]);
       changed = true;
     }
   }
-  return changed ? sameLineEnds(original, doc.toString({ lineWidth: 0 })) : original;
+  return changed ? sameLineEnds(original, edit.text()) : original;
 }

@@ -7,7 +7,7 @@
 // storage kind, class, node directory, standalone <-> erasure coded) leave the data behind:
 // refused unless the person says so. Pure: layouts in, notes out (or a refusal).
 import { fail } from './errors.ts';
-import { parseUntrusted } from './yaml-lib.ts';
+import { readUntrusted } from './yaml-lib.ts';
 import { quantityValue, type EnvSettings } from './options.ts';
 import { DATA_CLAIM, poolStatefulSet } from './render/names.ts';
 
@@ -129,7 +129,7 @@ export function layoutFromFiles(env: string, text: (path: string) => string | nu
     if (t === null) return undefined;
     try {
       // biome-ignore lint/suspicious/noExplicitAny: a generated file of any kind, read field by field
-      return parseUntrusted(t, name, '').value as any;
+      return readUntrusted(t, name, '') as any;
     } catch {
       return undefined;
     }

@@ -31,6 +31,7 @@ import { combine } from './render/files.ts';
 import { ownedPrefixes, renderTree } from './render/index.ts';
 import type { SecretsPlan } from './sealed.ts';
 import { yamlLib } from './yaml-lib.ts';
+import { readOwnYaml } from './yaml-read.ts';
 
 /**
  * The branch pull requests go into, for the engine to follow when the config names none:
@@ -63,11 +64,14 @@ function originRemote(root: string, repo: Repository | null): string | undefined
   return r.status === 0 ? r.stdout.trim() || undefined : undefined;
 }
 
-/** A generated file's object, or undefined (an update or delete: the config was parsed, so the library is loaded). */
+/** A generated file's object, or undefined. */
 // biome-ignore lint/suspicious/noExplicitAny: a generated file of any kind, read field by field
 function parsed(text: string | null): any {
+  if (text === null) return undefined;
+  const own = readOwnYaml(text);
+  if (own !== undefined) return own;
   try {
-    return text === null ? undefined : yamlLib().parse(text);
+    return yamlLib().parse(text);
   } catch {
     return undefined;
   }

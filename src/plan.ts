@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { fail } from './errors.ts';
 import { isSafeRelative } from './paths.ts';
-import { parseUntrusted } from './yaml-lib.ts';
+import { readUntrusted } from './yaml-lib.ts';
 import type { GeneratedFile } from './render/files.ts';
 import type { Layout } from './day2.ts';
 import { toYaml } from './yaml.ts';
@@ -75,7 +75,7 @@ export function parseRecord(text: string | null): {
   layouts: Record<string, Layout>;
 } {
   if (text === null) return { files: {}, pending: {}, sealed: {}, layouts: {} };
-  const doc = parseUntrusted(text, RECORD_FILE, DAMAGED).value as {
+  const doc = readUntrusted(text, RECORD_FILE, DAMAGED) as {
     files?: unknown;
     pending?: unknown;
     sealed?: unknown;

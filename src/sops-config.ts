@@ -4,7 +4,7 @@
 // user's. Pure: text in, recipients and text out.
 import { runInNewContext } from 'node:vm';
 import { commentBlock, toYaml } from './yaml.ts';
-import { parseUntrusted } from './yaml-lib.ts';
+import { parseUntrusted, readUntrusted } from './yaml-lib.ts';
 import { checkRecipient } from './age-keys.ts';
 import { sameLineEnds, SOPS_CONFIG_FILE } from './config.ts';
 import { fail } from './errors.ts';
@@ -23,7 +23,7 @@ export interface SopsRule {
 /** The rule sops would use for `samplePath` (the first match), or a failure naming the fix. */
 export function coveringRule(text: string | null, samplePath: string): SopsRule {
   if (text === null) return { index: -1, recipients: [], encryptedRegex: K8S_ENCRYPTED_REGEX };
-  const parsed = parseUntrusted(text, SOPS_CONFIG_FILE, 'fix it, or move it away to let the tool write one').value;
+  const parsed = readUntrusted(text, SOPS_CONFIG_FILE, 'fix it, or move it away to let the tool write one');
   const rules = (parsed as { creation_rules?: unknown } | null)?.creation_rules;
   const list = Array.isArray(rules) ? (rules as Record<string, unknown>[]) : [];
   const index = list.findIndex((rule) => {

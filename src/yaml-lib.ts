@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import { fail } from './errors.ts';
+import { readOwnYaml } from './yaml-read.ts';
 
 const require = createRequire(import.meta.url);
 let lib: typeof Yaml | undefined;
@@ -94,4 +95,13 @@ export function parseUntrusted(text: string, what: string, fix: string): { doc: 
       `${what} holds a YAML ${odd} (from a tag such as !!omap, !!set, !!binary or !!timestamp), where plain maps, lists and scalars belong; write it without the tag`,
     );
   return { doc, value };
+}
+
+/**
+ * The value of one YAML document from an untrusted file: a file as the tool wrote it is
+ * read without the library (yaml-read.ts), anything else as parseUntrusted reads it.
+ */
+export function readUntrusted(text: string, what: string, fix: string): unknown {
+  const own = text.length <= MAX_YAML_BYTES / 4 ? readOwnYaml(text) : undefined;
+  return own !== undefined ? own : parseUntrusted(text, what, fix).value;
 }

@@ -34,6 +34,7 @@ const NOT_A_STRING = [
   /^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$/,
   /^\d{4}-\d\d?-\d\d?/, // timestamps
   /^(<<|=|-|---.*|\.\.\..*)$/,
+  /^- /, // a block sequence's indicator, where a value belongs: not even valid YAML
 ];
 
 function scalar(value: string): string {
