@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { parseUntrusted } from './yaml-lib.ts';
+import { readUntrusted } from './yaml-lib.ts';
 import { isWithin, realPathOf, type OutputRoot } from './paths.ts';
 import { findRepository } from './repo-state.ts';
 import { shellQuote } from './render/shell.ts';
@@ -149,7 +149,7 @@ function recreate(spec: SealedSecretSpec): string {
 async function openExisting(spec: SealedSecretSpec, text: string, identities: string[]): Promise<Existing> {
   const rotate = recreate(spec);
   const fix = `restore it with git, or ${rotate}`;
-  const doc = parseUntrusted(text, spec.path, fix).value as Existing['doc'];
+  const doc = readUntrusted(text, spec.path, fix) as Existing['doc'];
   const age = doc?.sops?.age;
   if (
     !Array.isArray(age) ||
@@ -215,17 +215,22 @@ function valuesFor(
   return { values: { ...base, ...derived, ...extra }, fresh };
 }
 
+/** The spec's values with stand-ins for the generated ones; salted values as their names only. */
+function sample(spec: SealedSecretSpec, second: boolean): Record<string, string> {
+  const base: Record<string, string> = { ...spec.fixed };
+  for (const [key, kind] of Object.entries(spec.generated)) base[key] = standIn(kind, key, second);
+  const derived = spec.salted
+    ? Object.fromEntries(spec.salted.map((key) => [key, `(salted ${second ? 'b' : 'a'})`]))
+    : spec.derived(base);
+  return { ...base, ...derived };
+}
+
 /**
  * A spec's public values: fixed, and derived but the same whatever the generated values
  * are (found by deriving from two sets of stand-ins that differ in every random character).
  */
 export function publicValues(spec: SealedSecretSpec): Record<string, string> {
-  const sample = (second: boolean) => {
-    const base: Record<string, string> = { ...spec.fixed };
-    for (const [key, kind] of Object.entries(spec.generated)) base[key] = standIn(kind, key, second);
-    return { ...base, ...spec.derived(base) };
-  };
-  const [a, b] = [sample(false), sample(true)];
+  const [a, b] = [sample(spec, false), sample(spec, true)];
   return Object.fromEntries(
     Object.keys(a)
       .filter((k) => !(k in spec.generated) && a[k] === b[k])
@@ -338,7 +343,7 @@ async function sealEach(input: SealInput): Promise<Sealed> {
     let content: string;
     if (existing && !existing.opened) {
       // Without a key the values cannot be read, so the file can only stay as it is.
-      const expected = secretDocument(spec, valuesFor(spec, undefined).values);
+      const expected = secretDocument(spec, sample(spec, false));
       const keys = Object.keys(expected.stringData);
       const changed = changedFields(visible(existing.doc, keys), visible(expected, keys));
       // A record of an earlier version has no fingerprint: nothing to compare (the next run with the key records one).

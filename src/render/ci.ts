@@ -17,6 +17,7 @@ import type { GlobalSettings, Options } from '../options.ts';
 import { toYaml } from '../yaml.ts';
 import type { GeneratedFile } from './files.ts';
 import { generatedHeader } from './names.ts';
+import { template } from './template.ts';
 
 export const GITHUB_WORKFLOW = '.github/workflows/minio-gitops.yaml';
 export const GITLAB_CI = '.gitlab-ci.yml';
@@ -27,7 +28,7 @@ export const COMMENT_MARKER = '<!-- minio-gitops diff -->';
 
 /**
  * The actions, each by the full commit SHA of a release tag (a tag can be moved, a commit
- * cannot). To update one: docs/ci.md, Updating the pins.
+ * cannot). To update one: docs/ci.md, The pins, and updating them.
  */
 export const ACTIONS = {
   checkout: { action: 'actions/checkout', sha: 'df4cb1c069e1874edd31b4311f1884172cec0e10', tag: 'v6.0.3' },
@@ -101,8 +102,10 @@ function toolEnv(): Record<string, string> {
   };
 }
 
+const headers = template('headers.txt');
+
 const header = (what: string, request: string) =>
-  `${generatedHeader(`ci: ${what}, shared by every env`)}\nOn every ${request}: --check, build and validate each env, and the diff of each as\none comment. What it needs and why: docs/ci.md of minio-gitops.`;
+  headers('ci', { generated: generatedHeader(`ci: ${what}, shared by every env`), request });
 
 function githubWorkflow(): string {
   const workflow = {

@@ -48,6 +48,12 @@ export interface SealedSecretSpec {
    * against the values is returned as it is, so a re-run changes no byte.
    */
   derived: (values: Record<string, string>, kept?: Record<string, unknown>) => Record<string, string>;
+  /**
+   * The keys `derived` returns, when their values carry a random salt: never public (no
+   * two runs agree on them), and a file's shape needs only their names, so they are not
+   * hashed for nothing (1000 MD5 rounds each).
+   */
+  salted?: string[];
   /** Path of an earlier spec whose generated values this one repeats (a copy in another namespace). */
   copyOf?: string;
 }
@@ -184,6 +190,7 @@ export function sealedSecretSpecs(o: Options): SealedSecretSpec[] {
       generated: { password: 'password' },
       fixed: { user: 'admin' },
       derived: (v, kept) => ({ auth: consoleHtpasswd(v.user!, v.password!, kept?.auth) }),
+      salted: ['auth'],
     });
   }
   // Each consumer: its Secret in its namespace, and the same values for the bootstrap Job.
