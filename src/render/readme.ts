@@ -1,4 +1,6 @@
-// overlays/<env>/README.md: how to run and operate this env, written for its settings.
+// overlays/<env>/README.md: how to run and operate this env, written for its settings. The
+// prose is in templates/readme/, one file a section; the code here chooses its parts and
+// fills in the names, lists and commands.
 import type { Options } from '../options.ts';
 import { policyName } from './bootstrap.ts';
 import { catalogImage, SELF_SIGNED_ISSUER } from '../options.ts';
@@ -46,172 +48,358 @@ import { hasKms, KMS_KEY_NAME, KMS_SECRET, KMS_SECRET_KEY } from './kms.ts';
 import { hasMetricsCredentials, METRICS_CREDENTIAL, METRICS_SECRET } from './metrics.ts';
 import { AUDIT_SECRET, hasAudit } from './audit.ts';
 import { METRICS_USER } from '../consumers.ts';
+import { template } from './template.ts';
 
-/**
- * The age key file as sops finds it, as one shell word (double quotes: the variables expand,
- * and a path with a space stays one argument).
- */
-const AGE_KEY_FILE = '"${SOPS_AGE_KEY_FILE:-${XDG_CONFIG_HOME:-$HOME/.config}/sops/age/keys.txt}"';
+/** The README's sections, each a template of its own. */
+const T = {
+  head: template('readme/head.md'),
+  prerequisites: template('readme/prerequisites.md'),
+  apply: template('readme/apply.md'),
+  endpoints: template('readme/endpoints.md'),
+  hardening: template('readme/hardening.md'),
+  credentials: template('readme/credentials.md'),
+  data: template('readme/data.md'),
+  consumers: template('readme/consumers.md'),
+  storage: template('readme/storage.md'),
+  tls: template('readme/tls.md'),
+  image: template('readme/image.md'),
+};
 
-function credentialsSummary(o: Options): string {
+const code = (v: string) => `\`${v}\``;
+
+function kinds(o: Options): Set<string> {
+  return new Set(Object.values(o.settings.consumers).map((c) => c.kind));
+}
+
+/** The title, what the env runs, and its settings as a table. */
+function head(o: Options): string {
   const s = o.settings;
-  if (s.secrets === 'plain') return 'plain Secret (development only)';
-  if (s.secrets === 'sops')
-    return `generated, SOPS/age-encrypted in \`sealed/${o.env}/\`, decrypted by ${o.global.gitops === 'flux' ? 'Flux' : 'KSOPS in Argo CD'}`;
-  return `ExternalSecret from ${s.secretStoreKind} \`${s.secretStore}\`, key \`${s.remoteKey}\``;
+  const distributed = s.replicas > 1;
+  const pools = serverPools(o);
+  const servers = !distributed
+    ? T.head('servers.standalone')
+    : s.pools.length > 0
+      ? T.head('servers.pools', { pools: s.pools.length + 1 })
+      : T.head('servers.statefulset', { servers: s.replicas });
+  const serverCount = distributed
+    ? T.head('serverCount.erasure', {
+        servers: pools.map((p) => p.servers).join(' + '),
+        pools: s.pools.length > 0 ? T.head('serverCount.pools', { pools: s.pools.length + 1 }) : '',
+      })
+    : T.head('serverCount.standalone');
+  const storage =
+    s.storage === 'hostpath'
+      ? T.head('storage.hostpath', { path: s.hostPath })
+      : T.head('storage.pvc', {
+          size: distributed ? T.head('storage.perServer', { sizes: pools.map((p) => p.size).join(' / ') }) : s.size,
+          storageClass: s.storageClass || T.head('storage.defaultClass'),
+        });
+  const credentials =
+    s.secrets === 'plain'
+      ? T.head('credentials.plain')
+      : s.secrets === 'sops'
+        ? T.head('credentials.sops', { env: o.env, engine: T.head(`credentials.sops.${o.global.gitops}`) })
+        : T.head('credentials.external', { kind: s.secretStoreKind, store: s.secretStore, key: s.remoteKey });
+  const tls = s.tls
+    ? T.head('tls.on', {
+        issuer:
+          s.issuer === SELF_SIGNED_ISSUER
+            ? T.head('tls.privateCa', { ca: caName(o) })
+            : T.head('tls.issuer', { kind: s.issuerKind, issuer: s.issuer }),
+        trust: hasTruststore(o) ? T.head('tls.truststore') : '',
+      })
+    : T.head('tls.off');
+  return T.head('head', {
+    env: o.env,
+    servers,
+    namespace: s.namespace,
+    profile: s.profile,
+    serverCount,
+    storage,
+    credentials,
+    tls,
+    ingress: s.ingress ? T.head('ingress.on', { api: s.apiHost, console: s.consoleHost }) : T.head('ingress.off'),
+    monitoring: T.head(s.monitoring ? 'monitoring.on' : 'monitoring.off'),
+    image: o.global.image,
+  });
+}
+
+/** What the cluster must have, each item for the settings that need it. */
+function prerequisites(o: Options, ksops: boolean): string {
+  const s = o.settings;
+  const t = T.prerequisites;
+  const k = kinds(o);
+  const namespaces = consumerNamespaces(o);
+  const items = [
+    t(ksops ? 'kubectl.ksops' : 'kubectl'),
+    ...(s.replicas > 1 && s.spread !== 'none' ? [spreadPrerequisite(o)] : []),
+    ...(s.tls
+      ? [
+          t('cert-manager', {
+            namespace: o.global.trustNamespace,
+            ca: ownsCa(o) ? t('cert-manager.ca') : '',
+          }),
+        ]
+      : []),
+    ...(hasTruststore(o) ? [t('trust-manager', { namespace: o.global.trustNamespace })] : []),
+    ...(s.secrets === 'sops' ? [t(`sops.${o.global.gitops}`)] : []),
+    ...(s.secrets === 'external' ? [t('external-secrets', { kind: s.secretStoreKind, store: s.secretStore })] : []),
+    ...(s.monitoring ? [t('monitoring')] : []),
+    ...(s.ingress ? [t('ingress', { class: s.ingressClass, namespace: o.global.ingressNamespace })] : []),
+    ...(namespaces.length > 0 ? [t('consumer-namespaces', { namespaces: namespaces.map(code).join(', ') })] : []),
+    ...(k.has('flink-cmf') ? [t('flink-cmf')] : []),
+    ...(k.has('flink-operator') ? [t('flink-operator')] : []),
+    ...(k.has('iceberg-catalog')
+      ? [
+          t('iceberg-catalog', {
+            storageClass: s.storageClass ? t('iceberg-catalog.storageClass', { storageClass: s.storageClass }) : '',
+            image: catalogImage(o.global),
+          }),
+        ]
+      : []),
+  ];
+  return t('section', { items: items.join('\n') });
+}
+
+/** Enforced spreading (spread.ts) needs a node per server of the largest pool. */
+function spreadPrerequisite(o: Options): string {
+  const t = T.prerequisites;
+  return t('spread', {
+    nodes: Math.max(...serverPools(o).map((p) => p.servers)),
+    spread: o.settings.spread,
+    zones: o.settings.spread === 'zone' ? t('spread.zones', { label: ZONE_KEY }) : '',
+  });
+}
+
+/** The overlay's parts in order, the commands that apply them by hand, and the checks. */
+function applySection(o: Options, ksops: boolean): string[] {
+  const s = o.settings;
+  const t = T.apply;
+  const ns = q(s.namespace);
+  const overlay = q(`overlays/${o.env}`);
+  const applyPart = (part: string) => t(ksops ? 'apply.ksops' : 'apply', { dir: q(`overlays/${o.env}/${part}`) });
+  const trust = [
+    ownsCa(o) ? t('trust.ca', { namespace: o.global.trustNamespace }) : '',
+    hasTruststore(o) ? t('trust.bundle') : '',
+  ];
+  const commands = [
+    t(ksops ? 'review.ksops' : 'review', { overlay }),
+    ...(hasTrustStep(o) ? [applyPart('trust')] : []),
+    ...(s.replicas > 1 ? [t('restarter', { namespace: ns, job: RESTARTER })] : []),
+    applyPart('minio'),
+    // rollout status knows no OnDelete StatefulSet: wait for each pool's servers to be on the
+    // new template (the restarter replaces them), then ready.
+    ...(s.replicas > 1
+      ? serverPools(o).flatMap((p) =>
+          ['updatedReplicas', 'readyReplicas'].map((field) =>
+            t('wait.pool', {
+              namespace: ns,
+              statefulSet: q(`statefulset/${p.statefulSet}`),
+              field,
+              servers: p.servers,
+            }),
+          ),
+        )
+      : [t('wait.deployment', { namespace: ns, deployment: q(`deployment/${APP}`) })]),
+    applyPart('bootstrap'),
+    t('wait.bootstrap', { namespace: ns, job: q(`job/${BOOTSTRAP}`) }),
+    applyPart('consumers'),
+  ];
+  const byHand = s.secrets !== 'sops' ? '' : t(ksops ? 'gitops.ksops' : 'gitops.sealed');
+  return [
+    t('section', {
+      env: o.env,
+      trust: hasTrustStep(o) ? t('trust', { contents: trust.filter(Boolean).join('; ') }) : '',
+      commands: commands.join('\n'),
+    }),
+    '',
+    ...(ksops ? [t('ksops'), ''] : []),
+    t('check', { env: q(o.env) }),
+    '',
+    t('gitops', { env: o.env, byHand }),
+    '',
+  ];
+}
+
+/** Where the API, the console and the metrics are, and who may reach them. */
+function endpointsSection(o: Options): string[] {
+  const s = o.settings;
+  const t = T.endpoints;
+  const scheme = s.tls ? 'https' : 'http';
+  const auth =
+    s.metricsAuth === 'public'
+      ? t('metrics.public')
+      : t('metrics.jwt', {
+          serviceMonitor: hasMetricsCredentials(o)
+            ? t('metrics.jwt.serviceMonitor', { user: METRICS_USER, secret: METRICS_SECRET })
+            : '',
+        });
+  const endpoints = [
+    t('s3', { url: `${scheme}://${APP}.${s.namespace}.svc.cluster.local:${API_PORT}` }),
+    t('console', { namespace: q(s.namespace), service: q(`svc/${CONSOLE_SERVICE}`), port: CONSOLE_PORT, scheme }),
+    ...(s.ingress ? [t('outside', { scheme, api: s.apiHost, console: s.consoleHost })] : []),
+    t('metrics', {
+      port: API_PORT,
+      auth,
+      ingress: s.ingress ? t('metrics.ingress') : '',
+      monitoring: s.monitoring ? t('metrics.monitoring') : '',
+    }),
+  ];
+  const ingress = { apiPort: API_PORT, consolePort: CONSOLE_PORT, namespace: o.global.ingressNamespace };
+  return [
+    t('section', {
+      endpoints: endpoints.join('\n'),
+      apiPort: API_PORT,
+      consumerNamespaces: consumerNamespaces(o).map(code).join(', ') || t('network.none'),
+      prometheus: s.monitoring ? t('network.prometheus', { namespace: o.global.monitoringNamespace }) : '',
+      ingress: s.ingress ? t('network.ingress', ingress) : '',
+      env: o.env,
+    }),
+    '',
+  ];
 }
 
 /** What the env does beyond the basics, and how to turn each off (docs/hardening.md has the detail). */
 function hardeningSection(o: Options): string[] {
   const s = o.settings;
+  const t = T.hardening;
   const items = [
-    hasKms(o)
-      ? `- **Encryption at rest**: MinIO's built-in KMS with one key (Secret \`${KMS_SECRET}\`); the bootstrap gives every bucket default encryption (SSE-S3) unless it says \`encryption: false\`. ${s.secrets === 'plain' ? 'The dev key is fixed and public: it protects nothing, it only exercises the setup.' : 'Without the key every encrypted object is lost: keep a copy outside the cluster.'} It is never replaced; \`--kms none\` is refused once the env has it.`
-      : '- **Encryption at rest**: off (`--kms none`); `--kms static` gives the servers a key and the buckets default encryption.',
-    hasAudit(o)
-      ? `- **Audit log**: one event per API call to \`${s.auditWebhook}\`, with \`Authorization: Bearer\` and the token of Secret \`${AUDIT_SECRET}\` (configure the receiver with the same). Events are kept in memory only while the receiver is down.`
-      : '- **Audit log**: off; `--audit-webhook URL` sends it to a receiver.',
-    ...(s.tls && s.ingress
-      ? [
-          "- **Verified backends**: the ingress controller checks the servers' certificate (`proxy-ssl-verify`, the CA of `minio-tls`).",
-        ]
-      : []),
-    '- **Bounded scratch space**: every emptyDir has a `sizeLimit`, every container requests and limits `ephemeral-storage`.',
+    hasKms(o) ? t('kms', { secret: KMS_SECRET, key: t(s.secrets === 'plain' ? 'kms.dev' : 'kms.keep') }) : t('kms.off'),
+    hasAudit(o) ? t('audit', { webhook: s.auditWebhook, secret: AUDIT_SECRET }) : t('audit.off'),
+    ...(s.tls && s.ingress ? [t('backends')] : []),
+    t('scratch'),
   ];
+  return [t('section', { items: items.join('\n') }), ''];
+}
+
+/** The credentials of each way of keeping them: where they are, how to read, rotate and restore them. */
+function credentialsSection(o: Options): string[] {
+  const s = o.settings;
+  const t = T.credentials;
+  const heading = [t('heading'), ''];
+  if (s.secrets === 'sops') return [...heading, ...sopsSection(o)];
+  if (s.secrets === 'plain') {
+    return [
+      ...heading,
+      t('plain', { secret: ROOT_SECRET, user: DEV_CREDENTIALS.rootUser, password: DEV_CREDENTIALS.rootPassword }),
+      '',
+      ...(s.ingress ? [t('plain.console', { secret: BASIC_AUTH_SECRET }), ''] : []),
+    ];
+  }
+  const ns = q(s.namespace);
   return [
-    '## Hardening',
+    ...heading,
+    t('external', { secret: ROOT_SECRET, kind: s.secretStoreKind, store: s.secretStore, key: s.remoteKey }),
+    ...(s.ingress ? [t('external.console')] : []),
+    ...(hasKms(o) ? [t('external.kms', { property: KMS_SECRET_KEY, keyName: KMS_KEY_NAME })] : []),
+    ...(hasAudit(o) ? [t('external.audit')] : []),
+    ...(hasMetricsCredentials(o)
+      ? ['', t('external.metrics', { key: `${s.remoteKey}/${METRICS_CREDENTIAL}`, user: METRICS_USER })]
+      : []),
     '',
-    ...items,
-    '',
-    'See docs/hardening.md in minio-gitops for how each is proven and how to change it.',
+    s.replicas > 1
+      ? t('external.restart.servers', {
+          namespace: ns,
+          selector: q(`app.kubernetes.io/name=${APP},app.kubernetes.io/component=server`),
+        })
+      : t('external.restart.server', { namespace: ns, deployment: q(`deployment/${APP}`) }),
     '',
   ];
 }
 
 function sopsSection(o: Options): string[] {
   const s = o.settings;
+  const t = T.credentials;
   const dir = `sealed/${o.env}`;
-  const root = `${dir}/${ROOT_SECRET}.yaml`;
+  const kmsFile = `${dir}/${KMS_SECRET}.yaml`;
+  const rotatable = [s.ingress && 'console', hasMetricsCredentials(o) && 'metrics', hasAudit(o) && 'audit']
+    .filter(Boolean)
+    .map((name) => `${name}, `)
+    .join('');
   return [
-    `The credentials were generated by the scaffolder (a random root user and a 40-character password${s.ingress ? ', and a console basic-auth password' : ''}) and are stored only encrypted, with SOPS and age, in \`${dir}/\`: \`apiVersion\`, \`kind\` and \`metadata\` stay readable, every value under \`stringData\` is encrypted. \`.sops.yaml\` at the repository root lists the age recipients. Nobody without one of their private keys can read them, and a re-run never changes them.`,
+    t('sops', {
+      console: s.ingress ? t('sops.console') : '',
+      dir,
+      root: q(`${dir}/${ROOT_SECRET}.yaml`),
+      env: q(o.env),
+      rotatable,
+      restarter: s.replicas > 1 ? t('sops.restarter') : '',
+    }),
     '',
-    '```sh',
-    `sops -d ${q(root)}                     # read (needs your age key: SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt)`,
-    `sops ${q(root)}                        # edit in $EDITOR; the scaffolder keeps your values`,
-    `npx zx scaffold.ts --env ${q(o.env)} --rotate root     # new root credentials (--rotate ${s.ingress ? 'console, ' : ''}${hasMetricsCredentials(o) ? 'metrics, ' : ''}${hasAudit(o) ? 'audit, ' : ''}a consumer's name, or all)`,
-    `npx zx scaffold.ts --env ${q(o.env)} --age-recipient age1... --age-recipient age1...   # change who can read them`,
-    '```',
+    ...(hasKms(o) ? [t('sops.kms', { file: kmsFile, fileArg: q(kmsFile) }), ''] : []),
+    o.global.gitops === 'flux' ? t('sops.flux') : t('sops.argocd', { dir, overlay: q(`overlays/${o.env}`) }),
     '',
-    `Changing the recipients re-wraps the data key only (like \`sops updatekeys\`): the values stay. A rotation changes the servers' configuration label (a checksum of the sealed root credentials is part of it), so after the merge the engine restarts them with the new credentials${s.replicas > 1 ? ' (all together, through the restarter Job)' : ''}: no manual restart.`,
-    '',
-    ...(hasKms(o)
-      ? [
-          `\`${dir}/${KMS_SECRET}.yaml\` holds the key that encrypts every object at rest. It is never rotated (\`--rotate all\` leaves it), and without it the data is lost: keep a copy outside the cluster and this repository (\`sops -d ${q(`${dir}/${KMS_SECRET}.yaml`)}\` into your vault). See docs/hardening.md in minio-gitops.`,
-          '',
-        ]
-      : []),
-    ...(o.global.gitops === 'flux'
-      ? [
-          'Flux decrypts the Secrets after its kustomize build. Give it the age key once, and enable decryption on the Kustomization that applies this overlay:',
-          '',
-          '```sh',
-          `kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=${AGE_KEY_FILE}`,
-          '```',
-          '',
-          '```yaml',
-          'spec:',
-          '  decryption:',
-          '    provider: sops',
-          '    secretRef:',
-          '      name: sops-age',
-          '```',
-        ]
-      : [
-          `Argo CD decrypts through KSOPS: \`${dir}/secret-generator.yaml\` is a KSOPS generator. The repo-server needs the \`ksops\` binary, \`kustomize.buildOptions: --enable-alpha-plugins --enable-exec\` in \`argocd-cm\`, and the age key:`,
-          '',
-          '```sh',
-          `kubectl -n argocd create secret generic sops-age --from-file=keys.txt=${AGE_KEY_FILE}`,
-          '# mount it into argocd-repo-server (e.g. at /home/argocd/.config/sops/age/) and set',
-          '# SOPS_AGE_KEY_FILE=/home/argocd/.config/sops/age/keys.txt on the container',
-          '```',
-          '',
-          'To build locally: `kustomize build --enable-alpha-plugins --enable-exec ' +
-            q(`overlays/${o.env}`) +
-            "`, with `ksops` (v4) on the PATH and the age key (`kubectl kustomize` cannot: it runs no exec plugin). `apply --server-dry-run` and `verify` need no plugin: they read the generators' files themselves (files outside the repository refused), check each file's MAC as KSOPS does, and decrypt in-process.",
-        ]),
-    '',
-    'On a machine without the key (CI, a new teammate) the scaffolder keeps the sealed files as they are; it asks for the key only when a file must be encrypted anew (new recipients, a changed namespace).',
+    t('sops.no-key'),
     '',
   ];
 }
 
-function table(rows: [string, string][], head: [string, string] = ['setting', 'value']): string[] {
-  return [`| ${head[0]} | ${head[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+function table(head: string, rows: [string, string][]): string[] {
+  return [head, ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
 }
-
-function kinds(o: Options): Set<string> {
-  return new Set(Object.values(o.settings.consumers).map((c) => c.kind));
-}
-
-const code = (v: string) => `\`${v}\``;
 
 /** The object that wires a consumer, as the consumers table names it. */
 function consumerWorkload(o: Options, name: string, c: ConsumerSettings): string {
-  switch (c.kind) {
-    case 'flink-cmf':
-      return `FlinkEnvironment ${code(consumerObject(o, name))}`;
-    case 'flink-operator':
-      return `FlinkDeployment ${code(consumerObject(o, name))}`;
-    case 'iceberg-spark':
-      return `ConfigMap ${code(sparkDefaultsName(o, name))}`;
-    case 'iceberg-catalog':
-      return `Deployment and Service ${code(consumerObject(o, name))}`;
-  }
+  const object = c.kind === 'iceberg-spark' ? sparkDefaultsName(o, name) : consumerObject(o, name);
+  return T.data(`workload.${c.kind}`, { name: object });
 }
 
 /** Buckets, consumers, the bootstrap Job and what the consumers get. */
 function dataSection(o: Options): string[] {
   const s = o.settings;
-  const ns = s.namespace;
+  const t = T.data;
   const buckets = Object.entries(s.buckets).map(([name, b]): [string, string] => [
     code(name),
     [
-      b.prefixes.length > 0 ? `prefixes ${b.prefixes.map(code).join(', ')}` : 'no prefixes',
-      ...b.lifecycle.map((r) => `${code(r.prefix)} expires after ${r.expireDays} days`),
-      `versioning ${b.versioning ? 'on' : 'off'}`,
-      b.quota ? `quota ${b.quota}` : 'no quota',
-      'no anonymous access',
+      b.prefixes.length > 0
+        ? t('bucket.prefixes', { prefixes: b.prefixes.map(code).join(', ') })
+        : t('bucket.noPrefixes'),
+      ...b.lifecycle.map((r) => t('bucket.expiry', { prefix: r.prefix, days: r.expireDays })),
+      t(b.versioning ? 'bucket.versioning.on' : 'bucket.versioning.off'),
+      b.quota ? t('bucket.quota', { quota: b.quota }) : t('bucket.noQuota'),
+      t('bucket.private'),
     ].join('; '),
   ]);
   const consumers = Object.entries(s.consumers).map(([name, c]): [string, string] => [
     code(name),
-    `${c.kind} in ${code(c.namespace)} (${consumerWorkload(o, name, c)}); MinIO user ${code(c.user)} with policy ${code(policyName(name))}: ${c.buckets.map(code).join(', ')} only; Secret ${code(consumerSecret(o, name))}`,
+    t('consumer', {
+      kind: c.kind,
+      namespace: c.namespace,
+      workload: consumerWorkload(o, name, c),
+      user: c.user,
+      policy: policyName(name),
+      buckets: c.buckets.map(code).join(', '),
+      secret: consumerSecret(o, name),
+    }),
   ]);
   const rotation =
     s.secrets === 'sops'
-      ? `Rotate a consumer's secret with \`npx zx scaffold.ts --env ${q(o.env)} --rotate NAME\`: it re-seals both copies (\`sealed/${o.env}/consumers/\` and \`sealed/${o.env}/bootstrap/\`), and the changed checksum on the Job makes the next sync set it in MinIO: with Flux before the consumer's Secret changes (the consumers step waits for the Job), with Argo CD in the same sync, right after (the Job is a PostSync hook). Restart the consumer's pods to pick it up.`
+      ? t('rotation.sops', { envArg: q(o.env), env: o.env })
       : s.secrets === 'external'
-        ? `Each consumer's secret key is read from the key \`${s.remoteKey}/NAME\` (property \`secretKey\`, at least 8 characters) of the ${s.secretStoreKind} \`${s.secretStore}\`; its access key is the user in the table. To rotate, change it in the store: External Secrets refreshes both copies within an hour, on its own schedule, so the consumer may get the new secret before MinIO has it. Then run the Job (\`kubectl -n ${q(ns)} delete job ${q(BOOTSTRAP)}\`; Flux recreates it, Argo CD runs it on its next sync; it also runs again after its TTL, an hour) and restart the consumer.`
-        : 'Plain mode uses fixed development secrets (`dev-NAME-password-change-me`): for development only.';
+        ? t('rotation.external', {
+            key: s.remoteKey,
+            kind: s.secretStoreKind,
+            store: s.secretStore,
+            namespace: q(s.namespace),
+            job: q(BOOTSTRAP),
+          })
+        : t('rotation.plain');
   return [
-    '## Buckets and consumers',
+    ...table(t('buckets'), buckets),
     '',
-    ...table(buckets, ['bucket', 'as configured']),
+    ...table(t('consumers'), consumers),
     '',
-    ...table(consumers, ['consumer', 'access']),
-    '',
-    `What the env puts in the consumers' namespaces carries MinIO's namespace in its name (\`${s.namespace}-...\`): another env on the same cluster, with MinIO in a namespace of its own, can serve consumers in the same namespaces without taking these objects over.`,
-    '',
-    `The Job \`${BOOTSTRAP}\` runs \`scripts/bootstrap-minio.sh\` with \`bootstrap/bootstrap.conf\` and makes MinIO match this: it waits for the servers, creates what is missing, puts back what was changed by hand (public access, extra policies, groups and access keys of the consumers' users), sets rotated secrets, detaches the \`minio-gitops-*\` policies from anyone but their consumer's user and removes those no consumer names. It never deletes a user, a bucket or an object. A second run changes nothing.`,
-    '',
-    '```sh',
-    `kubectl -n ${q(ns)} logs ${q(`job/${BOOTSTRAP}`)}         # one line per bucket, policy and user; "done: N change(s)"`,
-    `kubectl -n ${q(ns)} delete job ${q(BOOTSTRAP)}       # run it again (Flux recreates it; Argo CD runs it after every sync)`,
-    '```',
-    '',
-    `By hand against any MinIO: \`MINIO_ROOT_USER=... MINIO_ROOT_PASSWORD=... sh scripts/bootstrap-minio.sh --endpoint ${q(s3Endpoint(o))} --config ${q(`overlays/${o.env}/bootstrap`)} --credentials DIR${s.tls ? ' --ca minio-ca.crt' : ''}\`, with \`DIR/NAME/s3.access-key\` and \`DIR/NAME/s3.secret-key\` for each consumer.`,
-    '',
-    rotation,
+    t('bootstrap', {
+      namespace: s.namespace,
+      job: BOOTSTRAP,
+      namespaceArg: q(s.namespace),
+      jobRef: q(`job/${BOOTSTRAP}`),
+      jobArg: q(BOOTSTRAP),
+      endpoint: q(s3Endpoint(o)),
+      config: q(`overlays/${o.env}/bootstrap`),
+      ca: s.tls ? t('bootstrap.ca') : '',
+      rotation,
+    }),
     '',
     ...consumersSection(o),
   ];
@@ -220,6 +408,7 @@ function dataSection(o: Options): string[] {
 /** How each kind of consumer is wired, what it needs, and how it trusts the servers. */
 function consumersSection(o: Options): string[] {
   const s = o.settings;
+  const t = T.consumers;
   const k = kinds(o);
   const byKind = (kind: string) =>
     Object.entries(s.consumers)
@@ -230,345 +419,145 @@ function consumersSection(o: Options): string[] {
   if (k.has('flink-cmf') || k.has('flink-operator')) {
     const keys = flinkKeys(o.global.flinkVersion);
     out.push(
-      '### Flink',
-      '',
-      `Flink ${o.global.flinkVersion}: checkpoints and savepoints go to \`s3p://\` paths in the consumer's bucket through the presto S3 plugin (\`ENABLE_BUILT_IN_PLUGINS=flink-s3-fs-presto-${o.global.flinkVersion}.jar\`), with path-style access. State is in RocksDB with incremental checkpoints every \`checkpointInterval\` (\`${keys.interval}\`), the last ${RETAINED_CHECKPOINTS} kept, and kept when a job is cancelled (\`${keys.retention}: RETAIN_ON_CANCELLATION\`), so a cancelled job can be restored from its latest checkpoint. The pods get \`AWS_ACCESS_KEY_ID\`, \`AWS_SECRET_ACCESS_KEY\` and \`AWS_REGION\` from the consumer's Secret, and the plugin reads them there: the credentials are not in the Flink configuration (which the Flink UI shows).`,
-      '',
-      'There is no lifecycle rule on a checkpoint prefix, and the scaffolder refuses one: incremental checkpoints keep referencing files in `checkpoints/<job>/shared/` uploaded long before, and expiring them breaks the restore (404 NoSuchKey). Flink deletes what no retained checkpoint needs, and MinIO aborts incomplete multipart uploads after 24 hours by itself. After cancelling a job for good, remove its `checkpoints/<job-id>/` directory yourself.',
+      t('flink', {
+        version: o.global.flinkVersion,
+        intervalKey: keys.interval,
+        retained: RETAINED_CHECKPOINTS,
+        retentionKey: keys.retention,
+      }),
       '',
     );
   }
   const catalogs = byKind('iceberg-catalog');
   if (catalogs.length > 0) {
     out.push(
-      '### Iceberg catalog',
-      '',
-      `${catalogs.map(code).join(', ')}: the lake's Iceberg REST catalog, Apache Iceberg's own REST server (\`${catalogImage(o.global)}\`, the reference implementation the Iceberg project publishes with each release), with its catalog in SQLite on its own volume (PVC \`NAME-data\`). One replica: SQLite has one writer. Commits are atomic and every Iceberg operation works, snapshot expiry and time travel included. It writes table metadata with its own MinIO user, limited to its warehouse; it hands out no credentials, so Spark writes the data files with its own user. Its NetworkPolicy admits its namespace and the Spark consumers' namespaces on port ${CATALOG_PORT}, and lets it reach only DNS and MinIO's S3 port. It has no authentication of its own (the Iceberg project publishes it for testing clients, and it fits one team's lake): the NetworkPolicy is its access control. For authentication, many teams or high availability, run Polaris or Lakekeeper and give the Spark consumers its \`catalogUri\` (and \`warehouse\`). Spark reaches it at ${catalogs.map((n) => `\`${catalogUri(o, n)}\``).join(', ')}.`,
+      t('catalog', {
+        catalogs: catalogs.map(code).join(', '),
+        image: catalogImage(o.global),
+        port: CATALOG_PORT,
+        uris: catalogs.map((n) => code(catalogUri(o, n))).join(', '),
+      }),
       '',
     );
   }
   if (k.has('iceberg-spark')) {
     out.push(
-      '### Spark',
-      '',
-      `Each Spark consumer gets a ConfigMap (${byKind('iceberg-spark')
-        .map((n) => code(sparkDefaultsName(o, n)))
-        .join(
-          ', ',
-        )}): mount it as the driver's Spark conf directory (\`${SPARK_CONF_DIR}\`) and Spark reads \`spark-defaults.conf\`: the Iceberg catalog \`iceberg\` (the default catalog), S3FileIO with path-style access, and the jars through \`spark.jars.packages\`: \`${icebergPackages(o).join('`, `')}\` (without the AWS bundle even CREATE NAMESPACE fails with \`NoClassDefFoundError ... S3Exception\`). Images that carry these jars already can drop that line. Without such images, the pods that resolve the jars (spark-submit's, the driver's) need egress to Maven Central; Ivy caches them in \`/tmp/.ivy2\`. On Kubernetes, \`pod-template.yaml\` gives the driver and every executor the credentials from the consumer's Secret${trust ? ' and the truststore' : ''}, running as uid 185 (the official images' \`spark\` user). In client mode the driver is your own pod (a notebook): give it the same \`env\`${trust ? `, and mount the ConfigMap \`${trustBundleName(o)}\` at \`${TRUST_DIR}\`` : ''}, as \`pod-template.yaml\` does; outside Kubernetes, set \`AWS_ACCESS_KEY_ID\` and \`AWS_SECRET_ACCESS_KEY\` in the driver's environment. The Spark line (\`sparkVersion\`, ${o.global.sparkVersion}) and \`icebergVersion\` (${o.global.icebergVersion}) are settings in \`scaffold.config.yaml\`.`,
+      t('spark', {
+        configMaps: byKind('iceberg-spark')
+          .map((n) => code(sparkDefaultsName(o, n)))
+          .join(', '),
+        confDir: SPARK_CONF_DIR,
+        packages: icebergPackages(o).map(code).join(', '),
+        truststore: trust ? t('spark.truststore') : '',
+        mount: trust ? t('spark.mount', { configMap: trustBundleName(o), dir: TRUST_DIR }) : '',
+        sparkVersion: o.global.sparkVersion,
+        icebergVersion: o.global.icebergVersion,
+      }),
       '',
     );
   }
   if (s.tls) {
-    out.push(
-      '### Trusting the servers (TLS)',
-      '',
-      trust
-        ? `Every consumer JVM must trust the servers' CA, or it fails: Flink completes no checkpoint and logs nothing (the AWS SDK's debug log has \`PKIX path building failed\`), Spark fails on the first write. trust-manager's Bundle \`${trustBundleName(o)}\` puts the CA, together with the public CAs (so jobs still reach other HTTPS endpoints), into the ConfigMap \`${trustBundleName(o)}\` of every consumer namespace: \`${CA_BUNDLE_KEY}\` (PEM) and \`${TRUSTSTORE_KEY}\` (PKCS12, password \`${TRUSTSTORE_PASSWORD}\`: a truststore holds public certificates only). The Flink pod templates, the Spark pod template and the catalog server mount it at \`${TRUST_DIR}\` and start their JVMs with \`${trustJavaOptions(o).join(' ')}\` (Flink: \`${flinkKeys(o.global.flinkVersion).jvmOptions}\`; Spark: \`spark.driver.extraJavaOptions\` and \`spark.executor.extraJavaOptions\`; the catalog server: \`JAVA_TOOL_OPTIONS\`). \`verify\` checks that the Bundle is Synced and every consumer namespace has the truststore.`
-        : `The consumers' JVMs must trust the servers' CA by other means (\`truststore: none\`): import it into their truststore, or mount it and point \`-Djavax.net.ssl.trustStore\` at it. Without it Flink completes no checkpoint and Spark fails with \`PKIX path building failed\`.`,
-      '',
-    );
+    const how = trust
+      ? t('tls.truststore', {
+          bundle: trustBundleName(o),
+          pemKey: CA_BUNDLE_KEY,
+          truststoreKey: TRUSTSTORE_KEY,
+          password: TRUSTSTORE_PASSWORD,
+          dir: TRUST_DIR,
+          javaOptions: trustJavaOptions(o).join(' '),
+          flinkKey: flinkKeys(o.global.flinkVersion).jvmOptions,
+        })
+      : t('tls.none');
+    out.push(t('tls', { trust: how }), '');
   }
-  return out.length > 0 ? ['## Consumers', '', ...out] : [];
+  return out.length > 0 ? [t('heading'), '', ...out] : [];
 }
 
-/** Enforced spreading (spread.ts) needs a node per server of the largest pool. */
-function spreadPrerequisite(o: Options): string {
-  const most = Math.max(...serverPools(o).map((p) => p.servers));
-  const zones =
-    o.settings.spread === 'zone'
-      ? `, spread evenly over the zones in the nodes' label \`${ZONE_KEY}\` (a node without it takes no server)`
-      : '';
-  return `at least ${most} nodes the servers may run on: each pool's servers run one per node (\`spread: ${o.settings.spread}\`)${zones}; a server that finds no free node stays Pending (see Storage)`;
-}
-
-function spreadBullet(o: Options): string {
+/** Spreading over nodes, as the Storage section's item. */
+function spreadItem(o: Options): string {
   const s = o.settings;
+  const t = T.storage;
   const env = q(o.env);
-  if (s.spread === 'none') {
-    return `- **Spreading over nodes** (\`spread: none\`): the servers only prefer separate nodes, so a node may hold two servers of a pool, and losing it can stop the pool's writes (EC:2 on 4 servers keeps writing with one server down, not two). Once the cluster has a node per server: \`npx zx scaffold.ts --env ${env} --spread host\`.`;
-  }
-  return `- **Spreading over nodes** (\`spread: ${s.spread}\`): no two servers of a pool share a node${s.spread === 'zone' ? ', and each pool is spread evenly over the zones' : ''}, enforced by the scheduler (topologySpreadConstraints, \`DoNotSchedule\`): a server that finds no free node stays Pending (\`kubectl describe pod\` says \`didn't match pod topology spread constraints\`) until a node is added. On a cluster with fewer nodes than servers: \`npx zx scaffold.ts --env ${env} --spread none\` (the servers then only prefer separate nodes)${s.spread === 'host' ? `; over zones too: \`--spread zone\`` : ''}.`;
+  if (s.spread === 'none') return t('spread.none', { env });
+  return t('spread', {
+    spread: s.spread,
+    zones: s.spread === 'zone' ? t('spread.zones') : '',
+    env,
+    zoneToo: s.spread === 'host' ? t('spread.zoneToo') : '',
+  });
+}
+
+/** Preparing a hostPath directory, or the pools of an erasure-coded env and how to change them. */
+function storageSection(o: Options): string[] {
+  const s = o.settings;
+  const t = T.storage;
+  if (s.storage === 'hostpath') return [t('hostpath', { path: s.hostPath, uid: RUN_AS, pathArg: q(s.hostPath) }), ''];
+  if (s.replicas === 1) return [];
+  const pools = serverPools(o);
+  return [
+    t('pools', {
+      pools: pools.map((p) => t('pool', { statefulSet: p.statefulSet, servers: p.servers, size: p.size })).join(', '),
+      env: q(o.env),
+      morePools: [...pools.map((p) => `${p.servers}x${p.size}`), `4x${s.size}`].join(','),
+      spread: spreadItem(o),
+      restarter: RESTARTER,
+      baseLabel: BASE_LABEL,
+      configLabel: CONFIG_LABEL,
+    }),
+    '',
+  ];
+}
+
+/** The servers' certificate, its issuer and how clients trust it, and the ingress hosts' certificate. */
+function tlsSection(o: Options): string[] {
+  const s = o.settings;
+  const t = T.tls;
+  const trustNamespace = o.global.trustNamespace;
+  const issuer =
+    s.issuer === SELF_SIGNED_ISSUER
+      ? t('issuer.privateCa', {
+          ca: caName(o),
+          trustNamespace,
+          namespace: q(s.namespace),
+          secret: q(TLS_SECRET),
+          consumers: hasTruststore(o) ? t('issuer.privateCa.consumers') : '',
+        })
+      : t('issuer.own', {
+          kind: s.issuerKind,
+          issuer: s.issuer,
+          consumers: hasTruststore(o) ? t('issuer.own.consumers', { caSecret: s.caSecret, trustNamespace }) : '',
+        });
+  const ingressIssuer = !s.ingressIssuer
+    ? t('ingress.same')
+    : s.ingressIssuer === SELF_SIGNED_ISSUER
+      ? t('ingress.privateCa', { ca: caName(o) })
+      : t('ingress.issuer', { kind: s.ingressIssuerKind, issuer: s.ingressIssuer });
+  return [
+    t('section', { secret: TLS_SECRET, servers: s.replicas > 1 ? t('servers') : '', issuer }),
+    ...(s.ingress ? [t('ingress', { secret: INGRESS_TLS_SECRET, issuer: ingressIssuer })] : []),
+    '',
+  ];
 }
 
 export function renderEnvReadme(o: Options): string {
   const s = o.settings;
-  const ns = s.namespace;
-  const scheme = s.tls ? 'https' : 'http';
-  const distributed = s.replicas > 1;
   // Argo CD + SOPS: the sealed Secrets come from KSOPS generators, an exec plugin that
   // kubectl's kustomize does not run (`kubectl apply -k` fails), so each part is built with
   // kustomize and ksops and piped to kubectl.
   const ksops = s.secrets === 'sops' && o.global.gitops === 'argocd';
-  const applyPart = (part: string) =>
-    ksops
-      ? `kustomize build --enable-alpha-plugins --enable-exec ${q(`overlays/${o.env}/${part}`)} | kubectl apply -f -`
-      : `kubectl apply -k ${q(`overlays/${o.env}/${part}`)}`;
-
-  const prerequisites = [
-    ksops
-      ? '`kubectl` >= 1.27 with `kustomize` (v5) and `ksops` (v4) on the PATH to apply by hand (see Apply), or Argo CD pointed at this directory'
-      : '`kubectl` >= 1.27 (built-in kustomize v5), or Argo CD / Flux pointed at this directory',
-    ...(distributed && s.spread !== 'none' ? [spreadPrerequisite(o)] : []),
-    ...(s.tls
-      ? [
-          `cert-manager (the \`cert-manager.io/v1\` CRDs and controller), with its cluster resource namespace \`${o.global.trustNamespace}\`${ownsCa(o) ? ': the private CA lives there' : ''}`,
-        ]
-      : []),
-    ...(hasTruststore(o)
-      ? [
-          `trust-manager (\`trust.cert-manager.io/v1alpha1\` Bundle) with trust namespace \`${o.global.trustNamespace}\` and its default CA package (the Helm chart's default, \`defaultPackage.enabled: true\`; the Bundle uses \`useDefaultCAs\`)`,
-        ]
-      : []),
-    ...(s.secrets === 'sops'
-      ? [
-          o.global.gitops === 'flux'
-            ? 'Flux, with SOPS decryption and the age key in the `sops-age` Secret (see Credentials)'
-            : 'Argo CD with KSOPS on the repo-server and the age key (see Credentials)',
-        ]
-      : []),
-    ...(s.secrets === 'external'
-      ? [`External Secrets Operator (\`external-secrets.io/v1\`) and a ${s.secretStoreKind} named \`${s.secretStore}\``]
-      : []),
-    ...(s.monitoring ? ['Prometheus Operator (the `ServiceMonitor` CRD)'] : []),
-    ...(s.ingress
-      ? [
-          `an ingress controller of class \`${s.ingressClass}\` (basic auth on the console needs ingress-nginx) in namespace \`${o.global.ingressNamespace}\``,
-        ]
-      : []),
-    ...(consumerNamespaces(o).length > 0
-      ? [
-          `the consumers' namespaces (${consumerNamespaces(o)
-            .map((n) => `\`${n}\``)
-            .join(', ')}): their apps own them, this env only adds objects to them`,
-        ]
-      : []),
-    ...(kinds(o).has('flink-cmf')
-      ? ['Confluent Manager for Apache Flink (the `FlinkEnvironment` CRD, `platform.confluent.io/v1beta1`)']
-      : []),
-    ...(kinds(o).has('flink-operator')
-      ? [
-          'the Apache Flink Kubernetes Operator (the `FlinkDeployment` CRD) and a `flink` ServiceAccount in the consumer namespace',
-        ]
-      : []),
-    ...(kinds(o).has('iceberg-catalog')
-      ? [
-          `for the Iceberg catalog server: a default StorageClass${s.storageClass ? ` (or \`${s.storageClass}\`)` : ''} for its volume, and pulls of \`${catalogImage(o.global)}\``,
-        ]
-      : []),
-  ];
-
-  const lines = [
-    `<!-- Generated by minio-gitops (env ${o.env}). Change scaffold.config.yaml and re-run instead of editing. -->`,
-    `# MinIO: env \`${o.env}\``,
+  return [
+    head(o),
     '',
-    `MinIO ${distributed ? (s.pools.length > 0 ? `as ${s.pools.length + 1} erasure-coded server pools (one StatefulSet each)` : `as an erasure-coded StatefulSet of ${s.replicas} servers`) : 'as a single server (Deployment)'} in namespace \`${ns}\`, rendered by minio-gitops from \`scaffold.config.yaml\` (profile \`${s.profile}\`).`,
+    prerequisites(o, ksops),
     '',
-    ...table([
-      [
-        'servers',
-        distributed
-          ? `${serverPools(o)
-              .map((p) => `${p.servers}`)
-              .join(' + ')} (erasure coded${s.pools.length > 0 ? `, ${s.pools.length + 1} pools` : ''})`
-          : '1 (standalone)',
-      ],
-      [
-        'storage',
-        s.storage === 'hostpath'
-          ? `hostPath \`${s.hostPath}\``
-          : `PVC ${
-              distributed
-                ? serverPools(o)
-                    .map((p) => p.size)
-                    .join(' / ')
-                : s.size
-            }${distributed ? ' per server' : ''}, class ${s.storageClass || '(cluster default)'}`,
-      ],
-      ['credentials', credentialsSummary(o)],
-      [
-        'TLS',
-        s.tls
-          ? `on, cert-manager ${s.issuer === SELF_SIGNED_ISSUER ? `private CA (ClusterIssuer \`${caName(o)}\`)` : `${s.issuerKind} \`${s.issuer}\``}${hasTruststore(o) ? '; consumers trust it through trust-manager' : ''}`
-          : 'off',
-      ],
-      ['ingress', s.ingress ? `\`${s.apiHost}\` (API), \`${s.consoleHost}\` (console)` : 'none'],
-      ['monitoring', s.monitoring ? 'ServiceMonitor' : 'metrics endpoint only'],
-      ['image', `\`${o.global.image}\``],
-    ]),
-    '',
-    '## Prerequisites',
-    '',
-    ...prerequisites.map((p) => `- ${p}`),
-    '',
-    '## Apply',
-    '',
-    `\`overlays/${o.env}\` is the whole env, in parts that apply in this order: ${hasTrustStep(o) ? `\`trust/\` (${[ownsCa(o) ? `the private CA, in \`${o.global.trustNamespace}\`` : '', hasTruststore(o) ? "the consumers' truststore Bundle, cluster-wide" : ''].filter(Boolean).join('; ')}), ` : ''}\`minio/\` (the servers), \`bootstrap/\` (the Job that creates the buckets and users) and \`consumers/\` (each consumer's Secret and Flink or Spark wiring, and the Iceberg catalog server, in their namespaces).`,
-    '',
-    '```sh',
-    ksops
-      ? `kustomize build --enable-alpha-plugins --enable-exec ${q(`overlays/${o.env}`)}   # review everything that will be applied (ksops and the age key needed; see Credentials)`
-      : `kubectl kustomize ${q(`overlays/${o.env}`)}          # review everything that will be applied`,
-    ...(hasTrustStep(o) ? [applyPart('trust')] : []),
-    ...(distributed
-      ? [
-          `kubectl -n ${q(ns)} delete job ${RESTARTER} --ignore-not-found   # again after a change: the restarter Job is made anew (its template cannot change)`,
-        ]
-      : []),
-    applyPart('minio'),
-    // rollout status knows no OnDelete StatefulSet: wait for each pool's servers to be on the
-    // new template (the restarter replaces them), then ready.
-    ...(distributed
-      ? serverPools(o).flatMap((p) =>
-          ['updatedReplicas', 'readyReplicas'].map(
-            (field) =>
-              `kubectl -n ${q(ns)} wait ${q(`statefulset/${p.statefulSet}`)} --for=jsonpath='{.status.${field}}'=${p.servers} --timeout=10m`,
-          ),
-        )
-      : [`kubectl -n ${q(ns)} rollout status ${q(`deployment/${APP}`)}`]),
-    applyPart('bootstrap'),
-    `kubectl -n ${q(ns)} wait --for=condition=complete ${q(`job/${BOOTSTRAP}`)} --timeout=10m`,
-    applyPart('consumers'),
-    '```',
-    '',
-    ...(ksops
-      ? [
-          "`kubectl apply -k` cannot apply these parts: the sealed Secrets come from KSOPS generators, an exec plugin that kubectl's built-in kustomize does not run (`external plugins disabled`). Each part is built with `kustomize` (v5) and `ksops` (v4) on the PATH and the age key (see Credentials), which decrypt the Secrets, and piped to `kubectl apply -f -`.",
-          '',
-        ]
-      : []),
-    `To check it against the cluster: \`npx zx scaffold.ts apply --env ${q(o.env)} --server-dry-run\` (what the API server would reject, nothing applied), then \`npx zx scaffold.ts verify --env ${q(o.env)} --wait 10m\` (every check with a diagnosis; \`console --env ${q(o.env)}\` opens the console on localhost).`,
-    '',
-    `In a GitOps setup the engine applies it: Argo CD syncs \`overlays/${o.env}\` (sync waves and a PostSync hook keep this order), Flux applies the parts as Kustomizations that depend on each other. Apply by hand only for a first try${s.secrets === 'sops' ? (ksops ? ' (the commands above decrypt the sealed Secrets on your machine, with your age key)' : ' (and not with sealed secrets: they need the engine, or `sops -d`, to decrypt)') : ''}.`,
-    '',
-    '## Endpoints',
-    '',
-    `- S3 API inside the cluster: \`${scheme}://${APP}.${ns}.svc.cluster.local:${API_PORT}\` (path-style access)`,
-    `- Console: \`kubectl -n ${q(ns)} port-forward ${q(`svc/${CONSOLE_SERVICE}`)} ${CONSOLE_PORT}\`, then ${scheme}://localhost:${CONSOLE_PORT}`,
-    ...(s.ingress
-      ? [`- From outside: ${scheme}://${s.apiHost} (API) and ${scheme}://${s.consoleHost} (console, behind basic auth)`]
-      : []),
-    `- Metrics: \`/minio/v2/metrics/cluster\` and \`/minio/v2/metrics/node\` on port ${API_PORT}, ${s.metricsAuth === 'public' ? 'no token needed (`MINIO_PROMETHEUS_AUTH_TYPE=public`)' : `with a bearer token (\`MINIO_PROMETHEUS_AUTH_TYPE=jwt\`)${hasMetricsCredentials(o) ? `: the ServiceMonitor sends the token of the MinIO user \`${METRICS_USER}\`, which may read metrics and nothing else (Secret \`${METRICS_SECRET}\`, key \`token\`)` : ''}; another scraper gets one from \`mc admin prometheus generate ALIAS\``}${s.ingress ? '. The public API Ingress refuses the metrics paths (403)' : ''}${s.monitoring ? '. The ServiceMonitor scrapes both from every server, so each cluster-wide series comes once per server: aggregate with `max` in queries. If your Prometheus selects ServiceMonitors by label (kube-prometheus-stack: `release`), set `serviceMonitorLabels` in `scaffold.config.yaml`' : ''}`,
-    '',
-    `Port ${API_PORT} is open to the consumer namespaces (${
-      consumerNamespaces(o)
-        .map((n) => `\`${n}\``)
-        .join(', ') || 'none'
-    })${s.monitoring ? `, Prometheus (\`${o.global.monitoringNamespace}\`)` : ''}, the bootstrap Job and the other servers${s.ingress ? `; ports ${API_PORT} and ${CONSOLE_PORT} to the ingress controller (\`${o.global.ingressNamespace}\`)` : ''}. Every other connection is denied by the NetworkPolicies. A consumer added under \`envs.${o.env}.consumers\` in \`scaffold.config.yaml\` gets its namespace in.`,
-    '',
+    ...applySection(o, ksops),
+    ...endpointsSection(o),
     ...hardeningSection(o),
-    '## Credentials',
+    ...credentialsSection(o),
+    ...dataSection(o),
+    ...storageSection(o),
+    ...(s.tls ? tlsSection(o) : []),
+    T.image('section', { image: o.global.image }),
     '',
-  ];
-
-  if (s.secrets === 'sops') {
-    lines.push(...sopsSection(o));
-  } else if (s.secrets === 'plain') {
-    lines.push(
-      `> **Development only.** The Secret \`${ROOT_SECRET}\` holds fixed development credentials in plaintext (\`${DEV_CREDENTIALS.rootUser}\` / \`${DEV_CREDENTIALS.rootPassword}\`). Never use this mode for data that matters: the prod profile refuses it.`,
-      '',
-      ...(s.ingress
-        ? [
-            `The console ingress asks for basic auth: user \`admin\`, the same development password (\`${BASIC_AUTH_SECRET}\`).`,
-            '',
-          ]
-        : []),
-    );
-  } else {
-    lines.push(
-      `The ExternalSecret \`${ROOT_SECRET}\` reads the root credentials from the ${s.secretStoreKind} \`${s.secretStore}\`. Store them there under the key \`${s.remoteKey}\` with these properties:`,
-      '',
-      '- `rootUser`: the MinIO root user (at least 3 characters)',
-      '- `rootPassword`: the root password (at least 8 characters; generate it, e.g. `openssl rand -base64 32`)',
-      ...(s.ingress
-        ? [
-            '- `consoleBasicAuth`: an htpasswd line for the console ingress, e.g. the output of `htpasswd -nbB admin PASSWORD`',
-          ]
-        : []),
-      ...(hasKms(o)
-        ? [
-            `- \`${KMS_SECRET_KEY}\`: the KMS key, \`${KMS_KEY_NAME}:\` and 32 random bytes in base64 (\`echo ${KMS_KEY_NAME}:$(openssl rand -base64 32)\`). Never change it: what it encrypted needs it. Keep a copy elsewhere`,
-          ]
-        : []),
-      ...(hasAudit(o)
-        ? [
-            '- `auditWebhookToken`: the bearer token of the audit receiver (e.g. `openssl rand -hex 20`); after a change, restart the servers as below',
-          ]
-        : []),
-      ...(hasMetricsCredentials(o)
-        ? [
-            '',
-            `And under the key \`${s.remoteKey}/${METRICS_CREDENTIAL}\`, for the MinIO user \`${METRICS_USER}\` that the bootstrap Job makes and whose token the ServiceMonitor sends: \`secretKey\` (e.g. \`openssl rand -hex 20\`) and \`token\`, made from it offline (the alias is never contacted):`,
-            '',
-            '```sh',
-            `mc alias set --api s3v4 metrics https://unused ${METRICS_USER} SECRET_KEY`,
-            'mc admin prometheus generate metrics     # prints bearer_token: TOKEN',
-            '```',
-          ]
-        : []),
-      '',
-      distributed
-        ? `After changing them in the store, restart every server at once (MinIO reads the root credentials only at start; the StatefulSets update OnDelete, so \`rollout restart\` alone restarts none): \`kubectl -n ${q(ns)} delete pod -l ${q(`app.kubernetes.io/name=${APP},app.kubernetes.io/component=server`)}\`.`
-        : `After changing them in the store, restart the server: \`kubectl -n ${q(ns)} rollout restart ${q(`deployment/${APP}`)}\`.`,
-      '',
-    );
-  }
-
-  lines.push(...dataSection(o));
-
-  if (s.storage === 'hostpath') {
-    lines.push(
-      '## HostPath storage',
-      '',
-      `The data lives on the node in \`${s.hostPath}\`. Pod Security admits hostPath volumes only at the \`privileged\` level, so this namespace is labelled \`enforce: privileged\`; \`warn\` and \`audit\` stay at \`restricted\`, and everything else in the pod still meets \`restricted\` (non-root, read-only root filesystem, no capabilities). Nothing that needs privileges runs.`,
-      '',
-      `The server runs as uid ${RUN_AS}, which cannot write a directory that the kubelet creates as root. Prepare it on the node once (for kind: \`docker exec NODE sh -c '...'\`):`,
-      '',
-      '```sh',
-      `mkdir -p ${q(s.hostPath)} && chown ${RUN_AS}:${RUN_AS} ${q(s.hostPath)}`,
-      '```',
-      '',
-    );
-  } else if (distributed) {
-    lines.push(
-      '## Storage',
-      '',
-      `Each server has its own PVC (\`data-STATEFULSET-N\`), one pool per StatefulSet: ${serverPools(o)
-        .map((p) => `\`${p.statefulSet}\` (${p.servers} × ${p.size})`)
-        .join(', ')}.`,
-      '',
-      `- **More capacity:** add a pool, never servers to a pool (MinIO cannot re-stripe one): \`npx zx scaffold.ts --env ${q(o.env)} --pools ${[...serverPools(o).map((p) => `${p.servers}x${p.size}`), `4x${s.size}`].join(',')}\`.`,
-      `- **Growing volumes:** re-run with a larger \`--size\` (or a pool's \`size\` in \`scaffold.config.yaml\`). The claim templates keep the size each pool was made with (a StatefulSet's claim templates cannot change); the overlay lists the claims with the new size and the engine patches them. The StorageClass must allow expansion (\`allowVolumeExpansion: true\`).`,
-      spreadBullet(o),
-      `- **Configuration changes** (image, TLS, hosts, any \`MINIO_*\` setting, root credentials): every server restarts at once. MinIO's servers start only beside peers of the same configuration, so the StatefulSets update \`OnDelete\` and the Job \`${RESTARTER}\` deletes the servers whose labels \`${BASE_LABEL}\` or \`${CONFIG_LABEL}\` differ from the template's. A stuck one: \`npx zx scaffold.ts verify --env ${q(o.env)}\` names it and the command that frees it.`,
-      '',
-      'The steps, and the changes the scaffolder refuses (they would strand the data): `docs/operations.md` of minio-gitops.',
-      '',
-    );
-  }
-
-  if (s.tls) {
-    lines.push(
-      '## TLS',
-      '',
-      `cert-manager issues \`${TLS_SECRET}\` for the service names${distributed ? ' and every server of the StatefulSet' : ''}; MinIO reads it from its certs directory (\`public.crt\`, \`private.key\`, \`CAs/ca.crt\`) and cert-manager renews it before it expires.`,
-      s.issuer === SELF_SIGNED_ISSUER
-        ? `The issuer is a private CA, the ClusterIssuer \`${caName(o)}\`, whose key lives in \`${o.global.trustNamespace}\` (the Secret \`${caName(o)}\`) and never leaves the cluster. Clients trust it with the CA certificate: \`kubectl -n ${q(ns)} get secret ${q(TLS_SECRET)} -o jsonpath='{.data.ca\\.crt}' | base64 -d > minio-ca.crt\`${hasTruststore(o) ? ' (the consumers get it from trust-manager, see Consumers)' : ''}. To use your own issuer instead, re-run with \`--issuer NAME --issuer-kind ClusterIssuer --ca-secret SECRET\` (the Secret in \`${o.global.trustNamespace}\` holding its CA, for the consumers' truststore).`
-        : `The issuer is the ${s.issuerKind} \`${s.issuer}\`. It must be a CA-type issuer (CA, Vault, Venafi or self-signed) that signs cluster-internal names and puts \`ca.crt\` in the Secret; a public ACME issuer cannot. Clients must trust its CA${hasTruststore(o) ? `: the consumers get it from trust-manager, which reads it from the Secret \`${s.caSecret}\` (\`tls.crt\`) in \`${o.global.trustNamespace}\`` : ''}.`,
-      ...(s.ingress
-        ? [
-            `The ingress hosts get their own certificate, \`${INGRESS_TLS_SECRET}\`, from ${!s.ingressIssuer ? 'the same issuer' : s.ingressIssuer === SELF_SIGNED_ISSUER ? `the env's private CA (ClusterIssuer \`${caName(o)}\`)` : `the ${s.ingressIssuerKind} \`${s.ingressIssuer}\``}; a public ACME issuer can sign it (\`--ingress-issuer\`).`,
-          ]
-        : []),
-      '',
-    );
-  }
-
-  lines.push(
-    '## Image',
-    '',
-    `\`${o.global.image}\` is pinned by tag. Docker Hub's \`minio/minio\` images were removed in 2026, and the upstream project ships community releases as source only; quay.io keeps serving the frozen release tags. To use your own build or mirror, set \`image\` in \`scaffold.config.yaml\` (or \`--image\`) and re-run.`,
-    '',
-  );
-  return lines.join('\n');
+  ].join('\n');
 }
