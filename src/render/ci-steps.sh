@@ -282,7 +282,7 @@ if [ "$budget" -lt 1000 ]; then budget=1000; fi
 # The scaffolder's code or this workflow changed by this change: the comment says so first.
 changed=$(git diff --name-only "$base" HEAD -- .github/workflows/minio-gitops.yaml .gitlab-ci.yml)
 if [ "$(dirname "$SCAFFOLD")" = "$(pwd -P)" ]; then
-  changed="$changed$(git diff --name-only "$base" HEAD -- scaffold.ts src package.json package-lock.json)"
+  changed="$changed$(git diff --name-only "$base" HEAD -- scaffold.ts scaffold.mjs src package.json package-lock.json)"
 fi
 {
   echo '<!-- minio-gitops diff -->'
