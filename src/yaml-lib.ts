@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import { fail } from './errors.ts';
-import { readOwnYaml } from './yaml-read.ts';
+import { MAX_YAML_BYTES, readOwnYaml } from './yaml-read.ts';
 
 const require = createRequire(import.meta.url);
 let lib: typeof Yaml | undefined;
@@ -18,8 +18,7 @@ export function yamlLib(): typeof Yaml {
   return lib;
 }
 
-/** Far above any file the tool writes or a person keeps by hand (the largest is a few KiB). */
-export const MAX_YAML_BYTES = 1 << 20;
+export { MAX_YAML_BYTES };
 const MAX_ALIASES = 50;
 const MAX_DEPTH = 64;
 
@@ -102,6 +101,6 @@ export function parseUntrusted(text: string, what: string, fix: string): { doc: 
  * read without the library (yaml-read.ts), anything else as parseUntrusted reads it.
  */
 export function readUntrusted(text: string, what: string, fix: string): unknown {
-  const own = text.length <= MAX_YAML_BYTES / 4 ? readOwnYaml(text) : undefined;
+  const own = readOwnYaml(text);
   return own !== undefined ? own : parseUntrusted(text, what, fix).value;
 }

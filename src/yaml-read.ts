@@ -9,6 +9,9 @@
 // with the library (yaml-lib.ts), with its limits and messages.
 import { yamlDocument } from './yaml.ts';
 
+/** Far above any file the tool writes or a person keeps by hand (the largest is a few KiB). */
+export const MAX_YAML_BYTES = 1 << 20;
+
 /** Shallower than yaml-lib's limit, so that a deep file always meets the library's message. */
 const MAX_DEPTH = 48;
 
@@ -19,9 +22,11 @@ const FLOAT = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?(e[-+]?[0-9]+)?$/;
 
 function scalarValue(text: string): unknown {
   if (text.startsWith('"')) {
-    // The writer escapes astral characters YAML's way (\UXXXXXXXX), everything else as JSON.
-    const json = text.replace(/\\U([0-9a-f]{8})/g, (_, hex: string) => {
-      const code = Number.parseInt(hex, 16);
+    // The writer escapes astral characters YAML's way (\UXXXXXXXX), everything else as JSON;
+    // one pass over the escapes, so that an escaped backslash before a U stays one.
+    const json = text.replace(/\\(U[0-9a-f]{8}|[\s\S])/g, (escape, what: string) => {
+      if (what.length === 1) return escape;
+      const code = Number.parseInt(what.slice(1), 16);
       return code > 0x10ffff ? '\\?' : JSON.stringify(String.fromCodePoint(code)).slice(1, -1);
     });
     try {
@@ -48,16 +53,25 @@ function quotedEnd(line: string, from: number): number {
   throw new NotOwn();
 }
 
+/** YAML takes an implicit key of at most 1024 characters. */
+const MAX_KEY = 1024;
+
 /** A map entry's key and the text after `:` (empty: the value is the block below), or null. */
 function entry(line: string, at: number): { key: string; rest: string } | null {
+  const found = keyAndRest(line, at);
+  if (found && found.written > MAX_KEY) throw new NotOwn();
+  return found && { key: found.key, rest: found.rest };
+}
+
+function keyAndRest(line: string, at: number): { key: string; rest: string; written: number } | null {
   if (line[at] === '"') {
     const end = quotedEnd(line, at);
     if (line[end] !== ':' || (end + 1 < line.length && line[end + 1] !== ' ')) return null;
-    return { key: scalarValue(line.slice(at, end)) as string, rest: line.slice(end + 2) };
+    return { key: scalarValue(line.slice(at, end)) as string, rest: line.slice(end + 2), written: end - at };
   }
   const colon = line.indexOf(': ', at);
-  if (colon >= 0) return { key: line.slice(at, colon), rest: line.slice(colon + 2) };
-  return line.endsWith(':') ? { key: line.slice(at, -1), rest: '' } : null;
+  if (colon >= 0) return { key: line.slice(at, colon), rest: line.slice(colon + 2), written: colon - at };
+  return line.endsWith(':') ? { key: line.slice(at, -1), rest: '', written: line.length - 1 - at } : null;
 }
 
 const spaces = (n: number) => ' '.repeat(n);
@@ -128,6 +142,7 @@ class Reader {
  * lines at the top), else undefined.
  */
 export function readOwnYaml(text: string): unknown {
+  if (Buffer.byteLength(text) > MAX_YAML_BYTES) return undefined; // the library's message
   if (text.includes('\r') || !text.endsWith('\n')) return undefined;
   const lines = text.slice(0, -1).split('\n');
   let start = 0;

@@ -30,6 +30,8 @@ const NOT_A_STRING = [
   /^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$/,
   /^(null|Null|NULL|~)$/,
   /^[-+.]?[0-9][0-9_:.eE+-]*$/, // ints, floats, 1.1 octal and sexagesimal, versions
+  /^[-+]?\.?[0-9][0-9_:.eE+-]*$/, // -.5
+  /^[-+]?[._0-9]*([eE][-+]?[0-9]*)?$/, // '.', '-.', 'e3': YAML 1.1 reads them as NaN
   /^[-+]?0[xXoObB][0-9a-fA-F_]+$/,
   /^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$/,
   /^\d{4}-\d\d?-\d\d?/, // timestamps

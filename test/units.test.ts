@@ -8,7 +8,7 @@ import { makePlan, sha256, type PlanInput } from '../src/plan.ts';
 import { toYaml } from '../src/yaml.ts';
 import { SHORT_HASH, shortHash } from '../src/render/hash.ts';
 import { formatRecord, parseRecord } from '../src/plan.ts';
-import { htpasswd, type SealedSecretSpec } from '../src/render/sealed.ts';
+import { htpasswd, type SealedSecretSpec, sealedSecretSpecs } from '../src/render/sealed.ts';
 import { fingerprint, publicValues } from '../src/sealed.ts';
 
 describe('toYaml', () => {
@@ -60,6 +60,13 @@ describe('toYaml', () => {
     '<<',
     '-',
     '- 1',
+    '-.5',
+    '-.5e3',
+    '.',
+    '-.',
+    '._',
+    'e3',
+    '-e1',
     '- x: y',
     '---',
     '...',
@@ -423,5 +430,18 @@ describe("the record of sealed files' public values", () => {
     expect(fingerprint(spec)).toEqual(hashes);
     expect(fingerprint({ ...spec, fixed: { ...spec.fixed, user: 'root' } }).url).not.toBe(hashes.url);
     expect(fingerprint({ ...spec, fixed: { ...spec.fixed, user: 'root' } }).region).toBe(hashes.region);
+  });
+
+  it("a spec's salted keys are every key it derives (a comparison without the key counts them by name alone)", () => {
+    const { options } = resolveOptions(null, parseFlags(['--env', 'prod', '--ingress', 'on']));
+    const specs = sealedSecretSpecs(options);
+    expect(specs.some((s) => s.salted)).toBe(true);
+    for (const spec of specs.filter((s) => s.salted)) {
+      const values = {
+        ...spec.fixed,
+        ...Object.fromEntries(Object.keys(spec.generated).map((k) => [k, `${k}-value`])),
+      };
+      expect(Object.keys(spec.derived(values)).sort(), spec.path).toEqual([...spec.salted!].sort());
+    }
   });
 });

@@ -224,6 +224,24 @@ describe('readOwnYaml', () => {
     expect(agreed).toBe(20000);
   });
 
+  it('what the library refuses is left to it: a key over 1024 characters, a file over 1 MiB', () => {
+    expect(readOwnYaml(`${'k'.repeat(1024)}: 1\n`)).toStrictEqual({ ['k'.repeat(1024)]: 1 });
+    expect(readOwnYaml(`${'k'.repeat(1025)}: 1\n`)).toBeUndefined();
+    expect(readOwnYaml(`"${'k'.repeat(1030)}": 1\n`)).toBeUndefined();
+    expect(library(`${'k'.repeat(1025)}: 1\n`).error).toBe(true);
+    const big = toYaml({ items: Array.from({ length: 80000 }, (_, i) => `value-${i}`) });
+    expect(big.length).toBeGreaterThan(1 << 20);
+    expect(readOwnYaml(big)).toBeUndefined();
+  });
+
+  it('escapes: an escaped backslash before a U, astral characters, control characters', () => {
+    for (const value of ['\\U00000041', '\\\u{1F600}', 'x\u0001y', '\u2028', 'a\\"b'])
+      expect(readOwnYaml(toYaml({ value, list: [value] })), JSON.stringify(value)).toStrictEqual({
+        value,
+        list: [value],
+      });
+  });
+
   it('a file nested deeper than the limit is left to the library (which refuses it with its message)', () => {
     let doc: unknown = 'leaf';
     for (let i = 0; i < 60; i++) doc = { k: doc };
