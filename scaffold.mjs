@@ -20,7 +20,7 @@ const { main } = await import('./src/cli.ts');
 const self = fileURLToPath(import.meta.url);
 const at = process.argv.findIndex(
   (arg, i) =>
-    i > 0 && (resolve(arg) === self || (/\.[mt]s$/.test(arg) && existsSync(arg) && realpathSync(arg) === self)),
+    i > 0 && (resolve(arg) === self || (/\.(m?js|m?ts)$/.test(arg) && existsSync(arg) && realpathSync(arg) === self)),
 );
 const code = await main(process.argv.slice(at > 0 ? at + 1 : 2), dirname(self));
 // Exit now rather than idle while V8 finishes a garbage collection nobody needs (about

@@ -95,13 +95,14 @@ function envProfile(env: string, raw: Raw | undefined, where: string): Profile |
 
 /**
  * `defaults.repoURL`: the output repository's origin remote, used when neither a flag nor
- * the config names the repository; `defaults.rendered`: the envs whose files the record
+ * the config names the repository (a function: asking git costs a process, so only then);
+ * `defaults.rendered`: the envs whose files the record
  * holds (both read at the edge, by the caller).
  */
 export function resolveOptions(
   configText: string | null,
   flags: Flags,
-  defaults: { repoURL?: string; revision?: string; rendered?: string[] } = {},
+  defaults: { repoURL?: () => string | undefined; revision?: string; rendered?: string[] } = {},
 ): Resolved {
   if (!flags.env) {
     fail(
@@ -135,13 +136,9 @@ export function resolveOptions(
     ...checkFields<GlobalSettings>(raw, GLOBAL_FIELDS, `${CONFIG_FILE}: `),
   };
   // The origin remote is a default only when an engine could fetch it (not a local path).
-  if (
-    !global.repoURL &&
-    !flags.settings['global.repoURL'] &&
-    defaults.repoURL &&
-    /^(https?|ssh):\/\/|^git@[^:\s]+:/.test(defaults.repoURL)
-  )
-    global.repoURL = checks.repoURL(defaults.repoURL, 'the origin remote (the default for --repo-url)');
+  const origin = !global.repoURL && !flags.settings['global.repoURL'] ? defaults.repoURL?.() : undefined;
+  if (origin && /^(https?|ssh):\/\/|^git@[^:\s]+:/.test(origin))
+    global.repoURL = checks.repoURL(origin, 'the origin remote (the default for --repo-url)');
   // A repository whose default branch is not main: the engine follows that branch, unless told.
   if (raw.revision === undefined && defaults.revision && defaults.revision !== global.revision) {
     const revision = (() => {

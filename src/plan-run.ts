@@ -167,7 +167,7 @@ export async function planRun(
   const { files: recorded, pending, sealed: sealedBefore, layouts: layoutsBefore } = parseRecord(recordBefore);
   const rendered = [...new Set(Object.keys(recorded).flatMap((path) => /^overlays\/([^/]+)\//.exec(path)?.[1] ?? []))];
   const resolved = resolveOptions(configBefore, flags, {
-    repoURL: originRemote(root, repo),
+    repoURL: () => originRemote(root, repo),
     revision: baseBranch(repo),
     rendered,
   });
