@@ -24,8 +24,8 @@ function scalarValue(text: string): unknown {
   if (text.startsWith('"')) {
     // The writer escapes astral characters YAML's way (\UXXXXXXXX), everything else as JSON;
     // one pass over the escapes, so that an escaped backslash before a U stays one.
-    const json = text.replace(/\\(U[0-9a-f]{8}|[\s\S])/g, (escape, what: string) => {
-      if (what.length === 1) return escape;
+    const json = text.replace(/\\(U[0-9a-f]{8}|[\s\S])/g, (sequence, what: string) => {
+      if (what.length === 1) return sequence;
       const code = Number.parseInt(what.slice(1), 16);
       return code > 0x10ffff ? '\\?' : JSON.stringify(String.fromCodePoint(code)).slice(1, -1);
     });
