@@ -13,6 +13,12 @@ import { fileURLToPath } from 'node:url';
 // Node caches compiled (and type-stripped) modules in the OS temp dir: it makes start-up
 // faster from the second run on. Enabled before src/ is imported, hence the dynamic import.
 module.enableCompileCache?.();
+// A reader that stops early (`| head`) leaves the rest of the output nowhere to go: no
+// error of the run, which finishes as it would (a stack trace here would be one).
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (error) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
 const { main } = await import('./src/cli.ts');
 
 // Node runs the script by its real path (this file); the arguments name it as scaffold.ts,

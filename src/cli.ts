@@ -1,6 +1,6 @@
 // The command: flags and config in, plan, apply (or print it), summary out. Errors a
 // user can fix come back as one line and exit code 2, with nothing written.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { applyPlan, checkPlanWritable, checkWritable, writeAtomic } from './apply.ts';
@@ -159,6 +159,9 @@ async function run(
   found: Repository | null,
 ): Promise<number | typeof RETRY> {
   const now = new Date();
+  // The one git status a re-run or a check needs, started now: git works on the other core
+  // while the env renders (read-only: it takes no lock the run's own git commands wait for).
+  const status = found && !flags.dryRun ? statusOf(root) : null;
   // A dry run and a check show hand edits in their plan instead of refusing.
   const {
     out,
@@ -189,7 +192,7 @@ async function run(
     if (changes.every((e) => e.path === RECORD_FILE)) {
       // Written by the tool and not committed (a run killed before its commit, or
       // --no-commit): the tree matches the config, the repository does not yet.
-      const uncommitted = isRepo ? uncommittedOf(root, options.repoPath, new Set(toolWrites)) : [];
+      const uncommitted = isRepo ? await uncommittedOf(status, options.repoPath, new Set(toolWrites)) : [];
       if (uncommitted.length > 0) {
         io.out(
           `env ${options.env} in ${root}: ${uncommitted.length} file(s) the tool wrote are not committed (${uncommitted.slice(0, 3).join(', ')}${uncommitted.length > 3 ? ', ...' : ''}); run \`npx zx scaffold.ts --env ${options.env}\` to commit them, or commit them yourself\n`,
@@ -225,7 +228,7 @@ async function run(
     changes.length === 0 &&
     Object.keys(pending).length === 0 &&
     !flags.push &&
-    uncommittedOf(root, options.repoPath, candidates).length === 0
+    (await uncommittedOf(status, options.repoPath, candidates)).length === 0
   ) {
     summarize(io, flags, options, plan.entries, {
       env: options.env,
@@ -403,15 +406,38 @@ const PUSH_REFUSED = 3;
 /** Exit code of a run that wrote its files but whose commit git refused (a hook, signing). */
 const COMMIT_FAILED = 4;
 
-/** The paths under `root` (relative to it) that git status lists, among `paths`. */
-function uncommittedOf(root: string, prefix: string, paths: Set<string>): string[] {
-  const r = spawnSync(
-    'git',
-    ['-C', root, 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', '.'],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  if (r.status !== 0) return [];
-  return r.stdout
+/** `git status` of the paths under `root`, or null when git fails. */
+function statusOf(root: string): Promise<string | null> {
+  return new Promise((done) => {
+    const git = spawn(
+      'git',
+      [
+        '-C',
+        root,
+        '--no-optional-locks',
+        'status',
+        '--porcelain=v1',
+        '-z',
+        '--untracked-files=all',
+        '--no-renames',
+        '--',
+        '.',
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    let out = '';
+    git.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+    });
+    git.on('error', () => done(null));
+    git.on('close', (code) => done(code === 0 ? out : null));
+  });
+}
+
+/** The paths (relative to the output) that the status lists, among `paths`. */
+async function uncommittedOf(status: Promise<string | null> | null, prefix: string, paths: Set<string>) {
+  const text = (await status) ?? '';
+  return text
     .split('\0')
     .filter(Boolean)
     .map((line) => line.slice(3))
