@@ -264,7 +264,12 @@ async function run(
       `--force would write through the symbolic link${forcedLinks.length > 1 ? 's' : ''} ${forcedLinks.join(', ')} to another file; remove the link${forcedLinks.length > 1 ? 's' : ''} (git keeps them) and re-run`,
     );
   // Git checks come before the first write; the branch is made once they all pass.
-  const branchName = flags.noCommit ? null : checkBranchName(flags.branch ?? `scaffold/${options.env}`);
+  // The default, scaffold/<a DNS label>, is one by construction: git is asked about a given name only.
+  const branchName = flags.noCommit
+    ? null
+    : flags.branch !== undefined
+      ? checkBranchName(flags.branch)
+      : `scaffold/${options.env}`;
   // --no-commit outside a repository: plain files, no git at all (nor its module).
   const git = flags.noCommit && !isRepo ? null : await import('./git.ts');
   const madeDir = mkdirSync(root, { recursive: true }); // --out may name a directory to be made
@@ -282,6 +287,7 @@ async function run(
           toolWrites,
           managed: [CONFIG_FILE, SOPS_CONFIG_FILE, RECORD_FILE],
           committing: !flags.noCommit,
+          empty: madeDir !== undefined,
         })
       : null;
     if (git && repo && flags.push && !(await git.hasOrigin(repo)))

@@ -75,6 +75,8 @@ export interface RepositoryInput {
   managed: string[];
   /** false with --no-commit: a repository without commits gets none. */
   committing: boolean;
+  /** `root` was made by this run: nothing in it for git status to list. */
+  empty?: boolean;
 }
 
 /**
@@ -99,8 +101,8 @@ export async function prepareRepository(input: RepositoryInput): Promise<GitRun>
     }
   }
   // --no-renames: a deletion git would pair with a similar new file must stay a deletion.
-  const status = await git.status(['--untracked-files=all', '--no-renames', '--', '.']);
-  const dirty = new Map(status.files.map((f) => [f.path.startsWith(prefix) ? f.path.slice(prefix.length) : f.path, f]));
+  const files = input.empty ? [] : (await git.status(['--untracked-files=all', '--no-renames', '--', '.'])).files;
+  const dirty = new Map(files.map((f) => [f.path.startsWith(prefix) ? f.path.slice(prefix.length) : f.path, f]));
   const toolWrites = new Set(input.toolWrites);
   // A deletion a run made and did not commit, after its final record (which no longer names
   // the file): the record in HEAD still does.
@@ -290,8 +292,10 @@ export async function commitPaths(run: GitRun, paths: string[], message: string)
         .split('\0')
         .filter(Boolean);
   if (staged.length === 0) return null;
-  await git.raw(['commit', '-q', '-m', message, '--', ...staged.map((p) => `:(top,literal)${p}`)]);
-  return (await git.revparse(['--short', 'HEAD'])).trim();
+  // Its summary's first line names the commit ("[branch abc1234] subject", "[main (root-commit)
+  // abc1234] subject"): no rev-parse after it.
+  const said = await git.raw(['commit', '-m', message, '--', ...staged.map((p) => `:(top,literal)${p}`)]);
+  return /^\[[^\]\n]* ([0-9a-f]{7,})\] /m.exec(said)?.[1] ?? (await git.revparse(['--short', 'HEAD'])).trim();
 }
 
 /** Whether `branch` has commits its origin counterpart lacks (or origin has no such branch). */
