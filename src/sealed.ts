@@ -490,7 +490,8 @@ export async function planSecrets(
   }
   // Re-keying away from every key this machine has would lock the person (and a cluster
   // holding the same key) out of the secrets already sealed.
-  const mine = recipientsOf(identities);
+  // (Asked only when recipients are given: each key's recipient is a curve multiplication.)
+  const mine = flagRecipients.length > 0 ? recipientsOf(identities) : [];
   const sealedExist = specs.some((spec) => existsSync(root.at(spec.path)));
   if (
     flagRecipients.length > 0 &&
